@@ -1,0 +1,406 @@
+// Package consul is a client for the Consul HTTP API (/v1/...).
+//
+// Create one Client per agent address and share it: it is safe for
+// concurrent use and pools its connections. Every call that touches the
+// network takes a context first and per-call Options last:
+//
+//	client, err := consul.NewClient(consul.Config{Address: "127.0.0.1:8500"})
+//	pair, meta, err := client.KV.Get(ctx, "app/config", consul.Stale())
+//
+// # Reads, writes and the 404 rule
+//
+// Reads return (value, *Meta, error); Meta carries what the response headers
+// say, such as the index to pass to WaitIndex for a blocking read. Writes
+// return what Consul returns (an ID, or the bool of a CAS or a lock) and an
+// error.
+//
+// A read of one object by its key or ID (a KV key, a session, an ACL token,
+// a prepared query...) that does not exist returns a nil value, a filled
+// Meta and a nil error, so that a caller can block on something that does
+// not exist yet. A list that finds nothing returns an empty slice. Every
+// other 404 (a write to something missing, a route the agent does not
+// serve) is a *StatusError matching ErrNotFound.
+//
+// # Errors
+//
+// Non-2xx answers are *StatusError values, matchable with errors.Is against
+// ErrNotFound, ErrPermissionDenied, ErrConflict and ErrRateLimited. Input
+// refused before sending is an *ArgumentError naming the argument. A
+// cancelled context returns an error wrapping ctx.Err(). Tokens never appear
+// in errors.
+package consul
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-cleanhttp"
+)
+
+// DefaultAddress is the agent address used when Config.Address is empty.
+const DefaultAddress = "127.0.0.1:8500"
+
+// DefaultKVMaxValueSize is Consul's default kv_max_value_size: 512 KiB.
+const DefaultKVMaxValueSize = 512 << 10
+
+// Config configures a Client. The zero value talks to 127.0.0.1:8500 over
+// plain HTTP with no token.
+type Config struct {
+	// Address of the agent: "host:port", "http://host:port",
+	// "https://host:port" or "unix:///path/to/socket".
+	Address string
+	// Scheme is "http" or "https" for an Address without a scheme; empty
+	// means "http".
+	Scheme string
+
+	// Datacenter is sent with every call unless an Option overrides it;
+	// empty means the agent's own.
+	Datacenter string
+	// Token is the default ACL token, sent in the X-Consul-Token header.
+	Token string
+	// TokenFile names a file holding the token; it is read once by
+	// NewClient and used when Token is empty.
+	TokenFile string
+	// Namespace and Partition are Consul Enterprise scopes sent with every
+	// call; empty means the default.
+	Namespace string
+	Partition string
+	// Consistency is the default consistency mode of reads.
+	Consistency Consistency
+
+	// HTTPAuth sets HTTP basic authentication on every request.
+	HTTPAuth *BasicAuth
+	// TLS configures HTTPS. It is ignored for plain HTTP addresses.
+	TLS TLSConfig
+
+	// HTTPClient, if set, sends every request as is: TLS and unix socket
+	// settings must then be made on it by the caller.
+	HTTPClient *http.Client
+	// Transport, if set (and HTTPClient is not), is used instead of the
+	// pooled transport this package builds, e.g. to add tracing.
+	Transport http.RoundTripper
+
+	// KVMaxValueSize is the largest KV value accepted before sending; zero
+	// means DefaultKVMaxValueSize. Set it to the agent's kv_max_value_size
+	// when that was raised.
+	KVMaxValueSize int
+}
+
+// BasicAuth is HTTP basic authentication, as in CONSUL_HTTP_AUTH=user:pass.
+type BasicAuth struct {
+	Username string
+	Password string
+}
+
+// TLSConfig configures the client side of HTTPS.
+type TLSConfig struct {
+	// ServerName is the name expected in the server's certificate; empty
+	// means the host of Address.
+	ServerName string
+	// CAFile, CAPath (a directory of PEM files) and CAPem add trusted CAs;
+	// when none is set the system roots are used.
+	CAFile string
+	CAPath string
+	CAPem  []byte
+	// CertFile and KeyFile (or CertPEM and KeyPEM) are the client
+	// certificate for mutual TLS.
+	CertFile string
+	KeyFile  string
+	CertPEM  []byte
+	KeyPEM   []byte
+	// InsecureSkipVerify disables server certificate checks.
+	InsecureSkipVerify bool
+}
+
+func (t *TLSConfig) isZero() bool {
+	return t.ServerName == "" && t.CAFile == "" && t.CAPath == "" && len(t.CAPem) == 0 &&
+		t.CertFile == "" && t.KeyFile == "" && len(t.CertPEM) == 0 && len(t.KeyPEM) == 0 &&
+		!t.InsecureSkipVerify
+}
+
+// ConfigFromEnv returns a Config from the CONSUL_* variables the consul CLI
+// reads: CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN, CONSUL_HTTP_TOKEN_FILE,
+// CONSUL_HTTP_AUTH, CONSUL_HTTP_SSL, CONSUL_HTTP_SSL_VERIFY, CONSUL_CACERT,
+// CONSUL_CAPATH, CONSUL_CLIENT_CERT, CONSUL_CLIENT_KEY,
+// CONSUL_TLS_SERVER_NAME, CONSUL_NAMESPACE and CONSUL_PARTITION. Unset
+// variables leave the zero value. A boolean that does not parse is an error.
+func ConfigFromEnv() (Config, error) {
+	var c Config
+	c.Address = os.Getenv("CONSUL_HTTP_ADDR")
+	c.Token = os.Getenv("CONSUL_HTTP_TOKEN")
+	c.TokenFile = os.Getenv("CONSUL_HTTP_TOKEN_FILE")
+	if auth, ok := os.LookupEnv("CONSUL_HTTP_AUTH"); ok && auth != "" {
+		user, pass, _ := strings.Cut(auth, ":")
+		c.HTTPAuth = &BasicAuth{Username: user, Password: pass}
+	}
+	if v := os.Getenv("CONSUL_HTTP_SSL"); v != "" {
+		ssl, err := strconv.ParseBool(v)
+		if err != nil {
+			return Config{}, fmt.Errorf("consul: CONSUL_HTTP_SSL: %w", err)
+		}
+		if ssl {
+			c.Scheme = "https"
+		}
+	}
+	if v := os.Getenv("CONSUL_HTTP_SSL_VERIFY"); v != "" {
+		verify, err := strconv.ParseBool(v)
+		if err != nil {
+			return Config{}, fmt.Errorf("consul: CONSUL_HTTP_SSL_VERIFY: %w", err)
+		}
+		c.TLS.InsecureSkipVerify = !verify
+	}
+	c.TLS.CAFile = os.Getenv("CONSUL_CACERT")
+	c.TLS.CAPath = os.Getenv("CONSUL_CAPATH")
+	c.TLS.CertFile = os.Getenv("CONSUL_CLIENT_CERT")
+	c.TLS.KeyFile = os.Getenv("CONSUL_CLIENT_KEY")
+	c.TLS.ServerName = os.Getenv("CONSUL_TLS_SERVER_NAME")
+	c.Namespace = os.Getenv("CONSUL_NAMESPACE")
+	c.Partition = os.Getenv("CONSUL_PARTITION")
+	return c, nil
+}
+
+// service is shared by every endpoint group; each group type is a
+// conversion of it, so the sub-clients cost one struct in all.
+type service struct {
+	client *Client
+}
+
+// Client is a Consul HTTP API client. Its endpoint groups are fields:
+// client.KV.Get(...), client.Session.Create(...). It is safe for concurrent
+// use.
+type Client struct {
+	hc          *http.Client
+	scheme      string
+	host        string
+	baseURL     string // scheme://host, no trailing slash
+	datacenter  string
+	token       string
+	namespace   string
+	partition   string
+	authHeader  string // precomputed "Basic ..." or empty
+	consistency Consistency
+	kvMaxValue  int
+
+	common service
+
+	ACL        *ACLService
+	Agent      *AgentService
+	Catalog    *CatalogService
+	Checks     *ChecksService
+	Coordinate *CoordinateService
+	Event      *EventService
+	Health     *HealthService
+	KV         *KVService
+	Members    *MembersService
+	Operator   *OperatorService
+	Query      *QueryService
+	Services   *ServicesService
+	Session    *SessionService
+	Status     *StatusService
+	Txn        *TxnService
+}
+
+// NewClient returns a client for cfg. It reads TokenFile and the TLS files
+// once, here; it sends nothing.
+func NewClient(cfg Config) (*Client, error) {
+	c := &Client{
+		datacenter:  cfg.Datacenter,
+		token:       cfg.Token,
+		namespace:   cfg.Namespace,
+		partition:   cfg.Partition,
+		consistency: cfg.Consistency,
+		kvMaxValue:  cfg.KVMaxValueSize,
+	}
+	if !cfg.Consistency.valid() {
+		return nil, argError("Config.Consistency", "unknown mode %d", cfg.Consistency)
+	}
+	if c.kvMaxValue <= 0 {
+		c.kvMaxValue = DefaultKVMaxValueSize
+	}
+	if c.token == "" && cfg.TokenFile != "" {
+		b, err := os.ReadFile(cfg.TokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("consul: token file: %w", err)
+		}
+		c.token = strings.TrimSpace(string(b))
+	}
+	if cfg.HTTPAuth != nil {
+		raw := cfg.HTTPAuth.Username + ":" + cfg.HTTPAuth.Password
+		c.authHeader = "Basic " + base64.StdEncoding.EncodeToString([]byte(raw))
+	}
+
+	addr := cfg.Address
+	if addr == "" {
+		addr = DefaultAddress
+	}
+	scheme := cfg.Scheme
+	var socket string
+	switch {
+	case strings.HasPrefix(addr, "unix://"):
+		socket = strings.TrimPrefix(addr, "unix://")
+		if socket == "" {
+			return nil, argError("Config.Address", "empty unix socket path")
+		}
+		scheme, addr = "http", "localhost"
+	case strings.HasPrefix(addr, "http://"):
+		scheme, addr = "http", strings.TrimPrefix(addr, "http://")
+	case strings.HasPrefix(addr, "https://"):
+		scheme, addr = "https", strings.TrimPrefix(addr, "https://")
+	case scheme == "":
+		scheme = "http"
+	}
+	addr = strings.TrimRight(addr, "/")
+	if scheme != "http" && scheme != "https" {
+		return nil, argError("Config.Scheme", "want http or https, got %q", scheme)
+	}
+	if addr == "" || strings.ContainsAny(addr, "/?#") {
+		return nil, argError("Config.Address", "want host:port, got %q", cfg.Address)
+	}
+	c.scheme, c.host, c.baseURL = scheme, addr, scheme+"://"+addr
+
+	switch {
+	case cfg.HTTPClient != nil:
+		if !cfg.TLS.isZero() || socket != "" {
+			return nil, argError("Config.HTTPClient", "TLS and unix socket settings must be made on the given client")
+		}
+		c.hc = cfg.HTTPClient
+	case cfg.Transport != nil:
+		if !cfg.TLS.isZero() || socket != "" {
+			return nil, argError("Config.Transport", "TLS and unix socket settings must be made on the given transport")
+		}
+		c.hc = &http.Client{Transport: cfg.Transport}
+	default:
+		t, err := newTransport(cfg, scheme, addr, socket)
+		if err != nil {
+			return nil, err
+		}
+		c.hc = &http.Client{Transport: t}
+	}
+
+	c.common.client = c
+	c.ACL = (*ACLService)(&c.common)
+	c.Agent = (*AgentService)(&c.common)
+	c.Catalog = (*CatalogService)(&c.common)
+	c.Checks = (*ChecksService)(&c.common)
+	c.Coordinate = (*CoordinateService)(&c.common)
+	c.Event = (*EventService)(&c.common)
+	c.Health = (*HealthService)(&c.common)
+	c.KV = (*KVService)(&c.common)
+	c.Members = (*MembersService)(&c.common)
+	c.Operator = (*OperatorService)(&c.common)
+	c.Query = (*QueryService)(&c.common)
+	c.Services = (*ServicesService)(&c.common)
+	c.Session = (*SessionService)(&c.common)
+	c.Status = (*StatusService)(&c.common)
+	c.Txn = (*TxnService)(&c.common)
+	return c, nil
+}
+
+// Address returns the base URL the client talks to, e.g.
+// "http://127.0.0.1:8500" (for a unix socket, "http://localhost").
+func (c *Client) Address() string { return c.baseURL }
+
+// maxIdlePerHost sizes the idle pool per agent: blocking reads hold one
+// connection each for minutes and come back in bursts, so the default of
+// GOMAXPROCS+1 would close and reopen connections all the time.
+const maxIdlePerHost = 1024
+
+func newTransport(cfg Config, scheme, host, socket string) (*http.Transport, error) {
+	t := cleanhttp.DefaultPooledTransport()
+	t.MaxIdleConns = 0 // no global cap; the per-host cap below applies
+	t.MaxIdleConnsPerHost = maxIdlePerHost
+	if socket != "" {
+		d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+		t.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, "unix", socket)
+		}
+	}
+	if scheme == "https" {
+		tc, err := tlsClientConfig(&cfg.TLS, host)
+		if err != nil {
+			return nil, err
+		}
+		t.TLSClientConfig = tc
+	}
+	return t, nil
+}
+
+func tlsClientConfig(c *TLSConfig, host string) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.InsecureSkipVerify}
+	tc.ServerName = c.ServerName
+	if tc.ServerName == "" {
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			tc.ServerName = h
+		} else {
+			tc.ServerName = host
+		}
+	}
+	if c.CAFile != "" || c.CAPath != "" || len(c.CAPem) > 0 {
+		pool := x509.NewCertPool()
+		add := func(pem []byte, from string) error {
+			if !pool.AppendCertsFromPEM(pem) {
+				return fmt.Errorf("consul: no certificate in %s", from)
+			}
+			return nil
+		}
+		if c.CAFile != "" {
+			b, err := os.ReadFile(c.CAFile)
+			if err != nil {
+				return nil, fmt.Errorf("consul: TLS CA file: %w", err)
+			}
+			if err := add(b, c.CAFile); err != nil {
+				return nil, err
+			}
+		}
+		if c.CAPath != "" {
+			entries, err := os.ReadDir(c.CAPath)
+			if err != nil {
+				return nil, fmt.Errorf("consul: TLS CA path: %w", err)
+			}
+			for _, e := range entries {
+				if e.IsDir() {
+					continue
+				}
+				p := filepath.Join(c.CAPath, e.Name())
+				b, err := os.ReadFile(p)
+				if err != nil {
+					return nil, fmt.Errorf("consul: TLS CA path: %w", err)
+				}
+				if err := add(b, p); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if len(c.CAPem) > 0 {
+			if err := add(c.CAPem, "TLSConfig.CAPem"); err != nil {
+				return nil, err
+			}
+		}
+		tc.RootCAs = pool
+	}
+	switch {
+	case c.CertFile != "" || c.KeyFile != "":
+		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("consul: TLS client certificate: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	case len(c.CertPEM) > 0 || len(c.KeyPEM) > 0:
+		cert, err := tls.X509KeyPair(c.CertPEM, c.KeyPEM)
+		if err != nil {
+			return nil, fmt.Errorf("consul: TLS client certificate: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}

@@ -1,0 +1,4 @@
+package consul
+
+// CoordinateService reads and updates network coordinates: /v1/coordinate/.
+type CoordinateService service

@@ -1,0 +1,246 @@
+package consul
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// KVPair is one entry of the KV store (Consul's DirEntry).
+type KVPair struct {
+	Key         string
+	CreateIndex uint64
+	ModifyIndex uint64
+	// LockIndex counts how many times the key was acquired by a session.
+	LockIndex uint64
+	// Flags is an opaque number stored with the value.
+	Flags uint64
+	// Value is the stored value, decoded from Consul's base64; a 0-byte
+	// value is nil.
+	Value []byte
+	// Session is the ID of the session holding the key's lock, if any.
+	Session   string `json:",omitempty"`
+	Namespace string `json:",omitempty"`
+	Partition string `json:",omitempty"`
+}
+
+// KVService is the key/value store: /v1/kv/.
+//
+// Keys are sent escaped segment by segment, so that spaces, '%', '?', '#',
+// '+' and non-ASCII keys round-trip. A key must not start with '/', and
+// must not contain empty, "." or ".." segments: Consul's HTTP server would
+// redirect such paths to another key. Values are raw bytes; the base64 of
+// Consul's JSON is handled here.
+type KVService service
+
+// Get reads one key: GET /v1/kv/:key.
+//
+// A key that does not exist returns (nil, meta, nil): meta.Index can be
+// passed to WaitIndex to block until the key is created. Get supports
+// blocking (WaitIndex, WaitTime), consistency and Datacenter options.
+func (s *KVService) Get(ctx context.Context, key string, opts ...Option) (*KVPair, *Meta, error) {
+	if err := checkKey("key", key, false); err != nil {
+		return nil, nil, err
+	}
+	var out []*KVPair
+	meta, err := s.client.get(ctx, kvPath(key), nil, opts, &out)
+	if err != nil {
+		if isNotFound(err) {
+			return nil, meta, nil
+		}
+		return nil, meta, err
+	}
+	if len(out) == 0 {
+		return nil, meta, nil
+	}
+	return out[0], meta, nil
+}
+
+// GetRaw reads one key's value as is: GET /v1/kv/:key?raw.
+//
+// A key that does not exist returns (nil, meta, nil); an existing 0-byte
+// value returns a non-nil empty slice. It blocks like Get.
+func (s *KVService) GetRaw(ctx context.Context, key string, opts ...Option) ([]byte, *Meta, error) {
+	if err := checkKey("key", key, false); err != nil {
+		return nil, nil, err
+	}
+	var out []byte
+	meta, err := s.client.get(ctx, kvPath(key), []param{{"raw", ""}}, opts, &out)
+	if err != nil {
+		if isNotFound(err) {
+			return nil, meta, nil
+		}
+		return nil, meta, err
+	}
+	if out == nil {
+		out = []byte{}
+	}
+	return out, meta, nil
+}
+
+// List reads every key under prefix with its value (aioconsul's get_tree):
+// GET /v1/kv/:prefix?recurse. An empty prefix lists the whole store.
+//
+// No key under the prefix returns an empty slice, a filled meta and a nil
+// error; it blocks like Get.
+func (s *KVService) List(ctx context.Context, prefix string, opts ...Option) ([]*KVPair, *Meta, error) {
+	if err := checkKey("prefix", prefix, true); err != nil {
+		return nil, nil, err
+	}
+	var out []*KVPair
+	meta, err := s.client.get(ctx, kvPath(prefix), []param{{"recurse", ""}}, opts, &out)
+	if err != nil && !isNotFound(err) {
+		return nil, meta, err
+	}
+	return out, meta, nil
+}
+
+// Keys lists the keys under prefix without their values: GET
+// /v1/kv/:prefix?keys. With Separator("/") it lists one level: the keys and
+// the "directories" (ending in the separator) right under prefix.
+//
+// No key under the prefix returns an empty slice and a nil error; it blocks
+// like Get.
+func (s *KVService) Keys(ctx context.Context, prefix string, opts ...Option) ([]string, *Meta, error) {
+	if err := checkKey("prefix", prefix, true); err != nil {
+		return nil, nil, err
+	}
+	var out []string
+	meta, err := s.client.get(ctx, kvPath(prefix), []param{{"keys", ""}}, opts, &out)
+	if err != nil && !isNotFound(err) {
+		return nil, meta, err
+	}
+	return out, meta, nil
+}
+
+// Put writes value at key (aioconsul's set): PUT /v1/kv/:key. Pass
+// Flags(n) to store flags with it. A value over the client's
+// KVMaxValueSize is refused before sending.
+func (s *KVService) Put(ctx context.Context, key string, value []byte, opts ...Option) error {
+	ok, err := s.put(ctx, key, value, nil, opts)
+	if err == nil && !ok {
+		return fmt.Errorf("consul: PUT %s: the write was not applied", kvPath(key))
+	}
+	return err
+}
+
+// CAS writes value at key only if the key's ModifyIndex is still index:
+// PUT /v1/kv/:key?cas=index. An index of 0 writes only if the key does not
+// exist. It returns false, and no error, when the index did not match.
+func (s *KVService) CAS(ctx context.Context, key string, value []byte, index uint64, opts ...Option) (bool, error) {
+	return s.put(ctx, key, value, []param{{"cas", strconv.FormatUint(index, 10)}}, opts)
+}
+
+// Acquire writes value at key and locks the key for session (aioconsul's
+// lock): PUT /v1/kv/:key?acquire=session. It returns false, and no error,
+// when another session holds the lock or the lock-delay is running.
+func (s *KVService) Acquire(ctx context.Context, key string, value []byte, session string, opts ...Option) (bool, error) {
+	if session == "" {
+		return false, argError("session", "empty")
+	}
+	return s.put(ctx, key, value, []param{{"acquire", session}}, opts)
+}
+
+// Release writes value at key and unlocks the key held by session
+// (aioconsul's unlock): PUT /v1/kv/:key?release=session. It returns false
+// when session does not hold the lock.
+func (s *KVService) Release(ctx context.Context, key string, value []byte, session string, opts ...Option) (bool, error) {
+	if session == "" {
+		return false, argError("session", "empty")
+	}
+	return s.put(ctx, key, value, []param{{"release", session}}, opts)
+}
+
+func (s *KVService) put(ctx context.Context, key string, value []byte, ps []param, opts []Option) (bool, error) {
+	if err := checkKey("key", key, false); err != nil {
+		return false, err
+	}
+	if len(value) > s.client.kvMaxValue {
+		return false, argError("value", "%d bytes is over the limit of %d bytes (Config.KVMaxValueSize)", len(value), s.client.kvMaxValue)
+	}
+	if value == nil {
+		value = []byte{}
+	}
+	var ok bool
+	_, err := s.client.write(ctx, http.MethodPut, kvPath(key), ps, value, opts, &ok)
+	return ok, err
+}
+
+// Delete deletes one key: DELETE /v1/kv/:key. Deleting a key that does not
+// exist is not an error.
+func (s *KVService) Delete(ctx context.Context, key string, opts ...Option) error {
+	if err := checkKey("key", key, false); err != nil {
+		return err
+	}
+	_, err := s.client.write(ctx, http.MethodDelete, kvPath(key), nil, nil, opts, nil)
+	return err
+}
+
+// DeleteTree deletes every key under prefix: DELETE /v1/kv/:prefix?recurse.
+// An empty prefix is refused; delete "" keys one by one if that is really
+// what you want.
+func (s *KVService) DeleteTree(ctx context.Context, prefix string, opts ...Option) error {
+	if err := checkKey("prefix", prefix, false); err != nil {
+		return err
+	}
+	_, err := s.client.write(ctx, http.MethodDelete, kvPath(prefix), []param{{"recurse", ""}}, nil, opts, nil)
+	return err
+}
+
+// DeleteCAS deletes key only if its ModifyIndex is still index: DELETE
+// /v1/kv/:key?cas=index. It returns false, and no error, when the index did
+// not match.
+func (s *KVService) DeleteCAS(ctx context.Context, key string, index uint64, opts ...Option) (bool, error) {
+	if err := checkKey("key", key, false); err != nil {
+		return false, err
+	}
+	var ok bool
+	_, err := s.client.write(ctx, http.MethodDelete, kvPath(key), []param{{"cas", strconv.FormatUint(index, 10)}}, nil, opts, &ok)
+	return ok, err
+}
+
+// checkKey refuses, the same way on every KV call, keys that Consul cannot
+// serve over HTTP: empty (unless allowed, for prefixes), starting with '/',
+// or holding an empty, "." or ".." segment.
+func checkKey(arg, key string, allowEmpty bool) error {
+	if key == "" {
+		if allowEmpty {
+			return nil
+		}
+		return argError(arg, "empty")
+	}
+	if key[0] == '/' {
+		return argError(arg, "%q starts with '/'", key)
+	}
+	segs := strings.Split(key, "/")
+	for i, seg := range segs {
+		switch {
+		case seg == "" && i < len(segs)-1:
+			return argError(arg, "%q has an empty segment", key)
+		case seg == "." || seg == "..":
+			return argError(arg, "%q has a %q segment", key, seg)
+		}
+	}
+	return nil
+}
+
+// kvPath escapes key segment by segment under /v1/kv/.
+func kvPath(key string) string {
+	var b strings.Builder
+	b.Grow(len("/v1/kv/") + len(key) + 8)
+	b.WriteString("/v1/kv/")
+	for i, seg := range strings.Split(key, "/") {
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		b.WriteString(pathEscape(seg))
+	}
+	return b.String()
+}
+
+func isNotFound(err error) bool {
+	se, ok := err.(*StatusError)
+	return ok && se.StatusCode == http.StatusNotFound
+}
