@@ -1,0 +1,86 @@
+// Command tour walks through the library the way aioconsul's tutorial does,
+// against a real Consul agent, printing each step.
+//
+//	go run ./examples/tour
+//
+// With CONSUL_HTTP_ADDR set (and the other CONSUL_* variables the consul CLI
+// reads) it uses that agent; otherwise it starts a throwaway one with
+// consultest, building the consul binary from its Go module the first time.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"time"
+
+	"github.com/goconsul/consul"
+	"github.com/goconsul/consul/consultest"
+)
+
+// tour is one section of the tour; each lives in its own file.
+type tour struct {
+	name string
+	run  func(ctx context.Context, t *tourEnv) error
+}
+
+// tourEnv is what every section gets: the client and the agent's facts.
+type tourEnv struct {
+	client *consul.Client
+	agent  *consultest.Server // nil when running against CONSUL_HTTP_ADDR
+	prefix string             // a KV prefix and name prefix private to this run
+}
+
+// sections runs in order.
+var sections = []tour{
+	{"status", tourStatus},
+	{"kv", tourKV},
+	{"kv transactions", tourTxn},
+	{"sessions and locks", tourSession},
+}
+
+func main() {
+	log.SetFlags(0)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	env := &tourEnv{prefix: fmt.Sprintf("tour-%d", time.Now().Unix())}
+	cfg, err := consul.ConfigFromEnv()
+	if err != nil {
+		log.Fatal(err)
+	}
+	if cfg.Address == "" {
+		step("CONSUL_HTTP_ADDR is not set: starting a local agent with consultest")
+		srv, err := consultest.Start(consultest.Config{})
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer srv.Close()
+		env.agent = srv
+		cfg.Address = srv.HTTPAddr
+	}
+	env.client, err = consul.NewClient(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	step("client for %s", env.client.Address())
+
+	for _, s := range sections {
+		fmt.Printf("\n== %s ==\n", s.name)
+		if err := s.run(ctx, env); err != nil {
+			log.Printf("tour: %s: %v", s.name, err)
+			cancel()
+			if env.agent != nil {
+				env.agent.Close()
+			}
+			os.Exit(1)
+		}
+	}
+	fmt.Println("\ntour complete")
+}
+
+// step prints one thing the tour does or sees.
+func step(format string, args ...any) {
+	fmt.Printf("  - "+format+"\n", args...)
+}
