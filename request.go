@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -259,6 +261,10 @@ func encodeBody(v any) (io.Reader, string, error) {
 	}
 }
 
+// decodeBody reads the whole answer into a pooled buffer and decodes it
+// from there: the fast path of decode.go for the big listings, else
+// encoding/json. Decoding from memory spares json.Decoder's own copy of the
+// body and its incremental refills.
 func decodeBody(body io.Reader, out any) error {
 	switch v := out.(type) {
 	case nil:
@@ -270,10 +276,36 @@ func decodeBody(body io.Reader, out any) error {
 		}
 		*v = b
 		return nil
-	default:
-		return json.NewDecoder(body).Decode(out)
 	}
+	buf := bodyPool.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledBody {
+			buf.Reset()
+			bodyPool.Put(buf)
+		}
+	}()
+	if _, err := buf.ReadFrom(body); err != nil {
+		return err
+	}
+	return unmarshalAnswer(buf.Bytes(), out)
 }
+
+// unmarshalAnswer decodes one JSON answer as json.Decoder would: the first
+// value counts and what follows it is not read.
+func unmarshalAnswer(b []byte, out any) error {
+	err := json.Unmarshal(b, out)
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		// Trailing data, or a real syntax error: json.Decoder says which.
+		return json.NewDecoder(bytes.NewReader(b)).Decode(out)
+	}
+	return err
+}
+
+var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBody is the largest buffer kept for reuse.
+const maxPooledBody = 4 << 20
 
 // maxDrain bounds how much of an unread answer is read to let the
 // connection be reused; a longer rest closes the connection instead.
