@@ -293,6 +293,9 @@ func decodeBody(body io.Reader, out any) error {
 // unmarshalAnswer decodes one JSON answer as json.Decoder would: the first
 // value counts and what follows it is not read.
 func unmarshalAnswer(b []byte, out any) error {
+	if fastDecode(b, out) {
+		return nil
+	}
 	err := json.Unmarshal(b, out)
 	var se *json.SyntaxError
 	if errors.As(err, &se) {

@@ -1,0 +1,1226 @@
+package consul
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// This file is the fast path of the answers that dominate a client's time:
+// KV listings ([]*KVPair), health and catalog service listings
+// ([]*ServiceEntry) and the catalog's service map (map[string][]string).
+// decodeBody hands such answers here before encoding/json.
+//
+// The fast path reads exactly the JSON that encoding/json would accept for
+// these types and produces exactly the same values, with a few
+// allocations per answer instead of several per field:
+//   - every string of one answer is cut from one string holding them all
+//     (so keeping one of them keeps that string alive, as a sub-slice
+//     would), and every KV value from one byte slice;
+//   - structs, pointer slices and string slices come from slabs of a few
+//     dozen elements.
+//
+// It never guesses: on anything it does not handle itself (a key that
+// differs from a field name only by case, an escaped object key, a
+// malformed number or string, invalid UTF-8, very deep nesting...) it gives
+// up and decodeBody decodes the whole answer with encoding/json, whose
+// result and error are then the answer's. Rare complex fields (a service's
+// tagged addresses, a proxy's Config and Upstreams, a check definition's
+// Header) are decoded by encoding/json in place.
+//
+// A field added to one of these types must be added here too; the tests
+// compare both decoders on a value with every field set.
+
+// fdec is the state of one fast decode. It is pooled: its scratch slices
+// are reused, and only the final strings, values and slabs are new.
+type fdec struct {
+	b   []byte
+	i   int
+	bad bool
+
+	strs   []byte       // the bytes of every string, in order
+	fixes  []fdecFix    // where each string goes
+	vals   []byte       // the bytes of every KV value
+	vfixes []fdecVFix   // where each value goes
+	ments  []fdecEntry  // map entries, by map
+	mfixes []fdecMapFix // where each map goes
+	tmp    []fdecEntry  // the elements of the array being read
+	strSl  fdecSlab[string]
+	depth  int
+}
+
+type fdecFix struct {
+	p      *string
+	off, n int32
+}
+
+type fdecVFix struct {
+	p      *[]byte
+	off, n int32
+}
+
+// fdecEntry is a string (k) and, for a map entry, its value (v), as offsets
+// in strs; vs holds a []string value of a map[string][]string.
+type fdecEntry struct {
+	koff, kn int32
+	voff, vn int32
+	vs       []string
+}
+
+type fdecMapFix struct {
+	ps         *map[string]string
+	pss        *map[string][]string
+	start, end int32 // entries in ments
+}
+
+// fdecSlab hands out elements of chunks that are never reallocated, so
+// pointers into them stay valid.
+type fdecSlab[T any] struct {
+	s    []T
+	next int
+}
+
+func (sl *fdecSlab[T]) alloc(n int) []T {
+	if n == 0 {
+		return []T{} // encoding/json's empty slices are not nil
+	}
+	if cap(sl.s)-len(sl.s) < n {
+		if sl.next < 8 {
+			sl.next = 8
+		}
+		size := sl.next
+		if size < n {
+			size = n
+		}
+		if sl.next < 256 {
+			sl.next *= 2
+		}
+		sl.s = make([]T, 0, size)
+	}
+	start := len(sl.s)
+	sl.s = sl.s[:start+n]
+	return sl.s[start : start+n : start+n]
+}
+
+func (sl *fdecSlab[T]) new() *T { return &sl.alloc(1)[0] }
+
+var fdecPool = sync.Pool{New: func() any { return new(fdec) }}
+
+// fastDecode decodes b into out when out is one of the fast-path types and
+// b is JSON the fast path handles; it reports whether it did. When it
+// returns false, out is untouched.
+func fastDecode(b []byte, out any) bool {
+	switch out.(type) {
+	case *[]*KVPair, *[]*ServiceEntry, *map[string][]string:
+	default:
+		return false
+	}
+	d := fdecPool.Get().(*fdec)
+	d.b, d.i, d.bad, d.depth = b, 0, false, 0
+	var ok bool
+	switch v := out.(type) {
+	case *[]*KVPair:
+		var r []*KVPair
+		if d.kvPairs(&r); d.finish() {
+			*v, ok = r, true
+		}
+	case *[]*ServiceEntry:
+		var r []*ServiceEntry
+		if d.serviceEntries(&r); d.finish() {
+			*v, ok = r, true
+		}
+	case *map[string][]string:
+		var r map[string][]string
+		if d.stringSlicesMap(&r); d.finish() {
+			*v, ok = r, true
+		}
+	}
+	d.reset()
+	fdecPool.Put(d)
+	return ok
+}
+
+// finish places the strings, values and maps, unless the decode failed.
+func (d *fdec) finish() bool {
+	if d.bad {
+		return false
+	}
+	// What follows the value is not read, as json.Decoder would not.
+	all := string(d.strs)
+	for _, f := range d.fixes {
+		*f.p = all[f.off : f.off+f.n]
+	}
+	if len(d.vfixes) > 0 {
+		vals := make([]byte, len(d.vals))
+		copy(vals, d.vals)
+		for _, f := range d.vfixes {
+			*f.p = vals[f.off : f.off+f.n : f.off+f.n]
+		}
+	}
+	for _, m := range d.mfixes {
+		ents := d.ments[m.start:m.end]
+		if m.ps != nil {
+			mm := make(map[string]string, len(ents))
+			for _, e := range ents {
+				mm[all[e.koff:e.koff+e.kn]] = all[e.voff : e.voff+e.vn]
+			}
+			*m.ps = mm
+		} else {
+			mm := make(map[string][]string, len(ents))
+			for _, e := range ents {
+				mm[all[e.koff:e.koff+e.kn]] = e.vs
+			}
+			*m.pss = mm
+		}
+	}
+	return true
+}
+
+// reset drops every pointer into the decoded values, so that the pooled
+// state keeps none of them alive, and keeps the scratch capacity.
+func (d *fdec) reset() {
+	d.b = nil
+	clear(d.fixes)
+	clear(d.vfixes)
+	clear(d.ments)
+	clear(d.mfixes)
+	clear(d.tmp)
+	d.strs, d.fixes, d.vals, d.vfixes = d.strs[:0], d.fixes[:0], d.vals[:0], d.vfixes[:0]
+	d.ments, d.mfixes, d.tmp = d.ments[:0], d.mfixes[:0], d.tmp[:0]
+	d.strSl = fdecSlab[string]{}
+	if cap(d.strs) > 1<<20 {
+		d.strs = nil
+	}
+	if cap(d.vals) > 1<<20 {
+		d.vals = nil
+	}
+}
+
+func (d *fdec) fail() {
+	d.bad = true
+	d.i = len(d.b)
+}
+
+func (d *fdec) ws() {
+	for d.i < len(d.b) {
+		switch d.b[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+// peek returns the next byte after white space, or 0 at the end.
+func (d *fdec) peek() byte {
+	d.ws()
+	if d.i < len(d.b) {
+		return d.b[d.i]
+	}
+	return 0
+}
+
+// null consumes a null if one is next.
+func (d *fdec) null() bool {
+	if d.peek() == 'n' {
+		if bytes.HasPrefix(d.b[d.i:], []byte("null")) {
+			d.i += 4
+			return true
+		}
+		d.fail()
+	}
+	return false
+}
+
+// objStart opens an object; it returns false for a null (or a failure).
+func (d *fdec) objStart() bool {
+	if d.null() {
+		return false
+	}
+	if d.peek() != '{' {
+		d.fail()
+		return false
+	}
+	d.i++
+	d.depth++
+	if d.depth > 100 {
+		d.fail()
+		return false
+	}
+	return true
+}
+
+// objNext reads the next key of the open object, or its end; it returns
+// the key, which is only valid until the next read.
+func (d *fdec) objNext(first *bool) ([]byte, bool) {
+	c := d.peek()
+	if c == '}' {
+		d.i++
+		d.depth--
+		return nil, false
+	}
+	if !*first {
+		if c != ',' {
+			d.fail()
+			return nil, false
+		}
+		d.i++
+		c = d.peek()
+	}
+	*first = false
+	if c != '"' {
+		d.fail()
+		return nil, false
+	}
+	start := d.i + 1
+	j := start
+	for j < len(d.b) && d.b[j] != '"' {
+		if c := d.b[j]; c == '\\' || c < 0x20 || c >= 0x80 {
+			d.fail()
+			return nil, false
+		}
+		j++
+	}
+	if j >= len(d.b) {
+		d.fail()
+		return nil, false
+	}
+	key := d.b[start:j]
+	d.i = j + 1
+	if d.peek() != ':' {
+		d.fail()
+		return nil, false
+	}
+	d.i++
+	return key, true
+}
+
+// arrStart opens an array; it returns false for a null (or a failure).
+func (d *fdec) arrStart() bool {
+	if d.null() {
+		return false
+	}
+	if d.peek() != '[' {
+		d.fail()
+		return false
+	}
+	d.i++
+	d.depth++
+	if d.depth > 100 {
+		d.fail()
+		return false
+	}
+	return true
+}
+
+// arrNext moves to the next element of the open array, or past its end.
+func (d *fdec) arrNext(first *bool) bool {
+	c := d.peek()
+	if c == ']' {
+		d.i++
+		d.depth--
+		return false
+	}
+	if !*first {
+		if c != ',' {
+			d.fail()
+			return false
+		}
+		d.i++
+	}
+	*first = false
+	return !d.bad
+}
+
+// rawString reads a string into strs and returns its place; null reads as
+// ok with null set.
+func (d *fdec) rawString() (off, n int32, null, ok bool) {
+	if d.null() {
+		return 0, 0, true, true
+	}
+	if d.bad || d.b[d.i] != '"' {
+		d.fail()
+		return 0, 0, false, false
+	}
+	start := d.i + 1
+	j := start
+	ascii := true
+	for j < len(d.b) {
+		c := d.b[j]
+		if c == '"' {
+			break
+		}
+		if c == '\\' {
+			return d.escapedString()
+		}
+		if c < 0x20 {
+			d.fail()
+			return 0, 0, false, false
+		}
+		if c >= 0x80 {
+			ascii = false
+		}
+		j++
+	}
+	if j >= len(d.b) || (!ascii && !utf8.Valid(d.b[start:j])) {
+		// encoding/json replaces invalid UTF-8: let it.
+		d.fail()
+		return 0, 0, false, false
+	}
+	off = int32(len(d.strs))
+	d.strs = append(d.strs, d.b[start:j]...)
+	d.i = j + 1
+	return off, int32(j - start), false, true
+}
+
+// escapedString reads a string with escapes through encoding/json.
+func (d *fdec) escapedString() (off, n int32, null, ok bool) {
+	start := d.i
+	j := start + 1
+	for j < len(d.b) && d.b[j] != '"' {
+		if d.b[j] == '\\' {
+			j++
+		}
+		j++
+	}
+	if j >= len(d.b) {
+		d.fail()
+		return 0, 0, false, false
+	}
+	var s string
+	if err := json.Unmarshal(d.b[start:j+1], &s); err != nil || !utf8.ValidString(s) {
+		d.fail()
+		return 0, 0, false, false
+	}
+	off = int32(len(d.strs))
+	d.strs = append(d.strs, s...)
+	d.i = j + 1
+	return off, int32(len(s)), false, true
+}
+
+// str reads a string into *p (a null leaves it alone).
+func (d *fdec) str(p *string) {
+	off, n, null, ok := d.rawString()
+	if ok && !null && n > 0 {
+		d.fixes = append(d.fixes, fdecFix{p, off, n})
+	}
+}
+
+// digits returns the number literal at the cursor, which must be an
+// integer; anything else fails.
+func (d *fdec) digits() []byte {
+	d.ws()
+	start := d.i
+	if d.i < len(d.b) && d.b[d.i] == '-' {
+		d.i++
+	}
+	for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
+		d.i++
+	}
+	lit := d.b[start:d.i]
+	if d.i < len(d.b) {
+		switch d.b[d.i] {
+		case '.', 'e', 'E':
+			d.fail()
+			return nil
+		}
+	}
+	if len(lit) == 0 || lit[0] == '-' && len(lit) == 1 ||
+		(lit[0] == '0' && len(lit) > 1) || (len(lit) > 2 && lit[0] == '-' && lit[1] == '0') {
+		d.fail()
+		return nil
+	}
+	return lit
+}
+
+func (d *fdec) uint64v(p *uint64) {
+	if d.null() {
+		return
+	}
+	lit := d.digits()
+	if d.bad {
+		return
+	}
+	if len(lit) > 20 || lit[0] == '-' {
+		d.fail()
+		return
+	}
+	var n uint64
+	for _, c := range lit {
+		if n > (math.MaxUint64-uint64(c-'0'))/10 {
+			d.fail() // overflow: encoding/json says so
+			return
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	*p = n
+}
+
+func (d *fdec) uintv(p *uint) {
+	var n uint64
+	d.uint64v(&n)
+	if n > math.MaxUint {
+		d.fail()
+	}
+	*p = uint(n)
+}
+
+func (d *fdec) intv(p *int) {
+	if d.null() {
+		return
+	}
+	lit := d.digits()
+	if d.bad {
+		return
+	}
+	neg := lit[0] == '-'
+	if neg {
+		lit = lit[1:]
+	}
+	if len(lit) > 18 || strconv.IntSize < 64 && len(lit) > 9 {
+		d.fail()
+		return
+	}
+	var n int
+	for _, c := range lit {
+		n = n*10 + int(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	*p = n
+}
+
+func (d *fdec) boolv(p *bool) {
+	switch d.peek() {
+	case 't':
+		if bytes.HasPrefix(d.b[d.i:], []byte("true")) {
+			d.i += 4
+			*p = true
+			return
+		}
+	case 'f':
+		if bytes.HasPrefix(d.b[d.i:], []byte("false")) {
+			d.i += 5
+			*p = false
+			return
+		}
+	case 'n':
+		d.null()
+		return
+	}
+	d.fail()
+}
+
+// durationv reads what the duration type reads: null, "" (zero), Go's
+// "1m30s" form or a number of nanoseconds.
+func (d *fdec) durationv(p *time.Duration) {
+	switch c := d.peek(); {
+	case c == 'n':
+		d.null()
+		*p = 0
+		return
+	case c == '"':
+	default:
+		lit := d.digits()
+		if d.bad {
+			return
+		}
+		n, err := strconv.ParseInt(string(lit), 10, 64)
+		if err != nil {
+			d.fail()
+			return
+		}
+		*p = time.Duration(n)
+		return
+	}
+	start := d.i + 1
+	end := bytes.IndexByte(d.b[start:], '"')
+	if end < 0 {
+		d.fail()
+		return
+	}
+	lit := d.b[start : start+end]
+	if v, ok := fdecDuration(lit); ok {
+		*p = v
+		d.i = start + end + 1
+		return
+	}
+	// Escapes, fractions, signs, units like µs: the slow way.
+	d.fail()
+}
+
+// fdecDuration parses the forms Consul writes ("", "10s", "1m30s", "1h0m0s",
+// "500ms") without allocating; anything else is left to the slow path.
+func fdecDuration(b []byte) (time.Duration, bool) {
+	if len(b) == 0 {
+		return 0, true
+	}
+	if len(b) == 1 && b[0] == '0' {
+		return 0, true
+	}
+	var total uint64
+	for len(b) > 0 {
+		var n uint64
+		i := 0
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			if i >= 9 {
+				return 0, false
+			}
+			n = n*10 + uint64(b[i]-'0')
+			i++
+		}
+		if i == 0 {
+			return 0, false
+		}
+		b = b[i:]
+		var unit uint64
+		switch {
+		case bytes.HasPrefix(b, []byte("ns")):
+			unit, b = uint64(time.Nanosecond), b[2:]
+		case bytes.HasPrefix(b, []byte("us")):
+			unit, b = uint64(time.Microsecond), b[2:]
+		case bytes.HasPrefix(b, []byte("ms")):
+			unit, b = uint64(time.Millisecond), b[2:]
+		case bytes.HasPrefix(b, []byte("s")):
+			unit, b = uint64(time.Second), b[1:]
+		case bytes.HasPrefix(b, []byte("m")):
+			unit, b = uint64(time.Minute), b[1:]
+		case bytes.HasPrefix(b, []byte("h")):
+			unit, b = uint64(time.Hour), b[1:]
+		default:
+			return 0, false
+		}
+		if n > (1<<63-1)/unit {
+			return 0, false
+		}
+		total += n * unit
+		if total > 1<<63-1 {
+			return 0, false
+		}
+	}
+	return time.Duration(total), true
+}
+
+// skip skips any value, checking its syntax.
+func (d *fdec) skip() {
+	switch c := d.peek(); {
+	case c == '{':
+		d.objStart()
+		for first := true; ; {
+			if _, ok := d.objNext(&first); !ok {
+				return
+			}
+			d.skip()
+		}
+	case c == '[':
+		d.arrStart()
+		for first := true; d.arrNext(&first); {
+			d.skip()
+		}
+	case c == '"':
+		d.rawString()
+	case c == 't' || c == 'f':
+		var b bool
+		d.boolv(&b)
+	case c == 'n':
+		d.null()
+	case c == '-' || c >= '0' && c <= '9':
+		// Any JSON number.
+		start := d.i
+		d.i++
+		for d.i < len(d.b) {
+			c := d.b[d.i]
+			if c >= '0' && c <= '9' || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-' {
+				d.i++
+				continue
+			}
+			break
+		}
+		if !json.Valid(d.b[start:d.i]) {
+			d.fail()
+		}
+	default:
+		d.fail()
+	}
+}
+
+// unknown skips the value of a key that is no field, unless encoding/json
+// would match it to one of fields case-insensitively.
+func (d *fdec) unknown(key []byte, fields string) {
+	for fields != "" {
+		f, rest, _ := strings.Cut(fields, " ")
+		if bytes.EqualFold([]byte(f), key) {
+			d.fail()
+			return
+		}
+		fields = rest
+	}
+	d.skip()
+}
+
+// slow decodes one value with encoding/json into p.
+func (d *fdec) slow(p any) {
+	start := d.i
+	d.skip()
+	if d.bad {
+		return
+	}
+	if err := json.Unmarshal(d.b[start:d.i], p); err != nil {
+		d.fail()
+	}
+}
+
+// strings reads a []string.
+func (d *fdec) stringSlice(p *[]string) {
+	if !d.arrStart() {
+		return
+	}
+	mark := len(d.tmp)
+	for first := true; d.arrNext(&first); {
+		off, n, _, ok := d.rawString()
+		if !ok {
+			return
+		}
+		d.tmp = append(d.tmp, fdecEntry{koff: off, kn: n})
+	}
+	if d.bad {
+		return
+	}
+	s := d.strSl.alloc(len(d.tmp) - mark)
+	for i, e := range d.tmp[mark:] {
+		if e.kn > 0 {
+			d.fixes = append(d.fixes, fdecFix{&s[i], e.koff, e.kn})
+		}
+	}
+	d.tmp = d.tmp[:mark]
+	*p = s
+}
+
+// stringMap reads a map[string]string.
+func (d *fdec) stringMap(p *map[string]string) {
+	if !d.objStart() {
+		return
+	}
+	start := len(d.ments)
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			break
+		}
+		koff := int32(len(d.strs))
+		d.strs = append(d.strs, key...)
+		voff, vn, _, ok := d.rawString()
+		if !ok {
+			return
+		}
+		d.ments = append(d.ments, fdecEntry{koff: koff, kn: int32(len(key)), voff: voff, vn: vn})
+	}
+	if !d.bad {
+		d.mfixes = append(d.mfixes, fdecMapFix{ps: p, start: int32(start), end: int32(len(d.ments))})
+	}
+}
+
+// stringSlicesMap reads a map[string][]string (GET /v1/catalog/services).
+func (d *fdec) stringSlicesMap(p *map[string][]string) {
+	if !d.objStart() {
+		return
+	}
+	start := len(d.ments)
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			break
+		}
+		koff := int32(len(d.strs))
+		d.strs = append(d.strs, key...)
+		var vs []string
+		d.stringSlice(&vs)
+		d.ments = append(d.ments, fdecEntry{koff: koff, kn: int32(len(key)), vs: vs})
+	}
+	if !d.bad {
+		d.mfixes = append(d.mfixes, fdecMapFix{pss: p, start: int32(start), end: int32(len(d.ments))})
+	}
+}
+
+const fdecKVFields = "Key CreateIndex ModifyIndex LockIndex Flags Value Session Namespace Partition"
+
+func (d *fdec) kvPairs(out *[]*KVPair) {
+	if !d.arrStart() {
+		return
+	}
+	var slab fdecSlab[KVPair]
+	var r []*KVPair
+	for first := true; d.arrNext(&first); {
+		if d.null() {
+			r = append(r, nil)
+			continue
+		}
+		p := slab.new()
+		d.kvPair(p)
+		r = append(r, p)
+	}
+	if r == nil && !d.bad {
+		r = []*KVPair{}
+	}
+	*out = r
+}
+
+func (d *fdec) kvPair(p *KVPair) {
+	if !d.objStart() {
+		return
+	}
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Key":
+			d.str(&p.Key)
+		case "CreateIndex":
+			d.uint64v(&p.CreateIndex)
+		case "ModifyIndex":
+			d.uint64v(&p.ModifyIndex)
+		case "LockIndex":
+			d.uint64v(&p.LockIndex)
+		case "Flags":
+			d.uint64v(&p.Flags)
+		case "Value":
+			d.bytesv(&p.Value)
+		case "Session":
+			d.str(&p.Session)
+		case "Namespace":
+			d.str(&p.Namespace)
+		case "Partition":
+			d.str(&p.Partition)
+		default:
+			d.unknown(key, fdecKVFields)
+		}
+	}
+}
+
+// bytesv reads base64 into *p: null is nil, "" an empty non-nil slice.
+func (d *fdec) bytesv(p *[]byte) {
+	if d.null() {
+		*p = nil
+		return
+	}
+	if d.peek() != '"' {
+		d.fail()
+		return
+	}
+	start := d.i + 1
+	end := bytes.IndexByte(d.b[start:], '"')
+	if end < 0 {
+		d.fail()
+		return
+	}
+	src := d.b[start : start+end]
+	if bytes.IndexByte(src, '\\') >= 0 {
+		d.fail()
+		return
+	}
+	off := len(d.vals)
+	need := base64.StdEncoding.DecodedLen(len(src))
+	d.vals = append(d.vals, make([]byte, need)...)
+	n, err := base64.StdEncoding.Decode(d.vals[off:], src)
+	if err != nil {
+		d.fail()
+		return
+	}
+	d.vals = d.vals[:off+n]
+	d.vfixes = append(d.vfixes, fdecVFix{p, int32(off), int32(n)})
+	d.i = start + end + 1
+}
+
+func (d *fdec) serviceEntries(out *[]*ServiceEntry) {
+	if !d.arrStart() {
+		return
+	}
+	s := &fdecHealth{}
+	var r []*ServiceEntry
+	for first := true; d.arrNext(&first); {
+		if d.null() {
+			r = append(r, nil)
+			continue
+		}
+		e := s.entries.new()
+		d.serviceEntry(s, e)
+		r = append(r, e)
+	}
+	if r == nil && !d.bad {
+		r = []*ServiceEntry{}
+	}
+	*out = r
+}
+
+// fdecHealth holds the slabs of one health answer.
+type fdecHealth struct {
+	entries fdecSlab[ServiceEntry]
+	nodes   fdecSlab[Node]
+	svcs    fdecSlab[NodeService]
+	checks  fdecSlab[HealthCheck]
+	defs    fdecSlab[HealthCheckDefinition]
+	ptrs    fdecSlab[*HealthCheck]
+	weights fdecSlab[Weights]
+	proxies fdecSlab[ServiceProxy]
+	connect fdecSlab[ServiceConnect]
+	tmp     []*HealthCheck
+}
+
+func (d *fdec) serviceEntry(s *fdecHealth, e *ServiceEntry) {
+	if !d.objStart() {
+		return
+	}
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Node":
+			if d.null() {
+				e.Node = nil
+				continue
+			}
+			e.Node = s.nodes.new()
+			d.node(e.Node)
+		case "Service":
+			if d.null() {
+				e.Service = nil
+				continue
+			}
+			e.Service = s.svcs.new()
+			d.nodeService(s, e.Service)
+		case "Checks":
+			if !d.arrStart() {
+				e.Checks = nil
+				continue
+			}
+			mark := len(s.tmp)
+			for first := true; d.arrNext(&first); {
+				if d.null() {
+					s.tmp = append(s.tmp, nil)
+					continue
+				}
+				c := s.checks.new()
+				d.healthCheck(s, c)
+				s.tmp = append(s.tmp, c)
+			}
+			cs := s.ptrs.alloc(len(s.tmp) - mark)
+			copy(cs, s.tmp[mark:])
+			s.tmp = s.tmp[:mark]
+			e.Checks = cs
+		default:
+			d.unknown(key, "Node Service Checks")
+		}
+	}
+}
+
+const fdecNodeFields = "ID Node Address Datacenter Partition PeerName TaggedAddresses Meta CreateIndex ModifyIndex"
+
+func (d *fdec) node(n *Node) {
+	if !d.objStart() {
+		return
+	}
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "ID":
+			d.str(&n.ID)
+		case "Node":
+			d.str(&n.Node)
+		case "Address":
+			d.str(&n.Address)
+		case "Datacenter":
+			d.str(&n.Datacenter)
+		case "Partition":
+			d.str(&n.Partition)
+		case "PeerName":
+			d.str(&n.PeerName)
+		case "TaggedAddresses":
+			d.stringMap(&n.TaggedAddresses)
+		case "Meta":
+			d.stringMap(&n.Meta)
+		case "CreateIndex":
+			d.uint64v(&n.CreateIndex)
+		case "ModifyIndex":
+			d.uint64v(&n.ModifyIndex)
+		default:
+			d.unknown(key, fdecNodeFields)
+		}
+	}
+}
+
+const fdecServiceFields = "Kind ID Service Tags Address TaggedAddresses Meta Port SocketPath Weights " +
+	"EnableTagOverride Proxy Connect PeerName Namespace Partition Datacenter ContentHash CreateIndex ModifyIndex"
+
+func (d *fdec) nodeService(s *fdecHealth, v *NodeService) {
+	if !d.objStart() {
+		return
+	}
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Kind":
+			d.str((*string)(&v.Kind))
+		case "ID":
+			d.str(&v.ID)
+		case "Service":
+			d.str(&v.Service)
+		case "Tags":
+			d.stringSlice(&v.Tags)
+		case "Address":
+			d.str(&v.Address)
+		case "TaggedAddresses":
+			d.slow(&v.TaggedAddresses)
+		case "Meta":
+			d.stringMap(&v.Meta)
+		case "Port":
+			d.intv(&v.Port)
+		case "SocketPath":
+			d.str(&v.SocketPath)
+		case "Weights":
+			if !d.objStart() {
+				v.Weights = nil
+				continue
+			}
+			w := s.weights.new()
+			v.Weights = w
+			for first := true; ; {
+				key, ok := d.objNext(&first)
+				if !ok {
+					break
+				}
+				switch string(key) {
+				case "Passing":
+					d.intv(&w.Passing)
+				case "Warning":
+					d.intv(&w.Warning)
+				default:
+					d.unknown(key, "Passing Warning")
+				}
+			}
+		case "EnableTagOverride":
+			d.boolv(&v.EnableTagOverride)
+		case "Proxy":
+			if d.null() {
+				v.Proxy = nil
+				continue
+			}
+			v.Proxy = s.proxies.new()
+			d.serviceProxy(v.Proxy)
+		case "Connect":
+			if !d.objStart() {
+				v.Connect = nil
+				continue
+			}
+			c := s.connect.new()
+			v.Connect = c
+			for first := true; ; {
+				key, ok := d.objNext(&first)
+				if !ok {
+					break
+				}
+				if string(key) == "Native" {
+					d.boolv(&c.Native)
+				} else {
+					d.unknown(key, "Native")
+				}
+			}
+		case "PeerName":
+			d.str(&v.PeerName)
+		case "Namespace":
+			d.str(&v.Namespace)
+		case "Partition":
+			d.str(&v.Partition)
+		case "Datacenter":
+			d.str(&v.Datacenter)
+		case "ContentHash":
+			d.str(&v.ContentHash)
+		case "CreateIndex":
+			d.uint64v(&v.CreateIndex)
+		case "ModifyIndex":
+			d.uint64v(&v.ModifyIndex)
+		default:
+			d.unknown(key, fdecServiceFields)
+		}
+	}
+}
+
+const fdecProxyFields = "DestinationServiceName DestinationServiceID LocalServiceAddress LocalServicePort " +
+	"LocalServiceSocketPath Mode Config Upstreams"
+
+func (d *fdec) serviceProxy(p *ServiceProxy) {
+	if !d.objStart() {
+		return
+	}
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "DestinationServiceName":
+			d.str(&p.DestinationServiceName)
+		case "DestinationServiceID":
+			d.str(&p.DestinationServiceID)
+		case "LocalServiceAddress":
+			d.str(&p.LocalServiceAddress)
+		case "LocalServicePort":
+			d.intv(&p.LocalServicePort)
+		case "LocalServiceSocketPath":
+			d.str(&p.LocalServiceSocketPath)
+		case "Mode":
+			d.str(&p.Mode)
+		case "Config":
+			d.slow(&p.Config)
+		case "Upstreams":
+			d.slow(&p.Upstreams)
+		default:
+			d.unknown(key, fdecProxyFields)
+		}
+	}
+}
+
+const fdecCheckFields = "Node CheckID Name Status Notes Output ServiceID ServiceName ServiceTags Type " +
+	"Interval Timeout ExposedPort PeerName Definition Namespace Partition CreateIndex ModifyIndex"
+
+func (d *fdec) healthCheck(s *fdecHealth, c *HealthCheck) {
+	if !d.objStart() {
+		return
+	}
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Node":
+			d.str(&c.Node)
+		case "CheckID":
+			d.str(&c.CheckID)
+		case "Name":
+			d.str(&c.Name)
+		case "Status":
+			d.str(&c.Status)
+		case "Notes":
+			d.str(&c.Notes)
+		case "Output":
+			d.str(&c.Output)
+		case "ServiceID":
+			d.str(&c.ServiceID)
+		case "ServiceName":
+			d.str(&c.ServiceName)
+		case "ServiceTags":
+			d.stringSlice(&c.ServiceTags)
+		case "Type":
+			d.str(&c.Type)
+		case "Interval":
+			d.durationv(&c.Interval)
+		case "Timeout":
+			d.durationv(&c.Timeout)
+		case "ExposedPort":
+			d.intv(&c.ExposedPort)
+		case "PeerName":
+			d.str(&c.PeerName)
+		case "Definition":
+			if d.null() {
+				c.Definition = nil
+				continue
+			}
+			c.Definition = s.defs.new()
+			d.checkDefinition(c.Definition)
+		case "Namespace":
+			d.str(&c.Namespace)
+		case "Partition":
+			d.str(&c.Partition)
+		case "CreateIndex":
+			d.uint64v(&c.CreateIndex)
+		case "ModifyIndex":
+			d.uint64v(&c.ModifyIndex)
+		default:
+			d.unknown(key, fdecCheckFields)
+		}
+	}
+}
+
+const fdecDefFields = "HTTP TLSServerName TLSSkipVerify Header Method Body DisableRedirects TCP TCPUseTLS UDP " +
+	"H2PING H2PingUseTLS OSService GRPC GRPCUseTLS AliasNode AliasService ScriptArgs OutputMaxSize " +
+	"Interval Timeout TTL DeregisterCriticalServiceAfter"
+
+func (d *fdec) checkDefinition(c *HealthCheckDefinition) {
+	if !d.objStart() {
+		return
+	}
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "HTTP":
+			d.str(&c.HTTP)
+		case "TLSServerName":
+			d.str(&c.TLSServerName)
+		case "TLSSkipVerify":
+			d.boolv(&c.TLSSkipVerify)
+		case "Header":
+			d.slow(&c.Header)
+		case "Method":
+			d.str(&c.Method)
+		case "Body":
+			d.str(&c.Body)
+		case "DisableRedirects":
+			d.boolv(&c.DisableRedirects)
+		case "TCP":
+			d.str(&c.TCP)
+		case "TCPUseTLS":
+			d.boolv(&c.TCPUseTLS)
+		case "UDP":
+			d.str(&c.UDP)
+		case "H2PING":
+			d.str(&c.H2PING)
+		case "H2PingUseTLS":
+			d.boolv(&c.H2PingUseTLS)
+		case "OSService":
+			d.str(&c.OSService)
+		case "GRPC":
+			d.str(&c.GRPC)
+		case "GRPCUseTLS":
+			d.boolv(&c.GRPCUseTLS)
+		case "AliasNode":
+			d.str(&c.AliasNode)
+		case "AliasService":
+			d.str(&c.AliasService)
+		case "ScriptArgs":
+			d.stringSlice(&c.ScriptArgs)
+		case "OutputMaxSize":
+			d.uintv(&c.OutputMaxSize)
+		case "Interval":
+			d.durationv(&c.Interval)
+		case "Timeout":
+			d.durationv(&c.Timeout)
+		case "TTL":
+			d.durationv(&c.TTL)
+		case "DeregisterCriticalServiceAfter":
+			d.durationv(&c.DeregisterCriticalServiceAfter)
+		default:
+			d.unknown(key, fdecDefFields)
+		}
+	}
+}

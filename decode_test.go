@@ -1,0 +1,191 @@
+package consul
+
+// Internal tests of decode.go's fast path: every answer it decodes must
+// equal encoding/json's reading of the same bytes, and every input it does
+// not handle must fall back to encoding/json with the same result.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// fdecTestTargets returns fresh outputs of every fast-path type.
+func fdecTestTargets() map[string]func() any {
+	return map[string]func() any{
+		"kv":       func() any { return new([]*KVPair) },
+		"health":   func() any { return new([]*ServiceEntry) },
+		"services": func() any { return new(map[string][]string) },
+	}
+}
+
+// fdecTestCompare decodes b with the fast path and with json.Decoder (the
+// pipeline's former decoder) into fresh values of mk, and requires equal
+// values and errors; it returns whether the fast path took it.
+func fdecTestCompare(t *testing.T, mk func() any, b []byte) bool {
+	t.Helper()
+	fast, slow := mk(), mk()
+	took := fastDecode(b, mk())
+	errFast := unmarshalAnswer(b, fast)
+	errSlow := json.NewDecoder(bytes.NewReader(b)).Decode(slow)
+	require.Equal(t, errSlow == nil, errFast == nil, "error: fast %v, encoding/json %v, input %s", errFast, errSlow, b)
+	if errSlow != nil {
+		require.Equal(t, fmt.Sprintf("%T", errSlow), fmt.Sprintf("%T", errFast))
+	}
+	require.Equal(t, slow, fast, "input %s", b)
+	return took
+}
+
+func TestFastDecodeRecorded(t *testing.T) {
+	for file, target := range map[string]string{
+		"kv_get.json":           "kv",
+		"kv_list.json":          "kv",
+		"health_service.json":   "health",
+		"catalog_services.json": "services",
+	} {
+		b, err := os.ReadFile(filepath.Join("testdata", "decode", file))
+		require.NoError(t, err)
+		require.True(t, fdecTestCompare(t, fdecTestTargets()[target], b), "%s must take the fast path", file)
+	}
+}
+
+// fdecTestFill sets every field of v (recursively) to a non-zero value;
+// strings carry escapes and non-ASCII text.
+func fdecTestFill(v reflect.Value, name string) {
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(name + ` "quoted" <b>&é\ ` + name)
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int64:
+		if v.Type() == reflect.TypeOf(time.Duration(0)) {
+			v.SetInt(int64(90 * time.Second))
+		} else {
+			v.SetInt(-4242)
+		}
+	case reflect.Uint, reflect.Uint64:
+		v.SetUint(18446744073709551615)
+	case reflect.Ptr:
+		p := reflect.New(v.Type().Elem())
+		fdecTestFill(p.Elem(), name)
+		v.Set(p)
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() {
+				fdecTestFill(v.Field(i), v.Type().Field(i).Name)
+			}
+		}
+	case reflect.Slice:
+		s := reflect.MakeSlice(v.Type(), 2, 2)
+		for i := 0; i < 2; i++ {
+			fdecTestFill(s.Index(i), fmt.Sprintf("%s%d", name, i))
+		}
+		v.Set(s)
+	case reflect.Map:
+		m := reflect.MakeMap(v.Type())
+		// Escaped or non-ASCII map keys take the slow path: plain keys here.
+		k := reflect.ValueOf("key-" + name).Convert(v.Type().Key())
+		e := reflect.New(v.Type().Elem()).Elem()
+		if e.Kind() == reflect.Interface {
+			e.Set(reflect.ValueOf("any-" + name))
+		} else {
+			fdecTestFill(e, "val-"+name)
+		}
+		m.SetMapIndex(k, e)
+		v.Set(m)
+	case reflect.Interface:
+		v.Set(reflect.ValueOf(map[string]any{"n": 1.5, "s": name}))
+	}
+}
+
+// TestFastDecodeEveryField fails when a field of the fast-path types is not
+// read by the fast path: a field added to them must be added to decode.go.
+func TestFastDecodeEveryField(t *testing.T) {
+	for name, mk := range fdecTestTargets() {
+		v := reflect.ValueOf(mk()).Elem()
+		fdecTestFill(v, name)
+		b, err := json.Marshal(v.Interface())
+		require.NoError(t, err)
+		require.True(t, fdecTestCompare(t, mk, b), "%s must take the fast path", name)
+		// A plain value too: no escapes, the common case.
+		plain := bytes.ReplaceAll(b, []byte(`\"quoted\" \u003cb\u003e\u0026é\\ `), []byte("x"))
+		require.True(t, fdecTestCompare(t, mk, plain), "%s must take the fast path", name)
+	}
+}
+
+func TestFastDecodeEdges(t *testing.T) {
+	kv := []string{
+		``, ` `, `null`, `[]`, `[null]`, ` [ { "Key" : "a" , "Value" : null } ] `,
+		`[{"Key":"a","Value":""}]`, `[{"Key":"a","Value":"aGVsbG8="}]`, `[{"Value":"aGVs\nbG8="}]`,
+		`[{"Value":"aGVsbG8"}]`, `[{"Value":"a\/Vs"}]`, `[{"Value":5}]`,
+		`[{"key":"a"}]`, `[{"KEY":"a"}]`, `[{"Key":"\u00e9\ud83d\ude00"}]`, `[{"Key":"bad \xff utf8"}]`,
+		`[{"Key":"tab	inside"}]`, `[{"Key":"a"}] trailing`, `[{"Key":"a"}`, `[{"Key":"a",}]`, `[{"Key" "a"}]`,
+		`[{"CreateIndex":1.5}]`, `[{"CreateIndex":-1}]`, `[{"CreateIndex":1e3}]`, `[{"CreateIndex":012}]`,
+		`[{"CreateIndex":18446744073709551615}]`, `[{"CreateIndex":18446744073709551616}]`,
+		`[{"CreateIndex":"1"}]`, `[{"Flags":null,"Session":null}]`,
+		`[{"Unknown":{"a":[1,2.5e-3,"x",true,false,null,{}]},"Key":"k"}]`, `[{"Unknown":[1,}]`,
+		`[{"Unknown":tru}]`, `[{"Unknown":-}]`, `[{"Unknown":01}]`, `[{"Key":"a","Key":"b"}]`, `{"Key":"a"}`,
+		`[{"K\u0065y":"a"}]`, `[{"Kéy":"a"}]`, `[1]`, `["a"]`,
+	}
+	health := []string{
+		`[]`, `[{}]`, `[{"Node":null,"Service":null,"Checks":null}]`, `[{"Checks":[]}]`, `[{"Checks":[null,{}]}]`,
+		`[{"Checks":[{"Interval":"","Timeout":"10s"}]}]`, `[{"Checks":[{"Interval":"1h0m0s","Timeout":"1m30s"}]}]`,
+		`[{"Checks":[{"Interval":1000000000,"Timeout":null}]}]`, `[{"Checks":[{"Interval":"1.5s"}]}]`,
+		`[{"Checks":[{"Interval":"-1s"}]}]`, `[{"Checks":[{"Interval":"5µs"}]}]`, `[{"Checks":[{"Interval":"bogus"}]}]`,
+		`[{"Checks":[{"Interval":"0"}]}]`, `[{"Checks":[{"Interval":"9999999999h"}]}]`, `[{"Checks":[{"Interval":"2562047h"}]}]`,
+		`[{"Checks":[{"Interval":1.5}]}]`, `[{"Checks":[{"interval":"1s"}]}]`,
+		`[{"Checks":[{"Definition":{"Interval":"30s","HTTP":"http://x","Header":{"A":["b"]}}}]}]`,
+		`[{"Checks":[{"Definition":{"OutputMaxSize":-1}}]}]`, `[{"Checks":[{"ServiceTags":[]}]}]`,
+		`[{"Service":{"Tags":[],"Meta":{},"Weights":null,"Proxy":{"Mode":"","MeshGateway":{},"Expose":{}},"Connect":{}}}]`,
+		`[{"Service":{"Port":-1,"Weights":{"Passing":1,"Warning":0}}}]`, `[{"Service":{"Port":99999999999999999999}}]`,
+		`[{"Service":{"Meta":{"a":null,"b":"c","a":"d"}}}]`, `[{"Service":{"Tags":[null,"x"]}}]`,
+		`[{"Service":{"TaggedAddresses":{"lan":{"Address":"a","Port":1}}}}]`,
+		`[{"Service":{"Proxy":{"Config":{"a":1},"Upstreams":[{"DestinationName":"db"}]}}}]`,
+		`[{"Service":{"Proxy":{"Config":{"a":1,}}}}]`, `[{"Service":{"Kind":"connect-proxy"}}]`,
+		`[{"Node":{"Meta":{"k\u00e9":"v"}}}]`, `[{"Node":{"Meta":{"ké":"v"}}}]`, `[{"Node":{"Meta":[]}}]`,
+		`[{"Service":{"EnableTagOverride":"yes"}}]`,
+	}
+	services := []string{
+		`{}`, `null`, `{"a":[],"b":null,"c":["x","y"]}`, `{"a":["x"],"a":["y"]}`, `{"a":[1]}`, `[]`, `{"a":["x",]}`,
+	}
+	targets := fdecTestTargets()
+	for _, c := range kv {
+		fdecTestCompare(t, targets["kv"], []byte(c))
+	}
+	for _, c := range health {
+		fdecTestCompare(t, targets["health"], []byte(c))
+	}
+	for _, c := range services {
+		fdecTestCompare(t, targets["services"], []byte(c))
+	}
+}
+
+// TestFastDecodeNoAlias checks that decoded values share nothing with the
+// pooled buffers: a second decode must not change the first's values.
+func TestFastDecodeNoAlias(t *testing.T) {
+	var a, b []*KVPair
+	require.True(t, fastDecode([]byte(`[{"Key":"first","Value":"AQID"}]`), &a))
+	require.True(t, fastDecode([]byte(`[{"Key":"other","Value":"BAUG"}]`), &b))
+	require.Equal(t, "first", a[0].Key)
+	require.Equal(t, []byte{1, 2, 3}, a[0].Value)
+}
+
+func BenchmarkFastDecodeHealth(b *testing.B) {
+	body, err := os.ReadFile(filepath.Join("testdata", "decode", "health_service.json"))
+	require.NoError(b, err)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for i := 0; i < b.N; i++ {
+		var out []*ServiceEntry
+		if !fastDecode(body, &out) {
+			b.Fatal("slow path")
+		}
+	}
+}
