@@ -356,7 +356,7 @@ func (s *ACLService) TokenDelete(ctx context.Context, accessorID string, opts ..
 }
 
 // TokenList lists tokens: GET /v1/acl/tokens, narrowed by filter (nil
-// lists all). It supports blocking, consistency and Filter options.
+// lists all). It supports blocking and consistency options.
 func (s *ACLService) TokenList(ctx context.Context, filter *ACLTokenFilter, opts ...Option) ([]*ACLTokenListEntry, *Meta, error) {
 	var ps []param
 	if filter != nil {

@@ -186,7 +186,7 @@ func (s *ACLService) AuthMethodDelete(ctx context.Context, name string, opts ...
 }
 
 // AuthMethodList lists every auth method, without Config: GET
-// /v1/acl/auth-methods. It supports blocking, consistency and Filter
+// /v1/acl/auth-methods. It supports blocking and consistency
 // options.
 func (s *ACLService) AuthMethodList(ctx context.Context, opts ...Option) ([]*ACLAuthMethodListEntry, *Meta, error) {
 	out := []*ACLAuthMethodListEntry{}
@@ -274,7 +274,7 @@ func (s *ACLService) BindingRuleDelete(ctx context.Context, id string, opts ...O
 
 // BindingRuleList lists the binding rules of one auth method, or of all
 // when authMethod is empty: GET /v1/acl/binding-rules?authmethod=. It
-// supports blocking, consistency and Filter options.
+// supports blocking and consistency options.
 func (s *ACLService) BindingRuleList(ctx context.Context, authMethod string, opts ...Option) ([]*ACLBindingRule, *Meta, error) {
 	var ps []param
 	if authMethod != "" {

@@ -61,7 +61,8 @@ func aclCheckPolicy(p *ACLPolicy) error {
 
 // PolicyCreate creates a policy and returns it with its ID: PUT
 // /v1/acl/policy. A nil policy, an empty Name or a preset ID is refused
-// before sending. Rules that do not parse fail with a 400 *StatusError.
+// before sending. Rules that do not parse fail with Consul's 500
+// *StatusError, whose Body says why.
 func (s *ACLService) PolicyCreate(ctx context.Context, policy *ACLPolicy, opts ...Option) (*ACLPolicy, error) {
 	if err := aclCheckPolicy(policy); err != nil {
 		return nil, err
@@ -138,7 +139,7 @@ func (s *ACLService) PolicyDelete(ctx context.Context, id string, opts ...Option
 }
 
 // PolicyList lists every policy, without rules: GET /v1/acl/policies. It
-// supports blocking, consistency and Filter options.
+// supports blocking and consistency options.
 func (s *ACLService) PolicyList(ctx context.Context, opts ...Option) ([]*ACLPolicyListEntry, *Meta, error) {
 	out := []*ACLPolicyListEntry{}
 	meta, err := s.client.get(ctx, "/v1/acl/policies", nil, opts, &out)

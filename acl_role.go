@@ -116,7 +116,7 @@ func (s *ACLService) RoleDelete(ctx context.Context, id string, opts ...Option) 
 }
 
 // RoleList lists roles: GET /v1/acl/roles, narrowed by filter (nil lists
-// all). It supports blocking, consistency and Filter options.
+// all). It supports blocking and consistency options.
 func (s *ACLService) RoleList(ctx context.Context, filter *ACLRoleFilter, opts ...Option) ([]*ACLRole, *Meta, error) {
 	var ps []param
 	if filter != nil && filter.Policy != "" {
