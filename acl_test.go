@@ -610,45 +610,63 @@ func TestACLWireBadInput(t *testing.T) {
 	a := c.ACL
 	var ae *consul.ArgumentError
 	for name, err := range map[string]error{
-		"token":                  func() error { _, err := a.TokenCreate(ctx, nil); return err }(),
-		"token.ExpirationTTL":    func() error { _, err := a.TokenCreate(ctx, &consul.ACLToken{ExpirationTTL: -time.Second}); return err }(),
-		"token.AccessorID":       func() error { _, err := a.TokenUpdate(ctx, &consul.ACLToken{}); return err }(),
-		"accessorID":             func() error { _, _, err := a.TokenRead(ctx, ""); return err }(),
-		"accessorID clone":       func() error { _, err := a.TokenClone(ctx, "", "x"); return err }(),
-		"accessorID delete":      a.TokenDelete(ctx, ""),
-		"params":                 func() error { _, err := a.Login(ctx, nil); return err }(),
-		"params.AuthMethod":      func() error { _, err := a.Login(ctx, &consul.ACLLoginParams{BearerToken: "x"}); return err }(),
-		"params.BearerToken":     func() error { _, err := a.Login(ctx, &consul.ACLLoginParams{AuthMethod: "x"}); return err }(),
-		"policy":                 func() error { _, err := a.PolicyCreate(ctx, nil); return err }(),
-		"policy.Name":            func() error { _, err := a.PolicyCreate(ctx, &consul.ACLPolicy{Rules: "x"}); return err }(),
-		"policy.ID":              func() error { _, err := a.PolicyCreate(ctx, &consul.ACLPolicy{ID: "x", Name: "x"}); return err }(),
-		"policy.ID update":       func() error { _, err := a.PolicyUpdate(ctx, &consul.ACLPolicy{Name: "x"}); return err }(),
-		"id policy read":         func() error { _, _, err := a.PolicyRead(ctx, ""); return err }(),
-		"name policy read":       func() error { _, _, err := a.PolicyReadByName(ctx, ""); return err }(),
-		"id policy delete":       a.PolicyDelete(ctx, ""),
-		"name template read":     func() error { _, _, err := a.TemplatedPolicyRead(ctx, ""); return err }(),
-		"name template preview":  func() error { _, err := a.TemplatedPolicyPreview(ctx, "", nil); return err }(),
-		"role":                   func() error { _, err := a.RoleCreate(ctx, nil); return err }(),
-		"role.Name":              func() error { _, err := a.RoleCreate(ctx, &consul.ACLRole{}); return err }(),
-		"role.ID":                func() error { _, err := a.RoleCreate(ctx, &consul.ACLRole{ID: "x", Name: "x"}); return err }(),
-		"role.ID update":         func() error { _, err := a.RoleUpdate(ctx, &consul.ACLRole{Name: "x"}); return err }(),
-		"id role read":           func() error { _, _, err := a.RoleRead(ctx, ""); return err }(),
-		"name role read":         func() error { _, _, err := a.RoleReadByName(ctx, ""); return err }(),
-		"id role delete":         a.RoleDelete(ctx, ""),
-		"method":                 func() error { _, err := a.AuthMethodCreate(ctx, nil); return err }(),
-		"method.Name":            func() error { _, err := a.AuthMethodCreate(ctx, &consul.ACLAuthMethod{Type: "jwt"}); return err }(),
-		"method.Type":            func() error { _, err := a.AuthMethodUpdate(ctx, &consul.ACLAuthMethod{Name: "x"}); return err }(),
-		"method.MaxTokenTTL":     func() error { _, err := a.AuthMethodCreate(ctx, &consul.ACLAuthMethod{Name: "x", Type: "jwt", MaxTokenTTL: -1}); return err }(),
-		"name method read":       func() error { _, _, err := a.AuthMethodRead(ctx, ""); return err }(),
-		"name method delete":     a.AuthMethodDelete(ctx, ""),
-		"rule":                   func() error { _, err := a.BindingRuleCreate(ctx, nil); return err }(),
-		"rule.AuthMethod":        func() error { _, err := a.BindingRuleCreate(ctx, &consul.ACLBindingRule{BindType: "service", BindName: "x"}); return err }(),
-		"rule.BindType":          func() error { _, err := a.BindingRuleCreate(ctx, &consul.ACLBindingRule{AuthMethod: "x", BindName: "x"}); return err }(),
-		"rule.BindName":          func() error { _, err := a.BindingRuleCreate(ctx, &consul.ACLBindingRule{AuthMethod: "x", BindType: "service"}); return err }(),
-		"rule.ID":                func() error { _, err := a.BindingRuleCreate(ctx, &consul.ACLBindingRule{ID: "x", AuthMethod: "x", BindType: "service", BindName: "x"}); return err }(),
-		"rule.ID update":         func() error { _, err := a.BindingRuleUpdate(ctx, &consul.ACLBindingRule{AuthMethod: "x", BindType: "service", BindName: "x"}); return err }(),
-		"id rule read":           func() error { _, _, err := a.BindingRuleRead(ctx, ""); return err }(),
-		"id rule delete":         a.BindingRuleDelete(ctx, ""),
+		"token":                 func() error { _, err := a.TokenCreate(ctx, nil); return err }(),
+		"token.ExpirationTTL":   func() error { _, err := a.TokenCreate(ctx, &consul.ACLToken{ExpirationTTL: -time.Second}); return err }(),
+		"token.AccessorID":      func() error { _, err := a.TokenUpdate(ctx, &consul.ACLToken{}); return err }(),
+		"accessorID":            func() error { _, _, err := a.TokenRead(ctx, ""); return err }(),
+		"accessorID clone":      func() error { _, err := a.TokenClone(ctx, "", "x"); return err }(),
+		"accessorID delete":     a.TokenDelete(ctx, ""),
+		"params":                func() error { _, err := a.Login(ctx, nil); return err }(),
+		"params.AuthMethod":     func() error { _, err := a.Login(ctx, &consul.ACLLoginParams{BearerToken: "x"}); return err }(),
+		"params.BearerToken":    func() error { _, err := a.Login(ctx, &consul.ACLLoginParams{AuthMethod: "x"}); return err }(),
+		"policy":                func() error { _, err := a.PolicyCreate(ctx, nil); return err }(),
+		"policy.Name":           func() error { _, err := a.PolicyCreate(ctx, &consul.ACLPolicy{Rules: "x"}); return err }(),
+		"policy.ID":             func() error { _, err := a.PolicyCreate(ctx, &consul.ACLPolicy{ID: "x", Name: "x"}); return err }(),
+		"policy.ID update":      func() error { _, err := a.PolicyUpdate(ctx, &consul.ACLPolicy{Name: "x"}); return err }(),
+		"id policy read":        func() error { _, _, err := a.PolicyRead(ctx, ""); return err }(),
+		"name policy read":      func() error { _, _, err := a.PolicyReadByName(ctx, ""); return err }(),
+		"id policy delete":      a.PolicyDelete(ctx, ""),
+		"name template read":    func() error { _, _, err := a.TemplatedPolicyRead(ctx, ""); return err }(),
+		"name template preview": func() error { _, err := a.TemplatedPolicyPreview(ctx, "", nil); return err }(),
+		"role":                  func() error { _, err := a.RoleCreate(ctx, nil); return err }(),
+		"role.Name":             func() error { _, err := a.RoleCreate(ctx, &consul.ACLRole{}); return err }(),
+		"role.ID":               func() error { _, err := a.RoleCreate(ctx, &consul.ACLRole{ID: "x", Name: "x"}); return err }(),
+		"role.ID update":        func() error { _, err := a.RoleUpdate(ctx, &consul.ACLRole{Name: "x"}); return err }(),
+		"id role read":          func() error { _, _, err := a.RoleRead(ctx, ""); return err }(),
+		"name role read":        func() error { _, _, err := a.RoleReadByName(ctx, ""); return err }(),
+		"id role delete":        a.RoleDelete(ctx, ""),
+		"method":                func() error { _, err := a.AuthMethodCreate(ctx, nil); return err }(),
+		"method.Name":           func() error { _, err := a.AuthMethodCreate(ctx, &consul.ACLAuthMethod{Type: "jwt"}); return err }(),
+		"method.Type":           func() error { _, err := a.AuthMethodUpdate(ctx, &consul.ACLAuthMethod{Name: "x"}); return err }(),
+		"method.MaxTokenTTL": func() error {
+			_, err := a.AuthMethodCreate(ctx, &consul.ACLAuthMethod{Name: "x", Type: "jwt", MaxTokenTTL: -1})
+			return err
+		}(),
+		"name method read":   func() error { _, _, err := a.AuthMethodRead(ctx, ""); return err }(),
+		"name method delete": a.AuthMethodDelete(ctx, ""),
+		"rule":               func() error { _, err := a.BindingRuleCreate(ctx, nil); return err }(),
+		"rule.AuthMethod": func() error {
+			_, err := a.BindingRuleCreate(ctx, &consul.ACLBindingRule{BindType: "service", BindName: "x"})
+			return err
+		}(),
+		"rule.BindType": func() error {
+			_, err := a.BindingRuleCreate(ctx, &consul.ACLBindingRule{AuthMethod: "x", BindName: "x"})
+			return err
+		}(),
+		"rule.BindName": func() error {
+			_, err := a.BindingRuleCreate(ctx, &consul.ACLBindingRule{AuthMethod: "x", BindType: "service"})
+			return err
+		}(),
+		"rule.ID": func() error {
+			_, err := a.BindingRuleCreate(ctx, &consul.ACLBindingRule{ID: "x", AuthMethod: "x", BindType: "service", BindName: "x"})
+			return err
+		}(),
+		"rule.ID update": func() error {
+			_, err := a.BindingRuleUpdate(ctx, &consul.ACLBindingRule{AuthMethod: "x", BindType: "service", BindName: "x"})
+			return err
+		}(),
+		"id rule read":   func() error { _, _, err := a.BindingRuleRead(ctx, ""); return err }(),
+		"id rule delete": a.BindingRuleDelete(ctx, ""),
 	} {
 		require.ErrorAs(t, err, &ae, name)
 	}
