@@ -373,8 +373,11 @@ func (s *ACLService) TokenList(ctx context.Context, filter *ACLTokenFilter, opts
 
 // Login exchanges the bearer token of an auth method for a new Consul
 // token, created by the method's binding rules, and returns it: POST
-// /v1/acl/login. A rejected bearer token fails with an error matching
-// ErrPermissionDenied; the bearer token never appears in errors.
+// /v1/acl/login. It needs no token. An identity no binding rule matches
+// fails with an error matching ErrPermissionDenied; a bearer token the
+// method cannot validate (bad signature, expired, wrong issuer) fails with
+// Consul's 500 *StatusError saying why. The bearer token never appears in
+// errors.
 func (s *ACLService) Login(ctx context.Context, params *ACLLoginParams, opts ...Option) (*ACLToken, error) {
 	if params == nil {
 		return nil, argError("params", "nil")

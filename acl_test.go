@@ -3,7 +3,6 @@ package consul_test
 import (
 	"context"
 	"errors"
-	"net/http"
 	"net/url"
 	"testing"
 	"time"
@@ -699,4 +698,3 @@ func aclStatus(err error) int {
 	return 0
 }
 
-var _ = http.StatusOK

@@ -374,7 +374,7 @@ func TestQueryCRUD(t *testing.T) {
 
 	// A second query of the same name is refused by Consul.
 	_, err = admin.Query.Create(ctx, &consul.PreparedQuery{Name: name, Service: consul.PreparedQueryService{Service: "db"}})
-	require.Error(t, err)
+	require.Equal(t, 500, aclStatus(err), "%v", err)
 
 	require.NoError(t, admin.Query.Delete(ctx, id))
 	gone, meta, err := admin.Query.Read(ctx, id)
