@@ -697,4 +697,3 @@ func aclStatus(err error) int {
 	}
 	return 0
 }
-
