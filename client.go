@@ -207,21 +207,25 @@ type Client struct {
 
 	common service
 
-	ACL        *ACLService
-	Agent      *AgentService
-	Catalog    *CatalogService
-	Checks     *ChecksService
-	Coordinate *CoordinateService
-	Event      *EventService
-	Health     *HealthService
-	KV         *KVService
-	Members    *MembersService
-	Operator   *OperatorService
-	Query      *QueryService
-	Services   *ServicesService
-	Session    *SessionService
-	Status     *StatusService
-	Txn        *TxnService
+	ACL           *ACLService
+	Agent         *AgentService
+	Catalog       *CatalogService
+	Checks        *ChecksService
+	ConfigEntries *ConfigEntriesService
+	Connect       *ConnectService
+	Coordinate    *CoordinateService
+	Event         *EventService
+	Health        *HealthService
+	KV            *KVService
+	Members       *MembersService
+	Operator      *OperatorService
+	Peering       *PeeringService
+	Query         *QueryService
+	Services      *ServicesService
+	Session       *SessionService
+	Snapshot      *SnapshotService
+	Status        *StatusService
+	Txn           *TxnService
 }
 
 // NewClient returns a client for cfg. It reads TokenFile and the TLS files
@@ -310,15 +314,19 @@ func NewClient(cfg Config) (*Client, error) {
 	c.Agent = (*AgentService)(&c.common)
 	c.Catalog = (*CatalogService)(&c.common)
 	c.Checks = (*ChecksService)(&c.common)
+	c.ConfigEntries = (*ConfigEntriesService)(&c.common)
+	c.Connect = (*ConnectService)(&c.common)
 	c.Coordinate = (*CoordinateService)(&c.common)
 	c.Event = (*EventService)(&c.common)
 	c.Health = (*HealthService)(&c.common)
 	c.KV = (*KVService)(&c.common)
 	c.Members = (*MembersService)(&c.common)
 	c.Operator = (*OperatorService)(&c.common)
+	c.Peering = (*PeeringService)(&c.common)
 	c.Query = (*QueryService)(&c.common)
 	c.Services = (*ServicesService)(&c.common)
 	c.Session = (*SessionService)(&c.common)
+	c.Snapshot = (*SnapshotService)(&c.common)
 	c.Status = (*StatusService)(&c.common)
 	c.Txn = (*TxnService)(&c.common)
 	return c, nil
