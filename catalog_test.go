@@ -3,6 +3,7 @@ package consul_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -544,4 +545,31 @@ func TestCatalogRegisterRefusedByConsul(t *testing.T) {
 	var se *consul.StatusError
 	require.True(t, errors.As(err, &se), "%v", err)
 	assert.Contains(t, se.Body, "nope")
+}
+
+// Register an external node with a service and a passing check, as
+// aioconsul's tutorial does, then list the service's instances.
+func ExampleCatalogService_Register() {
+	client, err := consul.NewClient(consul.Config{})
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	err = client.Catalog.Register(ctx, &consul.CatalogRegistration{
+		Node:    "foobar",
+		Address: "192.168.10.10",
+		Service: &consul.NodeService{ID: "redis1", Service: "redis", Tags: []string{"master", "v1"}, Port: 8000},
+		Check: &consul.HealthCheck{CheckID: "service:redis1", Name: "Redis health check",
+			Status: consul.HealthPassing, ServiceID: "redis1"},
+	})
+	if err != nil {
+		panic(err)
+	}
+	instances, _, err := client.Catalog.Service(ctx, "redis", consul.Tag("master"), consul.Near("_agent"))
+	if err != nil {
+		panic(err)
+	}
+	for _, in := range instances {
+		fmt.Println(in.Node, in.ServiceAddress, in.ServicePort)
+	}
 }

@@ -2,6 +2,7 @@ package consul_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -225,4 +226,24 @@ func TestEventFireRefusedByConsul(t *testing.T) {
 	require.ErrorAs(t, err, &se)
 	assert.Equal(t, 500, se.StatusCode)
 	assert.Contains(t, se.Body, "exceeds")
+}
+
+// Fire an event to the nodes running "web" and list it back.
+func ExampleEventService_Fire() {
+	client, err := consul.NewClient(consul.Config{})
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	ev, err := client.Event.Fire(ctx, "deploy", []byte("v1.2.3"), consul.EventServiceFilter("^web$"))
+	if err != nil {
+		panic(err)
+	}
+	events, meta, err := client.Event.List(ctx, "deploy")
+	if err != nil {
+		panic(err)
+	}
+	// Meta.Index is the last event's ID turned into an index.
+	last, _ := consul.EventIDToIndex(ev.ID)
+	fmt.Println(len(events), meta.Index == last)
 }

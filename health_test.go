@@ -2,6 +2,7 @@ package consul_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -315,4 +316,33 @@ func TestHealthServiceCancelled(t *testing.T) {
 	time.AfterFunc(200*time.Millisecond, cancel)
 	_, _, err = c.Health.Service(ctx, "consul", consul.WaitIndex(meta.Index), consul.WaitTime(time.Minute))
 	require.ErrorIs(t, err, context.Canceled)
+}
+
+// A watch loop over the healthy instances of a service: each read blocks
+// until the list changes (or the wait runs out) and starts from the index
+// of the previous answer.
+func ExampleHealthService_Service() {
+	client, err := consul.NewClient(consul.Config{})
+	if err != nil {
+		panic(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var index uint64
+	for ctx.Err() == nil {
+		entries, meta, err := client.Health.Service(ctx, "redis", consul.Passing(), consul.Tag("prod"),
+			consul.WaitIndex(index), consul.WaitTime(30*time.Second))
+		if err != nil {
+			time.Sleep(time.Second)
+			continue
+		}
+		if meta.Index < index {
+			index = 0 // the index went backwards: start over
+		} else {
+			index = meta.Index
+		}
+		for _, e := range entries {
+			fmt.Printf("%s:%d\n", e.Service.Address, e.Service.Port)
+		}
+	}
 }
