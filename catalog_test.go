@@ -573,3 +573,32 @@ func ExampleCatalogService_Register() {
 		fmt.Println(in.Node, in.ServiceAddress, in.ServicePort)
 	}
 }
+
+func TestCatalogACL(t *testing.T) {
+	srv := testACLAgent(t)
+	anon := newClient(t, srv)
+	admin := newClient(t, srv, consul.Config{Token: srv.ManagementToken})
+	ctx := testCtx(t)
+	node := uniq(t, "n")
+	reg := &consul.CatalogRegistration{Node: node, Address: "10.0.0.1"}
+
+	require.ErrorIs(t, anon.Catalog.Register(ctx, reg), consul.ErrPermissionDenied)
+	_, err := anon.Event.Fire(ctx, uniq(t, "ev"), nil)
+	require.ErrorIs(t, err, consul.ErrPermissionDenied)
+
+	require.NoError(t, admin.Catalog.Register(ctx, reg))
+	t.Cleanup(func() { _ = admin.Catalog.Deregister(context.Background(), &consul.CatalogDeregistration{Node: node}) })
+	// The anonymous token sees nothing: the node is filtered, not an error.
+	n, meta, err := anon.Catalog.Node(ctx, node)
+	require.NoError(t, err)
+	assert.Nil(t, n)
+	require.NotNil(t, meta)
+	n, _, err = anon.Catalog.Node(ctx, node, consul.Token(srv.ManagementToken))
+	require.NoError(t, err)
+	require.NotNil(t, n)
+	nodes, meta, err := anon.Catalog.Nodes(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, nodes)
+	assert.Equal(t, "deny", meta.DefaultACLPolicy)
+	require.NoError(t, anon.Catalog.Deregister(ctx, &consul.CatalogDeregistration{Node: node}, consul.Token(srv.ManagementToken)))
+}
