@@ -1,17 +1,13 @@
 package consul_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"net/http"
 	"sort"
 	"testing"
 	"time"
 
 	"github.com/goconsul/consul"
-	"github.com/goconsul/consul/consultest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -208,30 +204,16 @@ func TestQueryWireErrors(t *testing.T) {
 }
 
 // queryTestRegister registers a service instance on its own node with one
-// service check in the given status, through PUT /v1/catalog/register
-// (a test-only stand-in until the library's catalog register lands).
-func queryTestRegister(t *testing.T, srv *consultest.Server, token, node, service, status string, tags ...string) {
+// service check in the given status, with the library's catalog register.
+func queryTestRegister(t *testing.T, c *consul.Client, node, service, status string, tags ...string) {
 	t.Helper()
-	body, err := json.Marshal(map[string]any{
-		"Node": node, "Address": "127.0.0.1",
-		"Service": map[string]any{"ID": service + "-" + node, "Service": service, "Port": 8080, "Tags": tags},
-		"Check":   map[string]any{"CheckID": "health-" + node, "Name": "health", "Status": status, "ServiceID": service + "-" + node},
-	})
-	require.NoError(t, err)
-	do := func(method, path string, b []byte) {
-		req, err := http.NewRequestWithContext(testCtx(t), method, "http://"+srv.HTTPAddr+path, bytes.NewReader(b))
-		require.NoError(t, err)
-		req.Header.Set("X-Consul-Token", token)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		resp.Body.Close()
-		require.Equal(t, http.StatusOK, resp.StatusCode, "%s %s", method, path)
-	}
-	do(http.MethodPut, "/v1/catalog/register", body)
-	t.Cleanup(func() {
-		b, _ := json.Marshal(map[string]string{"Node": node})
-		do(http.MethodPut, "/v1/catalog/deregister", b)
-	})
+	id := service + "-" + node
+	require.NoError(t, c.Catalog.Register(testCtx(t), &consul.CatalogRegistration{
+		Node: node, Address: "127.0.0.1",
+		Service: &consul.NodeService{ID: id, Service: service, Port: 8080, Tags: tags},
+		Check:   &consul.HealthCheck{CheckID: "health-" + node, Name: "health", Status: status, ServiceID: id},
+	}))
+	t.Cleanup(func() { _ = c.Catalog.Deregister(testCtx(t), &consul.CatalogDeregistration{Node: node}) })
 }
 
 func queryTestNodes(r *consul.QueryExecuteResponse) []string {
@@ -250,9 +232,9 @@ func TestQueryExecute(t *testing.T) {
 	ctx := testCtx(t)
 	svc := aclTestName(t, "web")
 	good, warn, bad := svc+"-good", svc+"-warn", svc+"-bad"
-	queryTestRegister(t, srv, srv.ManagementToken, good, svc, "passing", "prod")
-	queryTestRegister(t, srv, srv.ManagementToken, warn, svc, "warning", "prod")
-	queryTestRegister(t, srv, srv.ManagementToken, bad, svc, "critical", "prod")
+	queryTestRegister(t, admin, good, svc, consul.HealthPassing, "prod")
+	queryTestRegister(t, admin, warn, svc, consul.HealthWarning, "prod")
+	queryTestRegister(t, admin, bad, svc, consul.HealthCritical, "prod")
 
 	id, err := admin.Query.Create(ctx, &consul.PreparedQuery{
 		Name:    svc,

@@ -136,8 +136,8 @@ key_prefix %q { policy = "deny" }`, t.prefix+"/", t.prefix+"/private/")
 	return nil
 }
 
-// tourQuery follows aioconsul's "Prepared Queries" section. It queries the
-// "consul" service that every server registers, so it needs no fixture.
+// tourQuery follows aioconsul's "Prepared Queries" section, over a service
+// with a passing and a critical instance registered in the catalog.
 func tourQuery(ctx context.Context, t *tourEnv) error {
 	c, ok, err := tourACLClient(ctx, t)
 	if tourACLAgent != nil {
@@ -151,15 +151,30 @@ func tourQuery(ctx context.Context, t *tourEnv) error {
 	}
 	q := c.Query
 
+	svc := t.prefix + "-web"
+	for i, status := range []string{consul.HealthPassing, consul.HealthCritical} {
+		node := fmt.Sprintf("%s-node-%d", t.prefix, i+1)
+		err := c.Catalog.Register(ctx, &consul.CatalogRegistration{
+			Node: node, Address: fmt.Sprintf("10.0.0.%d", i+1),
+			Service: &consul.NodeService{ID: svc, Service: svc, Port: 8080},
+			Check:   &consul.HealthCheck{CheckID: "web-health", Name: "web health", Status: status, ServiceID: svc},
+		})
+		if err != nil {
+			return err
+		}
+		defer c.Catalog.Deregister(context.WithoutCancel(ctx), &consul.CatalogDeregistration{Node: node})
+		step("catalog.register %s on %s, check %s", svc, node, status)
+	}
+
 	id, err := q.Create(ctx, &consul.PreparedQuery{
-		Name:    t.prefix + "-consul",
-		Service: consul.PreparedQueryService{Service: "consul", OnlyPassing: true},
+		Name:    svc,
+		Service: consul.PreparedQueryService{Service: svc, OnlyPassing: true},
 	})
 	if err != nil {
 		return err
 	}
 	defer q.Delete(context.WithoutCancel(ctx), id)
-	step("query.create({Name: %s-consul, Service: consul, OnlyPassing}) -> %s", t.prefix, id[:8])
+	step("query.create({Name: %s, Service: %s, OnlyPassing}) -> %s", svc, svc, id[:8])
 
 	read, _, err := q.Read(ctx, id)
 	if err != nil {
@@ -177,8 +192,9 @@ func tourQuery(ctx context.Context, t *tourEnv) error {
 	if err != nil {
 		return err
 	}
+	step("query.execute(%s) -> %d instance(s) in %s: only the passing one", read.Name, len(res.Nodes), res.Datacenter)
 	for _, e := range res.Nodes {
-		step("query.execute(%s) -> %s on %s:%d (%s)", read.Name, e.Service.Service, e.Node.Node, e.Service.Port, e.AggregatedStatus())
+		step("  %s on %s (%s:%d), %s", e.Service.Service, e.Node.Node, e.Node.Address, e.Service.Port, e.AggregatedStatus())
 	}
 
 	tid, err := q.Create(ctx, &consul.PreparedQuery{
@@ -190,11 +206,11 @@ func tourQuery(ctx context.Context, t *tourEnv) error {
 		return err
 	}
 	defer q.Delete(context.WithoutCancel(ctx), tid)
-	explained, _, err := q.Explain(ctx, t.prefix+"-web")
+	explained, _, err := q.Explain(ctx, t.prefix+"-db")
 	if err != nil {
 		return err
 	}
-	step("query.explain(%s-web) on the template %q -> service %q", t.prefix, t.prefix+"-", explained.Service.Service)
+	step("query.explain(%s-db) on the template %q -> service %q", t.prefix, t.prefix+"-", explained.Service.Service)
 
 	list, _, err := q.List(ctx)
 	if err != nil {
