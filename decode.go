@@ -873,6 +873,7 @@ type fdecHealth struct {
 	weights fdecSlab[Weights]
 	proxies fdecSlab[ServiceProxy]
 	connect fdecSlab[ServiceConnect]
+	locs    fdecSlab[Locality]
 	tmp     []*HealthCheck
 }
 
@@ -892,7 +893,7 @@ func (d *fdec) serviceEntry(s *fdecHealth, e *ServiceEntry) {
 				continue
 			}
 			e.Node = s.nodes.new()
-			d.node(e.Node)
+			d.node(s, e.Node)
 		case "Service":
 			if d.null() {
 				e.Service = nil
@@ -925,9 +926,9 @@ func (d *fdec) serviceEntry(s *fdecHealth, e *ServiceEntry) {
 	}
 }
 
-const fdecNodeFields = "ID Node Address Datacenter Partition PeerName TaggedAddresses Meta CreateIndex ModifyIndex"
+const fdecNodeFields = "ID Node Address Datacenter Partition PeerName TaggedAddresses Meta Locality CreateIndex ModifyIndex"
 
-func (d *fdec) node(n *Node) {
+func (d *fdec) node(s *fdecHealth, n *Node) {
 	if !d.objStart() {
 		return
 	}
@@ -953,6 +954,8 @@ func (d *fdec) node(n *Node) {
 			d.stringMap(&n.TaggedAddresses)
 		case "Meta":
 			d.stringMap(&n.Meta)
+		case "Locality":
+			d.locality(s, &n.Locality)
 		case "CreateIndex":
 			d.uint64v(&n.CreateIndex)
 		case "ModifyIndex":
@@ -964,7 +967,7 @@ func (d *fdec) node(n *Node) {
 }
 
 const fdecServiceFields = "Kind ID Service Tags Address TaggedAddresses Meta Port SocketPath Weights " +
-	"EnableTagOverride Proxy Connect PeerName Namespace Partition Datacenter ContentHash CreateIndex ModifyIndex"
+	"EnableTagOverride Locality Proxy Connect PeerName Namespace Partition Datacenter ContentHash CreateIndex ModifyIndex"
 
 func (d *fdec) nodeService(s *fdecHealth, v *NodeService) {
 	if !d.objStart() {
@@ -1017,6 +1020,8 @@ func (d *fdec) nodeService(s *fdecHealth, v *NodeService) {
 			}
 		case "EnableTagOverride":
 			d.boolv(&v.EnableTagOverride)
+		case "Locality":
+			d.locality(s, &v.Locality)
 		case "Proxy":
 			if d.null() {
 				v.Proxy = nil
@@ -1058,6 +1063,29 @@ func (d *fdec) nodeService(s *fdecHealth, v *NodeService) {
 			d.uint64v(&v.ModifyIndex)
 		default:
 			d.unknown(key, fdecServiceFields)
+		}
+	}
+}
+
+func (d *fdec) locality(s *fdecHealth, p **Locality) {
+	if !d.objStart() {
+		*p = nil
+		return
+	}
+	l := s.locs.new()
+	*p = l
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Region":
+			d.str(&l.Region)
+		case "Zone":
+			d.str(&l.Zone)
+		default:
+			d.unknown(key, "Region Zone")
 		}
 	}
 }
