@@ -7,7 +7,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -110,7 +109,7 @@ func (sl *fdecSlab[T]) alloc(n int) []T {
 
 func (sl *fdecSlab[T]) new() *T { return &sl.alloc(1)[0] }
 
-var fdecPool = sync.Pool{New: func() any { return new(fdec) }}
+var fdecScratch = newScratch[fdec](4)
 
 // fastDecode decodes b into out when out is one of the fast-path types and
 // b is JSON the fast path handles; it reports whether it did. When it
@@ -121,7 +120,7 @@ func fastDecode(b []byte, out any) bool {
 	default:
 		return false
 	}
-	d := fdecPool.Get().(*fdec)
+	d := fdecScratch.get()
 	d.b, d.i, d.bad, d.depth = b, 0, false, 0
 	var ok bool
 	switch v := out.(type) {
@@ -142,7 +141,7 @@ func fastDecode(b []byte, out any) bool {
 		}
 	}
 	d.reset()
-	fdecPool.Put(d)
+	fdecScratch.put(d)
 	return ok
 }
 

@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -348,11 +347,11 @@ func decodeBody(body io.Reader, out any) error {
 		*v = b
 		return nil
 	}
-	buf := bodyPool.Get().(*bytes.Buffer)
+	buf := bodyBufs.get()
 	defer func() {
 		if buf.Cap() <= maxPooledBody {
 			buf.Reset()
-			bodyPool.Put(buf)
+			bodyBufs.put(buf)
 		}
 	}()
 	if _, err := buf.ReadFrom(body); err != nil {
@@ -376,10 +375,36 @@ func unmarshalAnswer(b []byte, out any) error {
 	return err
 }
 
-var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// bodyBufs keeps the buffers answers are read into.
+var bodyBufs = newScratch[bytes.Buffer](4)
 
 // maxPooledBody is the largest buffer kept for reuse.
-const maxPooledBody = 4 << 20
+const maxPooledBody = 2 << 20
+
+// scratch keeps a few values for reuse across calls, such as the buffers
+// answers are read into. Unlike a sync.Pool it is not emptied by every
+// garbage collection: reading big answers allocates fast enough that the
+// collector ran between most reads and a pool kept nothing. It holds at
+// most its capacity, so what it keeps alive is bounded.
+type scratch[T any] struct{ free chan *T }
+
+func newScratch[T any](n int) *scratch[T] { return &scratch[T]{free: make(chan *T, n)} }
+
+func (s *scratch[T]) get() *T {
+	select {
+	case v := <-s.free:
+		return v
+	default:
+		return new(T)
+	}
+}
+
+func (s *scratch[T]) put(v *T) {
+	select {
+	case s.free <- v:
+	default:
+	}
+}
 
 // maxDrain bounds how much of an unread answer is read to let the
 // connection be reused; a longer rest closes the connection instead.

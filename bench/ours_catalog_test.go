@@ -1,5 +1,3 @@
-//go:build catalogapi
-
 package bench
 
 import (
