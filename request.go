@@ -73,11 +73,7 @@ func (c *Client) call(ctx context.Context, r request, opts []Option, out any) (*
 		cur := c.cur.Load()
 		resp, meta, err := c.send(ctx, &r, &o, opts, c.bases[cur])
 		if err == nil {
-			defer closeBody(resp.Body)
-			if err := decodeBody(resp.Body, out); err != nil {
-				return meta, c.wrapErr(ctx, &r, "decode answer", err)
-			}
-			return meta, nil
+			return meta, c.decodeAnswer(ctx, &r, resp, out)
 		}
 		if ctx.Err() != nil || !replayable(r.body) {
 			return meta, err
@@ -97,6 +93,16 @@ func (c *Client) call(ctx context.Context, r request, opts []Option, out any) (*
 		attempt++
 		tried = 1
 	}
+}
+
+// decodeAnswer decodes a successful answer into out and closes its body.
+// (A defer in call's retry loop would be allocated on every call.)
+func (c *Client) decodeAnswer(ctx context.Context, r *request, resp *http.Response, out any) error {
+	defer closeBody(resp.Body)
+	if err := decodeBody(resp.Body, out); err != nil {
+		return c.wrapErr(ctx, r, "decode answer", err)
+	}
+	return nil
 }
 
 // replayable reports whether a request body can be sent again.
@@ -411,9 +417,21 @@ func (s *scratch[T]) put(v *T) {
 const maxDrain = 256 << 10
 
 func closeBody(b io.ReadCloser) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(b, maxDrain))
+	// Read through a reused buffer: an io.LimitReader and io.Copy's own
+	// buffer would be allocated on every call.
+	buf := drainBufs.get()
+	for n := 0; n < maxDrain; {
+		m, err := b.Read(buf[:min(len(buf), maxDrain-n)])
+		n += m
+		if err != nil {
+			break
+		}
+	}
+	drainBufs.put(buf)
 	_ = b.Close()
 }
+
+var drainBufs = newScratch[[4 << 10]byte](4)
 
 func statusError(r *request, resp *http.Response) *StatusError {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
