@@ -115,8 +115,19 @@ var fdecScratch = newScratch[fdec](4)
 // b is JSON the fast path handles; it reports whether it did. When it
 // returns false, out is untouched.
 func fastDecode(b []byte, out any) bool {
-	switch out.(type) {
-	case *[]*KVPair, *[]*ServiceEntry, *map[string][]string:
+	switch v := out.(type) {
+	case *[]*KVPair, *[]*ServiceEntry, *map[string][]string, *txnResponse, *struct{ ID string }:
+	case *bool:
+		// A write's "true" or "false".
+		switch string(bytes.TrimSpace(b)) {
+		case "true":
+			*v = true
+			return true
+		case "false":
+			*v = false
+			return true
+		}
+		return false
 	default:
 		return false
 	}
@@ -137,6 +148,17 @@ func fastDecode(b []byte, out any) bool {
 	case *map[string][]string:
 		var r map[string][]string
 		if d.stringSlicesMap(&r); d.finish() {
+			*v, ok = r, true
+		}
+	case *txnResponse:
+		var r txnResponse
+		if d.txnResponse(&r); d.finish() {
+			*v, ok = r, true
+		}
+	case *struct{ ID string }:
+		// A created session's {"ID": "..."}.
+		var r struct{ ID string }
+		if d.idObject(&r.ID); d.finish() {
 			*v, ok = r, true
 		}
 	}
@@ -1248,6 +1270,73 @@ func (d *fdec) checkDefinition(c *HealthCheckDefinition) {
 			d.durationv(&c.DeregisterCriticalServiceAfter)
 		default:
 			d.unknown(key, fdecDefFields)
+		}
+	}
+}
+
+func (d *fdec) idObject(p *string) {
+	if !d.objStart() {
+		return
+	}
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		if string(key) == "ID" {
+			d.str(p)
+		} else {
+			d.unknown(key, "ID")
+		}
+	}
+}
+
+// txnResponse reads PUT /v1/txn's answer; its rare Errors go through
+// encoding/json.
+func (d *fdec) txnResponse(r *txnResponse) {
+	if !d.objStart() {
+		return
+	}
+	var slab fdecSlab[KVPair]
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Results":
+			if !d.arrStart() {
+				r.Results = nil
+				continue
+			}
+			res := []TxnResult{}
+			for first := true; d.arrNext(&first); {
+				var tr TxnResult
+				if d.objStart() {
+					for first := true; ; {
+						key, ok := d.objNext(&first)
+						if !ok {
+							break
+						}
+						if string(key) != "KV" {
+							d.unknown(key, "KV")
+							continue
+						}
+						if d.null() {
+							tr.KV = nil
+							continue
+						}
+						tr.KV = slab.new()
+						d.kvPair(tr.KV)
+					}
+				}
+				res = append(res, tr)
+			}
+			r.Results = res
+		case "Errors":
+			d.slow(&r.Errors)
+		default:
+			d.unknown(key, "Results Errors")
 		}
 	}
 }

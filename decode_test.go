@@ -23,6 +23,9 @@ func fdecTestTargets() map[string]func() any {
 		"kv":       func() any { return new([]*KVPair) },
 		"health":   func() any { return new([]*ServiceEntry) },
 		"services": func() any { return new(map[string][]string) },
+		"txn":      func() any { return new(txnResponse) },
+		"id":       func() any { return new(struct{ ID string }) },
+		"bool":     func() any { return new(bool) },
 	}
 }
 
@@ -49,6 +52,8 @@ func TestFastDecodeRecorded(t *testing.T) {
 		"kv_list.json":          "kv",
 		"health_service.json":   "health",
 		"catalog_services.json": "services",
+		"txn.json":              "txn",
+		"session_create.json":   "id",
 	} {
 		b, err := os.ReadFile(filepath.Join("testdata", "decode", file))
 		require.NoError(t, err)
@@ -155,7 +160,25 @@ func TestFastDecodeEdges(t *testing.T) {
 	services := []string{
 		`{}`, `null`, `{"a":[],"b":null,"c":["x","y"]}`, `{"a":["x"],"a":["y"]}`, `{"a":[1]}`, `[]`, `{"a":["x",]}`,
 	}
+	txn := []string{
+		`{}`, `null`, `{"Results":null,"Errors":null}`, `{"Results":[],"Errors":[]}`,
+		`{"Results":[{"KV":{"Key":"a","Value":null}},{"KV":null},{}],"Errors":null}`,
+		`{"Results":null,"Errors":[{"OpIndex":3,"What":"failed \"x\""}]}`, `{"Results":[{"kv":{}}]}`,
+		`{"Results":[{"KV":{"Key":"a"},"Node":{"Node":"n"}}]}`, `{"Results":[1]}`,
+	}
+	other := map[string][]string{
+		"id":   {`{"ID":"abc"}`, `{"ID":"a\u00e9"}`, `{"id":"x"}`, `{}`, `null`, `{"ID":null}`, `{"ID":1}`, `{"ID":"x","Other":[1]}`},
+		"bool": {`true`, `false`, ` true `, "true\n", `null`, `"true"`, `tru`, `1`, ``},
+	}
 	targets := fdecTestTargets()
+	for _, c := range txn {
+		fdecTestCompare(t, targets["txn"], []byte(c))
+	}
+	for target, cases := range other {
+		for _, c := range cases {
+			fdecTestCompare(t, targets[target], []byte(c))
+		}
+	}
 	for _, c := range kv {
 		fdecTestCompare(t, targets["kv"], []byte(c))
 	}
