@@ -200,15 +200,38 @@ func TestFastDecodeNoAlias(t *testing.T) {
 	require.Equal(t, []byte{1, 2, 3}, a[0].Value)
 }
 
-func BenchmarkFastDecodeHealth(b *testing.B) {
-	body, err := os.ReadFile(filepath.Join("testdata", "decode", "health_service.json"))
-	require.NoError(b, err)
-	b.ReportAllocs()
-	b.SetBytes(int64(len(body)))
-	for i := 0; i < b.N; i++ {
-		var out []*ServiceEntry
-		if !fastDecode(body, &out) {
-			b.Fatal("slow path")
+// BenchmarkFastDecode compares the fast path with encoding/json on the full
+// recorded answers of bench/testdata (200 instances, 1,000 keys, 502
+// services), or on the trimmed ones of testdata/decode.
+func BenchmarkFastDecode(b *testing.B) {
+	for _, c := range []struct{ name, file, target string }{
+		{"health", "health_service.json", "health"},
+		{"kvlist", "kv_list.json", "kv"},
+		{"services", "catalog_services.json", "services"},
+	} {
+		body, err := os.ReadFile(filepath.Join("bench", "testdata", c.file))
+		if err != nil {
+			body, err = os.ReadFile(filepath.Join("testdata", "decode", c.file))
 		}
+		require.NoError(b, err)
+		mk := fdecTestTargets()[c.target]
+		b.Run("body="+c.name+"/decoder=fast", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for i := 0; i < b.N; i++ {
+				if !fastDecode(body, mk()) {
+					b.Fatal("slow path")
+				}
+			}
+		})
+		b.Run("body="+c.name+"/decoder=encoding-json", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for i := 0; i < b.N; i++ {
+				if err := json.Unmarshal(body, mk()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -1,8 +1,9 @@
 module github.com/goconsul/consul/bench
 
-go 1.23
+go 1.26
 
 require (
+	github.com/go-json-experiment/json v0.0.0-20260820222146-c27c302e5fc3
 	github.com/goconsul/consul v0.0.0
 	github.com/hashicorp/consul/api v1.29.4
 )
