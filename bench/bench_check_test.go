@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"github.com/goconsul/consul/bench/internal/replay"
 	"testing"
 	"time"
 )
@@ -59,5 +60,34 @@ func checkAll(t *testing.T, e *env) {
 		if n := <-got; n <= idx {
 			t.Errorf("watch/%s: index %d after the write, want above %d", c, n, idx)
 		}
+	}
+}
+
+// TestConnectionReuse checks that each client sends all its requests over
+// one connection: every answer is read to its end (or drained) and closed.
+func TestConnectionReuse(t *testing.T) {
+	rec, err := replay.Load("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, c := range clients {
+		srv := replay.NewServer(rec)
+		e, err := newEnv(srv.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range ops {
+			for i := 0; i < 5; i++ {
+				if _, err := o.fn(c)(ctx, e); err != nil {
+					t.Fatalf("%s/%s: %v", o.name, c, err)
+				}
+			}
+		}
+		if n := srv.Conns(); n != 1 {
+			t.Errorf("%s: %d connections for %d sequential requests, want 1", c, n, 5*len(ops))
+		}
+		srv.Close()
 	}
 }

@@ -37,6 +37,37 @@ func (o *op) fn(client string) runFunc {
 // recorded agent answers: it measures the clients' own cost.
 func BenchmarkReplay(b *testing.B) { benchAll(b, replayTarget) }
 
+// BenchmarkReplayIdentity runs the operations whose answers Consul gzips
+// (over 1,400 bytes) with clients that do not ask for gzip, as a client of
+// a local agent could: the cost of decompression is the difference with
+// BenchmarkReplay.
+func BenchmarkReplayIdentity(b *testing.B) {
+	for _, o := range ops {
+		switch o.name {
+		case "KVList1000", "HealthService200", "CatalogServices500", "Txn64":
+		default:
+			continue
+		}
+		for _, c := range clients {
+			f := o.fn(c)
+			b.Run("op="+o.name+"/client="+c, func(b *testing.B) {
+				e := replayIdentityTarget(b)
+				ctx := context.Background()
+				if _, err := f(ctx, e); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if _, err := f(ctx, e); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
 // BenchmarkAgent runs every operation against a real agent.
 func BenchmarkAgent(b *testing.B) { benchAll(b, agentTarget) }
 

@@ -33,18 +33,32 @@ type env struct {
 	floor    *http.Client
 }
 
-func newEnv(addr string) (*env, error) {
-	ours, err := consul.NewClient(consul.Config{Address: addr})
+func newEnv(addr string) (*env, error) { return newEnvCompression(addr, true) }
+
+// newEnvCompression returns clients that ask for gzip (as Go's transport
+// does by default, and so both libraries) or that do not.
+func newEnvCompression(addr string, gzip bool) (*env, error) {
+	var oursCfg consul.Config
+	if !gzip {
+		oursCfg.Transport = &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 64}
+	}
+	oursCfg.Address = addr
+	ours, err := consul.NewClient(oursCfg)
 	if err != nil {
 		return nil, err
 	}
-	official, err := api.NewClient(&api.Config{Address: addr})
+	officialCfg := &api.Config{Address: addr}
+	if !gzip {
+		officialCfg.Transport = &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 64}
+	}
+	official, err := api.NewClient(officialCfg)
 	if err != nil {
 		return nil, err
 	}
 	// The floor: net/http's own transport, as any program would use it.
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 64
+	t.DisableCompression = !gzip
 	return &env{addr: addr, base: "http://" + addr, ours: ours, official: official, floor: &http.Client{Transport: t}}, nil
 }
 
@@ -57,6 +71,9 @@ var (
 
 	replayCmd   *exec.Cmd
 	replayStdin io.WriteCloser
+
+	identityOnce sync.Once
+	identityEnv  *env
 
 	agentOnce sync.Once
 	agentEnv  *env
@@ -112,6 +129,18 @@ func replayTarget(tb testing.TB) *env {
 		tb.Fatal(replayErr)
 	}
 	return replayEnv
+}
+
+// replayIdentityTarget returns clients of the replay server that do not
+// ask for gzip.
+func replayIdentityTarget(tb testing.TB) *env {
+	tb.Helper()
+	e := replayTarget(tb)
+	identityOnce.Do(func() { identityEnv, replayErr = newEnvCompression(e.addr, false) })
+	if replayErr != nil {
+		tb.Fatal(replayErr)
+	}
+	return identityEnv
 }
 
 // agentTarget returns the environment of a real agent started with

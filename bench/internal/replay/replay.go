@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -26,6 +27,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -117,7 +119,12 @@ type Server struct {
 	mu      sync.Mutex
 	index   uint64
 	changed chan struct{}
+
+	conns atomic.Int64 // connections accepted
 }
+
+// Conns returns how many connections the server accepted.
+func (s *Server) Conns() int64 { return s.conns.Load() }
 
 // NewServer starts a replay server of rec on a loopback port.
 func NewServer(rec *Recording) *Server {
@@ -131,7 +138,13 @@ func NewServer(rec *Recording) *Server {
 			s.index = n
 		}
 	}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.Server.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.conns.Add(1)
+		}
+	}
+	s.Server.Start()
 	return s
 }
 
