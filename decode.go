@@ -111,12 +111,33 @@ func (sl *fdecSlab[T]) new() *T { return &sl.alloc(1)[0] }
 
 var fdecScratch = newScratch[fdec](4)
 
-// fastDecode decodes b into out when out is one of the fast-path types and
-// b is JSON the fast path handles; it reports whether it did. When it
-// returns false, out is untouched.
+// fastDecode decodes b into out when out points to the zero value of one of
+// the fast-path types and b is JSON the fast path handles; it reports
+// whether it did. When it returns false, out is untouched.
 func fastDecode(b []byte, out any) bool {
+	// Only into zero values: encoding/json would merge into a non-empty
+	// map or struct, which the fast path does not do.
 	switch v := out.(type) {
-	case *[]*KVPair, *[]*ServiceEntry, *map[string][]string, *txnResponse, *struct{ ID string }:
+	case *[]*KVPair:
+		if *v != nil {
+			return false
+		}
+	case *[]*ServiceEntry:
+		if *v != nil {
+			return false
+		}
+	case *map[string][]string:
+		if *v != nil {
+			return false
+		}
+	case *txnResponse:
+		if v.Results != nil || v.Errors != nil {
+			return false
+		}
+	case *struct{ ID string }:
+		if v.ID != "" {
+			return false
+		}
 	case *bool:
 		// A write's "true" or "false".
 		switch string(bytes.TrimSpace(b)) {
@@ -366,7 +387,7 @@ func (d *fdec) rawString() (off, n int32, null, ok bool) {
 	if d.null() {
 		return 0, 0, true, true
 	}
-	if d.bad || d.b[d.i] != '"' {
+	if d.peek() != '"' {
 		d.fail()
 		return 0, 0, false, false
 	}

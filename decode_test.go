@@ -190,6 +190,44 @@ func TestFastDecodeEdges(t *testing.T) {
 	}
 }
 
+// TestFastDecodeDamaged compares both decoders on every prefix of recorded
+// answers and on each byte of them replaced by a few troublesome ones.
+func TestFastDecodeDamaged(t *testing.T) {
+	for file, target := range map[string]string{
+		"kv_get.json":           "kv",
+		"health_service.json":   "health",
+		"catalog_services.json": "services",
+		"txn.json":              "txn",
+		"session_create.json":   "id",
+	} {
+		b, err := os.ReadFile(filepath.Join("testdata", "decode", file))
+		require.NoError(t, err)
+		if len(b) > 3000 {
+			b = b[:3000] // the first entries; enough to reach every shape
+		}
+		mk := fdecTestTargets()[target]
+		for i := 0; i <= len(b); i++ {
+			fdecTestCompare(t, mk, b[:i])
+		}
+		for i := 0; i < len(b); i++ {
+			for _, c := range []byte{'"', '}', ']', ',', '\\', '1', 'x', ' ', 0x80} {
+				m := append([]byte(nil), b...)
+				m[i] = c
+				fdecTestCompare(t, mk, m)
+			}
+		}
+	}
+}
+
+// TestFastDecodeOnlyZero checks that a non-empty output is left to
+// encoding/json, which merges into it.
+func TestFastDecodeOnlyZero(t *testing.T) {
+	m := map[string][]string{"kept": {"a"}}
+	require.False(t, fastDecode([]byte(`{"b":["c"]}`), &m))
+	require.NoError(t, unmarshalAnswer([]byte(`{"b":["c"]}`), &m))
+	require.Equal(t, map[string][]string{"kept": {"a"}, "b": {"c"}}, m)
+}
+
 // TestFastDecodeNoAlias checks that decoded values share nothing with the
 // pooled buffers: a second decode must not change the first's values.
 func TestFastDecodeNoAlias(t *testing.T) {
@@ -234,4 +272,26 @@ func BenchmarkFastDecode(b *testing.B) {
 			}
 		})
 	}
+}
+
+// FuzzFastDecode: go test -run '^$' -fuzz FuzzFastDecode .
+func FuzzFastDecode(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "decode", "*.json"))
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		require.NoError(f, err)
+		if len(b) > 2000 {
+			b = b[:2000]
+		}
+		for target := range fdecTestTargets() {
+			f.Add(target, b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, target string, b []byte) {
+		mk, ok := fdecTestTargets()[target]
+		if !ok {
+			return
+		}
+		fdecTestCompare(t, mk, b)
+	})
 }

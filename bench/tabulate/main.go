@@ -1,0 +1,114 @@
+// Command tabulate turns `go test -bench` output of the bench module into
+// the Markdown tables of BENCHMARKS.md: per benchmark group and operation,
+// the median ns/op, B/op and allocs/op of each client and the ratios
+// ours/official and ours/floor.
+//
+//	go run ./tabulate new.txt
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+var line = regexp.MustCompile(`^Benchmark(\w+)/op=(\w+)/client=(\w+)-\d+\s+\d+\s+([\d.]+) ns/op\s+([\d.]+) B/op\s+([\d.]+) allocs/op`)
+
+type key struct{ group, op, client string }
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: tabulate bench-output.txt")
+		os.Exit(2)
+	}
+	f, err := os.Open(os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	defer f.Close()
+	samples := map[key][3][]float64{}
+	var groups []string
+	var ops = map[string][]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		m := line.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		k := key{m[1], m[2], m[3]}
+		s := samples[k]
+		for i := 0; i < 3; i++ {
+			v, _ := strconv.ParseFloat(m[4+i], 64)
+			s[i] = append(s[i], v)
+		}
+		samples[k] = s
+		if !contains(groups, k.group) {
+			groups = append(groups, k.group)
+		}
+		if !contains(ops[k.group], k.op) {
+			ops[k.group] = append(ops[k.group], k.op)
+		}
+	}
+	for _, g := range groups {
+		fmt.Printf("\n#### %s\n\n", g)
+		fmt.Println("| operation | ours ns/op | official ns/op | floor ns/op | ours/official | ours/floor | ours B/op | official B/op | floor B/op | ours allocs | official allocs | floor allocs | allocs ours/official |")
+		fmt.Println("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+		for _, op := range ops[g] {
+			o, okO := med(samples[key{g, op, "ours"}])
+			h, okH := med(samples[key{g, op, "official"}])
+			fl, okF := med(samples[key{g, op, "floor"}])
+			if !okO || !okH || !okF {
+				continue
+			}
+			fmt.Printf("| %s | %s | %s | %s | **%.2f** | %.2f | %s | %s | %s | %s | %s | %s | **%.2f** |\n", op,
+				num(o[0]), num(h[0]), num(fl[0]), o[0]/h[0], o[0]/fl[0],
+				num(o[1]), num(h[1]), num(fl[1]), num(o[2]), num(h[2]), num(fl[2]), o[2]/h[2])
+		}
+	}
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// med returns the median of each metric.
+func med(s [3][]float64) ([3]float64, bool) {
+	var out [3]float64
+	for i := range s {
+		if len(s[i]) == 0 {
+			return out, false
+		}
+		v := append([]float64(nil), s[i]...)
+		sort.Float64s(v)
+		n := len(v)
+		if n%2 == 1 {
+			out[i] = v[n/2]
+		} else {
+			out[i] = (v[n/2-1] + v[n/2]) / 2
+		}
+	}
+	return out, true
+}
+
+// num formats with thousands separators.
+func num(v float64) string {
+	s := strconv.FormatFloat(v, 'f', 0, 64)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
