@@ -12,8 +12,11 @@ import (
 )
 
 // This file is the fast path of the answers that dominate a client's time:
-// KV listings ([]*KVPair), health and catalog service listings
-// ([]*ServiceEntry) and the catalog's service map (map[string][]string).
+// KV listings ([]*KVPair), health service listings ([]*ServiceEntry),
+// check lists ([]*HealthCheck), catalog nodes ([]*Node) and service
+// instances ([]*ServiceNode), the catalog's service map
+// (map[string][]string), transaction results, and the small answers of
+// writes (true/false, a created session's ID).
 // decodeBody hands such answers here before encoding/json.
 //
 // The fast path reads exactly the JSON that encoding/json would accept for
@@ -126,6 +129,18 @@ func fastDecode(b []byte, out any) bool {
 		if *v != nil {
 			return false
 		}
+	case *[]*HealthCheck:
+		if *v != nil {
+			return false
+		}
+	case *[]*Node:
+		if *v != nil {
+			return false
+		}
+	case *[]*ServiceNode:
+		if *v != nil {
+			return false
+		}
 	case *map[string][]string:
 		if *v != nil {
 			return false
@@ -164,6 +179,21 @@ func fastDecode(b []byte, out any) bool {
 	case *[]*ServiceEntry:
 		var r []*ServiceEntry
 		if d.serviceEntries(&r); d.finish() {
+			*v, ok = r, true
+		}
+	case *[]*HealthCheck:
+		var r []*HealthCheck
+		if fdecList(d, &r, (*fdec).healthCheck); d.finish() {
+			*v, ok = r, true
+		}
+	case *[]*Node:
+		var r []*Node
+		if fdecList(d, &r, (*fdec).node); d.finish() {
+			*v, ok = r, true
+		}
+	case *[]*ServiceNode:
+		var r []*ServiceNode
+		if fdecList(d, &r, (*fdec).serviceNode); d.finish() {
 			*v, ok = r, true
 		}
 	case *map[string][]string:
@@ -904,6 +934,30 @@ func (d *fdec) serviceEntries(out *[]*ServiceEntry) {
 	*out = r
 }
 
+// fdecList reads a JSON array of objects into pointers to T from a slab,
+// with one (*fdec) method reading each object.
+func fdecList[T any](d *fdec, out *[]*T, read func(*fdec, *fdecHealth, *T)) {
+	if !d.arrStart() {
+		return
+	}
+	s := &fdecHealth{}
+	var slab fdecSlab[T]
+	var r []*T
+	for first := true; d.arrNext(&first); {
+		if d.null() {
+			r = append(r, nil)
+			continue
+		}
+		v := slab.new()
+		read(d, s, v)
+		r = append(r, v)
+	}
+	if r == nil && !d.bad {
+		r = []*T{}
+	}
+	*out = r
+}
+
 // fdecHealth holds the slabs of one health answer.
 type fdecHealth struct {
 	entries fdecSlab[ServiceEntry]
@@ -1358,6 +1412,115 @@ func (d *fdec) txnResponse(r *txnResponse) {
 			d.slow(&r.Errors)
 		default:
 			d.unknown(key, "Results Errors")
+		}
+	}
+}
+
+const fdecServiceNodeFields = "ID Node Address Datacenter TaggedAddresses NodeMeta ServiceKind ServiceID " +
+	"ServiceName ServiceTags ServiceAddress ServiceTaggedAddresses ServiceWeights ServiceMeta ServicePort " +
+	"ServiceSocketPath ServiceEnableTagOverride ServiceProxy ServiceConnect ServiceLocality PeerName " +
+	"Namespace Partition CreateIndex ModifyIndex"
+
+// serviceNode reads one instance of GET /v1/catalog/service/:name.
+func (d *fdec) serviceNode(s *fdecHealth, v *ServiceNode) {
+	if !d.objStart() {
+		return
+	}
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "ID":
+			d.str(&v.ID)
+		case "Node":
+			d.str(&v.Node)
+		case "Address":
+			d.str(&v.Address)
+		case "Datacenter":
+			d.str(&v.Datacenter)
+		case "TaggedAddresses":
+			d.stringMap(&v.TaggedAddresses)
+		case "NodeMeta":
+			d.stringMap(&v.NodeMeta)
+		case "ServiceKind":
+			d.str((*string)(&v.ServiceKind))
+		case "ServiceID":
+			d.str(&v.ServiceID)
+		case "ServiceName":
+			d.str(&v.ServiceName)
+		case "ServiceTags":
+			d.stringSlice(&v.ServiceTags)
+		case "ServiceAddress":
+			d.str(&v.ServiceAddress)
+		case "ServiceTaggedAddresses":
+			d.slow(&v.ServiceTaggedAddresses)
+		case "ServiceWeights":
+			if !d.objStart() {
+				continue
+			}
+			for first := true; ; {
+				key, ok := d.objNext(&first)
+				if !ok {
+					break
+				}
+				switch string(key) {
+				case "Passing":
+					d.intv(&v.ServiceWeights.Passing)
+				case "Warning":
+					d.intv(&v.ServiceWeights.Warning)
+				default:
+					d.unknown(key, "Passing Warning")
+				}
+			}
+		case "ServiceMeta":
+			d.stringMap(&v.ServiceMeta)
+		case "ServicePort":
+			d.intv(&v.ServicePort)
+		case "ServiceSocketPath":
+			d.str(&v.ServiceSocketPath)
+		case "ServiceEnableTagOverride":
+			d.boolv(&v.ServiceEnableTagOverride)
+		case "ServiceProxy":
+			if d.null() {
+				v.ServiceProxy = nil
+				continue
+			}
+			v.ServiceProxy = s.proxies.new()
+			d.serviceProxy(v.ServiceProxy)
+		case "ServiceConnect":
+			if !d.objStart() {
+				v.ServiceConnect = nil
+				continue
+			}
+			c := s.connect.new()
+			v.ServiceConnect = c
+			for first := true; ; {
+				key, ok := d.objNext(&first)
+				if !ok {
+					break
+				}
+				if string(key) == "Native" {
+					d.boolv(&c.Native)
+				} else {
+					d.unknown(key, "Native")
+				}
+			}
+		case "ServiceLocality":
+			d.locality(s, &v.ServiceLocality)
+		case "PeerName":
+			d.str(&v.PeerName)
+		case "Namespace":
+			d.str(&v.Namespace)
+		case "Partition":
+			d.str(&v.Partition)
+		case "CreateIndex":
+			d.uint64v(&v.CreateIndex)
+		case "ModifyIndex":
+			d.uint64v(&v.ModifyIndex)
+		default:
+			d.unknown(key, fdecServiceNodeFields)
 		}
 	}
 }

@@ -20,12 +20,15 @@ import (
 // fdecTestTargets returns fresh outputs of every fast-path type.
 func fdecTestTargets() map[string]func() any {
 	return map[string]func() any{
-		"kv":       func() any { return new([]*KVPair) },
-		"health":   func() any { return new([]*ServiceEntry) },
-		"services": func() any { return new(map[string][]string) },
-		"txn":      func() any { return new(txnResponse) },
-		"id":       func() any { return new(struct{ ID string }) },
-		"bool":     func() any { return new(bool) },
+		"kv":        func() any { return new([]*KVPair) },
+		"health":    func() any { return new([]*ServiceEntry) },
+		"services":  func() any { return new(map[string][]string) },
+		"txn":       func() any { return new(txnResponse) },
+		"checks":    func() any { return new([]*HealthCheck) },
+		"nodes":     func() any { return new([]*Node) },
+		"instances": func() any { return new([]*ServiceNode) },
+		"id":        func() any { return new(struct{ ID string }) },
+		"bool":      func() any { return new(bool) },
 	}
 }
 
@@ -54,6 +57,9 @@ func TestFastDecodeRecorded(t *testing.T) {
 		"catalog_services.json": "services",
 		"txn.json":              "txn",
 		"session_create.json":   "id",
+		"catalog_service.json":  "instances",
+		"catalog_nodes.json":    "nodes",
+		"health_state.json":     "checks",
 	} {
 		b, err := os.ReadFile(filepath.Join("testdata", "decode", file))
 		require.NoError(t, err)
@@ -167,8 +173,11 @@ func TestFastDecodeEdges(t *testing.T) {
 		`{"Results":[{"KV":{"Key":"a"},"Node":{"Node":"n"}}]}`, `{"Results":[1]}`,
 	}
 	other := map[string][]string{
-		"id":   {`{"ID":"abc"}`, `{"ID":"a\u00e9"}`, `{"id":"x"}`, `{}`, `null`, `{"ID":null}`, `{"ID":1}`, `{"ID":"x","Other":[1]}`},
-		"bool": {`true`, `false`, ` true `, "true\n", `null`, `"true"`, `tru`, `1`, ``},
+		"checks":    {`[]`, `null`, `[null,{}]`, `[{"Interval":"10s","Definition":null}]`, `[{"Status":1}]`},
+		"nodes":     {`[]`, `[{"Node":"a","Locality":null}]`, `[{"Locality":{"Region":"r","Zone":"z"}}]`, `[{"node":"a"}]`},
+		"instances": {`[]`, `[{"ServiceWeights":null}]`, `[{"ServiceWeights":{"Passing":2}}]`, `[{"ServiceProxy":null,"ServiceConnect":{}}]`, `[{"ServiceTaggedAddresses":{"lan":{"Address":"a","Port":1}}}]`, `[{"ServicePort":"80"}]`},
+		"id":        {`{"ID":"abc"}`, `{"ID":"a\u00e9"}`, `{"id":"x"}`, `{}`, `null`, `{"ID":null}`, `{"ID":1}`, `{"ID":"x","Other":[1]}`},
+		"bool":      {`true`, `false`, ` true `, "true\n", `null`, `"true"`, `tru`, `1`, ``},
 	}
 	targets := fdecTestTargets()
 	for _, c := range txn {
@@ -199,6 +208,9 @@ func TestFastDecodeDamaged(t *testing.T) {
 		"catalog_services.json": "services",
 		"txn.json":              "txn",
 		"session_create.json":   "id",
+		"catalog_service.json":  "instances",
+		"catalog_nodes.json":    "nodes",
+		"health_state.json":     "checks",
 	} {
 		b, err := os.ReadFile(filepath.Join("testdata", "decode", file))
 		require.NoError(t, err)
@@ -246,6 +258,9 @@ func BenchmarkFastDecode(b *testing.B) {
 		{"health", "health_service.json", "health"},
 		{"kvlist", "kv_list.json", "kv"},
 		{"services", "catalog_services.json", "services"},
+		{"instances", "catalog_service.json", "instances"},
+		{"nodes", "catalog_nodes.json", "nodes"},
+		{"checks", "health_state.json", "checks"},
 	} {
 		body, err := os.ReadFile(filepath.Join("bench", "testdata", c.file))
 		if err != nil {

@@ -66,6 +66,9 @@ func main() {
 	add(&replay.Route{Name: "kv_list", Method: "GET", Path: "/v1/kv/" + fixture.ListPrefix, Query: "recurse"}, nil)
 	add(&replay.Route{Name: "health_service", Method: "GET", Path: "/v1/health/service/" + fixture.Service, Query: "passing"}, nil)
 	add(&replay.Route{Name: "catalog_services", Method: "GET", Path: "/v1/catalog/services"}, nil)
+	add(&replay.Route{Name: "catalog_service", Method: "GET", Path: "/v1/catalog/service/" + fixture.Service}, nil)
+	add(&replay.Route{Name: "catalog_nodes", Method: "GET", Path: "/v1/catalog/nodes"}, nil)
+	add(&replay.Route{Name: "health_state", Method: "GET", Path: "/v1/health/state/any"}, nil)
 	add(&replay.Route{Name: "txn", Method: "PUT", Path: "/v1/txn"}, txn.Bytes())
 	add(&replay.Route{Name: "session_create", Method: "PUT", Path: "/v1/session/create"}, []byte(`{"Name":"`+fixture.SessionName+`"}`))
 	// Destroy the sessions just created, by their recorded IDs.
