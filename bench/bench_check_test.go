@@ -2,6 +2,8 @@ package bench
 
 import (
 	"context"
+	"fmt"
+	"github.com/goconsul/consul/bench/internal/fixture"
 	"github.com/goconsul/consul/bench/internal/replay"
 	"testing"
 	"time"
@@ -89,5 +91,48 @@ func TestConnectionReuse(t *testing.T) {
 			t.Errorf("%s: %d connections for %d sequential requests, want 1", c, n, 5*len(ops))
 		}
 		srv.Close()
+	}
+}
+
+// TestOursConcurrent runs every operation of this library from several
+// goroutines at once on one client (go test -race): the pipeline's reused
+// buffers and decoder state must not be shared between calls.
+func TestOursConcurrent(t *testing.T) {
+	e := replayTarget(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for i := 0; i < 10; i++ {
+				for _, o := range ops {
+					n, err := o.ours(ctx, e)
+					if err == nil && n != o.want {
+						err = fmt.Errorf("%s: read %d, want %d", o.name, n, o.want)
+					}
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+				ps, _, err := e.ours.KV.List(ctx, fixture.ListPrefix)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for j, p := range ps {
+					if p.Key != fixture.ListKey(j) || string(p.Value) != string(fixture.ListValue(j)) {
+						errs <- fmt.Errorf("pair %d: %q=%q", j, p.Key, p.Value)
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
