@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -93,7 +94,7 @@ func (sl *fdecSlab[T]) alloc(n int) []T {
 		return []T{} // encoding/json's empty slices are not nil
 	}
 	if cap(sl.s)-len(sl.s) < n {
-		if sl.next < 8 {
+		if sl.next == 0 {
 			sl.next = 8
 		}
 		size := sl.next
@@ -114,10 +115,16 @@ func (sl *fdecSlab[T]) new() *T { return &sl.alloc(1)[0] }
 
 var fdecScratch = newScratch[fdec](4)
 
+// fdecOff turns the fast path off, for the tests' reference decodes.
+var fdecOff bool
+
 // fastDecode decodes b into out when out points to the zero value of one of
 // the fast-path types and b is JSON the fast path handles; it reports
 // whether it did. When it returns false, out is untouched.
 func fastDecode(b []byte, out any) bool {
+	if fdecOff {
+		return false
+	}
 	// Only into zero values: encoding/json would merge into a non-empty
 	// map or struct, which the fast path does not do.
 	switch v := out.(type) {
@@ -212,6 +219,39 @@ func fastDecode(b []byte, out any) bool {
 		if d.idObject(&r.ID); d.finish() {
 			*v, ok = r, true
 		}
+	}
+	d.reset()
+	fdecScratch.put(d)
+	return ok
+}
+
+// fastDecodeOne decodes one JSON value into *out with read, for the
+// UnmarshalJSON methods of the types with durations: encoding/json calls
+// them for every check of an answer it decodes (a prepared query's
+// instances, a node's checks...), and their own encoding/json pass would
+// scan and decode each check again. Only a zero *out is decoded (else
+// encoding/json's merging applies); on failure *out is left zero and the
+// caller decodes as before.
+func fastDecodeOne[T any](b []byte, out *T, read func(*fdec, *fdecHealth, *T)) bool {
+	if fdecOff || !reflect.ValueOf(out).Elem().IsZero() {
+		return false
+	}
+	d := fdecScratch.get()
+	d.b, d.i, d.bad, d.depth = b, 0, false, 0
+	s := &fdecHealth{}
+	s.defs.next, s.locs.next, s.ptrs.next = 1, 1, 1
+	d.strSl.next = 1
+	read(d, s, out)
+	ok := d.finish()
+	if ok {
+		// json.Unmarshaler gets exactly one value: anything after it is
+		// an error for encoding/json to report.
+		d.ws()
+		ok = d.i == len(d.b)
+	}
+	if !ok {
+		var zero T
+		*out = zero
 	}
 	d.reset()
 	fdecScratch.put(d)

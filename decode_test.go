@@ -40,13 +40,63 @@ func fdecTestCompare(t *testing.T, mk func() any, b []byte) bool {
 	fast, slow := mk(), mk()
 	took := fastDecode(b, mk())
 	errFast := unmarshalAnswer(b, fast)
-	errSlow := json.NewDecoder(bytes.NewReader(b)).Decode(slow)
+	errSlow := fdecTestReference(b, slow)
 	require.Equal(t, errSlow == nil, errFast == nil, "error: fast %v, encoding/json %v, input %s", errFast, errSlow, b)
 	if errSlow != nil {
 		require.Equal(t, fmt.Sprintf("%T", errSlow), fmt.Sprintf("%T", errFast))
 	}
 	require.Equal(t, slow, fast, "input %s", b)
 	return took
+}
+
+// fdecTestReference decodes as the pipeline did before the fast path:
+// json.Decoder, and the types' own UnmarshalJSON without their fast path.
+func fdecTestReference(b []byte, out any) error {
+	fdecOff = true
+	defer func() { fdecOff = false }()
+	return json.NewDecoder(bytes.NewReader(b)).Decode(out)
+}
+
+// TestFastDecodeOne compares the UnmarshalJSON methods with and without
+// their fast path, on the recorded checks and on damaged copies.
+func TestFastDecodeOne(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "decode", "health_state.json"))
+	require.NoError(t, err)
+	var raw []json.RawMessage
+	require.NoError(t, json.Unmarshal(b, &raw))
+	cases := []string{`null`, `{}`, `{"Interval":"1.5s"}`, `{"Interval":"10s"} x`, `{"interval":"1s"}`}
+	for _, r := range raw[:4] {
+		cases = append(cases, string(r))
+		for i := 0; i < len(r); i += 7 {
+			for _, c := range []byte{'"', '}', '1', 'x'} {
+				m := append([]byte(nil), r...)
+				m[i] = c
+				cases = append(cases, string(m))
+			}
+		}
+	}
+	for _, c := range cases {
+		var fast, slow HealthCheck
+		errFast := fast.UnmarshalJSON([]byte(c))
+		fdecOff = true
+		errSlow := slow.UnmarshalJSON([]byte(c))
+		fdecOff = false
+		require.Equal(t, errSlow == nil, errFast == nil, "input %s: %v, %v", c, errFast, errSlow)
+		require.Equal(t, slow, fast, "input %s", c)
+		if c[0] == '{' && c[len(c)-1] == '}' {
+			var fd, sd HealthCheckDefinition
+			errFast := fd.UnmarshalJSON([]byte(c))
+			fdecOff = true
+			errSlow := sd.UnmarshalJSON([]byte(c))
+			fdecOff = false
+			require.Equal(t, errSlow == nil, errFast == nil, "input %s", c)
+			require.Equal(t, sd, fd, "input %s", c)
+		}
+	}
+	// A non-zero value is merged into by encoding/json, as before.
+	c := HealthCheck{Notes: "kept"}
+	require.NoError(t, c.UnmarshalJSON([]byte(`{"Name":"n"}`)))
+	require.Equal(t, HealthCheck{Notes: "kept", Name: "n"}, c)
 }
 
 func TestFastDecodeRecorded(t *testing.T) {
@@ -277,15 +327,26 @@ func BenchmarkFastDecode(b *testing.B) {
 				}
 			}
 		})
-		b.Run("body="+c.name+"/decoder=encoding-json", func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(body)))
-			for i := 0; i < b.N; i++ {
-				if err := json.Unmarshal(body, mk()); err != nil {
-					b.Fatal(err)
-				}
+		// encoding/json as the pipeline used it before the fast path, and
+		// with the fast path of the types' UnmarshalJSON methods only (as
+		// for answers without a fast path that hold checks).
+		for _, off := range []bool{true, false} {
+			name := "encoding-json"
+			if !off {
+				name = "encoding-json-fast-methods"
 			}
-		})
+			b.Run("body="+c.name+"/decoder="+name, func(b *testing.B) {
+				fdecOff = off
+				defer func() { fdecOff = false }()
+				b.ReportAllocs()
+				b.SetBytes(int64(len(body)))
+				for i := 0; i < b.N; i++ {
+					if err := json.Unmarshal(body, mk()); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
 

@@ -193,6 +193,9 @@ func (c HealthCheck) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON reads Interval and Timeout as strings or nanoseconds.
 func (c *HealthCheck) UnmarshalJSON(b []byte) error {
+	if fastDecodeOne(b, c, (*fdec).healthCheck) {
+		return nil
+	}
 	w := healthCheckWire{healthCheckAlias: (*healthCheckAlias)(c)}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
@@ -246,6 +249,9 @@ func (d HealthCheckDefinition) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON reads the durations as strings or nanoseconds.
 func (d *HealthCheckDefinition) UnmarshalJSON(b []byte) error {
+	if fastDecodeOne(b, d, func(f *fdec, _ *fdecHealth, d *HealthCheckDefinition) { f.checkDefinition(d) }) {
+		return nil
+	}
 	w := checkDefWire{checkDefAlias: (*checkDefAlias)(d)}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
