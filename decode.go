@@ -869,6 +869,9 @@ func (d *fdec) kvPairs(out *[]*KVPair) {
 		return
 	}
 	var slab fdecSlab[KVPair]
+	if len(d.b) < 1024 {
+		slab.next = 1 // one key: no chunk of 8 pairs for it
+	}
 	var r []*KVPair
 	for first := true; d.arrNext(&first); {
 		if d.null() {
