@@ -214,16 +214,19 @@ func checkKey(arg, key string, allowEmpty bool) error {
 	if key[0] == '/' {
 		return argError(arg, "%q starts with '/'", key)
 	}
-	segs := strings.Split(key, "/")
-	for i, seg := range segs {
+	for rest := key; ; {
+		seg, after, more := strings.Cut(rest, "/")
 		switch {
-		case seg == "" && i < len(segs)-1:
+		case seg == "" && more:
 			return argError(arg, "%q has an empty segment", key)
 		case seg == "." || seg == "..":
 			return argError(arg, "%q has a %q segment", key, seg)
 		}
+		if !more {
+			return nil
+		}
+		rest = after
 	}
-	return nil
 }
 
 // kvPath escapes key segment by segment under /v1/kv/.
@@ -231,13 +234,17 @@ func kvPath(key string) string {
 	var b strings.Builder
 	b.Grow(len("/v1/kv/") + len(key) + 8)
 	b.WriteString("/v1/kv/")
-	for i, seg := range strings.Split(key, "/") {
-		if i > 0 {
+	for rest, first := key, true; ; first = false {
+		seg, after, more := strings.Cut(rest, "/")
+		if !first {
 			b.WriteByte('/')
 		}
 		b.WriteString(pathEscape(seg))
+		if !more {
+			return b.String()
+		}
+		rest = after
 	}
-	return b.String()
 }
 
 func isNotFound(err error) bool {

@@ -101,7 +101,8 @@ func (t *Txn) KV(op KVTxnOp) *Txn {
 	}
 	i := len(t.ops)
 	emptyOK := op.Verb == KVGetTree || op.Verb == KVDeleteTree
-	if err := checkKey(fmt.Sprintf("txn op %d key", i), op.Key, emptyOK); err != nil {
+	if err := checkKey("key", op.Key, emptyOK); err != nil {
+		err = checkKey(fmt.Sprintf("txn op %d key", i), op.Key, emptyOK)
 		t.err = err
 		return t
 	}
