@@ -1,10 +1,13 @@
 package consul_test
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"strings"
 	"testing"
@@ -656,4 +659,41 @@ func connectTestHTTP(t *testing.T, srv *consultest.Server, method, path, body st
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%s %s: %s", method, path, b)
+}
+
+func ExampleConnectService_UpsertIntention() {
+	client, _ := consul.NewClient(consul.Config{})
+	ctx := context.Background()
+
+	// Deny everything to db, then allow web.
+	for _, ixn := range []*consul.Intention{
+		{SourceName: "*", DestinationName: "db", Action: consul.IntentionDeny},
+		{SourceName: "web", DestinationName: "db", Action: consul.IntentionAllow},
+	} {
+		if err := client.Connect.UpsertIntention(ctx, ixn); err != nil {
+			log.Fatal(err)
+		}
+	}
+	allowed, _, err := client.Connect.CheckIntention(ctx, "web", "db")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("web -> db allowed:", allowed)
+}
+
+func ExampleConnectService_CARoots() {
+	client, _ := consul.NewClient(consul.Config{})
+	ctx := context.Background()
+	roots, meta, err := client.Connect.CARoots(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("active root:", roots.Active().Name)
+
+	// Block until the CA rotates (or 5 minutes pass).
+	roots, _, err = client.Connect.CARoots(ctx, consul.WaitIndex(meta.Index))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("roots now:", len(roots.Roots))
 }

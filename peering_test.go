@@ -1,7 +1,10 @@
 package consul_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"log"
 	"testing"
 	"time"
 
@@ -216,4 +219,25 @@ func TestPeeringNeedsGRPCTLS(t *testing.T) {
 	var se *consul.StatusError
 	require.ErrorAs(t, err, &se)
 	assert.Contains(t, se.Body, "TLS for gRPC must be enabled")
+}
+
+func ExamplePeeringService_GenerateToken() {
+	ctx := context.Background()
+	dc1, _ := consul.NewClient(consul.Config{Address: "consul.dc1.example:8500"})
+	dc2, _ := consul.NewClient(consul.Config{Address: "consul.dc2.example:8500"})
+
+	// dc1 accepts: it generates a token for its peer-to-be...
+	token, err := dc1.Peering.GenerateToken(ctx, consul.PeeringGenerateTokenRequest{PeerName: "dc2"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// ...which dc2 uses to dial dc1.
+	if err := dc2.Peering.Establish(ctx, consul.PeeringEstablishRequest{PeerName: "dc1", PeeringToken: token}); err != nil {
+		log.Fatal(err)
+	}
+	p, _, err := dc2.Peering.Read(ctx, "dc1")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(p.Name, p.State)
 }

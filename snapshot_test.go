@@ -2,7 +2,10 @@ package consul_test
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -176,4 +179,36 @@ func TestSnapshotACL(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, body.Close())
 	assert.Greater(t, n, int64(100))
+}
+
+func ExampleSnapshotService_Save() {
+	client, _ := consul.NewClient(consul.Config{})
+	ctx := context.Background()
+
+	body, meta, err := client.Snapshot.Save(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer body.Close()
+	f, err := os.Create("backup.snap")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := io.Copy(f, body); err != nil { // streamed, never held in memory
+		log.Fatal(err)
+	}
+	fmt.Println("saved at index", meta.Index)
+}
+
+func ExampleSnapshotService_Restore() {
+	client, _ := consul.NewClient(consul.Config{})
+	f, err := os.Open("backup.snap")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	if err := client.Snapshot.Restore(context.Background(), f); err != nil {
+		log.Fatal(err)
+	}
 }
