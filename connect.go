@@ -188,7 +188,9 @@ type Intention struct {
 	SourcePartition      string `json:",omitempty"`
 	DestinationPartition string `json:",omitempty"`
 	// SourcePeer names the cluster peer the source service is imported
-	// from.
+	// from. It is read-only here: Consul refuses it on the intention
+	// routes, so such intentions are written as service-intentions config
+	// entries.
 	SourcePeer string `json:",omitempty"`
 	// SourceSamenessGroup names a sameness group as the source (Consul
 	// Enterprise).
@@ -306,8 +308,8 @@ func (s *ConnectService) ListIntentions(ctx context.Context, opts ...Option) ([]
 // /v1/connect/intentions. This is Consul's legacy, ID-based API (still
 // served): it needs an Action and cannot write Permissions, and creating a
 // second intention between the same services fails. UpsertIntention is the
-// modern way. An empty name, an ID, Permissions, or an Action other than
-// allow or deny is refused before sending.
+// modern way. An empty name, an ID, Permissions, a SourcePeer, or an
+// Action other than allow or deny is refused before sending.
 func (s *ConnectService) CreateIntention(ctx context.Context, ixn *Intention, opts ...Option) (string, error) {
 	if err := checkIntention(ixn, true); err != nil {
 		return "", err
@@ -391,14 +393,13 @@ func (s *ConnectService) GetIntentionExact(ctx context.Context, source, destinat
 // ixn.DestinationName: PUT
 // /v1/connect/intentions/exact?source=&destination=. The source and
 // destination sent in the query are the names prefixed with SourceNS and
-// DestinationNS (and the partitions) when those are set; SourcePeer is
-// sent in the body. ixn.ID is not sent: upserted intentions have no legacy
-// ID.
+// DestinationNS (and the partitions) when those are set. ixn.ID is not
+// sent: upserted intentions have no legacy ID.
 //
-// Exactly one of Action and Permissions must be set; a missing name or an
-// unknown action is refused before sending. Consul refuses an upsert to a
-// destination that has intentions created with CreateIntention: the two
-// kinds cannot be mixed for one destination.
+// Exactly one of Action and Permissions must be set; a missing name, an
+// unknown action or a SourcePeer is refused before sending. Consul refuses
+// an upsert to a destination that has intentions created with
+// CreateIntention: the two kinds cannot be mixed for one destination.
 func (s *ConnectService) UpsertIntention(ctx context.Context, ixn *Intention, opts ...Option) error {
 	if err := checkIntention(ixn, false); err != nil {
 		return err
@@ -493,6 +494,9 @@ func checkIntention(ixn *Intention, legacy bool) error {
 	}
 	if ixn.DestinationName == "" {
 		return argError("Intention.DestinationName", "empty")
+	}
+	if ixn.SourcePeer != "" {
+		return argError("Intention.SourcePeer", "not writable through the intention routes: use a service-intentions config entry")
 	}
 	switch ixn.SourceType {
 	case "", IntentionSourceConsul:

@@ -190,7 +190,7 @@ func TestConnectIntentionExactWire(t *testing.T) {
 	// Upsert: names in the query, the ID left out, L7 permissions in the body.
 	w, c = newWire(t, reply{Body: "true"})
 	require.NoError(t, c.Connect.UpsertIntention(ctx, &consul.Intention{
-		ID: "ignored", SourceName: "web", DestinationName: "api", SourcePeer: "other",
+		ID: "ignored", SourceName: "web", DestinationName: "api",
 		Permissions: []*consul.IntentionPermission{{
 			Action: consul.IntentionAllow,
 			HTTP: &consul.IntentionHTTPPermission{
@@ -207,7 +207,7 @@ func TestConnectIntentionExactWire(t *testing.T) {
 	}, consul.Datacenter("dc2")))
 	s := w.only(t)
 	s.expect(t, "PUT", "/v1/connect/intentions/exact", q("source", "web", "destination", "api", "dc", "dc2"))
-	assert.JSONEq(t, `{"SourceName":"web","DestinationName":"api","SourcePeer":"other",
+	assert.JSONEq(t, `{"SourceName":"web","DestinationName":"api",
 		"Permissions":[
 			{"Action":"allow","HTTP":{"PathPrefix":"/v1/","Methods":["GET","HEAD"],
 				"Header":[{"Name":"X-Env","Exact":"prod"},{"Name":"X-Debug","Present":true,"Invert":true}]}},
@@ -318,6 +318,7 @@ func TestConnectBadInput(t *testing.T) {
 		"upsert nil perm": {c.Connect.UpsertIntention(ctx, with(func(x *consul.Intention) {
 			x.Action, x.Permissions = "", []*consul.IntentionPermission{nil}
 		})), "Intention.Permissions"},
+		"upsert peer":        {c.Connect.UpsertIntention(ctx, with(func(x *consul.Intention) { x.SourcePeer = "dc2" })), "Intention.SourcePeer"},
 		"upsert no dest":     {c.Connect.UpsertIntention(ctx, with(func(x *consul.Intention) { x.DestinationName = "" })), "Intention.DestinationName"},
 		"delete exact empty": {c.Connect.DeleteIntentionExact(ctx, "web", ""), "destination"},
 		"match bad by": {func() error {

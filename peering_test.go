@@ -193,6 +193,24 @@ func TestPeering(t *testing.T) {
 	assert.Equal(t, "dc1", list[0].Name)
 	assert.Equal(t, dp.ID, list[0].ID)
 
+	// An intention can name a service of the peer as its source. The
+	// intention routes cannot write one (Consul refuses SourcePeer there):
+	// it is a service-intentions config entry, written raw here.
+	err = cd.Connect.UpsertIntention(ctx, &consul.Intention{
+		SourceName: "web", SourcePeer: "dc1", DestinationName: "db", Action: consul.IntentionAllow,
+	})
+	require.ErrorAs(t, err, new(*consul.ArgumentError))
+	connectTestHTTP(t, dia, "PUT", "/v1/config", `{"Kind":"service-intentions","Name":"db",
+		"Sources":[{"Name":"web","Peer":"dc1","Action":"allow"}]}`)
+	ixn, _, err := cd.Connect.GetIntentionExact(ctx, "peer:dc1/web", "db")
+	require.NoError(t, err)
+	require.NotNil(t, ixn)
+	assert.Equal(t, "dc1", ixn.SourcePeer)
+	assert.Equal(t, "web", ixn.SourceName)
+	ixn, _, err = cd.Connect.GetIntentionExact(ctx, "web", "db")
+	require.NoError(t, err)
+	assert.Nil(t, ixn, "the local web has no intention")
+
 	// Deleting on the dialer terminates the acceptor's side.
 	require.NoError(t, cd.Peering.Delete(ctx, "dc1"))
 	require.Eventually(t, func() bool {
