@@ -89,7 +89,8 @@ func (s *ConfigEntriesService) Apply(ctx context.Context, entry ConfigEntry, opt
 // ApplyCAS writes a configuration entry only if its ModifyIndex is still
 // index: PUT /v1/config?cas=index. An index of 0 writes only if the entry
 // does not exist yet. It returns false, and no error, when the index did not
-// match.
+// match. Consul skips writing an entry identical to the stored one and then
+// returns true whatever the index.
 func (s *ConfigEntriesService) ApplyCAS(ctx context.Context, entry ConfigEntry, index uint64, opts ...Option) (bool, error) {
 	return s.apply(ctx, entry, []param{{"cas", strconv.FormatUint(index, 10)}}, opts)
 }
@@ -130,8 +131,8 @@ func (s *ConfigEntriesService) Get(ctx context.Context, kind, name string, opts 
 }
 
 // List reads every configuration entry of one kind: GET /v1/config/:kind.
-// No entry of the kind returns an empty slice; an unknown kind is an error
-// from Consul. It supports blocking and consistency options.
+// No entry of the kind returns an empty slice; an unknown kind is a
+// *StatusError (Consul answers 500). It supports blocking and consistency options.
 func (s *ConfigEntriesService) List(ctx context.Context, kind string, opts ...Option) ([]ConfigEntry, *Meta, error) {
 	if err := configCheckKind(kind); err != nil {
 		return nil, nil, err
@@ -166,7 +167,8 @@ func (s *ConfigEntriesService) Delete(ctx context.Context, kind, name string, op
 
 // DeleteCAS deletes a configuration entry only if its ModifyIndex is still
 // index: DELETE /v1/config/:kind/:name?cas=index. It returns false, and no
-// error, when the index did not match or the entry does not exist.
+// error, when the index did not match. Consul reports true for an entry that
+// does not exist (there is nothing left to delete).
 func (s *ConfigEntriesService) DeleteCAS(ctx context.Context, kind, name string, index uint64, opts ...Option) (bool, error) {
 	path, err := configEntryPath(kind, name)
 	if err != nil {
