@@ -307,7 +307,7 @@ func configCheckEntry(entry ConfigEntry) error {
 	if v := reflect.ValueOf(entry); v.Kind() == reflect.Pointer && v.IsNil() {
 		return argError("entry", "nil %T", entry)
 	}
-	typ := strings.TrimPrefix(fmt.Sprintf("%T", entry), "*consul.")
+	typ := strings.TrimPrefix(strings.TrimPrefix(fmt.Sprintf("%T", entry), "*"), "consul.")
 	if entry.GetKind() == "" {
 		return argError(typ+".Kind", "empty")
 	}

@@ -774,3 +774,128 @@ func TestConfigEntriesACLIntegration(t *testing.T) {
 	require.NotNil(t, entry)
 	require.ErrorIs(t, c.ConfigEntries.Delete(ctx, consul.ConfigKindServiceDefaults, name), consul.ErrPermissionDenied)
 }
+
+// TestConfigEntriesRoundTripIntegration applies richly filled entries of the
+// typed kinds and reads them back equal: every field name this package sends
+// is one Consul knows (Consul CE refuses unknown keys).
+func TestConfigEntriesRoundTripIntegration(t *testing.T) {
+	srv := testAgent(t)
+	c := newClient(t, srv)
+	ctx := testCtx(t)
+	s := c.ConfigEntries
+	web := configTestName(t, "web")
+	api := configTestName(t, "api")
+	ing := configTestName(t, "ingress")
+	term := configTestName(t, "term")
+	one, two := 1, 2
+	pct := uint32(50)
+	eject := 20 * time.Second
+
+	entries := []consul.ConfigEntry{
+		&consul.ServiceDefaultsConfigEntry{
+			Name: web, Protocol: "http", Mode: "transparent", MutualTLSMode: "strict",
+			TransparentProxy: consul.ConfigTransparentProxy{OutboundListenerPort: 15001, DialedDirectly: true},
+			MeshGateway:      consul.ConfigMeshGateway{Mode: "local"},
+			Expose: consul.ConfigExpose{Checks: true, Paths: []consul.ConfigExposePath{
+				{ListenerPort: 21500, Path: "/metrics", LocalPathPort: 9102, Protocol: "http"},
+			}},
+			UpstreamConfig: &consul.ConfigUpstreams{
+				Defaults: &consul.ConfigUpstream{
+					ConnectTimeoutMs: 2000,
+					Limits:           &consul.ConfigUpstreamLimits{MaxConnections: &one, MaxPendingRequests: &two},
+					PassiveHealthCheck: &consul.ConfigPassiveHealthCheck{
+						Interval: 10 * time.Second, MaxFailures: 3, MaxEjectionPercent: &pct, BaseEjectionTime: &eject,
+					},
+				},
+				Overrides: []*consul.ConfigUpstream{{Name: api, Protocol: "grpc", MeshGateway: consul.ConfigMeshGateway{Mode: "remote"}}},
+			},
+			MaxInboundConnections: 100, LocalConnectTimeoutMs: 500, LocalRequestTimeoutMs: 1500,
+			BalanceInboundConnections: "exact_balance",
+			Meta:                      map[string]string{"k": "v"},
+		},
+		&consul.ServiceDefaultsConfigEntry{Name: api, Protocol: "http"},
+		&consul.ServiceResolverConfigEntry{
+			Name: web, DefaultSubset: "v1", ConnectTimeout: 4 * time.Second, RequestTimeout: 9 * time.Second,
+			Subsets: map[string]consul.ServiceResolverSubset{
+				"v1": {Filter: "Service.Meta.version == v1", OnlyPassing: true},
+				"v2": {Filter: "Service.Meta.version == v2"},
+			},
+			Failover: map[string]consul.ServiceResolverFailover{"v1": {ServiceSubset: "v2"}},
+			LoadBalancer: &consul.ServiceResolverLoadBalancer{Policy: "ring_hash",
+				RingHashConfig: &consul.ServiceResolverRingHash{MinimumRingSize: 1024, MaximumRingSize: 8192},
+				HashPolicies: []consul.ServiceResolverHashPolicy{
+					{Field: "cookie", FieldValue: "sid", CookieConfig: &consul.ServiceResolverCookieConfig{TTL: 30 * time.Second, Path: "/"}},
+					{SourceIP: true, Terminal: true},
+				}},
+		},
+		&consul.ServiceSplitterConfigEntry{Name: web, Splits: []consul.ServiceSplitterSplit{
+			{Weight: 90, ServiceSubset: "v1", RequestHeaders: &consul.ConfigHTTPHeaderModifiers{Set: map[string]string{"x-v": "1"}}},
+			{Weight: 10, ServiceSubset: "v2", ResponseHeaders: &consul.ConfigHTTPHeaderModifiers{Remove: []string{"x-debug"}}},
+		}},
+		&consul.ServiceRouterConfigEntry{Name: web, Routes: []consul.ServiceRouterRoute{{
+			Match: &consul.ServiceRouterMatch{HTTP: &consul.ServiceRouterHTTPMatch{
+				PathPrefix: "/api", CaseInsensitive: true, Methods: []string{"GET", "POST"},
+				Header:     []consul.ServiceRouterHeaderMatch{{Name: "x-debug", Present: true}, {Name: "x-env", Exact: "prod", Invert: true}},
+				QueryParam: []consul.ServiceRouterQueryParamMatch{{Name: "beta", Exact: "1"}},
+			}},
+			Destination: &consul.ServiceRouterDestination{
+				Service: api, PrefixRewrite: "/", RequestTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second,
+				NumRetries: 2, RetryOnConnectFailure: true, RetryOn: []string{"reset"}, RetryOnStatusCodes: []uint32{503},
+				RequestHeaders: &consul.ConfigHTTPHeaderModifiers{Add: map[string]string{"x-routed": "yes"}},
+			},
+		}}},
+		&consul.ServiceIntentionsConfigEntry{Name: api, Sources: []*consul.ServiceIntentionsSource{
+			{Name: web, Type: "consul", Precedence: 9, Permissions: []*consul.ServiceIntentionsPermission{
+				{Action: "allow", HTTP: &consul.ServiceIntentionsHTTPPermission{PathPrefix: "/v1", Methods: []string{"GET"},
+					Header: []consul.ServiceIntentionsHeaderPermission{{Name: "x-team", Exact: "a"}}}},
+				{Action: "deny", HTTP: &consul.ServiceIntentionsHTTPPermission{PathExact: "/admin"}},
+			}},
+		}},
+		&consul.IngressGatewayConfigEntry{Name: ing,
+			Defaults: &consul.IngressGatewayDefaults{MaxConnections: 10, MaxPendingRequests: 20, MaxConcurrentRequests: 30},
+			Listeners: []consul.IngressGatewayListener{
+				{Port: 8080, Protocol: "http", Services: []consul.IngressGatewayService{{
+					Name: web, Hosts: []string{"web.example.com"}, MaxConnections: 5,
+					RequestHeaders: &consul.ConfigHTTPHeaderModifiers{Set: map[string]string{"x-gw": "1"}},
+				}}},
+				{Port: 9090, Protocol: "tcp", Services: []consul.IngressGatewayService{{Name: term + "-tcp"}}},
+			},
+		},
+		&consul.TerminatingGatewayConfigEntry{Name: term, Services: []consul.TerminatingGatewayService{
+			{Name: "legacy-db", CAFile: "/etc/ca.pem", SNI: "db.internal"},
+			{Name: "billing", DisableAutoHostRewrite: true},
+		}},
+		&consul.MeshConfigEntry{
+			AllowEnablingPermissiveMutualTLS: true,
+			TLS: &consul.MeshConfigTLS{Incoming: &consul.MeshConfigDirectionalTLS{TLSMinVersion: "TLSv1_2"},
+				Outgoing: &consul.MeshConfigDirectionalTLS{TLSMinVersion: "TLSv1_2", CipherSuites: []string{"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"}}},
+			HTTP:    &consul.MeshConfigHTTP{SanitizeXForwardedClientCert: true},
+			Peering: &consul.MeshConfigPeering{PeerThroughMeshGateways: true},
+		},
+	}
+	t.Cleanup(func() {
+		for i := len(entries) - 1; i >= 0; i-- {
+			_ = s.Delete(ctx, entries[i].GetKind(), entries[i].GetName())
+		}
+	})
+	for _, want := range entries {
+		require.NoError(t, s.Apply(ctx, want), "%s %s", want.GetKind(), want.GetName())
+		got, _, err := s.Get(ctx, want.GetKind(), want.GetName())
+		require.NoError(t, err)
+		require.NotNil(t, got)
+		require.IsType(t, want, got)
+		assert.NotZero(t, got.GetCreateIndex())
+		// Compare without the indexes Consul sets.
+		wantJSON, err := json.Marshal(want)
+		require.NoError(t, err)
+		gotJSON, err := json.Marshal(got)
+		require.NoError(t, err)
+		var gotMap map[string]any
+		require.NoError(t, json.Unmarshal(gotJSON, &gotMap))
+		delete(gotMap, "CreateIndex")
+		delete(gotMap, "ModifyIndex")
+		gotJSON, err = json.Marshal(gotMap)
+		require.NoError(t, err)
+		assert.JSONEq(t, string(wantJSON), string(gotJSON), "%s %s", want.GetKind(), want.GetName())
+	}
+}
