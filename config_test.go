@@ -1,8 +1,11 @@
 package consul_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log"
 	"strings"
 	"testing"
 	"time"
@@ -897,5 +900,74 @@ func TestConfigEntriesRoundTripIntegration(t *testing.T) {
 		gotJSON, err = json.Marshal(gotMap)
 		require.NoError(t, err)
 		assert.JSONEq(t, string(wantJSON), string(gotJSON), "%s %s", want.GetKind(), want.GetName())
+	}
+}
+
+func ExampleConfigEntriesService_Apply() {
+	client, _ := consul.NewClient(consul.Config{})
+	ctx := context.Background()
+
+	err := client.ConfigEntries.Apply(ctx, &consul.ServiceDefaultsConfigEntry{Name: "web", Protocol: "http"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = client.ConfigEntries.Apply(ctx, &consul.ServiceResolverConfigEntry{
+		Name:           "web",
+		ConnectTimeout: 3 * time.Second,
+		Subsets: map[string]consul.ServiceResolverSubset{
+			"v2": {Filter: "Service.Meta.version == v2"},
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+}
+
+func ExampleConfigEntriesService_Get() {
+	client, _ := consul.NewClient(consul.Config{})
+	ctx := context.Background()
+
+	entry, meta, err := client.ConfigEntries.Get(ctx, consul.ConfigKindServiceDefaults, "web")
+	if err != nil {
+		log.Fatal(err)
+	}
+	switch e := entry.(type) {
+	case nil:
+		fmt.Println("no service-defaults for web yet; block on index", meta.Index)
+	case *consul.ServiceDefaultsConfigEntry:
+		fmt.Println("web speaks", e.Protocol)
+	}
+}
+
+func ExampleConfigEntriesService_ApplyCAS() {
+	client, _ := consul.NewClient(consul.Config{})
+	ctx := context.Background()
+
+	// Read, change, write back only if nobody wrote in between.
+	entry, _, err := client.ConfigEntries.Get(ctx, consul.ConfigKindServiceDefaults, "web")
+	if err != nil || entry == nil {
+		log.Fatal("no entry: ", err)
+	}
+	sd := entry.(*consul.ServiceDefaultsConfigEntry)
+	sd.Protocol = "grpc"
+	ok, err := client.ConfigEntries.ApplyCAS(ctx, sd, sd.ModifyIndex)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("written:", ok)
+}
+
+func ExampleConfigEntriesService_DiscoveryChain() {
+	client, _ := consul.NewClient(consul.Config{})
+	ctx := context.Background()
+
+	chain, _, err := client.ConfigEntries.DiscoveryChain(ctx, "web", &consul.DiscoveryChainOptions{
+		OverrideConnectTimeout: time.Second,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for id, target := range chain.Targets {
+		fmt.Println(id, target.ConnectTimeout)
 	}
 }
