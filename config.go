@@ -482,6 +482,7 @@ func (e *RawConfigEntry) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// GetKind implements ConfigEntry; the other Get methods too.
 func (e *RawConfigEntry) GetKind() string            { return e.Kind }
 func (e *RawConfigEntry) GetName() string            { return e.Name }
 func (e *RawConfigEntry) GetNamespace() string       { return e.Namespace }
@@ -694,6 +695,7 @@ func (e ServiceDefaultsConfigEntry) MarshalJSON() ([]byte, error) {
 	}{ConfigKindServiceDefaults, alias(e)})
 }
 
+// GetKind implements ConfigEntry; the other Get methods too.
 func (e *ServiceDefaultsConfigEntry) GetKind() string            { return ConfigKindServiceDefaults }
 func (e *ServiceDefaultsConfigEntry) GetName() string            { return e.Name }
 func (e *ServiceDefaultsConfigEntry) GetNamespace() string       { return e.Namespace }
@@ -735,6 +737,7 @@ func (e ProxyConfigEntry) MarshalJSON() ([]byte, error) {
 	}{ConfigKindProxyDefaults, alias(e)})
 }
 
+// GetKind implements ConfigEntry; the other Get methods too.
 func (e *ProxyConfigEntry) GetKind() string            { return ConfigKindProxyDefaults }
 func (e *ProxyConfigEntry) GetName() string            { return e.Name }
 func (e *ProxyConfigEntry) GetNamespace() string       { return e.Namespace }
@@ -767,6 +770,7 @@ func (e ServiceRouterConfigEntry) MarshalJSON() ([]byte, error) {
 	}{ConfigKindServiceRouter, alias(e)})
 }
 
+// GetKind implements ConfigEntry; the other Get methods too.
 func (e *ServiceRouterConfigEntry) GetKind() string            { return ConfigKindServiceRouter }
 func (e *ServiceRouterConfigEntry) GetName() string            { return e.Name }
 func (e *ServiceRouterConfigEntry) GetNamespace() string       { return e.Namespace }
@@ -884,6 +888,7 @@ func (e ServiceSplitterConfigEntry) MarshalJSON() ([]byte, error) {
 	}{ConfigKindServiceSplitter, alias(e)})
 }
 
+// GetKind implements ConfigEntry; the other Get methods too.
 func (e *ServiceSplitterConfigEntry) GetKind() string            { return ConfigKindServiceSplitter }
 func (e *ServiceSplitterConfigEntry) GetName() string            { return e.Name }
 func (e *ServiceSplitterConfigEntry) GetNamespace() string       { return e.Namespace }
@@ -956,6 +961,7 @@ func (e *ServiceResolverConfigEntry) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// GetKind implements ConfigEntry; the other Get methods too.
 func (e *ServiceResolverConfigEntry) GetKind() string            { return ConfigKindServiceResolver }
 func (e *ServiceResolverConfigEntry) GetName() string            { return e.Name }
 func (e *ServiceResolverConfigEntry) GetNamespace() string       { return e.Namespace }
@@ -1104,6 +1110,7 @@ func (e IngressGatewayConfigEntry) MarshalJSON() ([]byte, error) {
 	}{ConfigKindIngressGateway, alias(e)})
 }
 
+// GetKind implements ConfigEntry; the other Get methods too.
 func (e *IngressGatewayConfigEntry) GetKind() string            { return ConfigKindIngressGateway }
 func (e *IngressGatewayConfigEntry) GetName() string            { return e.Name }
 func (e *IngressGatewayConfigEntry) GetNamespace() string       { return e.Namespace }
@@ -1187,6 +1194,7 @@ func (e TerminatingGatewayConfigEntry) MarshalJSON() ([]byte, error) {
 	}{ConfigKindTerminatingGateway, alias(e)})
 }
 
+// GetKind implements ConfigEntry; the other Get methods too.
 func (e *TerminatingGatewayConfigEntry) GetKind() string            { return ConfigKindTerminatingGateway }
 func (e *TerminatingGatewayConfigEntry) GetName() string            { return e.Name }
 func (e *TerminatingGatewayConfigEntry) GetNamespace() string       { return e.Namespace }
@@ -1232,6 +1240,7 @@ func (e ServiceIntentionsConfigEntry) MarshalJSON() ([]byte, error) {
 	}{ConfigKindServiceIntentions, alias(e)})
 }
 
+// GetKind implements ConfigEntry; the other Get methods too.
 func (e *ServiceIntentionsConfigEntry) GetKind() string            { return ConfigKindServiceIntentions }
 func (e *ServiceIntentionsConfigEntry) GetName() string            { return e.Name }
 func (e *ServiceIntentionsConfigEntry) GetNamespace() string       { return e.Namespace }
@@ -1336,6 +1345,7 @@ func (e MeshConfigEntry) MarshalJSON() ([]byte, error) {
 	}{ConfigKindMesh, alias(e)})
 }
 
+// GetKind implements ConfigEntry; the other Get methods too.
 func (e *MeshConfigEntry) GetKind() string            { return ConfigKindMesh }
 func (e *MeshConfigEntry) GetName() string            { return MeshConfigName }
 func (e *MeshConfigEntry) GetNamespace() string       { return e.Namespace }
@@ -1396,6 +1406,7 @@ func (e ExportedServicesConfigEntry) MarshalJSON() ([]byte, error) {
 	}{ConfigKindExportedServices, alias(e)})
 }
 
+// GetKind implements ConfigEntry; the other Get methods too.
 func (e *ExportedServicesConfigEntry) GetKind() string            { return ConfigKindExportedServices }
 func (e *ExportedServicesConfigEntry) GetName() string            { return e.Name }
 func (e *ExportedServicesConfigEntry) GetNamespace() string       { return "" }
@@ -1443,6 +1454,7 @@ func (e SamenessGroupConfigEntry) MarshalJSON() ([]byte, error) {
 	}{ConfigKindSamenessGroup, alias(e)})
 }
 
+// GetKind implements ConfigEntry; the other Get methods too.
 func (e *SamenessGroupConfigEntry) GetKind() string            { return ConfigKindSamenessGroup }
 func (e *SamenessGroupConfigEntry) GetName() string            { return e.Name }
 func (e *SamenessGroupConfigEntry) GetNamespace() string       { return "" }
