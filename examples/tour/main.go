@@ -44,6 +44,7 @@ var sections = []tour{
 	{"network coordinates", tourCoordinate},
 	{"acl", tourACL},
 	{"prepared queries", tourQuery},
+	{"config entries", tourConfigEntries},
 }
 
 func main() {
