@@ -42,6 +42,9 @@ var sections = []tour{
 	{"events", tourEvent},
 	{"health checks", tourHealth},
 	{"network coordinates", tourCoordinate},
+	{"acl", tourACL},
+	{"prepared queries", tourQuery},
+	{"config entries", tourConfigEntries},
 }
 
 func main() {
