@@ -139,15 +139,16 @@ func (s *ConnectService) CARootsPEM(ctx context.Context, opts ...Option) ([]byte
 	return out, meta, nil
 }
 
-// IntentionAction is what an intention does to the connections it matches.
-type IntentionAction string
-
+// IntentionAllow and IntentionDeny are the actions of an intention
+// (Intention.Action) and of its L7 permissions. They are untyped so that
+// they fit the Action fields of ServiceIntentionsSource and
+// ServiceIntentionsPermission too.
 const (
-	IntentionAllow IntentionAction = "allow"
-	IntentionDeny  IntentionAction = "deny"
+	IntentionAllow = "allow"
+	IntentionDeny  = "deny"
 )
 
-func (a IntentionAction) valid() bool { return a == IntentionAllow || a == IntentionDeny }
+func intentionActionValid(a string) bool { return a == IntentionAllow || a == IntentionDeny }
 
 // IntentionSourceConsul is the only source type Consul knows: the source
 // is a service of the mesh. An empty Intention.SourceType means it too.
@@ -200,12 +201,13 @@ type Intention struct {
 
 	// Action is IntentionAllow or IntentionDeny. It must be empty when
 	// Permissions are set.
-	Action IntentionAction `json:",omitempty"`
+	Action string `json:",omitempty"`
 	// Permissions are L7 (HTTP) rules, evaluated in order; the first that
-	// matches decides. Only UpsertIntention can write them.
-	Permissions []*IntentionPermission `json:",omitempty"`
+	// matches decides. Only UpsertIntention can write them. They are the
+	// rules of the service-intentions config entry the intention lives in.
+	Permissions []*ServiceIntentionsPermission `json:",omitempty"`
 	// JWT requires a valid JWT from one of the providers.
-	JWT *IntentionJWTRequirement `json:",omitempty"`
+	JWT *ServiceIntentionsJWT `json:",omitempty"`
 
 	Meta map[string]string `json:",omitempty"`
 	// Precedence is computed by Consul: higher values are evaluated first.
@@ -238,55 +240,6 @@ func (x Intention) MarshalJSON() ([]byte, error) {
 		w.UpdatedAt = &x.UpdatedAt
 	}
 	return json.Marshal(w)
-}
-
-// IntentionPermission is one L7 rule of an intention: the action applied to
-// the HTTP requests it matches.
-type IntentionPermission struct {
-	Action IntentionAction
-	HTTP   *IntentionHTTPPermission `json:",omitempty"`
-	JWT    *IntentionJWTRequirement `json:",omitempty"`
-}
-
-// IntentionHTTPPermission matches HTTP requests: at most one of the path
-// fields, all the headers, and one of the methods when Methods is set.
-type IntentionHTTPPermission struct {
-	PathExact  string                          `json:",omitempty"`
-	PathPrefix string                          `json:",omitempty"`
-	PathRegex  string                          `json:",omitempty"`
-	Header     []IntentionHTTPHeaderPermission `json:",omitempty"`
-	Methods    []string                        `json:",omitempty"`
-}
-
-// IntentionHTTPHeaderPermission matches one request header: present, or
-// with one of Exact, Prefix, Suffix or Regex; Invert negates the match.
-type IntentionHTTPHeaderPermission struct {
-	Name    string
-	Present bool   `json:",omitempty"`
-	Exact   string `json:",omitempty"`
-	Prefix  string `json:",omitempty"`
-	Suffix  string `json:",omitempty"`
-	Regex   string `json:",omitempty"`
-	Invert  bool   `json:",omitempty"`
-}
-
-// IntentionJWTRequirement requires a JWT from one of the providers (jwt-provider
-// config entries).
-type IntentionJWTRequirement struct {
-	Providers []*IntentionJWTProvider `json:",omitempty"`
-}
-
-// IntentionJWTProvider names a jwt-provider config entry and the claims a
-// token must carry.
-type IntentionJWTProvider struct {
-	Name         string                           `json:",omitempty"`
-	VerifyClaims []*IntentionJWTClaimVerification `json:",omitempty"`
-}
-
-// IntentionJWTClaimVerification requires the claim at Path to equal Value.
-type IntentionJWTClaimVerification struct {
-	Path  []string `json:",omitempty"`
-	Value string   `json:",omitempty"`
 }
 
 // ListIntentions lists every intention: GET /v1/connect/intentions. Use
@@ -503,14 +456,14 @@ func checkIntention(ixn *Intention, legacy bool) error {
 	default:
 		return argError("Intention.SourceType", "unknown source type %q", ixn.SourceType)
 	}
-	if ixn.Action != "" && !ixn.Action.valid() {
+	if ixn.Action != "" && !intentionActionValid(ixn.Action) {
 		return argError("Intention.Action", "must be %q or %q, not %q", IntentionAllow, IntentionDeny, ixn.Action)
 	}
 	for i, p := range ixn.Permissions {
 		if p == nil {
 			return argError("Intention.Permissions", "permission %d is nil", i)
 		}
-		if !p.Action.valid() {
+		if !intentionActionValid(p.Action) {
 			return argError("Intention.Permissions", "permission %d: action must be %q or %q, not %q", i, IntentionAllow, IntentionDeny, p.Action)
 		}
 	}

@@ -6,9 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"log"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -191,18 +189,18 @@ func TestConnectIntentionExactWire(t *testing.T) {
 	w, c = newWire(t, reply{Body: "true"})
 	require.NoError(t, c.Connect.UpsertIntention(ctx, &consul.Intention{
 		ID: "ignored", SourceName: "web", DestinationName: "api",
-		Permissions: []*consul.IntentionPermission{{
+		Permissions: []*consul.ServiceIntentionsPermission{{
 			Action: consul.IntentionAllow,
-			HTTP: &consul.IntentionHTTPPermission{
+			HTTP: &consul.ServiceIntentionsHTTPPermission{
 				PathPrefix: "/v1/", Methods: []string{"GET", "HEAD"},
-				Header: []consul.IntentionHTTPHeaderPermission{{Name: "X-Env", Exact: "prod"}, {Name: "X-Debug", Present: true, Invert: true}},
+				Header: []consul.ServiceIntentionsHeaderPermission{{Name: "X-Env", Exact: "prod"}, {Name: "X-Debug", Present: true, Invert: true}},
 			},
 		}, {
 			Action: consul.IntentionDeny,
-			HTTP:   &consul.IntentionHTTPPermission{PathRegex: ".*"},
+			HTTP:   &consul.ServiceIntentionsHTTPPermission{PathRegex: ".*"},
 		}},
-		JWT: &consul.IntentionJWTRequirement{Providers: []*consul.IntentionJWTProvider{{
-			Name: "okta", VerifyClaims: []*consul.IntentionJWTClaimVerification{{Path: []string{"perms", "role"}, Value: "admin"}},
+		JWT: &consul.ServiceIntentionsJWT{Providers: []*consul.ServiceIntentionsJWTProvider{{
+			Name: "okta", VerifyClaims: []*consul.ServiceIntentionsJWTClaim{{Path: []string{"perms", "role"}, Value: "admin"}},
 		}}},
 	}, consul.Datacenter("dc2")))
 	s := w.only(t)
@@ -267,7 +265,7 @@ func TestConnectBadInput(t *testing.T) {
 		f(&x)
 		return &x
 	}
-	perm := []*consul.IntentionPermission{{Action: consul.IntentionAllow, HTTP: &consul.IntentionHTTPPermission{PathPrefix: "/"}}}
+	perm := []*consul.ServiceIntentionsPermission{{Action: consul.IntentionAllow, HTTP: &consul.ServiceIntentionsHTTPPermission{PathPrefix: "/"}}}
 	for name, tc := range map[string]struct {
 		err error
 		arg string
@@ -313,10 +311,10 @@ func TestConnectBadInput(t *testing.T) {
 		"upsert no action": {c.Connect.UpsertIntention(ctx, with(func(x *consul.Intention) { x.Action = "" })), "Intention.Action"},
 		"upsert both":      {c.Connect.UpsertIntention(ctx, with(func(x *consul.Intention) { x.Permissions = perm })), "Intention.Action"},
 		"upsert bad perm": {c.Connect.UpsertIntention(ctx, with(func(x *consul.Intention) {
-			x.Action, x.Permissions = "", []*consul.IntentionPermission{{Action: "permit"}}
+			x.Action, x.Permissions = "", []*consul.ServiceIntentionsPermission{{Action: "permit"}}
 		})), "Intention.Permissions"},
 		"upsert nil perm": {c.Connect.UpsertIntention(ctx, with(func(x *consul.Intention) {
-			x.Action, x.Permissions = "", []*consul.IntentionPermission{nil}
+			x.Action, x.Permissions = "", []*consul.ServiceIntentionsPermission{nil}
 		})), "Intention.Permissions"},
 		"upsert peer":        {c.Connect.UpsertIntention(ctx, with(func(x *consul.Intention) { x.SourcePeer = "dc2" })), "Intention.SourcePeer"},
 		"upsert no dest":     {c.Connect.UpsertIntention(ctx, with(func(x *consul.Intention) { x.DestinationName = "" })), "Intention.DestinationName"},
@@ -586,22 +584,22 @@ func TestConnectIntentionPermissions(t *testing.T) {
 	src, dst := uniq(t, "src"), uniq(t, "dst")
 
 	// L7 permissions need an HTTP destination: set its protocol with a
-	// service-defaults config entry (raw HTTP: not this group's API).
-	connectTestHTTP(t, srv, "PUT", "/v1/config", `{"Kind":"service-defaults","Name":"`+dst+`","Protocol":"http"}`)
+	// service-defaults config entry.
+	require.NoError(t, c.ConfigEntries.Apply(ctx, &consul.ServiceDefaultsConfigEntry{Name: dst, Protocol: "http"}))
 	t.Cleanup(func() {
 		_ = c.Connect.DeleteIntentionExact(testCtx(t), src, dst)
-		connectTestHTTP(t, srv, "DELETE", "/v1/config/service-defaults/"+dst, "")
+		_ = c.ConfigEntries.Delete(testCtx(t), consul.ConfigKindServiceDefaults, dst)
 	})
 
-	perms := []*consul.IntentionPermission{{
+	perms := []*consul.ServiceIntentionsPermission{{
 		Action: consul.IntentionAllow,
-		HTTP: &consul.IntentionHTTPPermission{
+		HTTP: &consul.ServiceIntentionsHTTPPermission{
 			PathPrefix: "/api/", Methods: []string{"GET", "HEAD"},
-			Header: []consul.IntentionHTTPHeaderPermission{{Name: "X-Env", Exact: "prod"}, {Name: "X-Debug", Present: true, Invert: true}},
+			Header: []consul.ServiceIntentionsHeaderPermission{{Name: "X-Env", Exact: "prod"}, {Name: "X-Debug", Present: true, Invert: true}},
 		},
 	}, {
 		Action: consul.IntentionDeny,
-		HTTP:   &consul.IntentionHTTPPermission{PathRegex: ".*"},
+		HTTP:   &consul.ServiceIntentionsHTTPPermission{PathRegex: ".*"},
 	}}
 	require.NoError(t, c.Connect.UpsertIntention(ctx, &consul.Intention{
 		SourceName: src, DestinationName: dst, Permissions: perms, Meta: nil,
@@ -611,6 +609,16 @@ func TestConnectIntentionPermissions(t *testing.T) {
 	require.NotNil(t, got)
 	assert.Empty(t, got.Action)
 	assert.Equal(t, perms, got.Permissions)
+
+	// The intention is a source of the destination's service-intentions
+	// config entry, with the same permission types.
+	entry, _, err := c.ConfigEntries.Get(ctx, consul.ConfigKindServiceIntentions, dst)
+	require.NoError(t, err)
+	ie, ok := entry.(*consul.ServiceIntentionsConfigEntry)
+	require.True(t, ok, "%T", entry)
+	require.Len(t, ie.Sources, 1)
+	assert.Equal(t, src, ie.Sources[0].Name)
+	assert.Equal(t, perms, ie.Sources[0].Permissions)
 
 	// The ID-based routes cannot hold L7 permissions: refused before sending.
 	got.ID = consultest.NewUUID()
@@ -645,21 +653,6 @@ func TestConnectIntentionsACL(t *testing.T) {
 	require.ErrorIs(t, err, consul.ErrPermissionDenied)
 	_, _, err = c.Connect.CAConfiguration(ctx, mgmt)
 	require.NoError(t, err)
-}
-
-// connectTestHTTP sends a raw request to srv and fails the test on a non-200.
-func connectTestHTTP(t *testing.T, srv *consultest.Server, method, path, body string) {
-	t.Helper()
-	req, err := http.NewRequest(method, "http://"+srv.HTTPAddr+path, strings.NewReader(body))
-	require.NoError(t, err)
-	if srv.ManagementToken != "" {
-		req.Header.Set("X-Consul-Token", srv.ManagementToken)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	require.Equal(t, http.StatusOK, resp.StatusCode, "%s %s: %s", method, path, b)
 }
 
 func ExampleConnectService_UpsertIntention() {

@@ -195,13 +195,15 @@ func TestPeering(t *testing.T) {
 
 	// An intention can name a service of the peer as its source. The
 	// intention routes cannot write one (Consul refuses SourcePeer there):
-	// it is a service-intentions config entry, written raw here.
+	// it is written as a service-intentions config entry.
 	err = cd.Connect.UpsertIntention(ctx, &consul.Intention{
 		SourceName: "web", SourcePeer: "dc1", DestinationName: "db", Action: consul.IntentionAllow,
 	})
 	require.ErrorAs(t, err, new(*consul.ArgumentError))
-	connectTestHTTP(t, dia, "PUT", "/v1/config", `{"Kind":"service-intentions","Name":"db",
-		"Sources":[{"Name":"web","Peer":"dc1","Action":"allow"}]}`)
+	require.NoError(t, cd.ConfigEntries.Apply(ctx, &consul.ServiceIntentionsConfigEntry{
+		Name:    "db",
+		Sources: []*consul.ServiceIntentionsSource{{Name: "web", Peer: "dc1", Action: consul.IntentionAllow}},
+	}))
 	ixn, _, err := cd.Connect.GetIntentionExact(ctx, "peer:dc1/web", "db")
 	require.NoError(t, err)
 	require.NotNil(t, ixn)
