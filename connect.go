@@ -209,6 +209,8 @@ type Intention struct {
 	// JWT requires a valid JWT from one of the providers.
 	JWT *ServiceIntentionsJWT `json:",omitempty"`
 
+	// Meta is stored only by CreateIntention and UpdateIntention; Consul
+	// refuses it on UpsertIntention.
 	Meta map[string]string `json:",omitempty"`
 	// Precedence is computed by Consul: higher values are evaluated first.
 	// It is ignored on writes.
@@ -350,7 +352,7 @@ func (s *ConnectService) GetIntentionExact(ctx context.Context, source, destinat
 // sent: upserted intentions have no legacy ID.
 //
 // Exactly one of Action and Permissions must be set; a missing name, an
-// unknown action or a SourcePeer is refused before sending. Consul refuses
+// unknown action, a SourcePeer or Meta is refused before sending. Consul refuses
 // an upsert to a destination that has intentions created with
 // CreateIntention: the two kinds cannot be mixed for one destination.
 func (s *ConnectService) UpsertIntention(ctx context.Context, ixn *Intention, opts ...Option) error {
@@ -476,6 +478,8 @@ func checkIntention(ixn *Intention, legacy bool) error {
 		return argError("Intention.Action", "empty: set Action or Permissions")
 	case !legacy && ixn.Action != "" && len(ixn.Permissions) > 0:
 		return argError("Intention.Action", "must be empty when Permissions are set")
+	case !legacy && len(ixn.Meta) > 0:
+		return argError("Intention.Meta", "only the ID-based routes store it: Consul refuses it on an upsert")
 	}
 	return nil
 }

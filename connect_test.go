@@ -317,6 +317,7 @@ func TestConnectBadInput(t *testing.T) {
 			x.Action, x.Permissions = "", []*consul.ServiceIntentionsPermission{nil}
 		})), "Intention.Permissions"},
 		"upsert peer":        {c.Connect.UpsertIntention(ctx, with(func(x *consul.Intention) { x.SourcePeer = "dc2" })), "Intention.SourcePeer"},
+		"upsert meta":        {c.Connect.UpsertIntention(ctx, with(func(x *consul.Intention) { x.Meta = map[string]string{"k": "v"} })), "Intention.Meta"},
 		"upsert no dest":     {c.Connect.UpsertIntention(ctx, with(func(x *consul.Intention) { x.DestinationName = "" })), "Intention.DestinationName"},
 		"delete exact empty": {c.Connect.DeleteIntentionExact(ctx, "web", ""), "destination"},
 		"match bad by": {func() error {
@@ -602,7 +603,7 @@ func TestConnectIntentionPermissions(t *testing.T) {
 		HTTP:   &consul.ServiceIntentionsHTTPPermission{PathRegex: ".*"},
 	}}
 	require.NoError(t, c.Connect.UpsertIntention(ctx, &consul.Intention{
-		SourceName: src, DestinationName: dst, Permissions: perms, Meta: nil,
+		SourceName: src, DestinationName: dst, Permissions: perms,
 	}))
 	got, _, err := c.Connect.GetIntentionExact(ctx, src, dst)
 	require.NoError(t, err)
