@@ -306,11 +306,27 @@ func (d *fdec) reset() {
 	d.strs, d.fixes, d.vals, d.vfixes = d.strs[:0], d.fixes[:0], d.vals[:0], d.vfixes[:0]
 	d.ments, d.mfixes, d.tmp = d.ments[:0], d.mfixes[:0], d.tmp[:0]
 	d.strSl = fdecSlab[string]{}
+	// Keep at most about 1 MiB of scratch of each kind.
 	if cap(d.strs) > 1<<20 {
 		d.strs = nil
 	}
 	if cap(d.vals) > 1<<20 {
 		d.vals = nil
+	}
+	if cap(d.fixes) > 1<<16 {
+		d.fixes = nil
+	}
+	if cap(d.vfixes) > 1<<16 {
+		d.vfixes = nil
+	}
+	if cap(d.ments) > 1<<15 {
+		d.ments = nil
+	}
+	if cap(d.mfixes) > 1<<15 {
+		d.mfixes = nil
+	}
+	if cap(d.tmp) > 1<<15 {
+		d.tmp = nil
 	}
 }
 
