@@ -11,6 +11,8 @@ trap 'rm -rf "$tmp"' EXIT
 echo "ours: modules in go list -m all (root module): $(cd "$root" && go list -m all | wc -l)"
 (cd "$here/.." && go build -o "$tmp/ours" ./weight/ours)
 (cd "$here/.." && go build -ldflags='-s -w' -o "$tmp/ours-stripped" ./weight/ours)
+(cd "$here/.." && go build -o "$tmp/nethttp" ./weight/nethttp)
+(cd "$here/.." && go build -ldflags='-s -w' -o "$tmp/nethttp-stripped" ./weight/nethttp)
 
 mkdir "$tmp/official-mod"
 cp "$here/official/main.go" "$tmp/official-mod/"
@@ -18,4 +20,4 @@ cp "$here/official/main.go" "$tmp/official-mod/"
 	go get github.com/hashicorp/consul/api@v1.29.4 >/dev/null 2>&1 && go mod tidy >/dev/null 2>&1 &&
 	echo "official: modules in go list -m all (module requiring only api v1.29.4): $(go list -m all | wc -l)" &&
 	go build -o "$tmp/official" . && go build -ldflags='-s -w' -o "$tmp/official-stripped" .)
-ls -l "$tmp/ours" "$tmp/ours-stripped" "$tmp/official" "$tmp/official-stripped" | awk '{print $5, $NF}' | sed "s|$tmp/||"
+ls -l "$tmp/nethttp" "$tmp/nethttp-stripped" "$tmp/ours" "$tmp/ours-stripped" "$tmp/official" "$tmp/official-stripped" | awk '{print $5, $NF}' | sed "s|$tmp/||"
