@@ -20,4 +20,5 @@ cp "$here/official/main.go" "$tmp/official-mod/"
 	go get github.com/hashicorp/consul/api@v1.29.4 >/dev/null 2>&1 && go mod tidy >/dev/null 2>&1 &&
 	echo "official: modules in go list -m all (module requiring only api v1.29.4): $(go list -m all | wc -l)" &&
 	go build -o "$tmp/official" . && go build -ldflags='-s -w' -o "$tmp/official-stripped" .)
+echo "modules linked into the binary (go version -m): ours $(go version -m "$tmp/ours" | grep -c '^\s*dep'), official $(go version -m "$tmp/official" | grep -c '^\s*dep')"
 ls -l "$tmp/nethttp" "$tmp/nethttp-stripped" "$tmp/ours" "$tmp/ours-stripped" "$tmp/official" "$tmp/official-stripped" | awk '{print $5, $NF}' | sed "s|$tmp/||"
