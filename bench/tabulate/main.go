@@ -16,6 +16,8 @@ import (
 	"strings"
 )
 
+var decodeLine = regexp.MustCompile(`^Benchmark(?:Fast)?Decode/body=(\w+)/decoder=([\w-]+)-\d+\s+\d+\s+([\d.]+) ns/op\s+[\d.]+ MB/s\s+([\d.]+) B/op\s+([\d.]+) allocs/op`)
+
 var line = regexp.MustCompile(`^Benchmark(\w+)/op=(\w+)/client=(\w+)-\d+\s+\d+\s+([\d.]+) ns/op\s+([\d.]+) B/op\s+([\d.]+) allocs/op`)
 
 type key struct{ group, op, client string }
@@ -34,8 +36,26 @@ func main() {
 	samples := map[key][3][]float64{}
 	var groups []string
 	var ops = map[string][]string{}
+	dec := map[key][3][]float64{}
+	var bodies, decoders []string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
+		if m := decodeLine.FindStringSubmatch(sc.Text()); m != nil {
+			k := key{"decode", m[1], m[2]}
+			s := dec[k]
+			for i := 0; i < 3; i++ {
+				v, _ := strconv.ParseFloat(m[3+i], 64)
+				s[i] = append(s[i], v)
+			}
+			dec[k] = s
+			if !contains(bodies, m[1]) {
+				bodies = append(bodies, m[1])
+			}
+			if !contains(decoders, m[2]) {
+				decoders = append(decoders, m[2])
+			}
+			continue
+		}
 		m := line.FindStringSubmatch(sc.Text())
 		if m == nil {
 			continue
@@ -52,6 +72,28 @@ func main() {
 		}
 		if !contains(ops[k.group], k.op) {
 			ops[k.group] = append(ops[k.group], k.op)
+		}
+	}
+	if len(bodies) > 0 {
+		fmt.Printf("\n#### Decoding alone (median ns/op, allocs/op)\n\n| answer |")
+		for _, d := range decoders {
+			fmt.Printf(" %s |", d)
+		}
+		fmt.Printf("\n|---|")
+		for range decoders {
+			fmt.Printf("--:|")
+		}
+		fmt.Println()
+		for _, b := range bodies {
+			fmt.Printf("| %s |", b)
+			for _, d := range decoders {
+				if v, ok := med(dec[key{"decode", b, d}]); ok {
+					fmt.Printf(" %s ns, %s allocs |", num(v[0]), num(v[2]))
+				} else {
+					fmt.Printf(" |")
+				}
+			}
+			fmt.Println()
 		}
 	}
 	for _, g := range groups {
