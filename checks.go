@@ -109,6 +109,7 @@ type agentCheckWire struct {
 	*agentCheckAlias
 	ID                             string              `json:",omitempty"`
 	CheckID                        string              `json:",omitempty"`
+	Name                           string              `json:",omitempty"`
 	Notes                          string              `json:",omitempty"`
 	ServiceID                      string              `json:",omitempty"`
 	Status                         string              `json:",omitempty"`
@@ -149,6 +150,7 @@ func (c *AgentCheckRegistration) wire(asServiceCheck bool) agentCheckWire {
 	w := agentCheckWire{
 		agentCheckAlias:                (*agentCheckAlias)(c),
 		ID:                             c.ID,
+		Name:                           c.Name,
 		Notes:                          c.Notes,
 		ServiceID:                      c.ServiceID,
 		Status:                         c.Status,
@@ -213,7 +215,7 @@ func (c *AgentCheckRegistration) UnmarshalJSON(b []byte) error {
 		id = w.CheckID
 	}
 	*c = AgentCheckRegistration{
-		ID: id, Name: c.Name, Notes: w.Notes, ServiceID: w.ServiceID, Status: w.Status,
+		ID: id, Name: w.Name, Notes: w.Notes, ServiceID: w.ServiceID, Status: w.Status,
 		TTL: time.Duration(ttl), HTTP: w.HTTP, Method: w.Method, Header: w.Header, Body: w.Body,
 		DisableRedirects: w.DisableRedirects, TCP: w.TCP, TCPUseTLS: w.TCPUseTLS, UDP: w.UDP,
 		GRPC: w.GRPC, GRPCUseTLS: w.GRPCUseTLS, H2PING: w.H2PING, H2PingUseTLS: w.H2PingUseTLS,
