@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"runtime"
 	"strings"
@@ -470,4 +472,20 @@ func TestAgentIntegrationConnect(t *testing.T) {
 	var se *consul.StatusError
 	require.ErrorAs(t, err, &se)
 	require.Equal(t, http.StatusBadRequest, se.StatusCode)
+}
+
+// Stream the agent's debug log for a minute.
+func ExampleAgentService_Monitor() {
+	client, err := consul.NewClient(consul.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for line, err := range client.Agent.Monitor(ctx, "debug") {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(line)
+	}
 }

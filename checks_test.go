@@ -1,6 +1,7 @@
 package consul_test
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -258,4 +259,22 @@ func TestChecksIntegrationHTTP(t *testing.T) {
 	// A check bound to a service the agent does not know is refused.
 	err = c.Checks.Register(ctx, &consul.AgentCheckRegistration{Name: "x", ServiceID: uniq(t, "nope"), TTL: time.Second})
 	require.ErrorIs(t, err, consul.ErrNotFound)
+}
+
+func TestChecksRegistrationJSONRoundTrip(t *testing.T) {
+	in := consul.AgentCheckRegistration{
+		ID: "c1", Name: "n", Notes: "x", ServiceID: "web", Status: consul.HealthWarning,
+		HTTP: "http://x", Header: map[string][]string{"A": {"b"}}, Interval: 10 * time.Second,
+		Timeout: 2 * time.Second, DeregisterCriticalServiceAfter: time.Minute, FailuresBeforeCritical: 3,
+	}
+	b, err := json.Marshal(in)
+	require.NoError(t, err)
+	var out consul.AgentCheckRegistration
+	require.NoError(t, json.Unmarshal(b, &out))
+	require.Equal(t, in, out)
+
+	// A service's check as Consul's config files write it: CheckID, and
+	// durations as strings or nanoseconds.
+	require.NoError(t, json.Unmarshal([]byte(`{"CheckID":"c2","TTL":"15s","Interval":1000000000}`), &out))
+	require.Equal(t, consul.AgentCheckRegistration{ID: "c2", TTL: 15 * time.Second, Interval: time.Second}, out)
 }

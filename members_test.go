@@ -1,6 +1,9 @@
 package consul_test
 
 import (
+	"context"
+	"fmt"
+	"log"
 	"testing"
 	"time"
 
@@ -152,4 +155,22 @@ func TestMembersIntegrationCluster(t *testing.T) {
 	require.NoError(t, c.Members.Leave(ctx))
 	require.Eventually(t, func() bool { return !server.Running() }, 30*time.Second, 100*time.Millisecond,
 		"the agent exits after leaving")
+}
+
+// List the servers of every datacenter, then the local LAN members.
+func ExampleMembersService_List() {
+	client, err := consul.NewClient(consul.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	wan, _, err := client.Members.List(ctx, consul.MembersWAN())
+	if err != nil {
+		log.Fatal(err)
+	}
+	lan, _, err := client.Members.List(ctx, consul.Filter(`Status == 1`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(wan), "servers,", len(lan), "alive LAN members")
 }

@@ -1,7 +1,9 @@
 package consul_test
 
 import (
+	"context"
 	"fmt"
+	"log"
 	"testing"
 	"time"
 
@@ -374,4 +376,35 @@ func TestServicesIntegrationConnect(t *testing.T) {
 	require.Equal(t, consul.ServiceKindConnectProxy, proxy.Kind)
 	require.Equal(t, name, proxy.Proxy.DestinationServiceName)
 	require.Equal(t, 8080, proxy.Proxy.LocalServicePort)
+}
+
+// A service with a TTL check that the program keeps passing.
+func ExampleServicesService_Register() {
+	client, err := consul.NewClient(consul.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	err = client.Services.Register(ctx, &consul.AgentServiceRegistration{
+		ID:   "redis1",
+		Name: "redis",
+		Tags: []string{"master", "v1"},
+		Port: 6379,
+		Check: &consul.AgentCheckRegistration{
+			ID:  "redis1-ttl",
+			TTL: 15 * time.Second,
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Report health before the TTL runs out.
+	if err := client.Checks.Pass(ctx, "redis1-ttl", "serving"); err != nil {
+		log.Fatal(err)
+	}
+	status, _, _, err := client.Services.HealthByName(ctx, "redis")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("redis is", status)
 }
