@@ -356,9 +356,9 @@ func (s *ChecksService) Register(ctx context.Context, check *AgentCheckRegistrat
 	return err
 }
 
-// Deregister removes a check from the local agent: PUT
-// /v1/agent/check/deregister/:id. Removing a check that does not exist is
-// not an error.
+// Deregister removes a check from the local agent (aioconsul's
+// checks.deregister): PUT /v1/agent/check/deregister/:id. A check ID the
+// agent does not know is a *StatusError matching ErrNotFound.
 func (s *ChecksService) Deregister(ctx context.Context, checkID string, opts ...Option) error {
 	if checkID == "" {
 		return argError("checkID", "empty")
@@ -369,8 +369,9 @@ func (s *ChecksService) Deregister(ctx context.Context, checkID string, opts ...
 
 // Pass marks a TTL check passing with an optional note (aioconsul's
 // checks.passing): PUT /v1/agent/check/pass/:id?note=. The note becomes the
-// check's Output. A check that is not a TTL check, or does not exist, is a
-// *StatusError (Consul answers 500 for both).
+// check's Output. A check ID the agent does not know is a *StatusError
+// matching ErrNotFound; a check that is not a TTL check is a *StatusError
+// too (500).
 func (s *ChecksService) Pass(ctx context.Context, checkID, note string, opts ...Option) error {
 	return s.mark(ctx, "pass", checkID, note, opts)
 }

@@ -223,9 +223,9 @@ func TestChecksIntegrationTTL(t *testing.T) {
 	require.NoError(t, err)
 	require.NotContains(t, checks, id)
 
-	err = c.Checks.Pass(ctx, id, "")
-	var se *consul.StatusError
-	require.ErrorAs(t, err, &se, "marking a removed check fails")
+	require.ErrorIs(t, c.Checks.Pass(ctx, id, ""), consul.ErrNotFound, "marking a removed check fails")
+	require.ErrorIs(t, c.Checks.Deregister(ctx, id), consul.ErrNotFound)
+
 }
 
 func TestChecksIntegrationHTTP(t *testing.T) {
@@ -255,6 +255,11 @@ func TestChecksIntegrationHTTP(t *testing.T) {
 	require.Equal(t, "http", checks[id].Type)
 	require.Contains(t, checks[id].Output, "healthy")
 	require.Equal(t, 200*time.Millisecond, checks[id].Interval)
+
+	// Only TTL checks take a status from outside.
+	var se *consul.StatusError
+	require.ErrorAs(t, c.Checks.Fail(ctx, id, ""), &se)
+	require.Equal(t, 500, se.StatusCode)
 
 	// A check bound to a service the agent does not know is refused.
 	err = c.Checks.Register(ctx, &consul.AgentCheckRegistration{Name: "x", ServiceID: uniq(t, "nope"), TTL: time.Second})
