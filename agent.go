@@ -315,6 +315,19 @@ func (s *AgentService) Metrics(ctx context.Context, opts ...Option) (*AgentMetri
 	return &out, meta, nil
 }
 
+// MetricsPrometheus returns the agent's metrics in the Prometheus text
+// format: GET /v1/agent/metrics?format=prometheus. The agent must have
+// telemetry.prometheus_retention_time set: without it Consul 1.19 answers
+// an empty body (some versions a 415 *StatusError). It needs agent:read.
+func (s *AgentService) MetricsPrometheus(ctx context.Context, opts ...Option) ([]byte, *Meta, error) {
+	var out []byte
+	meta, err := s.client.get(ctx, "/v1/agent/metrics", []param{{"format", "prometheus"}}, opts, &out)
+	if err != nil {
+		return nil, meta, err
+	}
+	return out, meta, nil
+}
+
 // MetricsStream yields each interval of the agent's in-memory metrics as it
 // ends (every 10s by default): GET /v1/agent/metrics/stream.
 //

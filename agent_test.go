@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/goconsul/consul"
+	"github.com/goconsul/consul/consultest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -91,6 +92,36 @@ func TestAgentMetricsWire(t *testing.T) {
 	require.Equal(t, "Status.Ping", m.Counters[0].Labels["method"])
 	require.Equal(t, 3, m.Counters[0].Count)
 	require.InDelta(t, 0.25, m.Samples[0].Mean, 1e-9)
+}
+
+func TestAgentMetricsPrometheusWire(t *testing.T) {
+	body := "# HELP consul_runtime_num_goroutines Number of goroutines\n# TYPE consul_runtime_num_goroutines gauge\nconsul_runtime_num_goroutines 120\n"
+	w, c := newWire(t, reply{Header: map[string]string{"Content-Type": "text/plain; version=0.0.4"}, Body: body})
+	out, _, err := c.Agent.MetricsPrometheus(testCtx(t))
+	require.NoError(t, err)
+	w.only(t).expect(t, "GET", "/v1/agent/metrics", q("format", "prometheus"))
+	require.Equal(t, body, string(out))
+
+	_, c = newWire(t, reply{Status: 415, Body: "Prometheus is not enabled since its retention time is not positive"})
+	_, _, err = c.Agent.MetricsPrometheus(testCtx(t))
+	var se *consul.StatusError
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, http.StatusUnsupportedMediaType, se.StatusCode)
+}
+
+func TestAgentIntegrationMetricsPrometheus(t *testing.T) {
+	srv := consultest.NewServer(t, consultest.Config{Extra: map[string]any{
+		"telemetry": map[string]any{"disable_hostname": true, "prometheus_retention_time": "1m"},
+	}})
+	c := newClient(t, srv)
+	out, _, err := c.Agent.MetricsPrometheus(testCtx(t))
+	require.NoError(t, err)
+	require.Contains(t, string(out), "# TYPE consul_")
+
+	// The shared agent has no Prometheus retention: 1.19.2 answers nothing.
+	out, _, err = newClient(t, testAgent(t)).Agent.MetricsPrometheus(testCtx(t))
+	require.NoError(t, err)
+	require.NotContains(t, string(out), "# TYPE consul_")
 }
 
 func TestAgentMetricsStreamWire(t *testing.T) {
