@@ -414,8 +414,8 @@ func TestAgentIntegrationMonitor(t *testing.T) {
 	cancel()
 	stop()
 	require.GreaterOrEqual(t, len(lines), 5)
-	require.True(t, slicesContainsSub(lines, "/v1/agent/version"), "real request logs: %q", lines)
-	require.True(t, slicesContainsSub(lines, "[DEBUG]"), "debug level: %q", lines)
+	require.True(t, agentTestContainsSub(lines, "/v1/agent/version"), "real request logs: %q", lines)
+	require.True(t, agentTestContainsSub(lines, "[DEBUG]"), "debug level: %q", lines)
 	settle(before)
 
 	// Breaking out ends it too; JSON lines decode.
@@ -443,7 +443,7 @@ func TestAgentIntegrationMonitor(t *testing.T) {
 	settle(before)
 }
 
-func slicesContainsSub(lines []string, sub string) bool {
+func agentTestContainsSub(lines []string, sub string) bool {
 	for _, l := range lines {
 		if strings.Contains(l, sub) {
 			return true
