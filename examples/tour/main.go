@@ -38,6 +38,13 @@ var sections = []tour{
 	{"kv", tourKV},
 	{"kv transactions", tourTxn},
 	{"sessions and locks", tourSession},
+	{"catalog", tourCatalog},
+	{"events", tourEvent},
+	{"health checks", tourHealth},
+	{"network coordinates", tourCoordinate},
+	{"acl", tourACL},
+	{"prepared queries", tourQuery},
+	{"config entries", tourConfigEntries},
 }
 
 func main() {
