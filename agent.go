@@ -27,9 +27,9 @@ type AgentSelf struct {
 	// DebugConfig is the agent's whole runtime configuration, secrets
 	// redacted; its shape changes between Consul versions.
 	DebugConfig map[string]any
-	// Coord is the agent's network coordinate in its LAN pool (Vec, Error,
-	// Adjustment, Height), null when coordinates are disabled.
-	Coord json.RawMessage
+	// Coord is the agent's network coordinate in its LAN pool, nil when
+	// coordinates are disabled.
+	Coord *Coordinate
 	// Member is the agent in its LAN Serf pool.
 	Member AgentMember
 	// Stats are the agent's runtime figures by subsystem ("agent",
@@ -446,7 +446,8 @@ func (s *AgentService) stream(ctx context.Context, path string, ps []param, opts
 		return nil, err
 	}
 	r := request{method: http.MethodGet, path: path, params: ps}
-	resp, _, err := s.client.send(ctx, &r, &o, opts)
+	// No retry: a stream is not a read that can be replayed transparently.
+	resp, _, err := s.client.send(ctx, &r, &o, opts, s.client.bases[s.client.cur.Load()])
 	if err != nil {
 		return nil, err
 	}

@@ -43,7 +43,7 @@ func TestAgentSelfWire(t *testing.T) {
 	require.Equal(t, "120", self.Stats["runtime"]["goroutines"])
 	require.Equal(t, "1.19.2", self.Meta["consul-version"])
 	require.Equal(t, false, self.DebugConfig["ACLsEnabled"])
-	require.Contains(t, string(self.Coord), `"Height"`)
+	require.Equal(t, &consul.Coordinate{Vec: make([]float64, 8), Error: 1.5, Height: 0.00001}, self.Coord)
 	require.Equal(t, 8502, self.XDS.Ports.Plaintext)
 	require.Equal(t, []string{"1.29.5", "1.28.4"}, self.XDS.SupportedProxies["envoy"])
 
@@ -281,6 +281,8 @@ func TestAgentIntegrationInfo(t *testing.T) {
 	require.Equal(t, consul.MemberAlive, self.Member.Status)
 	require.NotEmpty(t, self.Stats["agent"])
 	require.Equal(t, srv.NodeName, self.DebugConfig["NodeName"])
+	require.NotNil(t, self.Coord)
+	require.Len(t, self.Coord.Vec, 8)
 
 	host, _, err := c.Agent.Host(ctx)
 	require.NoError(t, err)

@@ -34,6 +34,8 @@ type AgentServiceRegistration struct {
 	// Consul's default of {1, 1}.
 	Weights           *Weights
 	EnableTagOverride bool
+	// Locality is the cloud region and zone the instance runs in.
+	Locality *Locality
 	// Check and Checks are the service's health checks; their IDs are sent
 	// as Consul's CheckID, and an empty ID lets Consul name them
 	// "service:<id>" (":1", ":2"... with several). Their Name may be empty.
@@ -74,6 +76,7 @@ type agentServiceWire struct {
 	SocketPath        string                    `json:",omitempty"`
 	Weights           *Weights                  `json:",omitempty"`
 	EnableTagOverride bool                      `json:",omitempty"`
+	Locality          *Locality                 `json:",omitempty"`
 	Check             *agentServiceCheck        `json:",omitempty"`
 	Checks            []agentServiceCheck       `json:",omitempty"`
 	Proxy             *ServiceProxy             `json:",omitempty"`
@@ -89,7 +92,7 @@ func (r AgentServiceRegistration) MarshalJSON() ([]byte, error) {
 	w := agentServiceWire{
 		Kind: r.Kind, ID: r.ID, Name: r.Name, Tags: r.Tags, Address: r.Address,
 		TaggedAddresses: r.TaggedAddresses, Meta: r.Meta, Port: r.Port, SocketPath: r.SocketPath,
-		Weights: r.Weights, EnableTagOverride: r.EnableTagOverride, Proxy: r.Proxy,
+		Weights: r.Weights, EnableTagOverride: r.EnableTagOverride, Locality: r.Locality, Proxy: r.Proxy,
 		Connect: r.Connect, Token: r.Token, Namespace: r.Namespace, Partition: r.Partition,
 	}
 	if r.Check != nil {

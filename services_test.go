@@ -63,6 +63,7 @@ func TestServicesRegisterWire(t *testing.T) {
 		Meta:              map[string]string{"env": "prod"},
 		Weights:           &consul.Weights{Passing: 10, Warning: 1},
 		EnableTagOverride: true,
+		Locality:          &consul.Locality{Region: "eu", Zone: "eu-1"},
 		Check:             &consul.AgentCheckRegistration{ID: "redis-ttl", TTL: 30 * time.Second, ServiceID: "ignored"},
 		Checks: []*consul.AgentCheckRegistration{
 			{Name: "tcp", TCP: "10.0.0.1:6379", Interval: 10 * time.Second, Timeout: 2 * time.Second},
@@ -74,7 +75,7 @@ func TestServicesRegisterWire(t *testing.T) {
 	s.expect(t, "PUT", "/v1/agent/service/register", q("replace-existing-checks", "true"))
 	require.JSONEq(t, `{"ID":"redis1","Name":"redis","Tags":["master","v1"],"Address":"10.0.0.1",
 		"TaggedAddresses":{"wan":{"Address":"1.2.3.4","Port":16379}},"Meta":{"env":"prod"},"Port":6379,
-		"Weights":{"Passing":10,"Warning":1},"EnableTagOverride":true,
+		"Weights":{"Passing":10,"Warning":1},"EnableTagOverride":true,"Locality":{"Region":"eu","Zone":"eu-1"},
 		"Check":{"CheckID":"redis-ttl","TTL":"30s"},
 		"Checks":[{"Name":"tcp","TCP":"10.0.0.1:6379","Interval":"10s","Timeout":"2s"}],
 		"Connect":{"SidecarService":{"Port":21000}}}`, s.Body)
@@ -288,6 +289,7 @@ func TestServicesIntegrationCRUD(t *testing.T) {
 		ID: id, Name: name, Tags: []string{"master", "v1"}, Port: 6379, Address: "127.0.0.1",
 		TaggedAddresses: map[string]consul.ServiceAddress{"wan": {Address: "127.0.0.2", Port: 16379}},
 		Meta:            map[string]string{"env": "test"}, Weights: &consul.Weights{Passing: 5, Warning: 2},
+		Locality: &consul.Locality{Region: "us-east-1", Zone: "us-east-1a"},
 		Checks: []*consul.AgentCheckRegistration{
 			{ID: id + "-a", TTL: time.Minute, Status: consul.HealthPassing},
 			{ID: id + "-b", Name: "alias", AliasService: id},
@@ -304,6 +306,7 @@ func TestServicesIntegrationCRUD(t *testing.T) {
 	require.Equal(t, []string{"master", "v1"}, got.Tags)
 	require.Equal(t, &consul.Weights{Passing: 5, Warning: 2}, got.Weights)
 	require.Equal(t, consul.ServiceAddress{Address: "127.0.0.2", Port: 16379}, got.TaggedAddresses["wan"])
+	require.Equal(t, &consul.Locality{Region: "us-east-1", Zone: "us-east-1a"}, got.Locality)
 
 	svc, meta, err := c.Services.Get(ctx, id)
 	require.NoError(t, err)
