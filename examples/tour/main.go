@@ -45,6 +45,9 @@ var sections = []tour{
 	{"acl", tourACL},
 	{"prepared queries", tourQuery},
 	{"config entries", tourConfigEntries},
+	{"service mesh: CA and intentions", tourConnect},
+	{"snapshots", tourSnapshot},
+	{"cluster peering", tourPeering},
 }
 
 func main() {
