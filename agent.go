@@ -199,36 +199,6 @@ const (
 	AgentTokenDNS AgentTokenKind = "dns"
 )
 
-// AgentCARoots are the Connect CA roots of the datacenter (Consul's
-// IndexedCARoots).
-type AgentCARoots struct {
-	// ActiveRootID is the ID of the root signing new certificates.
-	ActiveRootID string
-	// TrustDomain is the SPIFFE trust domain, "<cluster id>.consul".
-	TrustDomain string
-	Roots       []*AgentCARoot
-}
-
-// AgentCARoot is one Connect CA root certificate.
-type AgentCARoot struct {
-	ID                  string
-	Name                string
-	SerialNumber        uint64
-	SigningKeyID        string
-	ExternalTrustDomain string
-	NotBefore           time.Time
-	NotAfter            time.Time
-	// RootCert is the PEM certificate; IntermediateCerts the PEM
-	// intermediates, if any.
-	RootCert          string
-	IntermediateCerts []string
-	Active            bool
-	PrivateKeyType    string
-	PrivateKeyBits    int
-	CreateIndex       uint64
-	ModifyIndex       uint64
-}
-
 // AgentLeafCert is a Connect leaf certificate of a service and its private
 // key (Consul's IssuedCert).
 type AgentLeafCert struct {
@@ -502,11 +472,11 @@ func (s *AgentService) UpdateToken(ctx context.Context, kind AgentTokenKind, tok
 	return err
 }
 
-// CARoots returns the Connect CA roots: GET /v1/agent/connect/ca/roots,
-// served from the agent's cache. It supports blocking (WaitIndex,
-// WaitTime) and Cached options.
-func (s *AgentService) CARoots(ctx context.Context, opts ...Option) (*AgentCARoots, *Meta, error) {
-	var out AgentCARoots
+// CARoots returns the Connect CA roots, as ConnectService.CARoots does,
+// but served from the agent's cache: GET /v1/agent/connect/ca/roots. It
+// supports blocking (WaitIndex, WaitTime) and Cached options.
+func (s *AgentService) CARoots(ctx context.Context, opts ...Option) (*ConnectCARoots, *Meta, error) {
+	var out ConnectCARoots
 	meta, err := s.client.get(ctx, "/v1/agent/connect/ca/roots", nil, opts, &out)
 	if err != nil {
 		return nil, meta, err

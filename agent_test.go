@@ -497,12 +497,7 @@ func TestAgentIntegrationConnect(t *testing.T) {
 	require.NotZero(t, meta.Index)
 	require.NotEmpty(t, roots.Roots)
 	require.True(t, strings.HasSuffix(roots.TrustDomain, ".consul"), roots.TrustDomain)
-	var active *consul.AgentCARoot
-	for _, r := range roots.Roots {
-		if r.ID == roots.ActiveRootID {
-			active = r
-		}
-	}
+	active := roots.Active()
 	require.NotNil(t, active)
 	require.True(t, active.Active)
 	require.Contains(t, active.RootCert, "BEGIN CERTIFICATE")
