@@ -29,11 +29,10 @@ type request struct {
 	body   any     // nil, []byte, io.Reader, or a value encoded as JSON
 	// read makes the consistency, blocking and cache options apply.
 	read bool
-	// okStatus is a non-2xx status whose body is decoded like a success
-	// (409 for transactions, whose body lists the failed operations).
-	okStatus int
-	// okStatuses are more such statuses, for routes whose status code is
-	// part of the result (the agent's local service health: 429, 503).
+	// okStatuses are non-2xx statuses whose body is decoded like a success:
+	// 409 for transactions (the body lists the failed operations), 429 and
+	// 503 for the agent's local service health, where the status is part of
+	// the result.
 	okStatuses []int
 }
 
@@ -205,8 +204,7 @@ func (c *Client) send(ctx context.Context, r *request, o *callOptions, opts []Op
 		return nil, nil, fmt.Errorf("consul: %s %s: %w", r.method, r.path, err)
 	}
 	meta.RequestTime = time.Since(start)
-	if resp.StatusCode/100 == 2 || (r.okStatus != 0 && resp.StatusCode == r.okStatus) ||
-		slices.Contains(r.okStatuses, resp.StatusCode) {
+	if resp.StatusCode/100 == 2 || slices.Contains(r.okStatuses, resp.StatusCode) {
 		return resp, meta, nil
 	}
 	defer closeBody(resp.Body)
