@@ -77,8 +77,8 @@ func (c *Client) call(ctx context.Context, r request, opts []Option, out any) (*
 }
 
 // blockingMargin is added to a blocking read's timeout on top of Consul's
-// own wait and jitter.
-const blockingMargin = 5 * time.Second
+// own wait and jitter. It is a variable only for tests.
+var blockingMargin = 5 * time.Second
 
 // send builds and sends the request and checks its status. On success the
 // caller owns resp.Body; otherwise the body is closed.
