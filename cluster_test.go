@@ -1,0 +1,143 @@
+package consul_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/goconsul/consul"
+	"github.com/goconsul/consul/consultest"
+	"github.com/stretchr/testify/require"
+)
+
+// clusterEventually retries f every 100ms until it returns true or timeout
+// passes, then fails the test with msg.
+func clusterEventually(t *testing.T, timeout time.Duration, f func() bool, msg string, args ...any) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatalf(msg, args...)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// clusterRaftServer returns the server of conf at Raft address addr, or nil.
+func clusterRaftServer(conf *consul.RaftConfiguration, addr string) *consul.RaftServer {
+	for _, s := range conf.Servers {
+		if s.Address == addr {
+			return s
+		}
+	}
+	return nil
+}
+
+// TestClusterThreeServers runs the multi-server scenarios on one cluster of
+// three servers on 127.0.0.1-3: Raft configuration, leader transfer,
+// autopilot health of a stopped server, Raft peer removal.
+func TestClusterThreeServers(t *testing.T) {
+	cl := consultest.NewCluster(t, 3, consultest.Config{})
+	ctx := testCtx(t)
+	clients := make(map[*consultest.Server]*consul.Client, 3)
+	for _, s := range cl.Servers {
+		clients[s] = newClient(t, s)
+	}
+	leader, err := cl.Leader()
+	require.NoError(t, err)
+
+	// The Raft configuration shows three voters and the leader, the same
+	// from every server.
+	var conf *consul.RaftConfiguration
+	for _, s := range cl.Servers {
+		conf, _, err = clients[s].Operator.RaftConfiguration(ctx)
+		require.NoError(t, err)
+		require.Len(t, conf.Servers, 3, "seen by %s", s.NodeName)
+		for _, srv := range cl.Servers {
+			rs := clusterRaftServer(conf, srv.ServerAddr)
+			require.NotNil(t, rs, "%s in the configuration", srv.NodeName)
+			require.Equal(t, srv.NodeName, rs.Node)
+			require.True(t, rs.Voter, "%s is a voter", srv.NodeName)
+			require.Equal(t, srv == leader, rs.Leader, "%s leader flag", srv.NodeName)
+		}
+	}
+	ids := make(map[*consultest.Server]string, 3)
+	for _, srv := range cl.Servers {
+		ids[srv] = clusterRaftServer(conf, srv.ServerAddr).ID
+	}
+
+	// Autopilot must not remove the stopped server by itself below, so that
+	// the peer removal is ours.
+	ap, _, err := clients[leader].Operator.AutopilotConfiguration(ctx)
+	require.NoError(t, err)
+	ap.CleanupDeadServers = false
+	require.NoError(t, clients[leader].Operator.SetAutopilotConfiguration(ctx, ap))
+
+	// Transfer leadership to a chosen follower, asking through a server
+	// that is not the target; status/leader then names the target
+	// everywhere.
+	followers, err := cl.Followers()
+	require.NoError(t, err)
+	require.Len(t, followers, 2)
+	target := followers[0]
+	require.NoError(t, clients[followers[1]].Operator.RaftTransferLeader(ctx, ids[target]))
+	for _, s := range cl.Servers {
+		clusterEventually(t, 10*time.Second, func() bool {
+			l, _, err := clients[s].Status.Leader(ctx)
+			return err == nil && l == target.ServerAddr
+		}, "%s does not report %s as the new leader", s.NodeName, target.NodeName)
+	}
+	got, err := cl.Leader()
+	require.NoError(t, err)
+	require.Same(t, target, got)
+	conf, _, err = clients[target].Operator.RaftConfiguration(ctx)
+	require.NoError(t, err)
+	require.True(t, clusterRaftServer(conf, target.ServerAddr).Leader)
+	require.False(t, clusterRaftServer(conf, leader.ServerAddr).Leader)
+	leader = target
+
+	// Stop a follower: autopilot reports it unhealthy, and Consul's 429
+	// answer is read as a result.
+	var victim *consultest.Server
+	for _, s := range cl.Servers {
+		if s != leader {
+			victim = s
+			break
+		}
+	}
+	require.NoError(t, victim.Stop())
+	lc := clients[leader]
+	var health *consul.AutopilotHealth
+	clusterEventually(t, 20*time.Second, func() bool {
+		health, _, err = lc.Operator.AutopilotHealth(ctx)
+		require.NoError(t, err, "an unhealthy cluster answers 429 with a body")
+		if health.Healthy {
+			return false
+		}
+		for _, s := range health.Servers {
+			if s.ID == ids[victim] {
+				return !s.Healthy
+			}
+		}
+		return false
+	}, "autopilot never reported %s unhealthy", victim.NodeName)
+	require.Len(t, health.Servers, 3)
+	require.Zero(t, health.FailureTolerance)
+
+	// Removing the stopped server's Raft peer takes it out of the
+	// configuration; the two others keep quorum and the leader.
+	require.NoError(t, lc.Operator.RaftRemovePeerByID(ctx, ids[victim]))
+	clusterEventually(t, 10*time.Second, func() bool {
+		conf, _, err = lc.Operator.RaftConfiguration(ctx)
+		return err == nil && len(conf.Servers) == 2
+	}, "the removed peer is still in the Raft configuration")
+	require.Nil(t, clusterRaftServer(conf, victim.ServerAddr))
+	require.NotNil(t, clusterRaftServer(conf, leader.ServerAddr))
+	require.True(t, clusterRaftServer(conf, leader.ServerAddr).Leader)
+	peers, _, err := lc.Status.Peers(ctx)
+	require.NoError(t, err)
+	require.False(t, slices.Contains(peers, victim.ServerAddr), "status/peers: %v", peers)
+
+	// A second removal of the same peer is Consul's error.
+	require.Error(t, lc.Operator.RaftRemovePeerByAddress(ctx, victim.ServerAddr))
+}
