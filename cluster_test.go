@@ -141,3 +141,33 @@ func TestClusterThreeServers(t *testing.T) {
 	// A second removal of the same peer is Consul's error.
 	require.Error(t, lc.Operator.RaftRemovePeerByAddress(ctx, victim.ServerAddr))
 }
+
+// TestClusterTwoDatacenters runs the multi-datacenter scenarios on one
+// federation of dc1 and dc2 (one server each, joined over the WAN): every
+// read with Datacenter("dc2") through dc1's agent is answered by dc2.
+func TestClusterTwoDatacenters(t *testing.T) {
+	fed := consultest.NewFederation(t, "dc1", "dc2")
+	dc1, dc2 := fed.Server("dc1"), fed.Server("dc2")
+	c := newClient(t, dc1)
+	ctx := testCtx(t)
+
+	// Operator reads are forwarded to the other datacenter's servers.
+	conf, _, err := c.Operator.RaftConfiguration(ctx, consul.Datacenter("dc2"))
+	require.NoError(t, err)
+	require.Len(t, conf.Servers, 1)
+	require.Equal(t, dc2.NodeName, conf.Servers[0].Node)
+	require.Equal(t, dc2.ServerAddr, conf.Servers[0].Address)
+	conf, _, err = c.Operator.RaftConfiguration(ctx)
+	require.NoError(t, err)
+	require.Equal(t, dc1.NodeName, conf.Servers[0].Node)
+
+	// Global usage counts both datacenters.
+	u, _, err := c.Operator.Usage(ctx, consul.UsageGlobal())
+	require.NoError(t, err)
+	require.Contains(t, u.Usage, "dc1")
+	require.Contains(t, u.Usage, "dc2")
+	require.Equal(t, 1, u.Usage["dc2"].Nodes)
+	u, _, err = c.Operator.Usage(ctx)
+	require.NoError(t, err)
+	require.NotContains(t, u.Usage, "dc2", "without global only the local datacenter")
+}

@@ -1,8 +1,11 @@
 package consul_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log"
 	"testing"
 	"time"
 
@@ -541,5 +544,76 @@ func TestOperatorUsage(t *testing.T) {
 	require.NoError(t, err)
 	if meta2.Index == meta.Index {
 		require.GreaterOrEqual(t, time.Since(start), 900*time.Millisecond, "a blocking read waits")
+	}
+}
+
+// --- examples ---
+
+func ExampleOperatorService_RaftConfiguration() {
+	client, _ := consul.NewClient(consul.Config{})
+	// Stale lets any server answer, even while the datacenter has no leader.
+	conf, _, err := client.Operator.RaftConfiguration(context.Background(), consul.Stale())
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, s := range conf.Servers {
+		fmt.Printf("%s %s leader=%t voter=%t\n", s.Node, s.Address, s.Leader, s.Voter)
+	}
+}
+
+func ExampleOperatorService_AutopilotHealth() {
+	client, _ := consul.NewClient(consul.Config{})
+	// Consul answers 429 when a server is unhealthy: that is a result here.
+	h, _, err := client.Operator.AutopilotHealth(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, s := range h.Servers {
+		if !s.Healthy {
+			fmt.Printf("%s is unhealthy (serf %s, last contact %s ago)\n", s.Name, s.SerfStatus, s.LastContact)
+		}
+	}
+	fmt.Println("failure tolerance:", h.FailureTolerance)
+}
+
+func ExampleOperatorService_CASAutopilotConfiguration() {
+	client, _ := consul.NewClient(consul.Config{})
+	ctx := context.Background()
+	conf, _, err := client.Operator.AutopilotConfiguration(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	conf.LastContactThreshold = 500 * time.Millisecond
+	ok, err := client.Operator.CASAutopilotConfiguration(ctx, conf, conf.ModifyIndex)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if !ok {
+		fmt.Println("changed meanwhile: read it again and retry")
+	}
+}
+
+// Rotating the gossip encryption key: install the new key everywhere, make
+// it the primary one, then remove the old one.
+func ExampleOperatorService_KeyringUse() {
+	client, _ := consul.NewClient(consul.Config{})
+	ctx := context.Background()
+	oldKey := "pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s="
+	newKey := "T9jncgl9mbLus+baTTduRAjGfyr4vUiRm7E1Z6uSkSE=" // from `consul keygen`
+	for _, step := range []func() error{
+		func() error { return client.Operator.KeyringInstall(ctx, newKey) },
+		func() error { return client.Operator.KeyringUse(ctx, newKey) },
+		func() error { return client.Operator.KeyringRemove(ctx, oldKey) },
+	} {
+		if err := step(); err != nil {
+			log.Fatal(err)
+		}
+	}
+	pools, _, err := client.Operator.KeyringList(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, p := range pools {
+		fmt.Printf("wan=%t dc=%s primary=%v\n", p.WAN, p.Datacenter, p.PrimaryKeys)
 	}
 }
