@@ -69,7 +69,7 @@ func TestOperatorRaftRemovePeerWire(t *testing.T) {
 	require.NoError(t, c.Operator.RaftRemovePeerByAddress(testCtx(t), "127.0.0.2:8300"))
 	w.only(t).expect(t, "DELETE", "/v1/operator/raft/peer", q("address", "127.0.0.2:8300"))
 
-	w, c = newWire(t, reply{Status: 500, Body: `id "x" was not found in the Raft configuration`})
+	_, c = newWire(t, reply{Status: 500, Body: `id "x" was not found in the Raft configuration`})
 	err := c.Operator.RaftRemovePeerByID(testCtx(t), "x")
 	var se *consul.StatusError
 	require.ErrorAs(t, err, &se)
@@ -486,6 +486,7 @@ func TestOperatorKeyring(t *testing.T) {
 
 	lan, wan = keys(consul.KeyringLocalOnly())
 	require.Nil(t, wan, "local-only skips the WAN pool")
+	require.Equal(t, map[string]int{operatorKey1: 1}, lan.Keys)
 
 	require.NoError(t, c.Operator.KeyringInstall(ctx, operatorKey2, consul.KeyringRelayFactor(1)))
 	lan, _ = keys(consul.KeyringRelayFactor(2))
