@@ -31,6 +31,12 @@ type Cluster struct {
 // and closes it when the test ends; when the test failed, each agent's log
 // is written to the test log. It fails the test if the cluster does not
 // form.
+//
+//	cl := consultest.NewCluster(t, 3, consultest.Config{})
+//	leader, _ := cl.Leader()
+//	leader.Stop()                  // a new leader is elected among the others
+//	next, _ := cl.WaitLeader(0)
+//	client, _ := consul.NewClient(consul.Config{Address: next.HTTPAddr})
 func NewCluster(t testing.TB, n int, cfg Config) *Cluster {
 	t.Helper()
 	c, err := StartCluster(n, cfg)

@@ -72,6 +72,30 @@ func TestClusterOfThree(t *testing.T) {
 	got, err := c.Leader()
 	require.NoError(t, err)
 	require.Same(t, next, got)
+
+	// The old leader comes back on its ports and data, rejoins and follows.
+	require.NoError(t, leader.Start())
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var l string
+		var members []struct {
+			Name   string
+			Status int
+		}
+		clusterGetJSON(t, leader, "/v1/status/leader", &l)
+		clusterGetJSON(t, leader, "/v1/agent/members", &members)
+		alive := 0
+		for _, m := range members {
+			if m.Status == 1 {
+				alive++
+			}
+		}
+		if l == next.ServerAddr && alive == 3 {
+			break
+		}
+		require.False(t, time.Now().After(deadline), "restarted %s: leader %q, %d alive members", leader.NodeName, l, alive)
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func TestClusterNodeNamesAndACL(t *testing.T) {
