@@ -151,6 +151,41 @@ func TestClusterTwoDatacenters(t *testing.T) {
 	c := newClient(t, dc1)
 	ctx := testCtx(t)
 
+	// The catalog lists both datacenters, from either side.
+	for _, s := range fed.Servers {
+		dcs, _, err := newClient(t, s).Catalog.Datacenters(ctx)
+		require.NoError(t, err)
+		require.ElementsMatch(t, []string{"dc1", "dc2"}, dcs, "datacenters seen from %s", s.Datacenter)
+	}
+
+	// A catalog read with Datacenter("dc2") through dc1's agent returns
+	// dc2's nodes; without it, dc1's.
+	nodes, _, err := c.Catalog.Nodes(ctx, consul.Datacenter("dc2"))
+	require.NoError(t, err)
+	require.Len(t, nodes, 1)
+	require.Equal(t, dc2.NodeName, nodes[0].Node)
+	require.Equal(t, "dc2", nodes[0].Datacenter)
+	nodes, _, err = c.Catalog.Nodes(ctx)
+	require.NoError(t, err)
+	require.Len(t, nodes, 1)
+	require.Equal(t, dc1.NodeName, nodes[0].Node)
+	require.Equal(t, "dc1", nodes[0].Datacenter)
+
+	// Network coordinates list both datacenters with their server.
+	clusterEventually(t, 20*time.Second, func() bool {
+		maps, _, err := c.Coordinate.Datacenters(ctx)
+		require.NoError(t, err)
+		seen := map[string]bool{}
+		for _, m := range maps {
+			for _, e := range m.Coordinates {
+				if e.Coord != nil && (m.Datacenter == "dc1" && e.Node == dc1.NodeName || m.Datacenter == "dc2" && e.Node == dc2.NodeName) {
+					seen[m.Datacenter] = true
+				}
+			}
+		}
+		return len(maps) == 2 && seen["dc1"] && seen["dc2"]
+	}, "coordinate datacenters does not list both datacenters with their server")
+
 	// Operator reads are forwarded to the other datacenter's servers.
 	conf, _, err := c.Operator.RaftConfiguration(ctx, consul.Datacenter("dc2"))
 	require.NoError(t, err)

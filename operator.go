@@ -1,6 +1,7 @@
 package consul
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -290,7 +291,7 @@ func (h AutopilotServerHealth) MarshalJSON() ([]byte, error) {
 // /v1/operator/autopilot/health. Consul answers 429 Too Many Requests when
 // some server is unhealthy, with the same JSON body: that answer is a
 // result with Healthy false, not an error (a 429 without a JSON body, from
-// Consul's rate limiter, stays a *StatusError matching ErrRateLimited).
+// Consul's rate limiter, is a *StatusError matching ErrRateLimited).
 // Pass Stale() to ask any server. It does not block.
 func (s *OperatorService) AutopilotHealth(ctx context.Context, opts ...Option) (*AutopilotHealth, *Meta, error) {
 	r := request{
@@ -299,22 +300,23 @@ func (s *OperatorService) AutopilotHealth(ctx context.Context, opts ...Option) (
 		read:     true,
 		okStatus: http.StatusTooManyRequests,
 	}
-	var o callOptions
-	if err := s.client.resolve(opts, &o); err != nil {
-		return nil, nil, err
-	}
-	resp, meta, err := s.client.send(ctx, &r, &o, opts)
+	// The answer is read raw: the pipeline does not say whether it was the
+	// 200 or the 429, and only the autopilot answer is a JSON object.
+	var raw []byte
+	meta, err := s.client.call(ctx, r, opts, &raw)
 	if err != nil {
 		return nil, meta, err
 	}
-	defer closeBody(resp.Body)
-	if resp.StatusCode == http.StatusTooManyRequests &&
-		!strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
-		return nil, meta, statusError(&r, resp)
+	if body := bytes.TrimSpace(raw); len(body) == 0 || body[0] != '{' {
+		// Consul's rate limiter answers 429 with a plain text body.
+		if len(body) > maxErrorBody {
+			body = body[:maxErrorBody]
+		}
+		return nil, meta, &StatusError{StatusCode: http.StatusTooManyRequests, Method: r.method, Path: r.path, Body: string(body)}
 	}
 	var out AutopilotHealth
-	if err := decodeBody(resp.Body, &out); err != nil {
-		return nil, meta, s.client.wrapErr(ctx, &r, "decode answer", err)
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, meta, fmt.Errorf("consul: %s %s: decode answer: %w", r.method, r.path, err)
 	}
 	return &out, meta, nil
 }

@@ -199,13 +199,14 @@ func TestOperatorAutopilotHealthWire(t *testing.T) {
 	require.Equal(t, 1, h.FailureTolerance)
 
 	// A 429 of the rate limiter, without JSON, stays an error.
-	_, c = newWire(t, reply{Status: 429, Body: "rate limit exceeded", Header: map[string]string{"Content-Type": "text/plain", "Retry-After": "2"}})
+	_, c = newWire(t, reply{Status: 429, Body: "rate limit exceeded, try again later or try a different server\n", Header: map[string]string{"Content-Type": "text/plain"}})
 	h, _, err = c.Operator.AutopilotHealth(testCtx(t))
 	require.Nil(t, h)
 	require.ErrorIs(t, err, consul.ErrRateLimited)
 	var se *consul.StatusError
 	require.ErrorAs(t, err, &se)
-	require.Equal(t, 2*time.Second, se.RetryAfter)
+	require.Equal(t, "rate limit exceeded, try again later or try a different server", se.Body)
+	require.Equal(t, "/v1/operator/autopilot/health", se.Path)
 
 	// Other errors stay errors.
 	_, c = newWire(t, reply{Status: 403, Body: "Permission denied"})

@@ -376,9 +376,10 @@ func NewFederation(t testing.TB, dcs ...string) *Federation {
 
 // StartFederation starts one server per datacenter name (no names means
 // "dc1" and "dc2"), the first on 127.0.0.1, the next on 127.0.0.2 and so
-// on, each joining the first one's Serf WAN address (retry_join_wan), and
-// waits until every datacenter has a leader and lists all the datacenters
-// (GET /v1/catalog/datacenters). Call Close when done.
+// on, each joining the first one's Serf WAN address (retry_join_wan) and
+// probing the WAN every 500ms (Consul's default is 5s), and waits until
+// every datacenter has a leader and lists all the datacenters (GET
+// /v1/catalog/datacenters). Call Close when done.
 func StartFederation(dcs ...string) (*Federation, error) {
 	if len(dcs) == 0 {
 		dcs = []string{"dc1", "dc2"}
@@ -402,6 +403,9 @@ func StartFederation(dcs ...string) (*Federation, error) {
 			RetryJoinWAN: join,
 			NoWait:       true,
 			StartTimeout: timeout,
+			// Probe the WAN every 500ms instead of 5s, so that WAN
+			// coordinates and failures show within a second or two.
+			Extra: map[string]any{"gossip_wan": map[string]any{"probe_interval": "500ms", "probe_timeout": "250ms"}},
 		})
 	}
 	first, err := member(0, nil)
