@@ -29,6 +29,7 @@ type CatalogRegistration struct {
 	Datacenter      string            `json:",omitempty"`
 	TaggedAddresses map[string]string `json:",omitempty"`
 	NodeMeta        map[string]string `json:",omitempty"`
+	Locality        *Locality         `json:",omitempty"`
 	// Service registers (or updates) one service instance on the node. Its
 	// Service (name) is required; an empty ID means the name.
 	Service *NodeService `json:",omitempty"`

@@ -602,3 +602,24 @@ func TestCatalogACL(t *testing.T) {
 	assert.Equal(t, "deny", meta.DefaultACLPolicy)
 	require.NoError(t, anon.Catalog.Deregister(ctx, &consul.CatalogDeregistration{Node: node}, consul.Token(srv.ManagementToken)))
 }
+
+func TestCatalogLocalityRoundTrip(t *testing.T) {
+	c := newClient(t, testAgent(t))
+	ctx := testCtx(t)
+	node := uniq(t, "node")
+	loc := &consul.Locality{Region: "eu-west-1", Zone: "eu-west-1a"}
+	require.NoError(t, c.Catalog.Register(ctx, &consul.CatalogRegistration{
+		Node: node, Address: "10.9.9.9", Locality: loc,
+		Service: &consul.NodeService{ID: "web1", Service: node + "-web", Port: 80, Locality: loc},
+	}))
+	defer c.Catalog.Deregister(ctx, &consul.CatalogDeregistration{Node: node})
+	n, _, err := c.Catalog.Node(ctx, node)
+	require.NoError(t, err)
+	require.NotNil(t, n)
+	assert.Equal(t, loc, n.Node.Locality)
+	assert.Equal(t, loc, n.Services["web1"].Locality)
+	inst, _, err := c.Catalog.Service(ctx, node+"-web")
+	require.NoError(t, err)
+	require.Len(t, inst, 1)
+	assert.Equal(t, loc, inst[0].ServiceLocality)
+}
