@@ -124,6 +124,23 @@ func TestClusterThreeServers(t *testing.T) {
 	require.Len(t, health.Servers, 3)
 	require.Zero(t, health.FailureTolerance)
 
+	// A client whose first agent is the stopped server fails over to the
+	// others, for the operator calls too.
+	var others []string
+	for _, s := range cl.Servers {
+		if s != victim {
+			others = append(others, s.HTTPAddr)
+		}
+	}
+	fo, err := consul.NewClient(consul.Config{Address: victim.HTTPAddr, Fallbacks: others})
+	require.NoError(t, err)
+	h2, _, err := fo.Operator.AutopilotHealth(ctx)
+	require.NoError(t, err)
+	require.False(t, h2.Healthy)
+	conf, _, err = fo.Operator.RaftConfiguration(ctx)
+	require.NoError(t, err)
+	require.Len(t, conf.Servers, 3)
+
 	// Removing the stopped server's Raft peer takes it out of the
 	// configuration; the two others keep quorum and the leader.
 	require.NoError(t, lc.Operator.RaftRemovePeerByID(ctx, ids[victim]))

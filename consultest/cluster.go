@@ -315,6 +315,16 @@ func (c *Cluster) Followers() ([]*Server, error) {
 	return out, nil
 }
 
+// HTTPAddrs returns the HTTP addresses of the servers, in order: pass the
+// first as consul.Config.Address and the others as Config.Fallbacks.
+func (c *Cluster) HTTPAddrs() []string {
+	out := make([]string, len(c.Servers))
+	for i, s := range c.Servers {
+		out[i] = s.HTTPAddr
+	}
+	return out
+}
+
 // Close stops every server and removes their data.
 func (c *Cluster) Close() error {
 	return closeAll(c.Servers)

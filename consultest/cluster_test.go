@@ -40,6 +40,7 @@ func TestClusterOfThree(t *testing.T) {
 	for i, s := range c.Servers {
 		require.Equal(t, fmt.Sprintf("127.0.0.%d", i+1), s.HTTPAddr[:len("127.0.0.1")], "distinct loopback IPs")
 		require.True(t, s.Running())
+		require.Equal(t, s.HTTPAddr, c.HTTPAddrs()[i])
 	}
 
 	// Every server lists the three Raft peers, and agrees on the leader.
