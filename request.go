@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,9 @@ type request struct {
 	// okStatus is a non-2xx status whose body is decoded like a success
 	// (409 for transactions, whose body lists the failed operations).
 	okStatus int
+	// okStatuses are more such statuses, for routes whose status code is
+	// part of the result (the agent's local service health: 429, 503).
+	okStatuses []int
 }
 
 // get is a read: GET path, decoding the JSON answer into out.
@@ -201,7 +205,8 @@ func (c *Client) send(ctx context.Context, r *request, o *callOptions, opts []Op
 		return nil, nil, fmt.Errorf("consul: %s %s: %w", r.method, r.path, err)
 	}
 	meta.RequestTime = time.Since(start)
-	if resp.StatusCode/100 == 2 || (r.okStatus != 0 && resp.StatusCode == r.okStatus) {
+	if resp.StatusCode/100 == 2 || (r.okStatus != 0 && resp.StatusCode == r.okStatus) ||
+		slices.Contains(r.okStatuses, resp.StatusCode) {
 		return resp, meta, nil
 	}
 	defer closeBody(resp.Body)
