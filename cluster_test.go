@@ -33,6 +33,16 @@ func clusterRaftServer(conf *consul.RaftConfiguration, addr string) *consul.Raft
 	return nil
 }
 
+// clusterMember returns the member named name, or nil.
+func clusterMember(ms []*consul.AgentMember, name string) *consul.AgentMember {
+	for _, m := range ms {
+		if m.Name == name {
+			return m
+		}
+	}
+	return nil
+}
+
 // TestClusterThreeServers runs the multi-server scenarios on one cluster of
 // three servers on 127.0.0.1-3: Raft configuration, leader transfer,
 // autopilot health of a stopped server, Raft peer removal.
@@ -61,6 +71,20 @@ func TestClusterThreeServers(t *testing.T) {
 			require.Equal(t, srv == leader, rs.Leader, "%s leader flag", srv.NodeName)
 		}
 	}
+	// Every server lists the three servers as alive LAN members.
+	for _, s := range cl.Servers {
+		ms, _, err := clients[s].Members.List(ctx)
+		require.NoError(t, err)
+		require.Len(t, ms, 3, "members seen by %s", s.NodeName)
+		for _, srv := range cl.Servers {
+			m := clusterMember(ms, srv.NodeName)
+			require.NotNil(t, m, "%s is a member", srv.NodeName)
+			require.Equal(t, consul.MemberAlive, m.Status, "%s is alive", srv.NodeName)
+			require.Equal(t, "consul", m.Tags["role"], "%s is a server", srv.NodeName)
+			require.Equal(t, "dc1", m.Tags["dc"])
+		}
+	}
+
 	ids := make(map[*consultest.Server]string, 3)
 	for _, srv := range cl.Servers {
 		ids[srv] = clusterRaftServer(conf, srv.ServerAddr).ID
@@ -157,6 +181,24 @@ func TestClusterThreeServers(t *testing.T) {
 
 	// A second removal of the same peer is Consul's error.
 	require.Error(t, lc.Operator.RaftRemovePeerByAddress(ctx, victim.ServerAddr))
+
+	// Force-leave marks the stopped server left in the gossip pool. (It
+	// comes after the peer removal: once a server is left, Consul's leader
+	// removes its Raft peer by itself, which would race with ours.)
+	require.NoError(t, lc.Members.ForceLeave(ctx, victim.NodeName))
+	clusterEventually(t, 20*time.Second, func() bool {
+		ms, _, err := lc.Members.List(ctx)
+		require.NoError(t, err)
+		m := clusterMember(ms, victim.NodeName)
+		return m != nil && m.Status == consul.MemberLeft
+	}, "%s is not marked left after force-leave", victim.NodeName)
+	ms, _, err := lc.Members.List(ctx)
+	require.NoError(t, err)
+	for _, s := range cl.Servers {
+		if s != victim {
+			require.Equal(t, consul.MemberAlive, clusterMember(ms, s.NodeName).Status, "%s stays alive", s.NodeName)
+		}
+	}
 }
 
 // TestClusterTwoDatacenters runs the multi-datacenter scenarios on one
