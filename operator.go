@@ -1,7 +1,6 @@
 package consul
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -294,32 +293,22 @@ func (h AutopilotServerHealth) MarshalJSON() ([]byte, error) {
 // Consul's rate limiter, is a *StatusError matching ErrRateLimited).
 // Pass Stale() to ask any server. It does not block.
 func (s *OperatorService) AutopilotHealth(ctx context.Context, opts ...Option) (*AutopilotHealth, *Meta, error) {
-	r := request{
-		method:   http.MethodGet,
-		path:     "/v1/operator/autopilot/health",
-		read:     true,
-		okStatus: http.StatusTooManyRequests,
-	}
-	// The answer is read raw: the pipeline does not say whether it was the
-	// 200 or the 429, and only the autopilot answer is a JSON object.
-	var raw []byte
-	meta, err := s.client.call(ctx, r, opts, &raw)
+	var out AutopilotHealth
+	meta, err := s.client.call(ctx, request{
+		method:     http.MethodGet,
+		path:       "/v1/operator/autopilot/health",
+		read:       true,
+		okStatuses: operatorAutopilotHealthStatuses,
+	}, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
-	if body := bytes.TrimSpace(raw); len(body) == 0 || body[0] != '{' {
-		// Consul's rate limiter answers 429 with a plain text body.
-		if len(body) > maxErrorBody {
-			body = body[:maxErrorBody]
-		}
-		return nil, meta, &StatusError{StatusCode: http.StatusTooManyRequests, Method: r.method, Path: r.path, Body: string(body)}
-	}
-	var out AutopilotHealth
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, meta, fmt.Errorf("consul: %s %s: decode answer: %w", r.method, r.path, err)
-	}
 	return &out, meta, nil
 }
+
+// operatorAutopilotHealthStatuses: an unhealthy cluster answers 429 with
+// the health report as its body.
+var operatorAutopilotHealthStatuses = []int{http.StatusTooManyRequests}
 
 // AutopilotServerStatus is a server's role as autopilot sees it.
 type AutopilotServerStatus string

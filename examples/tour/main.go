@@ -43,6 +43,7 @@ var sections = []tour{
 	{"events", tourEvent},
 	{"health checks", tourHealth},
 	{"network coordinates", tourCoordinate},
+	{"operator", tourOperator},
 	{"agent", tourAgent},
 	{"services", tourServices},
 	{"checks", tourChecks},
