@@ -42,6 +42,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-cleanhttp"
@@ -89,6 +90,19 @@ type Config struct {
 	// Transport, if set (and HTTPClient is not), is used instead of the
 	// pooled transport this package builds, e.g. to add tracing.
 	Transport http.RoundTripper
+
+	// Fallbacks are more agents ("host:port", "http://..." or "https://...")
+	// to fail over to, in order, when a connection to the current one cannot
+	// be opened; the client then stays on the agent that answered. They share
+	// the Scheme and TLS settings. Fallbacks do not apply to a unix socket.
+	Fallbacks []string
+	// Retries is how many more attempts a call gets where retrying is safe:
+	// a read (a GET that does not block) that failed in transport or got a
+	// 429 or 5xx answer, and any call whose connection could not be opened,
+	// so that nothing was sent. Attempts wait 50ms, 100ms, ... up to 1s, with
+	// jitter, or what a 429's Retry-After asks (up to 10s). Zero means no
+	// retry; failing over to Fallbacks happens regardless.
+	Retries int
 
 	// KVMaxValueSize is the largest KV value accepted before sending; zero
 	// means DefaultKVMaxValueSize. Set it to the agent's kv_max_value_size
@@ -180,9 +194,9 @@ type service struct {
 // use.
 type Client struct {
 	hc          *http.Client
-	scheme      string
-	host        string
-	baseURL     string // scheme://host, no trailing slash
+	bases       []string      // scheme://host of the agent and its fallbacks
+	cur         atomic.Uint32 // index in bases of the agent in use
+	retries     int
 	datacenter  string
 	token       string
 	namespace   string
@@ -193,21 +207,25 @@ type Client struct {
 
 	common service
 
-	ACL        *ACLService
-	Agent      *AgentService
-	Catalog    *CatalogService
-	Checks     *ChecksService
-	Coordinate *CoordinateService
-	Event      *EventService
-	Health     *HealthService
-	KV         *KVService
-	Members    *MembersService
-	Operator   *OperatorService
-	Query      *QueryService
-	Services   *ServicesService
-	Session    *SessionService
-	Status     *StatusService
-	Txn        *TxnService
+	ACL           *ACLService
+	Agent         *AgentService
+	Catalog       *CatalogService
+	Checks        *ChecksService
+	ConfigEntries *ConfigEntriesService
+	Connect       *ConnectService
+	Coordinate    *CoordinateService
+	Event         *EventService
+	Health        *HealthService
+	KV            *KVService
+	Members       *MembersService
+	Operator      *OperatorService
+	Peering       *PeeringService
+	Query         *QueryService
+	Services      *ServicesService
+	Session       *SessionService
+	Snapshot      *SnapshotService
+	Status        *StatusService
+	Txn           *TxnService
 }
 
 // NewClient returns a client for cfg. It reads TokenFile and the TLS files
@@ -239,34 +257,38 @@ func NewClient(cfg Config) (*Client, error) {
 		c.authHeader = "Basic " + base64.StdEncoding.EncodeToString([]byte(raw))
 	}
 
+	if cfg.Retries < 0 {
+		return nil, argError("Config.Retries", "negative")
+	}
+	c.retries = cfg.Retries
 	addr := cfg.Address
 	if addr == "" {
 		addr = DefaultAddress
 	}
-	scheme := cfg.Scheme
 	var socket string
-	switch {
-	case strings.HasPrefix(addr, "unix://"):
+	if strings.HasPrefix(addr, "unix://") {
 		socket = strings.TrimPrefix(addr, "unix://")
 		if socket == "" {
 			return nil, argError("Config.Address", "empty unix socket path")
 		}
-		scheme, addr = "http", "localhost"
-	case strings.HasPrefix(addr, "http://"):
-		scheme, addr = "http", strings.TrimPrefix(addr, "http://")
-	case strings.HasPrefix(addr, "https://"):
-		scheme, addr = "https", strings.TrimPrefix(addr, "https://")
-	case scheme == "":
-		scheme = "http"
+		if len(cfg.Fallbacks) > 0 {
+			return nil, argError("Config.Fallbacks", "not with a unix socket address")
+		}
+		c.bases = []string{"http://localhost"}
+	} else {
+		for i, a := range append([]string{addr}, cfg.Fallbacks...) {
+			field := "Config.Address"
+			if i > 0 {
+				field = fmt.Sprintf("Config.Fallbacks[%d]", i-1)
+			}
+			base, err := baseURL(a, cfg.Scheme, field)
+			if err != nil {
+				return nil, err
+			}
+			c.bases = append(c.bases, base)
+		}
 	}
-	addr = strings.TrimRight(addr, "/")
-	if scheme != "http" && scheme != "https" {
-		return nil, argError("Config.Scheme", "want http or https, got %q", scheme)
-	}
-	if addr == "" || strings.ContainsAny(addr, "/?#") {
-		return nil, argError("Config.Address", "want host:port, got %q", cfg.Address)
-	}
-	c.scheme, c.host, c.baseURL = scheme, addr, scheme+"://"+addr
+	https := strings.HasPrefix(c.bases[0], "https://")
 
 	switch {
 	case cfg.HTTPClient != nil:
@@ -280,7 +302,7 @@ func NewClient(cfg Config) (*Client, error) {
 		}
 		c.hc = &http.Client{Transport: cfg.Transport}
 	default:
-		t, err := newTransport(cfg, scheme, addr, socket)
+		t, err := newTransport(cfg, https, socket)
 		if err != nil {
 			return nil, err
 		}
@@ -292,30 +314,55 @@ func NewClient(cfg Config) (*Client, error) {
 	c.Agent = (*AgentService)(&c.common)
 	c.Catalog = (*CatalogService)(&c.common)
 	c.Checks = (*ChecksService)(&c.common)
+	c.ConfigEntries = (*ConfigEntriesService)(&c.common)
+	c.Connect = (*ConnectService)(&c.common)
 	c.Coordinate = (*CoordinateService)(&c.common)
 	c.Event = (*EventService)(&c.common)
 	c.Health = (*HealthService)(&c.common)
 	c.KV = (*KVService)(&c.common)
 	c.Members = (*MembersService)(&c.common)
 	c.Operator = (*OperatorService)(&c.common)
+	c.Peering = (*PeeringService)(&c.common)
 	c.Query = (*QueryService)(&c.common)
 	c.Services = (*ServicesService)(&c.common)
 	c.Session = (*SessionService)(&c.common)
+	c.Snapshot = (*SnapshotService)(&c.common)
 	c.Status = (*StatusService)(&c.common)
 	c.Txn = (*TxnService)(&c.common)
 	return c, nil
 }
 
-// Address returns the base URL the client talks to, e.g.
-// "http://127.0.0.1:8500" (for a unix socket, "http://localhost").
-func (c *Client) Address() string { return c.baseURL }
+// Address returns the base URL of the agent the client talks to now, e.g.
+// "http://127.0.0.1:8500" (for a unix socket, "http://localhost"); with
+// Fallbacks it changes when the client fails over.
+func (c *Client) Address() string { return c.bases[c.cur.Load()] }
+
+// baseURL turns an address into "scheme://host:port".
+func baseURL(addr, scheme, field string) (string, error) {
+	switch {
+	case strings.HasPrefix(addr, "http://"):
+		scheme, addr = "http", strings.TrimPrefix(addr, "http://")
+	case strings.HasPrefix(addr, "https://"):
+		scheme, addr = "https", strings.TrimPrefix(addr, "https://")
+	case scheme == "":
+		scheme = "http"
+	}
+	addr = strings.TrimRight(addr, "/")
+	if scheme != "http" && scheme != "https" {
+		return "", argError("Config.Scheme", "want http or https, got %q", scheme)
+	}
+	if addr == "" || strings.ContainsAny(addr, "/?#") {
+		return "", argError(field, "want host:port, got %q", addr)
+	}
+	return scheme + "://" + addr, nil
+}
 
 // maxIdlePerHost sizes the idle pool per agent: blocking reads hold one
 // connection each for minutes and come back in bursts, so the default of
 // GOMAXPROCS+1 would close and reopen connections all the time.
 const maxIdlePerHost = 1024
 
-func newTransport(cfg Config, scheme, host, socket string) (*http.Transport, error) {
+func newTransport(cfg Config, https bool, socket string) (*http.Transport, error) {
 	t := cleanhttp.DefaultPooledTransport()
 	t.MaxIdleConns = 0 // no global cap; the per-host cap below applies
 	t.MaxIdleConnsPerHost = maxIdlePerHost
@@ -325,8 +372,8 @@ func newTransport(cfg Config, scheme, host, socket string) (*http.Transport, err
 			return d.DialContext(ctx, "unix", socket)
 		}
 	}
-	if scheme == "https" {
-		tc, err := tlsClientConfig(&cfg.TLS, host)
+	if https || !cfg.TLS.isZero() {
+		tc, err := tlsClientConfig(&cfg.TLS)
 		if err != nil {
 			return nil, err
 		}
@@ -335,15 +382,13 @@ func newTransport(cfg Config, scheme, host, socket string) (*http.Transport, err
 	return t, nil
 }
 
-func tlsClientConfig(c *TLSConfig, host string) (*tls.Config, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.InsecureSkipVerify}
-	tc.ServerName = c.ServerName
-	if tc.ServerName == "" {
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			tc.ServerName = h
-		} else {
-			tc.ServerName = host
-		}
+// tlsClientConfig builds the TLS settings; an empty ServerName lets the
+// transport check each agent's certificate against its own host name.
+func tlsClientConfig(c *TLSConfig) (*tls.Config, error) {
+	tc := &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		InsecureSkipVerify: c.InsecureSkipVerify,
+		ServerName:         c.ServerName,
 	}
 	if c.CAFile != "" || c.CAPath != "" || len(c.CAPem) > 0 {
 		pool := x509.NewCertPool()

@@ -1,4 +1,87 @@
 package consul
 
+import (
+	"context"
+)
+
 // HealthService reads the health of nodes, services and checks: /v1/health/.
+//
+// Every method is a read that supports blocking and consistency options,
+// the usual way to watch a service's healthy instances.
 type HealthService service
+
+// Node lists the checks of a node, its node-level checks and those of its
+// services: GET /v1/health/node/:node. A node that does not exist has no
+// check: an empty list. Filter selects checks. An empty name is refused
+// before sending.
+func (s *HealthService) Node(ctx context.Context, node string, opts ...Option) ([]*HealthCheck, *Meta, error) {
+	if node == "" {
+		return nil, nil, argError("node", "empty")
+	}
+	return s.checks(ctx, "/v1/health/node/"+pathEscape(node), opts)
+}
+
+// Checks lists the checks of every instance of a service:
+// GET /v1/health/checks/:service. Near sorts them by round trip time from
+// a node, NodeMeta and Filter select them. A service that does not exist
+// has no check: an empty list. An empty name is refused before sending.
+func (s *HealthService) Checks(ctx context.Context, service string, opts ...Option) ([]*HealthCheck, *Meta, error) {
+	if service == "" {
+		return nil, nil, argError("service", "empty")
+	}
+	return s.checks(ctx, "/v1/health/checks/"+pathEscape(service), opts)
+}
+
+// State lists the checks in a state: GET /v1/health/state/:state, where
+// state is HealthAny, HealthPassing, HealthWarning or HealthCritical; any
+// other state is refused before sending. Near sorts the checks by round
+// trip time from a node, NodeMeta and Filter select them.
+func (s *HealthService) State(ctx context.Context, state string, opts ...Option) ([]*HealthCheck, *Meta, error) {
+	switch state {
+	case HealthAny, HealthPassing, HealthWarning, HealthCritical:
+	default:
+		return nil, nil, argError("state", "%q is not any, passing, warning or critical", state)
+	}
+	return s.checks(ctx, "/v1/health/state/"+state, opts)
+}
+
+func (s *HealthService) checks(ctx context.Context, path string, opts []Option) ([]*HealthCheck, *Meta, error) {
+	var out []*HealthCheck
+	meta, err := s.client.get(ctx, path, nil, opts, &out)
+	return out, meta, err
+}
+
+// Service lists the instances of a service, each with its node and the
+// checks of both: GET /v1/health/service/:name. Passing keeps only the
+// instances whose checks all pass (a warning counts as failing), Tag keeps
+// instances with a tag (repeat it to require all of several tags), Near
+// sorts by round trip time from a node ("_agent" for the answering agent),
+// NodeMeta and Filter select. A service with no instance is an empty
+// list. An empty name is refused before sending. Cached is supported.
+func (s *HealthService) Service(ctx context.Context, service string, opts ...Option) ([]*ServiceEntry, *Meta, error) {
+	return s.entries(ctx, "/v1/health/service/", service, opts)
+}
+
+// Connect lists the Connect-capable instances of a service (its sidecar
+// proxies and Connect-native instances) with their health:
+// GET /v1/health/connect/:service. It takes the same options as Service.
+// An empty name is refused before sending.
+func (s *HealthService) Connect(ctx context.Context, service string, opts ...Option) ([]*ServiceEntry, *Meta, error) {
+	return s.entries(ctx, "/v1/health/connect/", service, opts)
+}
+
+// Ingress lists the ingress gateway instances that expose a service, with
+// their health: GET /v1/health/ingress/:service. It takes the same options
+// as Service. An empty name is refused before sending.
+func (s *HealthService) Ingress(ctx context.Context, service string, opts ...Option) ([]*ServiceEntry, *Meta, error) {
+	return s.entries(ctx, "/v1/health/ingress/", service, opts)
+}
+
+func (s *HealthService) entries(ctx context.Context, prefix, service string, opts []Option) ([]*ServiceEntry, *Meta, error) {
+	if service == "" {
+		return nil, nil, argError("service", "empty")
+	}
+	var out []*ServiceEntry
+	meta, err := s.client.get(ctx, prefix+pathEscape(service), nil, opts, &out)
+	return out, meta, err
+}

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -65,24 +68,93 @@ func (c *Client) call(ctx context.Context, r request, opts []Option, out any) (*
 		ctx, cancel = context.WithTimeout(ctx, wait+wait/16+blockingMargin)
 		defer cancel()
 	}
-	resp, meta, err := c.send(ctx, &r, &o, opts)
-	if err != nil {
-		return meta, err
+	tried := 1 // agents tried for this call, for failover
+	for attempt := 0; ; {
+		cur := c.cur.Load()
+		resp, meta, err := c.send(ctx, &r, &o, opts, c.bases[cur])
+		if err == nil {
+			defer closeBody(resp.Body)
+			if err := decodeBody(resp.Body, out); err != nil {
+				return meta, c.wrapErr(ctx, &r, "decode answer", err)
+			}
+			return meta, nil
+		}
+		if ctx.Err() != nil || !replayable(r.body) {
+			return meta, err
+		}
+		if isDialError(err) && tried < len(c.bases) {
+			// Nothing was sent: fail over to the next agent at once.
+			c.cur.CompareAndSwap(cur, (cur+1)%uint32(len(c.bases)))
+			tried++
+			continue
+		}
+		if attempt >= c.retries || !retryable(&r, &o, err) {
+			return meta, err
+		}
+		if werr := sleepCtx(ctx, retryDelay(attempt, err)); werr != nil {
+			return meta, err
+		}
+		attempt++
+		tried = 1
 	}
-	defer closeBody(resp.Body)
-	if err := decodeBody(resp.Body, out); err != nil {
-		return meta, c.wrapErr(ctx, &r, "decode answer", err)
+}
+
+// replayable reports whether a request body can be sent again.
+func replayable(body any) bool {
+	_, isReader := body.(io.Reader)
+	return !isReader
+}
+
+// retryable reports whether retrying is safe and may help: a connection
+// that could not be opened (nothing was sent), or a non-blocking read that
+// failed in transport or got a 429 or a 5xx.
+func retryable(r *request, o *callOptions, err error) bool {
+	if isDialError(err) {
+		return true
 	}
-	return meta, nil
+	if r.method != http.MethodGet || o.blocking() {
+		return false
+	}
+	if se, ok := err.(*StatusError); ok {
+		return se.Temporary()
+	}
+	var ae *ArgumentError
+	return !errors.As(err, &ae)
+}
+
+func isDialError(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "dial"
+}
+
+// retryDelay is 50ms, 100ms, 200ms... capped at 1s, with jitter in its upper
+// half; a 429 or 503 that asks for a delay gets it, up to 10s.
+func retryDelay(attempt int, err error) time.Duration {
+	if se, ok := err.(*StatusError); ok && se.RetryAfter > 0 {
+		return min(se.RetryAfter, 10*time.Second)
+	}
+	d := min(50*time.Millisecond<<min(attempt, 5), time.Second)
+	return d/2 + rand.N(d/2+1)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // blockingMargin is added to a blocking read's timeout on top of Consul's
-// own wait and jitter.
-const blockingMargin = 5 * time.Second
+// own wait and jitter. It is a variable only for tests.
+var blockingMargin = 5 * time.Second
 
 // send builds and sends the request and checks its status. On success the
 // caller owns resp.Body; otherwise the body is closed.
-func (c *Client) send(ctx context.Context, r *request, o *callOptions, opts []Option) (*http.Response, *Meta, error) {
+func (c *Client) send(ctx context.Context, r *request, o *callOptions, opts []Option, base string) (*http.Response, *Meta, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, c.wrapErr(ctx, r, "", err)
 	}
@@ -92,8 +164,8 @@ func (c *Client) send(ctx context.Context, r *request, o *callOptions, opts []Op
 	}
 
 	var u strings.Builder
-	u.Grow(len(c.baseURL) + len(r.path) + 32)
-	u.WriteString(c.baseURL)
+	u.Grow(len(base) + len(r.path) + 32)
+	u.WriteString(base)
 	u.WriteString(r.path)
 	q := queryWriter{b: &u}
 	for _, p := range r.params {

@@ -32,6 +32,12 @@ const (
 	ServiceKindDestination        ServiceKind = "destination"
 )
 
+// Locality is where a node or service runs, as its cloud region and zone.
+type Locality struct {
+	Region string `json:",omitempty"`
+	Zone   string `json:",omitempty"`
+}
+
 // Node is a node of the catalog.
 type Node struct {
 	ID              string `json:",omitempty"`
@@ -42,6 +48,7 @@ type Node struct {
 	PeerName        string            `json:",omitempty"`
 	TaggedAddresses map[string]string `json:",omitempty"`
 	Meta            map[string]string `json:",omitempty"`
+	Locality        *Locality         `json:",omitempty"`
 	CreateIndex     uint64            `json:",omitempty"`
 	ModifyIndex     uint64            `json:",omitempty"`
 }
@@ -103,6 +110,7 @@ type NodeService struct {
 	SocketPath        string                    `json:",omitempty"`
 	Weights           *Weights                  `json:",omitempty"`
 	EnableTagOverride bool                      `json:",omitempty"`
+	Locality          *Locality                 `json:",omitempty"`
 	Proxy             *ServiceProxy             `json:",omitempty"`
 	Connect           *ServiceConnect           `json:",omitempty"`
 	PeerName          string                    `json:",omitempty"`
@@ -138,6 +146,7 @@ type ServiceNode struct {
 	ServiceEnableTagOverride bool
 	ServiceProxy             *ServiceProxy   `json:",omitempty"`
 	ServiceConnect           *ServiceConnect `json:",omitempty"`
+	ServiceLocality          *Locality       `json:",omitempty"`
 	PeerName                 string          `json:",omitempty"`
 	Namespace                string          `json:",omitempty"`
 	Partition                string          `json:",omitempty"`

@@ -38,6 +38,10 @@ var sections = []tour{
 	{"kv", tourKV},
 	{"kv transactions", tourTxn},
 	{"sessions and locks", tourSession},
+	{"catalog", tourCatalog},
+	{"events", tourEvent},
+	{"health checks", tourHealth},
+	{"network coordinates", tourCoordinate},
 }
 
 func main() {
