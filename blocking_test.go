@@ -536,3 +536,77 @@ func TestWatchCancelMidRequest(t *testing.T) {
 	require.Equal(t, 1, n)
 	require.True(t, errors.Is(ctx.Err(), context.Canceled))
 }
+
+// watchTestRegister registers an external node with one service instance
+// and its check in status (a re-registration changes the status), and
+// removes the node when the test ends.
+func watchTestRegister(t *testing.T, c *consul.Client, node, service string, tags []string, status string) {
+	t.Helper()
+	require.NoError(t, c.Catalog.Register(testCtx(t), &consul.CatalogRegistration{
+		Node:    node,
+		Address: "127.0.0.1",
+		Service: &consul.NodeService{ID: service + "-1", Service: service, Tags: tags, Port: 8080},
+		Check: &consul.HealthCheck{CheckID: service + "-ttl", Name: "ttl of " + service,
+			Status: status, ServiceID: service + "-1"},
+	}))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = c.Catalog.Deregister(ctx, &consul.CatalogDeregistration{Node: node})
+	})
+}
+
+func TestWatchServiceHealthGoesCritical(t *testing.T) {
+	c := newClient(t, testAgent(t))
+	ctx := testCtx(t)
+	node, svc := uniq(t, "node"), uniq(t, "web")
+	watchTestRegister(t, c, node, svc, nil, consul.HealthPassing)
+
+	var statuses []string
+	for u, err := range consul.Watch(ctx, consul.Bind(c.Health.Service, svc), consul.WatchDistinct()) {
+		require.NoError(t, err)
+		require.Len(t, u.Value, 1)
+		st := u.Value[0].AggregatedStatus()
+		statuses = append(statuses, st)
+		if st == consul.HealthPassing {
+			// The check fails (as a TTL check does when not refreshed).
+			watchTestRegister(t, c, node, svc, nil, consul.HealthCritical)
+			continue
+		}
+		break
+	}
+	require.Equal(t, []string{consul.HealthPassing, consul.HealthCritical}, statuses)
+}
+
+func TestWatchEventsIndexGoesBothWays(t *testing.T) {
+	// Event.List's index is derived from the last event's UUID: it goes up
+	// or down with each event, so only the reset-on-backwards rule lets a
+	// watch see every event.
+	c := newClient(t, testAgent(t))
+	ctx := testCtx(t)
+	name := uniq(t, "deploy")
+	seen := make(chan int, 10)
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for u, err := range consul.Watch(wctx, consul.Bind(c.Event.List, name), consul.WatchWait(5*time.Second)) {
+			if assert.NoError(t, err) {
+				seen <- len(u.Value)
+			}
+		}
+	}()
+	require.Equal(t, 0, <-seen)
+	for i := 1; i <= 5; i++ {
+		_, err := c.Event.Fire(ctx, name, []byte(strconv.Itoa(i)))
+		require.NoError(t, err)
+		select {
+		case n := <-seen:
+			require.Equal(t, i, n, "event %d seen", i)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("event %d not seen", i)
+		}
+	}
+	stop()
+	<-done
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"net"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -150,4 +152,61 @@ func (c *KVCache) Get(key string) (*KVPair, bool) {
 	}
 	p, ok := c.byKey[key]
 	return p, ok
+}
+
+// HealthCacheQuery selects the instances a HealthCache keeps.
+type HealthCacheQuery struct {
+	// Service is the service's name. Required.
+	Service string
+	// Tags keeps only the instances that have every one of these tags.
+	Tags []string
+	// PassingOnly keeps only the instances whose checks all pass.
+	PassingOnly bool
+}
+
+// HealthCache is a Cache of a service's instances with their health (GET
+// /v1/health/service/:service), for load balancers and clients that pick an
+// instance per call without a request.
+type HealthCache struct {
+	*Cache[[]*ServiceEntry]
+	query HealthCacheQuery
+}
+
+// NewHealthCache starts a cache of the instances of q.Service. opts may add
+// read options (WatchReadOptions(Stale()) lets any server answer while
+// there is no leader; WatchReadOptions(Cached()) uses the agent's cache).
+func NewHealthCache(ctx context.Context, client *Client, q HealthCacheQuery, opts ...WatchOption) (*HealthCache, error) {
+	if q.Service == "" {
+		return nil, argError("HealthCacheQuery.Service", "empty")
+	}
+	ropts := make([]Option, 0, len(q.Tags)+1)
+	for _, t := range q.Tags {
+		ropts = append(ropts, Tag(t))
+	}
+	if q.PassingOnly {
+		ropts = append(ropts, Passing())
+	}
+	q.Tags = append([]string(nil), q.Tags...)
+	return &HealthCache{Cache: NewCache(ctx, Bind(client.Health.Service, q.Service, ropts...), opts...), query: q}, nil
+}
+
+// Query returns what the cache selects.
+func (c *HealthCache) Query() HealthCacheQuery { return c.query }
+
+// Addresses returns the "host:port" of each cached instance: the service's
+// address, or its node's when the service has none.
+func (c *HealthCache) Addresses() []string {
+	entries, _, _ := c.Snapshot()
+	out := make([]string, 0, len(entries))
+	for _, e := range entries {
+		if e == nil || e.Service == nil {
+			continue
+		}
+		host := e.Service.Address
+		if host == "" && e.Node != nil {
+			host = e.Node.Address
+		}
+		out = append(out, net.JoinHostPort(host, strconv.Itoa(e.Service.Port)))
+	}
+	return out
 }

@@ -147,3 +147,49 @@ func TestKVCacheServesLastKnownGoodWhileAgentDown(t *testing.T) {
 	tr.CloseIdleConnections()
 	watchTestSettle(t, before)
 }
+
+func TestHealthCache(t *testing.T) {
+	c := newClient(t, testAgent(t))
+	ctx := testCtx(t)
+	svc := uniq(t, "api")
+	n1, n2 := uniq(t, "n1"), uniq(t, "n2")
+	watchTestRegister(t, c, n1, svc, []string{"v2"}, consul.HealthPassing)
+	watchTestRegister(t, c, n2, svc, []string{"v2"}, consul.HealthPassing)
+
+	cache, err := consul.NewHealthCache(ctx, c, consul.HealthCacheQuery{Service: svc, Tags: []string{"v2"}, PassingOnly: true})
+	require.NoError(t, err)
+	defer cache.Close()
+	require.NoError(t, cache.WaitReady(ctx))
+	require.Equal(t, []string{"127.0.0.1:8080", "127.0.0.1:8080"}, cache.Addresses())
+
+	// n2's check goes critical: it leaves the passing-only cache.
+	watchTestRegister(t, c, n2, svc, []string{"v2"}, consul.HealthCritical)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		entries, _, _ := cache.Snapshot()
+		if len(entries) == 1 {
+			require.Equal(t, n1, entries[0].Node.Node)
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the cache did not drop the critical instance")
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.Equal(t, svc, cache.Query().Service)
+
+	_, err = consul.NewHealthCache(ctx, c, consul.HealthCacheQuery{})
+	var ae *consul.ArgumentError
+	require.ErrorAs(t, err, &ae)
+	require.Equal(t, "HealthCacheQuery.Service", ae.Arg)
+}
+
+func TestHealthCacheWire(t *testing.T) {
+	w, c := newWire(t, reply{Header: map[string]string{"X-Consul-Index": "3"},
+		Body: `[{"Node":{"Node":"n1","Address":"10.0.0.1"},"Service":{"ID":"web1","Service":"web","Port":80},"Checks":[]},
+		        {"Node":{"Node":"n2","Address":"10.0.0.2"},"Service":{"ID":"web2","Service":"web","Address":"10.1.0.2","Port":81},"Checks":[]}]`})
+	cache, err := consul.NewHealthCache(testCtx(t), c, consul.HealthCacheQuery{Service: "web", Tags: []string{"a", "b"}, PassingOnly: true}, watchTestFast...)
+	require.NoError(t, err)
+	defer cache.Close()
+	require.NoError(t, cache.WaitReady(testCtx(t)))
+	require.Equal(t, []string{"10.0.0.1:80", "10.1.0.2:81"}, cache.Addresses())
+	w.requests()[0].expect(t, "GET", "/v1/health/service/web", q("tag", "a", "tag", "b", "passing", ""))
+}

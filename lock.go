@@ -172,10 +172,11 @@ func (l *Lock) lock(ctx context.Context, wait bool) (context.Context, error) {
 		return nil, fmt.Errorf("consul: lock %s: already held or being acquired by this Lock", l.key)
 	}
 	l.busy = true
+	value := l.opts.Value
 	l.mu.Unlock()
 
 	h, err := lockAcquire(ctx, l.client, &l.opts, SessionRelease, func(ctx context.Context, sid string) (bool, uint64, error) {
-		return l.attempt(ctx, sid, wait)
+		return l.attempt(ctx, sid, value, wait)
 	})
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -199,7 +200,7 @@ func (l *Lock) lock(ctx context.Context, wait bool) (context.Context, error) {
 
 // attempt waits for the key to be free and acquires it. It returns the
 // index to start watching from.
-func (l *Lock) attempt(ctx context.Context, sid string, wait bool) (bool, uint64, error) {
+func (l *Lock) attempt(ctx context.Context, sid string, value []byte, wait bool) (bool, uint64, error) {
 	var index uint64
 	refused := false
 	bo := lockBackoff{}
@@ -233,7 +234,7 @@ func (l *Lock) attempt(ctx context.Context, sid string, wait bool) (bool, uint64
 				return false, 0, err
 			}
 		}
-		ok, err := l.client.KV.Acquire(ctx, l.key, l.opts.Value, sid)
+		ok, err := l.client.KV.Acquire(ctx, l.key, value, sid)
 		if err != nil {
 			if err := bo.wait(ctx, err); err != nil {
 				return false, 0, err
@@ -264,12 +265,13 @@ func (l *Lock) Unlock(ctx context.Context) error {
 	}
 	l.hold = nil
 	l.busy = false
+	value := l.opts.Value
 	l.mu.Unlock()
 	h.cancel(nil)
 	<-h.done
 	var err error
 	if !errors.Is(context.Cause(h.ctx), ErrLockLost) {
-		_, err = l.client.KV.Release(ctx, l.key, l.opts.Value, h.session)
+		_, err = l.client.KV.Release(ctx, l.key, value, h.session)
 	}
 	if h.own {
 		if derr := l.client.Session.Destroy(ctx, h.session); err == nil {
