@@ -610,3 +610,45 @@ func TestWatchEventsIndexGoesBothWays(t *testing.T) {
 	stop()
 	<-done
 }
+
+func TestWatchWireDeadConnectionTimesOut(t *testing.T) {
+	// A server that accepts the blocking request and never answers (a
+	// connection that died silently): the request is abandoned after
+	// wait + wait/16 + 5s, the timeout is yielded as an error and the watch
+	// goes on.
+	var n atomic.Int64
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 2 {
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+			return
+		}
+		rw.Header().Set("X-Consul-Index", strconv.FormatInt(10+n.Load(), 10))
+		_, _ = rw.Write([]byte(watchTestPair("a", 10)))
+	}))
+	defer srv.Close()
+	defer close(release)
+	c, err := consul.NewClient(consul.Config{Address: srv.URL})
+	require.NoError(t, err)
+	var events []string
+	start := time.Now()
+	var timedOut time.Duration
+	for _, err := range consul.Watch(testCtx(t), consul.Bind(c.KV.Get, "k"), consul.WatchWait(100*time.Millisecond), consul.WatchBackoff(time.Millisecond, time.Millisecond)) {
+		if err != nil {
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+			timedOut = time.Since(start)
+			events = append(events, "timeout")
+			continue
+		}
+		events = append(events, "value")
+		if len(events) == 3 {
+			break
+		}
+	}
+	require.Equal(t, []string{"value", "timeout", "value"}, events)
+	require.GreaterOrEqual(t, timedOut, 5*time.Second)
+	require.Less(t, timedOut, 7*time.Second)
+}
