@@ -42,6 +42,8 @@ var sections = []tour{
 	{"events", tourEvent},
 	{"health checks", tourHealth},
 	{"network coordinates", tourCoordinate},
+	{"acl", tourACL},
+	{"prepared queries", tourQuery},
 }
 
 func main() {
