@@ -384,7 +384,7 @@ func (h *watchHub[T]) subscribe(ctx context.Context, yield func(WatchUpdate[T], 
 		seenErr = h.errVer - 1
 	}
 	h.mu.Unlock()
-	for {
+	for ctx.Err() == nil {
 		h.mu.Lock()
 		cur, curVer := h.cur, h.curVer
 		err, errVer := h.err, h.errVer
@@ -432,7 +432,9 @@ type watchGroupEntry struct {
 // WatchShared is Watch shared through g under key: the first watcher of a
 // key starts the loop of read with opts, later watchers of the key join it
 // (their read and opts are not used) and get its current value at once.
-// The loop stops when its last watcher's range ends.
+// The loop stops when its last watcher's range ends. The loop runs in a
+// goroutine of its own, on a context of its own: it does not carry the
+// values of any watcher's ctx.
 //
 // A key is any comparable value naming the query, e.g. "kv:app/" or a
 // struct of the read's arguments. Watchers see the latest state: one slow
