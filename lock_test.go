@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/goconsul/consul"
+	"github.com/goconsul/consul/consultest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -261,4 +262,34 @@ func TestLockExistingSession(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, pair.Session)
 	require.False(t, errors.Is(nil, consul.ErrLockLost))
+}
+
+func TestLockLostWhenAgentUnreachable(t *testing.T) {
+	// The holder cannot renew its session while its agent is down: it
+	// gives the lock up once the TTL has passed since its last renewal,
+	// before Consul (which waits twice the TTL) could hand it to another.
+	srv := consultest.NewServer(t, consultest.Config{})
+	c := newClient(t, srv)
+	ctx := testCtx(t)
+	opts := lockTestOpts(uniq(t, "s"))
+	opts.SessionTTL = 2 * time.Second
+	l, err := consul.NewLock(c, uniq(t, "lock"), opts)
+	require.NoError(t, err)
+	held, err := l.Lock(ctx)
+	require.NoError(t, err)
+	require.NoError(t, srv.Stop())
+	stopped := time.Now()
+	select {
+	case <-held.Done():
+	case <-time.After(2*opts.SessionTTL + 2*time.Second):
+		t.Fatal("the lock was not given up while its session could not be renewed")
+	}
+	lostAfter := time.Since(stopped)
+	require.ErrorIs(t, context.Cause(held), consul.ErrLockLost)
+	require.LessOrEqual(t, lostAfter, opts.SessionTTL+time.Second)
+	t.Logf("lost %s after the agent stopped (TTL %s): %v", lostAfter, opts.SessionTTL, context.Cause(held))
+	require.NoError(t, srv.Start())
+	uctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_ = l.Unlock(uctx) // the session may be gone already
 }
