@@ -67,6 +67,12 @@ type Config struct {
 	// keys it names, e.g. {"session_ttl_min": "1s"}.
 	Extra map[string]any
 
+	// GRPC opens the gRPC (plaintext) and gRPC TLS ports on free loopback
+	// ports, as Server.GRPCAddr and Server.GRPCTLSAddr; they are off
+	// otherwise. Cluster peering needs them: the gRPC TLS port is served
+	// with certificates of the agent's Connect CA.
+	GRPC bool
+
 	// NoWait makes Start return as soon as the HTTP port answers, without
 	// waiting for a leader (for servers of a cluster that waits for peers).
 	NoWait bool
@@ -84,6 +90,10 @@ type Server struct {
 	SerfWANAddr string
 	// ServerAddr is the Raft RPC address, as listed by status/peers.
 	ServerAddr string
+	// GRPCAddr and GRPCTLSAddr are the gRPC ports, "ip:port", set only
+	// with Config.GRPC.
+	GRPCAddr    string
+	GRPCTLSAddr string
 	// Datacenter and NodeName of the agent.
 	Datacenter string
 	NodeName   string
@@ -146,7 +156,11 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.ACL && cfg.ManagementToken == "" {
 		cfg.ManagementToken = NewUUID()
 	}
-	ports, err := freePorts(cfg.Bind, 4)
+	nports := 4
+	if cfg.GRPC {
+		nports = 6
+	}
+	ports, err := freePorts(cfg.Bind, nports)
 	if err != nil {
 		return nil, err
 	}
@@ -171,6 +185,10 @@ func Start(cfg Config) (*Server, error) {
 	if s.NodeName == "" {
 		s.NodeName = "consultest-" + strconv.Itoa(ports[0])
 	}
+	if cfg.GRPC {
+		s.GRPCAddr = net.JoinHostPort(cfg.Bind, strconv.Itoa(ports[4]))
+		s.GRPCTLSAddr = net.JoinHostPort(cfg.Bind, strconv.Itoa(ports[5]))
+	}
 	if err := s.writeConfig(ports); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -183,6 +201,10 @@ func Start(cfg Config) (*Server, error) {
 }
 
 func (s *Server) writeConfig(ports []int) error {
+	grpc, grpcTLS := -1, -1
+	if s.cfg.GRPC {
+		grpc, grpcTLS = ports[4], ports[5]
+	}
 	c := map[string]any{
 		"datacenter":       s.cfg.Datacenter,
 		"node_name":        s.NodeName,
@@ -194,7 +216,7 @@ func (s *Server) writeConfig(ports []int) error {
 		"advertise_addr":   s.cfg.Bind,
 		"ports": map[string]any{
 			"http": ports[0], "serf_lan": ports[1], "serf_wan": ports[2], "server": ports[3],
-			"https": -1, "dns": -1, "grpc": -1, "grpc_tls": -1,
+			"https": -1, "dns": -1, "grpc": grpc, "grpc_tls": grpcTLS,
 		},
 		"disable_update_check":    true,
 		"disable_host_node_id":    true,

@@ -44,6 +44,10 @@ var sections = []tour{
 	{"network coordinates", tourCoordinate},
 	{"acl", tourACL},
 	{"prepared queries", tourQuery},
+	{"config entries", tourConfigEntries},
+	{"service mesh: CA and intentions", tourConnect},
+	{"snapshots", tourSnapshot},
+	{"cluster peering", tourPeering},
 }
 
 func main() {

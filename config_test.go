@@ -1,0 +1,973 @@
+package consul_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goconsul/consul"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// configTestName is a unique lower-case name for entries of one test.
+func configTestName(t *testing.T, s string) string {
+	return strings.ToLower(uniq(t, s))
+}
+
+// configTestArg asserts err is an *ArgumentError naming arg.
+func configTestArg(t *testing.T, err error, arg string) {
+	t.Helper()
+	var ae *consul.ArgumentError
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, arg, ae.Arg)
+}
+
+// Answers recorded from a Consul 1.19.2 dev agent.
+const (
+	configTestResolverJSON = `{"ConnectTimeout":"7s","RequestTimeout":"3s","Kind":"service-resolver","Name":"web",` +
+		`"Subsets":{"v2":{"Filter":"Service.Meta.version == v2","OnlyPassing":true}},` +
+		`"LoadBalancer":{"Policy":"ring_hash","HashPolicies":[{"Field":"cookie","FieldValue":"x","CookieConfig":{"TTL":10000000000}}]},` +
+		`"Hash":17030198486066955139,"CreateIndex":15,"ModifyIndex":16}`
+	configTestDefaultsJSON = `{"Kind":"service-defaults","Name":"web","Protocol":"http","TransparentProxy":{},"MeshGateway":{"Mode":"local"},` +
+		`"Expose":{},"Meta":{"team":"a"},"Hash":4570506531397265768,"CreateIndex":14,"ModifyIndex":14}`
+	configTestAPIGatewayJSON = `{"Kind":"api-gateway","Name":"gw","Listeners":[{"Name":"l1","Hostname":"","Port":9090,"Protocol":"http",` +
+		`"TLS":{"Certificates":null,"MaxVersion":"","MinVersion":"","CipherSuites":null}}],"Status":{"Conditions":[]},` +
+		`"Hash":8980060252253708886,"CreateIndex":19,"ModifyIndex":20}`
+	configTestChainJSON = `{"Chain":{"ServiceName":"web","Namespace":"default","Partition":"default","Datacenter":"dc1","CustomizationHash":"39c97fee",` +
+		`"Protocol":"http","StartNode":"router:web.default.default","Nodes":{` +
+		`"resolver:web.default.default.dc1":{"Type":"resolver","Name":"web.default.default.dc1","Resolver":{"ConnectTimeout":"7s","RequestTimeout":3000000000,"Target":"web.default.default.dc1"},` +
+		`"LoadBalancer":{"Policy":"ring_hash","HashPolicies":[{"Field":"cookie","FieldValue":"x","CookieConfig":{"TTL":10000000000}}]}},` +
+		`"router:web.default.default":{"Type":"router","Name":"web.default.default","Routes":[{"Definition":{"Match":{"HTTP":{"PathPrefix":"/v2"}},` +
+		`"Destination":{"RequestTimeout":"2s","ServiceSubset":"v2"}},"NextNode":"resolver:v2.web.default.default.dc1"}]}},` +
+		`"Targets":{"web.default.default.dc1":{"ConnectTimeout":"7s","ID":"web.default.default.dc1","Service":"web","Namespace":"default","Partition":"default",` +
+		`"Datacenter":"dc1","MeshGateway":{"Mode":"local"},"Subset":{},"TransparentProxy":{},"SNI":"web.default.dc1.internal.5dd78cbc.consul","Name":"web.default.dc1.internal.5dd78cbc.consul"}},` +
+		`"AutoVirtualIPs":["240.0.0.1"],"ManualVirtualIPs":[]}}`
+)
+
+func TestConfigEntriesApplyWire(t *testing.T) {
+	w, c := newWire(t, reply{Body: "true"})
+	err := c.ConfigEntries.Apply(testCtx(t), &consul.ServiceDefaultsConfigEntry{
+		Name: "web", Protocol: "http", Meta: map[string]string{"team": "a"},
+	}, consul.Token("tok"), consul.Datacenter("dc2"))
+	require.NoError(t, err)
+	r := w.only(t)
+	r.expect(t, "PUT", "/v1/config", q("dc", "dc2"))
+	assert.Equal(t, "tok", r.Header.Get("X-Consul-Token"))
+	assert.Equal(t, "application/json", r.Header.Get("Content-Type"))
+	assert.JSONEq(t, `{"Kind":"service-defaults","Name":"web","Protocol":"http","Meta":{"team":"a"},
+		"TransparentProxy":{},"MeshGateway":{},"Expose":{}}`, r.Body)
+
+	// A resolver's durations go in Consul's "7s" form.
+	w, c = newWire(t, reply{Body: "true"})
+	require.NoError(t, c.ConfigEntries.Apply(testCtx(t), &consul.ServiceResolverConfigEntry{
+		Name: "web", ConnectTimeout: 7 * time.Second, RequestTimeout: 1500 * time.Millisecond,
+		Subsets: map[string]consul.ServiceResolverSubset{"v2": {Filter: "Service.Meta.version == v2"}},
+		LoadBalancer: &consul.ServiceResolverLoadBalancer{Policy: "ring_hash", HashPolicies: []consul.ServiceResolverHashPolicy{
+			{Field: "cookie", FieldValue: "x", CookieConfig: &consul.ServiceResolverCookieConfig{TTL: 10 * time.Second}},
+		}},
+	}))
+	assert.JSONEq(t, `{"Kind":"service-resolver","Name":"web","ConnectTimeout":"7s","RequestTimeout":"1.5s",
+		"Subsets":{"v2":{"Filter":"Service.Meta.version == v2"}},
+		"LoadBalancer":{"Policy":"ring_hash","HashPolicies":[{"Field":"cookie","FieldValue":"x","CookieConfig":{"TTL":"10s"}}]}}`, w.only(t).Body)
+
+	// A router's destination timeouts too; the mesh entry has no Name.
+	w, c = newWire(t, reply{Body: "true"})
+	require.NoError(t, c.ConfigEntries.Apply(testCtx(t), &consul.ServiceRouterConfigEntry{
+		Name: "web", Routes: []consul.ServiceRouterRoute{{
+			Match:       &consul.ServiceRouterMatch{HTTP: &consul.ServiceRouterHTTPMatch{PathPrefix: "/v2"}},
+			Destination: &consul.ServiceRouterDestination{ServiceSubset: "v2", RequestTimeout: 2 * time.Second, NumRetries: 3},
+		}},
+	}))
+	assert.JSONEq(t, `{"Kind":"service-router","Name":"web","Routes":[{"Match":{"HTTP":{"PathPrefix":"/v2"}},
+		"Destination":{"ServiceSubset":"v2","RequestTimeout":"2s","NumRetries":3}}]}`, w.only(t).Body)
+
+	w, c = newWire(t, reply{Body: "true"})
+	require.NoError(t, c.ConfigEntries.Apply(testCtx(t), &consul.MeshConfigEntry{
+		TransparentProxy: consul.MeshConfigTransparentProxy{MeshDestinationsOnly: true},
+	}))
+	assert.JSONEq(t, `{"Kind":"mesh","TransparentProxy":{"MeshDestinationsOnly":true}}`, w.only(t).Body)
+
+	// A raw entry sends its fields with Kind and Name over them.
+	w, c = newWire(t, reply{Body: "true"})
+	require.NoError(t, c.ConfigEntries.Apply(testCtx(t), &consul.RawConfigEntry{
+		Kind: consul.ConfigKindAPIGateway, Name: "gw",
+		Fields: map[string]any{"Kind": "stale", "Listeners": []any{map[string]any{"Name": "l1", "Port": 9090, "Protocol": "http"}}},
+	}))
+	assert.JSONEq(t, `{"Kind":"api-gateway","Name":"gw","Listeners":[{"Name":"l1","Port":9090,"Protocol":"http"}]}`, w.only(t).Body)
+
+	// Consul answering false is an error for a plain Apply.
+	_, c = newWire(t, reply{Body: "false"})
+	err = c.ConfigEntries.Apply(testCtx(t), &consul.ServiceDefaultsConfigEntry{Name: "web"})
+	require.ErrorContains(t, err, "not applied")
+
+	_, c = newWire(t, reply{Status: 400, Body: `Request decoding failed: invalid config key "Namespace"`})
+	err = c.ConfigEntries.Apply(testCtx(t), &consul.ServiceDefaultsConfigEntry{Name: "web", Namespace: "ns"})
+	var se *consul.StatusError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, 400, se.StatusCode)
+}
+
+func TestConfigEntriesApplyCASWire(t *testing.T) {
+	for _, answer := range []bool{true, false} {
+		w, c := newWire(t, reply{Body: map[bool]string{true: "true", false: "false"}[answer]})
+		ok, err := c.ConfigEntries.ApplyCAS(testCtx(t), &consul.ServiceDefaultsConfigEntry{Name: "web", Protocol: "grpc", ModifyIndex: 3}, 14)
+		require.NoError(t, err)
+		assert.Equal(t, answer, ok)
+		r := w.only(t)
+		r.expect(t, "PUT", "/v1/config", q("cas", "14"))
+		assert.JSONEq(t, `{"Kind":"service-defaults","Name":"web","Protocol":"grpc","ModifyIndex":3,
+			"TransparentProxy":{},"MeshGateway":{},"Expose":{}}`, r.Body)
+	}
+	// Index 0: create only.
+	w, c := newWire(t, reply{Body: "true"})
+	_, err := c.ConfigEntries.ApplyCAS(testCtx(t), &consul.ExportedServicesConfigEntry{Name: "default"}, 0)
+	require.NoError(t, err)
+	w.only(t).expect(t, "PUT", "/v1/config", q("cas", "0"))
+	assert.JSONEq(t, `{"Kind":"exported-services","Name":"default"}`, w.only(t).Body)
+}
+
+func TestConfigEntriesGetWire(t *testing.T) {
+	w, c := newWire(t, reply{Header: map[string]string{"X-Consul-Index": "16"}, Body: configTestResolverJSON})
+	entry, meta, err := c.ConfigEntries.Get(testCtx(t), consul.ConfigKindServiceResolver, "web", consul.WaitIndex(15), consul.Stale())
+	require.NoError(t, err)
+	w.only(t).expect(t, "GET", "/v1/config/service-resolver/web", q("index", "15", "stale", ""))
+	assert.EqualValues(t, 16, meta.Index)
+	res, ok := entry.(*consul.ServiceResolverConfigEntry)
+	require.True(t, ok, "%T", entry)
+	assert.Equal(t, "web", res.Name)
+	assert.Equal(t, 7*time.Second, res.ConnectTimeout)
+	assert.Equal(t, 3*time.Second, res.RequestTimeout)
+	assert.Equal(t, consul.ServiceResolverSubset{Filter: "Service.Meta.version == v2", OnlyPassing: true}, res.Subsets["v2"])
+	require.NotNil(t, res.LoadBalancer)
+	assert.Equal(t, 10*time.Second, res.LoadBalancer.HashPolicies[0].CookieConfig.TTL, "nanoseconds read")
+	assert.EqualValues(t, 15, res.CreateIndex)
+	assert.EqualValues(t, 16, res.GetModifyIndex())
+	assert.Equal(t, consul.ConfigKindServiceResolver, res.GetKind())
+
+	// Names are escaped as one path segment.
+	w, c = newWire(t, reply{Body: configTestDefaultsJSON})
+	entry, _, err = c.ConfigEntries.Get(testCtx(t), consul.ConfigKindServiceDefaults, "a b/c?")
+	require.NoError(t, err)
+	w.only(t).expect(t, "GET", "/v1/config/service-defaults/a%20b%2Fc%3F", nil)
+	sd := entry.(*consul.ServiceDefaultsConfigEntry)
+	assert.Equal(t, "http", sd.Protocol)
+	assert.Equal(t, "local", sd.MeshGateway.Mode)
+	assert.Equal(t, map[string]string{"team": "a"}, sd.GetMeta())
+
+	// A kind without a typed struct keeps all its JSON.
+	_, c = newWire(t, reply{Body: configTestAPIGatewayJSON})
+	entry, _, err = c.ConfigEntries.Get(testCtx(t), consul.ConfigKindAPIGateway, "gw")
+	require.NoError(t, err)
+	raw, ok := entry.(*consul.RawConfigEntry)
+	require.True(t, ok, "%T", entry)
+	assert.Equal(t, "api-gateway", raw.Kind)
+	assert.Equal(t, "gw", raw.Name)
+	assert.EqualValues(t, 20, raw.ModifyIndex)
+	assert.Equal(t, json.Number("8980060252253708886"), raw.Fields["Hash"], "numbers kept exactly")
+	listeners := raw.Fields["Listeners"].([]any)
+	assert.Equal(t, json.Number("9090"), listeners[0].(map[string]any)["Port"])
+
+	// Missing: nil entry, filled meta, nil error.
+	w, c = newWire(t, reply{Status: 404, Header: map[string]string{"X-Consul-Index": "22"}, Body: `Config entry not found for "service-defaults" / "nope"`})
+	entry, meta, err = c.ConfigEntries.Get(testCtx(t), consul.ConfigKindServiceDefaults, "nope")
+	require.NoError(t, err)
+	assert.Nil(t, entry)
+	assert.EqualValues(t, 22, meta.Index)
+	w.only(t)
+
+	// Other errors stay errors.
+	_, c = newWire(t, reply{Status: 500, Body: "invalid config entry kind: nokind"})
+	_, _, err = c.ConfigEntries.Get(testCtx(t), "nokind", "x")
+	var se *consul.StatusError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, 500, se.StatusCode)
+}
+
+func TestConfigEntriesListWire(t *testing.T) {
+	w, c := newWire(t, reply{Header: map[string]string{"X-Consul-Index": "30"},
+		Body: "[" + configTestDefaultsJSON + `,{"Kind":"service-defaults","Name":"api","Protocol":"grpc","CreateIndex":2,"ModifyIndex":2}]`})
+	list, meta, err := c.ConfigEntries.List(testCtx(t), consul.ConfigKindServiceDefaults, consul.Filter(`Protocol == "http"`))
+	require.NoError(t, err)
+	w.only(t).expect(t, "GET", "/v1/config/service-defaults", q("filter", `Protocol == "http"`))
+	assert.EqualValues(t, 30, meta.Index)
+	require.Len(t, list, 2)
+	assert.Equal(t, "web", list[0].GetName())
+	assert.Equal(t, "grpc", list[1].(*consul.ServiceDefaultsConfigEntry).Protocol)
+
+	_, c = newWire(t, reply{Body: "[" + configTestAPIGatewayJSON + "]"})
+	list, _, err = c.ConfigEntries.List(testCtx(t), consul.ConfigKindAPIGateway)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	assert.IsType(t, &consul.RawConfigEntry{}, list[0])
+
+	for _, body := range []string{"[]", "null"} {
+		_, c = newWire(t, reply{Body: body})
+		list, _, err = c.ConfigEntries.List(testCtx(t), consul.ConfigKindServiceRouter)
+		require.NoError(t, err)
+		assert.NotNil(t, list)
+		assert.Empty(t, list)
+	}
+}
+
+func TestConfigEntriesDeleteWire(t *testing.T) {
+	w, c := newWire(t, reply{Body: "{}"})
+	require.NoError(t, c.ConfigEntries.Delete(testCtx(t), consul.ConfigKindServiceResolver, "web", consul.Token("tok")))
+	r := w.only(t)
+	r.expect(t, "DELETE", "/v1/config/service-resolver/web", nil)
+	assert.Equal(t, "tok", r.Header.Get("X-Consul-Token"))
+	assert.Empty(t, r.Body)
+
+	for _, answer := range []bool{true, false} {
+		w, c = newWire(t, reply{Body: map[bool]string{true: "true", false: "false"}[answer]})
+		ok, err := c.ConfigEntries.DeleteCAS(testCtx(t), consul.ConfigKindServiceDefaults, "a b", 17)
+		require.NoError(t, err)
+		assert.Equal(t, answer, ok)
+		w.only(t).expect(t, "DELETE", "/v1/config/service-defaults/a%20b", q("cas", "17"))
+	}
+
+	_, c = newWire(t, reply{Status: 403, Body: "Permission denied"})
+	err := c.ConfigEntries.Delete(testCtx(t), consul.ConfigKindServiceDefaults, "web")
+	require.ErrorIs(t, err, consul.ErrPermissionDenied)
+}
+
+func TestConfigEntriesDiscoveryChainWire(t *testing.T) {
+	// No options: a plain GET, with the read options.
+	w, c := newWire(t, reply{Header: map[string]string{"X-Consul-Index": "16"}, Body: configTestChainJSON})
+	chain, meta, err := c.ConfigEntries.DiscoveryChain(testCtx(t), "web", nil, consul.WaitIndex(9), consul.Cached())
+	require.NoError(t, err)
+	r := w.only(t)
+	r.expect(t, "GET", "/v1/discovery-chain/web", q("index", "9", "cached", ""))
+	assert.Empty(t, r.Body)
+	assert.EqualValues(t, 16, meta.Index)
+
+	assert.Equal(t, "web", chain.ServiceName)
+	assert.Equal(t, "http", chain.Protocol)
+	assert.Equal(t, "dc1", chain.Datacenter)
+	assert.Equal(t, "router:web.default.default", chain.StartNode)
+	res := chain.Nodes["resolver:web.default.default.dc1"]
+	require.NotNil(t, res)
+	assert.Equal(t, "resolver", res.Type)
+	assert.Equal(t, 7*time.Second, res.Resolver.ConnectTimeout)
+	assert.Equal(t, 3*time.Second, res.Resolver.RequestTimeout, "nanoseconds read")
+	assert.Equal(t, 10*time.Second, res.LoadBalancer.HashPolicies[0].CookieConfig.TTL)
+	router := chain.Nodes[chain.StartNode]
+	require.Len(t, router.Routes, 1)
+	assert.Equal(t, 2*time.Second, router.Routes[0].Definition.Destination.RequestTimeout)
+	assert.Equal(t, "resolver:v2.web.default.default.dc1", router.Routes[0].NextNode)
+	target := chain.Targets["web.default.default.dc1"]
+	require.NotNil(t, target)
+	assert.Equal(t, 7*time.Second, target.ConnectTimeout)
+	assert.Equal(t, "local", target.MeshGateway.Mode)
+	assert.Equal(t, []string{"240.0.0.1"}, chain.AutoVirtualIPs)
+
+	// Only the datacenter to compile in: still a GET.
+	w, c = newWire(t, reply{Body: configTestChainJSON})
+	_, _, err = c.ConfigEntries.DiscoveryChain(testCtx(t), "a b", &consul.DiscoveryChainOptions{EvaluateInDatacenter: "dc2"})
+	require.NoError(t, err)
+	w.only(t).expect(t, "GET", "/v1/discovery-chain/a%20b", q("compile-dc", "dc2"))
+
+	// Overrides: a POST read with them in the body, still blocking.
+	w, c = newWire(t, reply{Body: configTestChainJSON})
+	_, _, err = c.ConfigEntries.DiscoveryChain(testCtx(t), "web", &consul.DiscoveryChainOptions{
+		EvaluateInDatacenter:   "dc1",
+		OverrideMeshGateway:    consul.ConfigMeshGateway{Mode: "local"},
+		OverrideProtocol:       "grpc",
+		OverrideConnectTimeout: 2500 * time.Millisecond,
+	}, consul.WaitIndex(4), consul.Consistent())
+	require.NoError(t, err)
+	r = w.only(t)
+	r.expect(t, "POST", "/v1/discovery-chain/web", q("compile-dc", "dc1", "index", "4", "consistent", ""))
+	assert.JSONEq(t, `{"OverrideMeshGateway":{"Mode":"local"},"OverrideProtocol":"grpc","OverrideConnectTimeout":"2.5s"}`, r.Body)
+
+	w, c = newWire(t, reply{Body: configTestChainJSON})
+	_, _, err = c.ConfigEntries.DiscoveryChain(testCtx(t), "web", &consul.DiscoveryChainOptions{OverrideProtocol: "http"})
+	require.NoError(t, err)
+	r = w.only(t)
+	r.expect(t, "POST", "/v1/discovery-chain/web", nil)
+	assert.JSONEq(t, `{"OverrideProtocol":"http"}`, r.Body)
+}
+
+func TestConfigEntriesExportedServicesWire(t *testing.T) {
+	w, c := newWire(t, reply{Header: map[string]string{"X-Consul-Index": "17"},
+		Body: `[{"Service":"web","Consumers":{"Peers":["east"]}},{"Service":"db","Partition":"p1","Namespace":"ns1","Consumers":{"Partitions":["p2"]}}]`})
+	list, meta, err := c.ConfigEntries.ExportedServices(testCtx(t), consul.Partition("p1"), consul.WaitIndex(3))
+	require.NoError(t, err)
+	w.only(t).expect(t, "GET", "/v1/exported-services", q("partition", "p1", "index", "3"))
+	assert.EqualValues(t, 17, meta.Index)
+	assert.Equal(t, []consul.ResolvedExportedService{
+		{Service: "web", Consumers: consul.ResolvedExportedConsumers{Peers: []string{"east"}}},
+		{Service: "db", Partition: "p1", Namespace: "ns1", Consumers: consul.ResolvedExportedConsumers{Partitions: []string{"p2"}}},
+	}, list)
+
+	_, c = newWire(t, reply{Body: "[]"})
+	list, _, err = c.ConfigEntries.ExportedServices(testCtx(t))
+	require.NoError(t, err)
+	assert.NotNil(t, list)
+	assert.Empty(t, list)
+}
+
+func TestConfigEntriesBadInput(t *testing.T) {
+	w, c := newWire(t, reply{Body: "true"})
+	ctx := testCtx(t)
+	s := c.ConfigEntries
+
+	configTestArg(t, s.Apply(ctx, nil), "entry")
+	configTestArg(t, s.Apply(ctx, (*consul.ServiceDefaultsConfigEntry)(nil)), "entry")
+	configTestArg(t, s.Apply(ctx, &consul.ServiceDefaultsConfigEntry{}), "ServiceDefaultsConfigEntry.Name")
+	configTestArg(t, s.Apply(ctx, &consul.RawConfigEntry{Name: "x"}), "RawConfigEntry.Kind")
+	configTestArg(t, s.Apply(ctx, &consul.RawConfigEntry{Kind: "http-route"}), "RawConfigEntry.Name")
+	configTestArg(t, s.Apply(ctx, &consul.ServiceResolverConfigEntry{Name: "x", ConnectTimeout: -time.Second}),
+		"ServiceResolverConfigEntry.ConnectTimeout")
+	configTestArg(t, s.Apply(ctx, &consul.ServiceResolverConfigEntry{Name: "x", RequestTimeout: -time.Second}),
+		"ServiceResolverConfigEntry.RequestTimeout")
+	configTestArg(t, s.Apply(ctx, &consul.ServiceRouterConfigEntry{Name: "x", Routes: []consul.ServiceRouterRoute{
+		{}, {Destination: &consul.ServiceRouterDestination{IdleTimeout: -1}}}}),
+		"ServiceRouterConfigEntry.Routes[1].Destination.IdleTimeout")
+	configTestArg(t, s.Apply(ctx, &consul.ServiceDefaultsConfigEntry{Name: "x", MeshGateway: consul.ConfigMeshGateway{Mode: "nearby"}}),
+		"ServiceDefaultsConfigEntry.MeshGateway.Mode")
+	_, err := s.ApplyCAS(ctx, &consul.ProxyConfigEntry{}, 1)
+	configTestArg(t, err, "ProxyConfigEntry.Name")
+
+	_, _, err = s.Get(ctx, "", "x")
+	configTestArg(t, err, "kind")
+	_, _, err = s.Get(ctx, "service-defaults", "")
+	configTestArg(t, err, "name")
+	_, _, err = s.Get(ctx, "service-defaults/x", "y")
+	configTestArg(t, err, "kind")
+	_, _, err = s.List(ctx, "")
+	configTestArg(t, err, "kind")
+	configTestArg(t, s.Delete(ctx, "service-defaults", ""), "name")
+	configTestArg(t, s.Delete(ctx, "", "x"), "kind")
+	_, err = s.DeleteCAS(ctx, "service-defaults", "", 3)
+	configTestArg(t, err, "name")
+
+	_, _, err = s.DiscoveryChain(ctx, "", nil)
+	configTestArg(t, err, "service")
+	_, _, err = s.DiscoveryChain(ctx, "web", &consul.DiscoveryChainOptions{OverrideConnectTimeout: -time.Second})
+	configTestArg(t, err, "DiscoveryChainOptions.OverrideConnectTimeout")
+	_, _, err = s.DiscoveryChain(ctx, "web", &consul.DiscoveryChainOptions{OverrideMeshGateway: consul.ConfigMeshGateway{Mode: "x"}})
+	configTestArg(t, err, "DiscoveryChainOptions.OverrideMeshGateway.Mode")
+	_, _, err = s.ExportedServices(ctx, consul.WaitTime(-time.Second))
+	configTestArg(t, err, "wait")
+
+	w.noRequest(t)
+}
+
+func TestConfigEntriesDecode(t *testing.T) {
+	for kind, want := range map[string]consul.ConfigEntry{
+		consul.ConfigKindServiceDefaults:    &consul.ServiceDefaultsConfigEntry{},
+		consul.ConfigKindProxyDefaults:      &consul.ProxyConfigEntry{},
+		consul.ConfigKindServiceRouter:      &consul.ServiceRouterConfigEntry{},
+		consul.ConfigKindServiceSplitter:    &consul.ServiceSplitterConfigEntry{},
+		consul.ConfigKindServiceResolver:    &consul.ServiceResolverConfigEntry{},
+		consul.ConfigKindIngressGateway:     &consul.IngressGatewayConfigEntry{},
+		consul.ConfigKindTerminatingGateway: &consul.TerminatingGatewayConfigEntry{},
+		consul.ConfigKindServiceIntentions:  &consul.ServiceIntentionsConfigEntry{},
+		consul.ConfigKindMesh:               &consul.MeshConfigEntry{},
+		consul.ConfigKindExportedServices:   &consul.ExportedServicesConfigEntry{},
+		consul.ConfigKindSamenessGroup:      &consul.SamenessGroupConfigEntry{},
+		consul.ConfigKindHTTPRoute:          &consul.RawConfigEntry{},
+		consul.ConfigKindJWTProvider:        &consul.RawConfigEntry{},
+	} {
+		entry, err := consul.DecodeConfigEntry([]byte(`{"Kind":"` + kind + `","Name":"n"}`))
+		require.NoError(t, err, kind)
+		assert.IsType(t, want, entry, kind)
+		assert.Equal(t, kind, entry.GetKind())
+		if kind != consul.ConfigKindMesh {
+			assert.Equal(t, "n", entry.GetName(), kind)
+		}
+		// Every entry writes its kind, so that what was read can be applied.
+		b, err := json.Marshal(entry)
+		require.NoError(t, err)
+		again, err := consul.DecodeConfigEntry(b)
+		require.NoError(t, err, "%s", b)
+		assert.Equal(t, entry, again, kind)
+	}
+	assert.Equal(t, consul.MeshConfigName, (&consul.MeshConfigEntry{}).GetName())
+
+	// The lower-case kind of config files is read too.
+	entry, err := consul.DecodeConfigEntry([]byte(`{"kind":"service-splitter","Name":"web","Splits":[{"Weight":90},{"Weight":10,"ServiceSubset":"v2"}]}`))
+	require.NoError(t, err)
+	sp := entry.(*consul.ServiceSplitterConfigEntry)
+	assert.Equal(t, []consul.ServiceSplitterSplit{{Weight: 90}, {Weight: 10, ServiceSubset: "v2"}}, sp.Splits)
+
+	_, err = consul.DecodeConfigEntry([]byte(`{"Name":"web"}`))
+	require.ErrorContains(t, err, "no Kind")
+	_, err = consul.DecodeConfigEntry([]byte(`[`))
+	require.Error(t, err)
+	_, err = consul.DecodeConfigEntry([]byte(`{"Kind":"service-resolver","ConnectTimeout":"soon"}`))
+	require.ErrorContains(t, err, "soon")
+
+	// A passive health check's durations both ways.
+	hc := consul.ConfigPassiveHealthCheck{Interval: 10 * time.Second, MaxFailures: 3}
+	bet := 30 * time.Second
+	hc.BaseEjectionTime = &bet
+	b, err := json.Marshal(hc)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"Interval":"10s","MaxFailures":3,"BaseEjectionTime":"30s"}`, string(b))
+	var back consul.ConfigPassiveHealthCheck
+	require.NoError(t, json.Unmarshal([]byte(`{"Interval":10000000000,"MaxFailures":3,"BaseEjectionTime":30000000000}`), &back))
+	assert.Equal(t, hc, back)
+}
+
+// --- integration ---
+
+func TestConfigEntriesIntegration(t *testing.T) {
+	srv := testAgent(t)
+	c := newClient(t, srv)
+	ctx := testCtx(t)
+	s := c.ConfigEntries
+	name := configTestName(t, "web")
+	t.Cleanup(func() {
+		for _, kind := range []string{consul.ConfigKindServiceRouter, consul.ConfigKindServiceResolver, consul.ConfigKindServiceDefaults} {
+			_ = s.Delete(ctx, kind, name)
+		}
+	})
+
+	// Nothing yet: nil, with an index to block on.
+	entry, meta, err := s.Get(ctx, consul.ConfigKindServiceDefaults, name)
+	require.NoError(t, err)
+	assert.Nil(t, entry)
+	require.NotZero(t, meta.Index)
+
+	require.NoError(t, s.Apply(ctx, &consul.ServiceDefaultsConfigEntry{
+		Name: name, Protocol: "http", Meta: map[string]string{"owner": "config-test"},
+	}))
+	require.NoError(t, s.Apply(ctx, &consul.ServiceResolverConfigEntry{
+		Name: name, ConnectTimeout: 7 * time.Second, RequestTimeout: 3 * time.Second,
+		Subsets: map[string]consul.ServiceResolverSubset{"v2": {Filter: "Service.Meta.version == v2"}},
+	}))
+
+	entry, meta, err = s.Get(ctx, consul.ConfigKindServiceDefaults, name)
+	require.NoError(t, err)
+	sd, ok := entry.(*consul.ServiceDefaultsConfigEntry)
+	require.True(t, ok, "%T", entry)
+	assert.Equal(t, name, sd.Name)
+	assert.Equal(t, "http", sd.Protocol)
+	assert.Equal(t, map[string]string{"owner": "config-test"}, sd.Meta)
+	assert.NotZero(t, sd.ModifyIndex)
+	assert.GreaterOrEqual(t, meta.Index, sd.ModifyIndex)
+
+	entry, _, err = s.Get(ctx, consul.ConfigKindServiceResolver, name)
+	require.NoError(t, err)
+	res, ok := entry.(*consul.ServiceResolverConfigEntry)
+	require.True(t, ok, "%T", entry)
+	assert.Equal(t, 7*time.Second, res.ConnectTimeout)
+	assert.Equal(t, 3*time.Second, res.RequestTimeout)
+	assert.Equal(t, "Service.Meta.version == v2", res.Subsets["v2"].Filter)
+
+	list, _, err := s.List(ctx, consul.ConfigKindServiceDefaults)
+	require.NoError(t, err)
+	var found *consul.ServiceDefaultsConfigEntry
+	for _, e := range list {
+		assert.Equal(t, consul.ConfigKindServiceDefaults, e.GetKind())
+		if e.GetName() == name {
+			found = e.(*consul.ServiceDefaultsConfigEntry)
+		}
+	}
+	require.NotNil(t, found, "listed")
+	assert.Equal(t, "http", found.Protocol)
+
+	// CAS: a stale index loses, the current one wins.
+	stale := sd.ModifyIndex
+	sd.Protocol = "http2"
+	ok, err = s.ApplyCAS(ctx, sd, stale-1)
+	require.NoError(t, err)
+	assert.False(t, ok, "stale index")
+	ok, err = s.ApplyCAS(ctx, sd, stale)
+	require.NoError(t, err)
+	assert.True(t, ok, "current index")
+	entry, _, err = s.Get(ctx, consul.ConfigKindServiceDefaults, name)
+	require.NoError(t, err)
+	sd = entry.(*consul.ServiceDefaultsConfigEntry)
+	assert.Equal(t, "http2", sd.Protocol)
+	assert.Greater(t, sd.ModifyIndex, stale)
+	// Index 0 creates only.
+	ok, err = s.ApplyCAS(ctx, &consul.ServiceDefaultsConfigEntry{Name: name, Protocol: "grpc"}, 0)
+	require.NoError(t, err)
+	assert.False(t, ok, "exists already")
+
+	ok, err = s.DeleteCAS(ctx, consul.ConfigKindServiceDefaults, name, stale)
+	require.NoError(t, err)
+	assert.False(t, ok, "stale index")
+	entry, _, err = s.Get(ctx, consul.ConfigKindServiceDefaults, name)
+	require.NoError(t, err)
+	require.NotNil(t, entry, "still there")
+	ok, err = s.DeleteCAS(ctx, consul.ConfigKindServiceDefaults, name, sd.ModifyIndex)
+	require.NoError(t, err)
+	assert.True(t, ok, "current index")
+	entry, _, err = s.Get(ctx, consul.ConfigKindServiceDefaults, name)
+	require.NoError(t, err)
+	assert.Nil(t, entry, "deleted")
+
+	require.NoError(t, s.Delete(ctx, consul.ConfigKindServiceResolver, name))
+	entry, _, err = s.Get(ctx, consul.ConfigKindServiceResolver, name)
+	require.NoError(t, err)
+	assert.Nil(t, entry)
+	// Deleting what is gone is fine.
+	require.NoError(t, s.Delete(ctx, consul.ConfigKindServiceResolver, name))
+
+	// An unknown kind is Consul's error.
+	_, _, err = s.List(ctx, "no-such-kind")
+	var se *consul.StatusError
+	require.ErrorAs(t, err, &se)
+}
+
+func TestConfigEntriesBlockingGetIntegration(t *testing.T) {
+	srv := testAgent(t)
+	c := newClient(t, srv)
+	ctx := testCtx(t)
+	name := configTestName(t, "svc")
+	t.Cleanup(func() { _ = c.ConfigEntries.Delete(ctx, consul.ConfigKindServiceDefaults, name) })
+
+	entry, meta, err := c.ConfigEntries.Get(ctx, consul.ConfigKindServiceDefaults, name)
+	require.NoError(t, err)
+	require.Nil(t, entry)
+
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		_ = c.ConfigEntries.Apply(ctx, &consul.ServiceDefaultsConfigEntry{Name: name, Protocol: "grpc"})
+	}()
+	start := time.Now()
+	entry, _, err = c.ConfigEntries.Get(ctx, consul.ConfigKindServiceDefaults, name,
+		consul.WaitIndex(meta.Index), consul.WaitTime(20*time.Second))
+	require.NoError(t, err)
+	require.NotNil(t, entry, "the blocking read wakes up with the new entry")
+	assert.Equal(t, "grpc", entry.(*consul.ServiceDefaultsConfigEntry).Protocol)
+	assert.Less(t, time.Since(start), 15*time.Second)
+}
+
+func TestConfigEntriesDiscoveryChainIntegration(t *testing.T) {
+	srv := testAgent(t)
+	c := newClient(t, srv)
+	ctx := testCtx(t)
+	s := c.ConfigEntries
+	name := configTestName(t, "web")
+	t.Cleanup(func() {
+		for _, kind := range []string{consul.ConfigKindServiceRouter, consul.ConfigKindServiceResolver, consul.ConfigKindServiceDefaults} {
+			_ = s.Delete(ctx, kind, name)
+		}
+	})
+
+	// Without any entry the chain is the default one.
+	chain, meta, err := s.DiscoveryChain(ctx, name, nil)
+	require.NoError(t, err)
+	assert.Equal(t, name, chain.ServiceName)
+	assert.Equal(t, "tcp", chain.Protocol)
+	assert.True(t, chain.Default)
+	assert.NotZero(t, meta.Index)
+
+	require.NoError(t, s.Apply(ctx, &consul.ServiceDefaultsConfigEntry{Name: name, Protocol: "http"}))
+	require.NoError(t, s.Apply(ctx, &consul.ServiceResolverConfigEntry{
+		Name: name, ConnectTimeout: 7 * time.Second,
+		Subsets: map[string]consul.ServiceResolverSubset{"v2": {Filter: "Service.Meta.version == v2"}},
+	}))
+	require.NoError(t, s.Apply(ctx, &consul.ServiceRouterConfigEntry{Name: name, Routes: []consul.ServiceRouterRoute{{
+		Match:       &consul.ServiceRouterMatch{HTTP: &consul.ServiceRouterHTTPMatch{PathPrefix: "/v2"}},
+		Destination: &consul.ServiceRouterDestination{ServiceSubset: "v2", RequestTimeout: 2 * time.Second},
+	}}}))
+
+	entry, _, err := s.Get(ctx, consul.ConfigKindServiceRouter, name)
+	require.NoError(t, err)
+	router := entry.(*consul.ServiceRouterConfigEntry)
+	require.Len(t, router.Routes, 1)
+	assert.Equal(t, 2*time.Second, router.Routes[0].Destination.RequestTimeout)
+
+	chain, _, err = s.DiscoveryChain(ctx, name, nil)
+	require.NoError(t, err)
+	assert.False(t, chain.Default)
+	assert.Equal(t, "http", chain.Protocol)
+	assert.Equal(t, "dc1", chain.Datacenter)
+	start := chain.Nodes[chain.StartNode]
+	require.NotNil(t, start, chain.StartNode)
+	assert.Equal(t, "router", start.Type)
+	require.NotEmpty(t, start.Routes)
+	assert.Equal(t, 2*time.Second, start.Routes[0].Definition.Destination.RequestTimeout)
+	v2 := chain.Nodes[start.Routes[0].NextNode]
+	require.NotNil(t, v2)
+	assert.Equal(t, 7*time.Second, v2.Resolver.ConnectTimeout)
+	target := chain.Targets[v2.Resolver.Target]
+	require.NotNil(t, target)
+	assert.Equal(t, name, target.Service)
+	assert.Equal(t, "v2", target.ServiceSubset)
+	assert.Equal(t, 7*time.Second, target.ConnectTimeout)
+
+	// Overrides: a POST compiles with them.
+	chain, _, err = s.DiscoveryChain(ctx, name, &consul.DiscoveryChainOptions{
+		EvaluateInDatacenter:   "dc1",
+		OverrideProtocol:       "grpc",
+		OverrideConnectTimeout: 2 * time.Second,
+		OverrideMeshGateway:    consul.ConfigMeshGateway{Mode: "local"},
+	})
+	require.NoError(t, err)
+	assert.Equal(t, "grpc", chain.Protocol)
+	assert.NotEmpty(t, chain.CustomizationHash)
+	for id, tg := range chain.Targets {
+		assert.Equal(t, 2*time.Second, tg.ConnectTimeout, id)
+		assert.Equal(t, "local", tg.MeshGateway.Mode, id)
+	}
+
+	// A datacenter that does not exist is Consul's error.
+	_, _, err = s.DiscoveryChain(ctx, name, &consul.DiscoveryChainOptions{EvaluateInDatacenter: "nowhere"}, consul.Datacenter("nowhere"))
+	require.Error(t, err)
+}
+
+func TestConfigEntriesExportedServicesIntegration(t *testing.T) {
+	srv := testAgent(t)
+	c := newClient(t, srv)
+	ctx := testCtx(t)
+	s := c.ConfigEntries
+	svc := configTestName(t, "db")
+
+	// exported-services is one entry per partition, "default" on CE.
+	prev, _, err := s.Get(ctx, consul.ConfigKindExportedServices, "default")
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if prev != nil {
+			_ = s.Apply(ctx, prev)
+		} else {
+			_ = s.Delete(ctx, consul.ConfigKindExportedServices, "default")
+		}
+	})
+	if prev == nil {
+		list, _, err := s.ExportedServices(ctx)
+		require.NoError(t, err)
+		assert.NotNil(t, list)
+		assert.Empty(t, list)
+	}
+
+	// A peer that does not exist yet is accepted: the export waits for it.
+	entry := &consul.ExportedServicesConfigEntry{Name: "default", Services: []consul.ExportedService{
+		{Name: svc, Consumers: []consul.ExportedServiceConsumer{{Peer: "east"}, {Peer: "west"}}},
+	}}
+	require.NoError(t, s.Apply(ctx, entry))
+
+	got, _, err := s.Get(ctx, consul.ConfigKindExportedServices, "default")
+	require.NoError(t, err)
+	es := got.(*consul.ExportedServicesConfigEntry)
+	require.Len(t, es.Services, 1)
+	assert.Equal(t, entry.Services, es.Services)
+
+	list, meta, err := s.ExportedServices(ctx)
+	require.NoError(t, err)
+	assert.NotZero(t, meta.Index)
+	require.Len(t, list, 1)
+	assert.Equal(t, svc, list[0].Service)
+	assert.ElementsMatch(t, []string{"east", "west"}, list[0].Consumers.Peers)
+
+	// CE allows only the name "default".
+	err = s.Apply(ctx, &consul.ExportedServicesConfigEntry{Name: "other"})
+	require.Error(t, err)
+}
+
+func TestConfigEntriesOtherKindsIntegration(t *testing.T) {
+	srv := testAgent(t)
+	c := newClient(t, srv)
+	ctx := testCtx(t)
+	s := c.ConfigEntries
+	dest := configTestName(t, "dest")
+	gw := configTestName(t, "gw")
+	jwt := configTestName(t, "jwt")
+	t.Cleanup(func() {
+		_ = s.Delete(ctx, consul.ConfigKindJWTProvider, jwt)
+		_ = s.Delete(ctx, consul.ConfigKindServiceIntentions, dest)
+		_ = s.Delete(ctx, consul.ConfigKindAPIGateway, gw)
+		_ = s.Delete(ctx, consul.ConfigKindMesh, consul.MeshConfigName)
+	})
+
+	// service-intentions, typed.
+	require.NoError(t, s.Apply(ctx, &consul.ServiceIntentionsConfigEntry{Name: dest, Sources: []*consul.ServiceIntentionsSource{
+		{Name: "api", Action: "allow", Description: "api may call"},
+		{Name: "*", Action: "deny"},
+	}}))
+	entry, _, err := s.Get(ctx, consul.ConfigKindServiceIntentions, dest)
+	require.NoError(t, err)
+	ixn := entry.(*consul.ServiceIntentionsConfigEntry)
+	require.Len(t, ixn.Sources, 2)
+	assert.Equal(t, "api", ixn.Sources[0].Name)
+	assert.Equal(t, "allow", ixn.Sources[0].Action)
+	assert.Equal(t, "consul", ixn.Sources[0].Type)
+	assert.NotZero(t, ixn.Sources[0].Precedence, "computed by Consul")
+
+	// mesh: no name on the wire, "mesh" in the path.
+	require.NoError(t, s.Apply(ctx, &consul.MeshConfigEntry{
+		TransparentProxy: consul.MeshConfigTransparentProxy{MeshDestinationsOnly: true},
+		Meta:             map[string]string{"by": "config-test"},
+	}))
+	entry, _, err = s.Get(ctx, consul.ConfigKindMesh, consul.MeshConfigName)
+	require.NoError(t, err)
+	mesh := entry.(*consul.MeshConfigEntry)
+	assert.True(t, mesh.TransparentProxy.MeshDestinationsOnly)
+	assert.Equal(t, "config-test", mesh.Meta["by"])
+	require.NoError(t, s.Delete(ctx, consul.ConfigKindMesh, consul.MeshConfigName))
+
+	// api-gateway has no typed struct: a raw entry round-trips.
+	require.NoError(t, s.Apply(ctx, &consul.RawConfigEntry{Kind: consul.ConfigKindAPIGateway, Name: gw, Fields: map[string]any{
+		"Listeners": []any{map[string]any{"Name": "l1", "Port": 9090, "Protocol": "http"}},
+	}}))
+	entry, _, err = s.Get(ctx, consul.ConfigKindAPIGateway, gw)
+	require.NoError(t, err)
+	raw := entry.(*consul.RawConfigEntry)
+	assert.Equal(t, gw, raw.Name)
+	listeners := raw.Fields["Listeners"].([]any)
+	require.Len(t, listeners, 1)
+	assert.Equal(t, json.Number("9090"), listeners[0].(map[string]any)["Port"])
+
+	// So does a jwt-provider, and what was read can be written back
+	// through CAS.
+	require.NoError(t, s.Apply(ctx, &consul.RawConfigEntry{Kind: consul.ConfigKindJWTProvider, Name: jwt, Fields: map[string]any{
+		"Issuer":        "test-issuer",
+		"JSONWebKeySet": map[string]any{"Remote": map[string]any{"URI": "https://127.0.0.1:1/jwks.json", "FetchAsynchronously": true}},
+	}}))
+	entry, _, err = s.Get(ctx, consul.ConfigKindJWTProvider, jwt)
+	require.NoError(t, err)
+	raw = entry.(*consul.RawConfigEntry)
+	assert.Equal(t, "test-issuer", raw.Fields["Issuer"])
+	raw.Meta = map[string]string{"v": "2"}
+	ok, err := s.ApplyCAS(ctx, raw, raw.ModifyIndex-1)
+	require.NoError(t, err)
+	assert.False(t, ok, "stale index")
+	ok, err = s.ApplyCAS(ctx, raw, raw.ModifyIndex)
+	require.NoError(t, err)
+	assert.True(t, ok, "current index")
+	entry, _, err = s.Get(ctx, consul.ConfigKindJWTProvider, jwt)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"v": "2"}, entry.GetMeta())
+	assert.Equal(t, "test-issuer", entry.(*consul.RawConfigEntry).Fields["Issuer"])
+
+	// proxy-defaults, typed, with its opaque Config.
+	prev, _, err := s.Get(ctx, consul.ConfigKindProxyDefaults, consul.ProxyConfigGlobal)
+	require.NoError(t, err)
+	if prev == nil {
+		t.Cleanup(func() { _ = s.Delete(ctx, consul.ConfigKindProxyDefaults, consul.ProxyConfigGlobal) })
+		require.NoError(t, s.Apply(ctx, &consul.ProxyConfigEntry{Name: consul.ProxyConfigGlobal,
+			Config: map[string]any{"local_connect_timeout_ms": 1000}, AccessLogs: consul.ConfigAccessLogs{Enabled: true}}))
+		entry, _, err = s.Get(ctx, consul.ConfigKindProxyDefaults, consul.ProxyConfigGlobal)
+		require.NoError(t, err)
+		pd := entry.(*consul.ProxyConfigEntry)
+		assert.EqualValues(t, 1000, pd.Config["local_connect_timeout_ms"])
+		assert.True(t, pd.AccessLogs.Enabled)
+	}
+}
+
+func TestConfigEntriesACLIntegration(t *testing.T) {
+	srv := testACLAgent(t)
+	c := newClient(t, srv)
+	ctx := testCtx(t)
+	name := configTestName(t, "web")
+
+	err := c.ConfigEntries.Apply(ctx, &consul.ServiceDefaultsConfigEntry{Name: name, Protocol: "http"})
+	require.True(t, errors.Is(err, consul.ErrPermissionDenied), "%v", err)
+
+	mgmt := consul.Token(srv.ManagementToken)
+	require.NoError(t, c.ConfigEntries.Apply(ctx, &consul.ServiceDefaultsConfigEntry{Name: name, Protocol: "http"}, mgmt))
+	t.Cleanup(func() { _ = c.ConfigEntries.Delete(ctx, consul.ConfigKindServiceDefaults, name, mgmt) })
+
+	// Default deny: the entry is invisible without a token.
+	_, _, err = c.ConfigEntries.Get(ctx, consul.ConfigKindServiceDefaults, name)
+	require.ErrorIs(t, err, consul.ErrPermissionDenied)
+	entry, _, err := c.ConfigEntries.Get(ctx, consul.ConfigKindServiceDefaults, name, mgmt)
+	require.NoError(t, err)
+	require.NotNil(t, entry)
+	require.ErrorIs(t, c.ConfigEntries.Delete(ctx, consul.ConfigKindServiceDefaults, name), consul.ErrPermissionDenied)
+}
+
+// TestConfigEntriesRoundTripIntegration applies richly filled entries of the
+// typed kinds and reads them back equal: every field name this package sends
+// is one Consul knows (Consul CE refuses unknown keys).
+func TestConfigEntriesRoundTripIntegration(t *testing.T) {
+	srv := testAgent(t)
+	c := newClient(t, srv)
+	ctx := testCtx(t)
+	s := c.ConfigEntries
+	web := configTestName(t, "web")
+	api := configTestName(t, "api")
+	ing := configTestName(t, "ingress")
+	term := configTestName(t, "term")
+	one, two := 1, 2
+	pct := uint32(50)
+	eject := 20 * time.Second
+
+	entries := []consul.ConfigEntry{
+		&consul.ServiceDefaultsConfigEntry{
+			Name: web, Protocol: "http", Mode: "transparent", MutualTLSMode: "strict",
+			TransparentProxy: consul.ConfigTransparentProxy{OutboundListenerPort: 15001, DialedDirectly: true},
+			MeshGateway:      consul.ConfigMeshGateway{Mode: "local"},
+			Expose: consul.ConfigExpose{Checks: true, Paths: []consul.ConfigExposePath{
+				{ListenerPort: 21500, Path: "/metrics", LocalPathPort: 9102, Protocol: "http"},
+			}},
+			UpstreamConfig: &consul.ConfigUpstreams{
+				Defaults: &consul.ConfigUpstream{
+					ConnectTimeoutMs: 2000,
+					Limits:           &consul.ConfigUpstreamLimits{MaxConnections: &one, MaxPendingRequests: &two},
+					PassiveHealthCheck: &consul.ConfigPassiveHealthCheck{
+						Interval: 10 * time.Second, MaxFailures: 3, MaxEjectionPercent: &pct, BaseEjectionTime: &eject,
+					},
+				},
+				Overrides: []*consul.ConfigUpstream{{Name: api, Protocol: "grpc", MeshGateway: consul.ConfigMeshGateway{Mode: "remote"}}},
+			},
+			MaxInboundConnections: 100, LocalConnectTimeoutMs: 500, LocalRequestTimeoutMs: 1500,
+			BalanceInboundConnections: "exact_balance",
+			Meta:                      map[string]string{"k": "v"},
+		},
+		&consul.ServiceDefaultsConfigEntry{Name: api, Protocol: "http"},
+		&consul.ServiceResolverConfigEntry{
+			Name: web, DefaultSubset: "v1", ConnectTimeout: 4 * time.Second, RequestTimeout: 9 * time.Second,
+			Subsets: map[string]consul.ServiceResolverSubset{
+				"v1": {Filter: "Service.Meta.version == v1", OnlyPassing: true},
+				"v2": {Filter: "Service.Meta.version == v2"},
+			},
+			Failover: map[string]consul.ServiceResolverFailover{"v1": {ServiceSubset: "v2"}},
+			LoadBalancer: &consul.ServiceResolverLoadBalancer{Policy: "ring_hash",
+				RingHashConfig: &consul.ServiceResolverRingHash{MinimumRingSize: 1024, MaximumRingSize: 8192},
+				HashPolicies: []consul.ServiceResolverHashPolicy{
+					{Field: "cookie", FieldValue: "sid", CookieConfig: &consul.ServiceResolverCookieConfig{TTL: 30 * time.Second, Path: "/"}},
+					{SourceIP: true, Terminal: true},
+				}},
+		},
+		&consul.ServiceSplitterConfigEntry{Name: web, Splits: []consul.ServiceSplitterSplit{
+			{Weight: 90, ServiceSubset: "v1", RequestHeaders: &consul.ConfigHTTPHeaderModifiers{Set: map[string]string{"x-v": "1"}}},
+			{Weight: 10, ServiceSubset: "v2", ResponseHeaders: &consul.ConfigHTTPHeaderModifiers{Remove: []string{"x-debug"}}},
+		}},
+		&consul.ServiceRouterConfigEntry{Name: web, Routes: []consul.ServiceRouterRoute{{
+			Match: &consul.ServiceRouterMatch{HTTP: &consul.ServiceRouterHTTPMatch{
+				PathPrefix: "/api", CaseInsensitive: true, Methods: []string{"GET", "POST"},
+				Header:     []consul.ServiceRouterHeaderMatch{{Name: "x-debug", Present: true}, {Name: "x-env", Exact: "prod", Invert: true}},
+				QueryParam: []consul.ServiceRouterQueryParamMatch{{Name: "beta", Exact: "1"}},
+			}},
+			Destination: &consul.ServiceRouterDestination{
+				Service: api, PrefixRewrite: "/", RequestTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second,
+				NumRetries: 2, RetryOnConnectFailure: true, RetryOn: []string{"reset"}, RetryOnStatusCodes: []uint32{503},
+				RequestHeaders: &consul.ConfigHTTPHeaderModifiers{Add: map[string]string{"x-routed": "yes"}},
+			},
+		}}},
+		&consul.ServiceIntentionsConfigEntry{Name: api, Sources: []*consul.ServiceIntentionsSource{
+			{Name: web, Type: "consul", Precedence: 9, Permissions: []*consul.ServiceIntentionsPermission{
+				{Action: "allow", HTTP: &consul.ServiceIntentionsHTTPPermission{PathPrefix: "/v1", Methods: []string{"GET"},
+					Header: []consul.ServiceIntentionsHeaderPermission{{Name: "x-team", Exact: "a"}}}},
+				{Action: "deny", HTTP: &consul.ServiceIntentionsHTTPPermission{PathExact: "/admin"}},
+			}},
+		}},
+		&consul.IngressGatewayConfigEntry{Name: ing,
+			Defaults: &consul.IngressGatewayDefaults{MaxConnections: 10, MaxPendingRequests: 20, MaxConcurrentRequests: 30},
+			Listeners: []consul.IngressGatewayListener{
+				{Port: 8080, Protocol: "http", Services: []consul.IngressGatewayService{{
+					Name: web, Hosts: []string{"web.example.com"}, MaxConnections: 5,
+					RequestHeaders: &consul.ConfigHTTPHeaderModifiers{Set: map[string]string{"x-gw": "1"}},
+				}}},
+				{Port: 9090, Protocol: "tcp", Services: []consul.IngressGatewayService{{Name: term + "-tcp"}}},
+			},
+		},
+		&consul.TerminatingGatewayConfigEntry{Name: term, Services: []consul.TerminatingGatewayService{
+			{Name: "legacy-db", CAFile: "/etc/ca.pem", SNI: "db.internal"},
+			{Name: "billing", DisableAutoHostRewrite: true},
+		}},
+		&consul.MeshConfigEntry{
+			AllowEnablingPermissiveMutualTLS: true,
+			TLS: &consul.MeshConfigTLS{Incoming: &consul.MeshConfigDirectionalTLS{TLSMinVersion: "TLSv1_2"},
+				Outgoing: &consul.MeshConfigDirectionalTLS{TLSMinVersion: "TLSv1_2", CipherSuites: []string{"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"}}},
+			HTTP:    &consul.MeshConfigHTTP{SanitizeXForwardedClientCert: true},
+			Peering: &consul.MeshConfigPeering{PeerThroughMeshGateways: true},
+		},
+	}
+	t.Cleanup(func() {
+		for i := len(entries) - 1; i >= 0; i-- {
+			_ = s.Delete(ctx, entries[i].GetKind(), entries[i].GetName())
+		}
+	})
+	for _, want := range entries {
+		require.NoError(t, s.Apply(ctx, want), "%s %s", want.GetKind(), want.GetName())
+		got, _, err := s.Get(ctx, want.GetKind(), want.GetName())
+		require.NoError(t, err)
+		require.NotNil(t, got)
+		require.IsType(t, want, got)
+		assert.NotZero(t, got.GetCreateIndex())
+		// Compare without the indexes Consul sets.
+		wantJSON, err := json.Marshal(want)
+		require.NoError(t, err)
+		gotJSON, err := json.Marshal(got)
+		require.NoError(t, err)
+		var gotMap map[string]any
+		require.NoError(t, json.Unmarshal(gotJSON, &gotMap))
+		delete(gotMap, "CreateIndex")
+		delete(gotMap, "ModifyIndex")
+		gotJSON, err = json.Marshal(gotMap)
+		require.NoError(t, err)
+		assert.JSONEq(t, string(wantJSON), string(gotJSON), "%s %s", want.GetKind(), want.GetName())
+	}
+}
+
+func ExampleConfigEntriesService_Apply() {
+	client, _ := consul.NewClient(consul.Config{})
+	ctx := context.Background()
+
+	err := client.ConfigEntries.Apply(ctx, &consul.ServiceDefaultsConfigEntry{Name: "web", Protocol: "http"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = client.ConfigEntries.Apply(ctx, &consul.ServiceResolverConfigEntry{
+		Name:           "web",
+		ConnectTimeout: 3 * time.Second,
+		Subsets: map[string]consul.ServiceResolverSubset{
+			"v2": {Filter: "Service.Meta.version == v2"},
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+}
+
+func ExampleConfigEntriesService_Get() {
+	client, _ := consul.NewClient(consul.Config{})
+	ctx := context.Background()
+
+	entry, meta, err := client.ConfigEntries.Get(ctx, consul.ConfigKindServiceDefaults, "web")
+	if err != nil {
+		log.Fatal(err)
+	}
+	switch e := entry.(type) {
+	case nil:
+		fmt.Println("no service-defaults for web yet; block on index", meta.Index)
+	case *consul.ServiceDefaultsConfigEntry:
+		fmt.Println("web speaks", e.Protocol)
+	}
+}
+
+func ExampleConfigEntriesService_ApplyCAS() {
+	client, _ := consul.NewClient(consul.Config{})
+	ctx := context.Background()
+
+	// Read, change, write back only if nobody wrote in between.
+	entry, _, err := client.ConfigEntries.Get(ctx, consul.ConfigKindServiceDefaults, "web")
+	if err != nil || entry == nil {
+		log.Fatal("no entry: ", err)
+	}
+	sd := entry.(*consul.ServiceDefaultsConfigEntry)
+	sd.Protocol = "grpc"
+	ok, err := client.ConfigEntries.ApplyCAS(ctx, sd, sd.ModifyIndex)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("written:", ok)
+}
+
+func ExampleConfigEntriesService_DiscoveryChain() {
+	client, _ := consul.NewClient(consul.Config{})
+	ctx := context.Background()
+
+	chain, _, err := client.ConfigEntries.DiscoveryChain(ctx, "web", &consul.DiscoveryChainOptions{
+		OverrideConnectTimeout: time.Second,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for id, target := range chain.Targets {
+		fmt.Println(id, target.ConnectTimeout)
+	}
+}
