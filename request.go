@@ -1,6 +1,7 @@
 package consul
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,9 +30,13 @@ type request struct {
 	body   any     // nil, []byte, io.Reader, or a value encoded as JSON
 	// read makes the consistency, blocking and cache options apply.
 	read bool
-	// okStatus is a non-2xx status whose body is decoded like a success
-	// (409 for transactions, whose body lists the failed operations).
-	okStatus int
+	// okStatuses are non-2xx statuses whose body is decoded like a success
+	// when it is a JSON object or array: 409 for transactions (the body lists
+	// the failed operations), 429 for autopilot health, 429 and 503 for the
+	// agent's local service health, where the status is part of the result.
+	// The same status with another body, such as the plain text 429 of
+	// Consul's rate limiter, is an error.
+	okStatuses []int
 }
 
 // get is a read: GET path, decoding the JSON answer into out.
@@ -201,11 +207,39 @@ func (c *Client) send(ctx context.Context, r *request, o *callOptions, opts []Op
 		return nil, nil, fmt.Errorf("consul: %s %s: %w", r.method, r.path, err)
 	}
 	meta.RequestTime = time.Since(start)
-	if resp.StatusCode/100 == 2 || (r.okStatus != 0 && resp.StatusCode == r.okStatus) {
+	if resp.StatusCode/100 == 2 {
 		return resp, meta, nil
+	}
+	if slices.Contains(r.okStatuses, resp.StatusCode) {
+		br := bufio.NewReaderSize(resp.Body, 512)
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{br, resp.Body}
+		if startsJSON(br) {
+			return resp, meta, nil
+		}
 	}
 	defer closeBody(resp.Body)
 	return nil, meta, statusError(r, resp)
+}
+
+// startsJSON reports whether the next non-space byte of br opens a JSON
+// object or array, without consuming it.
+func startsJSON(br *bufio.Reader) bool {
+	for i := 1; ; i++ {
+		b, err := br.Peek(i)
+		if err != nil || i > 64 {
+			return false
+		}
+		switch b[i-1] {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '{', '[':
+			return true
+		}
+		return false
+	}
 }
 
 // wrapErr wraps a transport error, preferring the context's own error when

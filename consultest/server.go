@@ -299,7 +299,9 @@ func (s *Server) waitReady(ctx context.Context, exited <-chan struct{}) error {
 	hc := &http.Client{Timeout: 2 * time.Second}
 	check := func() bool {
 		if s.cfg.NoWait {
-			_, ok := s.getJSON(hc, "/v1/agent/self")
+			// /v1/status/leader needs no token: with ACLs on, a token cannot
+			// be resolved before there is a leader.
+			_, ok := s.getJSON(hc, "/v1/status/leader")
 			return ok
 		}
 		leader, ok := s.getJSON(hc, "/v1/status/leader")
