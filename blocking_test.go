@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -651,4 +652,95 @@ func TestWatchWireDeadConnectionTimesOut(t *testing.T) {
 	require.Equal(t, []string{"value", "timeout", "value"}, events)
 	require.GreaterOrEqual(t, timedOut, 5*time.Second)
 	require.Less(t, timedOut, 7*time.Second)
+}
+
+// watchTestURLs records the URL of each request sent.
+type watchTestURLs struct {
+	base http.RoundTripper
+	mu   sync.Mutex
+	urls []string
+}
+
+func (rt *watchTestURLs) RoundTrip(r *http.Request) (*http.Response, error) {
+	rt.mu.Lock()
+	rt.urls = append(rt.urls, r.Method+" "+r.URL.RequestURI())
+	rt.mu.Unlock()
+	return rt.base.RoundTrip(r)
+}
+
+func TestWatchServiceTTLCheckGoesCritical(t *testing.T) {
+	// A real TTL check on the agent: passing while refreshed, critical
+	// once its TTL runs out; the watch on the service's health sees both.
+	c := newClient(t, testAgent(t))
+	ctx := testCtx(t)
+	svc := uniq(t, "ttl")
+	require.NoError(t, c.Services.Register(ctx, &consul.AgentServiceRegistration{
+		Name: svc, Port: 9000,
+		Check: &consul.AgentCheckRegistration{ID: svc + "-ttl", TTL: 2 * time.Second},
+	}))
+	t.Cleanup(func() { _ = c.Services.Deregister(context.Background(), svc) })
+	require.NoError(t, c.Checks.Pass(ctx, svc+"-ttl", "alive"))
+
+	var statuses []string
+	var passedAt time.Time
+	for u, err := range consul.Watch(ctx, consul.Bind(c.Health.Service, svc), consul.WatchDistinct()) {
+		require.NoError(t, err)
+		require.Len(t, u.Value, 1)
+		st := u.Value[0].AggregatedStatus()
+		if len(statuses) > 0 && statuses[len(statuses)-1] == st {
+			continue // output or index changes within one status
+		}
+		statuses = append(statuses, st)
+		if st == consul.HealthPassing {
+			passedAt = time.Now() // from now on, nobody refreshes the TTL
+			continue
+		}
+		break
+	}
+	require.Equal(t, []string{consul.HealthPassing, consul.HealthCritical}, statuses)
+	require.Less(t, time.Since(passedAt), 10*time.Second)
+}
+
+func TestWatchAgentServiceHashBlocking(t *testing.T) {
+	// /v1/agent/service/:id blocks on a content hash, not an index: the
+	// watch follows X-Consul-ContentHash with ?hash=.
+	rt := &watchTestURLs{base: http.DefaultTransport}
+	c := newClient(t, testAgent(t), consul.Config{Transport: rt})
+	ctx := testCtx(t)
+	svc := uniq(t, "hash")
+	require.NoError(t, c.Services.Register(ctx, &consul.AgentServiceRegistration{Name: svc, Port: 1}))
+	t.Cleanup(func() { _ = c.Services.Deregister(context.Background(), svc) })
+
+	var ports []int
+	var hashes []string
+	for u, err := range consul.Watch(ctx, consul.Bind(c.Services.Get, svc), consul.WatchWait(10*time.Second)) {
+		require.NoError(t, err)
+		require.NotNil(t, u.Value)
+		require.NotEmpty(t, u.Meta.ContentHash)
+		require.Zero(t, u.Meta.Index)
+		ports = append(ports, u.Value.Port)
+		hashes = append(hashes, u.Meta.ContentHash)
+		if len(ports) == 3 {
+			break
+		}
+		go func() {
+			time.Sleep(200 * time.Millisecond)
+			_ = c.Services.Register(ctx, &consul.AgentServiceRegistration{Name: svc, Port: len(ports) + 1})
+		}()
+	}
+	require.Equal(t, []int{1, 2, 3}, ports)
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	var gets []string
+	for _, u := range rt.urls {
+		if strings.HasPrefix(u, "GET /v1/agent/service/") {
+			gets = append(gets, u)
+		}
+	}
+	require.Len(t, gets, 3, "each change seen by one blocking request: %v", gets)
+	require.Equal(t, "GET /v1/agent/service/"+svc, gets[0])
+	for i, g := range gets[1:] {
+		require.Contains(t, g, "hash="+hashes[i])
+		require.NotContains(t, g, "index=")
+	}
 }
