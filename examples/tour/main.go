@@ -44,6 +44,7 @@ var sections = []tour{
 	{"health checks", tourHealth},
 	{"network coordinates", tourCoordinate},
 	{"operator", tourOperator},
+	{"watches, locks, elections and caches", tourWatch},
 	{"agent", tourAgent},
 	{"services", tourServices},
 	{"checks", tourChecks},
