@@ -14,14 +14,14 @@ import (
 	"time"
 
 	"github.com/goconsul/consul"
-	"github.com/goconsul/consul/consultest"
+	"github.com/goconsul/consul/examples/internal/exampleagent"
 )
 
 func main() {
 	log.SetFlags(0)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	client, stop := connect()
+	client, stop := exampleagent.Connect()
 	defer stop()
 	prefix := fmt.Sprintf("example-cache-%d/", time.Now().UnixNano())
 	if err := client.KV.Put(ctx, prefix+"feature/dark-mode", []byte("off")); err != nil {
@@ -66,26 +66,4 @@ func main() {
 		time.Sleep(20 * time.Millisecond)
 	}
 	_ = client.KV.DeleteTree(ctx, prefix)
-}
-
-// connect returns a client of $CONSUL_HTTP_ADDR, or of a throwaway agent.
-func connect() (*consul.Client, func()) {
-	cfg, err := consul.ConfigFromEnv()
-	if err != nil {
-		log.Fatal(err)
-	}
-	stop := func() {}
-	if cfg.Address == "" {
-		srv, err := consultest.Start(consultest.Config{})
-		if err != nil {
-			log.Fatal(err)
-		}
-		cfg.Address, stop = srv.HTTPAddr, func() { srv.Close() }
-	}
-	client, err := consul.NewClient(cfg)
-	if err != nil {
-		stop()
-		log.Fatal(err)
-	}
-	return client, stop
 }

@@ -16,14 +16,14 @@ import (
 	"time"
 
 	"github.com/goconsul/consul"
-	"github.com/goconsul/consul/consultest"
+	"github.com/goconsul/consul/examples/internal/exampleagent"
 )
 
 func main() {
 	log.SetFlags(0)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	client, stop := connect()
+	client, stop := exampleagent.Connect()
 	defer stop()
 	key := fmt.Sprintf("example-lock-%d/leader", time.Now().UnixNano())
 	opts := &consul.LockOptions{SessionTTL: 10 * time.Second, LockDelay: consul.NoLockDelay}
@@ -77,26 +77,4 @@ func main() {
 	fmt.Println("the holder's context ended:", context.Cause(held))
 	_ = a.Unlock(ctx)
 	_ = client.KV.Delete(ctx, key)
-}
-
-// connect returns a client of $CONSUL_HTTP_ADDR, or of a throwaway agent.
-func connect() (*consul.Client, func()) {
-	cfg, err := consul.ConfigFromEnv()
-	if err != nil {
-		log.Fatal(err)
-	}
-	stop := func() {}
-	if cfg.Address == "" {
-		srv, err := consultest.Start(consultest.Config{})
-		if err != nil {
-			log.Fatal(err)
-		}
-		cfg.Address, stop = srv.HTTPAddr, func() { srv.Close() }
-	}
-	client, err := consul.NewClient(cfg)
-	if err != nil {
-		stop()
-		log.Fatal(err)
-	}
-	return client, stop
 }
