@@ -37,11 +37,31 @@ type request struct {
 	// The same status with another body, such as the plain text 429 of
 	// Consul's rate limiter, is an error.
 	okStatuses []int
+	// notFoundOK applies the library's 404 rule to a read of one object: a
+	// 404 answer returns its Meta and no error, leaving out untouched.
+	notFoundOK bool
 }
 
 // get is a read: GET path, decoding the JSON answer into out.
 func (c *Client) get(ctx context.Context, path string, ps []param, opts []Option, out any) (*Meta, error) {
 	return c.call(ctx, request{method: http.MethodGet, path: path, params: ps, read: true}, opts, out)
+}
+
+// getOptional is a read of one object under the library's 404 rule: when
+// Consul answers 404 it returns the answer's Meta and a nil error, and out
+// keeps its zero value, so that a caller can block on an object that does
+// not exist yet.
+func (c *Client) getOptional(ctx context.Context, path string, ps []param, opts []Option, out any) (*Meta, error) {
+	return c.call(ctx, request{method: http.MethodGet, path: path, params: ps, read: true, notFoundOK: true}, opts, out)
+}
+
+// first returns the first element of a list answer, or nil for an empty
+// one: many routes answer a read of one object with a one-element array.
+func first[T any](list []*T) *T {
+	if len(list) == 0 {
+		return nil
+	}
+	return list[0]
 }
 
 // write is a PUT, POST or DELETE sending body and decoding the answer into
@@ -83,6 +103,9 @@ func (c *Client) call(ctx context.Context, r request, opts []Option, out any) (*
 			if err := decodeBody(resp.Body, out); err != nil {
 				return meta, c.wrapErr(ctx, &r, "decode answer", err)
 			}
+			return meta, nil
+		}
+		if r.notFoundOK && isNotFound(err) {
 			return meta, nil
 		}
 		if ctx.Err() != nil || !replayable(r.body) {

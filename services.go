@@ -180,11 +180,8 @@ func (s *ServicesService) Get(ctx context.Context, serviceID string, opts ...Opt
 		return nil, nil, argError("serviceID", "empty")
 	}
 	var out *NodeService
-	meta, err := s.client.get(ctx, "/v1/agent/service/"+pathEscape(serviceID), nil, opts, &out)
+	meta, err := s.client.getOptional(ctx, "/v1/agent/service/"+pathEscape(serviceID), nil, opts, &out)
 	if err != nil {
-		if isNotFound(err) {
-			return nil, meta, nil
-		}
 		return nil, meta, err
 	}
 	return out, meta, nil
@@ -267,12 +264,9 @@ func (s *ServicesService) HealthByID(ctx context.Context, serviceID string, opts
 	var out *AgentServiceHealth
 	meta, err := s.client.call(ctx, request{
 		method: http.MethodGet, path: "/v1/agent/health/service/id/" + pathEscape(serviceID),
-		read: true, okStatuses: servicesHealthStatuses,
+		read: true, okStatuses: servicesHealthStatuses, notFoundOK: true,
 	}, opts, &out)
 	if err != nil {
-		if isNotFound(err) {
-			return nil, meta, nil
-		}
 		return nil, meta, err
 	}
 	return out, meta, nil
@@ -291,12 +285,9 @@ func (s *ServicesService) HealthByName(ctx context.Context, name string, opts ..
 	var out []*AgentServiceHealth
 	meta, err := s.client.call(ctx, request{
 		method: http.MethodGet, path: "/v1/agent/health/service/name/" + pathEscape(name),
-		read: true, okStatuses: servicesHealthStatuses,
+		read: true, okStatuses: servicesHealthStatuses, notFoundOK: true,
 	}, opts, &out)
 	if err != nil {
-		if isNotFound(err) {
-			return "", []*AgentServiceHealth{}, meta, nil
-		}
 		return "", nil, meta, err
 	}
 	if len(out) == 0 {
