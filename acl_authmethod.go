@@ -163,15 +163,12 @@ func (s *ACLService) AuthMethodRead(ctx context.Context, name string, opts ...Op
 	if name == "" {
 		return nil, nil, argError("name", "empty")
 	}
-	var out ACLAuthMethod
-	meta, err := s.client.get(ctx, "/v1/acl/auth-method/"+pathEscape(name), nil, opts, &out)
+	var out *ACLAuthMethod
+	meta, err := s.client.getOptional(ctx, "/v1/acl/auth-method/"+pathEscape(name), nil, opts, &out)
 	if err != nil {
-		if isNotFound(err) {
-			return nil, meta, nil
-		}
 		return nil, meta, err
 	}
-	return &out, meta, nil
+	return out, meta, nil
 }
 
 // AuthMethodDelete deletes an auth method with its binding rules and the
@@ -250,15 +247,12 @@ func (s *ACLService) BindingRuleRead(ctx context.Context, id string, opts ...Opt
 	if id == "" {
 		return nil, nil, argError("id", "empty")
 	}
-	var out ACLBindingRule
-	meta, err := s.client.get(ctx, "/v1/acl/binding-rule/"+pathEscape(id), nil, opts, &out)
+	var out *ACLBindingRule
+	meta, err := s.client.getOptional(ctx, "/v1/acl/binding-rule/"+pathEscape(id), nil, opts, &out)
 	if err != nil {
-		if isNotFound(err) {
-			return nil, meta, nil
-		}
 		return nil, meta, err
 	}
-	return &out, meta, nil
+	return out, meta, nil
 }
 
 // BindingRuleDelete deletes a binding rule: DELETE

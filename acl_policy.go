@@ -116,15 +116,12 @@ func (s *ACLService) PolicyReadByName(ctx context.Context, name string, opts ...
 }
 
 func (s *ACLService) policyGet(ctx context.Context, path string, opts []Option) (*ACLPolicy, *Meta, error) {
-	var out ACLPolicy
-	meta, err := s.client.get(ctx, path, nil, opts, &out)
+	var out *ACLPolicy
+	meta, err := s.client.getOptional(ctx, path, nil, opts, &out)
 	if err != nil {
-		if isNotFound(err) {
-			return nil, meta, nil
-		}
 		return nil, meta, err
 	}
-	return &out, meta, nil
+	return out, meta, nil
 }
 
 // PolicyDelete deletes a policy: DELETE /v1/acl/policy/:id. The tokens and

@@ -94,15 +94,12 @@ func (s *ACLService) RoleReadByName(ctx context.Context, name string, opts ...Op
 }
 
 func (s *ACLService) roleGet(ctx context.Context, path string, opts []Option) (*ACLRole, *Meta, error) {
-	var out ACLRole
-	meta, err := s.client.get(ctx, path, nil, opts, &out)
+	var out *ACLRole
+	meta, err := s.client.getOptional(ctx, path, nil, opts, &out)
 	if err != nil {
-		if isNotFound(err) {
-			return nil, meta, nil
-		}
 		return nil, meta, err
 	}
-	return &out, meta, nil
+	return out, meta, nil
 }
 
 // RoleDelete deletes a role: DELETE /v1/acl/role/:id. A role that does not

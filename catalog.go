@@ -255,11 +255,8 @@ func (s *CatalogService) Node(ctx context.Context, node string, opts ...Option) 
 		return nil, nil, argError("node", "empty")
 	}
 	var out *CatalogNode
-	meta, err := s.client.get(ctx, "/v1/catalog/node/"+pathEscape(node), nil, opts, &out)
+	meta, err := s.client.getOptional(ctx, "/v1/catalog/node/"+pathEscape(node), nil, opts, &out)
 	if err != nil {
-		if isNotFound(err) {
-			return nil, meta, nil
-		}
 		return nil, meta, err
 	}
 	if out == nil || out.Node == nil {
@@ -279,11 +276,8 @@ func (s *CatalogService) NodeServices(ctx context.Context, node string, opts ...
 		return nil, nil, argError("node", "empty")
 	}
 	var out *CatalogNodeServiceList
-	meta, err := s.client.get(ctx, "/v1/catalog/node-services/"+pathEscape(node), nil, opts, &out)
+	meta, err := s.client.getOptional(ctx, "/v1/catalog/node-services/"+pathEscape(node), nil, opts, &out)
 	if err != nil {
-		if isNotFound(err) {
-			return nil, meta, nil
-		}
 		return nil, meta, err
 	}
 	if out == nil || out.Node == nil {

@@ -116,11 +116,8 @@ func (s *ConfigEntriesService) Get(ctx context.Context, kind, name string, opts 
 		return nil, nil, err
 	}
 	var raw json.RawMessage
-	meta, err := s.client.get(ctx, path, nil, opts, &raw)
-	if err != nil {
-		if isNotFound(err) {
-			return nil, meta, nil
-		}
+	meta, err := s.client.getOptional(ctx, path, nil, opts, &raw)
+	if err != nil || len(raw) == 0 {
 		return nil, meta, err
 	}
 	entry, err := DecodeConfigEntry(raw)

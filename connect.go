@@ -294,11 +294,8 @@ func (s *ConnectService) GetIntention(ctx context.Context, id string, opts ...Op
 
 func (s *ConnectService) getIntention(ctx context.Context, path string, ps []param, opts []Option) (*Intention, *Meta, error) {
 	var out *Intention
-	meta, err := s.client.get(ctx, path, ps, opts, &out)
+	meta, err := s.client.getOptional(ctx, path, ps, opts, &out)
 	if err != nil {
-		if isNotFound(err) {
-			return nil, meta, nil
-		}
 		return nil, meta, err
 	}
 	return out, meta, nil

@@ -77,15 +77,9 @@ func (s *CoordinateService) Node(ctx context.Context, node string, opts ...Optio
 		return nil, nil, argError("node", "empty")
 	}
 	var out []*CoordinateEntry
-	meta, err := s.client.get(ctx, "/v1/coordinate/node/"+pathEscape(node), nil, opts, &out)
+	meta, err := s.client.getOptional(ctx, "/v1/coordinate/node/"+pathEscape(node), nil, opts, &out)
 	if err != nil {
-		if isNotFound(err) {
-			return nil, meta, nil
-		}
 		return nil, meta, err
-	}
-	if len(out) == 0 {
-		return nil, meta, nil
 	}
 	return out, meta, nil
 }

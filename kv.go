@@ -45,17 +45,11 @@ func (s *KVService) Get(ctx context.Context, key string, opts ...Option) (*KVPai
 		return nil, nil, err
 	}
 	var out []*KVPair
-	meta, err := s.client.get(ctx, kvPath(key), nil, opts, &out)
+	meta, err := s.client.getOptional(ctx, kvPath(key), nil, opts, &out)
 	if err != nil {
-		if isNotFound(err) {
-			return nil, meta, nil
-		}
 		return nil, meta, err
 	}
-	if len(out) == 0 {
-		return nil, meta, nil
-	}
-	return out[0], meta, nil
+	return first(out), meta, nil
 }
 
 // GetRaw reads one key's value as is: GET /v1/kv/:key?raw.
@@ -90,8 +84,8 @@ func (s *KVService) List(ctx context.Context, prefix string, opts ...Option) ([]
 		return nil, nil, err
 	}
 	var out []*KVPair
-	meta, err := s.client.get(ctx, kvPath(prefix), []param{{"recurse", ""}}, opts, &out)
-	if err != nil && !isNotFound(err) {
+	meta, err := s.client.getOptional(ctx, kvPath(prefix), []param{{"recurse", ""}}, opts, &out)
+	if err != nil {
 		return nil, meta, err
 	}
 	return out, meta, nil
@@ -108,8 +102,8 @@ func (s *KVService) Keys(ctx context.Context, prefix string, opts ...Option) ([]
 		return nil, nil, err
 	}
 	var out []string
-	meta, err := s.client.get(ctx, kvPath(prefix), []param{{"keys", ""}}, opts, &out)
-	if err != nil && !isNotFound(err) {
+	meta, err := s.client.getOptional(ctx, kvPath(prefix), []param{{"keys", ""}}, opts, &out)
+	if err != nil {
 		return nil, meta, err
 	}
 	return out, meta, nil

@@ -157,11 +157,8 @@ func (s *PeeringService) Read(ctx context.Context, name string, opts ...Option) 
 		return nil, nil, argError("name", "empty")
 	}
 	var out *Peering
-	meta, err := s.client.get(ctx, "/v1/peering/"+pathEscape(name), nil, opts, &out)
+	meta, err := s.client.getOptional(ctx, "/v1/peering/"+pathEscape(name), nil, opts, &out)
 	if err != nil {
-		if isNotFound(err) {
-			return nil, meta, nil
-		}
 		return nil, meta, err
 	}
 	return out, meta, nil

@@ -217,17 +217,11 @@ func (s *QueryService) Read(ctx context.Context, id string, opts ...Option) (*Pr
 		return nil, nil, argError("id", "empty")
 	}
 	var out []*PreparedQuery
-	meta, err := s.client.get(ctx, "/v1/query/"+pathEscape(id), nil, opts, &out)
+	meta, err := s.client.getOptional(ctx, "/v1/query/"+pathEscape(id), nil, opts, &out)
 	if err != nil {
-		if isNotFound(err) {
-			return nil, meta, nil
-		}
 		return nil, meta, err
 	}
-	if len(out) == 0 {
-		return nil, meta, nil
-	}
-	return out[0], meta, nil
+	return first(out), meta, nil
 }
 
 // Delete deletes a prepared query: DELETE /v1/query/:id. A query that does

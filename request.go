@@ -1,6 +1,7 @@
 package consul
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,14 +30,38 @@ type request struct {
 	body   any     // nil, []byte, io.Reader, or a value encoded as JSON
 	// read makes the consistency, blocking and cache options apply.
 	read bool
-	// okStatus is a non-2xx status whose body is decoded like a success
-	// (409 for transactions, whose body lists the failed operations).
-	okStatus int
+	// okStatuses are non-2xx statuses whose body is decoded like a success
+	// when it is a JSON object or array: 409 for transactions (the body lists
+	// the failed operations), 429 for autopilot health, 429 and 503 for the
+	// agent's local service health, where the status is part of the result.
+	// The same status with another body, such as the plain text 429 of
+	// Consul's rate limiter, is an error.
+	okStatuses []int
+	// notFoundOK applies the library's 404 rule to a read of one object: a
+	// 404 answer returns its Meta and no error, leaving out untouched.
+	notFoundOK bool
 }
 
 // get is a read: GET path, decoding the JSON answer into out.
 func (c *Client) get(ctx context.Context, path string, ps []param, opts []Option, out any) (*Meta, error) {
 	return c.call(ctx, request{method: http.MethodGet, path: path, params: ps, read: true}, opts, out)
+}
+
+// getOptional is a read of one object under the library's 404 rule: when
+// Consul answers 404 it returns the answer's Meta and a nil error, and out
+// keeps its zero value, so that a caller can block on an object that does
+// not exist yet.
+func (c *Client) getOptional(ctx context.Context, path string, ps []param, opts []Option, out any) (*Meta, error) {
+	return c.call(ctx, request{method: http.MethodGet, path: path, params: ps, read: true, notFoundOK: true}, opts, out)
+}
+
+// first returns the first element of a list answer, or nil for an empty
+// one: many routes answer a read of one object with a one-element array.
+func first[T any](list []*T) *T {
+	if len(list) == 0 {
+		return nil
+	}
+	return list[0]
 }
 
 // write is a PUT, POST or DELETE sending body and decoding the answer into
@@ -74,6 +100,9 @@ func (c *Client) call(ctx context.Context, r request, opts []Option, out any) (*
 		resp, meta, err := c.send(ctx, &r, &o, opts, c.bases[cur])
 		if err == nil {
 			return meta, c.decodeAnswer(ctx, &r, resp, out)
+		}
+		if r.notFoundOK && isNotFound(err) {
+			return meta, nil
 		}
 		if ctx.Err() != nil || !replayable(r.body) {
 			return meta, err
@@ -207,11 +236,39 @@ func (c *Client) send(ctx context.Context, r *request, o *callOptions, opts []Op
 		return nil, nil, fmt.Errorf("consul: %s %s: %w", r.method, r.path, err)
 	}
 	meta.RequestTime = time.Since(start)
-	if resp.StatusCode/100 == 2 || (r.okStatus != 0 && resp.StatusCode == r.okStatus) {
+	if resp.StatusCode/100 == 2 {
 		return resp, meta, nil
+	}
+	if slices.Contains(r.okStatuses, resp.StatusCode) {
+		br := bufio.NewReaderSize(resp.Body, 512)
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{br, resp.Body}
+		if startsJSON(br) {
+			return resp, meta, nil
+		}
 	}
 	defer closeBody(resp.Body)
 	return nil, meta, statusError(r, resp)
+}
+
+// startsJSON reports whether the next non-space byte of br opens a JSON
+// object or array, without consuming it.
+func startsJSON(br *bufio.Reader) bool {
+	for i := 1; ; i++ {
+		b, err := br.Peek(i)
+		if err != nil || i > 64 {
+			return false
+		}
+		switch b[i-1] {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '{', '[':
+			return true
+		}
+		return false
+	}
 }
 
 // wrapErr wraps a transport error, preferring the context's own error when

@@ -166,17 +166,11 @@ func (s *SessionService) Info(ctx context.Context, id string, opts ...Option) (*
 		return nil, nil, argError("id", "empty")
 	}
 	var out []*SessionEntry
-	meta, err := s.client.get(ctx, "/v1/session/info/"+pathEscape(id), nil, opts, &out)
+	meta, err := s.client.getOptional(ctx, "/v1/session/info/"+pathEscape(id), nil, opts, &out)
 	if err != nil {
-		if isNotFound(err) {
-			return nil, meta, nil
-		}
 		return nil, meta, err
 	}
-	if len(out) == 0 {
-		return nil, meta, nil
-	}
-	return out[0], meta, nil
+	return first(out), meta, nil
 }
 
 // Node lists the sessions of one node: GET /v1/session/node/:node. It

@@ -9,6 +9,10 @@ import (
 // TxnService runs transactions: PUT /v1/txn. See Txn.
 type TxnService service
 
+// txnOKStatuses: a rolled back transaction answers 409 with the failed
+// operations in its body.
+var txnOKStatuses = []int{http.StatusConflict}
+
 // MaxTxnOps is the most operations Consul 1.19 accepts in one transaction
 // (maxTxnOps in its agent/txn_endpoint.go). Execute refuses more before
 // sending.
@@ -211,11 +215,11 @@ func (t *Txn) Execute(ctx context.Context, opts ...Option) ([]TxnResult, *Meta, 
 	}
 	var out txnResponse
 	meta, err := t.c.call(ctx, request{
-		method:   http.MethodPut,
-		path:     "/v1/txn",
-		body:     t.ops,
-		read:     read,
-		okStatus: http.StatusConflict,
+		method:     http.MethodPut,
+		path:       "/v1/txn",
+		body:       t.ops,
+		read:       read,
+		okStatuses: txnOKStatuses,
 	}, opts, &out)
 	if err != nil {
 		return nil, meta, err

@@ -210,3 +210,12 @@ func TestTxnFailedCheckIndexChangesNothing(t *testing.T) {
 	assert.Len(t, res, consul.MaxTxnOps)
 	require.NoError(t, c.KV.DeleteTree(ctx, p+"/"))
 }
+
+func TestTxnConflictWithoutJSONIsAStatusError(t *testing.T) {
+	_, c := newWire(t, reply{Status: 409, Body: "conflicting request\n"})
+	_, _, err := c.KV.Txn().Set("a", nil).Execute(testCtx(t))
+	var se *consul.StatusError
+	require.ErrorAs(t, err, &se, "a 409 that is not a transaction report is the plain status")
+	assert.Equal(t, "conflicting request", se.Body)
+	assert.ErrorIs(t, err, consul.ErrConflict)
+}

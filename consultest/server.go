@@ -299,8 +299,15 @@ func (s *Server) waitReady(ctx context.Context, exited <-chan struct{}) error {
 	hc := &http.Client{Timeout: 2 * time.Second}
 	check := func() bool {
 		if s.cfg.NoWait {
-			_, ok := s.getJSON(hc, "/v1/agent/self")
-			return ok
+			// Any answer will do: a client agent without servers answers
+			// /v1/status/leader with a 500, and with ACLs on a token cannot
+			// be resolved before there is a leader.
+			resp, err := hc.Get("http://" + s.HTTPAddr + "/v1/agent/version")
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			return true
 		}
 		leader, ok := s.getJSON(hc, "/v1/status/leader")
 		if !ok || leader == `""` {

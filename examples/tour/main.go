@@ -35,6 +35,7 @@ type tourEnv struct {
 // sections runs in order.
 var sections = []tour{
 	{"status", tourStatus},
+	{"members", tourMembers},
 	{"kv", tourKV},
 	{"kv transactions", tourTxn},
 	{"sessions and locks", tourSession},
@@ -42,6 +43,11 @@ var sections = []tour{
 	{"events", tourEvent},
 	{"health checks", tourHealth},
 	{"network coordinates", tourCoordinate},
+	{"operator", tourOperator},
+	{"watches, locks, elections and caches", tourWatch},
+	{"agent", tourAgent},
+	{"services", tourServices},
+	{"checks", tourChecks},
 	{"acl", tourACL},
 	{"prepared queries", tourQuery},
 	{"config entries", tourConfigEntries},

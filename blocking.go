@@ -1,0 +1,495 @@
+package consul
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"math/rand/v2"
+	"reflect"
+	"sync"
+	"time"
+)
+
+// BlockingRead is any blocking read of this library with its arguments
+// bound: a function of a context and Options returning a value and its
+// Meta. Reads without arguments are BlockingReads as they are
+// (client.Catalog.Services, client.Session.List); bind the argument of the
+// others with Bind (consul.Bind(client.KV.List, "app/")).
+type BlockingRead[T any] func(ctx context.Context, opts ...Option) (T, *Meta, error)
+
+// Bind binds the argument, and any Options, of a one-argument read such as
+// client.KV.Get, client.KV.List or client.Health.Service, making a
+// BlockingRead for Watch, WatchShared and NewCache:
+//
+//	consul.Bind(client.Health.Service, "web", consul.Passing())
+//
+// The options given here come before the watch's own (WaitIndex, WaitTime).
+func Bind[A, T any](read func(context.Context, A, ...Option) (T, *Meta, error), arg A, opts ...Option) BlockingRead[T] {
+	return func(ctx context.Context, more ...Option) (T, *Meta, error) {
+		if len(opts) == 0 {
+			return read(ctx, arg, more...)
+		}
+		all := make([]Option, 0, len(opts)+len(more))
+		all = append(append(all, opts...), more...)
+		return read(ctx, arg, all...)
+	}
+}
+
+// WatchUpdate is one new answer of a watched read: its value and Meta. On
+// an error, Value is the zero value and Meta is what the failed answer's
+// headers said (nil for a transport error).
+type WatchUpdate[T any] struct {
+	Value T
+	Meta  *Meta
+}
+
+// WatchOption tunes Watch, WatchShared and the caches.
+type WatchOption func(*watchConfig)
+
+// Defaults of the watch loop.
+const (
+	// DefaultWatchWait is the wait sent with each blocking request.
+	DefaultWatchWait = 5 * time.Minute
+	// DefaultWatchMinInterval is the least time between the starts of two
+	// requests of one watch.
+	DefaultWatchMinInterval = 100 * time.Millisecond
+	// DefaultWatchBackoffMin and DefaultWatchBackoffMax bound the delay
+	// after a failed request; it doubles with each failure in a row.
+	DefaultWatchBackoffMin = 500 * time.Millisecond
+	DefaultWatchBackoffMax = time.Minute
+)
+
+// watchTimeoutMargin is added to wait + wait/16 to bound each request of a
+// watch, so that a connection that died silently is noticed.
+const watchTimeoutMargin = 5 * time.Second
+
+type watchConfig struct {
+	wait        time.Duration
+	minInterval time.Duration
+	backoffMin  time.Duration
+	backoffMax  time.Duration
+	equal       func(a, b any) bool
+	readOpts    []Option
+}
+
+func newWatchConfig(opts []WatchOption) watchConfig {
+	c := watchConfig{
+		wait:        DefaultWatchWait,
+		minInterval: DefaultWatchMinInterval,
+		backoffMin:  DefaultWatchBackoffMin,
+		backoffMax:  DefaultWatchBackoffMax,
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	if c.wait <= 0 {
+		c.wait = DefaultWatchWait
+	}
+	if c.wait > maxWait {
+		c.wait = maxWait
+	}
+	if c.minInterval < 0 {
+		c.minInterval = 0
+	}
+	if c.backoffMin <= 0 {
+		c.backoffMin = time.Millisecond
+	}
+	if c.backoffMax < c.backoffMin {
+		c.backoffMax = c.backoffMin
+	}
+	return c
+}
+
+// WatchWait sets the wait of each blocking request (?wait=); Consul caps it
+// at 10 minutes. The default is DefaultWatchWait. A shorter wait answers
+// more often with nothing new, which costs requests but notices a silently
+// dead connection sooner.
+func WatchWait(d time.Duration) WatchOption { return func(c *watchConfig) { c.wait = d } }
+
+// WatchMinInterval sets the least time between the starts of two requests
+// of a watch (default DefaultWatchMinInterval), which bounds the load a
+// fast-changing result puts on Consul. Zero disables it.
+func WatchMinInterval(d time.Duration) WatchOption {
+	return func(c *watchConfig) { c.minInterval = d }
+}
+
+// WatchBackoff sets the delay after a failed request: min after the first
+// failure, doubling with each failure in a row up to max, each delay then
+// jittered down by up to a half. A 429 or 503 answer's Retry-After is
+// waited at least. The defaults are DefaultWatchBackoffMin and
+// DefaultWatchBackoffMax.
+func WatchBackoff(min, max time.Duration) WatchOption {
+	return func(c *watchConfig) { c.backoffMin, c.backoffMax = min, max }
+}
+
+// WatchDistinct drops answers whose value is reflect.DeepEqual to the
+// previous answer's (an index can move without the result changing, e.g.
+// after an idempotent write or for a read covering a whole table).
+func WatchDistinct() WatchOption {
+	return func(c *watchConfig) { c.equal = reflect.DeepEqual }
+}
+
+// WatchEqual drops answers that equal reports equal to the previous
+// answer's value. T must be the watched value's type; a mismatch never
+// suppresses anything.
+func WatchEqual[T any](equal func(a, b T) bool) WatchOption {
+	return func(c *watchConfig) {
+		c.equal = func(a, b any) bool {
+			x, ok1 := a.(T)
+			y, ok2 := b.(T)
+			return ok1 && ok2 && equal(x, y)
+		}
+	}
+}
+
+// WatchReadOptions adds Options to every request of the watch, e.g.
+// consul.WatchReadOptions(consul.Stale()) for a read without arguments.
+func WatchReadOptions(opts ...Option) WatchOption {
+	return func(c *watchConfig) { c.readOpts = append(c.readOpts, opts...) }
+}
+
+// Watch runs a blocking read in a loop and yields each new answer, until
+// ctx ends or the caller breaks out of the loop:
+//
+//	for u, err := range consul.Watch(ctx, consul.Bind(client.KV.List, "app/")) {
+//		if err != nil {
+//			log.Print(err) // the watch goes on after backing off
+//			continue
+//		}
+//		apply(u.Value)
+//	}
+//
+// The first answer is always yielded; after it, an answer is yielded only
+// when its index (or, for the agent's hash-based endpoints, its
+// X-Consul-ContentHash) differs from the previous answer's: a request that
+// timed out with nothing new yields nothing. With WatchDistinct or
+// WatchEqual, answers whose value did not change are dropped too. Blocking
+// reads see states, not every write: writes that land between two requests
+// are seen together, as the latest value.
+//
+// It follows Consul's rules for blocking queries: the index sent is the
+// last answer's; an index that goes backwards is reset to 0 (a new
+// non-blocking read); an index of 0 in an answer is sent as 1; requests
+// start at least WatchMinInterval apart; each request is bounded by
+// wait + wait/16 + 5s so that a dead connection is noticed.
+//
+// Errors are yielded with a zero Value and the loop goes on after a
+// backoff (WatchBackoff, at least the Retry-After of a 429 or 503 answer)
+// unless the error is permanent (IsPermanent: a 4xx other than 429, or an
+// ArgumentError): the loop ends after yielding it. When ctx ends the loop
+// ends without yielding ctx's error. Watch starts no goroutine: the loop
+// runs in the ranging goroutine.
+func Watch[T any](ctx context.Context, read BlockingRead[T], opts ...WatchOption) iter.Seq2[WatchUpdate[T], error] {
+	cfg := newWatchConfig(opts)
+	return func(yield func(WatchUpdate[T], error) bool) {
+		watchLoop(ctx, read, &cfg, yield)
+	}
+}
+
+func watchLoop[T any](ctx context.Context, read BlockingRead[T], cfg *watchConfig, yield func(WatchUpdate[T], error) bool) {
+	var (
+		first     = true
+		index     uint64 // index to send; 0 sends none
+		lastIndex uint64 // index of the last answer
+		hash      string // content hash to send, for hash-based endpoints
+		last      T
+		failures  int
+		lastStart time.Time
+		delay     time.Duration
+		timer     *time.Timer
+	)
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	ropts := make([]Option, 0, len(cfg.readOpts)+2)
+	for {
+		if d := time.Until(lastStart.Add(cfg.minInterval)); d > delay {
+			delay = d
+		}
+		if delay > 0 {
+			if timer == nil {
+				timer = time.NewTimer(delay)
+			} else {
+				timer.Reset(delay)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
+			delay = 0
+		}
+		if ctx.Err() != nil {
+			return
+		}
+
+		ropts = append(ropts[:0], cfg.readOpts...)
+		ropts = append(ropts, WaitTime(cfg.wait))
+		switch {
+		case hash != "":
+			ropts = append(ropts, WaitHash(hash))
+		case index > 0:
+			ropts = append(ropts, WaitIndex(index))
+		}
+		lastStart = time.Now()
+		rctx, cancel := context.WithTimeout(ctx, cfg.wait+cfg.wait/16+watchTimeoutMargin)
+		v, meta, err := read(rctx, ropts...)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			failures++
+			if !yield(WatchUpdate[T]{Meta: meta}, err) || IsPermanent(err) {
+				return
+			}
+			delay = watchBackoff(cfg, failures, err)
+			continue
+		}
+		failures = 0
+		if meta == nil {
+			meta = &Meta{}
+		}
+
+		changed := first
+		if meta.ContentHash != "" && meta.Index == 0 {
+			// Hash-based blocking (the agent's local endpoints).
+			changed = changed || meta.ContentHash != hash
+			hash, index = meta.ContentHash, 0
+		} else {
+			hash = ""
+			switch {
+			case meta.Index < lastIndex:
+				// The index went backwards (a snapshot restore, another
+				// server, a table reset): start over with a plain read.
+				changed, index = true, 0
+			case meta.Index > lastIndex:
+				changed, index = true, meta.Index
+			default:
+				index = meta.Index
+			}
+			if index == 0 && meta.Index >= lastIndex {
+				// Consul must not answer 0, but some versions did: an index
+				// of 0 would make every request return at once.
+				index = 1
+			}
+			lastIndex = meta.Index
+		}
+		if changed && !first && cfg.equal != nil && cfg.equal(any(last), any(v)) {
+			changed = false
+		}
+		first = false
+		last = v
+		if changed && !yield(WatchUpdate[T]{Value: v, Meta: meta}, nil) {
+			return
+		}
+	}
+}
+
+// watchBackoff is the delay after the n-th failure in a row.
+func watchBackoff(cfg *watchConfig, n int, err error) time.Duration {
+	d := cfg.backoffMin
+	for i := 1; i < n && d < cfg.backoffMax; i++ {
+		d *= 2
+	}
+	if d > cfg.backoffMax {
+		d = cfg.backoffMax
+	}
+	// Jitter: a random delay in [d/2, d], so that many watchers failing
+	// together do not come back together.
+	if half := int64(d / 2); half > 0 {
+		d = time.Duration(half + rand.Int64N(half+1))
+	}
+	var se *StatusError
+	if errors.As(err, &se) && se.RetryAfter > d {
+		d = se.RetryAfter
+	}
+	return d
+}
+
+// watchHub runs one watch loop and fans its answers out to any number of
+// subscribers. Subscribers see the latest state: one that is slow to pull
+// skips the states it missed, so the hub holds one value however many
+// subscribers it has.
+type watchHub[T any] struct {
+	mu     sync.Mutex
+	cur    WatchUpdate[T]
+	curVer uint64 // 0 until the first value
+	err    error  // the last error, nil after a value
+	errVer uint64
+	ended  bool  // the loop ended
+	endErr error // the permanent error that ended it, if any
+	notify chan struct{}
+	ready  chan struct{} // closed at the first value or at the end
+	done   chan struct{} // closed when the loop's goroutine exits
+}
+
+func newWatchHub[T any]() *watchHub[T] {
+	return &watchHub[T]{
+		notify: make(chan struct{}),
+		ready:  make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+}
+
+// run is the hub's loop; it returns when ctx ends or on a permanent error.
+func (h *watchHub[T]) run(ctx context.Context, read BlockingRead[T], cfg *watchConfig) {
+	defer close(h.done)
+	watchLoop(ctx, read, cfg, func(u WatchUpdate[T], err error) bool {
+		h.mu.Lock()
+		if err != nil {
+			h.err = err
+			h.errVer++
+			if IsPermanent(err) {
+				h.endErr = err
+			}
+		} else {
+			if h.curVer == 0 {
+				close(h.ready)
+			}
+			h.cur, h.err = u, nil
+			h.curVer++
+		}
+		close(h.notify)
+		h.notify = make(chan struct{})
+		h.mu.Unlock()
+		return true
+	})
+	h.mu.Lock()
+	h.ended = true
+	if h.curVer == 0 {
+		close(h.ready)
+	}
+	close(h.notify)
+	h.notify = make(chan struct{})
+	h.mu.Unlock()
+}
+
+// subscribe yields the hub's current value at once, if it has one, then
+// every later value and error, until ctx ends, yield returns false or the
+// loop ends.
+func (h *watchHub[T]) subscribe(ctx context.Context, yield func(WatchUpdate[T], error) bool) {
+	h.mu.Lock()
+	var seenVer, seenErr uint64
+	if h.curVer > 0 || h.err == nil {
+		// A late subscriber starts from the current value; errors older
+		// than it are not replayed.
+		seenErr = h.errVer
+	} else {
+		// No value yet: show the current error at once.
+		seenErr = h.errVer - 1
+	}
+	h.mu.Unlock()
+	for ctx.Err() == nil {
+		h.mu.Lock()
+		cur, curVer := h.cur, h.curVer
+		err, errVer := h.err, h.errVer
+		ended, ch := h.ended, h.notify
+		h.mu.Unlock()
+		if errVer > seenErr {
+			seenErr = errVer
+			if err != nil && !yield(WatchUpdate[T]{}, err) {
+				return
+			}
+		}
+		if curVer > seenVer {
+			seenVer = curVer
+			if !yield(cur, nil) {
+				return
+			}
+		}
+		if ended {
+			return
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// WatchGroup shares watches among the watchers of one process: all
+// WatchShared calls with the same key share one loop, hence one blocking
+// request to the agent at a time. The loop starts with the first watcher
+// and stops when the last one leaves. The zero value is ready to use; a
+// WatchGroup must not be copied after first use.
+type WatchGroup struct {
+	mu sync.Mutex
+	m  map[any]*watchGroupEntry
+}
+
+type watchGroupEntry struct {
+	hub    any // *watchHub[T]
+	subs   int
+	cancel context.CancelFunc
+}
+
+// WatchShared is Watch shared through g under key: the first watcher of a
+// key starts the loop of read with opts, later watchers of the key join it
+// (their read and opts are not used) and get its current value at once.
+// The loop stops when its last watcher's range ends. The loop runs in a
+// goroutine of its own, on a context of its own: it does not carry the
+// values of any watcher's ctx.
+//
+// A key is any comparable value naming the query, e.g. "kv:app/" or a
+// struct of the read's arguments. Watchers see the latest state: one slow
+// to pull skips intermediate values, and errors older than a late
+// watcher's first value are not replayed to it. A watcher whose T differs
+// from the loop's gets one ArgumentError. A permanent error ends the loop
+// for all its watchers; the next watcher of the key starts a new one.
+func WatchShared[T any](ctx context.Context, g *WatchGroup, key any, read BlockingRead[T], opts ...WatchOption) iter.Seq2[WatchUpdate[T], error] {
+	return func(yield func(WatchUpdate[T], error) bool) {
+		g.mu.Lock()
+		if g.m == nil {
+			g.m = make(map[any]*watchGroupEntry)
+		}
+		e := g.m[key]
+		if e == nil {
+			h := newWatchHub[T]()
+			lctx, cancel := context.WithCancel(context.Background())
+			e = &watchGroupEntry{hub: h, cancel: cancel}
+			g.m[key] = e
+			cfg := newWatchConfig(opts)
+			go func() {
+				h.run(lctx, read, &cfg)
+				g.mu.Lock()
+				if g.m[key] == e {
+					delete(g.m, key)
+				}
+				g.mu.Unlock()
+			}()
+		}
+		h, ok := e.hub.(*watchHub[T])
+		if !ok {
+			g.mu.Unlock()
+			yield(WatchUpdate[T]{}, argError("key", "shared watch %v yields another type", key))
+			return
+		}
+		e.subs++
+		g.mu.Unlock()
+		defer func() {
+			g.mu.Lock()
+			e.subs--
+			if e.subs == 0 {
+				e.cancel()
+				if g.m[key] == e {
+					delete(g.m, key)
+				}
+			}
+			g.mu.Unlock()
+		}()
+		h.subscribe(ctx, yield)
+	}
+}
+
+// Len returns the number of shared loops running in g.
+func (g *WatchGroup) Len() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.m)
+}

@@ -1,0 +1,106 @@
+package consul_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+
+	"github.com/goconsul/consul"
+)
+
+// Each watch is one line: Bind the argument of a read, or pass a read
+// without arguments as it is.
+func ExampleWatch() {
+	client, _ := consul.NewClient(consul.Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	_ = consul.Watch(ctx, consul.Bind(client.KV.List, "app/config/"))                  // a KV prefix
+	_ = consul.Watch(ctx, consul.Bind(client.Health.Service, "web", consul.Passing())) // a service's healthy instances
+	_ = consul.Watch(ctx, client.Catalog.Services)                                     // the catalog's services
+	_ = consul.Watch(ctx, client.Catalog.Nodes)                                        // the catalog's nodes
+	_ = consul.Watch(ctx, consul.Bind(client.Health.State, consul.HealthCritical))     // checks in a state
+	_ = consul.Watch(ctx, consul.Bind(client.Event.List, "deploy"))                    // user events
+
+	for u, err := range consul.Watch(ctx, consul.Bind(client.KV.Get, "app/leader"), consul.WatchDistinct()) {
+		if err != nil {
+			log.Printf("watch: %v (backing off, then retrying)", err)
+			continue
+		}
+		if u.Value == nil {
+			fmt.Println("no leader key yet")
+			continue
+		}
+		fmt.Printf("leader is %s (index %d)\n", u.Value.Value, u.Meta.Index)
+	}
+}
+
+// Many watchers of one query share one blocking request.
+func ExampleWatchShared() {
+	client, _ := consul.NewClient(consul.Config{})
+	ctx := context.Background()
+	var group consul.WatchGroup // one per process, or per client
+
+	for i := 0; i < 3; i++ {
+		go func() {
+			read := consul.Bind(client.Health.Service, "db", consul.Passing())
+			for u, err := range consul.WatchShared(ctx, &group, "health:db:passing", read) {
+				if err == nil {
+					fmt.Printf("watcher %d: %d healthy db instances\n", i, len(u.Value))
+				}
+			}
+		}()
+	}
+}
+
+func ExampleNewLock() {
+	client, _ := consul.NewClient(consul.Config{})
+	ctx := context.Background()
+	lock, err := consul.NewLock(client, "jobs/nightly/lock", &consul.LockOptions{Value: []byte("worker-1")})
+	if err != nil {
+		log.Fatal(err)
+	}
+	held, err := lock.Lock(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer lock.Unlock(context.Background())
+	// Do the work with held as its context: it ends if the lock is lost.
+	_ = held
+}
+
+func ExampleNewElection() {
+	client, _ := consul.NewClient(consul.Config{})
+	ctx := context.Background()
+	e, err := consul.NewElection(client, "service/api/leader", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	go func() {
+		for leader, err := range e.Observe(ctx) {
+			if err == nil && leader != nil {
+				fmt.Printf("leader: %s\n", leader.Value)
+			}
+		}
+	}()
+	term, err := e.Campaign(ctx, []byte("10.0.0.7:8080"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer e.Resign(context.Background())
+	<-term.Done() // lead until leadership is lost
+}
+
+func ExampleNewHealthCache() {
+	client, _ := consul.NewClient(consul.Config{})
+	ctx := context.Background()
+	cache, err := consul.NewHealthCache(ctx, client, consul.HealthCacheQuery{Service: "web", Tags: []string{"v2"}, PassingOnly: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer cache.Close()
+	if err := cache.WaitReady(ctx); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(cache.Addresses()) // from memory, kept fresh by one watch
+}
