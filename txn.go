@@ -84,7 +84,7 @@ type txnResponse struct {
 //		Execute(ctx)
 type Txn struct {
 	c   *Client
-	ops []TxnOp
+	kvs []KVTxnOp // stored by value: one growing array, not one allocation per operation
 	err error
 }
 
@@ -95,15 +95,21 @@ func (s *TxnService) New() *Txn { return &Txn{c: s.client} }
 // builder as client.Txn.New().
 func (s *KVService) Txn() *Txn { return &Txn{c: s.client} }
 
-// Ops returns the operations built so far.
-func (t *Txn) Ops() []TxnOp { return t.ops }
+// Ops returns the operations built so far, as sent to Consul.
+func (t *Txn) Ops() []TxnOp {
+	ops := make([]TxnOp, len(t.kvs))
+	for i := range t.kvs {
+		ops[i].KV = &t.kvs[i]
+	}
+	return ops
+}
 
 // KV adds a KV operation as is; the named methods below cover every verb.
 func (t *Txn) KV(op KVTxnOp) *Txn {
 	if t.err != nil {
 		return t
 	}
-	i := len(t.ops)
+	i := len(t.kvs)
 	emptyOK := op.Verb == KVGetTree || op.Verb == KVDeleteTree
 	if err := checkKey("key", op.Key, emptyOK); err != nil {
 		err = checkKey(fmt.Sprintf("txn op %d key", i), op.Key, emptyOK)
@@ -125,7 +131,7 @@ func (t *Txn) KV(op KVTxnOp) *Txn {
 		t.err = argError(fmt.Sprintf("txn op %d verb", i), "unknown verb %q", op.Verb)
 		return t
 	}
-	t.ops = append(t.ops, TxnOp{KV: &op})
+	t.kvs = append(t.kvs, op)
 	return t
 }
 
@@ -200,15 +206,15 @@ func (t *Txn) Execute(ctx context.Context, opts ...Option) ([]TxnResult, *Meta, 
 	if t.err != nil {
 		return nil, nil, t.err
 	}
-	switch n := len(t.ops); {
+	switch n := len(t.kvs); {
 	case n == 0:
 		return nil, nil, argError("txn", "no operation")
 	case n > MaxTxnOps:
 		return nil, nil, argError("txn", "%d operations is over Consul's limit of %d", n, MaxTxnOps)
 	}
 	read := true
-	for i := range t.ops {
-		if t.ops[i].KV != nil && !t.ops[i].KV.Verb.isRead() {
+	for i := range t.kvs {
+		if !t.kvs[i].Verb.isRead() {
 			read = false
 			break
 		}
@@ -217,7 +223,7 @@ func (t *Txn) Execute(ctx context.Context, opts ...Option) ([]TxnResult, *Meta, 
 	meta, err := t.c.call(ctx, request{
 		method:     http.MethodPut,
 		path:       "/v1/txn",
-		body:       t.ops,
+		body:       t.Ops(),
 		read:       read,
 		okStatuses: txnOKStatuses,
 	}, opts, &out)
