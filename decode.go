@@ -1178,30 +1178,9 @@ func (d *fdec) nodeService(s *fdecHealth, v *NodeService) {
 		case "Locality":
 			d.locality(s, &v.Locality)
 		case "Proxy":
-			if d.null() {
-				v.Proxy = nil
-				continue
-			}
-			v.Proxy = s.proxies.new()
-			d.serviceProxy(v.Proxy)
+			d.proxy(s, &v.Proxy)
 		case "Connect":
-			if !d.objStart() {
-				v.Connect = nil
-				continue
-			}
-			c := s.connect.new()
-			v.Connect = c
-			for first := true; ; {
-				key, ok := d.objNext(&first)
-				if !ok {
-					break
-				}
-				if string(key) == "Native" {
-					d.boolv(&c.Native)
-				} else {
-					d.unknown(key, "Native")
-				}
-			}
+			d.serviceConnect(s, &v.Connect)
 		case "PeerName":
 			d.str(&v.PeerName)
 		case "Namespace":
@@ -1243,6 +1222,37 @@ func (d *fdec) locality(s *fdecHealth, p **Locality) {
 			d.unknown(key, "Region Zone")
 		}
 	}
+}
+
+// serviceConnect reads a service's Connect object, or null, into *p.
+func (d *fdec) serviceConnect(s *fdecHealth, p **ServiceConnect) {
+	if !d.objStart() {
+		*p = nil
+		return
+	}
+	c := s.connect.new()
+	*p = c
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		if string(key) == "Native" {
+			d.boolv(&c.Native)
+		} else {
+			d.unknown(key, "Native")
+		}
+	}
+}
+
+// proxy reads a service's Proxy object, or null, into *p.
+func (d *fdec) proxy(s *fdecHealth, p **ServiceProxy) {
+	if d.null() {
+		*p = nil
+		return
+	}
+	*p = s.proxies.new()
+	d.serviceProxy(*p)
 }
 
 const fdecProxyFields = "DestinationServiceName DestinationServiceID LocalServiceAddress LocalServicePort " +
@@ -1542,30 +1552,9 @@ func (d *fdec) serviceNode(s *fdecHealth, v *ServiceNode) {
 		case "ServiceEnableTagOverride":
 			d.boolv(&v.ServiceEnableTagOverride)
 		case "ServiceProxy":
-			if d.null() {
-				v.ServiceProxy = nil
-				continue
-			}
-			v.ServiceProxy = s.proxies.new()
-			d.serviceProxy(v.ServiceProxy)
+			d.proxy(s, &v.ServiceProxy)
 		case "ServiceConnect":
-			if !d.objStart() {
-				v.ServiceConnect = nil
-				continue
-			}
-			c := s.connect.new()
-			v.ServiceConnect = c
-			for first := true; ; {
-				key, ok := d.objNext(&first)
-				if !ok {
-					break
-				}
-				if string(key) == "Native" {
-					d.boolv(&c.Native)
-				} else {
-					d.unknown(key, "Native")
-				}
-			}
+			d.serviceConnect(s, &v.ServiceConnect)
 		case "ServiceLocality":
 			d.locality(s, &v.ServiceLocality)
 		case "PeerName":
