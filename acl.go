@@ -304,7 +304,7 @@ func (s *ACLService) TokenRead(ctx context.Context, accessorID string, opts ...O
 	var out ACLToken
 	meta, err := s.client.get(ctx, "/v1/acl/token/"+pathEscape(accessorID), nil, opts, &out)
 	if err != nil {
-		if aclTokenMissing(err) {
+		if aclTokenMissing(err) && fromConsul(meta) {
 			return nil, meta, nil
 		}
 		return nil, meta, err

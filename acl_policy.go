@@ -174,8 +174,8 @@ func (s *ACLService) TemplatedPolicyRead(ctx context.Context, name string, opts 
 	meta, err := s.client.get(ctx, aclTemplatePath("/v1/acl/templated-policy/name/", name), nil, opts, &out)
 	if err != nil {
 		var se *StatusError
-		if isNotFound(err) || (errors.As(err, &se) && se.StatusCode == http.StatusBadRequest &&
-			strings.Contains(se.Body, "Invalid templated policy Name")) {
+		if fromConsul(meta) && (isNotFound(err) || (errors.As(err, &se) && se.StatusCode == http.StatusBadRequest &&
+			strings.Contains(se.Body, "Invalid templated policy Name"))) {
 			return nil, meta, nil
 		}
 		return nil, meta, err

@@ -411,13 +411,8 @@ func (s *AgentService) Monitor(ctx context.Context, level string, opts ...Option
 // stream sends a GET whose answer streams until ctx ends, returning the
 // open body; the caller closes it.
 func (s *AgentService) stream(ctx context.Context, path string, ps []param, opts []Option) (io.ReadCloser, error) {
-	var o callOptions
-	if err := s.client.resolve(opts, &o); err != nil {
-		return nil, err
-	}
-	r := request{method: http.MethodGet, path: path, params: ps}
 	// No retry: a stream is not a read that can be replayed transparently.
-	resp, _, err := s.client.send(ctx, &r, &o, opts, s.client.bases[s.client.cur.Load()])
+	resp, _, err := s.client.stream(ctx, request{method: http.MethodGet, path: path, params: ps}, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -2,9 +2,7 @@ package consul
 
 import (
 	"context"
-	"errors"
 	"iter"
-	"math/rand/v2"
 	"reflect"
 	"sync"
 	"time"
@@ -118,8 +116,8 @@ func WatchMinInterval(d time.Duration) WatchOption {
 // WatchBackoff sets the delay after a failed request: min after the first
 // failure, doubling with each failure in a row up to max, each delay then
 // jittered down by up to a half. A 429 or 503 answer's Retry-After is
-// waited at least. The defaults are DefaultWatchBackoffMin and
-// DefaultWatchBackoffMax.
+// waited when it is longer, up to max and never beyond. The defaults are
+// DefaultWatchBackoffMin and DefaultWatchBackoffMax.
 func WatchBackoff(min, max time.Duration) WatchOption {
 	return func(c *watchConfig) { c.backoffMin, c.backoffMax = min, max }
 }
@@ -176,7 +174,8 @@ func WatchReadOptions(opts ...Option) WatchOption {
 // wait + wait/16 + 5s so that a dead connection is noticed.
 //
 // Errors are yielded with a zero Value and the loop goes on after a
-// backoff (WatchBackoff, at least the Retry-After of a 429 or 503 answer)
+// backoff (WatchBackoff; the Retry-After of a 429 or 503 answer is waited
+// up to the backoff's maximum)
 // unless the error is permanent (IsPermanent: a 4xx other than 429, or an
 // ArgumentError): the loop ends after yielding it. When ctx ends the loop
 // ends without yielding ctx's error. Watch starts no goroutine: the loop
@@ -292,23 +291,7 @@ func watchLoop[T any](ctx context.Context, read BlockingRead[T], cfg *watchConfi
 
 // watchBackoff is the delay after the n-th failure in a row.
 func watchBackoff(cfg *watchConfig, n int, err error) time.Duration {
-	d := cfg.backoffMin
-	for i := 1; i < n && d < cfg.backoffMax; i++ {
-		d *= 2
-	}
-	if d > cfg.backoffMax {
-		d = cfg.backoffMax
-	}
-	// Jitter: a random delay in [d/2, d], so that many watchers failing
-	// together do not come back together.
-	if half := int64(d / 2); half > 0 {
-		d = time.Duration(half + rand.Int64N(half+1))
-	}
-	var se *StatusError
-	if errors.As(err, &se) && se.RetryAfter > d {
-		d = se.RetryAfter
-	}
-	return d
+	return Backoff{Min: cfg.backoffMin, Max: cfg.backoffMax}.delay(n, err)
 }
 
 // watchHub runs one watch loop and fans its answers out to any number of

@@ -145,7 +145,8 @@ func TestWatchWireRetryAfter(t *testing.T) {
 		reply{Status: 429, Header: map[string]string{"Retry-After": "1"}, Body: "rate limit exceeded"},
 		watchTestReply(3, "a"))
 	var errAt, valAt time.Time
-	for u, err := range consul.Watch(testCtx(t), consul.Bind(c.KV.Get, "k"), watchTestFast...) {
+	opts := []consul.WatchOption{consul.WatchMinInterval(0), consul.WatchBackoff(time.Millisecond, 3*time.Second)}
+	for u, err := range consul.Watch(testCtx(t), consul.Bind(c.KV.Get, "k"), opts...) {
 		if err != nil {
 			require.ErrorIs(t, err, consul.ErrRateLimited)
 			errAt = time.Now()
@@ -156,8 +157,55 @@ func TestWatchWireRetryAfter(t *testing.T) {
 		break
 	}
 	require.False(t, errAt.IsZero())
-	require.GreaterOrEqual(t, valAt.Sub(errAt), time.Second, "Retry-After: 1 is honoured over a 2ms backoff")
+	require.GreaterOrEqual(t, valAt.Sub(errAt), time.Second, "Retry-After: 1 is honoured over a 1ms backoff")
 	require.Len(t, w.requests(), 2)
+}
+
+// A Retry-After longer than the backoff's maximum is waited only up to the
+// maximum: one 503 asking for an hour must not silence a watch (or a cache)
+// configured to come back within 200ms.
+func TestWatchWireRetryAfterCappedByMaxBackoff(t *testing.T) {
+	for _, ra := range []string{"3600", "86400", "18446744073709551615", time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)} {
+		t.Run(ra, func(t *testing.T) {
+			w, c := newWire(t,
+				reply{Status: 503, Header: map[string]string{"Retry-After": ra}, Body: "busy"},
+				watchTestReply(3, "a"))
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			start := time.Now()
+			var got string
+			for u, err := range consul.Watch(ctx, consul.Bind(c.KV.Get, "k"), consul.WatchMinInterval(0), consul.WatchBackoff(100*time.Millisecond, 200*time.Millisecond)) {
+				if err != nil {
+					var se *consul.StatusError
+					require.ErrorAs(t, err, &se)
+					require.Equal(t, 503, se.StatusCode)
+					continue
+				}
+				got = string(u.Value.Value)
+				break
+			}
+			require.Equal(t, "a", got, "the watch came back before its context ended")
+			require.Less(t, time.Since(start), 2*time.Second, "Retry-After waited at most the 200ms maximum backoff")
+			require.Len(t, w.requests(), 2)
+		})
+	}
+}
+
+// The cache shares the watch loop: the same cap holds for it.
+func TestCacheWireRetryAfterCappedByMaxBackoff(t *testing.T) {
+	_, c := newWire(t,
+		reply{Status: 429, Header: map[string]string{"Retry-After": "3600"}, Body: "rate limit exceeded"},
+		watchTestReply(3, "a"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cache := consul.NewCache(ctx, consul.Bind(c.KV.Get, "k"), consul.WatchMinInterval(0), consul.WatchBackoff(50*time.Millisecond, 200*time.Millisecond))
+	defer cache.Close()
+	start := time.Now()
+	require.NoError(t, cache.WaitReady(ctx))
+	require.Less(t, time.Since(start), 2*time.Second)
+	v, _, ok := cache.Snapshot()
+	require.True(t, ok)
+	require.Equal(t, "a", string(v.Value))
 }
 
 func TestWatchWireMinInterval(t *testing.T) {

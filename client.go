@@ -54,6 +54,35 @@ const DefaultAddress = "127.0.0.1:8500"
 // DefaultKVMaxValueSize is Consul's default kv_max_value_size: 512 KiB.
 const DefaultKVMaxValueSize = 512 << 10
 
+// Defaults of Config's limits.
+const (
+	// DefaultTimeout bounds a call that does not block (Config.Timeout).
+	DefaultTimeout = time.Minute
+	// DefaultMaxResponseSize bounds an answer (Config.MaxResponseSize):
+	// 128 MiB, above the largest answer Consul's own limits allow for a
+	// transaction (128 operations reading values of kv_max_value_size,
+	// 512 KiB, base64-encoded: about 86 MiB), and far above a health
+	// listing of thousands of instances (a few MiB).
+	DefaultMaxResponseSize = 128 << 20
+	// DefaultMaxConns bounds the connections to one agent
+	// (Config.MaxConns), under Consul's default
+	// limits.http_max_conns_per_client of 200.
+	DefaultMaxConns = 192
+)
+
+// DefaultRetryBackoff is the backoff of Config.Retries: 50ms doubling up
+// to 10s.
+var DefaultRetryBackoff = Backoff{Min: 50 * time.Millisecond, Max: 10 * time.Second}
+
+// Backoff is an exponential backoff with jitter: the wait after the n-th
+// failure in a row is Min doubled n-1 times, capped at Max, then jittered
+// down by up to a half. A Retry-After asked by a 429 or 503 answer is
+// waited instead when it is longer, up to Max and never beyond.
+type Backoff struct {
+	Min time.Duration
+	Max time.Duration
+}
+
 // Config configures a Client. The zero value talks to 127.0.0.1:8500 over
 // plain HTTP with no token.
 type Config struct {
@@ -70,7 +99,8 @@ type Config struct {
 	// Token is the default ACL token, sent in the X-Consul-Token header.
 	Token string
 	// TokenFile names a file holding the token; it is read once by
-	// NewClient and used when Token is empty.
+	// NewClient and used when Token is empty. A token holding a control
+	// character (CR, LF, NUL...) is refused by NewClient.
 	TokenFile string
 	// Namespace and Partition are Consul Enterprise scopes sent with every
 	// call; empty means the default.
@@ -84,8 +114,9 @@ type Config struct {
 	// TLS configures HTTPS. It is ignored for plain HTTP addresses.
 	TLS TLSConfig
 
-	// HTTPClient, if set, sends every request as is: TLS and unix socket
-	// settings must then be made on it by the caller.
+	// HTTPClient, if set, sends every request: TLS and unix socket
+	// settings must then be made on it by the caller. The client uses a
+	// copy of it that never follows redirects (see Client).
 	HTTPClient *http.Client
 	// Transport, if set (and HTTPClient is not), is used instead of the
 	// pooled transport this package builds, e.g. to add tracing.
@@ -99,10 +130,38 @@ type Config struct {
 	// Retries is how many more attempts a call gets where retrying is safe:
 	// a read (a GET that does not block) that failed in transport or got a
 	// 429 or 5xx answer, and any call whose connection could not be opened,
-	// so that nothing was sent. Attempts wait 50ms, 100ms, ... up to 1s, with
-	// jitter, or what a 429's Retry-After asks (up to 10s). Zero means no
-	// retry; failing over to Fallbacks happens regardless.
+	// so that nothing was sent. A write that reached an agent is never
+	// retried. Attempts wait as RetryBackoff says. Zero means no retry;
+	// failing over to Fallbacks happens regardless.
 	Retries int
+	// RetryBackoff bounds the wait between two attempts of a call: Min
+	// after the first failure, doubling up to Max, with jitter; the
+	// Retry-After of a 429 or 503 answer is waited, up to Max and never
+	// beyond. The zero value means DefaultRetryBackoff.
+	RetryBackoff Backoff
+
+	// Timeout bounds every call that does not block on the server (the
+	// whole call: connection, answer and retries), even when its context has
+	// no deadline; a context with an earlier deadline wins. Zero means
+	// DefaultTimeout; a negative value means no bound but the context's.
+	// Blocking reads are bounded by their wait instead (wait + wait/16 +
+	// 5s), and streams (Agent.Monitor, Agent.MetricsStream, Snapshot.Save
+	// and Restore) by their context only.
+	Timeout time.Duration
+	// MaxResponseSize bounds the size of an answer, counted after
+	// decompression: a larger one fails with an error matching
+	// ErrResponseTooLarge, without being read further. Zero means
+	// DefaultMaxResponseSize. Streams (Snapshot.Save, Agent.Monitor,
+	// Agent.MetricsStream) are not bounded: their reader decides.
+	MaxResponseSize int64
+	// MaxConns bounds the connections the client opens to one agent;
+	// zero means DefaultMaxConns, under Consul's default
+	// limits.http_max_conns_per_client of 200 (beyond which the agent
+	// refuses connections with 429s). A fifth of them is kept for calls
+	// that do not block, so that long blocking reads cannot starve other
+	// calls: blocking reads beyond their share wait for a connection. It
+	// does not apply to an HTTPClient or Transport given here.
+	MaxConns int
 
 	// KVMaxValueSize is the largest KV value accepted before sending; zero
 	// means DefaultKVMaxValueSize. Set it to the agent's kv_max_value_size
@@ -192,11 +251,21 @@ type service struct {
 // Client is a Consul HTTP API client. Its endpoint groups are fields:
 // client.KV.Get(...), client.Session.Create(...). It is safe for concurrent
 // use.
+//
+// It never follows an HTTP redirect: a 3xx answer is a *StatusError, so
+// that neither the token nor a request body ever reaches another host or
+// another route than the one called. (Consul itself answers 307 only to
+// paths that are not clean, such as KV keys with "." segments, which the
+// client refuses before sending.)
 type Client struct {
-	hc          *http.Client
+	hc          *http.Client  // calls that do not block
+	hcLong      *http.Client  // blocking reads and streams
 	bases       []string      // scheme://host of the agent and its fallbacks
 	cur         atomic.Uint32 // index in bases of the agent in use
 	retries     int
+	backoff     Backoff
+	timeout     time.Duration // 0: none
+	maxResponse int64
 	datacenter  string
 	token       string
 	namespace   string
@@ -245,12 +314,18 @@ func NewClient(cfg Config) (*Client, error) {
 	if c.kvMaxValue <= 0 {
 		c.kvMaxValue = DefaultKVMaxValueSize
 	}
+	if err := checkToken("Config.Token", c.token); err != nil {
+		return nil, err
+	}
 	if c.token == "" && cfg.TokenFile != "" {
 		b, err := os.ReadFile(cfg.TokenFile)
 		if err != nil {
 			return nil, fmt.Errorf("consul: token file: %w", err)
 		}
 		c.token = strings.TrimSpace(string(b))
+		if err := checkToken("Config.TokenFile", c.token); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.HTTPAuth != nil {
 		raw := cfg.HTTPAuth.Username + ":" + cfg.HTTPAuth.Password
@@ -261,6 +336,30 @@ func NewClient(cfg Config) (*Client, error) {
 		return nil, argError("Config.Retries", "negative")
 	}
 	c.retries = cfg.Retries
+	c.backoff = cfg.RetryBackoff
+	if c.backoff == (Backoff{}) {
+		c.backoff = DefaultRetryBackoff
+	}
+	if err := c.backoff.check("Config.RetryBackoff"); err != nil {
+		return nil, err
+	}
+	switch {
+	case cfg.Timeout == 0:
+		c.timeout = DefaultTimeout
+	case cfg.Timeout > 0:
+		c.timeout = cfg.Timeout
+	}
+	switch {
+	case cfg.MaxResponseSize < 0:
+		return nil, argError("Config.MaxResponseSize", "negative")
+	case cfg.MaxResponseSize == 0:
+		c.maxResponse = DefaultMaxResponseSize
+	default:
+		c.maxResponse = cfg.MaxResponseSize
+	}
+	if cfg.MaxConns < 0 {
+		return nil, argError("Config.MaxConns", "negative")
+	}
 	addr := cfg.Address
 	if addr == "" {
 		addr = DefaultAddress
@@ -295,18 +394,22 @@ func NewClient(cfg Config) (*Client, error) {
 		if !cfg.TLS.isZero() || socket != "" {
 			return nil, argError("Config.HTTPClient", "TLS and unix socket settings must be made on the given client")
 		}
-		c.hc = cfg.HTTPClient
+		hc := *cfg.HTTPClient
+		hc.CheckRedirect = noRedirect
+		c.hc, c.hcLong = &hc, &hc
 	case cfg.Transport != nil:
 		if !cfg.TLS.isZero() || socket != "" {
 			return nil, argError("Config.Transport", "TLS and unix socket settings must be made on the given transport")
 		}
-		c.hc = &http.Client{Transport: cfg.Transport}
+		c.hc = &http.Client{Transport: cfg.Transport, CheckRedirect: noRedirect}
+		c.hcLong = c.hc
 	default:
-		t, err := newTransport(cfg, https, socket)
+		short, long, err := newTransports(cfg, https, socket)
 		if err != nil {
 			return nil, err
 		}
-		c.hc = &http.Client{Transport: t}
+		c.hc = &http.Client{Transport: short, CheckRedirect: noRedirect}
+		c.hcLong = &http.Client{Transport: long, CheckRedirect: noRedirect}
 	}
 
 	c.common.client = c
@@ -357,15 +460,46 @@ func baseURL(addr, scheme, field string) (string, error) {
 	return scheme + "://" + addr, nil
 }
 
-// maxIdlePerHost sizes the idle pool per agent: blocking reads hold one
-// connection each for minutes and come back in bursts, so the default of
-// GOMAXPROCS+1 would close and reopen connections all the time.
-const maxIdlePerHost = 1024
+// noRedirect makes the HTTP client return a 3xx answer as it is instead of
+// following it: a redirect would carry the token and replay the body to
+// wherever the answer points.
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// responseHeaderTimeout bounds the wait for an answer's headers on the
+// client's own transports: the longest a blocking read may be held (the
+// longest wait, its jitter and the margin). Calls that do not block are
+// bounded tighter by Config.Timeout.
+const responseHeaderTimeout = maxWait + maxWait/16 + 5*time.Second
+
+// newTransports builds the client's two pools: one for calls that do not
+// block and one for blocking reads and streams, which hold a connection for
+// minutes. Together they open at most cfg.MaxConns connections per agent;
+// the short pool gets a fifth of them (at least one), so that blocking
+// reads cannot starve other calls. Each pool keeps as many idle
+// connections as it may open: blocking reads come back in bursts, and the
+// default of GOMAXPROCS+1 idle connections would close and reopen them all
+// the time.
+func newTransports(cfg Config, https bool, socket string) (short, long *http.Transport, err error) {
+	t, err := newTransport(cfg, https, socket)
+	if err != nil {
+		return nil, nil, err
+	}
+	total := cfg.MaxConns
+	if total == 0 {
+		total = DefaultMaxConns
+	}
+	nShort := max(total/5, 1)
+	nLong := max(total-nShort, 1)
+	long = t.Clone()
+	t.MaxConnsPerHost, t.MaxIdleConnsPerHost = nShort, nShort
+	long.MaxConnsPerHost, long.MaxIdleConnsPerHost = nLong, nLong
+	return t, long, nil
+}
 
 func newTransport(cfg Config, https bool, socket string) (*http.Transport, error) {
 	t := cleanhttp.DefaultPooledTransport()
-	t.MaxIdleConns = 0 // no global cap; the per-host cap below applies
-	t.MaxIdleConnsPerHost = maxIdlePerHost
+	t.MaxIdleConns = 0 // no global cap; the per-host caps apply
+	t.ResponseHeaderTimeout = responseHeaderTimeout
 	if socket != "" {
 		d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 		t.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {

@@ -335,6 +335,7 @@ func TestConnectionsAreReused(t *testing.T) {
 		}
 		switch r.URL.Query().Get("case") {
 		case "404":
+			w.Header().Set("X-Consul-Default-ACL-Policy", "allow")
 			w.WriteHeader(404)
 		case "500":
 			w.WriteHeader(500)

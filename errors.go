@@ -24,15 +24,22 @@ var (
 	// ErrRateLimited matches a 429 answer; StatusError.RetryAfter says how
 	// long the server asked to wait.
 	ErrRateLimited = errors.New("consul: rate limited")
+	// ErrResponseTooLarge matches an answer larger than
+	// Config.MaxResponseSize (counted after decompression). It is
+	// permanent: the same request would get the same answer.
+	ErrResponseTooLarge = errors.New("consul: answer too large")
 )
 
 // maxErrorBody bounds how much of an error answer is kept in StatusError.
 const maxErrorBody = 4 << 10
 
-// StatusError is returned for every non-2xx answer of the Consul HTTP API.
+// StatusError is returned for every non-2xx answer of the Consul HTTP API,
+// 3xx redirects included (they are never followed).
 //
-// It never contains the request's token: tokens travel in a header, and
-// neither the header nor the query string is part of the error.
+// It never contains the request's token: tokens travel in a header, neither
+// the header nor the query string is part of the error, and every token the
+// call could have sent (its Token option and the client's token) is
+// replaced by "<redacted>" in the body when the server echoes it.
 type StatusError struct {
 	StatusCode int    // the HTTP status code, e.g. 403
 	Method     string // the request method, e.g. "GET"
@@ -84,16 +91,18 @@ func (e *StatusError) Temporary() bool {
 	return e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500
 }
 
-// IsPermanent reports whether err is an answer from Consul that retrying will
-// not change: a 4xx other than 429. Transport errors, cancellations and 5xx
-// answers are not permanent.
+// IsPermanent reports whether retrying err will not change it: an answer
+// from Consul that is a 4xx other than 429 (or a 3xx redirect, which is
+// never followed), input refused before sending (*ArgumentError), or an
+// answer over Config.MaxResponseSize. Transport errors, cancellations and
+// 5xx answers are not permanent.
 func IsPermanent(err error) bool {
 	var se *StatusError
 	if errors.As(err, &se) {
 		return !se.Temporary()
 	}
 	var ae *ArgumentError
-	return errors.As(err, &ae)
+	return errors.As(err, &ae) || errors.Is(err, ErrResponseTooLarge)
 }
 
 // ArgumentError reports input refused before any request was sent.
@@ -109,6 +118,32 @@ func (e *ArgumentError) Error() string {
 
 func argError(arg, format string, args ...any) error {
 	return &ArgumentError{Arg: arg, Reason: fmt.Sprintf(format, args...)}
+}
+
+// redacted replaces secrets in error bodies.
+const redacted = "<redacted>"
+
+// redact replaces every non-empty secret in s by "<redacted>".
+func redact(s string, secrets ...string) string {
+	for _, sec := range secrets {
+		if sec != "" && strings.Contains(s, sec) {
+			s = strings.ReplaceAll(s, sec, redacted)
+		}
+	}
+	return s
+}
+
+// checkToken refuses a token that cannot travel in a header as it is: one
+// holding a control character (CR, LF, NUL, tab, DEL...), which would break
+// the request or smuggle headers into it. The token itself never appears in
+// the error.
+func checkToken(arg, token string) error {
+	for i := 0; i < len(token); i++ {
+		if c := token[i]; c < 0x20 || c == 0x7f {
+			return argError(arg, "contains the control character %#02x at byte %d", c, i)
+		}
+	}
+	return nil
 }
 
 // TxnError is returned when Consul rolls a transaction back (409). Errors

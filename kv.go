@@ -61,17 +61,9 @@ func (s *KVService) GetRaw(ctx context.Context, key string, opts ...Option) ([]b
 		return nil, nil, err
 	}
 	var out []byte
-	meta, err := s.client.get(ctx, kvPath(key), []param{{"raw", ""}}, opts, &out)
-	if err != nil {
-		if isNotFound(err) {
-			return nil, meta, nil
-		}
-		return nil, meta, err
-	}
-	if out == nil {
-		out = []byte{}
-	}
-	return out, meta, nil
+	meta, err := s.client.getOptional(ctx, kvPath(key), []param{{"raw", ""}}, opts, &out)
+	// out stays nil on Consul's 404; an existing empty value is []byte{}.
+	return out, meta, err
 }
 
 // List reads every key under prefix with its value (aioconsul's get_tree):

@@ -104,7 +104,7 @@ type sent struct {
 // reply is what the wire server answers.
 type reply struct {
 	Status int               // 0 means 200
-	Header map[string]string // response headers
+	Header map[string]string // response headers; "" removes a default one
 	Body   string
 }
 
@@ -149,7 +149,15 @@ func (w *wire) serve(rw http.ResponseWriter, r *http.Request) {
 		rep = w.replies[min(n-1, len(w.replies)-1)]
 	}
 	w.mu.Unlock()
+	// Every answer of Consul's HTTP handlers says the default ACL policy;
+	// the 404 rule counts on it to tell Consul's own 404 from a proxy's. A
+	// reply may override it, "" for an answer that is not Consul's.
+	rw.Header().Set("X-Consul-Default-ACL-Policy", "allow")
 	for k, v := range rep.Header {
+		if v == "" {
+			rw.Header().Del(k)
+			continue
+		}
 		rw.Header().Set(k, v)
 	}
 	if rep.Status == 0 {
@@ -157,6 +165,13 @@ func (w *wire) serve(rw http.ResponseWriter, r *http.Request) {
 	}
 	rw.WriteHeader(rep.Status)
 	_, _ = io.WriteString(rw, rep.Body)
+}
+
+// reset replaces the replies to come and forgets the requests so far.
+func (w *wire) reset(replies ...reply) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.replies, w.reqs = replies, nil
 }
 
 // requests returns what was sent so far.

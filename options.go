@@ -59,7 +59,8 @@ func Stale() Option { return WithConsistency(ConsistencyStale) }
 func Consistent() Option { return WithConsistency(ConsistencyConsistent) }
 
 // Token sends this ACL token instead of the client's, in the X-Consul-Token
-// header.
+// header. A token holding a control character is refused with an
+// *ArgumentError before sending (a permanent error: a Watch ends on it).
 func Token(token string) Option { return Option{kind: optToken, s1: token} }
 
 // WaitIndex makes a read blocking: Consul answers once the result's index
@@ -172,6 +173,9 @@ func (c *Client) resolve(opts []Option, o *callOptions) error {
 				return argError("consistency", "unknown mode %d", op.n)
 			}
 		case optToken:
+			if err := checkToken("token", op.s1); err != nil {
+				return err
+			}
 			o.token = op.s1
 		case optWaitIndex:
 			o.index = op.n

@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -38,8 +38,13 @@ type request struct {
 	// Consul's rate limiter, is an error.
 	okStatuses []int
 	// notFoundOK applies the library's 404 rule to a read of one object: a
-	// 404 answer returns its Meta and no error, leaving out untouched.
+	// 404 answer of Consul's own returns its Meta and no error, leaving out
+	// untouched.
 	notFoundOK bool
+	// long marks a call that holds its connection for long (a snapshot
+	// upload): it goes to the pool of blocking reads and is bounded by its
+	// context only, not by Config.Timeout.
+	long bool
 }
 
 // get is a read: GET path, decoding the JSON answer into out.
@@ -80,7 +85,9 @@ func (c *Client) call(ctx context.Context, r request, opts []Option, out any) (*
 	if err := c.resolve(opts, &o); err != nil {
 		return nil, err
 	}
-	if r.read && o.blocking() {
+	var timeout time.Duration
+	switch {
+	case r.read && o.blocking():
 		// A blocking read must not hang forever on a dead connection: Consul
 		// answers within wait plus up to wait/16 of jitter.
 		wait := o.wait
@@ -90,21 +97,35 @@ func (c *Client) call(ctx context.Context, r request, opts []Option, out any) (*
 		case wait > maxWait:
 			wait = maxWait
 		}
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, wait+wait/16+blockingMargin)
-		defer cancel()
+		timeout = wait + wait/16 + blockingMargin
+	case !r.long:
+		timeout = c.timeout
+	}
+	parent := ctx
+	if timeout > 0 {
+		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > timeout {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, timeout)
+			defer cancel()
+		}
 	}
 	tried := 1 // agents tried for this call, for failover
 	for attempt := 0; ; {
 		cur := c.cur.Load()
 		resp, meta, err := c.send(ctx, &r, &o, opts, c.bases[cur])
 		if err == nil {
-			return meta, c.decodeAnswer(ctx, &r, resp, out)
+			if err = c.decodeAnswer(ctx, &r, resp, out); err != nil && ctx.Err() != nil {
+				err = c.ctxErr(parent, ctx, &r, timeout, err)
+			}
+			return meta, err
 		}
-		if r.notFoundOK && isNotFound(err) {
+		if r.notFoundOK && isConsulNotFound(err, meta) {
 			return meta, nil
 		}
-		if ctx.Err() != nil || !replayable(r.body) {
+		if ctx.Err() != nil {
+			return meta, c.ctxErr(parent, ctx, &r, timeout, err)
+		}
+		if !replayable(r.body) {
 			return meta, err
 		}
 		if isDialError(err) && tried < len(c.bases) {
@@ -116,19 +137,66 @@ func (c *Client) call(ctx context.Context, r request, opts []Option, out any) (*
 		if attempt >= c.retries || !retryable(&r, &o, err) {
 			return meta, err
 		}
-		if werr := sleepCtx(ctx, retryDelay(attempt, err)); werr != nil {
-			return meta, err
-		}
 		attempt++
+		if werr := sleepCtx(ctx, c.backoff.delay(attempt, err)); werr != nil {
+			// Cancelled while waiting to retry: the context's error, not
+			// the last answer's.
+			return meta, c.ctxErr(parent, ctx, &r, timeout, err)
+		}
 		tried = 1
 	}
 }
+
+// stream is the pipeline's entry for answers read as streams (a snapshot,
+// the agent's log or metrics): it applies the options, sends once on the
+// pool of long calls and checks the status like call, but neither retries
+// nor fails over, and leaves the open body to the caller, bounded by ctx
+// only (not by Config.Timeout or Config.MaxResponseSize).
+func (c *Client) stream(ctx context.Context, r request, opts []Option) (*http.Response, *Meta, error) {
+	var o callOptions
+	if err := c.resolve(opts, &o); err != nil {
+		return nil, nil, err
+	}
+	r.long = true
+	return c.send(ctx, &r, &o, opts, c.bases[c.cur.Load()])
+}
+
+// ctxErr is the error of a call whose context ended: the caller's own
+// context error when the caller's context ended, or a timeout error naming
+// the bound when the call's own timeout (Config.Timeout, or a blocking
+// read's bound) ran out. Both wrap the context's error, so that errors.Is
+// matches context.Canceled or context.DeadlineExceeded.
+func (c *Client) ctxErr(parent, ctx context.Context, r *request, timeout time.Duration, last error) error {
+	if err := parent.Err(); err != nil {
+		return fmt.Errorf("consul: %s %s: %w", r.method, r.path, err)
+	}
+	if ctx.Err() != nil && timeout > 0 {
+		return fmt.Errorf("consul: %s %s: no answer within %s: %w", r.method, r.path, timeout, ctx.Err())
+	}
+	return last
+}
+
+// isConsulNotFound reports whether err is a 404 answered by Consul itself,
+// the only 404 the library's 404 rule turns into "absent". Every answer of
+// Consul's HTTP handlers carries X-Consul-Default-ACL-Policy; a 404 from
+// anything else on the way (a proxy's error page, a route the agent does
+// not serve) does not, and stays an error.
+func isConsulNotFound(err error, meta *Meta) bool {
+	return fromConsul(meta) && isNotFound(err)
+}
+
+// fromConsul reports whether an answer's headers are those of Consul's own
+// HTTP handlers, which all set X-Consul-Default-ACL-Policy.
+func fromConsul(meta *Meta) bool { return meta != nil && meta.DefaultACLPolicy != "" }
 
 // decodeAnswer decodes a successful answer into out and closes its body.
 // (A defer in call's retry loop would be allocated on every call.)
 func (c *Client) decodeAnswer(ctx context.Context, r *request, resp *http.Response, out any) error {
 	defer closeBody(resp.Body)
-	if err := decodeBody(resp.Body, out); err != nil {
+	if err := decodeBody(resp, out, c.maxResponse); err != nil {
+		if errors.Is(err, ErrResponseTooLarge) {
+			return fmt.Errorf("consul: %s %s: %w", r.method, r.path, err)
+		}
 		return c.wrapErr(ctx, r, "decode answer", err)
 	}
 	return nil
@@ -160,16 +228,6 @@ func retryable(r *request, o *callOptions, err error) bool {
 func isDialError(err error) bool {
 	var oe *net.OpError
 	return errors.As(err, &oe) && oe.Op == "dial"
-}
-
-// retryDelay is 50ms, 100ms, 200ms... capped at 1s, with jitter in its upper
-// half; a 429 or 503 that asks for a delay gets it, up to 10s.
-func retryDelay(attempt int, err error) time.Duration {
-	if se, ok := err.(*StatusError); ok && se.RetryAfter > 0 {
-		return min(se.RetryAfter, 10*time.Second)
-	}
-	d := min(50*time.Millisecond<<min(attempt, 5), time.Second)
-	return d/2 + rand.N(d/2+1)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -225,12 +283,19 @@ func (c *Client) send(ctx context.Context, r *request, o *callOptions, opts []Op
 		req.Header["Cache-Control"] = []string{cacheControl(o)}
 	}
 
+	hc := c.hc
+	if r.long || o.blocking() {
+		hc = c.hcLong
+	}
 	start := time.Now()
-	resp, err := c.hc.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, nil, c.wrapErr(ctx, r, "", err)
 	}
-	meta, err := parseMeta(resp.Header)
+	// A write's answer is what Consul did: a header it does not need
+	// cannot turn a write that was applied into an error the caller might
+	// retry. A read's headers are its Meta, and must parse.
+	meta, err := parseMeta(resp.Header, r.read)
 	if err != nil {
 		closeBody(resp.Body)
 		return nil, nil, fmt.Errorf("consul: %s %s: %w", r.method, r.path, err)
@@ -250,7 +315,7 @@ func (c *Client) send(ctx context.Context, r *request, o *callOptions, opts []Op
 		}
 	}
 	defer closeBody(resp.Body)
-	return nil, meta, statusError(r, resp)
+	return nil, meta, statusError(r, resp, o.token, c.token)
 }
 
 // startsJSON reports whether the next non-space byte of br opens a JSON
@@ -394,33 +459,67 @@ func encodeBody(v any) (io.Reader, string, error) {
 	}
 }
 
-// decodeBody reads the whole answer into a pooled buffer and decodes it
-// from there: the fast path of decode.go for the big listings, else
-// encoding/json. Decoding from memory spares json.Decoder's own copy of the
-// body and its incremental refills.
-func decodeBody(body io.Reader, out any) error {
-	switch v := out.(type) {
-	case nil:
+// decodeBody reads the whole answer, at most limit bytes of it after
+// decompression, into a pooled buffer and decodes it from there: the fast
+// path of decode.go for the big listings, else encoding/json. Decoding from
+// memory spares json.Decoder's own copy of the body and its incremental
+// refills. An answer over limit fails with ErrResponseTooLarge as soon as
+// the limit is passed, whatever Content-Length says.
+func decodeBody(resp *http.Response, out any, limit int64) error {
+	if out == nil {
 		return nil
-	case *[]byte:
-		b, err := io.ReadAll(body)
+	}
+	if resp.ContentLength > limit {
+		return tooLarge(limit)
+	}
+	if raw, ok := out.(*[]byte); ok {
+		b, err := readAll(resp.Body, nil, limit)
 		if err != nil {
 			return err
 		}
-		*v = b
+		if b == nil {
+			b = []byte{}
+		}
+		*raw = b
 		return nil
 	}
 	buf := bodyBufs.get()
+	b, err := readAll(resp.Body, (*buf)[:0], limit)
 	defer func() {
-		if buf.Cap() <= maxPooledBody {
-			buf.Reset()
+		if cap(b) <= maxPooledBody {
+			*buf = b[:0]
 			bodyBufs.put(buf)
 		}
 	}()
-	if _, err := buf.ReadFrom(body); err != nil {
+	if err != nil {
 		return err
 	}
-	return unmarshalAnswer(buf.Bytes(), out)
+	return unmarshalAnswer(b, out)
+}
+
+// readAll appends r's content to b, failing with ErrResponseTooLarge once
+// more than limit bytes were read.
+func readAll(r io.Reader, b []byte, limit int64) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if int64(len(b)) > limit {
+			return b[:0], tooLarge(limit)
+		}
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+}
+
+func tooLarge(limit int64) error {
+	return fmt.Errorf("%w: over %d bytes (Config.MaxResponseSize)", ErrResponseTooLarge, limit)
 }
 
 // unmarshalAnswer decodes one JSON answer as json.Decoder would: the first
@@ -439,7 +538,7 @@ func unmarshalAnswer(b []byte, out any) error {
 }
 
 // bodyBufs keeps the buffers answers are read into.
-var bodyBufs = newScratch[bytes.Buffer](4)
+var bodyBufs = newScratch[[]byte](4)
 
 // maxPooledBody is the largest buffer kept for reuse.
 const maxPooledBody = 2 << 20
@@ -490,17 +589,32 @@ func closeBody(b io.ReadCloser) {
 
 var drainBufs = newScratch[[4 << 10]byte](4)
 
-func statusError(r *request, resp *http.Response) *StatusError {
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+// statusError reads a non-2xx answer into a *StatusError, redacting the
+// tokens the call could have sent from the body.
+func statusError(r *request, resp *http.Response, tokens ...string) *StatusError {
+	// Read past the cut by the longest token, so that a token straddling
+	// the cut is whole when it is redacted, and cut after redacting.
+	extra := 0
+	for _, t := range tokens {
+		extra = max(extra, len(t))
+	}
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, int64(maxErrorBody+extra)))
+	body := redact(string(raw), tokens...)
+	if len(raw) > maxErrorBody && len(body) > maxErrorBody {
+		body = body[:maxErrorBody]
+	}
 	e := &StatusError{
 		StatusCode: resp.StatusCode,
 		Method:     r.method,
 		Path:       r.path,
-		Body:       strings.TrimSpace(string(body)),
+		Body:       strings.TrimSpace(strings.ToValidUTF8(body, "")),
 	}
 	if ra := resp.Header.Get("Retry-After"); ra != "" {
-		if secs, err := strconv.Atoi(ra); err == nil && secs >= 0 {
-			e.RetryAfter = time.Duration(secs) * time.Second
+		if secs, err := strconv.ParseUint(ra, 10, 64); err == nil {
+			e.RetryAfter = maxRetryAfter
+			if secs < uint64(maxRetryAfter/time.Second) {
+				e.RetryAfter = time.Duration(secs) * time.Second
+			}
 		} else if t, err := http.ParseTime(ra); err == nil {
 			if d := time.Until(t); d > 0 {
 				e.RetryAfter = d
@@ -509,6 +623,10 @@ func statusError(r *request, resp *http.Response) *StatusError {
 	}
 	return e
 }
+
+// maxRetryAfter caps the Retry-After read into a StatusError, so that a huge
+// value cannot overflow; the loops that wait cap it far lower.
+const maxRetryAfter = 24 * time.Hour
 
 // The response headers of Meta, in canonical form so that the map is read
 // without canonicalising on every call.
@@ -525,30 +643,43 @@ const (
 	hBackend     = "X-Consul-Query-Backend"
 )
 
-// parseMeta reads every Meta header once. A header that is present but does
-// not parse is an error, never a silent zero.
-func parseMeta(h http.Header) (*Meta, error) {
+// parseMeta reads every Meta header once. When strict, a header that is
+// present but does not parse (or overflows) is an error, never a silent
+// zero; otherwise such a header is left out of Meta.
+func parseMeta(h http.Header, strict bool) (*Meta, error) {
 	m := &Meta{}
+	bad := func(name, v string) error {
+		if !strict {
+			return nil
+		}
+		return fmt.Errorf("malformed %s header %q", name, v)
+	}
 	if v, ok := header(h, hIndex); ok {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("malformed %s header %q", hIndex, v)
+			if err := bad("X-Consul-Index", v); err != nil {
+				return nil, err
+			}
 		}
 		m.Index = n
 	}
 	if v, ok := header(h, hKnownLeader); ok {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return nil, fmt.Errorf("malformed X-Consul-KnownLeader header %q", v)
+			if err := bad("X-Consul-KnownLeader", v); err != nil {
+				return nil, err
+			}
 		}
 		m.KnownLeader = b
 	}
 	if v, ok := header(h, hLastContact); ok {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("malformed X-Consul-LastContact header %q", v)
+		d, ok := parseDuration(v, time.Millisecond)
+		if !ok {
+			if err := bad("X-Consul-LastContact", v); err != nil {
+				return nil, err
+			}
 		}
-		m.LastContact = time.Duration(n) * time.Millisecond
+		m.LastContact = d
 	}
 	if v, ok := header(h, hContentHash); ok {
 		m.ContentHash = v
@@ -562,15 +693,19 @@ func parseMeta(h http.Header) (*Meta, error) {
 			m.CacheHit = true
 		case "MISS":
 		default:
-			return nil, fmt.Errorf("malformed X-Cache header %q", v)
+			if err := bad("X-Cache", v); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if v, ok := header(h, hAge); ok {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("malformed Age header %q", v)
+		d, ok := parseDuration(v, time.Second)
+		if !ok {
+			if err := bad("Age", v); err != nil {
+				return nil, err
+			}
 		}
-		m.CacheAge = time.Duration(n) * time.Second
+		m.CacheAge = d
 	}
 	if v, ok := header(h, hDefaultACL); ok {
 		m.DefaultACLPolicy = v
@@ -578,7 +713,9 @@ func parseMeta(h http.Header) (*Meta, error) {
 	if v, ok := header(h, hFilteredACL); ok {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return nil, fmt.Errorf("malformed X-Consul-Results-Filtered-By-ACLs header %q", v)
+			if err := bad("X-Consul-Results-Filtered-By-ACLs", v); err != nil {
+				return nil, err
+			}
 		}
 		m.ResultsFilteredByACLs = b
 	}
@@ -586,6 +723,16 @@ func parseMeta(h http.Header) (*Meta, error) {
 		m.QueryBackend = v
 	}
 	return m, nil
+}
+
+// parseDuration reads a header's count of units as a Duration; a count that
+// does not parse, or would overflow a Duration, is not ok.
+func parseDuration(v string, unit time.Duration) (time.Duration, bool) {
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || n > uint64(math.MaxInt64/unit) {
+		return 0, false
+	}
+	return time.Duration(n) * unit, true
 }
 
 func header(h http.Header, key string) (string, bool) {

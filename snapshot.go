@@ -29,13 +29,9 @@ type SnapshotService service
 // lets any server take it (?stale), e.g. when there is no leader. Save is
 // sent once: it is neither retried nor failed over to another agent. The
 // context bounds the whole transfer: cancelling it ends the stream.
+// Config.Timeout and Config.MaxResponseSize do not apply to it.
 func (s *SnapshotService) Save(ctx context.Context, opts ...Option) (io.ReadCloser, *Meta, error) {
-	var o callOptions
-	if err := s.client.resolve(opts, &o); err != nil {
-		return nil, nil, err
-	}
-	r := request{method: http.MethodGet, path: "/v1/snapshot", read: true}
-	resp, meta, err := s.client.send(ctx, &r, &o, opts, s.client.bases[s.client.cur.Load()])
+	resp, meta, err := s.client.stream(ctx, request{method: http.MethodGet, path: "/v1/snapshot", read: true}, opts)
 	if err != nil {
 		return nil, meta, err
 	}
@@ -46,7 +42,7 @@ func (s *SnapshotService) Save(ctx context.Context, opts ...Option) (io.ReadClos
 // read from snap (as written by Save): PUT /v1/snapshot. Every change made
 // since the snapshot was taken is lost. snap is streamed, not buffered, and
 // not closed; a nil snap is refused before sending. Restore is sent once,
-// never retried.
+// never retried, and bounded by ctx only (not by Config.Timeout).
 func (s *SnapshotService) Restore(ctx context.Context, snap io.Reader, opts ...Option) error {
 	if snap == nil {
 		return argError("snap", "nil")
@@ -57,6 +53,6 @@ func (s *SnapshotService) Restore(ctx context.Context, snap io.Reader, opts ...O
 		// Close, the caller owns snap.
 		body = struct{ io.Reader }{snap}
 	}
-	_, err := s.client.write(ctx, http.MethodPut, "/v1/snapshot", nil, body, opts, nil)
+	_, err := s.client.call(ctx, request{method: http.MethodPut, path: "/v1/snapshot", body: body, long: true}, opts, nil)
 	return err
 }
