@@ -275,16 +275,18 @@ func (s *ACLService) TokenCreate(ctx context.Context, token *ACLToken, opts ...O
 
 // TokenUpdate replaces the token of token.AccessorID and returns it: PUT
 // /v1/acl/token/:AccessorID. The links given replace the old ones; an empty
-// SecretID keeps the secret. An empty AccessorID is refused before sending.
+// SecretID keeps the secret. An AccessorID that is not one path segment
+// (empty, "." or "..", with a '/' or a control character) is refused before
+// sending.
 func (s *ACLService) TokenUpdate(ctx context.Context, token *ACLToken, opts ...Option) (*ACLToken, error) {
 	if err := aclCheckToken("token", token); err != nil {
 		return nil, err
 	}
-	if token.AccessorID == "" {
-		return nil, argError("token.AccessorID", "empty")
+	path, err := buildPath("/v1/acl/token/{token.AccessorID}", token.AccessorID)
+	if err != nil {
+		return nil, err
 	}
 	var out ACLToken
-	path := "/v1/acl/token/" + pathEscape(token.AccessorID)
 	if _, err := s.client.write(ctx, http.MethodPut, path, nil, token, opts, &out); err != nil {
 		return nil, aclScrub(err, token.SecretID)
 	}
@@ -295,14 +297,16 @@ func (s *ACLService) TokenUpdate(ctx context.Context, token *ACLToken, opts ...O
 //
 // A token that does not exist or has expired returns (nil, meta, nil):
 // Consul answers 403 "token does not exist: ACL not found" there, which is
-// told apart from a denied caller. It supports blocking and consistency
+// told apart from a denied caller. An accessorID that is not one path
+// segment is refused before sending. It supports blocking and consistency
 // options.
 func (s *ACLService) TokenRead(ctx context.Context, accessorID string, opts ...Option) (*ACLToken, *Meta, error) {
-	if accessorID == "" {
-		return nil, nil, argError("accessorID", "empty")
+	path, err := buildPath("/v1/acl/token/{accessorID}", accessorID)
+	if err != nil {
+		return nil, nil, err
 	}
 	var out ACLToken
-	meta, err := s.client.get(ctx, "/v1/acl/token/"+pathEscape(accessorID), nil, opts, &out)
+	meta, err := s.client.get(ctx, path, nil, opts, &out)
 	if err != nil {
 		if aclTokenMissing(err) && fromConsul(meta) {
 			return nil, meta, nil
@@ -330,28 +334,32 @@ func (s *ACLService) TokenReadSelf(ctx context.Context, opts ...Option) (*ACLTok
 // AccessorID and SecretID, and returns it: PUT /v1/acl/token/:id/clone. An
 // empty description keeps the original's. Cloning a token that does not
 // exist fails with Consul's 403 "token does not exist", an error matching
-// ErrPermissionDenied.
+// ErrPermissionDenied. An accessorID that is not one path segment is
+// refused before sending.
 func (s *ACLService) TokenClone(ctx context.Context, accessorID, description string, opts ...Option) (*ACLToken, error) {
-	if accessorID == "" {
-		return nil, argError("accessorID", "empty")
+	path, err := buildPath("/v1/acl/token/{accessorID}/clone", accessorID)
+	if err != nil {
+		return nil, err
 	}
 	body := struct {
 		Description string `json:",omitempty"`
 	}{description}
 	var out ACLToken
-	if _, err := s.client.write(ctx, http.MethodPut, "/v1/acl/token/"+pathEscape(accessorID)+"/clone", nil, body, opts, &out); err != nil {
+	if _, err := s.client.write(ctx, http.MethodPut, path, nil, body, opts, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
 }
 
 // TokenDelete deletes a token by its AccessorID: DELETE /v1/acl/token/:id.
-// A token that does not exist is an error matching ErrNotFound.
+// A token that does not exist is an error matching ErrNotFound. An
+// accessorID that is not one path segment is refused before sending.
 func (s *ACLService) TokenDelete(ctx context.Context, accessorID string, opts ...Option) error {
-	if accessorID == "" {
-		return argError("accessorID", "empty")
+	path, err := buildPath("/v1/acl/token/{accessorID}", accessorID)
+	if err != nil {
+		return err
 	}
-	_, err := s.client.write(ctx, http.MethodDelete, "/v1/acl/token/"+pathEscape(accessorID), nil, nil, opts, nil)
+	_, err = s.client.write(ctx, http.MethodDelete, path, nil, nil, opts, nil)
 	return err
 }
 

@@ -142,13 +142,19 @@ func (s *ACLService) AuthMethodCreate(ctx context.Context, method *ACLAuthMethod
 }
 
 // AuthMethodUpdate replaces the auth method named method.Name and returns
-// it: PUT /v1/acl/auth-method/:name. Its Type cannot change.
+// it: PUT /v1/acl/auth-method/:name. Its Type cannot change. A Name that is
+// not one path segment (empty, "." or "..", with a '/' or a control
+// character) is refused before sending.
 func (s *ACLService) AuthMethodUpdate(ctx context.Context, method *ACLAuthMethod, opts ...Option) (*ACLAuthMethod, error) {
 	if err := aclCheckAuthMethod(method); err != nil {
 		return nil, err
 	}
+	path, err := buildPath("/v1/acl/auth-method/{method.Name}", method.Name)
+	if err != nil {
+		return nil, err
+	}
 	var out ACLAuthMethod
-	if _, err := s.client.write(ctx, http.MethodPut, "/v1/acl/auth-method/"+pathEscape(method.Name), nil, method, opts, &out); err != nil {
+	if _, err := s.client.write(ctx, http.MethodPut, path, nil, method, opts, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -157,14 +163,16 @@ func (s *ACLService) AuthMethodUpdate(ctx context.Context, method *ACLAuthMethod
 // AuthMethodRead reads an auth method by name: GET
 // /v1/acl/auth-method/:name.
 //
-// A method that does not exist returns (nil, meta, nil). It supports
-// blocking and consistency options.
+// A method that does not exist returns (nil, meta, nil). A name that is
+// not one path segment is refused before sending. It supports blocking and
+// consistency options.
 func (s *ACLService) AuthMethodRead(ctx context.Context, name string, opts ...Option) (*ACLAuthMethod, *Meta, error) {
-	if name == "" {
-		return nil, nil, argError("name", "empty")
+	path, err := buildPath("/v1/acl/auth-method/{name}", name)
+	if err != nil {
+		return nil, nil, err
 	}
 	var out *ACLAuthMethod
-	meta, err := s.client.getOptional(ctx, "/v1/acl/auth-method/"+pathEscape(name), nil, opts, &out)
+	meta, err := s.client.getOptional(ctx, path, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
@@ -173,12 +181,14 @@ func (s *ACLService) AuthMethodRead(ctx context.Context, name string, opts ...Op
 
 // AuthMethodDelete deletes an auth method with its binding rules and the
 // tokens it created: DELETE /v1/acl/auth-method/:name. A method that does
-// not exist is an error matching ErrNotFound.
+// not exist is an error matching ErrNotFound. A name that is not one path
+// segment is refused before sending.
 func (s *ACLService) AuthMethodDelete(ctx context.Context, name string, opts ...Option) error {
-	if name == "" {
-		return argError("name", "empty")
+	path, err := buildPath("/v1/acl/auth-method/{name}", name)
+	if err != nil {
+		return err
 	}
-	_, err := s.client.write(ctx, http.MethodDelete, "/v1/acl/auth-method/"+pathEscape(name), nil, nil, opts, nil)
+	_, err = s.client.write(ctx, http.MethodDelete, path, nil, nil, opts, nil)
 	return err
 }
 
@@ -223,16 +233,19 @@ func (s *ACLService) BindingRuleCreate(ctx context.Context, rule *ACLBindingRule
 }
 
 // BindingRuleUpdate replaces the binding rule of rule.ID and returns it:
-// PUT /v1/acl/binding-rule/:id.
+// PUT /v1/acl/binding-rule/:id. An ID that is not one path segment (empty,
+// "." or "..", with a '/' or a control character) is refused before
+// sending.
 func (s *ACLService) BindingRuleUpdate(ctx context.Context, rule *ACLBindingRule, opts ...Option) (*ACLBindingRule, error) {
 	if err := aclCheckBindingRule(rule); err != nil {
 		return nil, err
 	}
-	if rule.ID == "" {
-		return nil, argError("rule.ID", "empty")
+	path, err := buildPath("/v1/acl/binding-rule/{rule.ID}", rule.ID)
+	if err != nil {
+		return nil, err
 	}
 	var out ACLBindingRule
-	if _, err := s.client.write(ctx, http.MethodPut, "/v1/acl/binding-rule/"+pathEscape(rule.ID), nil, rule, opts, &out); err != nil {
+	if _, err := s.client.write(ctx, http.MethodPut, path, nil, rule, opts, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -241,14 +254,16 @@ func (s *ACLService) BindingRuleUpdate(ctx context.Context, rule *ACLBindingRule
 // BindingRuleRead reads a binding rule by ID: GET
 // /v1/acl/binding-rule/:id.
 //
-// A rule that does not exist returns (nil, meta, nil). It supports
-// blocking and consistency options.
+// A rule that does not exist returns (nil, meta, nil). An id that is not
+// one path segment is refused before sending. It supports blocking and
+// consistency options.
 func (s *ACLService) BindingRuleRead(ctx context.Context, id string, opts ...Option) (*ACLBindingRule, *Meta, error) {
-	if id == "" {
-		return nil, nil, argError("id", "empty")
+	path, err := buildPath("/v1/acl/binding-rule/{id}", id)
+	if err != nil {
+		return nil, nil, err
 	}
 	var out *ACLBindingRule
-	meta, err := s.client.getOptional(ctx, "/v1/acl/binding-rule/"+pathEscape(id), nil, opts, &out)
+	meta, err := s.client.getOptional(ctx, path, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
@@ -257,12 +272,14 @@ func (s *ACLService) BindingRuleRead(ctx context.Context, id string, opts ...Opt
 
 // BindingRuleDelete deletes a binding rule: DELETE
 // /v1/acl/binding-rule/:id. A rule that does not exist is an error
-// matching ErrNotFound.
+// matching ErrNotFound. An id that is not one path segment is refused
+// before sending.
 func (s *ACLService) BindingRuleDelete(ctx context.Context, id string, opts ...Option) error {
-	if id == "" {
-		return argError("id", "empty")
+	path, err := buildPath("/v1/acl/binding-rule/{id}", id)
+	if err != nil {
+		return err
 	}
-	_, err := s.client.write(ctx, http.MethodDelete, "/v1/acl/binding-rule/"+pathEscape(id), nil, nil, opts, nil)
+	_, err = s.client.write(ctx, http.MethodDelete, path, nil, nil, opts, nil)
 	return err
 }
 

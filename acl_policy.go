@@ -78,16 +78,19 @@ func (s *ACLService) PolicyCreate(ctx context.Context, policy *ACLPolicy, opts .
 }
 
 // PolicyUpdate replaces the policy of policy.ID and returns it: PUT
-// /v1/acl/policy/:id. An empty ID or Name is refused before sending.
+// /v1/acl/policy/:id. An empty Name, or an ID that is not one path segment
+// (empty, "." or "..", with a '/' or a control character), is refused
+// before sending.
 func (s *ACLService) PolicyUpdate(ctx context.Context, policy *ACLPolicy, opts ...Option) (*ACLPolicy, error) {
 	if err := aclCheckPolicy(policy); err != nil {
 		return nil, err
 	}
-	if policy.ID == "" {
-		return nil, argError("policy.ID", "empty")
+	path, err := buildPath("/v1/acl/policy/{policy.ID}", policy.ID)
+	if err != nil {
+		return nil, err
 	}
 	var out ACLPolicy
-	if _, err := s.client.write(ctx, http.MethodPut, "/v1/acl/policy/"+pathEscape(policy.ID), nil, policy, opts, &out); err != nil {
+	if _, err := s.client.write(ctx, http.MethodPut, path, nil, policy, opts, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -95,24 +98,28 @@ func (s *ACLService) PolicyUpdate(ctx context.Context, policy *ACLPolicy, opts .
 
 // PolicyRead reads a policy by ID: GET /v1/acl/policy/:id.
 //
-// A policy that does not exist returns (nil, meta, nil). It supports
-// blocking and consistency options.
+// A policy that does not exist returns (nil, meta, nil). An id that is not
+// one path segment is refused before sending. It supports blocking and
+// consistency options.
 func (s *ACLService) PolicyRead(ctx context.Context, id string, opts ...Option) (*ACLPolicy, *Meta, error) {
-	if id == "" {
-		return nil, nil, argError("id", "empty")
+	path, err := buildPath("/v1/acl/policy/{id}", id)
+	if err != nil {
+		return nil, nil, err
 	}
-	return s.policyGet(ctx, "/v1/acl/policy/"+pathEscape(id), opts)
+	return s.policyGet(ctx, path, opts)
 }
 
 // PolicyReadByName reads a policy by name: GET /v1/acl/policy/name/:name.
 //
-// A policy that does not exist returns (nil, meta, nil). It supports
-// blocking and consistency options.
+// A policy that does not exist returns (nil, meta, nil). A name that is
+// not one path segment is refused before sending. It supports blocking and
+// consistency options.
 func (s *ACLService) PolicyReadByName(ctx context.Context, name string, opts ...Option) (*ACLPolicy, *Meta, error) {
-	if name == "" {
-		return nil, nil, argError("name", "empty")
+	path, err := buildPath("/v1/acl/policy/name/{name}", name)
+	if err != nil {
+		return nil, nil, err
 	}
-	return s.policyGet(ctx, "/v1/acl/policy/name/"+pathEscape(name), opts)
+	return s.policyGet(ctx, path, opts)
 }
 
 func (s *ACLService) policyGet(ctx context.Context, path string, opts []Option) (*ACLPolicy, *Meta, error) {
@@ -126,12 +133,14 @@ func (s *ACLService) policyGet(ctx context.Context, path string, opts []Option) 
 
 // PolicyDelete deletes a policy: DELETE /v1/acl/policy/:id. The tokens and
 // roles linked to it lose its rules. A policy that does not exist is an
-// error matching ErrNotFound.
+// error matching ErrNotFound. An id that is not one path segment is refused
+// before sending.
 func (s *ACLService) PolicyDelete(ctx context.Context, id string, opts ...Option) error {
-	if id == "" {
-		return argError("id", "empty")
+	path, err := buildPath("/v1/acl/policy/{id}", id)
+	if err != nil {
+		return err
 	}
-	_, err := s.client.write(ctx, http.MethodDelete, "/v1/acl/policy/"+pathEscape(id), nil, nil, opts, nil)
+	_, err = s.client.write(ctx, http.MethodDelete, path, nil, nil, opts, nil)
 	return err
 }
 
@@ -141,16 +150,6 @@ func (s *ACLService) PolicyList(ctx context.Context, opts ...Option) ([]*ACLPoli
 	out := []*ACLPolicyListEntry{}
 	meta, err := s.client.get(ctx, "/v1/acl/policies", nil, opts, &out)
 	return out, meta, err
-}
-
-// aclTemplatePath escapes a templated policy name segment by segment:
-// names have the form "builtin/service".
-func aclTemplatePath(prefix, name string) string {
-	segs := strings.Split(name, "/")
-	for i, s := range segs {
-		segs[i] = pathEscape(s)
-	}
-	return prefix + strings.Join(segs, "/")
 }
 
 // TemplatedPolicyList lists the templated policies Consul offers, by name:
@@ -165,13 +164,17 @@ func (s *ACLService) TemplatedPolicyList(ctx context.Context, opts ...Option) (m
 // "builtin/service": GET /v1/acl/templated-policy/name/:name.
 //
 // A name Consul does not know returns (nil, meta, nil) (Consul answers 400
-// "Invalid templated policy Name" there).
+// "Invalid templated policy Name" there). The name is sent segment by
+// segment; a name with an empty, "." or ".." segment or a control character
+// is refused before sending, so that it cannot reach another route. It
+// does not block.
 func (s *ACLService) TemplatedPolicyRead(ctx context.Context, name string, opts ...Option) (*ACLTemplatedPolicyTemplate, *Meta, error) {
-	if name == "" {
-		return nil, nil, argError("name", "empty")
+	path, err := buildPath("/v1/acl/templated-policy/name/{name...}", name)
+	if err != nil {
+		return nil, nil, err
 	}
 	var out ACLTemplatedPolicyTemplate
-	meta, err := s.client.get(ctx, aclTemplatePath("/v1/acl/templated-policy/name/", name), nil, opts, &out)
+	meta, err := s.client.get(ctx, path, nil, opts, &out)
 	if err != nil {
 		var se *StatusError
 		if fromConsul(meta) && (isNotFound(err) || (errors.As(err, &se) && se.StatusCode == http.StatusBadRequest &&
@@ -186,16 +189,18 @@ func (s *ACLService) TemplatedPolicyRead(ctx context.Context, name string, opts 
 // TemplatedPolicyPreview renders a templated policy with vars and returns
 // the policy it would grant: POST /v1/acl/templated-policy/preview/:name.
 // Nothing is stored. Variables the template's schema refuses, or an
-// unknown name, fail with a 400 *StatusError.
+// unknown name, fail with a 400 *StatusError. A name with an empty, "." or
+// ".." segment or a control character is refused before sending.
 func (s *ACLService) TemplatedPolicyPreview(ctx context.Context, name string, vars *ACLTemplatedPolicyVariables, opts ...Option) (*ACLPolicy, error) {
-	if name == "" {
-		return nil, argError("name", "empty")
+	path, err := buildPath("/v1/acl/templated-policy/preview/{name...}", name)
+	if err != nil {
+		return nil, err
 	}
 	if vars == nil {
 		vars = &ACLTemplatedPolicyVariables{}
 	}
 	var out ACLPolicy
-	if _, err := s.client.write(ctx, http.MethodPost, aclTemplatePath("/v1/acl/templated-policy/preview/", name), nil, vars, opts, &out); err != nil {
+	if _, err := s.client.write(ctx, http.MethodPost, path, nil, vars, opts, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

@@ -56,16 +56,19 @@ func (s *ACLService) RoleCreate(ctx context.Context, role *ACLRole, opts ...Opti
 }
 
 // RoleUpdate replaces the role of role.ID and returns it: PUT
-// /v1/acl/role/:id. An empty ID or Name is refused before sending.
+// /v1/acl/role/:id. An empty Name, or an ID that is not one path segment
+// (empty, "." or "..", with a '/' or a control character), is refused
+// before sending.
 func (s *ACLService) RoleUpdate(ctx context.Context, role *ACLRole, opts ...Option) (*ACLRole, error) {
 	if err := aclCheckRole(role); err != nil {
 		return nil, err
 	}
-	if role.ID == "" {
-		return nil, argError("role.ID", "empty")
+	path, err := buildPath("/v1/acl/role/{role.ID}", role.ID)
+	if err != nil {
+		return nil, err
 	}
 	var out ACLRole
-	if _, err := s.client.write(ctx, http.MethodPut, "/v1/acl/role/"+pathEscape(role.ID), nil, role, opts, &out); err != nil {
+	if _, err := s.client.write(ctx, http.MethodPut, path, nil, role, opts, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -73,24 +76,28 @@ func (s *ACLService) RoleUpdate(ctx context.Context, role *ACLRole, opts ...Opti
 
 // RoleRead reads a role by ID: GET /v1/acl/role/:id.
 //
-// A role that does not exist returns (nil, meta, nil). It supports
-// blocking and consistency options.
+// A role that does not exist returns (nil, meta, nil). An id that is not
+// one path segment is refused before sending. It supports blocking and
+// consistency options.
 func (s *ACLService) RoleRead(ctx context.Context, id string, opts ...Option) (*ACLRole, *Meta, error) {
-	if id == "" {
-		return nil, nil, argError("id", "empty")
+	path, err := buildPath("/v1/acl/role/{id}", id)
+	if err != nil {
+		return nil, nil, err
 	}
-	return s.roleGet(ctx, "/v1/acl/role/"+pathEscape(id), opts)
+	return s.roleGet(ctx, path, opts)
 }
 
 // RoleReadByName reads a role by name: GET /v1/acl/role/name/:name.
 //
-// A role that does not exist returns (nil, meta, nil). It supports
-// blocking and consistency options.
+// A role that does not exist returns (nil, meta, nil). A name that is not
+// one path segment is refused before sending. It supports blocking and
+// consistency options.
 func (s *ACLService) RoleReadByName(ctx context.Context, name string, opts ...Option) (*ACLRole, *Meta, error) {
-	if name == "" {
-		return nil, nil, argError("name", "empty")
+	path, err := buildPath("/v1/acl/role/name/{name}", name)
+	if err != nil {
+		return nil, nil, err
 	}
-	return s.roleGet(ctx, "/v1/acl/role/name/"+pathEscape(name), opts)
+	return s.roleGet(ctx, path, opts)
 }
 
 func (s *ACLService) roleGet(ctx context.Context, path string, opts []Option) (*ACLRole, *Meta, error) {
@@ -103,12 +110,14 @@ func (s *ACLService) roleGet(ctx context.Context, path string, opts []Option) (*
 }
 
 // RoleDelete deletes a role: DELETE /v1/acl/role/:id. A role that does not
-// exist is an error matching ErrNotFound.
+// exist is an error matching ErrNotFound. An id that is not one path
+// segment is refused before sending.
 func (s *ACLService) RoleDelete(ctx context.Context, id string, opts ...Option) error {
-	if id == "" {
-		return argError("id", "empty")
+	path, err := buildPath("/v1/acl/role/{id}", id)
+	if err != nil {
+		return err
 	}
-	_, err := s.client.write(ctx, http.MethodDelete, "/v1/acl/role/"+pathEscape(id), nil, nil, opts, nil)
+	_, err = s.client.write(ctx, http.MethodDelete, path, nil, nil, opts, nil)
 	return err
 }
 

@@ -456,14 +456,16 @@ type agentTokenBody struct {
 // UpdateToken sets one of the ACL tokens the agent uses: PUT
 // /v1/agent/token/:kind with {"Token": token}. An empty token clears it.
 // With ACLs disabled Consul answers 401; an unknown kind is a *StatusError
-// matching ErrNotFound. It needs agent:write. The token travels only in the
-// body and never appears in errors.
+// matching ErrNotFound; a kind that is not one path segment (empty, "." or
+// "..", with a '/' or a control character) is refused before sending. It
+// needs agent:write. The token travels only in the body and never appears
+// in errors.
 func (s *AgentService) UpdateToken(ctx context.Context, kind AgentTokenKind, token string, opts ...Option) error {
-	if kind == "" {
-		return argError("kind", "empty")
+	path, err := buildPath("/v1/agent/token/{kind}", string(kind))
+	if err != nil {
+		return err
 	}
-	_, err := s.client.write(ctx, http.MethodPut, "/v1/agent/token/"+pathEscape(string(kind)), nil,
-		agentTokenBody{Token: token}, opts, nil)
+	_, err = s.client.write(ctx, http.MethodPut, path, nil, agentTokenBody{Token: token}, opts, nil)
 	return err
 }
 
@@ -482,13 +484,15 @@ func (s *AgentService) CARoots(ctx context.Context, opts ...Option) (*ConnectCAR
 // LeafCert returns a Connect leaf certificate for a service name,
 // generating one if needed: GET /v1/agent/connect/ca/leaf/:service. It
 // needs service:write on the service. It supports blocking (WaitIndex
-// returns once the certificate is renewed or rotated).
+// returns once the certificate is renewed or rotated). A service name that
+// is not one path segment is refused before sending.
 func (s *AgentService) LeafCert(ctx context.Context, service string, opts ...Option) (*AgentLeafCert, *Meta, error) {
-	if service == "" {
-		return nil, nil, argError("service", "empty")
+	path, err := buildPath("/v1/agent/connect/ca/leaf/{service}", service)
+	if err != nil {
+		return nil, nil, err
 	}
 	var out AgentLeafCert
-	meta, err := s.client.get(ctx, "/v1/agent/connect/ca/leaf/"+pathEscape(service), nil, opts, &out)
+	meta, err := s.client.get(ctx, path, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}

@@ -220,27 +220,31 @@ func (s *CatalogService) Services(ctx context.Context, opts ...Option) (map[stri
 // Service lists the instances of a service, whatever their health:
 // GET /v1/catalog/service/:name. Tag keeps instances with a tag (repeat it
 // to require all of several tags), Near sorts by round trip time, NodeMeta
-// and Filter select. A service with no instance is an empty list. An
-// empty name is refused before sending. It supports blocking, consistency
+// and Filter select. A service with no instance is an empty list. A name
+// that is not one path segment (empty, "." or "..", with a '/' or a control
+// character) is refused before sending. It supports blocking, consistency
 // and Cached options. For healthy instances use Health.Service.
 func (s *CatalogService) Service(ctx context.Context, name string, opts ...Option) ([]*ServiceNode, *Meta, error) {
-	return s.serviceNodes(ctx, "/v1/catalog/service/", name, opts)
+	return s.serviceNodes(ctx, "/v1/catalog/service/{service}", name, opts)
 }
 
 // Connect lists the Connect-capable instances of a service: its sidecar
 // proxies and Connect-native instances: GET /v1/catalog/connect/:service.
-// It takes the same options as Service. An empty name is refused before
-// sending.
+// It takes the same options as Service. A name that is not one path
+// segment is refused before sending.
 func (s *CatalogService) Connect(ctx context.Context, service string, opts ...Option) ([]*ServiceNode, *Meta, error) {
-	return s.serviceNodes(ctx, "/v1/catalog/connect/", service, opts)
+	return s.serviceNodes(ctx, "/v1/catalog/connect/{service}", service, opts)
 }
 
-func (s *CatalogService) serviceNodes(ctx context.Context, prefix, name string, opts []Option) ([]*ServiceNode, *Meta, error) {
-	if name == "" {
-		return nil, nil, argError("service", "empty")
+// serviceNodes reads the instances of a service at route, whose one
+// placeholder takes the name.
+func (s *CatalogService) serviceNodes(ctx context.Context, route, name string, opts []Option) ([]*ServiceNode, *Meta, error) {
+	path, err := buildPath(route, name)
+	if err != nil {
+		return nil, nil, err
 	}
 	var out []*ServiceNode
-	meta, err := s.client.get(ctx, prefix+pathEscape(name), nil, opts, &out)
+	meta, err := s.client.get(ctx, path, nil, opts, &out)
 	return out, meta, err
 }
 
@@ -248,14 +252,16 @@ func (s *CatalogService) serviceNodes(ctx context.Context, prefix, name string, 
 //
 // A node that does not exist returns (nil, meta, nil) (Consul answers 200
 // with null), so that a caller can block on a node that is not registered
-// yet. An empty name is refused before sending. It supports blocking and
-// consistency options.
+// yet. A name that is not one path segment (empty, "." or "..", with a '/'
+// or a control character) is refused before sending. It supports blocking
+// and consistency options.
 func (s *CatalogService) Node(ctx context.Context, node string, opts ...Option) (*CatalogNode, *Meta, error) {
-	if node == "" {
-		return nil, nil, argError("node", "empty")
+	path, err := buildPath("/v1/catalog/node/{node}", node)
+	if err != nil {
+		return nil, nil, err
 	}
 	var out *CatalogNode
-	meta, err := s.client.getOptional(ctx, "/v1/catalog/node/"+pathEscape(node), nil, opts, &out)
+	meta, err := s.client.getOptional(ctx, path, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
@@ -269,14 +275,15 @@ func (s *CatalogService) Node(ctx context.Context, node string, opts ...Option) 
 // GET /v1/catalog/node-services/:node. Filter selects services.
 //
 // A node that does not exist returns (nil, meta, nil) (Consul answers 200
-// with a null Node). An empty name is refused before sending. It supports
-// blocking and consistency options.
+// with a null Node). A name that is not one path segment is refused before
+// sending. It supports blocking and consistency options.
 func (s *CatalogService) NodeServices(ctx context.Context, node string, opts ...Option) (*CatalogNodeServiceList, *Meta, error) {
-	if node == "" {
-		return nil, nil, argError("node", "empty")
+	path, err := buildPath("/v1/catalog/node-services/{node}", node)
+	if err != nil {
+		return nil, nil, err
 	}
 	var out *CatalogNodeServiceList
-	meta, err := s.client.getOptional(ctx, "/v1/catalog/node-services/"+pathEscape(node), nil, opts, &out)
+	meta, err := s.client.getOptional(ctx, path, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
@@ -289,14 +296,16 @@ func (s *CatalogService) NodeServices(ctx context.Context, node string, opts ...
 // GatewayServices lists the services an ingress or terminating gateway
 // routes to, as its config entry associates them:
 // GET /v1/catalog/gateway-services/:gateway. A gateway with no
-// association (or no config entry) is an empty list. An empty name is
-// refused before sending. It supports blocking and consistency options.
+// association (or no config entry) is an empty list. A name that is not
+// one path segment is refused before sending. It supports blocking and
+// consistency options.
 func (s *CatalogService) GatewayServices(ctx context.Context, gateway string, opts ...Option) ([]*CatalogGatewayService, *Meta, error) {
-	if gateway == "" {
-		return nil, nil, argError("gateway", "empty")
+	path, err := buildPath("/v1/catalog/gateway-services/{gateway}", gateway)
+	if err != nil {
+		return nil, nil, err
 	}
 	var out []*CatalogGatewayService
-	meta, err := s.client.get(ctx, "/v1/catalog/gateway-services/"+pathEscape(gateway), nil, opts, &out)
+	meta, err := s.client.get(ctx, path, nil, opts, &out)
 	if err == nil && out == nil {
 		out = []*CatalogGatewayService{} // Consul answers null for none
 	}

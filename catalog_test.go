@@ -183,10 +183,10 @@ func TestCatalogServicesWire(t *testing.T) {
 
 func TestCatalogServiceWire(t *testing.T) {
 	w, c := newWire(t, reply{Header: catalogTestIndexHeader, Body: catalogTestServiceJSON})
-	nodes, _, err := c.Catalog.Service(testCtx(t), "redis db/x", consul.Tag("v1"), consul.Tag("master"),
+	nodes, _, err := c.Catalog.Service(testCtx(t), "redis db?x", consul.Tag("v1"), consul.Tag("master"),
 		consul.Near("_agent"), consul.NodeMeta("env", "prod"), consul.Filter("ServicePort == 8000"))
 	require.NoError(t, err)
-	w.only(t).expect(t, "GET", "/v1/catalog/service/redis%20db%2Fx",
+	w.only(t).expect(t, "GET", "/v1/catalog/service/redis%20db%3Fx",
 		catalogTestAdd(q("tag", "v1", "near", "_agent", "node-meta", "env:prod", "filter", "ServicePort == 8000"), "tag", "master"))
 	require.Len(t, nodes, 1)
 	n := nodes[0]

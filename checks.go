@@ -358,12 +358,15 @@ func (s *ChecksService) Register(ctx context.Context, check *AgentCheckRegistrat
 
 // Deregister removes a check from the local agent (aioconsul's
 // checks.deregister): PUT /v1/agent/check/deregister/:id. A check ID the
-// agent does not know is a *StatusError matching ErrNotFound.
+// agent does not know is a *StatusError matching ErrNotFound. A check ID
+// that is not one path segment (empty, "." or "..", with a '/' or a control
+// character) is refused before sending.
 func (s *ChecksService) Deregister(ctx context.Context, checkID string, opts ...Option) error {
-	if checkID == "" {
-		return argError("checkID", "empty")
+	path, err := buildPath("/v1/agent/check/deregister/{checkID}", checkID)
+	if err != nil {
+		return err
 	}
-	_, err := s.client.write(ctx, http.MethodPut, "/v1/agent/check/deregister/"+pathEscape(checkID), nil, nil, opts, nil)
+	_, err = s.client.write(ctx, http.MethodPut, path, nil, nil, opts, nil)
 	return err
 }
 
@@ -371,32 +374,36 @@ func (s *ChecksService) Deregister(ctx context.Context, checkID string, opts ...
 // checks.passing): PUT /v1/agent/check/pass/:id?note=. The note becomes the
 // check's Output. A check ID the agent does not know is a *StatusError
 // matching ErrNotFound; a check that is not a TTL check is a *StatusError
-// too (500).
+// too (500). A check ID that is not one path segment is refused before
+// sending.
 func (s *ChecksService) Pass(ctx context.Context, checkID, note string, opts ...Option) error {
-	return s.mark(ctx, "pass", checkID, note, opts)
+	return s.mark(ctx, "/v1/agent/check/pass/{checkID}", checkID, note, opts)
 }
 
 // Warn marks a TTL check warning with an optional note (aioconsul's
 // checks.warning): PUT /v1/agent/check/warn/:id?note=. See Pass.
 func (s *ChecksService) Warn(ctx context.Context, checkID, note string, opts ...Option) error {
-	return s.mark(ctx, "warn", checkID, note, opts)
+	return s.mark(ctx, "/v1/agent/check/warn/{checkID}", checkID, note, opts)
 }
 
 // Fail marks a TTL check critical with an optional note (aioconsul's
 // checks.critical): PUT /v1/agent/check/fail/:id?note=. See Pass.
 func (s *ChecksService) Fail(ctx context.Context, checkID, note string, opts ...Option) error {
-	return s.mark(ctx, "fail", checkID, note, opts)
+	return s.mark(ctx, "/v1/agent/check/fail/{checkID}", checkID, note, opts)
 }
 
-func (s *ChecksService) mark(ctx context.Context, verb, checkID, note string, opts []Option) error {
-	if checkID == "" {
-		return argError("checkID", "empty")
+// mark sends a TTL check's new state to route, whose one placeholder takes
+// the check ID.
+func (s *ChecksService) mark(ctx context.Context, route, checkID, note string, opts []Option) error {
+	path, err := buildPath(route, checkID)
+	if err != nil {
+		return err
 	}
 	var ps []param
 	if note != "" {
 		ps = []param{{"note", note}}
 	}
-	_, err := s.client.write(ctx, http.MethodPut, "/v1/agent/check/"+verb+"/"+pathEscape(checkID), ps, nil, opts, nil)
+	_, err = s.client.write(ctx, http.MethodPut, path, ps, nil, opts, nil)
 	return err
 }
 
@@ -408,16 +415,16 @@ type checksUpdate struct {
 
 // Update sets a TTL check's status (HealthPassing, HealthWarning or
 // HealthCritical) and output: PUT /v1/agent/check/update/:id with
-// {"Status", "Output"}. Any other status is refused before sending. See
-// Pass for the errors.
+// {"Status", "Output"}. Any other status, or a check ID that is not one
+// path segment, is refused before sending. See Pass for the errors.
 func (s *ChecksService) Update(ctx context.Context, checkID, status, output string, opts ...Option) error {
-	if checkID == "" {
-		return argError("checkID", "empty")
+	path, err := buildPath("/v1/agent/check/update/{checkID}", checkID)
+	if err != nil {
+		return err
 	}
 	if !checksValidStatus(status) {
 		return argError("status", "want passing, warning or critical, got %q", status)
 	}
-	_, err := s.client.write(ctx, http.MethodPut, "/v1/agent/check/update/"+pathEscape(checkID), nil,
-		checksUpdate{Status: status, Output: output}, opts, nil)
+	_, err = s.client.write(ctx, http.MethodPut, path, nil, checksUpdate{Status: status, Output: output}, opts, nil)
 	return err
 }

@@ -173,8 +173,8 @@ func TestChecksUpdateWire(t *testing.T) {
 
 func TestChecksDeregisterWire(t *testing.T) {
 	w, c := newWire(t, reply{})
-	require.NoError(t, c.Checks.Deregister(testCtx(t), "a/b"))
-	w.only(t).expect(t, "PUT", "/v1/agent/check/deregister/a%2Fb", nil)
+	require.NoError(t, c.Checks.Deregister(testCtx(t), "a?b"))
+	w.only(t).expect(t, "PUT", "/v1/agent/check/deregister/a%3Fb", nil)
 
 	_, c = newWire(t, reply{Status: 500, Body: `Unknown check "x"`})
 	err := c.Checks.Pass(testCtx(t), "x", "")

@@ -28,6 +28,15 @@
 // refused before sending is an *ArgumentError naming the argument. A
 // cancelled context returns an error wrapping ctx.Err(). Tokens never appear
 // in errors.
+//
+// # Path parameters
+//
+// An ID, name or kind that goes into a route's path is one path segment,
+// escaped: "", "." and "..", a '/' (escaped as %2F or not), an ASCII control
+// character, or an escape that unescapes to one of those, is refused with an
+// *ArgumentError before sending, so that no value can reach another route.
+// KV keys are paths: they are escaped segment by segment, and refused only
+// for empty, "." or ".." segments, a leading '/' or a control character.
 package consul
 
 import (

@@ -108,8 +108,10 @@ func (s *ConfigEntriesService) apply(ctx context.Context, entry ConfigEntry, ps 
 // is the typed struct of its kind (see DecodeConfigEntry).
 //
 // An entry that does not exist returns (nil, meta, nil): meta.Index can be
-// passed to WaitIndex to block until it is created. Get supports blocking
-// and consistency options.
+// passed to WaitIndex to block until it is created. A kind or name that is
+// not one path segment (empty, "." or "..", with a '/' or a control
+// character) is refused before sending. Get supports blocking and
+// consistency options.
 func (s *ConfigEntriesService) Get(ctx context.Context, kind, name string, opts ...Option) (ConfigEntry, *Meta, error) {
 	path, err := configEntryPath(kind, name)
 	if err != nil {
@@ -129,12 +131,13 @@ func (s *ConfigEntriesService) Get(ctx context.Context, kind, name string, opts 
 
 // List reads every configuration entry of one kind: GET /v1/config/:kind.
 // No entry of the kind returns an empty slice; an unknown kind is a
-// *StatusError (Consul answers 500). It supports blocking and consistency options.
+// *StatusError (Consul answers 500); a kind that is not one path segment is
+// refused before sending. It supports blocking and consistency options.
 func (s *ConfigEntriesService) List(ctx context.Context, kind string, opts ...Option) ([]ConfigEntry, *Meta, error) {
-	if err := configCheckKind(kind); err != nil {
+	path, err := buildPath("/v1/config/{kind}", kind)
+	if err != nil {
 		return nil, nil, err
 	}
-	path := "/v1/config/" + pathEscape(kind)
 	var raws []json.RawMessage
 	meta, err := s.client.get(ctx, path, nil, opts, &raws)
 	if err != nil {
@@ -152,7 +155,8 @@ func (s *ConfigEntriesService) List(ctx context.Context, kind string, opts ...Op
 }
 
 // Delete deletes a configuration entry: DELETE /v1/config/:kind/:name.
-// Deleting an entry that does not exist is not an error.
+// Deleting an entry that does not exist is not an error. A kind or name
+// that is not one path segment is refused before sending.
 func (s *ConfigEntriesService) Delete(ctx context.Context, kind, name string, opts ...Option) error {
 	path, err := configEntryPath(kind, name)
 	if err != nil {
@@ -165,7 +169,8 @@ func (s *ConfigEntriesService) Delete(ctx context.Context, kind, name string, op
 // DeleteCAS deletes a configuration entry only if its ModifyIndex is still
 // index: DELETE /v1/config/:kind/:name?cas=index. It returns false, and no
 // error, when the index did not match. Consul reports true for an entry that
-// does not exist (there is nothing left to delete).
+// does not exist (there is nothing left to delete). A kind or name that is
+// not one path segment is refused before sending.
 func (s *ConfigEntriesService) DeleteCAS(ctx context.Context, kind, name string, index uint64, opts ...Option) (bool, error) {
 	path, err := configEntryPath(kind, name)
 	if err != nil {
@@ -196,13 +201,15 @@ type DiscoveryChainOptions struct {
 // it sets any. A nil opt compiles with no override.
 //
 // A service without any entry still has a chain (its default resolver), so
-// there is no 404 case. It supports blocking, consistency and Cached
+// there is no 404 case. A service name that is not one path segment is
+// refused before sending. It supports blocking, consistency and Cached
 // options.
 func (s *ConfigEntriesService) DiscoveryChain(ctx context.Context, service string, opt *DiscoveryChainOptions, opts ...Option) (*CompiledDiscoveryChain, *Meta, error) {
-	if service == "" {
-		return nil, nil, argError("service", "empty")
+	path, err := buildPath("/v1/discovery-chain/{service}", service)
+	if err != nil {
+		return nil, nil, err
 	}
-	r := request{method: http.MethodGet, path: "/v1/discovery-chain/" + pathEscape(service), read: true}
+	r := request{method: http.MethodGet, path: path, read: true}
 	if opt != nil {
 		if opt.OverrideConnectTimeout < 0 {
 			return nil, nil, argError("DiscoveryChainOptions.OverrideConnectTimeout", "negative duration %s", opt.OverrideConnectTimeout)
@@ -275,24 +282,9 @@ func (s *ConfigEntriesService) ExportedServices(ctx context.Context, opts ...Opt
 
 // --- validation and paths ---
 
-func configCheckKind(kind string) error {
-	if kind == "" {
-		return argError("kind", "empty")
-	}
-	if strings.Contains(kind, "/") {
-		return argError("kind", "%q contains '/'", kind)
-	}
-	return nil
-}
-
+// configEntryPath is the path of one entry, /v1/config/:kind/:name.
 func configEntryPath(kind, name string) (string, error) {
-	if err := configCheckKind(kind); err != nil {
-		return "", err
-	}
-	if name == "" {
-		return "", argError("name", "empty")
-	}
-	return "/v1/config/" + pathEscape(kind) + "/" + pathEscape(name), nil
+	return buildPath("/v1/config/{kind}/{name}", kind, name)
 }
 
 // configCheckEntry refuses an entry that Consul would refuse for want of a

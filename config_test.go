@@ -152,9 +152,9 @@ func TestConfigEntriesGetWire(t *testing.T) {
 
 	// Names are escaped as one path segment.
 	w, c = newWire(t, reply{Body: configTestDefaultsJSON})
-	entry, _, err = c.ConfigEntries.Get(testCtx(t), consul.ConfigKindServiceDefaults, "a b/c?")
+	entry, _, err = c.ConfigEntries.Get(testCtx(t), consul.ConfigKindServiceDefaults, "a b#c?")
 	require.NoError(t, err)
-	w.only(t).expect(t, "GET", "/v1/config/service-defaults/a%20b%2Fc%3F", nil)
+	w.only(t).expect(t, "GET", "/v1/config/service-defaults/a%20b%23c%3F", nil)
 	sd := entry.(*consul.ServiceDefaultsConfigEntry)
 	assert.Equal(t, "http", sd.Protocol)
 	assert.Equal(t, "local", sd.MeshGateway.Mode)

@@ -283,13 +283,16 @@ func (s *ConnectService) CreateIntention(ctx context.Context, ixn *Intention, op
 // /v1/connect/intentions/:id.
 //
 // An intention that does not exist returns (nil, meta, nil); an ID that is
-// not a UUID is a 400 error. It supports consistency options; Consul sends
-// no X-Consul-Index for this route, so it cannot block.
+// not a UUID is a 400 error; an id that is not one path segment (empty,
+// "." or "..", with a '/' or a control character) is refused before
+// sending. It supports consistency options; Consul sends no X-Consul-Index
+// for this route, so it cannot block.
 func (s *ConnectService) GetIntention(ctx context.Context, id string, opts ...Option) (*Intention, *Meta, error) {
-	if id == "" {
-		return nil, nil, argError("id", "empty")
+	path, err := buildPath("/v1/connect/intentions/{id}", id)
+	if err != nil {
+		return nil, nil, err
 	}
-	return s.getIntention(ctx, "/v1/connect/intentions/"+pathEscape(id), nil, opts)
+	return s.getIntention(ctx, path, nil, opts)
 }
 
 func (s *ConnectService) getIntention(ctx context.Context, path string, ps []param, opts []Option) (*Intention, *Meta, error) {
@@ -303,26 +306,29 @@ func (s *ConnectService) getIntention(ctx context.Context, path string, ps []par
 
 // UpdateIntention replaces the intention whose legacy ID is ixn.ID: PUT
 // /v1/connect/intentions/:id. The same rules as CreateIntention apply; an
-// empty ID is refused before sending.
+// ID that is not one path segment is refused before sending.
 func (s *ConnectService) UpdateIntention(ctx context.Context, ixn *Intention, opts ...Option) error {
 	if err := checkIntention(ixn, true); err != nil {
 		return err
 	}
-	if ixn.ID == "" {
-		return argError("Intention.ID", "empty")
+	path, err := buildPath("/v1/connect/intentions/{Intention.ID}", ixn.ID)
+	if err != nil {
+		return err
 	}
-	_, err := s.client.write(ctx, http.MethodPut, "/v1/connect/intentions/"+pathEscape(ixn.ID), nil, ixn, opts, nil)
+	_, err = s.client.write(ctx, http.MethodPut, path, nil, ixn, opts, nil)
 	return err
 }
 
 // DeleteIntention deletes the intention with this legacy ID: DELETE
 // /v1/connect/intentions/:id. Deleting an intention that does not exist is
-// an error (Consul answers 500, not 404).
+// an error (Consul answers 500, not 404). An id that is not one path
+// segment is refused before sending.
 func (s *ConnectService) DeleteIntention(ctx context.Context, id string, opts ...Option) error {
-	if id == "" {
-		return argError("id", "empty")
+	path, err := buildPath("/v1/connect/intentions/{id}", id)
+	if err != nil {
+		return err
 	}
-	_, err := s.client.write(ctx, http.MethodDelete, "/v1/connect/intentions/"+pathEscape(id), nil, nil, opts, nil)
+	_, err = s.client.write(ctx, http.MethodDelete, path, nil, nil, opts, nil)
 	return err
 }
 

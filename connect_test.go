@@ -139,11 +139,11 @@ func TestConnectIntentionByIDWire(t *testing.T) {
 	assert.Equal(t, connectTestIntention(), got)
 
 	w, c = newWire(t, reply{Status: 404, Body: "Intention not found", Header: map[string]string{"X-Consul-Index": "4"}})
-	got, meta, err := c.Connect.GetIntention(ctx, "a b/c")
+	got, meta, err := c.Connect.GetIntention(ctx, "a b#c")
 	require.NoError(t, err, "a missing intention is not an error")
 	assert.Nil(t, got)
 	assert.Equal(t, uint64(4), meta.Index)
-	w.only(t).expect(t, "GET", "/v1/connect/intentions/a%20b%2Fc", nil)
+	w.only(t).expect(t, "GET", "/v1/connect/intentions/a%20b%23c", nil)
 
 	// Update sends the whole intention read back, timestamps included.
 	up := connectTestIntention()

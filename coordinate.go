@@ -70,14 +70,16 @@ func (s *CoordinateService) Nodes(ctx context.Context, opts ...Option) ([]*Coord
 // in: GET /v1/coordinate/node/:node. CoordinateSegment keeps one segment.
 //
 // A node that does not exist, or has no coordinate yet, returns
-// (nil, meta, nil) (Consul answers 404). An empty name is refused before
-// sending. It supports blocking and consistency options.
+// (nil, meta, nil) (Consul answers 404). A name that is not one path
+// segment (empty, "." or "..", with a '/' or a control character) is
+// refused before sending. It supports blocking and consistency options.
 func (s *CoordinateService) Node(ctx context.Context, node string, opts ...Option) ([]*CoordinateEntry, *Meta, error) {
-	if node == "" {
-		return nil, nil, argError("node", "empty")
+	path, err := buildPath("/v1/coordinate/node/{node}", node)
+	if err != nil {
+		return nil, nil, err
 	}
 	var out []*CoordinateEntry
-	meta, err := s.client.getOptional(ctx, "/v1/coordinate/node/"+pathEscape(node), nil, opts, &out)
+	meta, err := s.client.getOptional(ctx, path, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}

@@ -54,12 +54,14 @@ func EventTagFilter(re string) Option { return Param("tag", re) }
 // Restrict the nodes that act on it with EventNodeFilter,
 // EventServiceFilter and EventTagFilter; Datacenter fires it in another
 // datacenter. It returns the event as Consul created it, with its ID (pass
-// that to EventIDToIndex to compare with Event.List's index). An empty
-// name, a filter that is not a valid regular expression, or a tag filter
-// without a service filter is refused before sending.
+// that to EventIDToIndex to compare with Event.List's index). A name that
+// is not one path segment (empty, "." or "..", with a '/' or a control
+// character), a filter that is not a valid regular expression, or a tag
+// filter without a service filter is refused before sending.
 func (s *EventService) Fire(ctx context.Context, name string, payload []byte, opts ...Option) (*UserEvent, error) {
-	if name == "" {
-		return nil, argError("name", "empty")
+	path, err := buildPath("/v1/event/fire/{name}", name)
+	if err != nil {
+		return nil, err
 	}
 	var hasService, hasTag bool
 	for i := range opts {
@@ -87,7 +89,7 @@ func (s *EventService) Fire(ctx context.Context, name string, payload []byte, op
 		body = payload
 	}
 	var out UserEvent
-	if _, err := s.client.write(ctx, http.MethodPut, "/v1/event/fire/"+pathEscape(name), nil, body, opts, &out); err != nil {
+	if _, err := s.client.write(ctx, http.MethodPut, path, nil, body, opts, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

@@ -30,14 +30,14 @@ func TestEventFireWire(t *testing.T) {
 	}, ev)
 
 	// No payload: no body; an escaped name.
-	w, c = newWire(t, reply{Body: `{"ID":"a7edd9f3-e153-6fe5-d287-2ac3cbbd1a9d","Name":"a b/c","Payload":null,"NodeFilter":"","ServiceFilter":"","TagFilter":"","Version":1,"LTime":0}`})
-	ev, err = c.Event.Fire(testCtx(t), "a b/c", nil)
+	w, c = newWire(t, reply{Body: `{"ID":"a7edd9f3-e153-6fe5-d287-2ac3cbbd1a9d","Name":"a b#c","Payload":null,"NodeFilter":"","ServiceFilter":"","TagFilter":"","Version":1,"LTime":0}`})
+	ev, err = c.Event.Fire(testCtx(t), "a b#c", nil)
 	require.NoError(t, err)
 	r = w.only(t)
-	r.expect(t, "PUT", "/v1/event/fire/a%20b%2Fc", nil)
+	r.expect(t, "PUT", "/v1/event/fire/a%20b%23c", nil)
 	assert.Empty(t, r.Body)
 	assert.Nil(t, ev.Payload)
-	assert.Equal(t, "a b/c", ev.Name)
+	assert.Equal(t, "a b#c", ev.Name)
 }
 
 func TestEventFireBadInput(t *testing.T) {

@@ -12,24 +12,20 @@ type HealthService service
 
 // Node lists the checks of a node, its node-level checks and those of its
 // services: GET /v1/health/node/:node. A node that does not exist has no
-// check: an empty list. Filter selects checks. An empty name is refused
-// before sending.
+// check: an empty list. Filter selects checks. A name that is not one path
+// segment (empty, "." or "..", with a '/' or a control character) is
+// refused before sending.
 func (s *HealthService) Node(ctx context.Context, node string, opts ...Option) ([]*HealthCheck, *Meta, error) {
-	if node == "" {
-		return nil, nil, argError("node", "empty")
-	}
-	return s.checks(ctx, "/v1/health/node/"+pathEscape(node), opts)
+	return s.checks(ctx, "/v1/health/node/{node}", node, opts)
 }
 
 // Checks lists the checks of every instance of a service:
 // GET /v1/health/checks/:service. Near sorts them by round trip time from
 // a node, NodeMeta and Filter select them. A service that does not exist
-// has no check: an empty list. An empty name is refused before sending.
+// has no check: an empty list. A name that is not one path segment is
+// refused before sending.
 func (s *HealthService) Checks(ctx context.Context, service string, opts ...Option) ([]*HealthCheck, *Meta, error) {
-	if service == "" {
-		return nil, nil, argError("service", "empty")
-	}
-	return s.checks(ctx, "/v1/health/checks/"+pathEscape(service), opts)
+	return s.checks(ctx, "/v1/health/checks/{service}", service, opts)
 }
 
 // State lists the checks in a state: GET /v1/health/state/:state, where
@@ -42,10 +38,15 @@ func (s *HealthService) State(ctx context.Context, state string, opts ...Option)
 	default:
 		return nil, nil, argError("state", "%q is not any, passing, warning or critical", state)
 	}
-	return s.checks(ctx, "/v1/health/state/"+state, opts)
+	return s.checks(ctx, "/v1/health/state/{state}", state, opts)
 }
 
-func (s *HealthService) checks(ctx context.Context, path string, opts []Option) ([]*HealthCheck, *Meta, error) {
+// checks reads a list of checks at route, whose one placeholder takes arg.
+func (s *HealthService) checks(ctx context.Context, route, arg string, opts []Option) ([]*HealthCheck, *Meta, error) {
+	path, err := buildPath(route, arg)
+	if err != nil {
+		return nil, nil, err
+	}
 	var out []*HealthCheck
 	meta, err := s.client.get(ctx, path, nil, opts, &out)
 	return out, meta, err
@@ -57,31 +58,36 @@ func (s *HealthService) checks(ctx context.Context, path string, opts []Option) 
 // instances with a tag (repeat it to require all of several tags), Near
 // sorts by round trip time from a node ("_agent" for the answering agent),
 // NodeMeta and Filter select. A service with no instance is an empty
-// list. An empty name is refused before sending. Cached is supported.
+// list. A name that is not one path segment is refused before sending.
+// Cached is supported.
 func (s *HealthService) Service(ctx context.Context, service string, opts ...Option) ([]*ServiceEntry, *Meta, error) {
-	return s.entries(ctx, "/v1/health/service/", service, opts)
+	return s.entries(ctx, "/v1/health/service/{service}", service, opts)
 }
 
 // Connect lists the Connect-capable instances of a service (its sidecar
 // proxies and Connect-native instances) with their health:
 // GET /v1/health/connect/:service. It takes the same options as Service.
-// An empty name is refused before sending.
+// A name that is not one path segment is refused before sending.
 func (s *HealthService) Connect(ctx context.Context, service string, opts ...Option) ([]*ServiceEntry, *Meta, error) {
-	return s.entries(ctx, "/v1/health/connect/", service, opts)
+	return s.entries(ctx, "/v1/health/connect/{service}", service, opts)
 }
 
 // Ingress lists the ingress gateway instances that expose a service, with
 // their health: GET /v1/health/ingress/:service. It takes the same options
-// as Service. An empty name is refused before sending.
+// as Service. A name that is not one path segment is refused before
+// sending.
 func (s *HealthService) Ingress(ctx context.Context, service string, opts ...Option) ([]*ServiceEntry, *Meta, error) {
-	return s.entries(ctx, "/v1/health/ingress/", service, opts)
+	return s.entries(ctx, "/v1/health/ingress/{service}", service, opts)
 }
 
-func (s *HealthService) entries(ctx context.Context, prefix, service string, opts []Option) ([]*ServiceEntry, *Meta, error) {
-	if service == "" {
-		return nil, nil, argError("service", "empty")
+// entries reads the instances of a service at route, whose one placeholder
+// takes the name.
+func (s *HealthService) entries(ctx context.Context, route, service string, opts []Option) ([]*ServiceEntry, *Meta, error) {
+	path, err := buildPath(route, service)
+	if err != nil {
+		return nil, nil, err
 	}
 	var out []*ServiceEntry
-	meta, err := s.client.get(ctx, prefix+pathEscape(service), nil, opts, &out)
+	meta, err := s.client.get(ctx, path, nil, opts, &out)
 	return out, meta, err
 }

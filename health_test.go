@@ -79,10 +79,10 @@ func TestHealthServiceWire(t *testing.T) {
 		q    map[string][]string
 	}{
 		{"service", func(c *consul.Client) ([]*consul.ServiceEntry, *consul.Meta, error) {
-			return c.Health.Service(testCtx(t), "redis/x", consul.Tag("master"), consul.Tag("v1"), consul.Passing(),
+			return c.Health.Service(testCtx(t), "redis?x", consul.Tag("master"), consul.Tag("v1"), consul.Passing(),
 				consul.Near("_agent"), consul.NodeMeta("env", "prod"), consul.Filter("Service.Port == 8000"),
 				consul.WaitIndex(14), consul.WaitTime(time.Minute), consul.Cached())
-		}, "/v1/health/service/redis%2Fx", map[string][]string{"tag": {"master", "v1"}, "passing": {""}, "near": {"_agent"},
+		}, "/v1/health/service/redis%3Fx", map[string][]string{"tag": {"master", "v1"}, "passing": {""}, "near": {"_agent"},
 			"node-meta": {"env:prod"}, "filter": {"Service.Port == 8000"}, "index": {"14"}, "wait": {"1m0s"}, "cached": {""}}},
 		{"connect", func(c *consul.Client) ([]*consul.ServiceEntry, *consul.Meta, error) {
 			return c.Health.Connect(testCtx(t), "redis", consul.Passing())

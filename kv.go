@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -189,7 +190,10 @@ func (s *KVService) DeleteCAS(ctx context.Context, key string, index uint64, opt
 
 // checkKey refuses, the same way on every KV call, keys that Consul cannot
 // serve over HTTP: empty (unless allowed, for prefixes), starting with '/',
-// or holding an empty, "." or ".." segment.
+// holding an empty, "." or ".." segment, or holding an ASCII control
+// character (0x00-0x1f, 0x7f; see path.go). A trailing '/' is allowed: it
+// is part of the key ("dir/"). '%' sequences are not unescaped here: they
+// are sent escaped and stay part of the key.
 func checkKey(arg, key string, allowEmpty bool) error {
 	if key == "" {
 		if allowEmpty {
@@ -199,6 +203,9 @@ func checkKey(arg, key string, allowEmpty bool) error {
 	}
 	if key[0] == '/' {
 		return argError(arg, "%q starts with '/'", key)
+	}
+	if i := controlIndex(key); i >= 0 {
+		return argError(arg, "%q contains a control character at byte %d", key, i)
 	}
 	for rest := key; ; {
 		seg, after, more := strings.Cut(rest, "/")
@@ -215,7 +222,8 @@ func checkKey(arg, key string, allowEmpty bool) error {
 	}
 }
 
-// kvPath escapes key segment by segment under /v1/kv/.
+// kvPath escapes key segment by segment under /v1/kv/; key must have
+// passed checkKey.
 func kvPath(key string) string {
 	var b strings.Builder
 	b.Grow(len("/v1/kv/") + len(key) + 8)
@@ -225,7 +233,7 @@ func kvPath(key string) string {
 		if !first {
 			b.WriteByte('/')
 		}
-		b.WriteString(pathEscape(seg))
+		b.WriteString(url.PathEscape(seg))
 		if !more {
 			return b.String()
 		}

@@ -94,12 +94,14 @@ func (s *MembersService) List(ctx context.Context, opts ...Option) ([]*AgentMemb
 // Join makes the agent join the pool of the agent at address ("ip:port" of
 // its Serf LAN port, or of its Serf WAN port with MembersWAN()) (aioconsul's
 // members.join): PUT /v1/agent/join/:address. Joining a member already in
-// the pool succeeds.
+// the pool succeeds. An address that is not one path segment (empty, "."
+// or "..", with a '/' or a control character) is refused before sending.
 func (s *MembersService) Join(ctx context.Context, address string, opts ...Option) error {
-	if address == "" {
-		return argError("address", "empty")
+	path, err := buildPath("/v1/agent/join/{address}", address)
+	if err != nil {
+		return err
 	}
-	_, err := s.client.write(ctx, http.MethodPut, "/v1/agent/join/"+pathEscape(address), nil, nil, opts, nil)
+	_, err = s.client.write(ctx, http.MethodPut, path, nil, nil, opts, nil)
 	return err
 }
 
@@ -113,11 +115,13 @@ func (s *MembersService) Leave(ctx context.Context, opts ...Option) error {
 // ForceLeave marks a failed node as left (aioconsul's members.force_leave):
 // PUT /v1/agent/force-leave/:node. MembersPrune() also removes it from the
 // member list, MembersWAN() works on the WAN pool (node is then
-// "name.datacenter"). It needs operator:write.
+// "name.datacenter"). It needs operator:write. A node that is not one path
+// segment is refused before sending.
 func (s *MembersService) ForceLeave(ctx context.Context, node string, opts ...Option) error {
-	if node == "" {
-		return argError("node", "empty")
+	path, err := buildPath("/v1/agent/force-leave/{node}", node)
+	if err != nil {
+		return err
 	}
-	_, err := s.client.write(ctx, http.MethodPut, "/v1/agent/force-leave/"+pathEscape(node), nil, nil, opts, nil)
+	_, err = s.client.write(ctx, http.MethodPut, path, nil, nil, opts, nil)
 	return err
 }

@@ -150,14 +150,16 @@ func (s *PeeringService) Establish(ctx context.Context, req PeeringEstablishRequ
 // Read reads one peering by name: GET /v1/peering/:name. It is always
 // answered by the leader.
 //
-// A peering that does not exist returns (nil, meta, nil). It supports
-// blocking (WaitIndex).
+// A peering that does not exist returns (nil, meta, nil). A name that is
+// not one path segment (empty, "." or "..", with a '/' or a control
+// character) is refused before sending. It supports blocking (WaitIndex).
 func (s *PeeringService) Read(ctx context.Context, name string, opts ...Option) (*Peering, *Meta, error) {
-	if name == "" {
-		return nil, nil, argError("name", "empty")
+	path, err := buildPath("/v1/peering/{name}", name)
+	if err != nil {
+		return nil, nil, err
 	}
 	var out *Peering
-	meta, err := s.client.getOptional(ctx, "/v1/peering/"+pathEscape(name), nil, opts, &out)
+	meta, err := s.client.getOptional(ctx, path, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
@@ -166,12 +168,14 @@ func (s *PeeringService) Read(ctx context.Context, name string, opts ...Option) 
 
 // Delete starts deleting a peering: DELETE /v1/peering/:name. The peering
 // moves to PeeringStateDeleting and disappears once its imported data is
-// removed. Deleting a peering that does not exist is not an error.
+// removed. Deleting a peering that does not exist is not an error. A name
+// that is not one path segment is refused before sending.
 func (s *PeeringService) Delete(ctx context.Context, name string, opts ...Option) error {
-	if name == "" {
-		return argError("name", "empty")
+	path, err := buildPath("/v1/peering/{name}", name)
+	if err != nil {
+		return err
 	}
-	_, err := s.client.write(ctx, http.MethodDelete, "/v1/peering/"+pathEscape(name), nil, nil, opts, nil)
+	_, err = s.client.write(ctx, http.MethodDelete, path, nil, nil, opts, nil)
 	return err
 }
 

@@ -98,9 +98,9 @@ func TestPeeringReadListDeleteWire(t *testing.T) {
 	assert.Empty(t, list)
 
 	w, c = newWire(t, reply{})
-	require.NoError(t, c.Peering.Delete(ctx, "dc1/peer", consul.Token("tok")))
+	require.NoError(t, c.Peering.Delete(ctx, "dc1?peer", consul.Token("tok")))
 	s := w.only(t)
-	s.expect(t, "DELETE", "/v1/peering/dc1%2Fpeer", nil)
+	s.expect(t, "DELETE", "/v1/peering/dc1%3Fpeer", nil)
 	assert.Equal(t, "tok", s.Header.Get("X-Consul-Token"))
 	assert.Empty(t, s.Body)
 }

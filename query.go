@@ -194,30 +194,34 @@ func (s *QueryService) Create(ctx context.Context, query *PreparedQuery, opts ..
 	return out.ID, nil
 }
 
-// Update replaces the prepared query of query.ID: PUT /v1/query/:id. An
-// empty ID is refused before sending; a query that does not exist fails
+// Update replaces the prepared query of query.ID: PUT /v1/query/:id. An ID
+// that is not one path segment (empty, "." or "..", with a '/' or a control
+// character) is refused before sending; a query that does not exist fails
 // with Consul's 500 "Cannot modify non-existent prepared query".
 func (s *QueryService) Update(ctx context.Context, query *PreparedQuery, opts ...Option) error {
 	if err := queryCheck(query); err != nil {
 		return err
 	}
-	if query.ID == "" {
-		return argError("query.ID", "empty")
+	path, err := buildPath("/v1/query/{query.ID}", query.ID)
+	if err != nil {
+		return err
 	}
-	_, err := s.client.write(ctx, http.MethodPut, "/v1/query/"+pathEscape(query.ID), nil, query, opts, nil)
+	_, err = s.client.write(ctx, http.MethodPut, path, nil, query, opts, nil)
 	return err
 }
 
 // Read reads a prepared query by ID: GET /v1/query/:id.
 //
-// A query that does not exist returns (nil, meta, nil). It supports
-// blocking and consistency options.
+// A query that does not exist returns (nil, meta, nil). An id that is not
+// one path segment is refused before sending. It supports blocking and
+// consistency options.
 func (s *QueryService) Read(ctx context.Context, id string, opts ...Option) (*PreparedQuery, *Meta, error) {
-	if id == "" {
-		return nil, nil, argError("id", "empty")
+	path, err := buildPath("/v1/query/{id}", id)
+	if err != nil {
+		return nil, nil, err
 	}
 	var out []*PreparedQuery
-	meta, err := s.client.getOptional(ctx, "/v1/query/"+pathEscape(id), nil, opts, &out)
+	meta, err := s.client.getOptional(ctx, path, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
@@ -226,12 +230,13 @@ func (s *QueryService) Read(ctx context.Context, id string, opts ...Option) (*Pr
 
 // Delete deletes a prepared query: DELETE /v1/query/:id. A query that does
 // not exist fails with Consul's 500 "Cannot modify non-existent prepared
-// query".
+// query". An id that is not one path segment is refused before sending.
 func (s *QueryService) Delete(ctx context.Context, id string, opts ...Option) error {
-	if id == "" {
-		return argError("id", "empty")
+	path, err := buildPath("/v1/query/{id}", id)
+	if err != nil {
+		return err
 	}
-	_, err := s.client.write(ctx, http.MethodDelete, "/v1/query/"+pathEscape(id), nil, nil, opts, nil)
+	_, err = s.client.write(ctx, http.MethodDelete, path, nil, nil, opts, nil)
 	return err
 }
 
@@ -251,10 +256,12 @@ func (s *QueryService) List(ctx context.Context, opts ...Option) ([]*PreparedQue
 //
 // Executing a query that does not exist is an error matching ErrNotFound
 // (this is not a read of one stored object, so the 404 rule does not
-// apply).
+// apply). An idOrName that is not one path segment is refused before
+// sending.
 func (s *QueryService) Execute(ctx context.Context, idOrName string, params *QueryExecuteParams, opts ...Option) (*QueryExecuteResponse, *Meta, error) {
-	if idOrName == "" {
-		return nil, nil, argError("idOrName", "empty")
+	path, err := buildPath("/v1/query/{idOrName}/execute", idOrName)
+	if err != nil {
+		return nil, nil, err
 	}
 	var ps []param
 	if params != nil {
@@ -269,7 +276,7 @@ func (s *QueryService) Execute(ctx context.Context, idOrName string, params *Que
 		}
 	}
 	var out QueryExecuteResponse
-	meta, err := s.client.get(ctx, "/v1/query/"+pathEscape(idOrName)+"/execute", ps, opts, &out)
+	meta, err := s.client.get(ctx, path, ps, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
@@ -281,13 +288,15 @@ func (s *QueryService) Execute(ctx context.Context, idOrName string, params *Que
 
 // Explain returns the query Execute would run for idOrName: for a template,
 // the query rendered for that name: GET /v1/query/:id-or-name/explain. A
-// query that does not exist is an error matching ErrNotFound.
+// query that does not exist is an error matching ErrNotFound; an idOrName
+// that is not one path segment is refused before sending.
 func (s *QueryService) Explain(ctx context.Context, idOrName string, opts ...Option) (*PreparedQuery, *Meta, error) {
-	if idOrName == "" {
-		return nil, nil, argError("idOrName", "empty")
+	path, err := buildPath("/v1/query/{idOrName}/explain", idOrName)
+	if err != nil {
+		return nil, nil, err
 	}
 	var out struct{ Query *PreparedQuery }
-	meta, err := s.client.get(ctx, "/v1/query/"+pathEscape(idOrName)+"/explain", nil, opts, &out)
+	meta, err := s.client.get(ctx, path, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}

@@ -741,6 +741,3 @@ func header(h http.Header, key string) (string, bool) {
 	}
 	return "", false
 }
-
-// pathEscape escapes one path segment (an ID or a name) for a route.
-func pathEscape(s string) string { return url.PathEscape(s) }

@@ -174,13 +174,16 @@ func (s *ServicesService) List(ctx context.Context, opts ...Option) (map[string]
 // nil).
 //
 // It supports hash-based blocking: pass WaitHash(meta.ContentHash) (and
-// WaitTime) to wait until the service changes.
+// WaitTime) to wait until the service changes. A service ID that is not
+// one path segment (empty, "." or "..", with a '/' or a control character)
+// is refused before sending.
 func (s *ServicesService) Get(ctx context.Context, serviceID string, opts ...Option) (*NodeService, *Meta, error) {
-	if serviceID == "" {
-		return nil, nil, argError("serviceID", "empty")
+	path, err := buildPath("/v1/agent/service/{serviceID}", serviceID)
+	if err != nil {
+		return nil, nil, err
 	}
 	var out *NodeService
-	meta, err := s.client.getOptional(ctx, "/v1/agent/service/"+pathEscape(serviceID), nil, opts, &out)
+	meta, err := s.client.getOptional(ctx, path, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
@@ -211,12 +214,14 @@ func ServicesReplaceChecks() Option { return Param("replace-existing-checks", "t
 
 // Deregister removes a service and its checks from the local agent
 // (aioconsul's services.deregister): PUT /v1/agent/service/deregister/:id.
-// An ID the agent does not know is a *StatusError matching ErrNotFound.
+// An ID the agent does not know is a *StatusError matching ErrNotFound; an
+// ID that is not one path segment is refused before sending.
 func (s *ServicesService) Deregister(ctx context.Context, serviceID string, opts ...Option) error {
-	if serviceID == "" {
-		return argError("serviceID", "empty")
+	path, err := buildPath("/v1/agent/service/deregister/{serviceID}", serviceID)
+	if err != nil {
+		return err
 	}
-	_, err := s.client.write(ctx, http.MethodPut, "/v1/agent/service/deregister/"+pathEscape(serviceID), nil, nil, opts, nil)
+	_, err = s.client.write(ctx, http.MethodPut, path, nil, nil, opts, nil)
 	return err
 }
 
@@ -224,7 +229,8 @@ func (s *ServicesService) Deregister(ctx context.Context, serviceID string, opts
 // (aioconsul's services.disable): PUT
 // /v1/agent/service/maintenance/:id?enable=true&reason=. The agent adds a
 // critical "_service_maintenance:<id>" check, so the service leaves DNS and
-// healthy lists. An unknown ID is a *StatusError matching ErrNotFound.
+// healthy lists. An unknown ID is a *StatusError matching ErrNotFound; an
+// ID that is not one path segment is refused before sending.
 func (s *ServicesService) EnableMaintenance(ctx context.Context, serviceID, reason string, opts ...Option) error {
 	return s.maintenance(ctx, serviceID, true, reason, opts)
 }
@@ -232,20 +238,22 @@ func (s *ServicesService) EnableMaintenance(ctx context.Context, serviceID, reas
 // DisableMaintenance takes a local service out of maintenance mode
 // (aioconsul's services.enable, whose reason Consul ignores): PUT
 // /v1/agent/service/maintenance/:id?enable=false. An unknown ID is a
-// *StatusError matching ErrNotFound.
+// *StatusError matching ErrNotFound; an ID that is not one path segment is
+// refused before sending.
 func (s *ServicesService) DisableMaintenance(ctx context.Context, serviceID string, opts ...Option) error {
 	return s.maintenance(ctx, serviceID, false, "", opts)
 }
 
 func (s *ServicesService) maintenance(ctx context.Context, serviceID string, enable bool, reason string, opts []Option) error {
-	if serviceID == "" {
-		return argError("serviceID", "empty")
+	path, err := buildPath("/v1/agent/service/maintenance/{serviceID}", serviceID)
+	if err != nil {
+		return err
 	}
 	ps := []param{{"enable", strconv.FormatBool(enable)}}
 	if reason != "" {
 		ps = append(ps, param{"reason", reason})
 	}
-	_, err := s.client.write(ctx, http.MethodPut, "/v1/agent/service/maintenance/"+pathEscape(serviceID), ps, nil, opts, nil)
+	_, err = s.client.write(ctx, http.MethodPut, path, ps, nil, opts, nil)
 	return err
 }
 
@@ -256,14 +264,16 @@ var servicesHealthStatuses = []int{http.StatusTooManyRequests, http.StatusServic
 // aggregated status: GET /v1/agent/health/service/id/:id. Consul encodes
 // the status in the answer's code (200 passing, 429 warning, 503 critical
 // or maintenance); all three are results here, not errors. An ID the agent
-// does not know returns (nil, meta, nil). It does not block.
+// does not know returns (nil, meta, nil); an ID that is not one path
+// segment is refused before sending. It does not block.
 func (s *ServicesService) HealthByID(ctx context.Context, serviceID string, opts ...Option) (*AgentServiceHealth, *Meta, error) {
-	if serviceID == "" {
-		return nil, nil, argError("serviceID", "empty")
+	path, err := buildPath("/v1/agent/health/service/id/{serviceID}", serviceID)
+	if err != nil {
+		return nil, nil, err
 	}
 	var out *AgentServiceHealth
 	meta, err := s.client.call(ctx, request{
-		method: http.MethodGet, path: "/v1/agent/health/service/id/" + pathEscape(serviceID),
+		method: http.MethodGet, path: path,
 		read: true, okStatuses: servicesHealthStatuses, notFoundOK: true,
 	}, opts, &out)
 	if err != nil {
@@ -277,14 +287,16 @@ func (s *ServicesService) HealthByID(ctx context.Context, serviceID string, opts
 // /v1/agent/health/service/name/:name. The status is the worst of the
 // instances' (maintenance, critical, warning, then passing); 429 and 503
 // answers are results here, not errors. A name with no local instance
-// returns "", an empty slice and a nil error. It does not block.
+// returns "", an empty slice and a nil error; a name that is not one path
+// segment is refused before sending. It does not block.
 func (s *ServicesService) HealthByName(ctx context.Context, name string, opts ...Option) (string, []*AgentServiceHealth, *Meta, error) {
-	if name == "" {
-		return "", nil, nil, argError("name", "empty")
+	path, err := buildPath("/v1/agent/health/service/name/{name}", name)
+	if err != nil {
+		return "", nil, nil, err
 	}
 	var out []*AgentServiceHealth
 	meta, err := s.client.call(ctx, request{
-		method: http.MethodGet, path: "/v1/agent/health/service/name/" + pathEscape(name),
+		method: http.MethodGet, path: path,
 		read: true, okStatuses: servicesHealthStatuses, notFoundOK: true,
 	}, opts, &out)
 	if err != nil {

@@ -41,9 +41,9 @@ func TestServicesListWire(t *testing.T) {
 
 func TestServicesGetWire(t *testing.T) {
 	w, c := newWire(t, reply{Header: map[string]string{"X-Consul-ContentHash": "4fb2b6e0a8b6b8b3"}, Body: servicesTestAgentService})
-	svc, meta, err := c.Services.Get(testCtx(t), "redis/1", consul.WaitHash("abc"), consul.WaitTime(2*time.Second))
+	svc, meta, err := c.Services.Get(testCtx(t), "redis?1", consul.WaitHash("abc"), consul.WaitTime(2*time.Second))
 	require.NoError(t, err)
-	w.only(t).expect(t, "GET", "/v1/agent/service/redis%2F1", q("hash", "abc", "wait", "2s"))
+	w.only(t).expect(t, "GET", "/v1/agent/service/redis%3F1", q("hash", "abc", "wait", "2s"))
 	require.Equal(t, "redis1", svc.ID)
 	require.Equal(t, "4fb2b6e0a8b6b8b3", meta.ContentHash)
 	require.Equal(t, "4fb2b6e0a8b6b8b3", svc.ContentHash)

@@ -131,56 +131,65 @@ func (s *SessionService) Create(ctx context.Context, entry *SessionEntry, opts .
 
 // Destroy invalidates a session, releasing or deleting its keys as its
 // Behavior says: PUT /v1/session/destroy/:id. Destroying a session that
-// does not exist is not an error.
+// does not exist is not an error. An id that is not one path segment
+// (empty, "." or "..", with a '/' or a control character) is refused
+// before sending.
 func (s *SessionService) Destroy(ctx context.Context, id string, opts ...Option) error {
-	if id == "" {
-		return argError("id", "empty")
+	path, err := buildPath("/v1/session/destroy/{id}", id)
+	if err != nil {
+		return err
 	}
-	_, err := s.client.write(ctx, http.MethodPut, "/v1/session/destroy/"+pathEscape(id), nil, nil, opts, nil)
+	_, err = s.client.write(ctx, http.MethodPut, path, nil, nil, opts, nil)
 	return err
 }
 
 // Renew resets a session's TTL and returns the session: PUT
 // /v1/session/renew/:id. A session that no longer exists is an error
-// matching ErrNotFound: whatever it held is lost.
+// matching ErrNotFound: whatever it held is lost. An id that is not one
+// path segment is refused before sending.
 func (s *SessionService) Renew(ctx context.Context, id string, opts ...Option) (*SessionEntry, error) {
-	if id == "" {
-		return nil, argError("id", "empty")
+	path, err := buildPath("/v1/session/renew/{id}", id)
+	if err != nil {
+		return nil, err
 	}
 	var out []*SessionEntry
-	if _, err := s.client.write(ctx, http.MethodPut, "/v1/session/renew/"+pathEscape(id), nil, nil, opts, &out); err != nil {
+	if _, err := s.client.write(ctx, http.MethodPut, path, nil, nil, opts, &out); err != nil {
 		return nil, err
 	}
 	if len(out) == 0 {
-		return nil, &StatusError{StatusCode: http.StatusNotFound, Method: http.MethodPut, Path: "/v1/session/renew/" + pathEscape(id), Body: "session not found"}
+		return nil, &StatusError{StatusCode: http.StatusNotFound, Method: http.MethodPut, Path: path, Body: "session not found"}
 	}
 	return out[0], nil
 }
 
 // Info reads one session: GET /v1/session/info/:id.
 //
-// A session that does not exist returns (nil, meta, nil). It supports
-// blocking and consistency options.
+// A session that does not exist returns (nil, meta, nil). An id that is
+// not one path segment is refused before sending. It supports blocking and
+// consistency options.
 func (s *SessionService) Info(ctx context.Context, id string, opts ...Option) (*SessionEntry, *Meta, error) {
-	if id == "" {
-		return nil, nil, argError("id", "empty")
+	path, err := buildPath("/v1/session/info/{id}", id)
+	if err != nil {
+		return nil, nil, err
 	}
 	var out []*SessionEntry
-	meta, err := s.client.getOptional(ctx, "/v1/session/info/"+pathEscape(id), nil, opts, &out)
+	meta, err := s.client.getOptional(ctx, path, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
 	return first(out), meta, nil
 }
 
-// Node lists the sessions of one node: GET /v1/session/node/:node. It
-// supports blocking and consistency options.
+// Node lists the sessions of one node: GET /v1/session/node/:node. A node
+// that is not one path segment is refused before sending. It supports
+// blocking and consistency options.
 func (s *SessionService) Node(ctx context.Context, node string, opts ...Option) ([]*SessionEntry, *Meta, error) {
-	if node == "" {
-		return nil, nil, argError("node", "empty")
+	path, err := buildPath("/v1/session/node/{node}", node)
+	if err != nil {
+		return nil, nil, err
 	}
 	var out []*SessionEntry
-	meta, err := s.client.get(ctx, "/v1/session/node/"+pathEscape(node), nil, opts, &out)
+	meta, err := s.client.get(ctx, path, nil, opts, &out)
 	return out, meta, err
 }
 
