@@ -266,7 +266,7 @@ func TestWatchWireDistinct(t *testing.T) {
 func TestWatchWireReadOptions(t *testing.T) {
 	w, c := newWire(t, watchTestReply(4, "a"))
 	got := watchTestValues(t, consul.Watch(testCtx(t), consul.Bind(c.KV.Get, "k", consul.Datacenter("dc2")),
-		append([]consul.WatchOption{consul.WatchReadOptions(consul.Stale())}, watchTestFast...)...), 1)
+		append([]consul.WatchOption{consul.WatchRequestOptions(consul.Stale())}, watchTestFast...)...), 1)
 	require.Equal(t, []string{"a"}, got)
 	w.only(t).expect(t, "GET", "/v1/kv/k", q("dc", "dc2", "stale", ""))
 }
@@ -487,7 +487,7 @@ func TestWatchSharedTypeMismatch(t *testing.T) {
 		}
 	}()
 	<-joined
-	for _, err := range consul.WatchShared(ctx, &g, "y", consul.Bind(c.KV.Keys, "k"), watchTestFast...) {
+	for _, err := range consul.WatchShared(ctx, &g, "y", consul.Bind(c.KV.ListKeys, "k"), watchTestFast...) {
 		var ae *consul.ArgumentError
 		require.ErrorAs(t, err, &ae)
 		break
@@ -612,7 +612,7 @@ func TestWatchServiceHealthGoesCritical(t *testing.T) {
 	watchTestRegister(t, c, node, svc, nil, consul.HealthPassing)
 
 	var statuses []string
-	for u, err := range consul.Watch(ctx, consul.Bind(c.Health.Service, svc), consul.WatchDistinct()) {
+	for u, err := range consul.Watch(ctx, consul.Bind(c.Health.ListServiceInstances, svc), consul.WatchDistinct()) {
 		require.NoError(t, err)
 		require.Len(t, u.Value, 1)
 		st := u.Value[0].AggregatedStatus()
@@ -731,7 +731,7 @@ func TestWatchServiceTTLCheckGoesCritical(t *testing.T) {
 
 	var statuses []string
 	var passedAt time.Time
-	for u, err := range consul.Watch(ctx, consul.Bind(c.Health.Service, svc), consul.WatchDistinct()) {
+	for u, err := range consul.Watch(ctx, consul.Bind(c.Health.ListServiceInstances, svc), consul.WatchDistinct()) {
 		require.NoError(t, err)
 		require.Len(t, u.Value, 1)
 		st := u.Value[0].AggregatedStatus()

@@ -74,11 +74,11 @@ type ConfigEntry interface {
 //	}
 type ConfigEntriesService service
 
-// Apply creates or replaces a configuration entry: PUT /v1/config. The
+// Put creates or replaces a configuration entry: PUT /v1/config. The
 // entry's kind and name are refused before sending when empty (a mesh
 // entry's name is always "mesh"). An entry Consul did not store is an
 // error.
-func (s *ConfigEntriesService) Apply(ctx context.Context, entry ConfigEntry, opts ...Option) error {
+func (s *ConfigEntriesService) Put(ctx context.Context, entry ConfigEntry, opts ...Option) error {
 	ok, err := s.apply(ctx, entry, nil, opts)
 	if err == nil && !ok {
 		return fmt.Errorf("consul: PUT /v1/config: the entry was not applied")
@@ -86,12 +86,12 @@ func (s *ConfigEntriesService) Apply(ctx context.Context, entry ConfigEntry, opt
 	return err
 }
 
-// ApplyCAS writes a configuration entry only if its ModifyIndex is still
+// PutCAS writes a configuration entry only if its ModifyIndex is still
 // index: PUT /v1/config?cas=index. An index of 0 writes only if the entry
 // does not exist yet. It returns false, and no error, when the index did not
 // match. Consul skips writing an entry identical to the stored one and then
 // returns true whatever the index.
-func (s *ConfigEntriesService) ApplyCAS(ctx context.Context, entry ConfigEntry, index uint64, opts ...Option) (bool, error) {
+func (s *ConfigEntriesService) PutCAS(ctx context.Context, entry ConfigEntry, index uint64, opts ...Option) (bool, error) {
 	return s.apply(ctx, entry, []param{{"cas", strconv.FormatUint(index, 10)}}, opts)
 }
 
@@ -195,7 +195,7 @@ type DiscoveryChainOptions struct {
 	OverrideConnectTimeout time.Duration
 }
 
-// DiscoveryChain compiles the discovery chain of a service from its
+// GetDiscoveryChain compiles the discovery chain of a service from its
 // service-defaults, router, splitter and resolver entries:
 // GET /v1/discovery-chain/:service, or POST with the overrides of opt when
 // it sets any. A nil opt compiles with no override.
@@ -204,7 +204,7 @@ type DiscoveryChainOptions struct {
 // there is no 404 case. A service name that is not one path segment is
 // refused before sending. It supports blocking, consistency and Cached
 // options.
-func (s *ConfigEntriesService) DiscoveryChain(ctx context.Context, service string, opt *DiscoveryChainOptions, opts ...Option) (*CompiledDiscoveryChain, *Meta, error) {
+func (s *ConfigEntriesService) GetDiscoveryChain(ctx context.Context, service string, opt *DiscoveryChainOptions, opts ...Option) (*CompiledDiscoveryChain, *Meta, error) {
 	path, err := buildPath("/v1/discovery-chain/{service}", service)
 	if err != nil {
 		return nil, nil, err
@@ -264,11 +264,11 @@ type ResolvedExportedConsumers struct {
 	Partitions []string `json:",omitempty"`
 }
 
-// ExportedServices lists the services exported from the partition (the
+// ListExportedServices lists the services exported from the partition (the
 // client's, or the one of a Partition option): GET /v1/exported-services.
 // Nothing exported returns an empty slice. It supports blocking and
 // consistency options.
-func (s *ConfigEntriesService) ExportedServices(ctx context.Context, opts ...Option) ([]ResolvedExportedService, *Meta, error) {
+func (s *ConfigEntriesService) ListExportedServices(ctx context.Context, opts ...Option) ([]ResolvedExportedService, *Meta, error) {
 	var out []ResolvedExportedService
 	meta, err := s.client.get(ctx, "/v1/exported-services", nil, opts, &out)
 	if err != nil {

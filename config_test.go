@@ -52,7 +52,7 @@ const (
 
 func TestConfigEntriesApplyWire(t *testing.T) {
 	w, c := newWire(t, reply{Body: "true"})
-	err := c.ConfigEntries.Apply(testCtx(t), &consul.ServiceDefaultsConfigEntry{
+	err := c.ConfigEntries.Put(testCtx(t), &consul.ServiceDefaultsConfigEntry{
 		Name: "web", Protocol: "http", Meta: map[string]string{"team": "a"},
 	}, consul.Token("tok"), consul.Datacenter("dc2"))
 	require.NoError(t, err)
@@ -65,7 +65,7 @@ func TestConfigEntriesApplyWire(t *testing.T) {
 
 	// A resolver's durations go in Consul's "7s" form.
 	w, c = newWire(t, reply{Body: "true"})
-	require.NoError(t, c.ConfigEntries.Apply(testCtx(t), &consul.ServiceResolverConfigEntry{
+	require.NoError(t, c.ConfigEntries.Put(testCtx(t), &consul.ServiceResolverConfigEntry{
 		Name: "web", ConnectTimeout: 7 * time.Second, RequestTimeout: 1500 * time.Millisecond,
 		Subsets: map[string]consul.ServiceResolverSubset{"v2": {Filter: "Service.Meta.version == v2"}},
 		LoadBalancer: &consul.ServiceResolverLoadBalancer{Policy: "ring_hash", HashPolicies: []consul.ServiceResolverHashPolicy{
@@ -78,7 +78,7 @@ func TestConfigEntriesApplyWire(t *testing.T) {
 
 	// A router's destination timeouts too; the mesh entry has no Name.
 	w, c = newWire(t, reply{Body: "true"})
-	require.NoError(t, c.ConfigEntries.Apply(testCtx(t), &consul.ServiceRouterConfigEntry{
+	require.NoError(t, c.ConfigEntries.Put(testCtx(t), &consul.ServiceRouterConfigEntry{
 		Name: "web", Routes: []consul.ServiceRouterRoute{{
 			Match:       &consul.ServiceRouterMatch{HTTP: &consul.ServiceRouterHTTPMatch{PathPrefix: "/v2"}},
 			Destination: &consul.ServiceRouterDestination{ServiceSubset: "v2", RequestTimeout: 2 * time.Second, NumRetries: 3},
@@ -88,14 +88,14 @@ func TestConfigEntriesApplyWire(t *testing.T) {
 		"Destination":{"ServiceSubset":"v2","RequestTimeout":"2s","NumRetries":3}}]}`, w.only(t).Body)
 
 	w, c = newWire(t, reply{Body: "true"})
-	require.NoError(t, c.ConfigEntries.Apply(testCtx(t), &consul.MeshConfigEntry{
+	require.NoError(t, c.ConfigEntries.Put(testCtx(t), &consul.MeshConfigEntry{
 		TransparentProxy: consul.MeshConfigTransparentProxy{MeshDestinationsOnly: true},
 	}))
 	assert.JSONEq(t, `{"Kind":"mesh","TransparentProxy":{"MeshDestinationsOnly":true}}`, w.only(t).Body)
 
 	// A raw entry sends its fields with Kind and Name over them.
 	w, c = newWire(t, reply{Body: "true"})
-	require.NoError(t, c.ConfigEntries.Apply(testCtx(t), &consul.RawConfigEntry{
+	require.NoError(t, c.ConfigEntries.Put(testCtx(t), &consul.RawConfigEntry{
 		Kind: consul.ConfigKindAPIGateway, Name: "gw",
 		Fields: map[string]any{"Kind": "stale", "Listeners": []any{map[string]any{"Name": "l1", "Port": 9090, "Protocol": "http"}}},
 	}))
@@ -103,11 +103,11 @@ func TestConfigEntriesApplyWire(t *testing.T) {
 
 	// Consul answering false is an error for a plain Apply.
 	_, c = newWire(t, reply{Body: "false"})
-	err = c.ConfigEntries.Apply(testCtx(t), &consul.ServiceDefaultsConfigEntry{Name: "web"})
+	err = c.ConfigEntries.Put(testCtx(t), &consul.ServiceDefaultsConfigEntry{Name: "web"})
 	require.ErrorContains(t, err, "not applied")
 
 	_, c = newWire(t, reply{Status: 400, Body: `Request decoding failed: invalid config key "Namespace"`})
-	err = c.ConfigEntries.Apply(testCtx(t), &consul.ServiceDefaultsConfigEntry{Name: "web", Namespace: "ns"})
+	err = c.ConfigEntries.Put(testCtx(t), &consul.ServiceDefaultsConfigEntry{Name: "web", Namespace: "ns"})
 	var se *consul.StatusError
 	require.ErrorAs(t, err, &se)
 	assert.Equal(t, 400, se.StatusCode)
@@ -116,7 +116,7 @@ func TestConfigEntriesApplyWire(t *testing.T) {
 func TestConfigEntriesApplyCASWire(t *testing.T) {
 	for _, answer := range []bool{true, false} {
 		w, c := newWire(t, reply{Body: map[bool]string{true: "true", false: "false"}[answer]})
-		ok, err := c.ConfigEntries.ApplyCAS(testCtx(t), &consul.ServiceDefaultsConfigEntry{Name: "web", Protocol: "grpc", ModifyIndex: 3}, 14)
+		ok, err := c.ConfigEntries.PutCAS(testCtx(t), &consul.ServiceDefaultsConfigEntry{Name: "web", Protocol: "grpc", ModifyIndex: 3}, 14)
 		require.NoError(t, err)
 		assert.Equal(t, answer, ok)
 		r := w.only(t)
@@ -126,7 +126,7 @@ func TestConfigEntriesApplyCASWire(t *testing.T) {
 	}
 	// Index 0: create only.
 	w, c := newWire(t, reply{Body: "true"})
-	_, err := c.ConfigEntries.ApplyCAS(testCtx(t), &consul.ExportedServicesConfigEntry{Name: "default"}, 0)
+	_, err := c.ConfigEntries.PutCAS(testCtx(t), &consul.ExportedServicesConfigEntry{Name: "default"}, 0)
 	require.NoError(t, err)
 	w.only(t).expect(t, "PUT", "/v1/config", q("cas", "0"))
 	assert.JSONEq(t, `{"Kind":"exported-services","Name":"default"}`, w.only(t).Body)
@@ -239,7 +239,7 @@ func TestConfigEntriesDeleteWire(t *testing.T) {
 func TestConfigEntriesDiscoveryChainWire(t *testing.T) {
 	// No options: a plain GET, with the read options.
 	w, c := newWire(t, reply{Header: map[string]string{"X-Consul-Index": "16"}, Body: configTestChainJSON})
-	chain, meta, err := c.ConfigEntries.DiscoveryChain(testCtx(t), "web", nil, consul.WaitIndex(9), consul.Cached())
+	chain, meta, err := c.ConfigEntries.GetDiscoveryChain(testCtx(t), "web", nil, consul.WaitIndex(9), consul.Cached())
 	require.NoError(t, err)
 	r := w.only(t)
 	r.expect(t, "GET", "/v1/discovery-chain/web", q("index", "9", "cached", ""))
@@ -268,13 +268,13 @@ func TestConfigEntriesDiscoveryChainWire(t *testing.T) {
 
 	// Only the datacenter to compile in: still a GET.
 	w, c = newWire(t, reply{Body: configTestChainJSON})
-	_, _, err = c.ConfigEntries.DiscoveryChain(testCtx(t), "a b", &consul.DiscoveryChainOptions{EvaluateInDatacenter: "dc2"})
+	_, _, err = c.ConfigEntries.GetDiscoveryChain(testCtx(t), "a b", &consul.DiscoveryChainOptions{EvaluateInDatacenter: "dc2"})
 	require.NoError(t, err)
 	w.only(t).expect(t, "GET", "/v1/discovery-chain/a%20b", q("compile-dc", "dc2"))
 
 	// Overrides: a POST read with them in the body, still blocking.
 	w, c = newWire(t, reply{Body: configTestChainJSON})
-	_, _, err = c.ConfigEntries.DiscoveryChain(testCtx(t), "web", &consul.DiscoveryChainOptions{
+	_, _, err = c.ConfigEntries.GetDiscoveryChain(testCtx(t), "web", &consul.DiscoveryChainOptions{
 		EvaluateInDatacenter:   "dc1",
 		OverrideMeshGateway:    consul.ConfigMeshGateway{Mode: "local"},
 		OverrideProtocol:       "grpc",
@@ -286,7 +286,7 @@ func TestConfigEntriesDiscoveryChainWire(t *testing.T) {
 	assert.JSONEq(t, `{"OverrideMeshGateway":{"Mode":"local"},"OverrideProtocol":"grpc","OverrideConnectTimeout":"2.5s"}`, r.Body)
 
 	w, c = newWire(t, reply{Body: configTestChainJSON})
-	_, _, err = c.ConfigEntries.DiscoveryChain(testCtx(t), "web", &consul.DiscoveryChainOptions{OverrideProtocol: "http"})
+	_, _, err = c.ConfigEntries.GetDiscoveryChain(testCtx(t), "web", &consul.DiscoveryChainOptions{OverrideProtocol: "http"})
 	require.NoError(t, err)
 	r = w.only(t)
 	r.expect(t, "POST", "/v1/discovery-chain/web", nil)
@@ -296,7 +296,7 @@ func TestConfigEntriesDiscoveryChainWire(t *testing.T) {
 func TestConfigEntriesExportedServicesWire(t *testing.T) {
 	w, c := newWire(t, reply{Header: map[string]string{"X-Consul-Index": "17"},
 		Body: `[{"Service":"web","Consumers":{"Peers":["east"]}},{"Service":"db","Partition":"p1","Namespace":"ns1","Consumers":{"Partitions":["p2"]}}]`})
-	list, meta, err := c.ConfigEntries.ExportedServices(testCtx(t), consul.Partition("p1"), consul.WaitIndex(3))
+	list, meta, err := c.ConfigEntries.ListExportedServices(testCtx(t), consul.Partition("p1"), consul.WaitIndex(3))
 	require.NoError(t, err)
 	w.only(t).expect(t, "GET", "/v1/exported-services", q("partition", "p1", "index", "3"))
 	assert.EqualValues(t, 17, meta.Index)
@@ -306,7 +306,7 @@ func TestConfigEntriesExportedServicesWire(t *testing.T) {
 	}, list)
 
 	_, c = newWire(t, reply{Body: "[]"})
-	list, _, err = c.ConfigEntries.ExportedServices(testCtx(t))
+	list, _, err = c.ConfigEntries.ListExportedServices(testCtx(t))
 	require.NoError(t, err)
 	assert.NotNil(t, list)
 	assert.Empty(t, list)
@@ -317,21 +317,21 @@ func TestConfigEntriesBadInput(t *testing.T) {
 	ctx := testCtx(t)
 	s := c.ConfigEntries
 
-	configTestArg(t, s.Apply(ctx, nil), "entry")
-	configTestArg(t, s.Apply(ctx, (*consul.ServiceDefaultsConfigEntry)(nil)), "entry")
-	configTestArg(t, s.Apply(ctx, &consul.ServiceDefaultsConfigEntry{}), "ServiceDefaultsConfigEntry.Name")
-	configTestArg(t, s.Apply(ctx, &consul.RawConfigEntry{Name: "x"}), "RawConfigEntry.Kind")
-	configTestArg(t, s.Apply(ctx, &consul.RawConfigEntry{Kind: "http-route"}), "RawConfigEntry.Name")
-	configTestArg(t, s.Apply(ctx, &consul.ServiceResolverConfigEntry{Name: "x", ConnectTimeout: -time.Second}),
+	configTestArg(t, s.Put(ctx, nil), "entry")
+	configTestArg(t, s.Put(ctx, (*consul.ServiceDefaultsConfigEntry)(nil)), "entry")
+	configTestArg(t, s.Put(ctx, &consul.ServiceDefaultsConfigEntry{}), "ServiceDefaultsConfigEntry.Name")
+	configTestArg(t, s.Put(ctx, &consul.RawConfigEntry{Name: "x"}), "RawConfigEntry.Kind")
+	configTestArg(t, s.Put(ctx, &consul.RawConfigEntry{Kind: "http-route"}), "RawConfigEntry.Name")
+	configTestArg(t, s.Put(ctx, &consul.ServiceResolverConfigEntry{Name: "x", ConnectTimeout: -time.Second}),
 		"ServiceResolverConfigEntry.ConnectTimeout")
-	configTestArg(t, s.Apply(ctx, &consul.ServiceResolverConfigEntry{Name: "x", RequestTimeout: -time.Second}),
+	configTestArg(t, s.Put(ctx, &consul.ServiceResolverConfigEntry{Name: "x", RequestTimeout: -time.Second}),
 		"ServiceResolverConfigEntry.RequestTimeout")
-	configTestArg(t, s.Apply(ctx, &consul.ServiceRouterConfigEntry{Name: "x", Routes: []consul.ServiceRouterRoute{
+	configTestArg(t, s.Put(ctx, &consul.ServiceRouterConfigEntry{Name: "x", Routes: []consul.ServiceRouterRoute{
 		{}, {Destination: &consul.ServiceRouterDestination{IdleTimeout: -1}}}}),
 		"ServiceRouterConfigEntry.Routes[1].Destination.IdleTimeout")
-	configTestArg(t, s.Apply(ctx, &consul.ServiceDefaultsConfigEntry{Name: "x", MeshGateway: consul.ConfigMeshGateway{Mode: "nearby"}}),
+	configTestArg(t, s.Put(ctx, &consul.ServiceDefaultsConfigEntry{Name: "x", MeshGateway: consul.ConfigMeshGateway{Mode: "nearby"}}),
 		"ServiceDefaultsConfigEntry.MeshGateway.Mode")
-	_, err := s.ApplyCAS(ctx, &consul.ProxyConfigEntry{}, 1)
+	_, err := s.PutCAS(ctx, &consul.ProxyConfigEntry{}, 1)
 	configTestArg(t, err, "ProxyConfigEntry.Name")
 
 	_, _, err = s.Get(ctx, "", "x")
@@ -347,13 +347,13 @@ func TestConfigEntriesBadInput(t *testing.T) {
 	_, err = s.DeleteCAS(ctx, "service-defaults", "", 3)
 	configTestArg(t, err, "name")
 
-	_, _, err = s.DiscoveryChain(ctx, "", nil)
+	_, _, err = s.GetDiscoveryChain(ctx, "", nil)
 	configTestArg(t, err, "service")
-	_, _, err = s.DiscoveryChain(ctx, "web", &consul.DiscoveryChainOptions{OverrideConnectTimeout: -time.Second})
+	_, _, err = s.GetDiscoveryChain(ctx, "web", &consul.DiscoveryChainOptions{OverrideConnectTimeout: -time.Second})
 	configTestArg(t, err, "DiscoveryChainOptions.OverrideConnectTimeout")
-	_, _, err = s.DiscoveryChain(ctx, "web", &consul.DiscoveryChainOptions{OverrideMeshGateway: consul.ConfigMeshGateway{Mode: "x"}})
+	_, _, err = s.GetDiscoveryChain(ctx, "web", &consul.DiscoveryChainOptions{OverrideMeshGateway: consul.ConfigMeshGateway{Mode: "x"}})
 	configTestArg(t, err, "DiscoveryChainOptions.OverrideMeshGateway.Mode")
-	_, _, err = s.ExportedServices(ctx, consul.WaitTime(-time.Second))
+	_, _, err = s.ListExportedServices(ctx, consul.WaitTime(-time.Second))
 	configTestArg(t, err, "wait")
 
 	w.noRequest(t)
@@ -436,10 +436,10 @@ func TestConfigEntriesIntegration(t *testing.T) {
 	assert.Nil(t, entry)
 	require.NotZero(t, meta.Index)
 
-	require.NoError(t, s.Apply(ctx, &consul.ServiceDefaultsConfigEntry{
+	require.NoError(t, s.Put(ctx, &consul.ServiceDefaultsConfigEntry{
 		Name: name, Protocol: "http", Meta: map[string]string{"owner": "config-test"},
 	}))
-	require.NoError(t, s.Apply(ctx, &consul.ServiceResolverConfigEntry{
+	require.NoError(t, s.Put(ctx, &consul.ServiceResolverConfigEntry{
 		Name: name, ConnectTimeout: 7 * time.Second, RequestTimeout: 3 * time.Second,
 		Subsets: map[string]consul.ServiceResolverSubset{"v2": {Filter: "Service.Meta.version == v2"}},
 	}))
@@ -477,10 +477,10 @@ func TestConfigEntriesIntegration(t *testing.T) {
 	// CAS: a stale index loses, the current one wins.
 	stale := sd.ModifyIndex
 	sd.Protocol = "http2"
-	ok, err = s.ApplyCAS(ctx, sd, stale-1)
+	ok, err = s.PutCAS(ctx, sd, stale-1)
 	require.NoError(t, err)
 	assert.False(t, ok, "stale index")
-	ok, err = s.ApplyCAS(ctx, sd, stale)
+	ok, err = s.PutCAS(ctx, sd, stale)
 	require.NoError(t, err)
 	assert.True(t, ok, "current index")
 	entry, _, err = s.Get(ctx, consul.ConfigKindServiceDefaults, name)
@@ -489,7 +489,7 @@ func TestConfigEntriesIntegration(t *testing.T) {
 	assert.Equal(t, "http2", sd.Protocol)
 	assert.Greater(t, sd.ModifyIndex, stale)
 	// Index 0 creates only.
-	ok, err = s.ApplyCAS(ctx, &consul.ServiceDefaultsConfigEntry{Name: name, Protocol: "grpc"}, 0)
+	ok, err = s.PutCAS(ctx, &consul.ServiceDefaultsConfigEntry{Name: name, Protocol: "grpc"}, 0)
 	require.NoError(t, err)
 	assert.False(t, ok, "exists already")
 
@@ -532,7 +532,7 @@ func TestConfigEntriesBlockingGetIntegration(t *testing.T) {
 
 	go func() {
 		time.Sleep(300 * time.Millisecond)
-		_ = c.ConfigEntries.Apply(ctx, &consul.ServiceDefaultsConfigEntry{Name: name, Protocol: "grpc"})
+		_ = c.ConfigEntries.Put(ctx, &consul.ServiceDefaultsConfigEntry{Name: name, Protocol: "grpc"})
 	}()
 	start := time.Now()
 	entry, _, err = c.ConfigEntries.Get(ctx, consul.ConfigKindServiceDefaults, name,
@@ -556,19 +556,19 @@ func TestConfigEntriesDiscoveryChainIntegration(t *testing.T) {
 	})
 
 	// Without any entry the chain is the default one.
-	chain, meta, err := s.DiscoveryChain(ctx, name, nil)
+	chain, meta, err := s.GetDiscoveryChain(ctx, name, nil)
 	require.NoError(t, err)
 	assert.Equal(t, name, chain.ServiceName)
 	assert.Equal(t, "tcp", chain.Protocol)
 	assert.True(t, chain.Default)
 	assert.NotZero(t, meta.Index)
 
-	require.NoError(t, s.Apply(ctx, &consul.ServiceDefaultsConfigEntry{Name: name, Protocol: "http"}))
-	require.NoError(t, s.Apply(ctx, &consul.ServiceResolverConfigEntry{
+	require.NoError(t, s.Put(ctx, &consul.ServiceDefaultsConfigEntry{Name: name, Protocol: "http"}))
+	require.NoError(t, s.Put(ctx, &consul.ServiceResolverConfigEntry{
 		Name: name, ConnectTimeout: 7 * time.Second,
 		Subsets: map[string]consul.ServiceResolverSubset{"v2": {Filter: "Service.Meta.version == v2"}},
 	}))
-	require.NoError(t, s.Apply(ctx, &consul.ServiceRouterConfigEntry{Name: name, Routes: []consul.ServiceRouterRoute{{
+	require.NoError(t, s.Put(ctx, &consul.ServiceRouterConfigEntry{Name: name, Routes: []consul.ServiceRouterRoute{{
 		Match:       &consul.ServiceRouterMatch{HTTP: &consul.ServiceRouterHTTPMatch{PathPrefix: "/v2"}},
 		Destination: &consul.ServiceRouterDestination{ServiceSubset: "v2", RequestTimeout: 2 * time.Second},
 	}}}))
@@ -579,7 +579,7 @@ func TestConfigEntriesDiscoveryChainIntegration(t *testing.T) {
 	require.Len(t, router.Routes, 1)
 	assert.Equal(t, 2*time.Second, router.Routes[0].Destination.RequestTimeout)
 
-	chain, _, err = s.DiscoveryChain(ctx, name, nil)
+	chain, _, err = s.GetDiscoveryChain(ctx, name, nil)
 	require.NoError(t, err)
 	assert.False(t, chain.Default)
 	assert.Equal(t, "http", chain.Protocol)
@@ -599,7 +599,7 @@ func TestConfigEntriesDiscoveryChainIntegration(t *testing.T) {
 	assert.Equal(t, 7*time.Second, target.ConnectTimeout)
 
 	// Overrides: a POST compiles with them.
-	chain, _, err = s.DiscoveryChain(ctx, name, &consul.DiscoveryChainOptions{
+	chain, _, err = s.GetDiscoveryChain(ctx, name, &consul.DiscoveryChainOptions{
 		EvaluateInDatacenter:   "dc1",
 		OverrideProtocol:       "grpc",
 		OverrideConnectTimeout: 2 * time.Second,
@@ -614,7 +614,7 @@ func TestConfigEntriesDiscoveryChainIntegration(t *testing.T) {
 	}
 
 	// A datacenter that does not exist is Consul's error.
-	_, _, err = s.DiscoveryChain(ctx, name, &consul.DiscoveryChainOptions{EvaluateInDatacenter: "nowhere"}, consul.Datacenter("nowhere"))
+	_, _, err = s.GetDiscoveryChain(ctx, name, &consul.DiscoveryChainOptions{EvaluateInDatacenter: "nowhere"}, consul.Datacenter("nowhere"))
 	require.Error(t, err)
 }
 
@@ -630,13 +630,13 @@ func TestConfigEntriesExportedServicesIntegration(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		if prev != nil {
-			_ = s.Apply(ctx, prev)
+			_ = s.Put(ctx, prev)
 		} else {
 			_ = s.Delete(ctx, consul.ConfigKindExportedServices, "default")
 		}
 	})
 	if prev == nil {
-		list, _, err := s.ExportedServices(ctx)
+		list, _, err := s.ListExportedServices(ctx)
 		require.NoError(t, err)
 		assert.NotNil(t, list)
 		assert.Empty(t, list)
@@ -646,7 +646,7 @@ func TestConfigEntriesExportedServicesIntegration(t *testing.T) {
 	entry := &consul.ExportedServicesConfigEntry{Name: "default", Services: []consul.ExportedService{
 		{Name: svc, Consumers: []consul.ExportedServiceConsumer{{Peer: "east"}, {Peer: "west"}}},
 	}}
-	require.NoError(t, s.Apply(ctx, entry))
+	require.NoError(t, s.Put(ctx, entry))
 
 	got, _, err := s.Get(ctx, consul.ConfigKindExportedServices, "default")
 	require.NoError(t, err)
@@ -654,7 +654,7 @@ func TestConfigEntriesExportedServicesIntegration(t *testing.T) {
 	require.Len(t, es.Services, 1)
 	assert.Equal(t, entry.Services, es.Services)
 
-	list, meta, err := s.ExportedServices(ctx)
+	list, meta, err := s.ListExportedServices(ctx)
 	require.NoError(t, err)
 	assert.NotZero(t, meta.Index)
 	require.Len(t, list, 1)
@@ -662,7 +662,7 @@ func TestConfigEntriesExportedServicesIntegration(t *testing.T) {
 	assert.ElementsMatch(t, []string{"east", "west"}, list[0].Consumers.Peers)
 
 	// CE allows only the name "default".
-	err = s.Apply(ctx, &consul.ExportedServicesConfigEntry{Name: "other"})
+	err = s.Put(ctx, &consul.ExportedServicesConfigEntry{Name: "other"})
 	require.Error(t, err)
 }
 
@@ -682,7 +682,7 @@ func TestConfigEntriesOtherKindsIntegration(t *testing.T) {
 	})
 
 	// service-intentions, typed.
-	require.NoError(t, s.Apply(ctx, &consul.ServiceIntentionsConfigEntry{Name: dest, Sources: []*consul.ServiceIntentionsSource{
+	require.NoError(t, s.Put(ctx, &consul.ServiceIntentionsConfigEntry{Name: dest, Sources: []*consul.ServiceIntentionsSource{
 		{Name: "api", Action: "allow", Description: "api may call"},
 		{Name: "*", Action: "deny"},
 	}}))
@@ -696,7 +696,7 @@ func TestConfigEntriesOtherKindsIntegration(t *testing.T) {
 	assert.NotZero(t, ixn.Sources[0].Precedence, "computed by Consul")
 
 	// mesh: no name on the wire, "mesh" in the path.
-	require.NoError(t, s.Apply(ctx, &consul.MeshConfigEntry{
+	require.NoError(t, s.Put(ctx, &consul.MeshConfigEntry{
 		TransparentProxy: consul.MeshConfigTransparentProxy{MeshDestinationsOnly: true},
 		Meta:             map[string]string{"by": "config-test"},
 	}))
@@ -708,7 +708,7 @@ func TestConfigEntriesOtherKindsIntegration(t *testing.T) {
 	require.NoError(t, s.Delete(ctx, consul.ConfigKindMesh, consul.MeshConfigName))
 
 	// api-gateway has no typed struct: a raw entry round-trips.
-	require.NoError(t, s.Apply(ctx, &consul.RawConfigEntry{Kind: consul.ConfigKindAPIGateway, Name: gw, Fields: map[string]any{
+	require.NoError(t, s.Put(ctx, &consul.RawConfigEntry{Kind: consul.ConfigKindAPIGateway, Name: gw, Fields: map[string]any{
 		"Listeners": []any{map[string]any{"Name": "l1", "Port": 9090, "Protocol": "http"}},
 	}}))
 	entry, _, err = s.Get(ctx, consul.ConfigKindAPIGateway, gw)
@@ -721,7 +721,7 @@ func TestConfigEntriesOtherKindsIntegration(t *testing.T) {
 
 	// So does a jwt-provider, and what was read can be written back
 	// through CAS.
-	require.NoError(t, s.Apply(ctx, &consul.RawConfigEntry{Kind: consul.ConfigKindJWTProvider, Name: jwt, Fields: map[string]any{
+	require.NoError(t, s.Put(ctx, &consul.RawConfigEntry{Kind: consul.ConfigKindJWTProvider, Name: jwt, Fields: map[string]any{
 		"Issuer":        "test-issuer",
 		"JSONWebKeySet": map[string]any{"Remote": map[string]any{"URI": "https://127.0.0.1:1/jwks.json", "FetchAsynchronously": true}},
 	}}))
@@ -730,10 +730,10 @@ func TestConfigEntriesOtherKindsIntegration(t *testing.T) {
 	raw = entry.(*consul.RawConfigEntry)
 	assert.Equal(t, "test-issuer", raw.Fields["Issuer"])
 	raw.Meta = map[string]string{"v": "2"}
-	ok, err := s.ApplyCAS(ctx, raw, raw.ModifyIndex-1)
+	ok, err := s.PutCAS(ctx, raw, raw.ModifyIndex-1)
 	require.NoError(t, err)
 	assert.False(t, ok, "stale index")
-	ok, err = s.ApplyCAS(ctx, raw, raw.ModifyIndex)
+	ok, err = s.PutCAS(ctx, raw, raw.ModifyIndex)
 	require.NoError(t, err)
 	assert.True(t, ok, "current index")
 	entry, _, err = s.Get(ctx, consul.ConfigKindJWTProvider, jwt)
@@ -746,7 +746,7 @@ func TestConfigEntriesOtherKindsIntegration(t *testing.T) {
 	require.NoError(t, err)
 	if prev == nil {
 		t.Cleanup(func() { _ = s.Delete(ctx, consul.ConfigKindProxyDefaults, consul.ProxyConfigGlobal) })
-		require.NoError(t, s.Apply(ctx, &consul.ProxyConfigEntry{Name: consul.ProxyConfigGlobal,
+		require.NoError(t, s.Put(ctx, &consul.ProxyConfigEntry{Name: consul.ProxyConfigGlobal,
 			Config: map[string]any{"local_connect_timeout_ms": 1000}, AccessLogs: consul.ConfigAccessLogs{Enabled: true}}))
 		entry, _, err = s.Get(ctx, consul.ConfigKindProxyDefaults, consul.ProxyConfigGlobal)
 		require.NoError(t, err)
@@ -762,11 +762,11 @@ func TestConfigEntriesACLIntegration(t *testing.T) {
 	ctx := testCtx(t)
 	name := configTestName(t, "web")
 
-	err := c.ConfigEntries.Apply(ctx, &consul.ServiceDefaultsConfigEntry{Name: name, Protocol: "http"})
+	err := c.ConfigEntries.Put(ctx, &consul.ServiceDefaultsConfigEntry{Name: name, Protocol: "http"})
 	require.True(t, errors.Is(err, consul.ErrPermissionDenied), "%v", err)
 
 	mgmt := consul.Token(srv.ManagementToken)
-	require.NoError(t, c.ConfigEntries.Apply(ctx, &consul.ServiceDefaultsConfigEntry{Name: name, Protocol: "http"}, mgmt))
+	require.NoError(t, c.ConfigEntries.Put(ctx, &consul.ServiceDefaultsConfigEntry{Name: name, Protocol: "http"}, mgmt))
 	t.Cleanup(func() { _ = c.ConfigEntries.Delete(ctx, consul.ConfigKindServiceDefaults, name, mgmt) })
 
 	// Default deny: the entry is invisible without a token.
@@ -882,7 +882,7 @@ func TestConfigEntriesRoundTripIntegration(t *testing.T) {
 		}
 	})
 	for _, want := range entries {
-		require.NoError(t, s.Apply(ctx, want), "%s %s", want.GetKind(), want.GetName())
+		require.NoError(t, s.Put(ctx, want), "%s %s", want.GetKind(), want.GetName())
 		got, _, err := s.Get(ctx, want.GetKind(), want.GetName())
 		require.NoError(t, err)
 		require.NotNil(t, got)
@@ -903,15 +903,15 @@ func TestConfigEntriesRoundTripIntegration(t *testing.T) {
 	}
 }
 
-func ExampleConfigEntriesService_Apply() {
+func ExampleConfigEntriesService_Put() {
 	client, _ := consul.NewClient(consul.Config{})
 	ctx := context.Background()
 
-	err := client.ConfigEntries.Apply(ctx, &consul.ServiceDefaultsConfigEntry{Name: "web", Protocol: "http"})
+	err := client.ConfigEntries.Put(ctx, &consul.ServiceDefaultsConfigEntry{Name: "web", Protocol: "http"})
 	if err != nil {
 		log.Fatal(err)
 	}
-	err = client.ConfigEntries.Apply(ctx, &consul.ServiceResolverConfigEntry{
+	err = client.ConfigEntries.Put(ctx, &consul.ServiceResolverConfigEntry{
 		Name:           "web",
 		ConnectTimeout: 3 * time.Second,
 		Subsets: map[string]consul.ServiceResolverSubset{
@@ -939,7 +939,7 @@ func ExampleConfigEntriesService_Get() {
 	}
 }
 
-func ExampleConfigEntriesService_ApplyCAS() {
+func ExampleConfigEntriesService_PutCAS() {
 	client, _ := consul.NewClient(consul.Config{})
 	ctx := context.Background()
 
@@ -950,18 +950,18 @@ func ExampleConfigEntriesService_ApplyCAS() {
 	}
 	sd := entry.(*consul.ServiceDefaultsConfigEntry)
 	sd.Protocol = "grpc"
-	ok, err := client.ConfigEntries.ApplyCAS(ctx, sd, sd.ModifyIndex)
+	ok, err := client.ConfigEntries.PutCAS(ctx, sd, sd.ModifyIndex)
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println("written:", ok)
 }
 
-func ExampleConfigEntriesService_DiscoveryChain() {
+func ExampleConfigEntriesService_GetDiscoveryChain() {
 	client, _ := consul.NewClient(consul.Config{})
 	ctx := context.Background()
 
-	chain, _, err := client.ConfigEntries.DiscoveryChain(ctx, "web", &consul.DiscoveryChainOptions{
+	chain, _, err := client.ConfigEntries.GetDiscoveryChain(ctx, "web", &consul.DiscoveryChainOptions{
 		OverrideConnectTimeout: time.Second,
 	})
 	if err != nil {

@@ -187,7 +187,7 @@ func TestConnectIntentionExactWire(t *testing.T) {
 
 	// Upsert: names in the query, the ID left out, L7 permissions in the body.
 	w, c = newWire(t, reply{Body: "true"})
-	require.NoError(t, c.Connect.UpsertIntention(ctx, &consul.Intention{
+	require.NoError(t, c.Connect.PutIntention(ctx, &consul.Intention{
 		ID: "ignored", SourceName: "web", DestinationName: "api",
 		Permissions: []*consul.ServiceIntentionsPermission{{
 			Action: consul.IntentionAllow,
@@ -214,7 +214,7 @@ func TestConnectIntentionExactWire(t *testing.T) {
 
 	// Namespaces and partitions become prefixes of the query names.
 	w, c = newWire(t, reply{Body: "true"})
-	require.NoError(t, c.Connect.UpsertIntention(ctx, &consul.Intention{
+	require.NoError(t, c.Connect.PutIntention(ctx, &consul.Intention{
 		SourceName: "web", SourceNS: "team", DestinationName: "db", DestinationPartition: "ap1",
 		Action: consul.IntentionAllow,
 	}))
@@ -307,18 +307,18 @@ func TestConnectBadInput(t *testing.T) {
 		"delete empty id":  {c.Connect.DeleteIntention(ctx, ""), "id"},
 		"exact no source":  {func() error { _, _, err := c.Connect.GetIntentionExact(ctx, "", "db"); return err }(), "source"},
 		"exact no dest":    {func() error { _, _, err := c.Connect.GetIntentionExact(ctx, "web", ""); return err }(), "destination"},
-		"upsert nil":       {c.Connect.UpsertIntention(ctx, nil), "intention"},
-		"upsert no action": {c.Connect.UpsertIntention(ctx, with(func(x *consul.Intention) { x.Action = "" })), "Intention.Action"},
-		"upsert both":      {c.Connect.UpsertIntention(ctx, with(func(x *consul.Intention) { x.Permissions = perm })), "Intention.Action"},
-		"upsert bad perm": {c.Connect.UpsertIntention(ctx, with(func(x *consul.Intention) {
+		"upsert nil":       {c.Connect.PutIntention(ctx, nil), "intention"},
+		"upsert no action": {c.Connect.PutIntention(ctx, with(func(x *consul.Intention) { x.Action = "" })), "Intention.Action"},
+		"upsert both":      {c.Connect.PutIntention(ctx, with(func(x *consul.Intention) { x.Permissions = perm })), "Intention.Action"},
+		"upsert bad perm": {c.Connect.PutIntention(ctx, with(func(x *consul.Intention) {
 			x.Action, x.Permissions = "", []*consul.ServiceIntentionsPermission{{Action: "permit"}}
 		})), "Intention.Permissions"},
-		"upsert nil perm": {c.Connect.UpsertIntention(ctx, with(func(x *consul.Intention) {
+		"upsert nil perm": {c.Connect.PutIntention(ctx, with(func(x *consul.Intention) {
 			x.Action, x.Permissions = "", []*consul.ServiceIntentionsPermission{nil}
 		})), "Intention.Permissions"},
-		"upsert peer":        {c.Connect.UpsertIntention(ctx, with(func(x *consul.Intention) { x.SourcePeer = "dc2" })), "Intention.SourcePeer"},
-		"upsert meta":        {c.Connect.UpsertIntention(ctx, with(func(x *consul.Intention) { x.Meta = map[string]string{"k": "v"} })), "Intention.Meta"},
-		"upsert no dest":     {c.Connect.UpsertIntention(ctx, with(func(x *consul.Intention) { x.DestinationName = "" })), "Intention.DestinationName"},
+		"upsert peer":        {c.Connect.PutIntention(ctx, with(func(x *consul.Intention) { x.SourcePeer = "dc2" })), "Intention.SourcePeer"},
+		"upsert meta":        {c.Connect.PutIntention(ctx, with(func(x *consul.Intention) { x.Meta = map[string]string{"k": "v"} })), "Intention.Meta"},
+		"upsert no dest":     {c.Connect.PutIntention(ctx, with(func(x *consul.Intention) { x.DestinationName = "" })), "Intention.DestinationName"},
 		"delete exact empty": {c.Connect.DeleteIntentionExact(ctx, "web", ""), "destination"},
 		"match bad by": {func() error {
 			_, _, err := c.Connect.MatchIntentions(ctx, "both", []string{"db"})
@@ -458,7 +458,7 @@ func TestConnectIntentionsByID(t *testing.T) {
 	_, err = c.Connect.CreateIntention(ctx, &consul.Intention{SourceName: src, DestinationName: dst, Action: consul.IntentionDeny})
 	require.Error(t, err)
 	// ... and so is an upserted one to the same destination.
-	err = c.Connect.UpsertIntention(ctx, &consul.Intention{SourceName: uniq(t, "other"), DestinationName: dst, Action: consul.IntentionDeny})
+	err = c.Connect.PutIntention(ctx, &consul.Intention{SourceName: uniq(t, "other"), DestinationName: dst, Action: consul.IntentionDeny})
 	require.ErrorAs(t, err, new(*consul.StatusError))
 
 	list, _, err := c.Connect.ListIntentions(ctx, consul.Filter(`DestinationName == "`+dst+`"`))
@@ -522,14 +522,14 @@ func TestConnectIntentionsExact(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, got, "no intention yet")
 
-	require.NoError(t, c.Connect.UpsertIntention(ctx, &consul.Intention{
+	require.NoError(t, c.Connect.PutIntention(ctx, &consul.Intention{
 		SourceName: "*", DestinationName: dst, Action: consul.IntentionDeny, Description: "default deny",
 	}))
-	require.NoError(t, c.Connect.UpsertIntention(ctx, &consul.Intention{
+	require.NoError(t, c.Connect.PutIntention(ctx, &consul.Intention{
 		SourceName: src, DestinationName: dst, Action: consul.IntentionDeny,
 	}))
 	// Upsert replaces.
-	require.NoError(t, c.Connect.UpsertIntention(ctx, &consul.Intention{
+	require.NoError(t, c.Connect.PutIntention(ctx, &consul.Intention{
 		SourceName: src, DestinationName: dst, Action: consul.IntentionAllow, Description: "web may",
 	}))
 
@@ -586,7 +586,7 @@ func TestConnectIntentionPermissions(t *testing.T) {
 
 	// L7 permissions need an HTTP destination: set its protocol with a
 	// service-defaults config entry.
-	require.NoError(t, c.ConfigEntries.Apply(ctx, &consul.ServiceDefaultsConfigEntry{Name: dst, Protocol: "http"}))
+	require.NoError(t, c.ConfigEntries.Put(ctx, &consul.ServiceDefaultsConfigEntry{Name: dst, Protocol: "http"}))
 	t.Cleanup(func() {
 		_ = c.Connect.DeleteIntentionExact(testCtx(t), src, dst)
 		_ = c.ConfigEntries.Delete(testCtx(t), consul.ConfigKindServiceDefaults, dst)
@@ -602,7 +602,7 @@ func TestConnectIntentionPermissions(t *testing.T) {
 		Action: consul.IntentionDeny,
 		HTTP:   &consul.ServiceIntentionsHTTPPermission{PathRegex: ".*"},
 	}}
-	require.NoError(t, c.Connect.UpsertIntention(ctx, &consul.Intention{
+	require.NoError(t, c.Connect.PutIntention(ctx, &consul.Intention{
 		SourceName: src, DestinationName: dst, Permissions: perms,
 	}))
 	got, _, err := c.Connect.GetIntentionExact(ctx, src, dst)
@@ -633,13 +633,13 @@ func TestConnectIntentionsACL(t *testing.T) {
 	src, dst := uniq(t, "src"), uniq(t, "dst")
 	ixn := &consul.Intention{SourceName: src, DestinationName: dst, Action: consul.IntentionAllow}
 
-	err := c.Connect.UpsertIntention(ctx, ixn)
+	err := c.Connect.PutIntention(ctx, ixn)
 	require.ErrorIs(t, err, consul.ErrPermissionDenied)
 	_, err = c.Connect.CreateIntention(ctx, ixn)
 	require.ErrorIs(t, err, consul.ErrPermissionDenied)
 
 	mgmt := consul.Token(srv.ManagementToken)
-	require.NoError(t, c.Connect.UpsertIntention(ctx, ixn, mgmt))
+	require.NoError(t, c.Connect.PutIntention(ctx, ixn, mgmt))
 	t.Cleanup(func() { _ = c.Connect.DeleteIntentionExact(testCtx(t), src, dst, mgmt) })
 
 	// Reads without a token are filtered, not refused.
@@ -656,7 +656,7 @@ func TestConnectIntentionsACL(t *testing.T) {
 	require.NoError(t, err)
 }
 
-func ExampleConnectService_UpsertIntention() {
+func ExampleConnectService_PutIntention() {
 	client, _ := consul.NewClient(consul.Config{})
 	ctx := context.Background()
 
@@ -665,7 +665,7 @@ func ExampleConnectService_UpsertIntention() {
 		{SourceName: "*", DestinationName: "db", Action: consul.IntentionDeny},
 		{SourceName: "web", DestinationName: "db", Action: consul.IntentionAllow},
 	} {
-		if err := client.Connect.UpsertIntention(ctx, ixn); err != nil {
+		if err := client.Connect.PutIntention(ctx, ixn); err != nil {
 			log.Fatal(err)
 		}
 	}

@@ -66,7 +66,7 @@ func TestKVOtherRoutesWire(t *testing.T) {
 			return err
 		}, "GET", "/v1/kv/app/", q("recurse", ""), ""},
 		{"keys", `["app/a","app/b/"]`, func(c *consul.Client) error {
-			v, _, err := c.KV.Keys(ctx, "app/", consul.Separator("/"))
+			v, _, err := c.KV.ListKeys(ctx, "app/", consul.Separator("/"))
 			assert.Equal(t, []string{"app/a", "app/b/"}, v)
 			return err
 		}, "GET", "/v1/kv/app/", q("keys", "", "separator", "/"), ""},
@@ -74,12 +74,12 @@ func TestKVOtherRoutesWire(t *testing.T) {
 			return c.KV.Put(ctx, "k", []byte("v"), consul.Flags(7))
 		}, "PUT", "/v1/kv/k", q("flags", "7"), "v"},
 		{"cas", "true", func(c *consul.Client) error {
-			ok, err := c.KV.CAS(ctx, "k", []byte("v"), 5)
+			ok, err := c.KV.PutCAS(ctx, "k", []byte("v"), 5)
 			assert.True(t, ok)
 			return err
 		}, "PUT", "/v1/kv/k", q("cas", "5"), "v"},
 		{"cas-false", "false", func(c *consul.Client) error {
-			ok, err := c.KV.CAS(ctx, "k", []byte("v"), 5)
+			ok, err := c.KV.PutCAS(ctx, "k", []byte("v"), 5)
 			assert.False(t, ok)
 			return err
 		}, "PUT", "/v1/kv/k", q("cas", "5"), "v"},
@@ -188,22 +188,22 @@ func TestKVIntegrationBasics(t *testing.T) {
 	assert.Nil(t, rawMissing)
 
 	// CAS: stale index fails, current succeeds, 0 only creates.
-	ok, err := c.KV.CAS(ctx, p+"/a", []byte("2"), pair.ModifyIndex+1000)
+	ok, err := c.KV.PutCAS(ctx, p+"/a", []byte("2"), pair.ModifyIndex+1000)
 	require.NoError(t, err)
 	assert.False(t, ok)
-	ok, err = c.KV.CAS(ctx, p+"/a", []byte("2"), pair.ModifyIndex)
+	ok, err = c.KV.PutCAS(ctx, p+"/a", []byte("2"), pair.ModifyIndex)
 	require.NoError(t, err)
 	assert.True(t, ok)
-	ok, err = c.KV.CAS(ctx, p+"/a", []byte("3"), 0)
+	ok, err = c.KV.PutCAS(ctx, p+"/a", []byte("3"), 0)
 	require.NoError(t, err)
 	assert.False(t, ok, "cas=0 must not overwrite an existing key")
-	ok, err = c.KV.CAS(ctx, p+"/b", []byte("b"), 0)
+	ok, err = c.KV.PutCAS(ctx, p+"/b", []byte("b"), 0)
 	require.NoError(t, err)
 	assert.True(t, ok)
 
 	// Tree and keys.
 	require.NoError(t, c.KV.Put(ctx, p+"/dir/c", []byte("c")))
-	keys, _, err := c.KV.Keys(ctx, p+"/", consul.Separator("/"))
+	keys, _, err := c.KV.ListKeys(ctx, p+"/", consul.Separator("/"))
 	require.NoError(t, err)
 	assert.Equal(t, []string{p + "/a", p + "/b", p + "/dir/"}, keys)
 	all, _, err := c.KV.List(ctx, p+"/")
@@ -231,7 +231,7 @@ func TestKVIntegrationBasics(t *testing.T) {
 	left, _, err := c.KV.List(ctx, p+"/")
 	require.NoError(t, err)
 	assert.Empty(t, left)
-	noKeys, _, err := c.KV.Keys(ctx, p+"/")
+	noKeys, _, err := c.KV.ListKeys(ctx, p+"/")
 	require.NoError(t, err)
 	assert.Empty(t, noKeys)
 }
@@ -260,7 +260,7 @@ func TestKVAwkwardKeysRoundTrip(t *testing.T) {
 		assert.Equal(t, k, pair.Key)
 		assert.Equal(t, "v:"+k, string(pair.Value))
 	}
-	got, _, err := c.KV.Keys(ctx, p+"/")
+	got, _, err := c.KV.ListKeys(ctx, p+"/")
 	require.NoError(t, err)
 	want := append([]string(nil), keys...)
 	sort.Strings(want)
@@ -358,7 +358,7 @@ func TestKVCASRace(t *testing.T) {
 						errs <- err
 						return
 					}
-					ok, err := c.KV.CAS(ctx, key, []byte(strconv.Itoa(n+1)), pair.ModifyIndex)
+					ok, err := c.KV.PutCAS(ctx, key, []byte(strconv.Itoa(n+1)), pair.ModifyIndex)
 					if err != nil {
 						errs <- err
 						return
@@ -468,7 +468,7 @@ func TestKVWithACLs(t *testing.T) {
 	// with a 404 whose X-Consul-Results-Filtered-By-ACLs header it drops, so
 	// only the empty result can be checked here; the header's parsing has
 	// its own wire test.)
-	keys, _, err := anon.KV.Keys(ctx, "")
+	keys, _, err := anon.KV.ListKeys(ctx, "")
 	require.NoError(t, err)
 	assert.Empty(t, keys)
 	require.NoError(t, admin.KV.Delete(ctx, key))

@@ -121,7 +121,7 @@ func Tag(tag string) Option { return Option{kind: optTag, s1: tag} }
 // Passing keeps only instances whose checks all pass (?passing).
 func Passing() Option { return Option{kind: optPassing} }
 
-// Separator makes KV.Keys stop listing at this separator (?separator=),
+// Separator makes KV.ListKeys stop listing at this separator (?separator=),
 // e.g. "/" to list one directory level.
 func Separator(sep string) Option { return Option{kind: optSeparator, s1: sep} }
 

@@ -201,7 +201,7 @@ func (s *Semaphore) attempt(ctx context.Context, sid string, wait bool) (bool, u
 		if lockPair != nil {
 			cas = lockPair.ModifyIndex
 		}
-		ok, err := s.client.KV.CAS(ctx, s.prefix+semaphoreLockKey, body, cas)
+		ok, err := s.client.KV.PutCAS(ctx, s.prefix+semaphoreLockKey, body, cas)
 		if err != nil {
 			if err := bo.wait(ctx, err); err != nil {
 				return false, 0, err
@@ -251,7 +251,7 @@ func (s *Semaphore) Release(ctx context.Context) error {
 			break
 		}
 		var ok bool
-		if ok, err = s.client.KV.CAS(ctx, s.prefix+semaphoreLockKey, body, pair.ModifyIndex); err != nil || ok {
+		if ok, err = s.client.KV.PutCAS(ctx, s.prefix+semaphoreLockKey, body, pair.ModifyIndex); err != nil || ok {
 			break
 		}
 	}

@@ -167,7 +167,7 @@ func TestTxnIntegration(t *testing.T) {
 
 	_, _, err = c.KV.Txn().DeleteTree(p + "/").Execute(ctx)
 	require.NoError(t, err)
-	left, _, err := c.KV.Keys(ctx, p+"/")
+	left, _, err := c.KV.ListKeys(ctx, p+"/")
 	require.NoError(t, err)
 	assert.Empty(t, left)
 }

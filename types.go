@@ -11,7 +11,7 @@ import (
 
 // Health statuses of checks.
 const (
-	HealthAny         = "any" // only as a filter of Health.State
+	HealthAny         = "any" // only as a filter of Health.ListChecksInState
 	HealthPassing     = "passing"
 	HealthWarning     = "warning"
 	HealthCritical    = "critical"
