@@ -505,15 +505,15 @@ func TestForeign404IsNotAbsent(t *testing.T) {
 	w, c := newWire(t, page)
 	ctx := testCtx(t)
 	reads := map[string]func() (bool, error){
-		"KV.Get":          func() (bool, error) { v, _, err := c.KV.Get(ctx, "k"); return v == nil, err },
-		"KV.GetRaw":       func() (bool, error) { v, _, err := c.KV.GetRaw(ctx, "k"); return v == nil, err },
-		"Session.Get":    func() (bool, error) { v, _, err := c.Session.Get(ctx, "s"); return v == nil, err },
+		"KV.Get":             func() (bool, error) { v, _, err := c.KV.Get(ctx, "k"); return v == nil, err },
+		"KV.GetRaw":          func() (bool, error) { v, _, err := c.KV.GetRaw(ctx, "k"); return v == nil, err },
+		"Session.Get":        func() (bool, error) { v, _, err := c.Session.Get(ctx, "s"); return v == nil, err },
 		"Catalog.GetNode":    func() (bool, error) { v, _, err := c.Catalog.GetNode(ctx, "n"); return v == nil, err },
-		"ACL.GetToken":   func() (bool, error) { v, _, err := c.ACL.GetToken(ctx, "t"); return v == nil, err },
-		"ACL.GetPolicy":  func() (bool, error) { v, _, err := c.ACL.GetPolicy(ctx, "p"); return v == nil, err },
-		"Query.Get":      func() (bool, error) { v, _, err := c.Query.Get(ctx, "q"); return v == nil, err },
-		"Peering.Get":    func() (bool, error) { v, _, err := c.Peering.Get(ctx, "p"); return v == nil, err },
-		"Services.Get":    func() (bool, error) { v, _, err := c.Services.Get(ctx, "s"); return v == nil, err },
+		"ACL.GetToken":       func() (bool, error) { v, _, err := c.ACL.GetToken(ctx, "t"); return v == nil, err },
+		"ACL.GetPolicy":      func() (bool, error) { v, _, err := c.ACL.GetPolicy(ctx, "p"); return v == nil, err },
+		"Query.Get":          func() (bool, error) { v, _, err := c.Query.Get(ctx, "q"); return v == nil, err },
+		"Peering.Get":        func() (bool, error) { v, _, err := c.Peering.Get(ctx, "p"); return v == nil, err },
+		"Services.Get":       func() (bool, error) { v, _, err := c.Services.Get(ctx, "s"); return v == nil, err },
 		"Coordinate.GetNode": func() (bool, error) { v, _, err := c.Coordinate.GetNode(ctx, "n"); return v == nil, err },
 		"ConfigEntries.Get": func() (bool, error) {
 			v, _, err := c.ConfigEntries.Get(ctx, "service-defaults", "web")
