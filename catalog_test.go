@@ -291,7 +291,7 @@ func TestCatalogGatewayServicesWire(t *testing.T) {
 
 // catalogTestRegister registers an external node with one service and a
 // service check in status, and deregisters the node when the test ends.
-func catalogTestRegister(t *testing.T, c *consul.Client, node, service string, tags []string, status string) {
+func catalogTestRegister(t *testing.T, c *consul.Client, node, service string, tags []string, status consul.HealthStatus) {
 	t.Helper()
 	err := c.Catalog.Register(testCtx(t), &consul.CatalogRegistration{
 		Node:     node,

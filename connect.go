@@ -358,9 +358,12 @@ func (s *ConnectService) GetIntentionExact(ctx context.Context, source, destinat
 // unknown action, a SourcePeer or Meta is refused before sending. Consul refuses
 // an upsert to a destination that has intentions created with
 // CreateIntention: the two kinds cannot be mixed for one destination.
-func (s *ConnectService) PutIntention(ctx context.Context, ixn *Intention, opts ...Option) error {
+//
+// It returns Consul's answer: true when the intention was stored (Consul
+// answers true to every write it accepts; a refused one is an error).
+func (s *ConnectService) PutIntention(ctx context.Context, ixn *Intention, opts ...Option) (bool, error) {
 	if err := checkIntention(ixn, false); err != nil {
-		return err
+		return false, err
 	}
 	body := *ixn
 	body.ID = ""
@@ -370,7 +373,7 @@ func (s *ConnectService) PutIntention(ctx context.Context, ixn *Intention, opts 
 	}
 	var ok bool
 	_, err := s.client.write(ctx, http.MethodPut, "/v1/connect/intentions/exact", ps, body, opts, &ok)
-	return err
+	return ok, err
 }
 
 // DeleteIntentionExact deletes the intention from source to destination:

@@ -1310,7 +1310,7 @@ func (d *fdec) healthCheck(s *fdecHealth, c *HealthCheck) {
 		case "Name":
 			d.str(&c.Name)
 		case "Status":
-			d.str(&c.Status)
+			d.str((*string)(&c.Status))
 		case "Notes":
 			d.str(&c.Notes)
 		case "Output":

@@ -78,7 +78,7 @@ func ExampleKVService_PutCAS() {
 func ExampleTxn() {
 	client, _ := consul.NewClient(consul.Config{})
 	ctx := context.Background()
-	results, _, err := client.KV.Txn().
+	results, _, err := client.Txn.New().
 		CheckNotExists("app/lock").
 		Set("app/config", []byte("v2")).
 		Get("app/config").

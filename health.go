@@ -32,13 +32,13 @@ func (s *HealthService) ListServiceChecks(ctx context.Context, service string, o
 // state is HealthAny, HealthPassing, HealthWarning or HealthCritical; any
 // other state is refused before sending. Near sorts the checks by round
 // trip time from a node, NodeMeta and Filter select them.
-func (s *HealthService) ListChecksInState(ctx context.Context, state string, opts ...Option) ([]*HealthCheck, *Meta, error) {
+func (s *HealthService) ListChecksInState(ctx context.Context, state HealthStatus, opts ...Option) ([]*HealthCheck, *Meta, error) {
 	switch state {
 	case HealthAny, HealthPassing, HealthWarning, HealthCritical:
 	default:
 		return nil, nil, argError("state", "%q is not any, passing, warning or critical", state)
 	}
-	return s.checks(ctx, "/v1/health/state/{state}", state, opts)
+	return s.checks(ctx, "/v1/health/state/{state}", string(state), opts)
 }
 
 // checks reads a list of checks at route, whose one placeholder takes arg.

@@ -62,12 +62,12 @@ func TestHealthChecksWire(t *testing.T) {
 			healthTestCheckRedis(t, checks[0])
 		})
 	}
-	for _, state := range []string{consul.HealthAny, consul.HealthWarning, consul.HealthCritical} {
+	for _, state := range []consul.HealthStatus{consul.HealthAny, consul.HealthWarning, consul.HealthCritical} {
 		w, c := newWire(t, reply{Body: `[]`})
 		checks, _, err := c.Health.ListChecksInState(testCtx(t), state)
 		require.NoError(t, err)
 		assert.Empty(t, checks)
-		w.only(t).expect(t, "GET", "/v1/health/state/"+state, nil)
+		w.only(t).expect(t, "GET", "/v1/health/state/"+string(state), nil)
 	}
 }
 
@@ -121,9 +121,9 @@ func TestHealthBadInput(t *testing.T) {
 	assert.Equal(t, "node", ae.Arg)
 	_, _, err = c.Health.ListServiceChecks(ctx, "")
 	require.ErrorAs(t, err, &ae)
-	for _, state := range []string{"", "bogus", "Passing", "maintenance", "passing/x"} {
+	for _, state := range []consul.HealthStatus{"", "bogus", "Passing", consul.HealthMaintenance, "passing/x"} {
 		_, _, err = c.Health.ListChecksInState(ctx, state)
-		require.ErrorAs(t, err, &ae, state)
+		require.ErrorAs(t, err, &ae, string(state))
 		assert.Equal(t, "state", ae.Arg)
 	}
 	_, _, err = c.Health.ListServiceInstances(ctx, "")
@@ -138,12 +138,12 @@ func TestHealthBadInput(t *testing.T) {
 
 // healthTestSetStatus re-registers the service check of an instance
 // registered by catalogTestRegister with a new status.
-func healthTestSetStatus(t *testing.T, c *consul.Client, node, service, status string) {
+func healthTestSetStatus(t *testing.T, c *consul.Client, node, service string, status consul.HealthStatus) {
 	t.Helper()
 	require.NoError(t, c.Catalog.Register(testCtx(t), &consul.CatalogRegistration{
 		Node: node, SkipNodeUpdate: true,
 		Check: &consul.HealthCheck{CheckID: "service:" + service + "1", Name: "check of " + service,
-			Status: status, ServiceID: service + "1", Output: "set to " + status},
+			Status: status, ServiceID: service + "1", Output: "set to " + string(status)},
 	}))
 }
 

@@ -364,7 +364,7 @@ func pathRoutes() []pathRoute {
 			return err
 		}},
 		{"Health.ListChecksInState", "GET", "/v1/health/state/{}", "state", false, true, func(ctx context.Context, c *consul.Client, v string) error {
-			_, _, err := c.Health.ListChecksInState(ctx, v)
+			_, _, err := c.Health.ListChecksInState(ctx, consul.HealthStatus(v))
 			return err
 		}},
 		{"Health.ListServiceInstances", "GET", "/v1/health/service/{}", "service", false, false, func(ctx context.Context, c *consul.Client, v string) error {
@@ -520,7 +520,7 @@ func TestPathParamsAccepted(t *testing.T) {
 		v := "web-1.a_b~c"
 		switch {
 		case r.fixed:
-			v = consul.HealthCritical
+			v = string(consul.HealthCritical)
 		case r.multi:
 			v = "builtin/service"
 		}

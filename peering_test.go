@@ -196,7 +196,7 @@ func TestPeering(t *testing.T) {
 	// An intention can name a service of the peer as its source. The
 	// intention routes cannot write one (Consul refuses SourcePeer there):
 	// it is written as a service-intentions config entry.
-	err = cd.Connect.PutIntention(ctx, &consul.Intention{
+	_, err = cd.Connect.PutIntention(ctx, &consul.Intention{
 		SourceName: "web", SourcePeer: "dc1", DestinationName: "db", Action: consul.IntentionAllow,
 	})
 	require.ErrorAs(t, err, new(*consul.ArgumentError))

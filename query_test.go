@@ -205,7 +205,7 @@ func TestQueryWireErrors(t *testing.T) {
 
 // queryTestRegister registers a service instance on its own node with one
 // service check in the given status, with the library's catalog register.
-func queryTestRegister(t *testing.T, c *consul.Client, node, service, status string, tags ...string) {
+func queryTestRegister(t *testing.T, c *consul.Client, node, service string, status consul.HealthStatus, tags ...string) {
 	t.Helper()
 	id := service + "-" + node
 	require.NoError(t, c.Catalog.Register(testCtx(t), &consul.CatalogRegistration{

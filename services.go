@@ -149,7 +149,7 @@ func (r *AgentServiceRegistration) validate(prefix string, sidecar bool) error {
 type AgentServiceHealth struct {
 	// AggregatedStatus is the worst status of Checks: HealthPassing,
 	// HealthWarning, HealthCritical or HealthMaintenance.
-	AggregatedStatus string
+	AggregatedStatus HealthStatus
 	Service          *NodeService
 	Checks           []*HealthCheck
 }
@@ -289,7 +289,7 @@ func (s *ServicesService) GetHealthByID(ctx context.Context, serviceID string, o
 // answers are results here, not errors. A name with no local instance
 // returns "", an empty slice and a nil error; a name that is not one path
 // segment is refused before sending. It does not block.
-func (s *ServicesService) GetHealthByName(ctx context.Context, name string, opts ...Option) (string, []*AgentServiceHealth, *Meta, error) {
+func (s *ServicesService) GetHealthByName(ctx context.Context, name string, opts ...Option) (HealthStatus, []*AgentServiceHealth, *Meta, error) {
 	path, err := buildPath("/v1/agent/health/service/name/{name}", name)
 	if err != nil {
 		return "", nil, nil, err
@@ -310,8 +310,8 @@ func (s *ServicesService) GetHealthByName(ctx context.Context, name string, opts
 
 // servicesWorstStatus ranks maintenance over critical over warning over
 // passing.
-func servicesWorstStatus(list []*AgentServiceHealth) string {
-	rank := func(s string) int {
+func servicesWorstStatus(list []*AgentServiceHealth) HealthStatus {
+	rank := func(s HealthStatus) int {
 		switch s {
 		case HealthPassing:
 			return 0

@@ -155,7 +155,7 @@ const servicesTestHealth = `{"AggregatedStatus":"%s","Service":` + servicesTestA
  "Notes":"","Output":"","ServiceID":"redis1","ServiceName":"redis","ServiceTags":["master","v1"],
  "Type":"","Interval":"","Timeout":"","ExposedPort":0,"Definition":{},"CreateIndex":0,"ModifyIndex":0}]}`
 
-func servicesTestHealthBody(status string) string {
+func servicesTestHealthBody(status consul.HealthStatus) string {
 	return fmt.Sprintf(servicesTestHealth, status, status)
 }
 
@@ -163,7 +163,7 @@ func TestServicesHealthByIDWire(t *testing.T) {
 	ctx := testCtx(t)
 	for _, tc := range []struct {
 		code   int
-		status string
+		status consul.HealthStatus
 	}{{200, consul.HealthPassing}, {429, consul.HealthWarning}, {503, consul.HealthCritical}} {
 		w, c := newWire(t, reply{Status: tc.code, Body: servicesTestHealthBody(tc.status)})
 		h, _, err := c.Services.GetHealthByID(ctx, "redis1")
@@ -225,7 +225,7 @@ func TestServicesIntegrationTTL(t *testing.T) {
 	}))
 	t.Cleanup(func() { _ = c.Services.Deregister(ctx, id) })
 
-	assertStatus := func(want string) {
+	assertStatus := func(want consul.HealthStatus) {
 		t.Helper()
 		checks, _, err := c.Checks.List(ctx, consul.Filter(`ServiceID == "`+id+`"`))
 		require.NoError(t, err)

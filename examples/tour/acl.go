@@ -152,7 +152,7 @@ func tourQuery(ctx context.Context, t *tourEnv) error {
 	q := c.Query
 
 	svc := t.prefix + "-web"
-	for i, status := range []string{consul.HealthPassing, consul.HealthCritical} {
+	for i, status := range []consul.HealthStatus{consul.HealthPassing, consul.HealthCritical} {
 		node := fmt.Sprintf("%s-node-%d", t.prefix, i+1)
 		err := c.Catalog.Register(ctx, &consul.CatalogRegistration{
 			Node: node, Address: fmt.Sprintf("10.0.0.%d", i+1),

@@ -39,7 +39,7 @@ func tourConnect(ctx context.Context, t *tourEnv) error {
 		{SourceName: "*", DestinationName: db, Action: consul.IntentionDeny, Description: "deny by default"},
 		{SourceName: web, DestinationName: db, Action: consul.IntentionAllow, Description: "web reads db"},
 	} {
-		if err := c.PutIntention(ctx, ixn); err != nil {
+		if _, err := c.PutIntention(ctx, ixn); err != nil {
 			return err
 		}
 		step("connect.upsert_intention(%s -> %s: %s)", ixn.SourceName, ixn.DestinationName, ixn.Action)

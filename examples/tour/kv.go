@@ -93,7 +93,7 @@ func tourKV(ctx context.Context, t *tourEnv) error {
 // tourTxn follows aioconsul's "Key/Value Transactions".
 func tourTxn(ctx context.Context, t *tourEnv) error {
 	key := t.prefix + "/txn/key"
-	results, _, err := t.client.KV.Txn().
+	results, _, err := t.client.Txn.New().
 		Set(key, []byte("my value")).
 		Get(key).
 		Execute(ctx)
@@ -102,7 +102,7 @@ func tourTxn(ctx context.Context, t *tourEnv) error {
 	}
 	step("kv.prepare().set(%q).get(%q).execute() -> %d results, read back %q", key, key, len(results), results[1].KV.Value)
 
-	_, _, err = t.client.KV.Txn().
+	_, _, err = t.client.Txn.New().
 		CheckIndex(key, 1).
 		Set(key, []byte("never written")).
 		Execute(ctx)
