@@ -169,10 +169,10 @@ type HealthCheck struct {
 	CheckID     string
 	Name        string
 	Status      HealthStatus // HealthPassing, HealthWarning or HealthCritical
-	Notes       string `json:",omitempty"`
-	Output      string `json:",omitempty"`
-	ServiceID   string `json:",omitempty"`
-	ServiceName string `json:",omitempty"`
+	Notes       string       `json:",omitempty"`
+	Output      string       `json:",omitempty"`
+	ServiceID   string       `json:",omitempty"`
+	ServiceName string       `json:",omitempty"`
 	ServiceTags []string
 	Type        string `json:",omitempty"`
 	// Interval and Timeout come from the check's definition.
