@@ -591,7 +591,7 @@ func TestConnectIntentionPermissions(t *testing.T) {
 
 	// L7 permissions need an HTTP destination: set its protocol with a
 	// service-defaults config entry.
-	require.NoError(t, c.ConfigEntries.Put(ctx, &consul.ServiceDefaultsConfigEntry{Name: dst, Protocol: "http"}))
+	require.NoError(t, c.ConfigEntries.Put(ctx, &consul.ServiceDefaultsConfigEntry{ConfigEntryHeader: consul.ConfigEntryHeader{Name: dst}, Protocol: "http"}))
 	t.Cleanup(func() {
 		_ = c.Connect.DeleteIntentionExact(testCtx(t), src, dst)
 		_ = c.ConfigEntries.Delete(testCtx(t), consul.ConfigKindServiceDefaults, dst)

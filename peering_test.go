@@ -201,8 +201,8 @@ func TestPeering(t *testing.T) {
 	})
 	require.ErrorAs(t, err, new(*consul.ArgumentError))
 	require.NoError(t, cd.ConfigEntries.Put(ctx, &consul.ServiceIntentionsConfigEntry{
-		Name:    "db",
-		Sources: []*consul.ServiceIntentionsSource{{Name: "web", Peer: "dc1", Action: consul.IntentionAllow}},
+		ConfigEntryHeader: consul.ConfigEntryHeader{Name: "db"},
+		Sources:           []*consul.ServiceIntentionsSource{{Name: "web", Peer: "dc1", Action: consul.IntentionAllow}},
 	}))
 	ixn, _, err := cd.Connect.GetIntentionExact(ctx, "peer:dc1/web", "db")
 	require.NoError(t, err)

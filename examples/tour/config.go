@@ -19,14 +19,14 @@ func tourConfigEntries(ctx context.Context, t *tourEnv) error {
 		}
 	}()
 
-	if err := s.Put(ctx, &consul.ServiceDefaultsConfigEntry{Name: name, Protocol: "http"}); err != nil {
+	if err := s.Put(ctx, &consul.ServiceDefaultsConfigEntry{ConfigEntryHeader: consul.ConfigEntryHeader{Name: name}, Protocol: "http"}); err != nil {
 		return err
 	}
 	step("ConfigEntries.Put(service-defaults %s, Protocol http)", name)
 	if err := s.Put(ctx, &consul.ServiceResolverConfigEntry{
-		Name:           name,
-		ConnectTimeout: 3 * time.Second,
-		Subsets:        map[string]consul.ServiceResolverSubset{"v2": {Filter: "Service.Meta.version == v2"}},
+		ConfigEntryHeader: consul.ConfigEntryHeader{Name: name},
+		ConnectTimeout:    3 * time.Second,
+		Subsets:           map[string]consul.ServiceResolverSubset{"v2": {Filter: "Service.Meta.version == v2"}},
 	}); err != nil {
 		return err
 	}
