@@ -81,6 +81,9 @@ func (s *KVService) List(ctx context.Context, prefix string, opts ...Option) ([]
 	if err != nil {
 		return nil, meta, err
 	}
+	if out == nil {
+		out = []*KVPair{} // Consul's 404: nothing under the prefix
+	}
 	return out, meta, nil
 }
 
@@ -98,6 +101,9 @@ func (s *KVService) ListKeys(ctx context.Context, prefix string, opts ...Option)
 	meta, err := s.client.getOptional(ctx, kvPath(prefix), []param{{"keys", ""}}, opts, &out)
 	if err != nil {
 		return nil, meta, err
+	}
+	if out == nil {
+		out = []string{} // Consul's 404: nothing under the prefix
 	}
 	return out, meta, nil
 }

@@ -44,6 +44,29 @@ func TestKVGetMissingIsNilWithMeta(t *testing.T) {
 	w.only(t).expect(t, "GET", "/v1/kv/nope", nil)
 }
 
+// TestKVListMissingPrefixIsEmpty: Consul answers 404 for a prefix with no
+// key under it; List and ListKeys return an empty, non-nil slice with the
+// 404's Meta, as a list that finds nothing does everywhere.
+func TestKVListMissingPrefixIsEmpty(t *testing.T) {
+	w, c := newWire(t, reply{Status: 404, Header: map[string]string{"X-Consul-Index": "42"}})
+	pairs, meta, err := c.KV.List(testCtx(t), "nope/")
+	require.NoError(t, err)
+	require.NotNil(t, pairs)
+	assert.Empty(t, pairs)
+	require.NotNil(t, meta)
+	assert.Equal(t, uint64(42), meta.Index)
+	w.only(t).expect(t, "GET", "/v1/kv/nope/", q("recurse", ""))
+
+	w.reset(reply{Status: 404, Header: map[string]string{"X-Consul-Index": "43"}})
+	keys, meta, err := c.KV.ListKeys(testCtx(t), "nope/")
+	require.NoError(t, err)
+	require.NotNil(t, keys)
+	assert.Empty(t, keys)
+	require.NotNil(t, meta)
+	assert.Equal(t, uint64(43), meta.Index)
+	w.only(t).expect(t, "GET", "/v1/kv/nope/", q("keys", ""))
+}
+
 func TestKVOtherRoutesWire(t *testing.T) {
 	ctx := testCtx(t)
 	cases := []struct {
@@ -230,9 +253,11 @@ func TestKVIntegrationBasics(t *testing.T) {
 	require.NoError(t, c.KV.DeleteTree(ctx, p+"/"))
 	left, _, err := c.KV.List(ctx, p+"/")
 	require.NoError(t, err)
+	require.NotNil(t, left, "an empty list, not nil")
 	assert.Empty(t, left)
 	noKeys, _, err := c.KV.ListKeys(ctx, p+"/")
 	require.NoError(t, err)
+	require.NotNil(t, noKeys, "an empty list, not nil")
 	assert.Empty(t, noKeys)
 }
 
