@@ -470,7 +470,8 @@ func (n *fdecTestNode) zero() *fdecTestNode {
 // every field set and repeats each key of each of its objects in turn:
 // after the object's other members with null, an empty value, another
 // value, the same value, and a case variant of the key; before them with
-// another value and with null. Both decoders must agree on every input.
+// another value and with null (in the first element of each array only:
+// the others have its shape). Both decoders must agree on every input.
 func TestFastDecodeRepeatedFields(t *testing.T) {
 	null := &fdecTestNode{raw: "null"}
 	for name, mk := range fdecTestTargets() {
@@ -493,6 +494,13 @@ func TestFastDecodeRepeatedFields(t *testing.T) {
 		count := 0
 		var walk func(n *fdecTestNode)
 		walk = func(n *fdecTestNode) {
+			if n.arr {
+				// The fill's elements all have the first one's shape.
+				if len(n.vals) > 0 {
+					walk(n.vals[0])
+				}
+				return
+			}
 			for _, c := range n.vals {
 				walk(c)
 			}
