@@ -582,3 +582,66 @@ func TestLockLossSeenByRenewerDespiteWatchFault(t *testing.T) {
 	t.Logf("lost %s after the session was destroyed: %v", time.Since(destroyed).Round(time.Millisecond), context.Cause(held))
 	require.NoError(t, l.Unlock(ctx))
 }
+
+func TestLockNotHeldOnUnconfirmedSession(t *testing.T) {
+	// A contender whose renewals fail, and whose acquire is answered only
+	// after its last confirmed renewal is a TTL old, is not told it holds
+	// the lock: it gives the key back and waits until its session is
+	// confirmed alive again (or replaced).
+	srv := testAgent(t)
+	ctx := testCtx(t)
+	key := uniq(t, "lock")
+	opts := lockFaultOpts(uniq(t, "s"))
+	c := newClient(t, srv)
+	holder, err := consul.NewLock(c, key, opts)
+	require.NoError(t, err)
+	_, err = holder.Lock(ctx)
+	require.NoError(t, err)
+
+	pc, p := proxiedClient(t, srv)
+	contender, err := consul.NewLock(pc, key, opts)
+	require.NoError(t, err)
+	type result struct {
+		held context.Context
+		err  error
+		at   time.Time
+	}
+	acquired := make(chan result, 1)
+	go func() {
+		h, err := contender.Lock(ctx)
+		acquired <- result{h, err, time.Now()}
+	}()
+	time.Sleep(500 * time.Millisecond)
+
+	p.On(http.MethodPut, "/v1/session/renew/").Status(500, 0, "")
+	acquires := p.OnFunc(func(r *http.Request) bool { return lockKindLock.takes(key, r) }).Delay(2 * time.Second)
+	releases := p.OnFunc(func(r *http.Request) bool {
+		return r.Method == http.MethodPut && r.URL.Path == "/v1/kv/"+key && r.URL.Query().Has("release")
+	})
+	require.NoError(t, holder.Unlock(ctx))
+	time.Sleep(5 * time.Second)
+	select {
+	case r := <-acquired:
+		t.Fatalf("Lock returned while no renewal of its session could be confirmed: %v", r.err)
+	default:
+	}
+	require.Positive(t, acquires.Count())
+	require.Positive(t, releases.Count(), "the key acquired too late was given back")
+
+	healed := time.Now()
+	p.Clear()
+	var r result
+	select {
+	case r = <-acquired:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the contender did not acquire once its requests went through again")
+	}
+	require.NoError(t, r.err)
+	t.Logf("acquired %s after the faults ended; %d acquires delayed, %d releases", r.at.Sub(healed).Round(time.Millisecond), acquires.Count(), releases.Count())
+	f := &fencer{c: c, key: key, counter: key + "-fence", sid: contender.Session()}
+	_, refused, err := f.increment(ctx)
+	require.NoError(t, err)
+	require.False(t, refused)
+	require.NoError(t, r.held.Err())
+	require.NoError(t, contender.Unlock(ctx))
+}

@@ -213,8 +213,12 @@ func (r *FaultRule) Pass() *FaultRule { return r.set(fault{kind: faultPass}) }
 
 // Status answers the matching requests with code and body, without asking
 // the agent; a positive retryAfter is sent as a Retry-After header (whole
-// seconds, rounded up). An empty body is the status text.
+// seconds, rounded up). An empty body is the status text. A code outside
+// 100-999 panics.
 func (r *FaultRule) Status(code int, retryAfter time.Duration, body string) *FaultRule {
+	if code < 100 || code > 999 {
+		panic(fmt.Sprintf("consultest: FaultRule.Status: invalid status code %d", code))
+	}
 	return r.set(fault{kind: faultStatus, code: code, retryAfter: retryAfter, body: body})
 }
 
