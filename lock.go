@@ -208,8 +208,10 @@ func (l *Lock) Session() string { return l.core.session() }
 // bounds only the acquisition: the returned context does not end with it,
 // but keeps its values.
 //
-// While waiting and while held, the session is renewed every TTL/2; while
-// held, the key is watched with blocking reads. The hold's context ends
+// The session is created first (PUT /v1/session/create) and, while
+// waiting and while held, renewed every TTL/2 (PUT
+// /v1/session/renew/:id); while held, the key is watched with blocking
+// reads. The hold's context ends
 // no later than the session TTL after the last confirmed renewal (see the
 // type's documentation). If ctx ends first, Lock returns ctx's error
 // (never a nil context with a nil error) and destroys the session it
@@ -596,7 +598,7 @@ func (s *lockSession) expiry() time.Time {
 func (s *lockSession) renew(ctx context.Context) {
 	defer close(s.done)
 	every := s.ttl / 2
-	timeout := max(s.ttl/3, 100*time.Millisecond)
+	timeout := max(min(s.ttl/3, 30*time.Second), 100*time.Millisecond)
 	bo := lockBackoff{base: 50 * time.Millisecond, max: max(min(s.maxBackoff, s.ttl/10), 10*time.Millisecond)}
 	s.mu.Lock()
 	next := time.Until(s.confirmed.Add(every))
