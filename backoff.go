@@ -17,7 +17,7 @@ func (b Backoff) check(arg string) error {
 	return nil
 }
 
-// delay is the wait after the n-th failure in a row (n >= 1) that ended
+// Delay is the wait after the n-th failure in a row (n >= 1) that ended
 // with err: Min doubled n-1 times, capped at Max, then jittered into
 // [d/2, d] so that many clients failing together do not come back together.
 // A Retry-After that err carries (a 429 or 503 answer) is waited instead
@@ -25,8 +25,9 @@ func (b Backoff) check(arg string) error {
 // cannot silence a loop configured to come back within a minute.
 //
 // It is the one backoff of the library: the pipeline's retries, Watch and
-// the caches, and the locks' loops all wait by it.
-func (b Backoff) delay(n int, err error) time.Duration {
+// the caches, and the concurrency package's loops all wait by it. A zero
+// Backoff waits nothing.
+func (b Backoff) Delay(n int, err error) time.Duration {
 	d := b.Min
 	for i := 1; i < n && d < b.Max; i++ {
 		d *= 2

@@ -3,6 +3,7 @@ package consul
 import (
 	"context"
 	"iter"
+	"log/slog"
 	"reflect"
 	"sync"
 	"time"
@@ -17,7 +18,7 @@ type BlockingRead[T any] func(ctx context.Context, opts ...Option) (T, *Meta, er
 
 // Bind binds the argument, and any Options, of a one-argument read such as
 // client.KV.Get, client.KV.List or client.Health.ListServiceInstances, making a
-// BlockingRead for Watch, WatchShared and NewCache:
+// BlockingRead for Watch, NewWatchGroup and NewCache:
 //
 //	consul.Bind(client.Health.ListServiceInstances, "web", consul.Passing())
 //
@@ -41,7 +42,7 @@ type WatchUpdate[T any] struct {
 	Meta  *Meta
 }
 
-// WatchOption tunes Watch, WatchShared and the caches.
+// WatchOption tunes Watch, a WatchGroup and the caches.
 type WatchOption func(*watchConfig)
 
 // Defaults of the watch loop.
@@ -57,17 +58,15 @@ const (
 	DefaultWatchBackoffMax = time.Minute
 )
 
-// watchTimeoutMargin is added to wait + wait/16 to bound each request of a
-// watch, so that a connection that died silently is noticed.
-const watchTimeoutMargin = 5 * time.Second
-
 type watchConfig struct {
 	wait        time.Duration
 	minInterval time.Duration
 	backoffMin  time.Duration
 	backoffMax  time.Duration
 	equal       func(a, b any) bool
+	equalType   reflect.Type // the T of WatchEqual, nil for WatchDistinct
 	readOpts    []Option
+	logger      *slog.Logger
 }
 
 func newWatchConfig(opts []WatchOption) watchConfig {
@@ -124,22 +123,43 @@ func WatchBackoff(min, max time.Duration) WatchOption {
 
 // WatchDistinct drops answers whose value is reflect.DeepEqual to the
 // previous answer's (an index can move without the result changing, e.g.
-// after an idempotent write or for a read covering a whole table).
+// after an idempotent write or for a read covering a whole table). The
+// first answer is always yielded, even when it is the zero value (a key
+// that does not exist yet).
 func WatchDistinct() WatchOption {
-	return func(c *watchConfig) { c.equal = reflect.DeepEqual }
+	return func(c *watchConfig) { c.equal, c.equalType = reflect.DeepEqual, nil }
 }
 
 // WatchEqual drops answers that equal reports equal to the previous
-// answer's value. T must be the watched value's type; a mismatch never
-// suppresses anything.
+// answer's value; the first answer is always yielded. T must be the type
+// the watch yields: a Watch, WatchGroup or Cache given a WatchEqual of
+// another type yields one *ArgumentError and ends, before sending anything.
 func WatchEqual[T any](equal func(a, b T) bool) WatchOption {
 	return func(c *watchConfig) {
+		c.equalType = reflect.TypeFor[T]()
 		c.equal = func(a, b any) bool {
-			x, ok1 := a.(T)
-			y, ok2 := b.(T)
-			return ok1 && ok2 && equal(x, y)
+			x, _ := a.(T) // a nil interface value is T's zero value
+			y, _ := b.(T)
+			return equal(x, y)
 		}
 	}
+}
+
+// WatchLogger sends the watch's errors and backoffs (Warn) and the
+// permanent error that ends it (Error) to l; nil means silent, the
+// default. Pass client.Logger() to log where the client does. The caches
+// built from a client (NewKVCache, NewHealthCache) use its logger unless
+// this option says otherwise.
+func WatchLogger(l *slog.Logger) WatchOption {
+	return func(c *watchConfig) { c.logger = l }
+}
+
+// check refuses a configuration that cannot watch a T.
+func (c *watchConfig) check(t reflect.Type) error {
+	if c.equalType != nil && c.equalType != t {
+		return argError("WatchEqual", "compares %s, but the watch yields %s", c.equalType, t)
+	}
+	return nil
 }
 
 // WatchRequestOptions adds Options to every request of the watch, e.g.
@@ -170,8 +190,10 @@ func WatchRequestOptions(opts ...Option) WatchOption {
 // It follows Consul's rules for blocking queries: the index sent is the
 // last answer's; an index that goes backwards is reset to 0 (a new
 // non-blocking read); an index of 0 in an answer is sent as 1; requests
-// start at least WatchMinInterval apart; each request is bounded by
-// wait + wait/16 + 5s so that a dead connection is noticed.
+// start at least WatchMinInterval apart; each blocking request is bounded
+// by the client's rule for blocking reads (wait + wait/16 + 5s) so that a
+// dead connection is noticed, and the first, which does not block, by
+// Config.Timeout.
 //
 // Errors are yielded with a zero Value and the loop goes on after a
 // backoff (WatchBackoff; the Retry-After of a 429 or 503 answer is waited
@@ -188,6 +210,10 @@ func Watch[T any](ctx context.Context, read BlockingRead[T], opts ...WatchOption
 }
 
 func watchLoop[T any](ctx context.Context, read BlockingRead[T], cfg *watchConfig, yield func(WatchUpdate[T], error) bool) {
+	if err := cfg.check(reflect.TypeFor[T]()); err != nil {
+		yield(WatchUpdate[T]{}, err)
+		return
+	}
 	var (
 		first     = true
 		index     uint64 // index to send; 0 sends none
@@ -235,18 +261,29 @@ func watchLoop[T any](ctx context.Context, read BlockingRead[T], cfg *watchConfi
 			ropts = append(ropts, WaitIndex(index))
 		}
 		lastStart = time.Now()
-		rctx, cancel := context.WithTimeout(ctx, cfg.wait+cfg.wait/16+watchTimeoutMargin)
-		v, meta, err := read(rctx, ropts...)
-		cancel()
+		// The pipeline bounds the request: a blocking read by wait +
+		// wait/16 + its margin, the first by Config.Timeout.
+		v, meta, err := read(ctx, ropts...)
 		if ctx.Err() != nil {
 			return
 		}
 		if err != nil {
 			failures++
-			if !yield(WatchUpdate[T]{Meta: meta}, err) || IsPermanent(err) {
+			permanent := IsPermanent(err)
+			if !permanent {
+				delay = watchBackoff(cfg, failures, err)
+			}
+			if cfg.logger != nil {
+				if permanent {
+					cfg.logger.LogAttrs(ctx, slog.LevelError, "consul: watch ended by a permanent error", slog.String("error", err.Error()))
+				} else {
+					cfg.logger.LogAttrs(ctx, slog.LevelWarn, "consul: watch request failed, backing off",
+						slog.String("error", err.Error()), slog.Int("failures", failures), slog.Duration("delay", delay))
+				}
+			}
+			if !yield(WatchUpdate[T]{Meta: meta}, err) || permanent {
 				return
 			}
-			delay = watchBackoff(cfg, failures, err)
 			continue
 		}
 		failures = 0
@@ -291,7 +328,7 @@ func watchLoop[T any](ctx context.Context, read BlockingRead[T], cfg *watchConfi
 
 // watchBackoff is the delay after the n-th failure in a row.
 func watchBackoff(cfg *watchConfig, n int, err error) time.Duration {
-	return Backoff{Min: cfg.backoffMin, Max: cfg.backoffMax}.delay(n, err)
+	return Backoff{Min: cfg.backoffMin, Max: cfg.backoffMax}.Delay(n, err)
 }
 
 // watchHub runs one watch loop and fans its answers out to any number of
@@ -396,62 +433,68 @@ func (h *watchHub[T]) subscribe(ctx context.Context, yield func(WatchUpdate[T], 
 	}
 }
 
-// WatchGroup shares watches among the watchers of one process: all
-// WatchShared calls with the same key share one loop, hence one blocking
-// request to the agent at a time. The loop starts with the first watcher
-// and stops when the last one leaves. The zero value is ready to use; a
-// WatchGroup must not be copied after first use.
-type WatchGroup struct {
+// WatchGroup shares watches among the watchers of one process: all watchers
+// of the same key share one loop, hence one blocking request to the agent
+// at a time. Its read function makes the read of a key, so that every
+// watcher of a key watches the same query, with the group's options; the
+// key's type says what a key is (a service name, a KV prefix, a struct of
+// a query's arguments), and T what the watch yields: a mismatch is a
+// compile error.
+//
+//	group := consul.NewWatchGroup(func(service string) consul.BlockingRead[[]*consul.ServiceEntry] {
+//		return consul.Bind(client.Health.ListServiceInstances, service, consul.Passing())
+//	})
+//	for u, err := range group.Watch(ctx, "web") { ... }
+//
+// A key's loop starts with its first watcher and stops when its last one
+// leaves; late watchers get the current value at once. The loop runs in a
+// goroutine of its own, on a context of its own: it does not carry the
+// values of any watcher's ctx. Its methods are safe for concurrent use.
+type WatchGroup[K comparable, T any] struct {
+	read func(K) BlockingRead[T]
+	cfg  watchConfig
+
 	mu sync.Mutex
-	m  map[any]*watchGroupEntry
+	m  map[K]*watchGroupEntry[T]
 }
 
-type watchGroupEntry struct {
-	hub    any // *watchHub[T]
+type watchGroupEntry[T any] struct {
+	hub    *watchHub[T]
 	subs   int
 	cancel context.CancelFunc
 }
 
-// WatchShared is Watch shared through g under key: the first watcher of a
-// key starts the loop of read with opts, later watchers of the key join it
-// (their read and opts are not used) and get its current value at once.
-// The loop stops when its last watcher's range ends. The loop runs in a
-// goroutine of its own, on a context of its own: it does not carry the
-// values of any watcher's ctx.
-//
-// A key is any comparable value naming the query, e.g. "kv:app/" or a
-// struct of the read's arguments. Watchers see the latest state: one slow
-// to pull skips intermediate values, and errors older than a late
-// watcher's first value are not replayed to it. A watcher whose T differs
-// from the loop's gets one ArgumentError. A permanent error ends the loop
-// for all its watchers; the next watcher of the key starts a new one.
-func WatchShared[T any](ctx context.Context, g *WatchGroup, key any, read BlockingRead[T], opts ...WatchOption) iter.Seq2[WatchUpdate[T], error] {
+// NewWatchGroup returns a group whose watchers of a key share the watch of
+// read(key), with opts.
+func NewWatchGroup[K comparable, T any](read func(K) BlockingRead[T], opts ...WatchOption) *WatchGroup[K, T] {
+	return &WatchGroup[K, T]{read: read, cfg: newWatchConfig(opts), m: make(map[K]*watchGroupEntry[T])}
+}
+
+// Watch is Watch shared through the group: it yields the key's current
+// value at once if its loop has one, then each new one, until ctx ends or
+// the caller breaks out. Watchers see the latest state: one slow to pull
+// skips intermediate values, and errors older than a late watcher's first
+// value are not replayed to it. A permanent error ends the loop for all
+// its watchers, after yielding it to each; the next watcher of the key
+// starts a new loop.
+func (g *WatchGroup[K, T]) Watch(ctx context.Context, key K) iter.Seq2[WatchUpdate[T], error] {
 	return func(yield func(WatchUpdate[T], error) bool) {
 		g.mu.Lock()
-		if g.m == nil {
-			g.m = make(map[any]*watchGroupEntry)
-		}
 		e := g.m[key]
 		if e == nil {
 			h := newWatchHub[T]()
 			lctx, cancel := context.WithCancel(context.Background())
-			e = &watchGroupEntry{hub: h, cancel: cancel}
+			e = &watchGroupEntry[T]{hub: h, cancel: cancel}
 			g.m[key] = e
-			cfg := newWatchConfig(opts)
+			read := g.read(key)
 			go func() {
-				h.run(lctx, read, &cfg)
+				h.run(lctx, read, &g.cfg)
 				g.mu.Lock()
 				if g.m[key] == e {
 					delete(g.m, key)
 				}
 				g.mu.Unlock()
 			}()
-		}
-		h, ok := e.hub.(*watchHub[T])
-		if !ok {
-			g.mu.Unlock()
-			yield(WatchUpdate[T]{}, argError("key", "shared watch %v yields another type", key))
-			return
 		}
 		e.subs++
 		g.mu.Unlock()
@@ -466,12 +509,12 @@ func WatchShared[T any](ctx context.Context, g *WatchGroup, key any, read Blocki
 			}
 			g.mu.Unlock()
 		}()
-		h.subscribe(ctx, yield)
+		e.hub.subscribe(ctx, yield)
 	}
 }
 
-// Len returns the number of shared loops running in g.
-func (g *WatchGroup) Len() int {
+// Len returns the number of loops running in the group.
+func (g *WatchGroup[K, T]) Len() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return len(g.m)

@@ -67,10 +67,9 @@ func BenchmarkWatchShared10000OneQuery(b *testing.B) {
 	if err := c.KV.Put(context.Background(), key, []byte("v")); err != nil {
 		b.Fatal(err)
 	}
-	var g consul.WatchGroup
-	read := consul.Bind(c.KV.Get, key)
+	g := consul.NewWatchGroup(func(key string) consul.BlockingRead[*consul.KVPair] { return consul.Bind(c.KV.Get, key) }, consul.WatchWait(time.Minute))
 	watchBenchMeasure(b, 10000, func(ctx context.Context, _ int, first func()) {
-		for _, err := range consul.WatchShared(ctx, &g, key, read, consul.WatchWait(time.Minute)) {
+		for _, err := range g.Watch(ctx, key) {
 			if err == nil {
 				first()
 			}
@@ -110,10 +109,10 @@ func BenchmarkWatchShared1000Keys(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	var g consul.WatchGroup
+	g := consul.NewWatchGroup(func(key string) consul.BlockingRead[*consul.KVPair] { return consul.Bind(c.KV.Get, key) }, consul.WatchWait(time.Minute))
 	watchBenchMeasure(b, 1000, func(ctx context.Context, i int, first func()) {
 		key := "bench/k" + strconv.Itoa(i)
-		for _, err := range consul.WatchShared(ctx, &g, key, consul.Bind(c.KV.Get, key), consul.WatchWait(time.Minute)) {
+		for _, err := range g.Watch(ctx, key) {
 			if err == nil {
 				first()
 			}

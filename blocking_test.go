@@ -412,7 +412,7 @@ func TestWatchShared100WatchersOneRequest(t *testing.T) {
 	require.NoError(t, c.KV.Put(ctx, key, []byte("v0")))
 	before := runtime.NumGoroutine()
 
-	var g consul.WatchGroup
+	g := consul.NewWatchGroup(func(key string) consul.BlockingRead[*consul.KVPair] { return consul.Bind(c.KV.Get, key) })
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
 	const n = 100
@@ -425,7 +425,7 @@ func TestWatchShared100WatchersOneRequest(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			v0, v1 := false, false
-			for u, err := range consul.WatchShared(wctx, &g, "kv:"+key, consul.Bind(c.KV.Get, key)) {
+			for u, err := range g.Watch(wctx, key) {
 				if err != nil {
 					continue
 				}
@@ -455,7 +455,7 @@ func TestWatchShared100WatchersOneRequest(t *testing.T) {
 
 	// A late watcher gets the current value at once.
 	lctx, lstop := context.WithTimeout(ctx, 2*time.Second)
-	for u, err := range consul.WatchShared(lctx, &g, "kv:"+key, consul.Bind(c.KV.Get, key)) {
+	for u, err := range g.Watch(lctx, key) {
 		require.NoError(t, err)
 		require.Equal(t, "v1", watchTestValueOf(u.Value))
 		break
@@ -470,28 +470,63 @@ func TestWatchShared100WatchersOneRequest(t *testing.T) {
 	watchTestSettle(t, before)
 }
 
-func TestWatchSharedTypeMismatch(t *testing.T) {
-	_, c := newWire(t, watchTestReply(2, "a"))
-	var g consul.WatchGroup
+// A WatchEqual of another type than the watch's is refused explicitly, in
+// Watch, in a WatchGroup and in a Cache, before anything is sent.
+func TestWatchEqualTypeMismatchIsAnError(t *testing.T) {
+	w, c := newWire(t, watchTestReply(2, "a"))
 	ctx := testCtx(t)
-	hold, release := context.WithCancel(ctx)
-	defer release()
-	joined := make(chan struct{})
-	go func() {
-		for range consul.WatchShared(hold, &g, "y", consul.Bind(c.KV.Get, "k"), watchTestFast...) {
-			select {
-			case <-joined:
-			default:
-				close(joined)
-			}
-		}
-	}()
-	<-joined
-	for _, err := range consul.WatchShared(ctx, &g, "y", consul.Bind(c.KV.ListKeys, "k"), watchTestFast...) {
+	wrong := consul.WatchEqual(func(a, b []string) bool { return len(a) == len(b) })
+	n := 0
+	for _, err := range consul.Watch(ctx, consul.Bind(c.KV.Get, "k"), wrong) {
 		var ae *consul.ArgumentError
 		require.ErrorAs(t, err, &ae)
+		require.Contains(t, err.Error(), "[]string")
+		n++
+	}
+	require.Equal(t, 1, n, "one error, then the watch ends")
+
+	g := consul.NewWatchGroup(func(k string) consul.BlockingRead[*consul.KVPair] { return consul.Bind(c.KV.Get, k) }, wrong)
+	n = 0
+	for _, err := range g.Watch(ctx, "k") {
+		var ae *consul.ArgumentError
+		require.ErrorAs(t, err, &ae)
+		n++
+	}
+	require.Equal(t, 1, n)
+
+	cache := consul.NewCache(ctx, consul.Bind(c.KV.Get, "k"), wrong)
+	defer cache.Close()
+	var ae *consul.ArgumentError
+	require.ErrorAs(t, cache.WaitReady(ctx), &ae)
+	w.noRequest(t)
+
+	// The right type compiles and suppresses.
+	right := consul.WatchEqual(func(a, b *consul.KVPair) bool { return a != nil && b != nil && string(a.Value) == string(b.Value) })
+	for u, err := range consul.Watch(ctx, consul.Bind(c.KV.Get, "k"), right) {
+		require.NoError(t, err)
+		require.Equal(t, "a", string(u.Value.Value))
 		break
 	}
+}
+
+// Each key of a group has its own loop, made by the group's read function.
+func TestWatchGroupKeysAreSeparate(t *testing.T) {
+	srv := testAgent(t)
+	c := newClient(t, srv)
+	ctx := testCtx(t)
+	a, b := uniq(t, "a"), uniq(t, "b")
+	require.NoError(t, c.KV.Put(ctx, a, []byte("va")))
+	require.NoError(t, c.KV.Put(ctx, b, []byte("vb")))
+	g := consul.NewWatchGroup(func(key string) consul.BlockingRead[*consul.KVPair] { return consul.Bind(c.KV.Get, key) })
+	got := map[string]string{}
+	for _, k := range []string{a, b} {
+		for u, err := range g.Watch(ctx, k) {
+			require.NoError(t, err)
+			got[k] = string(u.Value.Value)
+			break
+		}
+	}
+	require.Equal(t, map[string]string{a: "va", b: "vb"}, got)
 }
 
 func TestWatchAgentRestart(t *testing.T) {

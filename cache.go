@@ -128,7 +128,7 @@ func NewKVCache(ctx context.Context, client *Client, prefix string, opts ...Watc
 	if err := checkKey("prefix", prefix, true); err != nil {
 		return nil, err
 	}
-	return &KVCache{Cache: NewCache(ctx, Bind(client.KV.List, prefix), opts...), prefix: prefix}, nil
+	return &KVCache{Cache: NewCache(ctx, Bind(client.KV.List, prefix), withClientLogger(client, opts)...), prefix: prefix}, nil
 }
 
 // Prefix returns the cached prefix.
@@ -187,7 +187,7 @@ func NewHealthCache(ctx context.Context, client *Client, q HealthCacheQuery, opt
 		ropts = append(ropts, Passing())
 	}
 	q.Tags = append([]string(nil), q.Tags...)
-	return &HealthCache{Cache: NewCache(ctx, Bind(client.Health.ListServiceInstances, q.Service, ropts...), opts...), query: q}, nil
+	return &HealthCache{Cache: NewCache(ctx, Bind(client.Health.ListServiceInstances, q.Service, ropts...), withClientLogger(client, opts)...), query: q}, nil
 }
 
 // Query returns what the cache selects.
@@ -209,4 +209,13 @@ func (c *HealthCache) Addresses() []string {
 		out = append(out, net.JoinHostPort(host, strconv.Itoa(e.Service.Port)))
 	}
 	return out
+}
+
+// withClientLogger puts the client's logger before opts, so that a
+// WatchLogger among opts still wins.
+func withClientLogger(c *Client, opts []WatchOption) []WatchOption {
+	if c.logger == nil {
+		return opts
+	}
+	return append([]WatchOption{WatchLogger(c.logger)}, opts...)
 }

@@ -45,8 +45,10 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -101,6 +103,10 @@ type Config struct {
 	// Scheme is "http" or "https" for an Address without a scheme; empty
 	// means "http".
 	Scheme string
+	// PathPrefix is the path under which a reverse proxy serves the agent's
+	// API, e.g. "/consul" for an agent at http://host/consul/v1/...; it
+	// applies to the Fallbacks too. Empty means none.
+	PathPrefix string
 
 	// Datacenter is sent with every call unless an Option overrides it;
 	// empty means the agent's own.
@@ -171,6 +177,13 @@ type Config struct {
 	// calls: blocking reads beyond their share wait for a connection. It
 	// does not apply to an HTTPClient or Transport given here.
 	MaxConns int
+
+	// Logger receives what the client does in the background or on its own
+	// initiative: failovers (Warn), retries (Info), and, for the watches,
+	// caches and coordination primitives built on this client, their
+	// errors, backoffs, session renewal failures and losses. Nil means
+	// silent. No token is ever logged.
+	Logger *slog.Logger
 
 	// KVMaxValueSize is the largest KV value accepted before sending; zero
 	// means DefaultKVMaxValueSize. Set it to the agent's kv_max_value_size
@@ -275,6 +288,7 @@ type Client struct {
 	backoff     Backoff
 	timeout     time.Duration // 0: none
 	maxResponse int64
+	logger      *slog.Logger // nil: silent
 	datacenter  string
 	token       string
 	namespace   string
@@ -316,6 +330,7 @@ func NewClient(cfg Config) (*Client, error) {
 		partition:   cfg.Partition,
 		consistency: cfg.Consistency,
 		kvMaxValue:  cfg.KVMaxValueSize,
+		logger:      cfg.Logger,
 	}
 	if !cfg.Consistency.valid() {
 		return nil, argError("Config.Consistency", "unknown mode %d", cfg.Consistency)
@@ -373,6 +388,10 @@ func NewClient(cfg Config) (*Client, error) {
 	if addr == "" {
 		addr = DefaultAddress
 	}
+	prefix, err := pathPrefix(cfg.PathPrefix)
+	if err != nil {
+		return nil, err
+	}
 	var socket string
 	if strings.HasPrefix(addr, "unix://") {
 		socket = strings.TrimPrefix(addr, "unix://")
@@ -382,7 +401,7 @@ func NewClient(cfg Config) (*Client, error) {
 		if len(cfg.Fallbacks) > 0 {
 			return nil, argError("Config.Fallbacks", "not with a unix socket address")
 		}
-		c.bases = []string{"http://localhost"}
+		c.bases = []string{"http://localhost" + prefix}
 	} else {
 		for i, a := range append([]string{addr}, cfg.Fallbacks...) {
 			field := "Config.Address"
@@ -393,7 +412,7 @@ func NewClient(cfg Config) (*Client, error) {
 			if err != nil {
 				return nil, err
 			}
-			c.bases = append(c.bases, base)
+			c.bases = append(c.bases, base+prefix)
 		}
 	}
 	https := strings.HasPrefix(c.bases[0], "https://")
@@ -445,9 +464,28 @@ func NewClient(cfg Config) (*Client, error) {
 }
 
 // Address returns the base URL of the agent the client talks to now, e.g.
-// "http://127.0.0.1:8500" (for a unix socket, "http://localhost"); with
-// Fallbacks it changes when the client fails over.
+// "http://127.0.0.1:8500" (for a unix socket, "http://localhost"; with a
+// PathPrefix, "http://host/consul"); with Fallbacks it changes when the
+// client fails over.
 func (c *Client) Address() string { return c.bases[c.cur.Load()] }
+
+// Logger returns Config.Logger (nil when the client is silent), for
+// WatchLogger and for code built on the client.
+func (c *Client) Logger() *slog.Logger { return c.logger }
+
+// pathPrefix checks a Config.PathPrefix and returns it as "/a/b" (or "").
+func pathPrefix(p string) (string, error) {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		return "", nil
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "" || seg == "." || seg == ".." || url.PathEscape(seg) != seg {
+			return "", argError("Config.PathPrefix", "%q must be a clean path of unescaped segments", p)
+		}
+	}
+	return "/" + p, nil
+}
 
 // baseURL turns an address into "scheme://host:port".
 func baseURL(addr, scheme, field string) (string, error) {

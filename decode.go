@@ -30,15 +30,33 @@ import (
 //     dozen elements.
 //
 // It never guesses: on anything it does not handle itself (a key that
-// differs from a field name only by case, an escaped object key, a
-// malformed number or string, invalid UTF-8, very deep nesting...) it gives
-// up and decodeBody decodes the whole answer with encoding/json, whose
-// result and error are then the answer's. Rare complex fields (a service's
-// tagged addresses, a proxy's Config and Upstreams, a check definition's
-// Header) are decoded by encoding/json in place.
+// differs from a field name only by case, a field named twice in one
+// object, an escaped object key, a malformed number or string, invalid
+// UTF-8, very deep nesting...) it gives up and decodeBody decodes the whole
+// answer with encoding/json, whose result and error are then the answer's.
 //
-// A field added to one of these types must be added here too; the tests
-// compare both decoders on a value with every field set.
+// Rare complex fields (a service's tagged addresses, a proxy's Config and
+// Upstreams, a check definition's Header) are decoded by encoding/json in
+// place.
+//
+// A field named twice in one object is left to encoding/json because its
+// rules for it differ by kind and are not "the last one wins": a repeated
+// object is merged into the first one's value, a repeated array is decoded
+// element by element into the first one's elements (merging into the
+// structs they point to; a null element keeps the earlier string), a null
+// keeps an earlier string, number or bool but clears a pointer, slice, map
+// or []byte, and a repeated map adds to the first map. A key that differs
+// from a field's name only by case names that field too, so unknown fails
+// on it. Consul never repeats a
+// key, so the fast path only has to notice it: each object reader keeps
+// one bit per field it has read (see once). A key repeated inside a map
+// (Meta, TaggedAddresses, the catalog's service map) stays on the fast
+// path: encoding/json decodes a map value into a fresh value each time, so
+// there the last one does win, as the fast path's maps are built in order.
+//
+// A field added to one of these types must be added here too, with the
+// next free bit of its object's once; the tests compare both decoders on a
+// value with every field set, and with each field repeated.
 
 // fdec is the state of one fast decode. It is pooled: its scratch slices
 // are reused, and only the final strings, values and slabs are new.
@@ -780,6 +798,18 @@ func (d *fdec) skip() {
 	}
 }
 
+// once records that the field of bit was read in the current object, and
+// fails if it was read before: a repeated field is encoding/json's to
+// decode (see the top of this file). Every case of an object reader's
+// switch calls it with its own bit, before reading the value.
+func (d *fdec) once(seen *uint64, bit uint64) {
+	if *seen&bit != 0 {
+		d.fail()
+		return
+	}
+	*seen |= bit
+}
+
 // unknown skips the value of a key that is no field, unless encoding/json
 // would match it to one of fields case-insensitively.
 func (d *fdec) unknown(key []byte, fields string) {
@@ -908,6 +938,7 @@ func (d *fdec) kvPair(p *KVPair) {
 	if !d.objStart() {
 		return
 	}
+	var seen uint64
 	for first := true; ; {
 		key, ok := d.objNext(&first)
 		if !ok {
@@ -915,22 +946,31 @@ func (d *fdec) kvPair(p *KVPair) {
 		}
 		switch string(key) {
 		case "Key":
+			d.once(&seen, 1<<0)
 			d.str(&p.Key)
 		case "CreateIndex":
+			d.once(&seen, 1<<1)
 			d.uint64v(&p.CreateIndex)
 		case "ModifyIndex":
+			d.once(&seen, 1<<2)
 			d.uint64v(&p.ModifyIndex)
 		case "LockIndex":
+			d.once(&seen, 1<<3)
 			d.uint64v(&p.LockIndex)
 		case "Flags":
+			d.once(&seen, 1<<4)
 			d.uint64v(&p.Flags)
 		case "Value":
+			d.once(&seen, 1<<5)
 			d.bytesv(&p.Value)
 		case "Session":
+			d.once(&seen, 1<<6)
 			d.str(&p.Session)
 		case "Namespace":
+			d.once(&seen, 1<<7)
 			d.str(&p.Namespace)
 		case "Partition":
+			d.once(&seen, 1<<8)
 			d.str(&p.Partition)
 		default:
 			d.unknown(key, fdecKVFields)
@@ -1036,6 +1076,7 @@ func (d *fdec) serviceEntry(s *fdecHealth, e *ServiceEntry) {
 	if !d.objStart() {
 		return
 	}
+	var seen uint64
 	for first := true; ; {
 		key, ok := d.objNext(&first)
 		if !ok {
@@ -1043,6 +1084,7 @@ func (d *fdec) serviceEntry(s *fdecHealth, e *ServiceEntry) {
 		}
 		switch string(key) {
 		case "Node":
+			d.once(&seen, 1<<0)
 			if d.null() {
 				e.Node = nil
 				continue
@@ -1050,6 +1092,7 @@ func (d *fdec) serviceEntry(s *fdecHealth, e *ServiceEntry) {
 			e.Node = s.nodes.new()
 			d.node(s, e.Node)
 		case "Service":
+			d.once(&seen, 1<<1)
 			if d.null() {
 				e.Service = nil
 				continue
@@ -1057,6 +1100,7 @@ func (d *fdec) serviceEntry(s *fdecHealth, e *ServiceEntry) {
 			e.Service = s.svcs.new()
 			d.nodeService(s, e.Service)
 		case "Checks":
+			d.once(&seen, 1<<2)
 			if !d.arrStart() {
 				e.Checks = nil
 				continue
@@ -1087,6 +1131,7 @@ func (d *fdec) node(s *fdecHealth, n *Node) {
 	if !d.objStart() {
 		return
 	}
+	var seen uint64
 	for first := true; ; {
 		key, ok := d.objNext(&first)
 		if !ok {
@@ -1094,26 +1139,37 @@ func (d *fdec) node(s *fdecHealth, n *Node) {
 		}
 		switch string(key) {
 		case "ID":
+			d.once(&seen, 1<<0)
 			d.str(&n.ID)
 		case "Node":
+			d.once(&seen, 1<<1)
 			d.str(&n.Node)
 		case "Address":
+			d.once(&seen, 1<<2)
 			d.str(&n.Address)
 		case "Datacenter":
+			d.once(&seen, 1<<3)
 			d.str(&n.Datacenter)
 		case "Partition":
+			d.once(&seen, 1<<4)
 			d.str(&n.Partition)
 		case "PeerName":
+			d.once(&seen, 1<<5)
 			d.str(&n.PeerName)
 		case "TaggedAddresses":
+			d.once(&seen, 1<<6)
 			d.stringMap(&n.TaggedAddresses)
 		case "Meta":
+			d.once(&seen, 1<<7)
 			d.stringMap(&n.Meta)
 		case "Locality":
+			d.once(&seen, 1<<8)
 			d.locality(s, &n.Locality)
 		case "CreateIndex":
+			d.once(&seen, 1<<9)
 			d.uint64v(&n.CreateIndex)
 		case "ModifyIndex":
+			d.once(&seen, 1<<10)
 			d.uint64v(&n.ModifyIndex)
 		default:
 			d.unknown(key, fdecNodeFields)
@@ -1128,6 +1184,7 @@ func (d *fdec) nodeService(s *fdecHealth, v *NodeService) {
 	if !d.objStart() {
 		return
 	}
+	var seen uint64
 	for first := true; ; {
 		key, ok := d.objNext(&first)
 		if !ok {
@@ -1135,30 +1192,41 @@ func (d *fdec) nodeService(s *fdecHealth, v *NodeService) {
 		}
 		switch string(key) {
 		case "Kind":
+			d.once(&seen, 1<<0)
 			d.str((*string)(&v.Kind))
 		case "ID":
+			d.once(&seen, 1<<1)
 			d.str(&v.ID)
 		case "Service":
+			d.once(&seen, 1<<2)
 			d.str(&v.Service)
 		case "Tags":
+			d.once(&seen, 1<<3)
 			d.stringSlice(&v.Tags)
 		case "Address":
+			d.once(&seen, 1<<4)
 			d.str(&v.Address)
 		case "TaggedAddresses":
+			d.once(&seen, 1<<5)
 			d.slow(&v.TaggedAddresses)
 		case "Meta":
+			d.once(&seen, 1<<6)
 			d.stringMap(&v.Meta)
 		case "Port":
+			d.once(&seen, 1<<7)
 			d.intv(&v.Port)
 		case "SocketPath":
+			d.once(&seen, 1<<8)
 			d.str(&v.SocketPath)
 		case "Weights":
+			d.once(&seen, 1<<9)
 			if !d.objStart() {
 				v.Weights = nil
 				continue
 			}
 			w := s.weights.new()
 			v.Weights = w
+			var seen2 uint64
 			for first := true; ; {
 				key, ok := d.objNext(&first)
 				if !ok {
@@ -1166,34 +1234,47 @@ func (d *fdec) nodeService(s *fdecHealth, v *NodeService) {
 				}
 				switch string(key) {
 				case "Passing":
+					d.once(&seen2, 1<<0)
 					d.intv(&w.Passing)
 				case "Warning":
+					d.once(&seen2, 1<<1)
 					d.intv(&w.Warning)
 				default:
 					d.unknown(key, "Passing Warning")
 				}
 			}
 		case "EnableTagOverride":
+			d.once(&seen, 1<<10)
 			d.boolv(&v.EnableTagOverride)
 		case "Locality":
+			d.once(&seen, 1<<11)
 			d.locality(s, &v.Locality)
 		case "Proxy":
+			d.once(&seen, 1<<12)
 			d.proxy(s, &v.Proxy)
 		case "Connect":
+			d.once(&seen, 1<<13)
 			d.serviceConnect(s, &v.Connect)
 		case "PeerName":
+			d.once(&seen, 1<<14)
 			d.str(&v.PeerName)
 		case "Namespace":
+			d.once(&seen, 1<<15)
 			d.str(&v.Namespace)
 		case "Partition":
+			d.once(&seen, 1<<16)
 			d.str(&v.Partition)
 		case "Datacenter":
+			d.once(&seen, 1<<17)
 			d.str(&v.Datacenter)
 		case "ContentHash":
+			d.once(&seen, 1<<18)
 			d.str(&v.ContentHash)
 		case "CreateIndex":
+			d.once(&seen, 1<<19)
 			d.uint64v(&v.CreateIndex)
 		case "ModifyIndex":
+			d.once(&seen, 1<<20)
 			d.uint64v(&v.ModifyIndex)
 		default:
 			d.unknown(key, fdecServiceFields)
@@ -1208,6 +1289,7 @@ func (d *fdec) locality(s *fdecHealth, p **Locality) {
 	}
 	l := s.locs.new()
 	*p = l
+	var seen uint64
 	for first := true; ; {
 		key, ok := d.objNext(&first)
 		if !ok {
@@ -1215,8 +1297,10 @@ func (d *fdec) locality(s *fdecHealth, p **Locality) {
 		}
 		switch string(key) {
 		case "Region":
+			d.once(&seen, 1<<0)
 			d.str(&l.Region)
 		case "Zone":
+			d.once(&seen, 1<<1)
 			d.str(&l.Zone)
 		default:
 			d.unknown(key, "Region Zone")
@@ -1232,12 +1316,14 @@ func (d *fdec) serviceConnect(s *fdecHealth, p **ServiceConnect) {
 	}
 	c := s.connect.new()
 	*p = c
+	var seen uint64
 	for first := true; ; {
 		key, ok := d.objNext(&first)
 		if !ok {
 			return
 		}
 		if string(key) == "Native" {
+			d.once(&seen, 1<<0)
 			d.boolv(&c.Native)
 		} else {
 			d.unknown(key, "Native")
@@ -1262,6 +1348,7 @@ func (d *fdec) serviceProxy(p *ServiceProxy) {
 	if !d.objStart() {
 		return
 	}
+	var seen uint64
 	for first := true; ; {
 		key, ok := d.objNext(&first)
 		if !ok {
@@ -1269,20 +1356,28 @@ func (d *fdec) serviceProxy(p *ServiceProxy) {
 		}
 		switch string(key) {
 		case "DestinationServiceName":
+			d.once(&seen, 1<<0)
 			d.str(&p.DestinationServiceName)
 		case "DestinationServiceID":
+			d.once(&seen, 1<<1)
 			d.str(&p.DestinationServiceID)
 		case "LocalServiceAddress":
+			d.once(&seen, 1<<2)
 			d.str(&p.LocalServiceAddress)
 		case "LocalServicePort":
+			d.once(&seen, 1<<3)
 			d.intv(&p.LocalServicePort)
 		case "LocalServiceSocketPath":
+			d.once(&seen, 1<<4)
 			d.str(&p.LocalServiceSocketPath)
 		case "Mode":
+			d.once(&seen, 1<<5)
 			d.str(&p.Mode)
 		case "Config":
+			d.once(&seen, 1<<6)
 			d.slow(&p.Config)
 		case "Upstreams":
+			d.once(&seen, 1<<7)
 			d.slow(&p.Upstreams)
 		default:
 			d.unknown(key, fdecProxyFields)
@@ -1297,6 +1392,7 @@ func (d *fdec) healthCheck(s *fdecHealth, c *HealthCheck) {
 	if !d.objStart() {
 		return
 	}
+	var seen uint64
 	for first := true; ; {
 		key, ok := d.objNext(&first)
 		if !ok {
@@ -1304,34 +1400,49 @@ func (d *fdec) healthCheck(s *fdecHealth, c *HealthCheck) {
 		}
 		switch string(key) {
 		case "Node":
+			d.once(&seen, 1<<0)
 			d.str(&c.Node)
 		case "CheckID":
+			d.once(&seen, 1<<1)
 			d.str(&c.CheckID)
 		case "Name":
+			d.once(&seen, 1<<2)
 			d.str(&c.Name)
 		case "Status":
+			d.once(&seen, 1<<3)
 			d.str((*string)(&c.Status))
 		case "Notes":
+			d.once(&seen, 1<<4)
 			d.str(&c.Notes)
 		case "Output":
+			d.once(&seen, 1<<5)
 			d.str(&c.Output)
 		case "ServiceID":
+			d.once(&seen, 1<<6)
 			d.str(&c.ServiceID)
 		case "ServiceName":
+			d.once(&seen, 1<<7)
 			d.str(&c.ServiceName)
 		case "ServiceTags":
+			d.once(&seen, 1<<8)
 			d.stringSlice(&c.ServiceTags)
 		case "Type":
+			d.once(&seen, 1<<9)
 			d.str(&c.Type)
 		case "Interval":
+			d.once(&seen, 1<<10)
 			d.durationv(&c.Interval)
 		case "Timeout":
+			d.once(&seen, 1<<11)
 			d.durationv(&c.Timeout)
 		case "ExposedPort":
+			d.once(&seen, 1<<12)
 			d.intv(&c.ExposedPort)
 		case "PeerName":
+			d.once(&seen, 1<<13)
 			d.str(&c.PeerName)
 		case "Definition":
+			d.once(&seen, 1<<14)
 			if d.null() {
 				c.Definition = nil
 				continue
@@ -1339,12 +1450,16 @@ func (d *fdec) healthCheck(s *fdecHealth, c *HealthCheck) {
 			c.Definition = s.defs.new()
 			d.checkDefinition(c.Definition)
 		case "Namespace":
+			d.once(&seen, 1<<15)
 			d.str(&c.Namespace)
 		case "Partition":
+			d.once(&seen, 1<<16)
 			d.str(&c.Partition)
 		case "CreateIndex":
+			d.once(&seen, 1<<17)
 			d.uint64v(&c.CreateIndex)
 		case "ModifyIndex":
+			d.once(&seen, 1<<18)
 			d.uint64v(&c.ModifyIndex)
 		default:
 			d.unknown(key, fdecCheckFields)
@@ -1360,6 +1475,7 @@ func (d *fdec) checkDefinition(c *HealthCheckDefinition) {
 	if !d.objStart() {
 		return
 	}
+	var seen uint64
 	for first := true; ; {
 		key, ok := d.objNext(&first)
 		if !ok {
@@ -1367,50 +1483,73 @@ func (d *fdec) checkDefinition(c *HealthCheckDefinition) {
 		}
 		switch string(key) {
 		case "HTTP":
+			d.once(&seen, 1<<0)
 			d.str(&c.HTTP)
 		case "TLSServerName":
+			d.once(&seen, 1<<1)
 			d.str(&c.TLSServerName)
 		case "TLSSkipVerify":
+			d.once(&seen, 1<<2)
 			d.boolv(&c.TLSSkipVerify)
 		case "Header":
+			d.once(&seen, 1<<3)
 			d.slow(&c.Header)
 		case "Method":
+			d.once(&seen, 1<<4)
 			d.str(&c.Method)
 		case "Body":
+			d.once(&seen, 1<<5)
 			d.str(&c.Body)
 		case "DisableRedirects":
+			d.once(&seen, 1<<6)
 			d.boolv(&c.DisableRedirects)
 		case "TCP":
+			d.once(&seen, 1<<7)
 			d.str(&c.TCP)
 		case "TCPUseTLS":
+			d.once(&seen, 1<<8)
 			d.boolv(&c.TCPUseTLS)
 		case "UDP":
+			d.once(&seen, 1<<9)
 			d.str(&c.UDP)
 		case "H2PING":
+			d.once(&seen, 1<<10)
 			d.str(&c.H2PING)
 		case "H2PingUseTLS":
+			d.once(&seen, 1<<11)
 			d.boolv(&c.H2PingUseTLS)
 		case "OSService":
+			d.once(&seen, 1<<12)
 			d.str(&c.OSService)
 		case "GRPC":
+			d.once(&seen, 1<<13)
 			d.str(&c.GRPC)
 		case "GRPCUseTLS":
+			d.once(&seen, 1<<14)
 			d.boolv(&c.GRPCUseTLS)
 		case "AliasNode":
+			d.once(&seen, 1<<15)
 			d.str(&c.AliasNode)
 		case "AliasService":
+			d.once(&seen, 1<<16)
 			d.str(&c.AliasService)
 		case "ScriptArgs":
+			d.once(&seen, 1<<17)
 			d.stringSlice(&c.ScriptArgs)
 		case "OutputMaxSize":
+			d.once(&seen, 1<<18)
 			d.uintv(&c.OutputMaxSize)
 		case "Interval":
+			d.once(&seen, 1<<19)
 			d.durationv(&c.Interval)
 		case "Timeout":
+			d.once(&seen, 1<<20)
 			d.durationv(&c.Timeout)
 		case "TTL":
+			d.once(&seen, 1<<21)
 			d.durationv(&c.TTL)
 		case "DeregisterCriticalServiceAfter":
+			d.once(&seen, 1<<22)
 			d.durationv(&c.DeregisterCriticalServiceAfter)
 		default:
 			d.unknown(key, fdecDefFields)
@@ -1422,12 +1561,14 @@ func (d *fdec) idObject(p *string) {
 	if !d.objStart() {
 		return
 	}
+	var seen uint64
 	for first := true; ; {
 		key, ok := d.objNext(&first)
 		if !ok {
 			return
 		}
 		if string(key) == "ID" {
+			d.once(&seen, 1<<0)
 			d.str(p)
 		} else {
 			d.unknown(key, "ID")
@@ -1442,6 +1583,7 @@ func (d *fdec) txnResponse(r *txnResponse) {
 		return
 	}
 	var slab fdecSlab[KVPair]
+	var seen uint64
 	for first := true; ; {
 		key, ok := d.objNext(&first)
 		if !ok {
@@ -1449,6 +1591,7 @@ func (d *fdec) txnResponse(r *txnResponse) {
 		}
 		switch string(key) {
 		case "Results":
+			d.once(&seen, 1<<0)
 			if !d.arrStart() {
 				r.Results = nil
 				continue
@@ -1457,6 +1600,7 @@ func (d *fdec) txnResponse(r *txnResponse) {
 			for first := true; d.arrNext(&first); {
 				var tr TxnResult
 				if d.objStart() {
+					var seen2 uint64
 					for first := true; ; {
 						key, ok := d.objNext(&first)
 						if !ok {
@@ -1466,6 +1610,7 @@ func (d *fdec) txnResponse(r *txnResponse) {
 							d.unknown(key, "KV")
 							continue
 						}
+						d.once(&seen2, 1<<0)
 						if d.null() {
 							tr.KV = nil
 							continue
@@ -1478,6 +1623,7 @@ func (d *fdec) txnResponse(r *txnResponse) {
 			}
 			r.Results = res
 		case "Errors":
+			d.once(&seen, 1<<1)
 			d.slow(&r.Errors)
 		default:
 			d.unknown(key, "Results Errors")
@@ -1495,6 +1641,7 @@ func (d *fdec) serviceNode(s *fdecHealth, v *ServiceNode) {
 	if !d.objStart() {
 		return
 	}
+	var seen uint64
 	for first := true; ; {
 		key, ok := d.objNext(&first)
 		if !ok {
@@ -1502,33 +1649,47 @@ func (d *fdec) serviceNode(s *fdecHealth, v *ServiceNode) {
 		}
 		switch string(key) {
 		case "ID":
+			d.once(&seen, 1<<0)
 			d.str(&v.ID)
 		case "Node":
+			d.once(&seen, 1<<1)
 			d.str(&v.Node)
 		case "Address":
+			d.once(&seen, 1<<2)
 			d.str(&v.Address)
 		case "Datacenter":
+			d.once(&seen, 1<<3)
 			d.str(&v.Datacenter)
 		case "TaggedAddresses":
+			d.once(&seen, 1<<4)
 			d.stringMap(&v.TaggedAddresses)
 		case "NodeMeta":
+			d.once(&seen, 1<<5)
 			d.stringMap(&v.NodeMeta)
 		case "ServiceKind":
+			d.once(&seen, 1<<6)
 			d.str((*string)(&v.ServiceKind))
 		case "ServiceID":
+			d.once(&seen, 1<<7)
 			d.str(&v.ServiceID)
 		case "ServiceName":
+			d.once(&seen, 1<<8)
 			d.str(&v.ServiceName)
 		case "ServiceTags":
+			d.once(&seen, 1<<9)
 			d.stringSlice(&v.ServiceTags)
 		case "ServiceAddress":
+			d.once(&seen, 1<<10)
 			d.str(&v.ServiceAddress)
 		case "ServiceTaggedAddresses":
+			d.once(&seen, 1<<11)
 			d.slow(&v.ServiceTaggedAddresses)
 		case "ServiceWeights":
+			d.once(&seen, 1<<12)
 			if !d.objStart() {
 				continue
 			}
+			var seen2 uint64
 			for first := true; ; {
 				key, ok := d.objNext(&first)
 				if !ok {
@@ -1536,36 +1697,50 @@ func (d *fdec) serviceNode(s *fdecHealth, v *ServiceNode) {
 				}
 				switch string(key) {
 				case "Passing":
+					d.once(&seen2, 1<<0)
 					d.intv(&v.ServiceWeights.Passing)
 				case "Warning":
+					d.once(&seen2, 1<<1)
 					d.intv(&v.ServiceWeights.Warning)
 				default:
 					d.unknown(key, "Passing Warning")
 				}
 			}
 		case "ServiceMeta":
+			d.once(&seen, 1<<13)
 			d.stringMap(&v.ServiceMeta)
 		case "ServicePort":
+			d.once(&seen, 1<<14)
 			d.intv(&v.ServicePort)
 		case "ServiceSocketPath":
+			d.once(&seen, 1<<15)
 			d.str(&v.ServiceSocketPath)
 		case "ServiceEnableTagOverride":
+			d.once(&seen, 1<<16)
 			d.boolv(&v.ServiceEnableTagOverride)
 		case "ServiceProxy":
+			d.once(&seen, 1<<17)
 			d.proxy(s, &v.ServiceProxy)
 		case "ServiceConnect":
+			d.once(&seen, 1<<18)
 			d.serviceConnect(s, &v.ServiceConnect)
 		case "ServiceLocality":
+			d.once(&seen, 1<<19)
 			d.locality(s, &v.ServiceLocality)
 		case "PeerName":
+			d.once(&seen, 1<<20)
 			d.str(&v.PeerName)
 		case "Namespace":
+			d.once(&seen, 1<<21)
 			d.str(&v.Namespace)
 		case "Partition":
+			d.once(&seen, 1<<22)
 			d.str(&v.Partition)
 		case "CreateIndex":
+			d.once(&seen, 1<<23)
 			d.uint64v(&v.CreateIndex)
 		case "ModifyIndex":
+			d.once(&seen, 1<<24)
 			d.uint64v(&v.ModifyIndex)
 		default:
 			d.unknown(key, fdecServiceNodeFields)

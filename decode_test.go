@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -249,6 +250,294 @@ func TestFastDecodeEdges(t *testing.T) {
 	}
 }
 
+// fdecTestDuplicates are answers that name a key twice in one object:
+// scalars, a null after a value and a value after a null, nested objects
+// (merged by encoding/json), arrays (decoded into the first one's
+// elements), maps, and keys that differ only by case. fast says whether the
+// fast path decodes it itself: a key repeated inside a map or inside a
+// field it hands to encoding/json, or an unknown key repeated.
+var fdecTestDuplicates = []struct {
+	target, json string
+	fast         bool
+}{
+	// The report of issue 9 item 13.
+	{"kv", `[{"Key":"a","Value":"YQ==","Value":null}]`, false},
+	{"kv", `[{"Key":"a","Key":"b"}]`, false},
+	{"kv", `[{"Key":"a","Key":""}]`, false},
+	{"kv", `[{"Key":"a","Key":null}]`, false},
+	{"kv", `[{"Key":null,"Key":"a"}]`, false},
+	{"kv", `[{"Flags":5,"Flags":null}]`, false},
+	{"kv", `[{"Flags":5,"Key":"k","Flags":6}]`, false},
+	{"kv", `[{"Value":"YQ==","Value":""}]`, false},
+	{"kv", `[{"Value":null,"Value":"YQ=="}]`, false},
+	{"kv", `[{"Session":"s","Key":"k","Session":""}]`, false},
+	{"kv", `[{"Key":"a","key":"b"}]`, false},
+	{"kv", `[{"key":"b","Key":"a"}]`, false},
+	{"kv", `[{"KEY":"b","key":"c"}]`, false},
+	{"kv", `[{"Key":"a","Other":1,"Other":[2]}]`, true},
+	{"kv", `[{"Key":"a"},{"Key":"a"}]`, true},
+	{"health", `[{"Node":{"Node":"n","Address":"a"},"Node":{"Address":"b"}}]`, false},
+	{"health", `[{"Node":{"Node":"n"},"Node":null}]`, false},
+	{"health", `[{"Node":null,"Node":{"Node":"n"}}]`, false},
+	{"health", `[{"Node":{"Meta":{"a":"1"}},"Node":{"Meta":{"b":"2"}}}]`, false},
+	{"health", `[{"Node":{"Meta":{"a":"1"},"Meta":null}}]`, false},
+	{"health", `[{"Node":{"Meta":{"a":"1"},"Meta":{"b":"2"}}}]`, false},
+	{"health", `[{"Node":{"Meta":{"a":"1","a":null,"b":"2","b":"3"}}}]`, true},
+	{"health", `[{"Node":{"TaggedAddresses":{"lan":"1","wan":"2","lan":"3"}}}]`, true},
+	{"health", `[{"Node":{"Locality":{"Region":"r"},"Locality":{"Zone":"z"}}}]`, false},
+	{"health", `[{"Service":{"Tags":["a","b"],"Tags":["c"]}}]`, false},
+	{"health", `[{"Service":{"Tags":["a","b"],"Tags":[null]}}]`, false},
+	{"health", `[{"Service":{"Tags":["a","b"],"Tags":[]}}]`, false},
+	{"health", `[{"Service":{"Tags":["a","b"],"Tags":null}}]`, false},
+	{"health", `[{"Service":{"Tags":["a"],"tags":["b","c"]}}]`, false},
+	{"health", `[{"Service":{"Weights":{"Passing":3},"Weights":{"Warning":1}}}]`, false},
+	{"health", `[{"Service":{"Weights":{"Passing":3},"Weights":null}}]`, false},
+	{"health", `[{"Service":{"Weights":{"Passing":3,"Passing":null,"Warning":1,"Warning":2}}}]`, false},
+	{"health", `[{"Service":{"Proxy":{"Mode":"m","Config":{"a":1}},"Proxy":{"Config":{"b":2}}}}]`, false},
+	{"health", `[{"Service":{"Proxy":{"Config":{"a":1},"Config":{"b":2}}}}]`, false},
+	{"health", `[{"Service":{"Proxy":{"Config":{"a":1,"a":{"b":2}}}}}]`, true},
+	{"health", `[{"Service":{"Proxy":{"Upstreams":[{"DestinationName":"a","LocalBindPort":1}],"Upstreams":[{"DestinationName":"b"}]}}}]`, false},
+	{"health", `[{"Service":{"TaggedAddresses":{"lan":{"Address":"a","Port":1}},"TaggedAddresses":{"lan":{"Port":2}}}}]`, false},
+	{"health", `[{"Service":{"TaggedAddresses":{"lan":{"Address":"a","Port":1},"lan":{"Port":2}}}}]`, true},
+	{"health", `[{"Service":{"TaggedAddresses":{"lan":{"Address":"a","Port":1,"Port":null}}}}]`, true},
+	{"health", `[{"Service":{"Connect":{"Native":true},"Connect":{}}}]`, false},
+	{"health", `[{"Service":{"Connect":{"Native":true,"Native":null}}}]`, false},
+	{"health", `[{"Service":{"Port":1,"port":2}}]`, false},
+	{"health", `[{"Service":{"ID":"a"},"service":{"Port":2}}]`, false},
+	{"health", `[{"Checks":[{"Name":"a","Status":"passing"}],"Checks":[{"Status":"critical"}]}]`, false},
+	{"health", `[{"Checks":[{"Name":"a"},{"Name":"b"}],"Checks":[null]}]`, false},
+	{"health", `[{"Checks":[null,{"Name":"b"}],"Checks":[{"Name":"c"}]}]`, false},
+	{"health", `[{"Checks":[{"Name":"a","Interval":"10s"}],"Checks":[{"Name":"c"}]}]`, false},
+	{"health", `[{"Checks":[{"Interval":"10s","Interval":null}]}]`, false},
+	{"health", `[{"Checks":[{"Definition":{"HTTP":"h","Interval":"10s"},"Definition":{"TCP":"t"}}]}]`, false},
+	{"health", `[{"Checks":[{"Definition":{"Header":{"a":["1"]},"Header":{"b":["2"]}}}]}]`, false},
+	{"health", `[{"Checks":[{"Definition":{"Header":{"a":["1"],"a":["2","3"]}}}]}]`, true},
+	{"health", `[{"Checks":[{"ServiceTags":["a","b"],"ServiceTags":[null]}]}]`, false},
+	{"health", `[{"Checks":[{"Definition":{"ScriptArgs":["a"],"ScriptArgs":["b","c"]}}]}]`, false},
+	{"health", `[{"Checks":[{"Definition":{"TTL":"1s","TTL":"2s"}}]}]`, false},
+	{"checks", `[{"Name":"a","Name":"b"}]`, false},
+	{"checks", `[{"Definition":{"Interval":"10s"},"Definition":null}]`, false},
+	{"checks", `[{"Status":"passing","status":"critical"}]`, false},
+	{"checks", `[{"Timeout":"1s","Timeout":5}]`, false},
+	{"nodes", `[{"Node":"a","Node":"b"}]`, false},
+	{"nodes", `[{"Locality":{"Region":"r"},"Locality":{"Zone":"z"}}]`, false},
+	{"nodes", `[{"Locality":{"Region":"r"},"Locality":null}]`, false},
+	{"nodes", `[{"Locality":{"Region":"r","Region":""}}]`, false},
+	{"nodes", `[{"Meta":{"a":"1"},"Meta":{"b":"2"}}]`, false},
+	{"nodes", `[{"TaggedAddresses":{"lan":"1"},"TaggedAddresses":null}]`, false},
+	{"nodes", `[{"CreateIndex":1,"createindex":2}]`, false},
+	{"instances", `[{"ServiceWeights":{"Passing":3},"ServiceWeights":null}]`, false},
+	{"instances", `[{"ServiceWeights":{"Passing":3},"ServiceWeights":{"Warning":1}}]`, false},
+	{"instances", `[{"ServiceWeights":{"Passing":3,"Passing":4}}]`, false},
+	{"instances", `[{"ServiceTags":["a","b"],"ServiceTags":["c"]}]`, false},
+	{"instances", `[{"ServiceProxy":{"Mode":"m"},"ServiceProxy":{"DestinationServiceName":"d"}}]`, false},
+	{"instances", `[{"ServiceConnect":{"Native":true},"ServiceConnect":null}]`, false},
+	{"instances", `[{"ServiceMeta":{"a":"1"},"ServiceMeta":{"b":"2"}}]`, false},
+	{"instances", `[{"NodeMeta":{"a":"1","a":"2"}}]`, true},
+	{"instances", `[{"ServicePort":1,"serviceport":2}]`, false},
+	{"services", `{"a":["x","y"],"a":["z"]}`, true},
+	{"services", `{"a":["x","y"],"a":null}`, true},
+	{"services", `{"a":["x"],"b":[],"a":[]}`, true},
+	{"services", `{"a":["x"],"A":["y"]}`, true},
+	{"txn", `{"Results":[{"KV":{"Key":"a","Flags":1}}],"Results":[{"KV":{"Key":"b"}}]}`, false},
+	{"txn", `{"Results":[{"KV":{"Key":"a","Flags":1},"KV":{"Key":"b"}}]}`, false},
+	{"txn", `{"Results":[{"KV":{"Key":"a"},"KV":null}]}`, false},
+	{"txn", `{"Results":[{"KV":{"Key":"a"}}],"Results":null}`, false},
+	{"txn", `{"Results":[{"KV":{"Key":"a","Key":"b"}}]}`, false},
+	{"txn", `{"Errors":[{"OpIndex":1,"What":"x"}],"Errors":[{"What":"y"}]}`, false},
+	{"txn", `{"Errors":[{"OpIndex":1,"What":"x","What":"y"}]}`, true},
+	{"txn", `{"results":[],"Results":[{"KV":null}]}`, false},
+	{"id", `{"ID":"a","ID":"b"}`, false},
+	{"id", `{"ID":"a","ID":""}`, false},
+	{"id", `{"ID":"a","ID":null}`, false},
+	{"id", `{"ID":"a","id":"b"}`, false},
+}
+
+// TestFastDecodeDuplicateKeys compares both decoders on keys named twice in
+// one object, and checks which of them the fast path decodes itself.
+func TestFastDecodeDuplicateKeys(t *testing.T) {
+	targets := fdecTestTargets()
+	for _, c := range fdecTestDuplicates {
+		took := fdecTestCompare(t, targets[c.target], []byte(c.json))
+		require.Equal(t, c.fast, took, "fast path for %s %s", c.target, c.json)
+	}
+}
+
+// fdecTestNode is a JSON value that keeps its objects' members in order
+// and repeated, for building inputs with repeated keys.
+type fdecTestNode struct {
+	raw  string // a scalar, as JSON
+	obj  bool
+	arr  bool
+	keys []string        // an object's keys
+	vals []*fdecTestNode // an object's values or an array's elements
+}
+
+func fdecTestParse(t *testing.T, dec *json.Decoder) *fdecTestNode {
+	tok, err := dec.Token()
+	require.NoError(t, err)
+	switch tok {
+	case json.Delim('{'), json.Delim('['):
+		n := &fdecTestNode{obj: tok == json.Delim('{'), arr: tok == json.Delim('[')}
+		for dec.More() {
+			if n.obj {
+				k, err := dec.Token()
+				require.NoError(t, err)
+				n.keys = append(n.keys, k.(string))
+			}
+			n.vals = append(n.vals, fdecTestParse(t, dec))
+		}
+		_, err := dec.Token()
+		require.NoError(t, err)
+		return n
+	}
+	b, err := json.Marshal(tok)
+	require.NoError(t, err)
+	return &fdecTestNode{raw: string(b)}
+}
+
+func (n *fdecTestNode) write(b *bytes.Buffer) {
+	switch {
+	case n.obj:
+		b.WriteByte('{')
+		for i, k := range n.keys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			kb, _ := json.Marshal(k)
+			b.Write(kb)
+			b.WriteByte(':')
+			n.vals[i].write(b)
+		}
+		b.WriteByte('}')
+	case n.arr:
+		b.WriteByte('[')
+		for i, v := range n.vals {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			v.write(b)
+		}
+		b.WriteByte(']')
+	default:
+		b.WriteString(n.raw)
+	}
+}
+
+// other returns a value of n's kind that differs from it and, for an
+// object or array, names less: its first member or element, itself
+// changed, so that what encoding/json merges shows.
+func (n *fdecTestNode) other() *fdecTestNode {
+	switch {
+	case n.obj && len(n.vals) > 0:
+		return &fdecTestNode{obj: true, keys: n.keys[:1], vals: []*fdecTestNode{n.vals[0].other()}}
+	case n.arr && len(n.vals) > 0:
+		return &fdecTestNode{arr: true, vals: []*fdecTestNode{n.vals[0].other()}}
+	case n.obj, n.arr:
+		return &fdecTestNode{raw: "null"}
+	case n.raw == "true":
+		return &fdecTestNode{raw: "false"}
+	case n.raw == "false":
+		return &fdecTestNode{raw: "true"}
+	case n.raw == "null":
+		return &fdecTestNode{raw: `"other"`}
+	case n.raw[0] == '"':
+		return &fdecTestNode{raw: `"other"`}
+	default:
+		return &fdecTestNode{raw: "7"}
+	}
+}
+
+// zero returns the empty value of n's kind.
+func (n *fdecTestNode) zero() *fdecTestNode {
+	switch {
+	case n.obj:
+		return &fdecTestNode{obj: true}
+	case n.arr:
+		return &fdecTestNode{arr: true}
+	case n.raw == "true" || n.raw == "false":
+		return &fdecTestNode{raw: "false"}
+	case n.raw[0] == '"':
+		return &fdecTestNode{raw: `""`}
+	case n.raw == "null":
+		return n
+	default:
+		return &fdecTestNode{raw: "0"}
+	}
+}
+
+// TestFastDecodeRepeatedFields takes a value of each fast-path type with
+// every field set and repeats each key of each of its objects in turn:
+// after the object's other members with null, an empty value, another
+// value, the same value, and a case variant of the key; before them with
+// another value and with null (in the first element of each array only:
+// the others have its shape). Both decoders must agree on every input.
+func TestFastDecodeRepeatedFields(t *testing.T) {
+	null := &fdecTestNode{raw: "null"}
+	for name, mk := range fdecTestTargets() {
+		v := reflect.ValueOf(mk()).Elem()
+		fdecTestFill(v, name)
+		b, err := json.Marshal(v.Interface())
+		require.NoError(t, err)
+		b = bytes.ReplaceAll(b, []byte(`\"quoted\" \u003cb\u003e\u0026é\\ `), []byte("x"))
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		root := fdecTestParse(t, dec)
+		var buf bytes.Buffer
+		try := func() {
+			buf.Reset()
+			root.write(&buf)
+			fdecTestCompare(t, mk, buf.Bytes())
+		}
+		try()
+		require.JSONEq(t, string(b), buf.String())
+		count := 0
+		var walk func(n *fdecTestNode)
+		walk = func(n *fdecTestNode) {
+			if n.arr {
+				// The fill's elements all have the first one's shape.
+				if len(n.vals) > 0 {
+					walk(n.vals[0])
+				}
+				return
+			}
+			for _, c := range n.vals {
+				walk(c)
+			}
+			if !n.obj {
+				return
+			}
+			for i, k := range n.keys[:len(n.keys):len(n.keys)] {
+				val := n.vals[i]
+				type dup struct {
+					key   string
+					val   *fdecTestNode
+					front bool
+				}
+				dups := []dup{
+					{k, null, false}, {k, val.zero(), false}, {k, val.other(), false}, {k, val, false},
+					{strings.ToLower(k), val.other(), false}, {k, val.other(), true}, {k, null, true},
+				}
+				for _, d := range dups {
+					keys, vals := n.keys, n.vals
+					if d.front {
+						n.keys = append([]string{d.key}, keys...)
+						n.vals = append([]*fdecTestNode{d.val}, vals...)
+					} else {
+						n.keys = append(keys[:len(keys):len(keys)], d.key)
+						n.vals = append(vals[:len(vals):len(vals)], d.val)
+					}
+					try()
+					count++
+					n.keys, n.vals = keys, vals
+				}
+			}
+		}
+		walk(root)
+		t.Logf("%s: %d inputs with a repeated key", name, count)
+	}
+}
+
 // TestFastDecodeDamaged compares both decoders on every prefix of recorded
 // answers and on each byte of them replaced by a few troublesome ones.
 func TestFastDecodeDamaged(t *testing.T) {
@@ -366,6 +655,9 @@ func FuzzFastDecode(f *testing.F) {
 		for target := range fdecTestTargets() {
 			f.Add(target, b)
 		}
+	}
+	for _, c := range fdecTestDuplicates {
+		f.Add(c.target, []byte(c.json))
 	}
 	f.Fuzz(func(t *testing.T, target string, b []byte) {
 		mk, ok := fdecTestTargets()[target]

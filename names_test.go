@@ -87,6 +87,10 @@ var nameAllowed = map[string]string{
 	"Election.Leader":                 "singleton: the election's current leader, read from its key",
 	"TxnService.New":                  "constructor: a new transaction builder (client.Txn.New())",
 	"Client.Address":                  "accessor: the agent's address",
+	"Client.Logger":                   "accessor: Config.Logger",
+	"Lock.Session":                    "accessor: the ID of the session holding the lock",
+	"Semaphore.Session":               "accessor: the ID of the session holding the slot",
+	"Backoff.Delay":                   "accessor: the delay before a given attempt, computed from the fields",
 	"ConnectCARoots.Active":           "accessor: the active root of the answer",
 	"RaftConfiguration.Leader":        "accessor: the leader among the answer's servers",
 	"ServiceEntry.AggregatedStatus":   "accessor: the worst status of the entry's checks",
@@ -120,7 +124,7 @@ var nameTxnVerbs = map[string]bool{
 // nameTypeAllowed lists the exported types whose name holds a word the rule
 // bans from calls, with the reason.
 var nameTypeAllowed = map[string]string{
-	"BlockingRead": "a read as a noun: the function Watch, WatchShared and NewCache run",
+	"BlockingRead": "a read as a noun: the function Watch, NewWatchGroup and NewCache run",
 	"ACLLoginParams": "Consul's name for the body of POST /v1/acl/login; every field is the login " +
 		"itself, not options",
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net"
 	"net/http"
@@ -130,7 +131,11 @@ func (c *Client) call(ctx context.Context, r request, opts []Option, out any) (*
 		}
 		if isDialError(err) && tried < len(c.bases) {
 			// Nothing was sent: fail over to the next agent at once.
-			c.cur.CompareAndSwap(cur, (cur+1)%uint32(len(c.bases)))
+			next := (cur + 1) % uint32(len(c.bases))
+			if c.cur.CompareAndSwap(cur, next) && c.logger != nil {
+				c.logger.LogAttrs(ctx, slog.LevelWarn, "consul: agent unreachable, failing over",
+					slog.String("from", c.bases[cur]), slog.String("to", c.bases[next]), slog.String("error", err.Error()))
+			}
 			tried++
 			continue
 		}
@@ -138,7 +143,13 @@ func (c *Client) call(ctx context.Context, r request, opts []Option, out any) (*
 			return meta, err
 		}
 		attempt++
-		if werr := sleepCtx(ctx, c.backoff.delay(attempt, err)); werr != nil {
+		delay := c.backoff.Delay(attempt, err)
+		if c.logger != nil {
+			c.logger.LogAttrs(ctx, slog.LevelInfo, "consul: retrying",
+				slog.String("method", r.method), slog.String("path", r.path),
+				slog.Int("attempt", attempt), slog.Duration("delay", delay), slog.String("error", err.Error()))
+		}
+		if werr := sleepCtx(ctx, delay); werr != nil {
 			// Cancelled while waiting to retry: the context's error, not
 			// the last answer's.
 			return meta, c.ctxErr(parent, ctx, &r, timeout, err)

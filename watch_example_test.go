@@ -36,15 +36,18 @@ func ExampleWatch() {
 }
 
 // Many watchers of one query share one blocking request.
-func ExampleWatchShared() {
+func ExampleNewWatchGroup() {
 	client, _ := consul.NewClient(consul.Config{})
 	ctx := context.Background()
-	var group consul.WatchGroup // one per process, or per client
+	// One group per process (or per client): the healthy instances of a
+	// service, by name.
+	healthy := consul.NewWatchGroup(func(service string) consul.BlockingRead[[]*consul.ServiceEntry] {
+		return consul.Bind(client.Health.ListServiceInstances, service, consul.Passing())
+	})
 
 	for i := 0; i < 3; i++ {
 		go func() {
-			read := consul.Bind(client.Health.ListServiceInstances, "db", consul.Passing())
-			for u, err := range consul.WatchShared(ctx, &group, "health:db:passing", read) {
+			for u, err := range healthy.Watch(ctx, "db") {
 				if err == nil {
 					fmt.Printf("watcher %d: %d healthy db instances\n", i, len(u.Value))
 				}

@@ -53,14 +53,16 @@ func main() {
 	}
 
 	// Shared: 100 watchers of one key, one blocking request to the agent.
-	var g consul.WatchGroup
+	g := consul.NewWatchGroup(func(key string) consul.BlockingRead[*consul.KVPair] {
+		return consul.Bind(client.KV.Get, key)
+	})
 	var wg sync.WaitGroup
 	wctx, wstop := context.WithCancel(ctx)
 	for i := 0; i < 100; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for u, err := range consul.WatchShared(wctx, &g, "config", consul.Bind(client.KV.Get, prefix+"config")) {
+			for u, err := range g.Watch(wctx, prefix+"config") {
 				if err == nil && u.Value != nil && string(u.Value.Value) == "final" {
 					return
 				}
