@@ -8,6 +8,7 @@ import (
 
 // The shared discovery types: nodes, service instances and health checks,
 // as the agent, catalog, health and prepared-query endpoints return them.
+// (The types of every call, Option and Meta, are in typing.go.)
 
 // HealthStatus is the status of a health check, or the aggregated status
 // of a service instance: passing, warning or critical, and maintenance for
