@@ -306,24 +306,24 @@ func TestConnectBadInput(t *testing.T) {
 			_, err := c.Connect.CreateIntention(ctx, with(func(x *consul.Intention) { x.SourceType = "external-uri" }))
 			return err
 		}(), "Intention.SourceType"},
-		"get empty id":     {func() error { _, _, err := c.Connect.GetIntention(ctx, ""); return err }(), "id"},
-		"update no id":     {c.Connect.UpdateIntention(ctx, ok), "Intention.ID"},
-		"update bad":       {c.Connect.UpdateIntention(ctx, with(func(x *consul.Intention) { x.ID, x.Action = "x", "maybe" })), "Intention.Action"},
-		"delete empty id":  {c.Connect.DeleteIntention(ctx, ""), "id"},
-		"exact no source":  {func() error { _, _, err := c.Connect.GetIntentionExact(ctx, "", "db"); return err }(), "source"},
-		"exact no dest":    {func() error { _, _, err := c.Connect.GetIntentionExact(ctx, "web", ""); return err }(), "destination"},
-		"upsert nil":       {putIntentionErr(c.Connect.PutIntention(ctx, nil)), "intention"},
-		"upsert no action": {putIntentionErr(c.Connect.PutIntention(ctx, with(func(x *consul.Intention) { x.Action = "" }))), "Intention.Action"},
-		"upsert both":      {putIntentionErr(c.Connect.PutIntention(ctx, with(func(x *consul.Intention) { x.Permissions = perm }))), "Intention.Action"},
-		"upsert bad perm": {putIntentionErr(c.Connect.PutIntention(ctx, with(func(x *consul.Intention) {
+		"get empty id":    {func() error { _, _, err := c.Connect.GetIntention(ctx, ""); return err }(), "id"},
+		"update no id":    {c.Connect.UpdateIntention(ctx, ok), "Intention.ID"},
+		"update bad":      {c.Connect.UpdateIntention(ctx, with(func(x *consul.Intention) { x.ID, x.Action = "x", "maybe" })), "Intention.Action"},
+		"delete empty id": {c.Connect.DeleteIntention(ctx, ""), "id"},
+		"exact no source": {func() error { _, _, err := c.Connect.GetIntentionExact(ctx, "", "db"); return err }(), "source"},
+		"exact no dest":   {func() error { _, _, err := c.Connect.GetIntentionExact(ctx, "web", ""); return err }(), "destination"},
+		"put nil":         {putIntentionErr(c.Connect.PutIntention(ctx, nil)), "intention"},
+		"put no action":   {putIntentionErr(c.Connect.PutIntention(ctx, with(func(x *consul.Intention) { x.Action = "" }))), "Intention.Action"},
+		"put both":        {putIntentionErr(c.Connect.PutIntention(ctx, with(func(x *consul.Intention) { x.Permissions = perm }))), "Intention.Action"},
+		"put bad perm": {putIntentionErr(c.Connect.PutIntention(ctx, with(func(x *consul.Intention) {
 			x.Action, x.Permissions = "", []*consul.ServiceIntentionsPermission{{Action: "permit"}}
 		}))), "Intention.Permissions"},
-		"upsert nil perm": {putIntentionErr(c.Connect.PutIntention(ctx, with(func(x *consul.Intention) {
+		"put nil perm": {putIntentionErr(c.Connect.PutIntention(ctx, with(func(x *consul.Intention) {
 			x.Action, x.Permissions = "", []*consul.ServiceIntentionsPermission{nil}
 		}))), "Intention.Permissions"},
-		"upsert peer":        {putIntentionErr(c.Connect.PutIntention(ctx, with(func(x *consul.Intention) { x.SourcePeer = "dc2" }))), "Intention.SourcePeer"},
-		"upsert meta":        {putIntentionErr(c.Connect.PutIntention(ctx, with(func(x *consul.Intention) { x.Meta = map[string]string{"k": "v"} }))), "Intention.Meta"},
-		"upsert no dest":     {putIntentionErr(c.Connect.PutIntention(ctx, with(func(x *consul.Intention) { x.DestinationName = "" }))), "Intention.DestinationName"},
+		"put peer":           {putIntentionErr(c.Connect.PutIntention(ctx, with(func(x *consul.Intention) { x.SourcePeer = "dc2" }))), "Intention.SourcePeer"},
+		"put meta":           {putIntentionErr(c.Connect.PutIntention(ctx, with(func(x *consul.Intention) { x.Meta = map[string]string{"k": "v"} }))), "Intention.Meta"},
+		"put no dest":        {putIntentionErr(c.Connect.PutIntention(ctx, with(func(x *consul.Intention) { x.DestinationName = "" }))), "Intention.DestinationName"},
 		"delete exact empty": {c.Connect.DeleteIntentionExact(ctx, "web", ""), "destination"},
 		"match bad by": {func() error {
 			_, _, err := c.Connect.MatchIntentions(ctx, "both", []string{"db"})

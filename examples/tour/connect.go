@@ -42,7 +42,7 @@ func tourConnect(ctx context.Context, t *tourEnv) error {
 		if _, err := c.PutIntention(ctx, ixn); err != nil {
 			return err
 		}
-		step("connect.upsert_intention(%s -> %s: %s)", ixn.SourceName, ixn.DestinationName, ixn.Action)
+		step("connect.put_intention(%s -> %s: %s)", ixn.SourceName, ixn.DestinationName, ixn.Action)
 	}
 	for _, src := range []string{web, t.prefix + "-batch"} {
 		ok, _, err := c.CheckIntention(ctx, src, db)
