@@ -228,10 +228,11 @@ func (s *CatalogService) ListServiceInstances(ctx context.Context, name string, 
 	return s.serviceNodes(ctx, "/v1/catalog/service/{service}", name, opts)
 }
 
-// ListConnectInstances lists the Connect-capable instances of a service: its sidecar
-// proxies and Connect-native instances: GET /v1/catalog/connect/:service.
-// It takes the same options as ListServiceInstances. A name that is not one path
-// segment is refused before sending.
+// ListConnectInstances lists the Connect-capable instances of a service: its
+// sidecar proxies and Connect-native instances: GET
+// /v1/catalog/connect/:service. It takes the same options as
+// ListServiceInstances. A name that is not one path segment is refused
+// before sending.
 func (s *CatalogService) ListConnectInstances(ctx context.Context, service string, opts ...Option) ([]*ServiceNode, *Meta, error) {
 	return s.serviceNodes(ctx, "/v1/catalog/connect/{service}", service, opts)
 }
