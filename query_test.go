@@ -134,7 +134,7 @@ func TestQueryWire(t *testing.T) {
 				require.Len(t, r.Nodes, 1)
 				assert.Equal(t, "node1", r.Nodes[0].Node.Node)
 				assert.Equal(t, 8080, r.Nodes[0].Service.Port)
-				assert.Equal(t, "passing", r.Nodes[0].Checks[0].Status)
+				assert.Equal(t, consul.HealthPassing, r.Nodes[0].Checks[0].Status)
 			},
 		},
 		{
@@ -252,7 +252,7 @@ func TestQueryExecute(t *testing.T) {
 	require.Equal(t, svc, res.Service)
 	require.Equal(t, "dc1", res.Datacenter)
 	require.Equal(t, 10*time.Second, res.DNS.TTL)
-	require.Equal(t, "passing", res.Nodes[0].Checks[0].Status)
+	require.Equal(t, consul.HealthPassing, res.Nodes[0].Checks[0].Status)
 
 	// By name too; without OnlyPassing the warning one comes back, the critical never.
 	q, _, err := admin.Query.Get(ctx, id)

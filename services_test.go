@@ -204,7 +204,7 @@ func TestServicesHealthByNameWire(t *testing.T) {
 	_, c = newWire(t, reply{Status: 404, Body: `[]`})
 	status, list, _, err = c.Services.GetHealthByName(ctx, "nope")
 	require.NoError(t, err)
-	require.Equal(t, "", status)
+	require.Equal(t, consul.HealthStatus(""), status)
 	require.NotNil(t, list)
 	require.Empty(t, list)
 }
@@ -354,7 +354,7 @@ func TestServicesIntegrationCRUD(t *testing.T) {
 	require.Nil(t, h)
 	status, hl, _, err := c.Services.GetHealthByName(ctx, name)
 	require.NoError(t, err)
-	require.Equal(t, "", status)
+	require.Equal(t, consul.HealthStatus(""), status)
 	require.Empty(t, hl)
 	require.ErrorIs(t, c.Services.Deregister(ctx, id), consul.ErrNotFound)
 	require.ErrorIs(t, c.Services.EnableMaintenance(ctx, id, ""), consul.ErrNotFound)
