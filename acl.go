@@ -239,6 +239,8 @@ func aclCheckToken(arg string, t *ACLToken) error {
 	return nil
 }
 
+var epACLBootstrap = endpoint{name: "ACL.Bootstrap", method: http.MethodPut, route: "/v1/acl/bootstrap", opts: 0}
+
 // Bootstrap creates the initial management token of a cluster whose ACL
 // system has none yet: PUT /v1/acl/bootstrap. secretID chooses the token's
 // SecretID (a UUID); empty lets Consul generate one. It works once: when
@@ -252,11 +254,13 @@ func (s *ACLService) Bootstrap(ctx context.Context, secretID string, opts ...Opt
 		body = struct{ BootstrapSecret string }{secretID}
 	}
 	var out ACLToken
-	if _, err := s.client.write(ctx, http.MethodPut, "/v1/acl/bootstrap", nil, body, opts, &out); err != nil {
+	if _, err := s.client.call(ctx, &epACLBootstrap, "/v1/acl/bootstrap", nil, body, opts, &out); err != nil {
 		return nil, aclScrub(err, secretID)
 	}
 	return &out, nil
 }
+
+var epACLCreateToken = endpoint{name: "ACL.CreateToken", method: http.MethodPut, route: "/v1/acl/token", opts: oEnt}
 
 // CreateToken creates a token and returns it, SecretID included: PUT
 // /v1/acl/token. AccessorID and SecretID may be given (as UUIDs) to import
@@ -267,11 +271,13 @@ func (s *ACLService) CreateToken(ctx context.Context, token *ACLToken, opts ...O
 		return nil, err
 	}
 	var out ACLToken
-	if _, err := s.client.write(ctx, http.MethodPut, "/v1/acl/token", nil, token, opts, &out); err != nil {
+	if _, err := s.client.call(ctx, &epACLCreateToken, "/v1/acl/token", nil, token, opts, &out); err != nil {
 		return nil, aclScrub(err, token.SecretID)
 	}
 	return &out, nil
 }
+
+var epACLUpdateToken = endpoint{name: "ACL.UpdateToken", method: http.MethodPut, route: "/v1/acl/token/:AccessorID", opts: oEnt}
 
 // UpdateToken replaces the token of token.AccessorID and returns it: PUT
 // /v1/acl/token/:AccessorID. The links given replace the old ones; an empty
@@ -287,11 +293,13 @@ func (s *ACLService) UpdateToken(ctx context.Context, token *ACLToken, opts ...O
 		return nil, err
 	}
 	var out ACLToken
-	if _, err := s.client.write(ctx, http.MethodPut, path, nil, token, opts, &out); err != nil {
+	if _, err := s.client.call(ctx, &epACLUpdateToken, path, nil, token, opts, &out); err != nil {
 		return nil, aclScrub(err, token.SecretID)
 	}
 	return &out, nil
 }
+
+var epACLGetToken = endpoint{name: "ACL.GetToken", method: http.MethodGet, route: "/v1/acl/token/:accessorID", opts: oRead | oEnt, read: true}
 
 // GetToken reads a token by its AccessorID: GET /v1/acl/token/:id.
 //
@@ -306,7 +314,7 @@ func (s *ACLService) GetToken(ctx context.Context, accessorID string, opts ...Op
 		return nil, nil, err
 	}
 	var out ACLToken
-	meta, err := s.client.get(ctx, path, nil, opts, &out)
+	meta, err := s.client.call(ctx, &epACLGetToken, path, nil, nil, opts, &out)
 	if err != nil {
 		if aclTokenMissing(err) && fromConsul(meta) {
 			return nil, meta, nil
@@ -316,6 +324,8 @@ func (s *ACLService) GetToken(ctx context.Context, accessorID string, opts ...Op
 	return &out, meta, nil
 }
 
+var epACLGetSelfToken = endpoint{name: "ACL.GetSelfToken", method: http.MethodGet, route: "/v1/acl/token/self", opts: oRead, read: true}
+
 // GetSelfToken reads the token the call is made with (the client's, or
 // the one of a Token option): GET /v1/acl/token/self. It needs no acl
 // permission. Unlike GetToken it does not follow the 404 rule: an unknown
@@ -323,12 +333,14 @@ func (s *ACLService) GetToken(ctx context.Context, accessorID string, opts ...Op
 // ErrPermissionDenied.
 func (s *ACLService) GetSelfToken(ctx context.Context, opts ...Option) (*ACLToken, *Meta, error) {
 	var out ACLToken
-	meta, err := s.client.get(ctx, "/v1/acl/token/self", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epACLGetSelfToken, "/v1/acl/token/self", nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
 	return &out, meta, nil
 }
+
+var epACLCloneToken = endpoint{name: "ACL.CloneToken", method: http.MethodPut, route: "/v1/acl/token/:accessorID/clone", opts: oEnt}
 
 // CloneToken creates a copy of a token, with its links but a new
 // AccessorID and SecretID, and returns it: PUT /v1/acl/token/:id/clone. An
@@ -345,11 +357,13 @@ func (s *ACLService) CloneToken(ctx context.Context, accessorID, description str
 		Description string `json:",omitempty"`
 	}{description}
 	var out ACLToken
-	if _, err := s.client.write(ctx, http.MethodPut, path, nil, body, opts, &out); err != nil {
+	if _, err := s.client.call(ctx, &epACLCloneToken, path, nil, body, opts, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
 }
+
+var epACLDeleteToken = endpoint{name: "ACL.DeleteToken", method: http.MethodDelete, route: "/v1/acl/token/:accessorID", opts: oEnt}
 
 // DeleteToken deletes a token by its AccessorID: DELETE /v1/acl/token/:id.
 // A token that does not exist is an error matching ErrNotFound. An
@@ -359,9 +373,11 @@ func (s *ACLService) DeleteToken(ctx context.Context, accessorID string, opts ..
 	if err != nil {
 		return err
 	}
-	_, err = s.client.write(ctx, http.MethodDelete, path, nil, nil, opts, nil)
+	_, err = s.client.call(ctx, &epACLDeleteToken, path, nil, nil, opts, nil)
 	return err
 }
+
+var epACLListTokens = endpoint{name: "ACL.ListTokens", method: http.MethodGet, route: "/v1/acl/tokens", opts: oRead | oEnt, read: true}
 
 // ListTokens lists tokens: GET /v1/acl/tokens, narrowed by filter (nil
 // lists all). It supports blocking and consistency options.
@@ -375,9 +391,11 @@ func (s *ACLService) ListTokens(ctx context.Context, filter *ACLTokenFilter, opt
 		}
 	}
 	out := []*ACLTokenListEntry{}
-	meta, err := s.client.get(ctx, "/v1/acl/tokens", ps, opts, &out)
+	meta, err := s.client.call(ctx, &epACLListTokens, "/v1/acl/tokens", ps, nil, opts, &out)
 	return out, meta, err
 }
+
+var epACLLogin = endpoint{name: "ACL.Login", method: http.MethodPost, route: "/v1/acl/login", opts: oDC | oEnt}
 
 // Login exchanges the bearer token of an auth method for a new Consul
 // token, created by the method's binding rules, and returns it: POST
@@ -397,11 +415,13 @@ func (s *ACLService) Login(ctx context.Context, params *ACLLoginParams, opts ...
 		return nil, argError("params.BearerToken", "empty")
 	}
 	var out ACLToken
-	if _, err := s.client.write(ctx, http.MethodPost, "/v1/acl/login", nil, params, opts, &out); err != nil {
+	if _, err := s.client.call(ctx, &epACLLogin, "/v1/acl/login", nil, params, opts, &out); err != nil {
 		return nil, aclScrub(err, params.BearerToken)
 	}
 	return &out, nil
 }
+
+var epACLLogout = endpoint{name: "ACL.Logout", method: http.MethodPost, route: "/v1/acl/logout", opts: oDC}
 
 // Logout destroys the token the call is made with, which must have been
 // created by Login: POST /v1/acl/logout. Pass Token(secretID) to log out a
@@ -409,16 +429,18 @@ func (s *ACLService) Login(ctx context.Context, params *ACLLoginParams, opts ...
 // *StatusError; a token not created by Login fails with an error matching
 // ErrPermissionDenied.
 func (s *ACLService) Logout(ctx context.Context, opts ...Option) error {
-	_, err := s.client.write(ctx, http.MethodPost, "/v1/acl/logout", nil, nil, opts, nil)
+	_, err := s.client.call(ctx, &epACLLogout, "/v1/acl/logout", nil, nil, opts, nil)
 	return err
 }
+
+var epACLReplication = endpoint{name: "ACL.Replication", method: http.MethodGet, route: "/v1/acl/replication", opts: oDC, read: true}
 
 // Replication returns the ACL replication status of the agent's
 // datacenter (or of the Datacenter option's): GET /v1/acl/replication. It
 // needs no token.
 func (s *ACLService) Replication(ctx context.Context, opts ...Option) (*ACLReplicationStatus, *Meta, error) {
 	var out ACLReplicationStatus
-	meta, err := s.client.get(ctx, "/v1/acl/replication", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epACLReplication, "/v1/acl/replication", nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}

@@ -127,6 +127,8 @@ func aclCheckAuthMethod(m *ACLAuthMethod) error {
 	return nil
 }
 
+var epACLCreateAuthMethod = endpoint{name: "ACL.CreateAuthMethod", method: http.MethodPut, route: "/v1/acl/auth-method", opts: oDC | oEnt}
+
 // CreateAuthMethod creates an auth method and returns it: PUT
 // /v1/acl/auth-method. A nil method, an empty Name or Type, or a negative
 // MaxTokenTTL is refused before sending.
@@ -135,11 +137,13 @@ func (s *ACLService) CreateAuthMethod(ctx context.Context, method *ACLAuthMethod
 		return nil, err
 	}
 	var out ACLAuthMethod
-	if _, err := s.client.write(ctx, http.MethodPut, "/v1/acl/auth-method", nil, method, opts, &out); err != nil {
+	if _, err := s.client.call(ctx, &epACLCreateAuthMethod, "/v1/acl/auth-method", nil, method, opts, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
 }
+
+var epACLUpdateAuthMethod = endpoint{name: "ACL.UpdateAuthMethod", method: http.MethodPut, route: "/v1/acl/auth-method/:Name", opts: oDC | oEnt}
 
 // UpdateAuthMethod replaces the auth method named method.Name and returns
 // it: PUT /v1/acl/auth-method/:name. Its Type cannot change. A Name that is
@@ -154,11 +158,13 @@ func (s *ACLService) UpdateAuthMethod(ctx context.Context, method *ACLAuthMethod
 		return nil, err
 	}
 	var out ACLAuthMethod
-	if _, err := s.client.write(ctx, http.MethodPut, path, nil, method, opts, &out); err != nil {
+	if _, err := s.client.call(ctx, &epACLUpdateAuthMethod, path, nil, method, opts, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
 }
+
+var epACLGetAuthMethod = endpoint{name: "ACL.GetAuthMethod", method: http.MethodGet, route: "/v1/acl/auth-method/:name", opts: oRead | oEnt, read: true, notFoundOK: true}
 
 // GetAuthMethod reads an auth method by name: GET
 // /v1/acl/auth-method/:name.
@@ -172,12 +178,14 @@ func (s *ACLService) GetAuthMethod(ctx context.Context, name string, opts ...Opt
 		return nil, nil, err
 	}
 	var out *ACLAuthMethod
-	meta, err := s.client.getOptional(ctx, path, nil, opts, &out)
+	meta, err := s.client.call(ctx, &epACLGetAuthMethod, path, nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
 	return out, meta, nil
 }
+
+var epACLDeleteAuthMethod = endpoint{name: "ACL.DeleteAuthMethod", method: http.MethodDelete, route: "/v1/acl/auth-method/:name", opts: oDC | oEnt}
 
 // DeleteAuthMethod deletes an auth method with its binding rules and the
 // tokens it created: DELETE /v1/acl/auth-method/:name. A method that does
@@ -188,16 +196,18 @@ func (s *ACLService) DeleteAuthMethod(ctx context.Context, name string, opts ...
 	if err != nil {
 		return err
 	}
-	_, err = s.client.write(ctx, http.MethodDelete, path, nil, nil, opts, nil)
+	_, err = s.client.call(ctx, &epACLDeleteAuthMethod, path, nil, nil, opts, nil)
 	return err
 }
+
+var epACLListAuthMethods = endpoint{name: "ACL.ListAuthMethods", method: http.MethodGet, route: "/v1/acl/auth-methods", opts: oRead | oEnt, read: true}
 
 // ListAuthMethods lists every auth method, without Config: GET
 // /v1/acl/auth-methods. It supports blocking and consistency
 // options.
 func (s *ACLService) ListAuthMethods(ctx context.Context, opts ...Option) ([]*ACLAuthMethodListEntry, *Meta, error) {
 	out := []*ACLAuthMethodListEntry{}
-	meta, err := s.client.get(ctx, "/v1/acl/auth-methods", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epACLListAuthMethods, "/v1/acl/auth-methods", nil, nil, opts, &out)
 	return out, meta, err
 }
 
@@ -215,6 +225,8 @@ func aclCheckBindingRule(r *ACLBindingRule) error {
 	return nil
 }
 
+var epACLCreateBindingRule = endpoint{name: "ACL.CreateBindingRule", method: http.MethodPut, route: "/v1/acl/binding-rule", opts: oDC | oEnt}
+
 // CreateBindingRule creates a binding rule and returns it with its ID: PUT
 // /v1/acl/binding-rule. A nil rule, an empty AuthMethod, BindType or
 // BindName, or a preset ID is refused before sending.
@@ -226,11 +238,13 @@ func (s *ACLService) CreateBindingRule(ctx context.Context, rule *ACLBindingRule
 		return nil, argError("rule.ID", "must be empty on create, got %q", rule.ID)
 	}
 	var out ACLBindingRule
-	if _, err := s.client.write(ctx, http.MethodPut, "/v1/acl/binding-rule", nil, rule, opts, &out); err != nil {
+	if _, err := s.client.call(ctx, &epACLCreateBindingRule, "/v1/acl/binding-rule", nil, rule, opts, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
 }
+
+var epACLUpdateBindingRule = endpoint{name: "ACL.UpdateBindingRule", method: http.MethodPut, route: "/v1/acl/binding-rule/:ID", opts: oDC | oEnt}
 
 // UpdateBindingRule replaces the binding rule of rule.ID and returns it:
 // PUT /v1/acl/binding-rule/:id. An ID that is not one path segment (empty,
@@ -245,11 +259,13 @@ func (s *ACLService) UpdateBindingRule(ctx context.Context, rule *ACLBindingRule
 		return nil, err
 	}
 	var out ACLBindingRule
-	if _, err := s.client.write(ctx, http.MethodPut, path, nil, rule, opts, &out); err != nil {
+	if _, err := s.client.call(ctx, &epACLUpdateBindingRule, path, nil, rule, opts, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
 }
+
+var epACLGetBindingRule = endpoint{name: "ACL.GetBindingRule", method: http.MethodGet, route: "/v1/acl/binding-rule/:id", opts: oRead | oEnt, read: true, notFoundOK: true}
 
 // GetBindingRule reads a binding rule by ID: GET
 // /v1/acl/binding-rule/:id.
@@ -263,12 +279,14 @@ func (s *ACLService) GetBindingRule(ctx context.Context, id string, opts ...Opti
 		return nil, nil, err
 	}
 	var out *ACLBindingRule
-	meta, err := s.client.getOptional(ctx, path, nil, opts, &out)
+	meta, err := s.client.call(ctx, &epACLGetBindingRule, path, nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
 	return out, meta, nil
 }
+
+var epACLDeleteBindingRule = endpoint{name: "ACL.DeleteBindingRule", method: http.MethodDelete, route: "/v1/acl/binding-rule/:id", opts: oDC | oEnt}
 
 // DeleteBindingRule deletes a binding rule: DELETE
 // /v1/acl/binding-rule/:id. A rule that does not exist is an error
@@ -279,9 +297,11 @@ func (s *ACLService) DeleteBindingRule(ctx context.Context, id string, opts ...O
 	if err != nil {
 		return err
 	}
-	_, err = s.client.write(ctx, http.MethodDelete, path, nil, nil, opts, nil)
+	_, err = s.client.call(ctx, &epACLDeleteBindingRule, path, nil, nil, opts, nil)
 	return err
 }
+
+var epACLListBindingRules = endpoint{name: "ACL.ListBindingRules", method: http.MethodGet, route: "/v1/acl/binding-rules", opts: oRead | oEnt, read: true}
 
 // ListBindingRules lists the binding rules of one auth method, or of all
 // when authMethod is empty: GET /v1/acl/binding-rules?authmethod=. It
@@ -292,6 +312,6 @@ func (s *ACLService) ListBindingRules(ctx context.Context, authMethod string, op
 		ps = append(ps, param{"authmethod", authMethod})
 	}
 	out := []*ACLBindingRule{}
-	meta, err := s.client.get(ctx, "/v1/acl/binding-rules", ps, opts, &out)
+	meta, err := s.client.call(ctx, &epACLListBindingRules, "/v1/acl/binding-rules", ps, nil, opts, &out)
 	return out, meta, err
 }

@@ -59,6 +59,8 @@ func aclCheckPolicy(p *ACLPolicy) error {
 	return nil
 }
 
+var epACLCreatePolicy = endpoint{name: "ACL.CreatePolicy", method: http.MethodPut, route: "/v1/acl/policy", opts: oEnt}
+
 // CreatePolicy creates a policy and returns it with its ID: PUT
 // /v1/acl/policy. A nil policy, an empty Name or a preset ID is refused
 // before sending. Rules that do not parse fail with Consul's 500
@@ -71,11 +73,13 @@ func (s *ACLService) CreatePolicy(ctx context.Context, policy *ACLPolicy, opts .
 		return nil, argError("policy.ID", "must be empty on create, got %q", policy.ID)
 	}
 	var out ACLPolicy
-	if _, err := s.client.write(ctx, http.MethodPut, "/v1/acl/policy", nil, policy, opts, &out); err != nil {
+	if _, err := s.client.call(ctx, &epACLCreatePolicy, "/v1/acl/policy", nil, policy, opts, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
 }
+
+var epACLUpdatePolicy = endpoint{name: "ACL.UpdatePolicy", method: http.MethodPut, route: "/v1/acl/policy/:ID", opts: oEnt}
 
 // UpdatePolicy replaces the policy of policy.ID and returns it: PUT
 // /v1/acl/policy/:id. An empty Name, or an ID that is not one path segment
@@ -90,11 +94,13 @@ func (s *ACLService) UpdatePolicy(ctx context.Context, policy *ACLPolicy, opts .
 		return nil, err
 	}
 	var out ACLPolicy
-	if _, err := s.client.write(ctx, http.MethodPut, path, nil, policy, opts, &out); err != nil {
+	if _, err := s.client.call(ctx, &epACLUpdatePolicy, path, nil, policy, opts, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
 }
+
+var epACLGetPolicy = endpoint{name: "ACL.GetPolicy", method: http.MethodGet, route: "/v1/acl/policy/:id", opts: oRead | oEnt, read: true, notFoundOK: true}
 
 // GetPolicy reads a policy by ID: GET /v1/acl/policy/:id.
 //
@@ -106,8 +112,10 @@ func (s *ACLService) GetPolicy(ctx context.Context, id string, opts ...Option) (
 	if err != nil {
 		return nil, nil, err
 	}
-	return s.policyGet(ctx, path, opts)
+	return s.policyGet(ctx, &epACLGetPolicy, path, opts)
 }
+
+var epACLGetPolicyByName = endpoint{name: "ACL.GetPolicyByName", method: http.MethodGet, route: "/v1/acl/policy/name/:name", opts: oRead | oEnt, read: true, notFoundOK: true}
 
 // GetPolicyByName reads a policy by name: GET /v1/acl/policy/name/:name.
 //
@@ -119,17 +127,19 @@ func (s *ACLService) GetPolicyByName(ctx context.Context, name string, opts ...O
 	if err != nil {
 		return nil, nil, err
 	}
-	return s.policyGet(ctx, path, opts)
+	return s.policyGet(ctx, &epACLGetPolicyByName, path, opts)
 }
 
-func (s *ACLService) policyGet(ctx context.Context, path string, opts []Option) (*ACLPolicy, *Meta, error) {
+func (s *ACLService) policyGet(ctx context.Context, e *endpoint, path string, opts []Option) (*ACLPolicy, *Meta, error) {
 	var out *ACLPolicy
-	meta, err := s.client.getOptional(ctx, path, nil, opts, &out)
+	meta, err := s.client.call(ctx, e, path, nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
 	return out, meta, nil
 }
+
+var epACLDeletePolicy = endpoint{name: "ACL.DeletePolicy", method: http.MethodDelete, route: "/v1/acl/policy/:id", opts: oEnt}
 
 // DeletePolicy deletes a policy: DELETE /v1/acl/policy/:id. The tokens and
 // roles linked to it lose its rules. A policy that does not exist is an
@@ -140,25 +150,31 @@ func (s *ACLService) DeletePolicy(ctx context.Context, id string, opts ...Option
 	if err != nil {
 		return err
 	}
-	_, err = s.client.write(ctx, http.MethodDelete, path, nil, nil, opts, nil)
+	_, err = s.client.call(ctx, &epACLDeletePolicy, path, nil, nil, opts, nil)
 	return err
 }
+
+var epACLListPolicies = endpoint{name: "ACL.ListPolicies", method: http.MethodGet, route: "/v1/acl/policies", opts: oRead | oEnt, read: true}
 
 // ListPolicies lists every policy, without rules: GET /v1/acl/policies. It
 // supports blocking and consistency options.
 func (s *ACLService) ListPolicies(ctx context.Context, opts ...Option) ([]*ACLPolicyListEntry, *Meta, error) {
 	out := []*ACLPolicyListEntry{}
-	meta, err := s.client.get(ctx, "/v1/acl/policies", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epACLListPolicies, "/v1/acl/policies", nil, nil, opts, &out)
 	return out, meta, err
 }
+
+var epACLListTemplatedPolicies = endpoint{name: "ACL.ListTemplatedPolicies", method: http.MethodGet, route: "/v1/acl/templated-policies", opts: oEnt, read: true}
 
 // ListTemplatedPolicies lists the templated policies Consul offers, by name:
 // GET /v1/acl/templated-policies.
 func (s *ACLService) ListTemplatedPolicies(ctx context.Context, opts ...Option) (map[string]*ACLTemplatedPolicyTemplate, *Meta, error) {
 	out := map[string]*ACLTemplatedPolicyTemplate{}
-	meta, err := s.client.get(ctx, "/v1/acl/templated-policies", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epACLListTemplatedPolicies, "/v1/acl/templated-policies", nil, nil, opts, &out)
 	return out, meta, err
 }
+
+var epACLGetTemplatedPolicy = endpoint{name: "ACL.GetTemplatedPolicy", method: http.MethodGet, route: "/v1/acl/templated-policy/name/:name", opts: oEnt, read: true}
 
 // GetTemplatedPolicy reads one templated policy by name, e.g.
 // "builtin/service": GET /v1/acl/templated-policy/name/:name.
@@ -174,7 +190,7 @@ func (s *ACLService) GetTemplatedPolicy(ctx context.Context, name string, opts .
 		return nil, nil, err
 	}
 	var out ACLTemplatedPolicyTemplate
-	meta, err := s.client.get(ctx, path, nil, opts, &out)
+	meta, err := s.client.call(ctx, &epACLGetTemplatedPolicy, path, nil, nil, opts, &out)
 	if err != nil {
 		var se *StatusError
 		if fromConsul(meta) && (isNotFound(err) || (errors.As(err, &se) && se.StatusCode == http.StatusBadRequest &&
@@ -185,6 +201,8 @@ func (s *ACLService) GetTemplatedPolicy(ctx context.Context, name string, opts .
 	}
 	return &out, meta, nil
 }
+
+var epACLPreviewTemplatedPolicy = endpoint{name: "ACL.PreviewTemplatedPolicy", method: http.MethodPost, route: "/v1/acl/templated-policy/preview/:name", opts: oEnt}
 
 // PreviewTemplatedPolicy renders a templated policy with vars and returns
 // the policy it would grant: POST /v1/acl/templated-policy/preview/:name.
@@ -200,7 +218,7 @@ func (s *ACLService) PreviewTemplatedPolicy(ctx context.Context, name string, va
 		vars = &ACLTemplatedPolicyVariables{}
 	}
 	var out ACLPolicy
-	if _, err := s.client.write(ctx, http.MethodPost, path, nil, vars, opts, &out); err != nil {
+	if _, err := s.client.call(ctx, &epACLPreviewTemplatedPolicy, path, nil, vars, opts, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

@@ -39,6 +39,8 @@ func aclCheckRole(r *ACLRole) error {
 	return nil
 }
 
+var epACLCreateRole = endpoint{name: "ACL.CreateRole", method: http.MethodPut, route: "/v1/acl/role", opts: oEnt}
+
 // CreateRole creates a role and returns it with its ID: PUT /v1/acl/role.
 // A nil role, an empty Name or a preset ID is refused before sending.
 func (s *ACLService) CreateRole(ctx context.Context, role *ACLRole, opts ...Option) (*ACLRole, error) {
@@ -49,11 +51,13 @@ func (s *ACLService) CreateRole(ctx context.Context, role *ACLRole, opts ...Opti
 		return nil, argError("role.ID", "must be empty on create, got %q", role.ID)
 	}
 	var out ACLRole
-	if _, err := s.client.write(ctx, http.MethodPut, "/v1/acl/role", nil, role, opts, &out); err != nil {
+	if _, err := s.client.call(ctx, &epACLCreateRole, "/v1/acl/role", nil, role, opts, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
 }
+
+var epACLUpdateRole = endpoint{name: "ACL.UpdateRole", method: http.MethodPut, route: "/v1/acl/role/:ID", opts: oEnt}
 
 // UpdateRole replaces the role of role.ID and returns it: PUT
 // /v1/acl/role/:id. An empty Name, or an ID that is not one path segment
@@ -68,11 +72,13 @@ func (s *ACLService) UpdateRole(ctx context.Context, role *ACLRole, opts ...Opti
 		return nil, err
 	}
 	var out ACLRole
-	if _, err := s.client.write(ctx, http.MethodPut, path, nil, role, opts, &out); err != nil {
+	if _, err := s.client.call(ctx, &epACLUpdateRole, path, nil, role, opts, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
 }
+
+var epACLGetRole = endpoint{name: "ACL.GetRole", method: http.MethodGet, route: "/v1/acl/role/:id", opts: oRead | oEnt, read: true, notFoundOK: true}
 
 // GetRole reads a role by ID: GET /v1/acl/role/:id.
 //
@@ -84,8 +90,10 @@ func (s *ACLService) GetRole(ctx context.Context, id string, opts ...Option) (*A
 	if err != nil {
 		return nil, nil, err
 	}
-	return s.roleGet(ctx, path, opts)
+	return s.roleGet(ctx, &epACLGetRole, path, opts)
 }
+
+var epACLGetRoleByName = endpoint{name: "ACL.GetRoleByName", method: http.MethodGet, route: "/v1/acl/role/name/:name", opts: oRead | oEnt, read: true, notFoundOK: true}
 
 // GetRoleByName reads a role by name: GET /v1/acl/role/name/:name.
 //
@@ -97,17 +105,19 @@ func (s *ACLService) GetRoleByName(ctx context.Context, name string, opts ...Opt
 	if err != nil {
 		return nil, nil, err
 	}
-	return s.roleGet(ctx, path, opts)
+	return s.roleGet(ctx, &epACLGetRoleByName, path, opts)
 }
 
-func (s *ACLService) roleGet(ctx context.Context, path string, opts []Option) (*ACLRole, *Meta, error) {
+func (s *ACLService) roleGet(ctx context.Context, e *endpoint, path string, opts []Option) (*ACLRole, *Meta, error) {
 	var out *ACLRole
-	meta, err := s.client.getOptional(ctx, path, nil, opts, &out)
+	meta, err := s.client.call(ctx, e, path, nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
 	return out, meta, nil
 }
+
+var epACLDeleteRole = endpoint{name: "ACL.DeleteRole", method: http.MethodDelete, route: "/v1/acl/role/:id", opts: oEnt}
 
 // DeleteRole deletes a role: DELETE /v1/acl/role/:id. A role that does not
 // exist is an error matching ErrNotFound. An id that is not one path
@@ -117,9 +127,11 @@ func (s *ACLService) DeleteRole(ctx context.Context, id string, opts ...Option) 
 	if err != nil {
 		return err
 	}
-	_, err = s.client.write(ctx, http.MethodDelete, path, nil, nil, opts, nil)
+	_, err = s.client.call(ctx, &epACLDeleteRole, path, nil, nil, opts, nil)
 	return err
 }
+
+var epACLListRoles = endpoint{name: "ACL.ListRoles", method: http.MethodGet, route: "/v1/acl/roles", opts: oRead | oEnt, read: true}
 
 // ListRoles lists roles: GET /v1/acl/roles, narrowed by filter (nil lists
 // all). It supports blocking and consistency options.
@@ -129,6 +141,6 @@ func (s *ACLService) ListRoles(ctx context.Context, filter *ACLRoleFilter, opts 
 		ps = append(ps, param{"policy", filter.Policy})
 	}
 	out := []*ACLRole{}
-	meta, err := s.client.get(ctx, "/v1/acl/roles", ps, opts, &out)
+	meta, err := s.client.call(ctx, &epACLListRoles, "/v1/acl/roles", ps, nil, opts, &out)
 	return out, meta, err
 }

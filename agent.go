@@ -241,49 +241,59 @@ type AgentAuthorization struct {
 	Reason string
 }
 
+var epAgentSelf = endpoint{name: "Agent.Self", method: http.MethodGet, route: "/v1/agent/self", opts: 0, read: true}
+
 // Self returns the agent's configuration, member and statistics
 // (aioconsul's agent.info): GET /v1/agent/self. It needs agent:read.
 func (s *AgentService) Self(ctx context.Context, opts ...Option) (*AgentSelf, *Meta, error) {
 	var out AgentSelf
-	meta, err := s.client.get(ctx, "/v1/agent/self", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epAgentSelf, "/v1/agent/self", nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
 	return &out, meta, nil
 }
+
+var epAgentHost = endpoint{name: "Agent.Host", method: http.MethodGet, route: "/v1/agent/host", opts: 0, read: true}
 
 // Host returns facts about the agent's host: GET /v1/agent/host. It needs
 // operator:read, and the agent must have enable_debug on or ACLs enabled.
 func (s *AgentService) Host(ctx context.Context, opts ...Option) (*AgentHost, *Meta, error) {
 	var out AgentHost
-	meta, err := s.client.get(ctx, "/v1/agent/host", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epAgentHost, "/v1/agent/host", nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
 	return &out, meta, nil
 }
+
+var epAgentVersion = endpoint{name: "Agent.Version", method: http.MethodGet, route: "/v1/agent/version", opts: 0, read: true}
 
 // Version returns the agent's build: GET /v1/agent/version. It needs no
 // permission.
 func (s *AgentService) Version(ctx context.Context, opts ...Option) (*AgentVersion, *Meta, error) {
 	var out AgentVersion
-	meta, err := s.client.get(ctx, "/v1/agent/version", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epAgentVersion, "/v1/agent/version", nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
 	return &out, meta, nil
 }
 
+var epAgentMetrics = endpoint{name: "Agent.Metrics", method: http.MethodGet, route: "/v1/agent/metrics", opts: 0, read: true}
+
 // Metrics returns the last complete interval of the agent's in-memory
 // metrics: GET /v1/agent/metrics. It needs agent:read.
 func (s *AgentService) Metrics(ctx context.Context, opts ...Option) (*AgentMetrics, *Meta, error) {
 	var out AgentMetrics
-	meta, err := s.client.get(ctx, "/v1/agent/metrics", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epAgentMetrics, "/v1/agent/metrics", nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
 	return &out, meta, nil
 }
+
+var epAgentMetricsPrometheus = endpoint{name: "Agent.MetricsPrometheus", method: http.MethodGet, route: "/v1/agent/metrics", opts: 0, read: true}
 
 // MetricsPrometheus returns the agent's metrics in the Prometheus text
 // format: GET /v1/agent/metrics?format=prometheus. The agent must have
@@ -291,7 +301,7 @@ func (s *AgentService) Metrics(ctx context.Context, opts ...Option) (*AgentMetri
 // an empty body (some versions a 415 *StatusError). It needs agent:read.
 func (s *AgentService) MetricsPrometheus(ctx context.Context, opts ...Option) ([]byte, *Meta, error) {
 	var out []byte
-	meta, err := s.client.get(ctx, "/v1/agent/metrics", []param{{"format", "prometheus"}}, opts, &out)
+	meta, err := s.client.call(ctx, &epAgentMetricsPrometheus, "/v1/agent/metrics", []param{{"format", "prometheus"}}, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
@@ -314,7 +324,7 @@ func (s *AgentService) MetricsStream(ctx context.Context, opts ...Option) iter.S
 	return func(yield func(*AgentMetrics, error) bool) {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		body, err := s.stream(ctx, "/v1/agent/metrics/stream", nil, opts)
+		body, err := s.stream(ctx, &epAgentMetricsStream, nil, opts)
 		if err != nil {
 			if ctx.Err() == nil {
 				yield(nil, err)
@@ -341,12 +351,17 @@ func (s *AgentService) MetricsStream(ctx context.Context, opts ...Option) iter.S
 	}
 }
 
+var (
+	epAgentMetricsStream = endpoint{name: "Agent.MetricsStream", method: http.MethodGet, route: "/v1/agent/metrics/stream", long: true}
+	epAgentMonitor       = endpoint{name: "Agent.Monitor", method: http.MethodGet, route: "/v1/agent/monitor", opts: 1 << optMonitorJSON, long: true}
+)
+
 // agentLogLevels are the levels the agent's monitor accepts.
 var agentLogLevels = []string{"trace", "debug", "info", "warn", "err", "error"}
 
 // AgentMonitorJSON makes AgentService.Monitor stream JSON log lines
 // (?logjson), one JSON object a line.
-func AgentMonitorJSON() Option { return Param("logjson", "") }
+func AgentMonitorJSON() Option { return routeOption(optMonitorJSON, "logjson", "") }
 
 // Monitor yields the agent's log lines at level or above, as they are
 // written: GET /v1/agent/monitor?loglevel=. level is "trace", "debug",
@@ -382,7 +397,7 @@ func (s *AgentService) Monitor(ctx context.Context, level string, opts ...Option
 		}
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		body, err := s.stream(ctx, "/v1/agent/monitor", ps, opts)
+		body, err := s.stream(ctx, &epAgentMonitor, ps, opts)
 		if err != nil {
 			if ctx.Err() == nil {
 				yield("", err)
@@ -410,14 +425,16 @@ func (s *AgentService) Monitor(ctx context.Context, level string, opts ...Option
 
 // stream sends a GET whose answer streams until ctx ends, returning the
 // open body; the caller closes it.
-func (s *AgentService) stream(ctx context.Context, path string, ps []param, opts []Option) (io.ReadCloser, error) {
+func (s *AgentService) stream(ctx context.Context, e *endpoint, ps []param, opts []Option) (io.ReadCloser, error) {
 	// No retry: a stream is not a read that can be replayed transparently.
-	resp, _, err := s.client.stream(ctx, request{method: http.MethodGet, path: path, params: ps}, opts)
+	resp, _, err := s.client.stream(ctx, e, e.route, ps, opts)
 	if err != nil {
 		return nil, err
 	}
 	return resp.Body, nil
 }
+
+var epAgentEnableMaintenance = endpoint{name: "Agent.EnableMaintenance", method: http.MethodPut, route: "/v1/agent/maintenance", opts: 0}
 
 // EnableMaintenance puts the agent's node in maintenance mode with a reason
 // (aioconsul's agent.disable): PUT /v1/agent/maintenance?enable=true&reason=.
@@ -428,23 +445,27 @@ func (s *AgentService) EnableMaintenance(ctx context.Context, reason string, opt
 	if reason != "" {
 		ps = append(ps, param{"reason", reason})
 	}
-	_, err := s.client.write(ctx, http.MethodPut, "/v1/agent/maintenance", ps, nil, opts, nil)
+	_, err := s.client.call(ctx, &epAgentEnableMaintenance, "/v1/agent/maintenance", ps, nil, opts, nil)
 	return err
 }
+
+var epAgentDisableMaintenance = endpoint{name: "Agent.DisableMaintenance", method: http.MethodPut, route: "/v1/agent/maintenance", opts: 0}
 
 // DisableMaintenance takes the agent's node out of maintenance mode
 // (aioconsul's agent.enable, whose reason Consul ignores): PUT
 // /v1/agent/maintenance?enable=false.
 func (s *AgentService) DisableMaintenance(ctx context.Context, opts ...Option) error {
-	_, err := s.client.write(ctx, http.MethodPut, "/v1/agent/maintenance", []param{{"enable", "false"}}, nil, opts, nil)
+	_, err := s.client.call(ctx, &epAgentDisableMaintenance, "/v1/agent/maintenance", []param{{"enable", "false"}}, nil, opts, nil)
 	return err
 }
+
+var epAgentReload = endpoint{name: "Agent.Reload", method: http.MethodPut, route: "/v1/agent/reload", opts: 0}
 
 // Reload makes the agent reload its configuration files: PUT
 // /v1/agent/reload. A configuration that does not load is a *StatusError
 // (500) and the agent keeps the old one. It needs agent:write.
 func (s *AgentService) Reload(ctx context.Context, opts ...Option) error {
-	_, err := s.client.write(ctx, http.MethodPut, "/v1/agent/reload", nil, nil, opts, nil)
+	_, err := s.client.call(ctx, &epAgentReload, "/v1/agent/reload", nil, nil, opts, nil)
 	return err
 }
 
@@ -452,6 +473,8 @@ func (s *AgentService) Reload(ctx context.Context, opts ...Option) error {
 type agentTokenBody struct {
 	Token string
 }
+
+var epAgentSetToken = endpoint{name: "Agent.SetToken", method: http.MethodPut, route: "/v1/agent/token/:kind", opts: 0}
 
 // SetToken sets one of the ACL tokens the agent uses: PUT
 // /v1/agent/token/:kind with {"Token": token}. An empty token clears it.
@@ -465,21 +488,25 @@ func (s *AgentService) SetToken(ctx context.Context, kind AgentTokenKind, token 
 	if err != nil {
 		return err
 	}
-	_, err = s.client.write(ctx, http.MethodPut, path, nil, agentTokenBody{Token: token}, opts, nil)
+	_, err = s.client.call(ctx, &epAgentSetToken, path, nil, agentTokenBody{Token: token}, opts, nil)
 	return err
 }
+
+var epAgentCARoots = endpoint{name: "Agent.CARoots", method: http.MethodGet, route: "/v1/agent/connect/ca/roots", opts: oDC | oBlocking, read: true}
 
 // CARoots returns the Connect CA roots, as ConnectService.CARoots does,
 // but served from the agent's cache: GET /v1/agent/connect/ca/roots. It
 // supports blocking (WaitIndex, WaitTime) and Cached options.
 func (s *AgentService) CARoots(ctx context.Context, opts ...Option) (*ConnectCARoots, *Meta, error) {
 	var out ConnectCARoots
-	meta, err := s.client.get(ctx, "/v1/agent/connect/ca/roots", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epAgentCARoots, "/v1/agent/connect/ca/roots", nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
 	return &out, meta, nil
 }
+
+var epAgentLeafCert = endpoint{name: "Agent.LeafCert", method: http.MethodGet, route: "/v1/agent/connect/ca/leaf/:service", opts: oDC | oBlocking | oEnt, read: true}
 
 // LeafCert returns a Connect leaf certificate for a service name,
 // generating one if needed: GET /v1/agent/connect/ca/leaf/:service. It
@@ -492,12 +519,14 @@ func (s *AgentService) LeafCert(ctx context.Context, service string, opts ...Opt
 		return nil, nil, err
 	}
 	var out AgentLeafCert
-	meta, err := s.client.get(ctx, path, nil, opts, &out)
+	meta, err := s.client.call(ctx, &epAgentLeafCert, path, nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
 	return &out, meta, nil
 }
+
+var epAgentAuthorize = endpoint{name: "Agent.Authorize", method: http.MethodPost, route: "/v1/agent/connect/authorize", opts: oEnt}
 
 // Authorize asks whether a client certificate may connect to a service,
 // by the intentions: POST /v1/agent/connect/authorize. An empty Target or
@@ -513,7 +542,7 @@ func (s *AgentService) Authorize(ctx context.Context, req *AgentAuthorizeRequest
 		return nil, nil, argError("AgentAuthorizeRequest.ClientCertURI", "empty")
 	}
 	var out AgentAuthorization
-	meta, err := s.client.write(ctx, http.MethodPost, "/v1/agent/connect/authorize", nil, req, opts, &out)
+	meta, err := s.client.call(ctx, &epAgentAuthorize, "/v1/agent/connect/authorize", nil, req, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}

@@ -187,6 +187,12 @@ func WatchRequestOptions(opts ...Option) WatchOption {
 // reads see states, not every write: writes that land between two requests
 // are seen together, as the latest value.
 //
+// The read must be able to block: its method takes WaitIndex (and
+// WaitTime), or WaitHash for the agent's hash-based endpoints. A read that
+// cannot block (Status.Leader, Agent.Self...) gets its first answer, then
+// its second request is refused with an *ArgumentError, which ends the
+// watch: poll such reads with a time.Ticker instead.
+//
 // It follows Consul's rules for blocking queries: the index sent is the
 // last answer's; an index that goes backwards is reset to 0 (a new
 // non-blocking read); an index of 0 in an answer is sent as 1; requests
@@ -253,12 +259,11 @@ func watchLoop[T any](ctx context.Context, read BlockingRead[T], cfg *watchConfi
 		}
 
 		ropts = append(ropts[:0], cfg.readOpts...)
-		ropts = append(ropts, WaitTime(cfg.wait))
 		switch {
 		case hash != "":
-			ropts = append(ropts, WaitHash(hash))
+			ropts = append(ropts, WaitHash(hash), WaitTime(cfg.wait))
 		case index > 0:
-			ropts = append(ropts, WaitIndex(index))
+			ropts = append(ropts, WaitIndex(index), WaitTime(cfg.wait))
 		}
 		lastStart = time.Now()
 		// The pipeline bounds the request: a blocking read by wait +

@@ -226,16 +226,23 @@ func TestWatchWireMinInterval(t *testing.T) {
 
 func TestWatchWireHashBlocking(t *testing.T) {
 	h := func(hash, v string) reply {
-		return reply{Header: map[string]string{"X-Consul-ContentHash": hash}, Body: watchTestPair(v, 1)}
+		return reply{Header: map[string]string{"X-Consul-ContentHash": hash}, Body: `{"ID":"web","Service":"` + v + `"}`}
 	}
 	w, c := newWire(t, h("aa11", "a"), h("aa11", "a"), h("bb22", "b"))
-	got := watchTestValues(t, consul.Watch(testCtx(t), consul.Bind(c.KV.Get, "k"), watchTestFast...), 2)
+	var got []string
+	for u, err := range consul.Watch(testCtx(t), consul.Bind(c.Services.Get, "web"), watchTestFast...) {
+		require.NoError(t, err)
+		got = append(got, u.Value.Service)
+		if len(got) == 2 {
+			break
+		}
+	}
 	require.Equal(t, []string{"a", "b"}, got)
 	reqs := w.requests()
 	require.Len(t, reqs, 3)
-	reqs[0].expect(t, "GET", "/v1/kv/k", nil) // a plain read: no wait
-	reqs[1].expect(t, "GET", "/v1/kv/k", q("wait", "1s", "hash", "aa11"))
-	reqs[2].expect(t, "GET", "/v1/kv/k", q("wait", "1s", "hash", "aa11"))
+	reqs[0].expect(t, "GET", "/v1/agent/service/web", nil) // a plain read: no wait
+	reqs[1].expect(t, "GET", "/v1/agent/service/web", q("wait", "1s", "hash", "aa11"))
+	reqs[2].expect(t, "GET", "/v1/agent/service/web", q("wait", "1s", "hash", "aa11"))
 }
 
 func TestWatchWireDistinct(t *testing.T) {

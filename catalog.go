@@ -112,13 +112,15 @@ type CatalogGatewayService struct {
 // catalogDatacenter returns the datacenter a write body must carry: Consul's
 // catalog register and deregister ignore ?dc= and read the body's
 // Datacenter, so an empty one is filled from the options and the client.
-func (s *CatalogService) catalogDatacenter(opts []Option) (string, error) {
+func (s *CatalogService) catalogDatacenter(e *endpoint, opts []Option) (string, error) {
 	var o callOptions
-	if err := s.client.resolve(opts, &o); err != nil {
+	if err := s.client.resolve(e, opts, &o); err != nil {
 		return "", err
 	}
 	return o.dc, nil
 }
+
+var epCatalogRegister = endpoint{name: "Catalog.Register", method: http.MethodPut, route: "/v1/catalog/register", opts: oDC | oEnt}
 
 // Register registers a node, and optionally a service and checks on it,
 // directly in the catalog: PUT /v1/catalog/register.
@@ -154,15 +156,17 @@ func (s *CatalogService) Register(ctx context.Context, reg *CatalogRegistration,
 	}
 	body := *reg
 	if body.Datacenter == "" {
-		dc, err := s.catalogDatacenter(opts)
+		dc, err := s.catalogDatacenter(&epCatalogRegister, opts)
 		if err != nil {
 			return err
 		}
 		body.Datacenter = dc
 	}
-	_, err := s.client.write(ctx, http.MethodPut, "/v1/catalog/register", nil, &body, opts, nil)
+	_, err := s.client.call(ctx, &epCatalogRegister, "/v1/catalog/register", nil, &body, opts, nil)
 	return err
 }
+
+var epCatalogDeregister = endpoint{name: "Catalog.Deregister", method: http.MethodPut, route: "/v1/catalog/deregister", opts: oDC | oEnt}
 
 // Deregister removes a node, a service or a check from the catalog:
 // PUT /v1/catalog/deregister. See CatalogDeregistration for what is
@@ -179,24 +183,28 @@ func (s *CatalogService) Deregister(ctx context.Context, dereg *CatalogDeregistr
 	}
 	body := *dereg
 	if body.Datacenter == "" {
-		dc, err := s.catalogDatacenter(opts)
+		dc, err := s.catalogDatacenter(&epCatalogDeregister, opts)
 		if err != nil {
 			return err
 		}
 		body.Datacenter = dc
 	}
-	_, err := s.client.write(ctx, http.MethodPut, "/v1/catalog/deregister", nil, &body, opts, nil)
+	_, err := s.client.call(ctx, &epCatalogDeregister, "/v1/catalog/deregister", nil, &body, opts, nil)
 	return err
 }
+
+var epCatalogListDatacenters = endpoint{name: "Catalog.ListDatacenters", method: http.MethodGet, route: "/v1/catalog/datacenters", opts: oCached | oMaxAge, read: true}
 
 // ListDatacenters lists the known datacenters, nearest first by round trip
 // time as the WAN coordinates estimate it: GET /v1/catalog/datacenters.
 // It is not a blocking query; Cached is supported.
 func (s *CatalogService) ListDatacenters(ctx context.Context, opts ...Option) ([]string, *Meta, error) {
 	var out []string
-	meta, err := s.client.get(ctx, "/v1/catalog/datacenters", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epCatalogListDatacenters, "/v1/catalog/datacenters", nil, nil, opts, &out)
 	return out, meta, err
 }
+
+var epCatalogListNodes = endpoint{name: "Catalog.ListNodes", method: http.MethodGet, route: "/v1/catalog/nodes", opts: oRead | oMaxStale | oFilter | oNear | oNodeMeta | oPartition, read: true}
 
 // ListNodes lists the nodes of the catalog: GET /v1/catalog/nodes. Near sorts
 // them by round trip time from a node ("_agent" for the answering agent;
@@ -204,18 +212,22 @@ func (s *CatalogService) ListDatacenters(ctx context.Context, opts ...Option) ([
 // supports blocking and consistency options.
 func (s *CatalogService) ListNodes(ctx context.Context, opts ...Option) ([]*Node, *Meta, error) {
 	var out []*Node
-	meta, err := s.client.get(ctx, "/v1/catalog/nodes", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epCatalogListNodes, "/v1/catalog/nodes", nil, nil, opts, &out)
 	return out, meta, err
 }
+
+var epCatalogListServices = endpoint{name: "Catalog.ListServices", method: http.MethodGet, route: "/v1/catalog/services", opts: oRead | oMaxStale | oCached | oFilter | oNodeMeta | oEnt, read: true}
 
 // ListServices lists the services of the catalog, each with the union of its
 // instances' tags: GET /v1/catalog/services. NodeMeta and Filter select
 // them. It supports blocking, consistency and Cached options.
 func (s *CatalogService) ListServices(ctx context.Context, opts ...Option) (map[string][]string, *Meta, error) {
 	var out map[string][]string
-	meta, err := s.client.get(ctx, "/v1/catalog/services", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epCatalogListServices, "/v1/catalog/services", nil, nil, opts, &out)
 	return out, meta, err
 }
+
+var epCatalogListServiceInstances = endpoint{name: "Catalog.ListServiceInstances", method: http.MethodGet, route: "/v1/catalog/service/:service", opts: oRead | oMaxStale | oCached | oFilter | oNear | oNodeMeta | oTag | oPeer | oEnt, read: true}
 
 // ListServiceInstances lists the instances of a service, whatever their health:
 // GET /v1/catalog/service/:name. Tag keeps instances with a tag (repeat it
@@ -225,8 +237,10 @@ func (s *CatalogService) ListServices(ctx context.Context, opts ...Option) (map[
 // character) is refused before sending. It supports blocking, consistency
 // and Cached options. For healthy instances use Health.ListServiceInstances.
 func (s *CatalogService) ListServiceInstances(ctx context.Context, name string, opts ...Option) ([]*ServiceNode, *Meta, error) {
-	return s.serviceNodes(ctx, "/v1/catalog/service/{service}", name, opts)
+	return s.serviceNodes(ctx, &epCatalogListServiceInstances, "/v1/catalog/service/{service}", name, opts)
 }
+
+var epCatalogListConnectInstances = endpoint{name: "Catalog.ListConnectInstances", method: http.MethodGet, route: "/v1/catalog/connect/:service", opts: oRead | oMaxStale | oCached | oFilter | oNear | oNodeMeta | oTag | oPeer | oEnt, read: true}
 
 // ListConnectInstances lists the Connect-capable instances of a service: its
 // sidecar proxies and Connect-native instances: GET
@@ -234,20 +248,22 @@ func (s *CatalogService) ListServiceInstances(ctx context.Context, name string, 
 // ListServiceInstances. A name that is not one path segment is refused
 // before sending.
 func (s *CatalogService) ListConnectInstances(ctx context.Context, service string, opts ...Option) ([]*ServiceNode, *Meta, error) {
-	return s.serviceNodes(ctx, "/v1/catalog/connect/{service}", service, opts)
+	return s.serviceNodes(ctx, &epCatalogListConnectInstances, "/v1/catalog/connect/{service}", service, opts)
 }
 
 // serviceNodes reads the instances of a service at route, whose one
 // placeholder takes the name.
-func (s *CatalogService) serviceNodes(ctx context.Context, route, name string, opts []Option) ([]*ServiceNode, *Meta, error) {
+func (s *CatalogService) serviceNodes(ctx context.Context, e *endpoint, route, name string, opts []Option) ([]*ServiceNode, *Meta, error) {
 	path, err := buildPath(route, name)
 	if err != nil {
 		return nil, nil, err
 	}
 	var out []*ServiceNode
-	meta, err := s.client.get(ctx, path, nil, opts, &out)
+	meta, err := s.client.call(ctx, e, path, nil, nil, opts, &out)
 	return out, meta, err
 }
+
+var epCatalogGetNode = endpoint{name: "Catalog.GetNode", method: http.MethodGet, route: "/v1/catalog/node/:node", opts: oRead | oMaxStale | oFilter | oEnt, read: true, notFoundOK: true}
 
 // GetNode reads a node and its services: GET /v1/catalog/node/:node.
 //
@@ -262,7 +278,7 @@ func (s *CatalogService) GetNode(ctx context.Context, node string, opts ...Optio
 		return nil, nil, err
 	}
 	var out *CatalogNode
-	meta, err := s.client.getOptional(ctx, path, nil, opts, &out)
+	meta, err := s.client.call(ctx, &epCatalogGetNode, path, nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
@@ -271,6 +287,8 @@ func (s *CatalogService) GetNode(ctx context.Context, node string, opts ...Optio
 	}
 	return out, meta, nil
 }
+
+var epCatalogGetNodeServices = endpoint{name: "Catalog.GetNodeServices", method: http.MethodGet, route: "/v1/catalog/node-services/:node", opts: oRead | oMaxStale | oFilter | oEnt, read: true, notFoundOK: true}
 
 // GetNodeServices reads a node and its services as a list:
 // GET /v1/catalog/node-services/:node. Filter selects services.
@@ -284,7 +302,7 @@ func (s *CatalogService) GetNodeServices(ctx context.Context, node string, opts 
 		return nil, nil, err
 	}
 	var out *CatalogNodeServiceList
-	meta, err := s.client.getOptional(ctx, path, nil, opts, &out)
+	meta, err := s.client.call(ctx, &epCatalogGetNodeServices, path, nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
@@ -293,6 +311,8 @@ func (s *CatalogService) GetNodeServices(ctx context.Context, node string, opts 
 	}
 	return out, meta, nil
 }
+
+var epCatalogListGatewayServices = endpoint{name: "Catalog.ListGatewayServices", method: http.MethodGet, route: "/v1/catalog/gateway-services/:gateway", opts: oRead | oMaxStale | oEnt, read: true}
 
 // ListGatewayServices lists the services an ingress or terminating gateway
 // routes to, as its config entry associates them:
@@ -306,7 +326,7 @@ func (s *CatalogService) ListGatewayServices(ctx context.Context, gateway string
 		return nil, nil, err
 	}
 	var out []*CatalogGatewayService
-	meta, err := s.client.get(ctx, path, nil, opts, &out)
+	meta, err := s.client.call(ctx, &epCatalogListGatewayServices, path, nil, nil, opts, &out)
 	if err == nil && out == nil {
 		out = []*CatalogGatewayService{} // Consul answers null for none
 	}

@@ -325,12 +325,14 @@ func checksValidStatus(s HealthStatus) bool {
 	return s == HealthPassing || s == HealthWarning || s == HealthCritical
 }
 
+var epChecksList = endpoint{name: "Checks.List", method: http.MethodGet, route: "/v1/agent/checks", opts: oFilter | oEnt, read: true}
+
 // List returns the checks registered on the local agent, by check ID
 // (aioconsul's checks.items): GET /v1/agent/checks. It takes Filter; no
 // check returns an empty map. It does not block.
 func (s *ChecksService) List(ctx context.Context, opts ...Option) (map[string]*HealthCheck, *Meta, error) {
 	out := map[string]*HealthCheck{}
-	meta, err := s.client.get(ctx, "/v1/agent/checks", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epChecksList, "/v1/agent/checks", nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
@@ -339,6 +341,8 @@ func (s *ChecksService) List(ctx context.Context, opts ...Option) (map[string]*H
 	}
 	return out, meta, nil
 }
+
+var epChecksRegister = endpoint{name: "Checks.Register", method: http.MethodPut, route: "/v1/agent/check/register", opts: oEnt}
 
 // Register adds a check to the local agent, or replaces the check of the
 // same ID: PUT /v1/agent/check/register. An empty Name, a check with no
@@ -352,9 +356,11 @@ func (s *ChecksService) Register(ctx context.Context, check *AgentCheckRegistrat
 	if err := check.validate("AgentCheckRegistration", false); err != nil {
 		return err
 	}
-	_, err := s.client.write(ctx, http.MethodPut, "/v1/agent/check/register", nil, check, opts, nil)
+	_, err := s.client.call(ctx, &epChecksRegister, "/v1/agent/check/register", nil, check, opts, nil)
 	return err
 }
+
+var epChecksDeregister = endpoint{name: "Checks.Deregister", method: http.MethodPut, route: "/v1/agent/check/deregister/:checkID", opts: oEnt}
 
 // Deregister removes a check from the local agent (aioconsul's
 // checks.deregister): PUT /v1/agent/check/deregister/:id. A check ID the
@@ -366,9 +372,11 @@ func (s *ChecksService) Deregister(ctx context.Context, checkID string, opts ...
 	if err != nil {
 		return err
 	}
-	_, err = s.client.write(ctx, http.MethodPut, path, nil, nil, opts, nil)
+	_, err = s.client.call(ctx, &epChecksDeregister, path, nil, nil, opts, nil)
 	return err
 }
+
+var epChecksPass = endpoint{name: "Checks.Pass", method: http.MethodPut, route: "/v1/agent/check/pass/:checkID", opts: oEnt}
 
 // Pass marks a TTL check passing with an optional note (aioconsul's
 // checks.passing): PUT /v1/agent/check/pass/:id?note=. The note becomes the
@@ -377,24 +385,28 @@ func (s *ChecksService) Deregister(ctx context.Context, checkID string, opts ...
 // too (500). A check ID that is not one path segment is refused before
 // sending.
 func (s *ChecksService) Pass(ctx context.Context, checkID, note string, opts ...Option) error {
-	return s.mark(ctx, "/v1/agent/check/pass/{checkID}", checkID, note, opts)
+	return s.mark(ctx, &epChecksPass, "/v1/agent/check/pass/{checkID}", checkID, note, opts)
 }
+
+var epChecksWarn = endpoint{name: "Checks.Warn", method: http.MethodPut, route: "/v1/agent/check/warn/:checkID", opts: oEnt}
 
 // Warn marks a TTL check warning with an optional note (aioconsul's
 // checks.warning): PUT /v1/agent/check/warn/:id?note=. See Pass.
 func (s *ChecksService) Warn(ctx context.Context, checkID, note string, opts ...Option) error {
-	return s.mark(ctx, "/v1/agent/check/warn/{checkID}", checkID, note, opts)
+	return s.mark(ctx, &epChecksWarn, "/v1/agent/check/warn/{checkID}", checkID, note, opts)
 }
+
+var epChecksFail = endpoint{name: "Checks.Fail", method: http.MethodPut, route: "/v1/agent/check/fail/:checkID", opts: oEnt}
 
 // Fail marks a TTL check critical with an optional note (aioconsul's
 // checks.critical): PUT /v1/agent/check/fail/:id?note=. See Pass.
 func (s *ChecksService) Fail(ctx context.Context, checkID, note string, opts ...Option) error {
-	return s.mark(ctx, "/v1/agent/check/fail/{checkID}", checkID, note, opts)
+	return s.mark(ctx, &epChecksFail, "/v1/agent/check/fail/{checkID}", checkID, note, opts)
 }
 
 // mark sends a TTL check's new state to route, whose one placeholder takes
 // the check ID.
-func (s *ChecksService) mark(ctx context.Context, route, checkID, note string, opts []Option) error {
+func (s *ChecksService) mark(ctx context.Context, e *endpoint, route, checkID, note string, opts []Option) error {
 	path, err := buildPath(route, checkID)
 	if err != nil {
 		return err
@@ -403,7 +415,7 @@ func (s *ChecksService) mark(ctx context.Context, route, checkID, note string, o
 	if note != "" {
 		ps = []param{{"note", note}}
 	}
-	_, err = s.client.write(ctx, http.MethodPut, path, ps, nil, opts, nil)
+	_, err = s.client.call(ctx, e, path, ps, nil, opts, nil)
 	return err
 }
 
@@ -412,6 +424,8 @@ type checksUpdate struct {
 	Status HealthStatus
 	Output string
 }
+
+var epChecksUpdate = endpoint{name: "Checks.Update", method: http.MethodPut, route: "/v1/agent/check/update/:checkID", opts: oEnt}
 
 // Update sets a TTL check's status (HealthPassing, HealthWarning or
 // HealthCritical) and output: PUT /v1/agent/check/update/:id with
@@ -425,6 +439,6 @@ func (s *ChecksService) Update(ctx context.Context, checkID string, status Healt
 	if !checksValidStatus(status) {
 		return argError("status", "want passing, warning or critical, got %q", status)
 	}
-	_, err = s.client.write(ctx, http.MethodPut, path, nil, checksUpdate{Status: status, Output: output}, opts, nil)
+	_, err = s.client.call(ctx, &epChecksUpdate, path, nil, checksUpdate{Status: status, Output: output}, opts, nil)
 	return err
 }

@@ -139,9 +139,13 @@ func TestConfigDefaultsAndHeadersWire(t *testing.T) {
 	assert.Equal(t, "p", pass)
 }
 
+// TestEveryOptionWire checks what each option sends, through Client.Do, to
+// which every option applies (the methods' own sets are checked by
+// TestOptionsPerMethod).
 func TestEveryOptionWire(t *testing.T) {
 	w, c := newWire(t, reply{Body: "[]"})
-	_, _, err := c.KV.List(testCtx(t), "p",
+	kvList := &consul.Request{Route: "/v1/kv/{key...}", Args: []string{"p"}, Params: url.Values{"recurse": nil}}
+	_, err := c.Do(testCtx(t), kvList, nil,
 		consul.Datacenter("dc3"),
 		consul.WithConsistency(consul.ConsistencyLeader),
 		consul.WaitIndex(42), consul.WaitTime(90*time.Second),
@@ -166,9 +170,9 @@ func TestEveryOptionWire(t *testing.T) {
 
 	// Blocking on a content hash, and no wait parameter without an index.
 	w2, c2 := newWire(t, reply{Body: "[]"})
-	_, _, err = c2.KV.List(testCtx(t), "p", consul.WaitHash("abc"), consul.Cached())
+	_, err = c2.Do(testCtx(t), kvList, nil, consul.WaitHash("abc"), consul.Cached())
 	require.NoError(t, err)
-	_, _, err = c2.KV.List(testCtx(t), "p", consul.WaitTime(time.Second))
+	_, err = c2.Do(testCtx(t), kvList, nil, consul.WaitTime(time.Second))
 	require.NoError(t, err)
 	reqs := w2.requests()
 	reqs[0].expect(t, "GET", "/v1/kv/p", q("recurse", "", "hash", "abc", "cached", ""))

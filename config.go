@@ -109,17 +109,21 @@ func (h *ConfigEntryHeader) Header() *ConfigEntryHeader { return h }
 //	}
 type ConfigEntriesService service
 
+var epConfigEntriesPut = endpoint{name: "ConfigEntries.Put", method: http.MethodPut, route: "/v1/config", opts: oDC | oEnt}
+
 // Put creates or replaces a configuration entry: PUT /v1/config. The
 // entry's kind and name are refused before sending when empty (a mesh
 // entry's name is always "mesh"). An entry Consul did not store is an
 // error.
 func (s *ConfigEntriesService) Put(ctx context.Context, entry ConfigEntry, opts ...Option) error {
-	ok, err := s.apply(ctx, entry, nil, opts)
+	ok, err := s.apply(ctx, &epConfigEntriesPut, entry, nil, opts)
 	if err == nil && !ok {
 		return fmt.Errorf("consul: PUT /v1/config: the entry was not applied")
 	}
 	return err
 }
+
+var epConfigEntriesPutCAS = endpoint{name: "ConfigEntries.PutCAS", method: http.MethodPut, route: "/v1/config", opts: oDC | oEnt}
 
 // PutCAS writes a configuration entry only if its ModifyIndex is still
 // index: PUT /v1/config?cas=index. An index of 0 writes only if the entry
@@ -127,17 +131,19 @@ func (s *ConfigEntriesService) Put(ctx context.Context, entry ConfigEntry, opts 
 // match. Consul skips writing an entry identical to the stored one and then
 // returns true whatever the index.
 func (s *ConfigEntriesService) PutCAS(ctx context.Context, entry ConfigEntry, index uint64, opts ...Option) (bool, error) {
-	return s.apply(ctx, entry, []param{{"cas", strconv.FormatUint(index, 10)}}, opts)
+	return s.apply(ctx, &epConfigEntriesPutCAS, entry, []param{{"cas", strconv.FormatUint(index, 10)}}, opts)
 }
 
-func (s *ConfigEntriesService) apply(ctx context.Context, entry ConfigEntry, ps []param, opts []Option) (bool, error) {
+func (s *ConfigEntriesService) apply(ctx context.Context, e *endpoint, entry ConfigEntry, ps []param, opts []Option) (bool, error) {
 	if err := configCheckEntry(entry); err != nil {
 		return false, err
 	}
 	var ok bool
-	_, err := s.client.write(ctx, http.MethodPut, "/v1/config", ps, entry, opts, &ok)
+	_, err := s.client.call(ctx, e, "/v1/config", ps, entry, opts, &ok)
 	return ok, err
 }
+
+var epConfigEntriesGet = endpoint{name: "ConfigEntries.Get", method: http.MethodGet, route: "/v1/config/:kind/:name", opts: oRead | oEnt, read: true, notFoundOK: true}
 
 // Get reads one configuration entry: GET /v1/config/:kind/:name. The value
 // is the typed struct of its kind (see DecodeConfigEntry).
@@ -153,7 +159,7 @@ func (s *ConfigEntriesService) Get(ctx context.Context, kind, name string, opts 
 		return nil, nil, err
 	}
 	var raw json.RawMessage
-	meta, err := s.client.getOptional(ctx, path, nil, opts, &raw)
+	meta, err := s.client.call(ctx, &epConfigEntriesGet, path, nil, nil, opts, &raw)
 	if err != nil || len(raw) == 0 {
 		return nil, meta, err
 	}
@@ -163,6 +169,8 @@ func (s *ConfigEntriesService) Get(ctx context.Context, kind, name string, opts 
 	}
 	return entry, meta, nil
 }
+
+var epConfigEntriesList = endpoint{name: "ConfigEntries.List", method: http.MethodGet, route: "/v1/config/:kind", opts: oRead | oFilter | oEnt, read: true}
 
 // List reads every configuration entry of one kind: GET /v1/config/:kind.
 // No entry of the kind returns an empty slice; an unknown kind is a
@@ -174,7 +182,7 @@ func (s *ConfigEntriesService) List(ctx context.Context, kind string, opts ...Op
 		return nil, nil, err
 	}
 	var raws []json.RawMessage
-	meta, err := s.client.get(ctx, path, nil, opts, &raws)
+	meta, err := s.client.call(ctx, &epConfigEntriesList, path, nil, nil, opts, &raws)
 	if err != nil {
 		return nil, meta, err
 	}
@@ -189,6 +197,8 @@ func (s *ConfigEntriesService) List(ctx context.Context, kind string, opts ...Op
 	return out, meta, nil
 }
 
+var epConfigEntriesDelete = endpoint{name: "ConfigEntries.Delete", method: http.MethodDelete, route: "/v1/config/:kind/:name", opts: oDC | oEnt}
+
 // Delete deletes a configuration entry: DELETE /v1/config/:kind/:name.
 // Deleting an entry that does not exist is not an error. A kind or name
 // that is not one path segment is refused before sending.
@@ -197,9 +207,11 @@ func (s *ConfigEntriesService) Delete(ctx context.Context, kind, name string, op
 	if err != nil {
 		return err
 	}
-	_, err = s.client.write(ctx, http.MethodDelete, path, nil, nil, opts, nil)
+	_, err = s.client.call(ctx, &epConfigEntriesDelete, path, nil, nil, opts, nil)
 	return err
 }
+
+var epConfigEntriesDeleteCAS = endpoint{name: "ConfigEntries.DeleteCAS", method: http.MethodDelete, route: "/v1/config/:kind/:name", opts: oDC | oEnt}
 
 // DeleteCAS deletes a configuration entry only if its ModifyIndex is still
 // index: DELETE /v1/config/:kind/:name?cas=index. It returns false, and no
@@ -212,7 +224,7 @@ func (s *ConfigEntriesService) DeleteCAS(ctx context.Context, kind, name string,
 		return false, err
 	}
 	var ok bool
-	_, err = s.client.write(ctx, http.MethodDelete, path, []param{{"cas", strconv.FormatUint(index, 10)}}, nil, opts, &ok)
+	_, err = s.client.call(ctx, &epConfigEntriesDeleteCAS, path, []param{{"cas", strconv.FormatUint(index, 10)}}, nil, opts, &ok)
 	return ok, err
 }
 
@@ -230,6 +242,10 @@ type DiscoveryChainOptions struct {
 	OverrideConnectTimeout time.Duration
 }
 
+var epConfigDiscoveryChain = endpoint{name: "ConfigEntries.GetDiscoveryChain", method: http.MethodGet, route: "/v1/discovery-chain/:service", opts: oRead | oMaxStale | oCached | oEnt, read: true}
+
+var epConfigDiscoveryChainPost = endpoint{name: "ConfigEntries.GetDiscoveryChain", method: http.MethodPost, route: "/v1/discovery-chain/:service", opts: oRead | oMaxStale | oCached | oEnt, read: true}
+
 // GetDiscoveryChain compiles the discovery chain of a service from its
 // service-defaults, router, splitter and resolver entries:
 // GET /v1/discovery-chain/:service, or POST with the overrides of opt when
@@ -244,7 +260,7 @@ func (s *ConfigEntriesService) GetDiscoveryChain(ctx context.Context, service st
 	if err != nil {
 		return nil, nil, err
 	}
-	r := request{method: http.MethodGet, path: path, read: true}
+	e, ps, body := &epConfigDiscoveryChain, []param(nil), any(nil)
 	if opt != nil {
 		if opt.OverrideConnectTimeout < 0 {
 			return nil, nil, argError("DiscoveryChainOptions.OverrideConnectTimeout", "negative duration %s", opt.OverrideConnectTimeout)
@@ -253,22 +269,22 @@ func (s *ConfigEntriesService) GetDiscoveryChain(ctx context.Context, service st
 			return nil, nil, err
 		}
 		if opt.EvaluateInDatacenter != "" {
-			r.params = []param{{"compile-dc", opt.EvaluateInDatacenter}}
+			ps = []param{{"compile-dc", opt.EvaluateInDatacenter}}
 		}
 		if opt.OverrideMeshGateway.Mode != "" || opt.OverrideProtocol != "" || opt.OverrideConnectTimeout != 0 {
-			r.method = http.MethodPost
-			body := configChainOverrides{
+			e = &epConfigDiscoveryChainPost
+			overrides := configChainOverrides{
 				OverrideProtocol:       opt.OverrideProtocol,
 				OverrideConnectTimeout: duration(opt.OverrideConnectTimeout),
 			}
 			if opt.OverrideMeshGateway.Mode != "" {
-				body.OverrideMeshGateway = &opt.OverrideMeshGateway
+				overrides.OverrideMeshGateway = &opt.OverrideMeshGateway
 			}
-			r.body = body
+			body = overrides
 		}
 	}
 	var out struct{ Chain *CompiledDiscoveryChain }
-	meta, err := s.client.call(ctx, r, opts, &out)
+	meta, err := s.client.call(ctx, e, path, ps, body, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
@@ -299,13 +315,15 @@ type ResolvedExportedConsumers struct {
 	Partitions []string `json:",omitempty"`
 }
 
+var epConfigEntriesListExportedServices = endpoint{name: "ConfigEntries.ListExportedServices", method: http.MethodGet, route: "/v1/exported-services", opts: oConsistency | oBlocking | oPartition, read: true}
+
 // ListExportedServices lists the services exported from the partition (the
 // client's, or the one of a Partition option): GET /v1/exported-services.
 // Nothing exported returns an empty slice. It supports blocking and
 // consistency options.
 func (s *ConfigEntriesService) ListExportedServices(ctx context.Context, opts ...Option) ([]ResolvedExportedService, *Meta, error) {
 	var out []ResolvedExportedService
-	meta, err := s.client.get(ctx, "/v1/exported-services", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epConfigEntriesListExportedServices, "/v1/exported-services", nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}

@@ -89,16 +89,20 @@ type ConnectCARoot struct {
 	ModifyIndex    uint64
 }
 
+var epConnectCAConfiguration = endpoint{name: "Connect.CAConfiguration", method: http.MethodGet, route: "/v1/connect/ca/configuration", opts: oDC | oConsistency, read: true}
+
 // CAConfiguration reads the CA provider's configuration: GET
 // /v1/connect/ca/configuration. It needs operator:read.
 func (s *ConnectService) CAConfiguration(ctx context.Context, opts ...Option) (*ConnectCAConfig, *Meta, error) {
 	var out ConnectCAConfig
-	meta, err := s.client.get(ctx, "/v1/connect/ca/configuration", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epConnectCAConfiguration, "/v1/connect/ca/configuration", nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
 	return &out, meta, nil
 }
+
+var epConnectSetCAConfiguration = endpoint{name: "Connect.SetCAConfiguration", method: http.MethodPut, route: "/v1/connect/ca/configuration", opts: oDC}
 
 // SetCAConfiguration changes the CA provider or its configuration: PUT
 // /v1/connect/ca/configuration. Changing the provider or the root key
@@ -111,28 +115,32 @@ func (s *ConnectService) SetCAConfiguration(ctx context.Context, config *Connect
 	if config.Provider == "" {
 		return argError("ConnectCAConfig.Provider", "empty")
 	}
-	_, err := s.client.write(ctx, http.MethodPut, "/v1/connect/ca/configuration", nil, config, opts, nil)
+	_, err := s.client.call(ctx, &epConnectSetCAConfiguration, "/v1/connect/ca/configuration", nil, config, opts, nil)
 	return err
 }
+
+var epConnectCARoots = endpoint{name: "Connect.CARoots", method: http.MethodGet, route: "/v1/connect/ca/roots", opts: oRead, read: true}
 
 // CARoots reads the trusted CA roots of the service mesh: GET
 // /v1/connect/ca/roots. It supports blocking (WaitIndex) and consistency
 // options, so a watch sees root rotations.
 func (s *ConnectService) CARoots(ctx context.Context, opts ...Option) (*ConnectCARoots, *Meta, error) {
 	var out ConnectCARoots
-	meta, err := s.client.get(ctx, "/v1/connect/ca/roots", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epConnectCARoots, "/v1/connect/ca/roots", nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
 	return &out, meta, nil
 }
 
+var epConnectCARootsPEM = endpoint{name: "Connect.CARootsPEM", method: http.MethodGet, route: "/v1/connect/ca/roots", opts: oRead, read: true}
+
 // CARootsPEM reads the trusted CA roots as one PEM bundle, each root
 // followed by its intermediates: GET /v1/connect/ca/roots?pem=true. It
 // blocks like CARoots.
 func (s *ConnectService) CARootsPEM(ctx context.Context, opts ...Option) ([]byte, *Meta, error) {
 	var out []byte
-	meta, err := s.client.get(ctx, "/v1/connect/ca/roots", []param{{"pem", "true"}}, opts, &out)
+	meta, err := s.client.call(ctx, &epConnectCARootsPEM, "/v1/connect/ca/roots", []param{{"pem", "true"}}, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
@@ -244,12 +252,14 @@ func (x Intention) MarshalJSON() ([]byte, error) {
 	return json.Marshal(w)
 }
 
+var epConnectListIntentions = endpoint{name: "Connect.ListIntentions", method: http.MethodGet, route: "/v1/connect/intentions", opts: oRead | oFilter | oEnt, read: true}
+
 // ListIntentions lists every intention: GET /v1/connect/intentions. Use
 // Filter to select, e.g. Filter(`DestinationName == "db"`). No intention
 // returns an empty slice. It supports blocking and consistency options.
 func (s *ConnectService) ListIntentions(ctx context.Context, opts ...Option) ([]*Intention, *Meta, error) {
 	var out []*Intention
-	meta, err := s.client.get(ctx, "/v1/connect/intentions", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epConnectListIntentions, "/v1/connect/intentions", nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
@@ -258,6 +268,8 @@ func (s *ConnectService) ListIntentions(ctx context.Context, opts ...Option) ([]
 	}
 	return out, meta, nil
 }
+
+var epConnectCreateIntention = endpoint{name: "Connect.CreateIntention", method: http.MethodPost, route: "/v1/connect/intentions", opts: oDC | oEnt}
 
 // CreateIntention creates an intention and returns its ID: POST
 // /v1/connect/intentions. This is Consul's legacy, ID-based API (still
@@ -273,11 +285,13 @@ func (s *ConnectService) CreateIntention(ctx context.Context, ixn *Intention, op
 		return "", argError("Intention.ID", "must be empty: Consul assigns it")
 	}
 	var out struct{ ID string }
-	if _, err := s.client.write(ctx, http.MethodPost, "/v1/connect/intentions", nil, ixn, opts, &out); err != nil {
+	if _, err := s.client.call(ctx, &epConnectCreateIntention, "/v1/connect/intentions", nil, ixn, opts, &out); err != nil {
 		return "", err
 	}
 	return out.ID, nil
 }
+
+var epConnectGetIntention = endpoint{name: "Connect.GetIntention", method: http.MethodGet, route: "/v1/connect/intentions/:id", opts: oRead, read: true, notFoundOK: true}
 
 // GetIntention reads one intention by its legacy ID: GET
 // /v1/connect/intentions/:id.
@@ -292,17 +306,19 @@ func (s *ConnectService) GetIntention(ctx context.Context, id string, opts ...Op
 	if err != nil {
 		return nil, nil, err
 	}
-	return s.getIntention(ctx, path, nil, opts)
+	return s.getIntention(ctx, &epConnectGetIntention, path, nil, opts)
 }
 
-func (s *ConnectService) getIntention(ctx context.Context, path string, ps []param, opts []Option) (*Intention, *Meta, error) {
+func (s *ConnectService) getIntention(ctx context.Context, e *endpoint, path string, ps []param, opts []Option) (*Intention, *Meta, error) {
 	var out *Intention
-	meta, err := s.client.getOptional(ctx, path, ps, opts, &out)
+	meta, err := s.client.call(ctx, e, path, ps, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
 	return out, meta, nil
 }
+
+var epConnectUpdateIntention = endpoint{name: "Connect.UpdateIntention", method: http.MethodPut, route: "/v1/connect/intentions/:ID", opts: oDC | oEnt}
 
 // UpdateIntention replaces the intention whose legacy ID is ixn.ID: PUT
 // /v1/connect/intentions/:id. The same rules as CreateIntention apply; an
@@ -315,9 +331,11 @@ func (s *ConnectService) UpdateIntention(ctx context.Context, ixn *Intention, op
 	if err != nil {
 		return err
 	}
-	_, err = s.client.write(ctx, http.MethodPut, path, nil, ixn, opts, nil)
+	_, err = s.client.call(ctx, &epConnectUpdateIntention, path, nil, ixn, opts, nil)
 	return err
 }
+
+var epConnectDeleteIntention = endpoint{name: "Connect.DeleteIntention", method: http.MethodDelete, route: "/v1/connect/intentions/:id", opts: oDC}
 
 // DeleteIntention deletes the intention with this legacy ID: DELETE
 // /v1/connect/intentions/:id. Deleting an intention that does not exist is
@@ -328,9 +346,11 @@ func (s *ConnectService) DeleteIntention(ctx context.Context, id string, opts ..
 	if err != nil {
 		return err
 	}
-	_, err = s.client.write(ctx, http.MethodDelete, path, nil, nil, opts, nil)
+	_, err = s.client.call(ctx, &epConnectDeleteIntention, path, nil, nil, opts, nil)
 	return err
 }
+
+var epConnectGetIntentionExact = endpoint{name: "Connect.GetIntentionExact", method: http.MethodGet, route: "/v1/connect/intentions/exact", opts: oRead | oEnt, read: true, notFoundOK: true}
 
 // GetIntentionExact reads the intention from source to destination: GET
 // /v1/connect/intentions/exact?source=&destination=. A name may be
@@ -344,8 +364,10 @@ func (s *ConnectService) GetIntentionExact(ctx context.Context, source, destinat
 	if err := checkIntentionPair(source, destination); err != nil {
 		return nil, nil, err
 	}
-	return s.getIntention(ctx, "/v1/connect/intentions/exact", []param{{"source", source}, {"destination", destination}}, opts)
+	return s.getIntention(ctx, &epConnectGetIntentionExact, "/v1/connect/intentions/exact", []param{{"source", source}, {"destination", destination}}, opts)
 }
+
+var epConnectPutIntention = endpoint{name: "Connect.PutIntention", method: http.MethodPut, route: "/v1/connect/intentions/exact", opts: oDC | oEnt}
 
 // PutIntention creates or replaces the intention from ixn.SourceName to
 // ixn.DestinationName: PUT
@@ -372,9 +394,11 @@ func (s *ConnectService) PutIntention(ctx context.Context, ixn *Intention, opts 
 		{"destination", intentionRef(ixn.DestinationPartition, ixn.DestinationNS, ixn.DestinationName)},
 	}
 	var ok bool
-	_, err := s.client.write(ctx, http.MethodPut, "/v1/connect/intentions/exact", ps, body, opts, &ok)
+	_, err := s.client.call(ctx, &epConnectPutIntention, "/v1/connect/intentions/exact", ps, body, opts, &ok)
 	return ok, err
 }
+
+var epConnectDeleteIntentionExact = endpoint{name: "Connect.DeleteIntentionExact", method: http.MethodDelete, route: "/v1/connect/intentions/exact", opts: oDC | oEnt}
 
 // DeleteIntentionExact deletes the intention from source to destination:
 // DELETE /v1/connect/intentions/exact?source=&destination=. Names take the
@@ -385,9 +409,11 @@ func (s *ConnectService) DeleteIntentionExact(ctx context.Context, source, desti
 		return err
 	}
 	ps := []param{{"source", source}, {"destination", destination}}
-	_, err := s.client.write(ctx, http.MethodDelete, "/v1/connect/intentions/exact", ps, nil, opts, nil)
+	_, err := s.client.call(ctx, &epConnectDeleteIntentionExact, "/v1/connect/intentions/exact", ps, nil, opts, nil)
 	return err
 }
+
+var epConnectMatchIntentions = endpoint{name: "Connect.MatchIntentions", method: http.MethodGet, route: "/v1/connect/intentions/match", opts: oRead | oMaxStale | oCached | oEnt, read: true}
 
 // MatchIntentions lists, for each name, the intentions whose source (by
 // IntentionMatchSource) or destination (by IntentionMatchDestination)
@@ -411,7 +437,7 @@ func (s *ConnectService) MatchIntentions(ctx context.Context, by IntentionMatchT
 		ps = append(ps, param{"name", n})
 	}
 	var out map[string][]*Intention
-	meta, err := s.client.get(ctx, "/v1/connect/intentions/match", ps, opts, &out)
+	meta, err := s.client.call(ctx, &epConnectMatchIntentions, "/v1/connect/intentions/match", ps, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
@@ -426,6 +452,8 @@ func (s *ConnectService) MatchIntentions(ctx context.Context, by IntentionMatchT
 	return out, meta, nil
 }
 
+var epConnectCheckIntention = endpoint{name: "Connect.CheckIntention", method: http.MethodGet, route: "/v1/connect/intentions/check", opts: oDC | oConsistency | oEnt, read: true}
+
 // CheckIntention reports whether the intentions (and the default policy
 // when none matches) allow source to connect to destination: GET
 // /v1/connect/intentions/check?source=&destination=. It evaluates only the
@@ -436,7 +464,7 @@ func (s *ConnectService) CheckIntention(ctx context.Context, source, destination
 		return false, nil, err
 	}
 	var out struct{ Allowed bool }
-	meta, err := s.client.get(ctx, "/v1/connect/intentions/check", []param{{"source", source}, {"destination", destination}}, opts, &out)
+	meta, err := s.client.call(ctx, &epConnectCheckIntention, "/v1/connect/intentions/check", []param{{"source", source}, {"destination", destination}}, nil, opts, &out)
 	if err != nil {
 		return false, meta, err
 	}

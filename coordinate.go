@@ -45,16 +45,22 @@ type CoordinateDatacenterMap struct {
 // CoordinateSegment keeps only the coordinates of one network segment
 // (?segment=); "" keeps the default segment's. Without it every segment's
 // coordinates are listed. For Coordinate.ListNodes and Coordinate.GetNode.
-func CoordinateSegment(segment string) Option { return Param("segment", segment) }
+func CoordinateSegment(segment string) Option {
+	return routeOption(optCoordinateSegment, "segment", segment)
+}
+
+var epCoordinateListDatacenters = endpoint{name: "Coordinate.ListDatacenters", method: http.MethodGet, route: "/v1/coordinate/datacenters", opts: 0, read: true}
 
 // ListDatacenters lists every known datacenter with the WAN coordinates of its
 // servers: GET /v1/coordinate/datacenters. It is not a blocking query and
 // has no consistency options: the agent answers from its WAN gossip view.
 func (s *CoordinateService) ListDatacenters(ctx context.Context, opts ...Option) ([]*CoordinateDatacenterMap, *Meta, error) {
 	var out []*CoordinateDatacenterMap
-	meta, err := s.client.get(ctx, "/v1/coordinate/datacenters", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epCoordinateListDatacenters, "/v1/coordinate/datacenters", nil, nil, opts, &out)
 	return out, meta, err
 }
+
+var epCoordinateListNodes = endpoint{name: "Coordinate.ListNodes", method: http.MethodGet, route: "/v1/coordinate/nodes", opts: oRead | oPartition | 1<<optCoordinateSegment, read: true}
 
 // ListNodes lists the LAN coordinates of the nodes of a datacenter, one entry
 // per node and segment: GET /v1/coordinate/nodes. CoordinateSegment keeps
@@ -62,9 +68,11 @@ func (s *CoordinateService) ListDatacenters(ctx context.Context, opts ...Option)
 // supports blocking and consistency options.
 func (s *CoordinateService) ListNodes(ctx context.Context, opts ...Option) ([]*CoordinateEntry, *Meta, error) {
 	var out []*CoordinateEntry
-	meta, err := s.client.get(ctx, "/v1/coordinate/nodes", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epCoordinateListNodes, "/v1/coordinate/nodes", nil, nil, opts, &out)
 	return out, meta, err
 }
+
+var epCoordinateGetNode = endpoint{name: "Coordinate.GetNode", method: http.MethodGet, route: "/v1/coordinate/node/:node", opts: oRead | oPartition | 1<<optCoordinateSegment, read: true, notFoundOK: true}
 
 // GetNode reads the LAN coordinates of one node, one entry per segment it is
 // in: GET /v1/coordinate/node/:node. CoordinateSegment keeps one segment.
@@ -79,12 +87,14 @@ func (s *CoordinateService) GetNode(ctx context.Context, node string, opts ...Op
 		return nil, nil, err
 	}
 	var out []*CoordinateEntry
-	meta, err := s.client.getOptional(ctx, path, nil, opts, &out)
+	meta, err := s.client.call(ctx, &epCoordinateGetNode, path, nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
 	return out, meta, nil
 }
+
+var epCoordinateUpdate = endpoint{name: "Coordinate.Update", method: http.MethodPut, route: "/v1/coordinate/update", opts: oDC | oEnt}
 
 // Update sets the LAN coordinate of a node: PUT /v1/coordinate/update, for
 // nodes that compute their coordinates themselves (agents do it on their
@@ -122,6 +132,6 @@ func (s *CoordinateService) Update(ctx context.Context, entry *CoordinateEntry, 
 	case bad(c.Height):
 		return argError("CoordinateEntry.Coord.Height", "invalid value %v", c.Height)
 	}
-	_, err := s.client.write(ctx, http.MethodPut, "/v1/coordinate/update", nil, entry, opts, nil)
+	_, err := s.client.call(ctx, &epCoordinateUpdate, "/v1/coordinate/update", nil, entry, opts, nil)
 	return err
 }

@@ -83,15 +83,15 @@ func (c *Client) Do(ctx context.Context, req *Request, out any, opts ...Option) 
 			}
 		}
 	}
-	r := request{
+	e := &endpoint{
+		name:       "Client.Do",
 		method:     method,
-		path:       path,
-		params:     ps,
-		body:       req.Body,
+		route:      req.Route,
+		opts:       oAll,
 		read:       method == http.MethodGet,
 		notFoundOK: req.Optional,
 	}
-	return c.call(ctx, r, opts, out)
+	return c.call(ctx, e, path, ps, req.Body, opts, out)
 }
 
 func validMethod(m string) bool {

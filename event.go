@@ -36,17 +36,19 @@ type UserEvent struct {
 
 // EventNodeFilter restricts a fired event to the nodes whose name matches
 // the regular expression re (Event.Fire's ?node=).
-func EventNodeFilter(re string) Option { return Param("node", re) }
+func EventNodeFilter(re string) Option { return routeOption(optEventNode, "node", re) }
 
 // EventServiceFilter restricts a fired event to the nodes running a
 // service whose name matches the regular expression re (Event.Fire's
 // ?service=).
-func EventServiceFilter(re string) Option { return Param("service", re) }
+func EventServiceFilter(re string) Option { return routeOption(optEventService, "service", re) }
 
 // EventTagFilter further restricts a fired event to the instances of the
 // EventServiceFilter services having a tag that matches the regular
 // expression re (Event.Fire's ?tag=). It needs an EventServiceFilter.
-func EventTagFilter(re string) Option { return Param("tag", re) }
+func EventTagFilter(re string) Option { return routeOption(optEventTag, "tag", re) }
+
+var epEventFire = endpoint{name: "Event.Fire", method: http.MethodPut, route: "/v1/event/fire/:name", opts: oDC | 1<<optEventNode | 1<<optEventService | 1<<optEventTag}
 
 // Fire fires a user event: PUT /v1/event/fire/:name. The payload is sent as
 // is (raw bytes, any encoding); nil or empty sends none.
@@ -67,11 +69,14 @@ func (s *EventService) Fire(ctx context.Context, name string, payload []byte, op
 	for i := range opts {
 		op := &opts[i]
 		var key, re string
-		switch {
-		case op.kind == optParam && (op.s1 == "node" || op.s1 == "service" || op.s1 == "tag"):
+		switch op.kind {
+		case optEventNode, optEventService, optEventTag:
 			key, re = op.s1, op.s2
-		case op.kind == optTag: // consul.Tag also sends ?tag=
-			key, re = "tag", op.s1
+		case optParam:
+			if op.s1 != "node" && op.s1 != "service" && op.s1 != "tag" {
+				continue
+			}
+			key, re = op.s1, op.s2
 		default:
 			continue
 		}
@@ -89,11 +94,13 @@ func (s *EventService) Fire(ctx context.Context, name string, payload []byte, op
 		body = payload
 	}
 	var out UserEvent
-	if _, err := s.client.write(ctx, http.MethodPut, path, nil, body, opts, &out); err != nil {
+	if _, err := s.client.call(ctx, &epEventFire, path, nil, body, opts, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
 }
+
+var epEventList = endpoint{name: "Event.List", method: http.MethodGet, route: "/v1/event/list", opts: oBlocking, read: true}
 
 // List lists the recent user events the agent received, oldest first:
 // GET /v1/event/list. A non-empty name keeps only the events of that name
@@ -110,7 +117,7 @@ func (s *EventService) List(ctx context.Context, name string, opts ...Option) ([
 		ps = []param{{"name", name}}
 	}
 	var out []*UserEvent
-	meta, err := s.client.get(ctx, "/v1/event/list", ps, opts, &out)
+	meta, err := s.client.call(ctx, &epEventList, "/v1/event/list", ps, nil, opts, &out)
 	if err == nil && out == nil {
 		out = []*UserEvent{}
 	}

@@ -2,6 +2,7 @@ package consul
 
 import (
 	"context"
+	"net/http"
 )
 
 // HealthService reads the health of nodes, services and checks: /v1/health/.
@@ -10,14 +11,18 @@ import (
 // the usual way to watch a service's healthy instances.
 type HealthService service
 
+var epHealthListNodeChecks = endpoint{name: "Health.ListNodeChecks", method: http.MethodGet, route: "/v1/health/node/:node", opts: oRead | oMaxStale | oFilter | oEnt, read: true}
+
 // ListNodeChecks lists the checks of a node, its node-level checks and those
 // of its services: GET /v1/health/node/:node. A node that does not exist has
 // no check: an empty list. Filter selects checks. A name that is not one
 // path segment (empty, "." or "..", with a '/' or a control character) is
 // refused before sending.
 func (s *HealthService) ListNodeChecks(ctx context.Context, node string, opts ...Option) ([]*HealthCheck, *Meta, error) {
-	return s.checks(ctx, "/v1/health/node/{node}", node, opts)
+	return s.checks(ctx, &epHealthListNodeChecks, "/v1/health/node/{node}", node, opts)
 }
+
+var epHealthListServiceChecks = endpoint{name: "Health.ListServiceChecks", method: http.MethodGet, route: "/v1/health/checks/:service", opts: oRead | oMaxStale | oFilter | oNear | oNodeMeta | oEnt, read: true}
 
 // ListServiceChecks lists the checks of every instance of a service:
 // GET /v1/health/checks/:service. Near sorts them by round trip time from
@@ -25,8 +30,10 @@ func (s *HealthService) ListNodeChecks(ctx context.Context, node string, opts ..
 // has no check: an empty list. A name that is not one path segment is
 // refused before sending.
 func (s *HealthService) ListServiceChecks(ctx context.Context, service string, opts ...Option) ([]*HealthCheck, *Meta, error) {
-	return s.checks(ctx, "/v1/health/checks/{service}", service, opts)
+	return s.checks(ctx, &epHealthListServiceChecks, "/v1/health/checks/{service}", service, opts)
 }
+
+var epHealthListChecksInState = endpoint{name: "Health.ListChecksInState", method: http.MethodGet, route: "/v1/health/state/:state", opts: oRead | oMaxStale | oFilter | oNear | oNodeMeta | oEnt, read: true}
 
 // ListChecksInState lists the checks in a state: GET
 // /v1/health/state/:state, where state is HealthAny, HealthPassing,
@@ -39,19 +46,21 @@ func (s *HealthService) ListChecksInState(ctx context.Context, state HealthStatu
 	default:
 		return nil, nil, argError("state", "%q is not any, passing, warning or critical", state)
 	}
-	return s.checks(ctx, "/v1/health/state/{state}", string(state), opts)
+	return s.checks(ctx, &epHealthListChecksInState, "/v1/health/state/{state}", string(state), opts)
 }
 
 // checks reads a list of checks at route, whose one placeholder takes arg.
-func (s *HealthService) checks(ctx context.Context, route, arg string, opts []Option) ([]*HealthCheck, *Meta, error) {
+func (s *HealthService) checks(ctx context.Context, e *endpoint, route, arg string, opts []Option) ([]*HealthCheck, *Meta, error) {
 	path, err := buildPath(route, arg)
 	if err != nil {
 		return nil, nil, err
 	}
 	var out []*HealthCheck
-	meta, err := s.client.get(ctx, path, nil, opts, &out)
+	meta, err := s.client.call(ctx, e, path, nil, nil, opts, &out)
 	return out, meta, err
 }
+
+var epHealthListServiceInstances = endpoint{name: "Health.ListServiceInstances", method: http.MethodGet, route: "/v1/health/service/:service", opts: oRead | oMaxStale | oCached | oFilter | oNear | oNodeMeta | oTag | oPassing | oPeer | oEnt, read: true}
 
 // ListServiceInstances lists the instances of a service, each with its node
 // and the checks of both: GET /v1/health/service/:name. Passing keeps only
@@ -62,8 +71,10 @@ func (s *HealthService) checks(ctx context.Context, route, arg string, opts []Op
 // list. A name that is not one path segment is refused before sending.
 // Cached is supported.
 func (s *HealthService) ListServiceInstances(ctx context.Context, service string, opts ...Option) ([]*ServiceEntry, *Meta, error) {
-	return s.entries(ctx, "/v1/health/service/{service}", service, opts)
+	return s.entries(ctx, &epHealthListServiceInstances, "/v1/health/service/{service}", service, opts)
 }
+
+var epHealthListConnectInstances = endpoint{name: "Health.ListConnectInstances", method: http.MethodGet, route: "/v1/health/connect/:service", opts: oRead | oMaxStale | oCached | oFilter | oNear | oNodeMeta | oTag | oPassing | oPeer | oEnt, read: true}
 
 // ListConnectInstances lists the Connect-capable instances of a service (its
 // sidecar proxies and Connect-native instances) with their health: GET
@@ -71,25 +82,27 @@ func (s *HealthService) ListServiceInstances(ctx context.Context, service string
 // ListServiceInstances. A name that is not one path segment is refused
 // before sending.
 func (s *HealthService) ListConnectInstances(ctx context.Context, service string, opts ...Option) ([]*ServiceEntry, *Meta, error) {
-	return s.entries(ctx, "/v1/health/connect/{service}", service, opts)
+	return s.entries(ctx, &epHealthListConnectInstances, "/v1/health/connect/{service}", service, opts)
 }
+
+var epHealthListIngressInstances = endpoint{name: "Health.ListIngressInstances", method: http.MethodGet, route: "/v1/health/ingress/:service", opts: oRead | oMaxStale | oCached | oFilter | oNear | oNodeMeta | oTag | oPassing | oPeer | oEnt, read: true}
 
 // ListIngressInstances lists the ingress gateway instances that expose a
 // service, with their health: GET /v1/health/ingress/:service. It takes the
 // same options as ListServiceInstances. A name that is not one path segment
 // is refused before sending.
 func (s *HealthService) ListIngressInstances(ctx context.Context, service string, opts ...Option) ([]*ServiceEntry, *Meta, error) {
-	return s.entries(ctx, "/v1/health/ingress/{service}", service, opts)
+	return s.entries(ctx, &epHealthListIngressInstances, "/v1/health/ingress/{service}", service, opts)
 }
 
 // entries reads the instances of a service at route, whose one placeholder
 // takes the name.
-func (s *HealthService) entries(ctx context.Context, route, service string, opts []Option) ([]*ServiceEntry, *Meta, error) {
+func (s *HealthService) entries(ctx context.Context, e *endpoint, route, service string, opts []Option) ([]*ServiceEntry, *Meta, error) {
 	path, err := buildPath(route, service)
 	if err != nil {
 		return nil, nil, err
 	}
 	var out []*ServiceEntry
-	meta, err := s.client.get(ctx, path, nil, opts, &out)
+	meta, err := s.client.call(ctx, e, path, nil, nil, opts, &out)
 	return out, meta, err
 }

@@ -395,15 +395,15 @@ func TestBlockingReadsOutliveTimeout(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(600 * time.Millisecond)
 		w.Header().Set("X-Consul-Index", "8")
-		_, _ = io.WriteString(w, `"10.0.0.1:8300"`)
+		_, _ = io.WriteString(w, `[{"Key":"k","Value":"dg=="}]`)
 	}))
 	defer srv.Close()
 	c, err := consul.NewClient(consul.Config{Address: srv.URL, Timeout: 200 * time.Millisecond})
 	require.NoError(t, err)
-	_, meta, err := c.Status.Leader(testCtx(t), consul.WaitIndex(7), consul.WaitTime(time.Second))
+	_, meta, err := c.KV.Get(testCtx(t), "k", consul.WaitIndex(7), consul.WaitTime(time.Second))
 	require.NoError(t, err)
 	assert.Equal(t, uint64(8), meta.Index)
-	_, _, err = c.Status.Leader(testCtx(t))
+	_, _, err = c.KV.Get(testCtx(t), "k")
 	require.ErrorIs(t, err, context.DeadlineExceeded, "the same read without an index is bounded")
 }
 

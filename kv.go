@@ -36,6 +36,8 @@ type KVPair struct {
 // Consul's JSON is handled here.
 type KVService service
 
+var epKVGet = endpoint{name: "KV.Get", method: http.MethodGet, route: "/v1/kv/:key", opts: oRead | oEnt, read: true, notFoundOK: true}
+
 // Get reads one key: GET /v1/kv/:key.
 //
 // A key that does not exist returns (nil, meta, nil): meta.Index can be
@@ -46,12 +48,14 @@ func (s *KVService) Get(ctx context.Context, key string, opts ...Option) (*KVPai
 		return nil, nil, err
 	}
 	var out []*KVPair
-	meta, err := s.client.getOptional(ctx, kvPath(key), nil, opts, &out)
+	meta, err := s.client.call(ctx, &epKVGet, kvPath(key), nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
 	return first(out), meta, nil
 }
+
+var epKVGetRaw = endpoint{name: "KV.GetRaw", method: http.MethodGet, route: "/v1/kv/:key", opts: oRead | oEnt, read: true, notFoundOK: true}
 
 // GetRaw reads one key's value as is: GET /v1/kv/:key?raw.
 //
@@ -62,10 +66,12 @@ func (s *KVService) GetRaw(ctx context.Context, key string, opts ...Option) ([]b
 		return nil, nil, err
 	}
 	var out []byte
-	meta, err := s.client.getOptional(ctx, kvPath(key), []param{{"raw", ""}}, opts, &out)
+	meta, err := s.client.call(ctx, &epKVGetRaw, kvPath(key), []param{{"raw", ""}}, nil, opts, &out)
 	// out stays nil on Consul's 404; an existing empty value is []byte{}.
 	return out, meta, err
 }
+
+var epKVList = endpoint{name: "KV.List", method: http.MethodGet, route: "/v1/kv/:key", opts: oRead | oEnt, read: true, notFoundOK: true}
 
 // List reads every key under prefix with its value (aioconsul's get_tree):
 // GET /v1/kv/:prefix?recurse. An empty prefix lists the whole store.
@@ -77,7 +83,7 @@ func (s *KVService) List(ctx context.Context, prefix string, opts ...Option) ([]
 		return nil, nil, err
 	}
 	var out []*KVPair
-	meta, err := s.client.getOptional(ctx, kvPath(prefix), []param{{"recurse", ""}}, opts, &out)
+	meta, err := s.client.call(ctx, &epKVList, kvPath(prefix), []param{{"recurse", ""}}, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
@@ -86,6 +92,8 @@ func (s *KVService) List(ctx context.Context, prefix string, opts ...Option) ([]
 	}
 	return out, meta, nil
 }
+
+var epKVListKeys = endpoint{name: "KV.ListKeys", method: http.MethodGet, route: "/v1/kv/:key", opts: oRead | oEnt | oSeparator, read: true, notFoundOK: true}
 
 // ListKeys lists the keys under prefix without their values: GET
 // /v1/kv/:prefix?keys. With Separator("/") it lists one level: the keys and
@@ -98,7 +106,7 @@ func (s *KVService) ListKeys(ctx context.Context, prefix string, opts ...Option)
 		return nil, nil, err
 	}
 	var out []string
-	meta, err := s.client.getOptional(ctx, kvPath(prefix), []param{{"keys", ""}}, opts, &out)
+	meta, err := s.client.call(ctx, &epKVListKeys, kvPath(prefix), []param{{"keys", ""}}, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
@@ -108,23 +116,29 @@ func (s *KVService) ListKeys(ctx context.Context, prefix string, opts ...Option)
 	return out, meta, nil
 }
 
+var epKVPut = endpoint{name: "KV.Put", method: http.MethodPut, route: "/v1/kv/:key", opts: oDC | oEnt | oFlags}
+
 // Put writes value at key (aioconsul's set): PUT /v1/kv/:key. Pass
 // Flags(n) to store flags with it. A value over the client's
 // KVMaxValueSize is refused before sending.
 func (s *KVService) Put(ctx context.Context, key string, value []byte, opts ...Option) error {
-	ok, err := s.put(ctx, key, value, nil, opts)
+	ok, err := s.put(ctx, &epKVPut, key, value, nil, opts)
 	if err == nil && !ok {
 		return fmt.Errorf("consul: PUT %s: the write was not applied", kvPath(key))
 	}
 	return err
 }
 
+var epKVPutCAS = endpoint{name: "KV.PutCAS", method: http.MethodPut, route: "/v1/kv/:key", opts: oDC | oEnt | oFlags}
+
 // PutCAS writes value at key only if the key's ModifyIndex is still index:
 // PUT /v1/kv/:key?cas=index. An index of 0 writes only if the key does not
 // exist. It returns false, and no error, when the index did not match.
 func (s *KVService) PutCAS(ctx context.Context, key string, value []byte, index uint64, opts ...Option) (bool, error) {
-	return s.put(ctx, key, value, []param{{"cas", strconv.FormatUint(index, 10)}}, opts)
+	return s.put(ctx, &epKVPutCAS, key, value, []param{{"cas", strconv.FormatUint(index, 10)}}, opts)
 }
+
+var epKVAcquire = endpoint{name: "KV.Acquire", method: http.MethodPut, route: "/v1/kv/:key", opts: oDC | oEnt | oFlags}
 
 // Acquire writes value at key and locks the key for session (aioconsul's
 // lock): PUT /v1/kv/:key?acquire=session. It returns false, and no error,
@@ -133,8 +147,10 @@ func (s *KVService) Acquire(ctx context.Context, key string, value []byte, sessi
 	if session == "" {
 		return false, argError("session", "empty")
 	}
-	return s.put(ctx, key, value, []param{{"acquire", session}}, opts)
+	return s.put(ctx, &epKVAcquire, key, value, []param{{"acquire", session}}, opts)
 }
+
+var epKVRelease = endpoint{name: "KV.Release", method: http.MethodPut, route: "/v1/kv/:key", opts: oDC | oEnt | oFlags}
 
 // Release writes value at key and unlocks the key held by session
 // (aioconsul's unlock): PUT /v1/kv/:key?release=session. It returns false
@@ -143,10 +159,10 @@ func (s *KVService) Release(ctx context.Context, key string, value []byte, sessi
 	if session == "" {
 		return false, argError("session", "empty")
 	}
-	return s.put(ctx, key, value, []param{{"release", session}}, opts)
+	return s.put(ctx, &epKVRelease, key, value, []param{{"release", session}}, opts)
 }
 
-func (s *KVService) put(ctx context.Context, key string, value []byte, ps []param, opts []Option) (bool, error) {
+func (s *KVService) put(ctx context.Context, e *endpoint, key string, value []byte, ps []param, opts []Option) (bool, error) {
 	if err := checkKey("key", key, false); err != nil {
 		return false, err
 	}
@@ -157,9 +173,11 @@ func (s *KVService) put(ctx context.Context, key string, value []byte, ps []para
 		value = []byte{}
 	}
 	var ok bool
-	_, err := s.client.write(ctx, http.MethodPut, kvPath(key), ps, value, opts, &ok)
+	_, err := s.client.call(ctx, e, kvPath(key), ps, value, opts, &ok)
 	return ok, err
 }
+
+var epKVDelete = endpoint{name: "KV.Delete", method: http.MethodDelete, route: "/v1/kv/:key", opts: oDC | oEnt}
 
 // Delete deletes one key: DELETE /v1/kv/:key. Deleting a key that does not
 // exist is not an error.
@@ -167,9 +185,11 @@ func (s *KVService) Delete(ctx context.Context, key string, opts ...Option) erro
 	if err := checkKey("key", key, false); err != nil {
 		return err
 	}
-	_, err := s.client.write(ctx, http.MethodDelete, kvPath(key), nil, nil, opts, nil)
+	_, err := s.client.call(ctx, &epKVDelete, kvPath(key), nil, nil, opts, nil)
 	return err
 }
+
+var epKVDeleteTree = endpoint{name: "KV.DeleteTree", method: http.MethodDelete, route: "/v1/kv/:key", opts: oDC | oEnt}
 
 // DeleteTree deletes every key under prefix: DELETE /v1/kv/:prefix?recurse.
 // An empty prefix is refused; delete "" keys one by one if that is really
@@ -178,9 +198,11 @@ func (s *KVService) DeleteTree(ctx context.Context, prefix string, opts ...Optio
 	if err := checkKey("prefix", prefix, false); err != nil {
 		return err
 	}
-	_, err := s.client.write(ctx, http.MethodDelete, kvPath(prefix), []param{{"recurse", ""}}, nil, opts, nil)
+	_, err := s.client.call(ctx, &epKVDeleteTree, kvPath(prefix), []param{{"recurse", ""}}, nil, opts, nil)
 	return err
 }
+
+var epKVDeleteCAS = endpoint{name: "KV.DeleteCAS", method: http.MethodDelete, route: "/v1/kv/:key", opts: oDC | oEnt}
 
 // DeleteCAS deletes key only if its ModifyIndex is still index: DELETE
 // /v1/kv/:key?cas=index. It returns false, and no error, when the index did
@@ -190,7 +212,7 @@ func (s *KVService) DeleteCAS(ctx context.Context, key string, index uint64, opt
 		return false, err
 	}
 	var ok bool
-	_, err := s.client.write(ctx, http.MethodDelete, kvPath(key), []param{{"cas", strconv.FormatUint(index, 10)}}, nil, opts, &ok)
+	_, err := s.client.call(ctx, &epKVDeleteCAS, kvPath(key), []param{{"cas", strconv.FormatUint(index, 10)}}, nil, opts, &ok)
 	return ok, err
 }
 

@@ -64,6 +64,10 @@ func TestLoggerReceivesBackgroundActivity(t *testing.T) {
 			return
 		}
 		w.Header().Set("X-Consul-Index", "5")
+		if strings.HasPrefix(r.URL.Path, "/v1/kv/") {
+			_, _ = w.Write([]byte(`[{"Key":"k","Value":"dg=="}]`))
+			return
+		}
 		_, _ = w.Write([]byte(`"10.0.0.1:8300"`))
 	}))
 	defer srv.Close()
@@ -82,7 +86,7 @@ func TestLoggerReceivesBackgroundActivity(t *testing.T) {
 
 	// A watch: the first read answers, the blocking one is denied (a
 	// permanent error that ends it).
-	for _, err := range consul.Watch(ctx, c.Status.Leader, consul.WatchLogger(c.Logger()), consul.WatchBackoff(time.Millisecond, time.Millisecond)) {
+	for _, err := range consul.Watch(ctx, consul.Bind(c.KV.Get, "k"), consul.WatchLogger(c.Logger()), consul.WatchBackoff(time.Millisecond, time.Millisecond)) {
 		if err != nil {
 			break
 		}

@@ -66,22 +66,24 @@ type AgentMember struct {
 
 // MembersWAN makes Members.List, Join and ForceLeave work on the WAN pool
 // (?wan=1) instead of the LAN pool.
-func MembersWAN() Option { return Param("wan", "1") }
+func MembersWAN() Option { return routeOption(optMembersWAN, "wan", "1") }
 
 // MembersSegment makes Members.List list a network segment of the LAN pool
 // (?segment=, Consul Enterprise); "_all" lists every segment.
-func MembersSegment(segment string) Option { return Param("segment", segment) }
+func MembersSegment(segment string) Option { return routeOption(optMembersSegment, "segment", segment) }
 
 // MembersPrune makes Members.ForceLeave also remove the node from the
 // member list at once, rather than leaving it "left" for a while (?prune).
-func MembersPrune() Option { return Param("prune", "") }
+func MembersPrune() Option { return routeOption(optMembersPrune, "prune", "") }
+
+var epMembersList = endpoint{name: "Members.List", method: http.MethodGet, route: "/v1/agent/members", opts: oFilter | oPartition | 1<<optMembersWAN | 1<<optMembersSegment, read: true}
 
 // List returns the members of the agent's LAN pool, or the WAN pool with
 // MembersWAN() (aioconsul's members.items): GET /v1/agent/members. It takes
 // Filter and MembersSegment. It does not block.
 func (s *MembersService) List(ctx context.Context, opts ...Option) ([]*AgentMember, *Meta, error) {
 	var out []*AgentMember
-	meta, err := s.client.get(ctx, "/v1/agent/members", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epMembersList, "/v1/agent/members", nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
@@ -90,6 +92,8 @@ func (s *MembersService) List(ctx context.Context, opts ...Option) ([]*AgentMemb
 	}
 	return out, meta, nil
 }
+
+var epMembersJoin = endpoint{name: "Members.Join", method: http.MethodPut, route: "/v1/agent/join/:address", opts: oPartition | 1<<optMembersWAN}
 
 // Join makes the agent join the pool of the agent at address ("ip:port" of
 // its Serf LAN port, or of its Serf WAN port with MembersWAN()) (aioconsul's
@@ -101,16 +105,20 @@ func (s *MembersService) Join(ctx context.Context, address string, opts ...Optio
 	if err != nil {
 		return err
 	}
-	_, err = s.client.write(ctx, http.MethodPut, path, nil, nil, opts, nil)
+	_, err = s.client.call(ctx, &epMembersJoin, path, nil, nil, opts, nil)
 	return err
 }
+
+var epMembersLeave = endpoint{name: "Members.Leave", method: http.MethodPut, route: "/v1/agent/leave", opts: 0}
 
 // Leave makes the agent leave its cluster gracefully and shut down: PUT
 // /v1/agent/leave. The agent process exits once it has left.
 func (s *MembersService) Leave(ctx context.Context, opts ...Option) error {
-	_, err := s.client.write(ctx, http.MethodPut, "/v1/agent/leave", nil, nil, opts, nil)
+	_, err := s.client.call(ctx, &epMembersLeave, "/v1/agent/leave", nil, nil, opts, nil)
 	return err
 }
+
+var epMembersForceLeave = endpoint{name: "Members.ForceLeave", method: http.MethodPut, route: "/v1/agent/force-leave/:node", opts: oPartition | 1<<optMembersPrune | 1<<optMembersWAN}
 
 // ForceLeave marks a failed node as left (aioconsul's members.force_leave):
 // PUT /v1/agent/force-leave/:node. MembersPrune() also removes it from the
@@ -122,6 +130,6 @@ func (s *MembersService) ForceLeave(ctx context.Context, node string, opts ...Op
 	if err != nil {
 		return err
 	}
-	_, err = s.client.write(ctx, http.MethodPut, path, nil, nil, opts, nil)
+	_, err = s.client.call(ctx, &epMembersForceLeave, path, nil, nil, opts, nil)
 	return err
 }

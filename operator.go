@@ -58,17 +58,21 @@ func (c *RaftConfiguration) Leader() *RaftServer {
 	return nil
 }
 
+var epOperatorRaftConfiguration = endpoint{name: "Operator.RaftConfiguration", method: http.MethodGet, route: "/v1/operator/raft/configuration", opts: oDC | oConsistency, read: true}
+
 // RaftConfiguration returns the Raft configuration: GET
 // /v1/operator/raft/configuration. Pass Stale() to read it from any server
 // when the datacenter has no leader. It does not block.
 func (s *OperatorService) RaftConfiguration(ctx context.Context, opts ...Option) (*RaftConfiguration, *Meta, error) {
 	var out RaftConfiguration
-	meta, err := s.client.get(ctx, "/v1/operator/raft/configuration", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epOperatorRaftConfiguration, "/v1/operator/raft/configuration", nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
 	return &out, meta, nil
 }
+
+var epOperatorRemoveRaftPeerByID = endpoint{name: "Operator.RemoveRaftPeerByID", method: http.MethodDelete, route: "/v1/operator/raft/peer", opts: oDC}
 
 // RemoveRaftPeerByID removes the server with Raft ID id from the Raft
 // configuration: DELETE /v1/operator/raft/peer?id=. Use it for a server that
@@ -80,9 +84,11 @@ func (s *OperatorService) RemoveRaftPeerByID(ctx context.Context, id string, opt
 	if id == "" {
 		return argError("id", "empty")
 	}
-	_, err := s.client.write(ctx, http.MethodDelete, "/v1/operator/raft/peer", []param{{"id", id}}, nil, opts, nil)
+	_, err := s.client.call(ctx, &epOperatorRemoveRaftPeerByID, "/v1/operator/raft/peer", []param{{"id", id}}, nil, opts, nil)
 	return err
 }
+
+var epOperatorRemoveRaftPeerByAddress = endpoint{name: "Operator.RemoveRaftPeerByAddress", method: http.MethodDelete, route: "/v1/operator/raft/peer", opts: oDC}
 
 // RemoveRaftPeerByAddress removes the server with Raft address addr
 // ("ip:port", as in RaftServer.Address) from the Raft configuration: DELETE
@@ -95,9 +101,11 @@ func (s *OperatorService) RemoveRaftPeerByAddress(ctx context.Context, addr stri
 	if i := strings.LastIndexByte(addr, ':'); i <= 0 || i == len(addr)-1 {
 		return argError("address", "%q is not host:port", addr)
 	}
-	_, err := s.client.write(ctx, http.MethodDelete, "/v1/operator/raft/peer", []param{{"address", addr}}, nil, opts, nil)
+	_, err := s.client.call(ctx, &epOperatorRemoveRaftPeerByAddress, "/v1/operator/raft/peer", []param{{"address", addr}}, nil, opts, nil)
 	return err
 }
+
+var epOperatorTransferLeader = endpoint{name: "Operator.TransferLeader", method: http.MethodPost, route: "/v1/operator/raft/transfer-leader", opts: oPartition}
 
 // TransferLeader asks the leader to hand leadership over: POST
 // /v1/operator/raft/transfer-leader. An empty id lets Raft pick the most
@@ -111,7 +119,7 @@ func (s *OperatorService) TransferLeader(ctx context.Context, id string, opts ..
 		ps = []param{{"id", id}}
 	}
 	var out struct{ Success bool }
-	if _, err := s.client.write(ctx, http.MethodPost, "/v1/operator/raft/transfer-leader", ps, nil, opts, &out); err != nil {
+	if _, err := s.client.call(ctx, &epOperatorTransferLeader, "/v1/operator/raft/transfer-leader", ps, nil, opts, &out); err != nil {
 		return err
 	}
 	if !out.Success {
@@ -183,17 +191,21 @@ func (c *AutopilotConfiguration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+var epOperatorAutopilotConfiguration = endpoint{name: "Operator.AutopilotConfiguration", method: http.MethodGet, route: "/v1/operator/autopilot/configuration", opts: oDC | oConsistency, read: true}
+
 // AutopilotConfiguration returns the autopilot configuration: GET
 // /v1/operator/autopilot/configuration. Pass Stale() to read it when the
 // datacenter has no leader. It does not block.
 func (s *OperatorService) AutopilotConfiguration(ctx context.Context, opts ...Option) (*AutopilotConfiguration, *Meta, error) {
 	var out AutopilotConfiguration
-	meta, err := s.client.get(ctx, "/v1/operator/autopilot/configuration", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epOperatorAutopilotConfiguration, "/v1/operator/autopilot/configuration", nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
 	return &out, meta, nil
 }
+
+var epOperatorSetAutopilotConfiguration = endpoint{name: "Operator.SetAutopilotConfiguration", method: http.MethodPut, route: "/v1/operator/autopilot/configuration", opts: oDC}
 
 // SetAutopilotConfiguration replaces the autopilot configuration with conf:
 // PUT /v1/operator/autopilot/configuration. Every field of conf is sent
@@ -201,12 +213,14 @@ func (s *OperatorService) AutopilotConfiguration(ctx context.Context, opts ...Op
 // configuration read with AutopilotConfiguration. A nil conf or a negative
 // duration is refused before sending.
 func (s *OperatorService) SetAutopilotConfiguration(ctx context.Context, conf *AutopilotConfiguration, opts ...Option) error {
-	ok, err := s.setAutopilot(ctx, conf, nil, opts)
+	ok, err := s.setAutopilot(ctx, &epOperatorSetAutopilotConfiguration, conf, nil, opts)
 	if err == nil && !ok {
 		return fmt.Errorf("consul: PUT /v1/operator/autopilot/configuration: the write was not applied")
 	}
 	return err
 }
+
+var epOperatorSetAutopilotConfigurationCAS = endpoint{name: "Operator.SetAutopilotConfigurationCAS", method: http.MethodPut, route: "/v1/operator/autopilot/configuration", opts: oDC}
 
 // SetAutopilotConfigurationCAS replaces the autopilot configuration with conf
 // only if the configuration's ModifyIndex is still index: PUT
@@ -214,10 +228,10 @@ func (s *OperatorService) SetAutopilotConfiguration(ctx context.Context, conf *A
 // error, when the index did not match. Validation is that of
 // SetAutopilotConfiguration.
 func (s *OperatorService) SetAutopilotConfigurationCAS(ctx context.Context, conf *AutopilotConfiguration, index uint64, opts ...Option) (bool, error) {
-	return s.setAutopilot(ctx, conf, []param{{"cas", strconv.FormatUint(index, 10)}}, opts)
+	return s.setAutopilot(ctx, &epOperatorSetAutopilotConfigurationCAS, conf, []param{{"cas", strconv.FormatUint(index, 10)}}, opts)
 }
 
-func (s *OperatorService) setAutopilot(ctx context.Context, conf *AutopilotConfiguration, ps []param, opts []Option) (bool, error) {
+func (s *OperatorService) setAutopilot(ctx context.Context, e *endpoint, conf *AutopilotConfiguration, ps []param, opts []Option) (bool, error) {
 	if conf == nil {
 		return false, argError("conf", "nil")
 	}
@@ -228,7 +242,7 @@ func (s *OperatorService) setAutopilot(ctx context.Context, conf *AutopilotConfi
 		return false, argError("AutopilotConfiguration.ServerStabilizationTime", "negative duration %s", conf.ServerStabilizationTime)
 	}
 	var ok bool
-	_, err := s.client.write(ctx, http.MethodPut, "/v1/operator/autopilot/configuration", ps, conf, opts, &ok)
+	_, err := s.client.call(ctx, e, "/v1/operator/autopilot/configuration", ps, conf, opts, &ok)
 	return ok, err
 }
 
@@ -286,6 +300,8 @@ func (h AutopilotServerHealth) MarshalJSON() ([]byte, error) {
 	})
 }
 
+var epOperatorAutopilotHealth = endpoint{name: "Operator.AutopilotHealth", method: http.MethodGet, route: "/v1/operator/autopilot/health", opts: oDC | oConsistency, read: true, okStatuses: operatorAutopilotHealthStatuses}
+
 // AutopilotHealth returns autopilot's health of the servers: GET
 // /v1/operator/autopilot/health. Consul answers 429 Too Many Requests when
 // some server is unhealthy, with the same JSON body: that answer is a
@@ -294,12 +310,7 @@ func (h AutopilotServerHealth) MarshalJSON() ([]byte, error) {
 // Pass Stale() to ask any server. It does not block.
 func (s *OperatorService) AutopilotHealth(ctx context.Context, opts ...Option) (*AutopilotHealth, *Meta, error) {
 	var out AutopilotHealth
-	meta, err := s.client.call(ctx, request{
-		method:     http.MethodGet,
-		path:       "/v1/operator/autopilot/health",
-		read:       true,
-		okStatuses: operatorAutopilotHealthStatuses,
-	}, opts, &out)
+	meta, err := s.client.call(ctx, &epOperatorAutopilotHealth, epOperatorAutopilotHealth.route, nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
@@ -433,12 +444,14 @@ type AutopilotZoneUpgradeVersions struct {
 	OtherVersionNonVoters  []string `json:",omitempty"`
 }
 
+var epOperatorAutopilotState = endpoint{name: "Operator.AutopilotState", method: http.MethodGet, route: "/v1/operator/autopilot/state", opts: oDC | oConsistency, read: true}
+
 // AutopilotState returns autopilot's state of the servers: GET
 // /v1/operator/autopilot/state. Pass Stale() to ask any server. It does not
 // block.
 func (s *OperatorService) AutopilotState(ctx context.Context, opts ...Option) (*AutopilotState, *Meta, error) {
 	var out AutopilotState
-	meta, err := s.client.get(ctx, "/v1/operator/autopilot/state", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epOperatorAutopilotState, "/v1/operator/autopilot/state", nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
@@ -471,29 +484,23 @@ type KeyringResponse struct {
 // KeyringRelayFactor asks the agents to relay their keyring answers
 // through n (0 to 5) other random nodes, for lossy networks
 // (?relay-factor=n). Another n is refused before sending.
-func KeyringRelayFactor(n int) Option { return Param("relay-factor", strconv.Itoa(n)) }
+func KeyringRelayFactor(n int) Option {
+	return routeOption(optKeyringRelayFactor, "relay-factor", strconv.Itoa(n))
+}
 
 // KeyringLocalOnly makes ListKeys ask only the servers of the local
 // datacenter, not the WAN pool (?local-only=true). The other keyring calls
 // refuse it.
-func KeyringLocalOnly() Option { return Param("local-only", "true") }
+func KeyringLocalOnly() Option { return routeOption(optKeyringLocalOnly, "local-only", "true") }
 
-// keyringCheckOpts refuses a relay factor out of 0-5 and, unless list,
-// local-only.
-func keyringCheckOpts(opts []Option, list bool) error {
+// keyringCheckOpts refuses a relay factor out of 0-5 (KeyringLocalOnly
+// applies to the list only, by its option set).
+func keyringCheckOpts(opts []Option) error {
 	for _, op := range opts {
-		if op.kind != optParam {
-			continue
-		}
-		switch op.s1 {
-		case "relay-factor":
+		if op.kind == optKeyringRelayFactor || (op.kind == optParam && op.s1 == "relay-factor") {
 			n, err := strconv.Atoi(op.s2)
 			if err != nil || n < 0 || n > 5 {
 				return argError("relay-factor", "%q is not in 0 to 5", op.s2)
-			}
-		case "local-only":
-			if !list {
-				return argError("local-only", "only a keyring list can be local")
 			}
 		}
 	}
@@ -517,17 +524,19 @@ func keyringCheckKey(key string) error {
 	return argError("key", "%d bytes; want 16, 24 or 32", len(raw))
 }
 
+var epOperatorListKeys = endpoint{name: "Operator.ListKeys", method: http.MethodGet, route: "/v1/operator/keyring", opts: 1<<optKeyringRelayFactor | 1<<optKeyringLocalOnly, read: true}
+
 // ListKeys lists the gossip encryption keys installed on every node,
 // one KeyringResponse per pool: GET /v1/operator/keyring. Pass
 // KeyringLocalOnly to skip the WAN pool and KeyringRelayFactor for lossy
 // networks. An agent without gossip encryption answers with a
 // *StatusError (500). It does not block.
 func (s *OperatorService) ListKeys(ctx context.Context, opts ...Option) ([]*KeyringResponse, *Meta, error) {
-	if err := keyringCheckOpts(opts, true); err != nil {
+	if err := keyringCheckOpts(opts); err != nil {
 		return nil, nil, err
 	}
 	var out []*KeyringResponse
-	meta, err := s.client.get(ctx, "/v1/operator/keyring", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epOperatorListKeys, "/v1/operator/keyring", nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
@@ -537,37 +546,43 @@ func (s *OperatorService) ListKeys(ctx context.Context, opts ...Option) ([]*Keyr
 	return out, meta, nil
 }
 
+var epOperatorInstallKey = endpoint{name: "Operator.InstallKey", method: http.MethodPost, route: "/v1/operator/keyring", opts: 1 << optKeyringRelayFactor}
+
 // InstallKey installs a new gossip encryption key on every node, without
 // using it yet: POST /v1/operator/keyring. key is the base64 form of a 16,
 // 24 or 32-byte key (`consul keygen` makes 32); another one is refused
 // before sending. An error of any node is a *StatusError (500) listing
 // them.
 func (s *OperatorService) InstallKey(ctx context.Context, key string, opts ...Option) error {
-	return s.keyringWrite(ctx, http.MethodPost, key, opts)
+	return s.keyringWrite(ctx, &epOperatorInstallKey, key, opts)
 }
+
+var epOperatorUseKey = endpoint{name: "Operator.UseKey", method: http.MethodPut, route: "/v1/operator/keyring", opts: 1 << optKeyringRelayFactor}
 
 // UseKey makes an installed key the primary one, the key every node
 // encrypts with: PUT /v1/operator/keyring. See InstallKey for key.
 func (s *OperatorService) UseKey(ctx context.Context, key string, opts ...Option) error {
-	return s.keyringWrite(ctx, http.MethodPut, key, opts)
+	return s.keyringWrite(ctx, &epOperatorUseKey, key, opts)
 }
+
+var epOperatorRemoveKey = endpoint{name: "Operator.RemoveKey", method: http.MethodDelete, route: "/v1/operator/keyring", opts: 1 << optKeyringRelayFactor}
 
 // RemoveKey removes a key from every node: DELETE
 // /v1/operator/keyring. The primary key cannot be removed (Consul answers
 // 500). See InstallKey for key.
 func (s *OperatorService) RemoveKey(ctx context.Context, key string, opts ...Option) error {
-	return s.keyringWrite(ctx, http.MethodDelete, key, opts)
+	return s.keyringWrite(ctx, &epOperatorRemoveKey, key, opts)
 }
 
-func (s *OperatorService) keyringWrite(ctx context.Context, method, key string, opts []Option) error {
+func (s *OperatorService) keyringWrite(ctx context.Context, e *endpoint, key string, opts []Option) error {
 	if err := keyringCheckKey(key); err != nil {
 		return err
 	}
-	if err := keyringCheckOpts(opts, false); err != nil {
+	if err := keyringCheckOpts(opts); err != nil {
 		return err
 	}
 	body := struct{ Key string }{key}
-	_, err := s.client.write(ctx, method, "/v1/operator/keyring", nil, body, opts, nil)
+	_, err := s.client.call(ctx, e, "/v1/operator/keyring", nil, body, opts, nil)
 	return err
 }
 
@@ -598,14 +613,16 @@ type OperatorServiceUsage struct {
 
 // UsageGlobal makes Usage count every datacenter of the federation, not
 // only the one asked (?global).
-func UsageGlobal() Option { return Param("global", "") }
+func UsageGlobal() Option { return routeOption(optUsageGlobal, "global", "") }
+
+var epOperatorUsage = endpoint{name: "Operator.Usage", method: http.MethodGet, route: "/v1/operator/usage", opts: oRead | oMaxStale | oEnt | 1<<optUsageGlobal, read: true}
 
 // Usage counts the nodes and services of the datacenter (of every
 // datacenter with UsageGlobal): GET /v1/operator/usage. It is a blocking
 // read: pass WaitIndex(meta.Index) to wait for a change.
 func (s *OperatorService) Usage(ctx context.Context, opts ...Option) (*OperatorUsage, *Meta, error) {
 	var out OperatorUsage
-	meta, err := s.client.get(ctx, "/v1/operator/usage", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epOperatorUsage, "/v1/operator/usage", nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}

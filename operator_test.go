@@ -287,7 +287,7 @@ func TestOperatorKeyringRefusesBadInput(t *testing.T) {
 	operatorArgErr(t, c.Operator.InstallKey(ctx, ""), "key")
 	operatorArgErr(t, c.Operator.InstallKey(ctx, "not base64!"), "key")
 	operatorArgErr(t, c.Operator.UseKey(ctx, "c2hvcnQ="), "key") // 5 bytes
-	operatorArgErr(t, c.Operator.RemoveKey(ctx, operatorKey1, consul.KeyringLocalOnly()), "local-only")
+	operatorArgErr(t, c.Operator.RemoveKey(ctx, operatorKey1, consul.KeyringLocalOnly()), "option KeyringLocalOnly")
 	operatorArgErr(t, c.Operator.InstallKey(ctx, operatorKey1, consul.KeyringRelayFactor(6)), "relay-factor")
 	_, _, err := c.Operator.ListKeys(ctx, consul.KeyringRelayFactor(-1))
 	operatorArgErr(t, err, "relay-factor")

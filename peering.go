@@ -112,6 +112,8 @@ type PeeringEstablishRequest struct {
 	Meta         map[string]string `json:",omitempty"`
 }
 
+var epPeeringGenerateToken = endpoint{name: "Peering.GenerateToken", method: http.MethodPost, route: "/v1/peering/token", opts: oPartition}
+
 // GenerateToken creates (or refreshes) a pending peering named
 // req.PeerName on the accepting side and returns the token to give to the
 // peer: POST /v1/peering/token. Calling it again for a peering that is not
@@ -123,11 +125,13 @@ func (s *PeeringService) GenerateToken(ctx context.Context, req PeeringGenerateT
 		return "", argError("PeeringGenerateTokenRequest.PeerName", "empty")
 	}
 	var out struct{ PeeringToken string }
-	if _, err := s.client.write(ctx, http.MethodPost, "/v1/peering/token", nil, req, opts, &out); err != nil {
+	if _, err := s.client.call(ctx, &epPeeringGenerateToken, "/v1/peering/token", nil, req, opts, &out); err != nil {
 		return "", err
 	}
 	return out.PeeringToken, nil
 }
+
+var epPeeringEstablish = endpoint{name: "Peering.Establish", method: http.MethodPost, route: "/v1/peering/establish", opts: oPartition}
 
 // Establish dials the peer whose token is req.PeeringToken and creates the
 // peering named req.PeerName on the dialing side: POST
@@ -143,9 +147,11 @@ func (s *PeeringService) Establish(ctx context.Context, req PeeringEstablishRequ
 	if req.PeeringToken == "" {
 		return argError("PeeringEstablishRequest.PeeringToken", "empty")
 	}
-	_, err := s.client.write(ctx, http.MethodPost, "/v1/peering/establish", nil, req, opts, nil)
+	_, err := s.client.call(ctx, &epPeeringEstablish, "/v1/peering/establish", nil, req, opts, nil)
 	return err
 }
+
+var epPeeringGet = endpoint{name: "Peering.Get", method: http.MethodGet, route: "/v1/peering/:name", opts: oConsistency | oBlocking | oPartition, read: true, notFoundOK: true}
 
 // Get reads one peering by name: GET /v1/peering/:name. It is always
 // answered by the leader.
@@ -159,12 +165,14 @@ func (s *PeeringService) Get(ctx context.Context, name string, opts ...Option) (
 		return nil, nil, err
 	}
 	var out *Peering
-	meta, err := s.client.getOptional(ctx, path, nil, opts, &out)
+	meta, err := s.client.call(ctx, &epPeeringGet, path, nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
 	return out, meta, nil
 }
+
+var epPeeringDelete = endpoint{name: "Peering.Delete", method: http.MethodDelete, route: "/v1/peering/:name", opts: oPartition}
 
 // Delete starts deleting a peering: DELETE /v1/peering/:name. The peering
 // moves to PeeringStateDeleting and disappears once its imported data is
@@ -175,16 +183,18 @@ func (s *PeeringService) Delete(ctx context.Context, name string, opts ...Option
 	if err != nil {
 		return err
 	}
-	_, err = s.client.write(ctx, http.MethodDelete, path, nil, nil, opts, nil)
+	_, err = s.client.call(ctx, &epPeeringDelete, path, nil, nil, opts, nil)
 	return err
 }
+
+var epPeeringList = endpoint{name: "Peering.List", method: http.MethodGet, route: "/v1/peerings", opts: oConsistency | oBlocking | oPartition, read: true}
 
 // List lists the peerings: GET /v1/peerings. No peering returns an empty
 // slice. It is always answered by the leader and supports blocking
 // (WaitIndex).
 func (s *PeeringService) List(ctx context.Context, opts ...Option) ([]*Peering, *Meta, error) {
 	var out []*Peering
-	meta, err := s.client.get(ctx, "/v1/peerings", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epPeeringList, "/v1/peerings", nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}

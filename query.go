@@ -176,6 +176,8 @@ func queryCheck(q *PreparedQuery) error {
 	return nil
 }
 
+var epQueryCreate = endpoint{name: "Query.Create", method: http.MethodPost, route: "/v1/query", opts: oDC}
+
 // Create stores a prepared query and returns its ID: POST /v1/query. A nil
 // query, an empty Service.Service, a preset ID or a negative DNS.TTL is
 // refused before sending. A Name already used by another query fails with
@@ -188,11 +190,13 @@ func (s *QueryService) Create(ctx context.Context, query *PreparedQuery, opts ..
 		return "", argError("query.ID", "must be empty on create, got %q", query.ID)
 	}
 	var out struct{ ID string }
-	if _, err := s.client.write(ctx, http.MethodPost, "/v1/query", nil, query, opts, &out); err != nil {
+	if _, err := s.client.call(ctx, &epQueryCreate, "/v1/query", nil, query, opts, &out); err != nil {
 		return "", err
 	}
 	return out.ID, nil
 }
+
+var epQueryUpdate = endpoint{name: "Query.Update", method: http.MethodPut, route: "/v1/query/:ID", opts: oDC}
 
 // Update replaces the prepared query of query.ID: PUT /v1/query/:id. An ID
 // that is not one path segment (empty, "." or "..", with a '/' or a control
@@ -206,9 +210,11 @@ func (s *QueryService) Update(ctx context.Context, query *PreparedQuery, opts ..
 	if err != nil {
 		return err
 	}
-	_, err = s.client.write(ctx, http.MethodPut, path, nil, query, opts, nil)
+	_, err = s.client.call(ctx, &epQueryUpdate, path, nil, query, opts, nil)
 	return err
 }
+
+var epQueryGet = endpoint{name: "Query.Get", method: http.MethodGet, route: "/v1/query/:id", opts: oRead | oMaxStale, read: true, notFoundOK: true}
 
 // Get reads a prepared query by ID: GET /v1/query/:id.
 //
@@ -221,12 +227,14 @@ func (s *QueryService) Get(ctx context.Context, id string, opts ...Option) (*Pre
 		return nil, nil, err
 	}
 	var out []*PreparedQuery
-	meta, err := s.client.getOptional(ctx, path, nil, opts, &out)
+	meta, err := s.client.call(ctx, &epQueryGet, path, nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
 	return first(out), meta, nil
 }
+
+var epQueryDelete = endpoint{name: "Query.Delete", method: http.MethodDelete, route: "/v1/query/:id", opts: oDC}
 
 // Delete deletes a prepared query: DELETE /v1/query/:id. A query that does
 // not exist fails with Consul's 500 "Cannot modify non-existent prepared
@@ -236,17 +244,21 @@ func (s *QueryService) Delete(ctx context.Context, id string, opts ...Option) er
 	if err != nil {
 		return err
 	}
-	_, err = s.client.write(ctx, http.MethodDelete, path, nil, nil, opts, nil)
+	_, err = s.client.call(ctx, &epQueryDelete, path, nil, nil, opts, nil)
 	return err
 }
+
+var epQueryList = endpoint{name: "Query.List", method: http.MethodGet, route: "/v1/query", opts: oRead | oMaxStale, read: true}
 
 // List lists every prepared query: GET /v1/query. It supports blocking and
 // consistency options.
 func (s *QueryService) List(ctx context.Context, opts ...Option) ([]*PreparedQuery, *Meta, error) {
 	out := []*PreparedQuery{}
-	meta, err := s.client.get(ctx, "/v1/query", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epQueryList, "/v1/query", nil, nil, opts, &out)
 	return out, meta, err
 }
+
+var epQueryExecute = endpoint{name: "Query.Execute", method: http.MethodGet, route: "/v1/query/:idOrName/execute", opts: oDC | oConsistency | oMaxStale | oCached | oMaxAge | oStaleIfErr | oNear, read: true}
 
 // Execute runs a prepared query, by ID or by name (a template query
 // answers every name starting with its Name), and returns the instances
@@ -276,7 +288,7 @@ func (s *QueryService) Execute(ctx context.Context, idOrName string, params *Que
 		}
 	}
 	var out QueryExecuteResponse
-	meta, err := s.client.get(ctx, path, ps, opts, &out)
+	meta, err := s.client.call(ctx, &epQueryExecute, path, ps, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
@@ -285,6 +297,8 @@ func (s *QueryService) Execute(ctx context.Context, idOrName string, params *Que
 	}
 	return &out, meta, nil
 }
+
+var epQueryExplain = endpoint{name: "Query.Explain", method: http.MethodGet, route: "/v1/query/:idOrName/explain", opts: oDC | oConsistency | oMaxStale, read: true}
 
 // Explain returns the query Execute would run for idOrName: for a template,
 // the query rendered for that name: GET /v1/query/:id-or-name/explain. A
@@ -296,7 +310,7 @@ func (s *QueryService) Explain(ctx context.Context, idOrName string, opts ...Opt
 		return nil, nil, err
 	}
 	var out struct{ Query *PreparedQuery }
-	meta, err := s.client.get(ctx, path, nil, opts, &out)
+	meta, err := s.client.call(ctx, &epQueryExplain, path, nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}

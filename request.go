@@ -23,42 +23,50 @@ import (
 // key such as ?recurse.
 type param struct{ k, v string }
 
-// request is one call of the HTTP API, before the options are applied.
-type request struct {
-	method string
-	path   string  // escaped path, e.g. "/v1/kv/app%20x"
-	params []param // endpoint parameters, sent before the options' ones
-	body   any     // nil, []byte, io.Reader, or a value encoded as JSON
-	// read makes the consistency, blocking and cache options apply.
+// endpoint is what a method declares about its route, once, in a package
+// variable: its name for errors, its HTTP method and route template (for
+// tracing), the options that apply to it, and how the pipeline treats its
+// answer. Declaring it per method makes an option that does not apply an
+// error instead of a parameter Consul ignores.
+type endpoint struct {
+	name   string // the method, e.g. "KV.Put"
+	method string // "GET", "PUT"...
+	route  string // the route template, e.g. "/v1/kv/:key"
+	opts   optSet // the options that apply, besides Token and Param
+	// read marks a read: its Meta headers must parse, and the
+	// consistency, blocking and cache options are sent as a read's.
 	read bool
-	// okStatuses are non-2xx statuses whose body is decoded like a success
-	// when it is a JSON object or array: 409 for transactions (the body lists
-	// the failed operations), 429 for autopilot health, 429 and 503 for the
-	// agent's local service health, where the status is part of the result.
-	// The same status with another body, such as the plain text 429 of
-	// Consul's rate limiter, is an error.
-	okStatuses []int
 	// notFoundOK applies the library's 404 rule to a read of one object: a
 	// 404 answer of Consul's own returns its Meta and no error, leaving out
 	// untouched.
 	notFoundOK bool
-	// long marks a call that holds its connection for long (a snapshot
-	// upload): it goes to the pool of blocking reads and is bounded by its
-	// context only, not by Config.Timeout.
+	// long marks a call that holds its connection for long (a snapshot,
+	// a stream): it goes to the pool of blocking reads and is bounded by
+	// its context only, not by Config.Timeout.
 	long bool
+	// okStatuses are non-2xx statuses whose body is decoded like a success
+	// when it is a JSON object or array: 409 for transactions (the body
+	// lists the failed operations), 429 for autopilot health, 429 and 503
+	// for the agent's local service health, where the status is part of
+	// the result. The same status with another body, such as the plain
+	// text 429 of Consul's rate limiter, is an error.
+	okStatuses []int
 }
 
-// get is a read: GET path, decoding the JSON answer into out.
-func (c *Client) get(ctx context.Context, path string, ps []param, opts []Option, out any) (*Meta, error) {
-	return c.call(ctx, request{method: http.MethodGet, path: path, params: ps, read: true}, opts, out)
+// request is one call of the HTTP API: its endpoint and what varies per
+// call.
+type request struct {
+	e      *endpoint
+	path   string  // escaped path, e.g. "/v1/kv/app%20x"
+	params []param // endpoint parameters, sent before the options' ones
+	body   any     // nil, []byte, io.Reader, or a value encoded as JSON
 }
 
-// getOptional is a read of one object under the library's 404 rule: when
-// Consul answers 404 it returns the answer's Meta and a nil error, and out
-// keeps its zero value, so that a caller can block on an object that does
-// not exist yet.
-func (c *Client) getOptional(ctx context.Context, path string, ps []param, opts []Option, out any) (*Meta, error) {
-	return c.call(ctx, request{method: http.MethodGet, path: path, params: ps, read: true, notFoundOK: true}, opts, out)
+// call is a call of e: path is the escaped path (built by buildPath or
+// kvPath), ps the route's own query parameters, body nil or what to send,
+// out where to decode the answer.
+func (c *Client) call(ctx context.Context, e *endpoint, path string, ps []param, body any, opts []Option, out any) (*Meta, error) {
+	return c.do(ctx, request{e: e, path: path, params: ps, body: body}, opts, out)
 }
 
 // first returns the first element of a list answer, or nil for an empty
@@ -70,25 +78,19 @@ func first[T any](list []*T) *T {
 	return list[0]
 }
 
-// write is a PUT, POST or DELETE sending body and decoding the answer into
-// out when out is not nil.
-func (c *Client) write(ctx context.Context, method, path string, ps []param, body any, opts []Option, out any) (*Meta, error) {
-	return c.call(ctx, request{method: method, path: path, params: ps, body: body}, opts, out)
-}
-
-// call is the one request pipeline: it applies the client defaults and the
+// do is the one request pipeline: it applies the client defaults and the
 // options, sends, parses the Meta headers, maps non-2xx answers to
 // *StatusError and decodes a JSON answer into out (out may be nil, or a
 // *[]byte for a raw answer). The body is always drained and closed. On a
 // non-2xx answer the parsed Meta is returned with the error.
-func (c *Client) call(ctx context.Context, r request, opts []Option, out any) (*Meta, error) {
+func (c *Client) do(ctx context.Context, r request, opts []Option, out any) (*Meta, error) {
 	var o callOptions
-	if err := c.resolve(opts, &o); err != nil {
+	if err := c.resolve(r.e, opts, &o); err != nil {
 		return nil, err
 	}
 	var timeout time.Duration
 	switch {
-	case r.read && o.blocking():
+	case r.e.read && o.blocking():
 		// A blocking read must not hang forever on a dead connection: Consul
 		// answers within wait plus up to wait/16 of jitter.
 		wait := o.wait
@@ -99,7 +101,7 @@ func (c *Client) call(ctx context.Context, r request, opts []Option, out any) (*
 			wait = maxWait
 		}
 		timeout = wait + wait/16 + blockingMargin
-	case !r.long:
+	case !r.e.long:
 		timeout = c.timeout
 	}
 	parent := ctx
@@ -113,14 +115,14 @@ func (c *Client) call(ctx context.Context, r request, opts []Option, out any) (*
 	tried := 1 // agents tried for this call, for failover
 	for attempt := 0; ; {
 		cur := c.cur.Load()
-		resp, meta, err := c.send(ctx, &r, &o, opts, c.bases[cur])
+		resp, meta, err := c.send(ctx, &r, &o, c.bases[cur])
 		if err == nil {
 			if err = c.decodeAnswer(ctx, &r, resp, out); err != nil && ctx.Err() != nil {
 				err = c.ctxErr(parent, ctx, &r, timeout, err)
 			}
 			return meta, err
 		}
-		if r.notFoundOK && isConsulNotFound(err, meta) {
+		if r.e.notFoundOK && isConsulNotFound(err, meta) {
 			return meta, nil
 		}
 		if ctx.Err() != nil {
@@ -146,7 +148,7 @@ func (c *Client) call(ctx context.Context, r request, opts []Option, out any) (*
 		delay := c.backoff.Delay(attempt, err)
 		if c.logger != nil {
 			c.logger.LogAttrs(ctx, slog.LevelInfo, "consul: retrying",
-				slog.String("method", r.method), slog.String("path", r.path),
+				slog.String("method", r.e.method), slog.String("path", r.path),
 				slog.Int("attempt", attempt), slog.Duration("delay", delay), slog.String("error", err.Error()))
 		}
 		if werr := sleepCtx(ctx, delay); werr != nil {
@@ -163,13 +165,13 @@ func (c *Client) call(ctx context.Context, r request, opts []Option, out any) (*
 // pool of long calls and checks the status like call, but neither retries
 // nor fails over, and leaves the open body to the caller, bounded by ctx
 // only (not by Config.Timeout or Config.MaxResponseSize).
-func (c *Client) stream(ctx context.Context, r request, opts []Option) (*http.Response, *Meta, error) {
+func (c *Client) stream(ctx context.Context, e *endpoint, path string, ps []param, opts []Option) (*http.Response, *Meta, error) {
 	var o callOptions
-	if err := c.resolve(opts, &o); err != nil {
+	if err := c.resolve(e, opts, &o); err != nil {
 		return nil, nil, err
 	}
-	r.long = true
-	return c.send(ctx, &r, &o, opts, c.bases[c.cur.Load()])
+	r := request{e: e, path: path, params: ps}
+	return c.send(ctx, &r, &o, c.bases[c.cur.Load()])
 }
 
 // ctxErr is the error of a call whose context ended: the caller's own
@@ -179,10 +181,10 @@ func (c *Client) stream(ctx context.Context, r request, opts []Option) (*http.Re
 // matches context.Canceled or context.DeadlineExceeded.
 func (c *Client) ctxErr(parent, ctx context.Context, r *request, timeout time.Duration, last error) error {
 	if err := parent.Err(); err != nil {
-		return fmt.Errorf("consul: %s %s: %w", r.method, r.path, err)
+		return fmt.Errorf("consul: %s %s: %w", r.e.method, r.path, err)
 	}
 	if ctx.Err() != nil && timeout > 0 {
-		return fmt.Errorf("consul: %s %s: no answer within %s: %w", r.method, r.path, timeout, ctx.Err())
+		return fmt.Errorf("consul: %s %s: no answer within %s: %w", r.e.method, r.path, timeout, ctx.Err())
 	}
 	return last
 }
@@ -206,7 +208,7 @@ func (c *Client) decodeAnswer(ctx context.Context, r *request, resp *http.Respon
 	defer closeBody(resp.Body)
 	if err := decodeBody(resp, out, c.maxResponse); err != nil {
 		if errors.Is(err, ErrResponseTooLarge) {
-			return fmt.Errorf("consul: %s %s: %w", r.method, r.path, err)
+			return fmt.Errorf("consul: %s %s: %w", r.e.method, r.path, err)
 		}
 		return c.wrapErr(ctx, r, "decode answer", err)
 	}
@@ -226,7 +228,7 @@ func retryable(r *request, o *callOptions, err error) bool {
 	if isDialError(err) {
 		return true
 	}
-	if r.method != http.MethodGet || o.blocking() {
+	if r.e.method != http.MethodGet || o.blocking() {
 		return false
 	}
 	if se, ok := err.(*StatusError); ok {
@@ -258,13 +260,13 @@ var blockingMargin = 5 * time.Second
 
 // send builds and sends the request and checks its status. On success the
 // caller owns resp.Body; otherwise the body is closed.
-func (c *Client) send(ctx context.Context, r *request, o *callOptions, opts []Option, base string) (*http.Response, *Meta, error) {
+func (c *Client) send(ctx context.Context, r *request, o *callOptions, base string) (*http.Response, *Meta, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, c.wrapErr(ctx, r, "", err)
 	}
 	body, ctype, err := encodeBody(r.body)
 	if err != nil {
-		return nil, nil, fmt.Errorf("consul: %s %s: encode body: %w", r.method, r.path, err)
+		return nil, nil, fmt.Errorf("consul: %s %s: encode body: %w", r.e.method, r.path, err)
 	}
 
 	var u strings.Builder
@@ -275,11 +277,11 @@ func (c *Client) send(ctx context.Context, r *request, o *callOptions, opts []Op
 	for _, p := range r.params {
 		q.add(p.k, p.v)
 	}
-	c.writeQuery(&q, r, o, opts)
+	c.writeQuery(&q, r, o)
 
-	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), body)
+	req, err := http.NewRequestWithContext(ctx, r.e.method, u.String(), body)
 	if err != nil {
-		return nil, nil, fmt.Errorf("consul: %s %s: %w", r.method, r.path, err)
+		return nil, nil, fmt.Errorf("consul: %s %s: %w", r.e.method, r.path, err)
 	}
 	if o.token != "" {
 		req.Header["X-Consul-Token"] = []string{o.token}
@@ -290,12 +292,12 @@ func (c *Client) send(ctx context.Context, r *request, o *callOptions, opts []Op
 	if ctype != "" {
 		req.Header["Content-Type"] = []string{ctype}
 	}
-	if r.read && (o.hasMaxAge || o.hasStale) {
+	if r.e.read && (o.hasMaxAge || o.hasStale) {
 		req.Header["Cache-Control"] = []string{cacheControl(o)}
 	}
 
 	hc := c.hc
-	if r.long || o.blocking() {
+	if r.e.long || o.blocking() {
 		hc = c.hcLong
 	}
 	start := time.Now()
@@ -306,16 +308,16 @@ func (c *Client) send(ctx context.Context, r *request, o *callOptions, opts []Op
 	// A write's answer is what Consul did: a header it does not need
 	// cannot turn a write that was applied into an error the caller might
 	// retry. A read's headers are its Meta, and must parse.
-	meta, err := parseMeta(resp.Header, r.read)
+	meta, err := parseMeta(resp.Header, r.e.read)
 	if err != nil {
 		closeBody(resp.Body)
-		return nil, nil, fmt.Errorf("consul: %s %s: %w", r.method, r.path, err)
+		return nil, nil, fmt.Errorf("consul: %s %s: %w", r.e.method, r.path, err)
 	}
 	meta.RequestTime = time.Since(start)
 	if resp.StatusCode/100 == 2 {
 		return resp, meta, nil
 	}
-	if slices.Contains(r.okStatuses, resp.StatusCode) {
+	if slices.Contains(r.e.okStatuses, resp.StatusCode) {
 		br := bufio.NewReaderSize(resp.Body, 512)
 		resp.Body = struct {
 			io.Reader
@@ -355,14 +357,13 @@ func (c *Client) wrapErr(ctx context.Context, r *request, what string, err error
 		err = ctxErr
 	}
 	if what != "" {
-		return fmt.Errorf("consul: %s %s: %s: %w", r.method, r.path, what, err)
+		return fmt.Errorf("consul: %s %s: %s: %w", r.e.method, r.path, what, err)
 	}
-	return fmt.Errorf("consul: %s %s: %w", r.method, r.path, err)
+	return fmt.Errorf("consul: %s %s: %w", r.e.method, r.path, err)
 }
 
-// writeQuery appends the query parameters of the resolved options and of
-// the multi-valued options.
-func (c *Client) writeQuery(q *queryWriter, r *request, o *callOptions, opts []Option) {
+// writeQuery appends the query parameters of the resolved options.
+func (c *Client) writeQuery(q *queryWriter, r *request, o *callOptions) {
 	if o.dc != "" {
 		q.add("dc", o.dc)
 	}
@@ -372,53 +373,31 @@ func (c *Client) writeQuery(q *queryWriter, r *request, o *callOptions, opts []O
 	if o.partition != "" {
 		q.add("partition", o.partition)
 	}
-	if r.read {
-		switch o.consistency {
-		case ConsistencyStale:
-			q.add("stale", "")
-		case ConsistencyConsistent:
-			q.add("consistent", "")
-		case ConsistencyLeader:
-			q.add("leader", "")
-		}
-		if o.maxStale > 0 {
-			q.add("max_stale", o.maxStale.String())
-		}
-		if o.index > 0 {
-			q.add("index", strconv.FormatUint(o.index, 10))
-		}
-		if o.hash != "" {
-			q.add("hash", o.hash)
-		}
-		if o.wait > 0 && o.blocking() {
-			q.add("wait", o.wait.String())
-		}
-		if o.cached {
-			q.add("cached", "")
-		}
+	switch o.consistency {
+	case ConsistencyStale:
+		q.add("stale", "")
+	case ConsistencyConsistent:
+		q.add("consistent", "")
+	case ConsistencyLeader:
+		q.add("leader", "")
 	}
-	for i := range opts {
-		op := &opts[i]
-		switch op.kind {
-		case optFilter:
-			q.add("filter", op.s1)
-		case optNear:
-			q.add("near", op.s1)
-		case optNodeMeta:
-			q.add("node-meta", op.s1+":"+op.s2)
-		case optPeer:
-			q.add("peer", op.s1)
-		case optTag:
-			q.add("tag", op.s1)
-		case optPassing:
-			q.add("passing", "")
-		case optSeparator:
-			q.add("separator", op.s1)
-		case optFlags:
-			q.add("flags", strconv.FormatUint(op.n, 10))
-		case optParam:
-			q.add(op.s1, op.s2)
-		}
+	if o.maxStale > 0 {
+		q.add("max_stale", o.maxStale.String())
+	}
+	if o.index > 0 {
+		q.add("index", strconv.FormatUint(o.index, 10))
+	}
+	if o.hash != "" {
+		q.add("hash", o.hash)
+	}
+	if o.wait > 0 && o.blocking() {
+		q.add("wait", o.wait.String())
+	}
+	if o.cached {
+		q.add("cached", "")
+	}
+	for _, p := range o.params {
+		q.add(p.k, p.v)
 	}
 }
 
@@ -616,7 +595,7 @@ func statusError(r *request, resp *http.Response, tokens ...string) *StatusError
 	}
 	e := &StatusError{
 		StatusCode: resp.StatusCode,
-		Method:     r.method,
+		Method:     r.e.method,
 		Path:       r.path,
 		Body:       strings.TrimSpace(strings.ToValidUTF8(body, "")),
 	}
@@ -761,8 +740,8 @@ const defaultWait = 5 * time.Minute
 // maxWait is the longest wait Consul honours.
 const maxWait = 10 * time.Minute
 
-// callOptions is the resolution of the client defaults and a call's options
-// for the single-valued settings.
+// callOptions is the resolution of the client defaults and a call's
+// options: resolved once per call, however many attempts it takes.
 type callOptions struct {
 	dc, token, hash     string
 	ns, partition       string
@@ -773,20 +752,39 @@ type callOptions struct {
 	maxStale            time.Duration
 	hasMaxAge, hasStale bool
 	cached              bool
+	// params are the query parameters of the multi-valued and route
+	// options, in the order given; buf holds the first few without an
+	// allocation.
+	params []param
+	buf    [4]param
 }
 
 // blocking reports whether the call waits on the server.
 func (o *callOptions) blocking() bool { return o.index > 0 || o.hash != "" }
 
-// resolve applies defaults then opts, validating each.
-func (c *Client) resolve(opts []Option, o *callOptions) error {
-	o.dc = c.datacenter
+// resolve applies the client's defaults that e takes, then opts, refusing
+// an option that does not apply to e and validating each value.
+func (c *Client) resolve(e *endpoint, opts []Option, o *callOptions) error {
+	allowed := e.opts | oAlways
 	o.token = c.token
-	o.ns = c.namespace
-	o.partition = c.partition
-	o.consistency = c.consistency
+	if allowed.has(optDatacenter) {
+		o.dc = c.datacenter
+	}
+	if allowed.has(optNamespace) {
+		o.ns = c.namespace
+	}
+	if allowed.has(optPartition) {
+		o.partition = c.partition
+	}
+	if allowed.has(optConsistency) {
+		o.consistency = c.consistency
+	}
+	o.params = o.buf[:0]
 	for i := range opts {
 		op := &opts[i]
+		if op.kind >= optKindEnd || !allowed.has(op.kind) {
+			return optionError(op.kind, e)
+		}
 		switch op.kind {
 		case optDatacenter:
 			o.dc = op.s1
@@ -830,7 +828,34 @@ func (c *Client) resolve(opts []Option, o *callOptions) error {
 			o.ns = op.s1
 		case optPartition:
 			o.partition = op.s1
+		case optFilter:
+			o.params = append(o.params, param{"filter", op.s1})
+		case optNear:
+			o.params = append(o.params, param{"near", op.s1})
+		case optNodeMeta:
+			o.params = append(o.params, param{"node-meta", op.s1 + ":" + op.s2})
+		case optPeer:
+			o.params = append(o.params, param{"peer", op.s1})
+		case optTag:
+			o.params = append(o.params, param{"tag", op.s1})
+		case optPassing:
+			o.params = append(o.params, param{"passing", ""})
+		case optSeparator:
+			o.params = append(o.params, param{"separator", op.s1})
+		case optFlags:
+			o.params = append(o.params, param{"flags", strconv.FormatUint(op.n, 10)})
+		default: // Param and the route options
+			o.params = append(o.params, param{op.s1, op.s2})
 		}
 	}
 	return nil
+}
+
+// optionError refuses an option that does not apply to e.
+func optionError(k optKind, e *endpoint) error {
+	name := "an unknown Option"
+	if k < optKindEnd {
+		name = optNames[k]
+	}
+	return &ArgumentError{Arg: "option " + name, Reason: "does not apply to " + e.name + " (" + e.method + " " + e.route + ")"}
 }

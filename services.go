@@ -154,12 +154,14 @@ type AgentServiceHealth struct {
 	Checks           []*HealthCheck
 }
 
+var epServicesList = endpoint{name: "Services.List", method: http.MethodGet, route: "/v1/agent/services", opts: oFilter | oEnt, read: true}
+
 // List returns the services registered on the local agent, by service ID
 // (aioconsul's services.items): GET /v1/agent/services. It takes Filter;
 // no service returns an empty map. It does not block.
 func (s *ServicesService) List(ctx context.Context, opts ...Option) (map[string]*NodeService, *Meta, error) {
 	out := map[string]*NodeService{}
-	meta, err := s.client.get(ctx, "/v1/agent/services", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epServicesList, "/v1/agent/services", nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
@@ -168,6 +170,8 @@ func (s *ServicesService) List(ctx context.Context, opts ...Option) (map[string]
 	}
 	return out, meta, nil
 }
+
+var epServicesGet = endpoint{name: "Services.Get", method: http.MethodGet, route: "/v1/agent/service/:serviceID", opts: oHash | oEnt, read: true, notFoundOK: true}
 
 // Get returns one service of the local agent by its ID: GET
 // /v1/agent/service/:id. An ID the agent does not know returns (nil, meta,
@@ -183,12 +187,14 @@ func (s *ServicesService) Get(ctx context.Context, serviceID string, opts ...Opt
 		return nil, nil, err
 	}
 	var out *NodeService
-	meta, err := s.client.getOptional(ctx, path, nil, opts, &out)
+	meta, err := s.client.call(ctx, &epServicesGet, path, nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
 	return out, meta, nil
 }
+
+var epServicesRegister = endpoint{name: "Services.Register", method: http.MethodPut, route: "/v1/agent/service/register", opts: oEnt | 1<<optReplaceChecks}
 
 // Register adds a service to the local agent, or replaces the service of
 // the same ID (aioconsul's services.register): PUT
@@ -204,13 +210,17 @@ func (s *ServicesService) Register(ctx context.Context, reg *AgentServiceRegistr
 	if err := reg.validate("AgentServiceRegistration", false); err != nil {
 		return err
 	}
-	_, err := s.client.write(ctx, http.MethodPut, "/v1/agent/service/register", nil, reg, opts, nil)
+	_, err := s.client.call(ctx, &epServicesRegister, "/v1/agent/service/register", nil, reg, opts, nil)
 	return err
 }
 
 // ServicesReplaceChecks makes Services.Register remove the service's checks
 // that the registration does not list (?replace-existing-checks).
-func ServicesReplaceChecks() Option { return Param("replace-existing-checks", "true") }
+func ServicesReplaceChecks() Option {
+	return routeOption(optReplaceChecks, "replace-existing-checks", "true")
+}
+
+var epServicesDeregister = endpoint{name: "Services.Deregister", method: http.MethodPut, route: "/v1/agent/service/deregister/:serviceID", opts: oEnt}
 
 // Deregister removes a service and its checks from the local agent
 // (aioconsul's services.deregister): PUT /v1/agent/service/deregister/:id.
@@ -221,9 +231,11 @@ func (s *ServicesService) Deregister(ctx context.Context, serviceID string, opts
 	if err != nil {
 		return err
 	}
-	_, err = s.client.write(ctx, http.MethodPut, path, nil, nil, opts, nil)
+	_, err = s.client.call(ctx, &epServicesDeregister, path, nil, nil, opts, nil)
 	return err
 }
+
+var epServicesEnableMaintenance = endpoint{name: "Services.EnableMaintenance", method: http.MethodPut, route: "/v1/agent/service/maintenance/:serviceID", opts: oEnt}
 
 // EnableMaintenance puts a local service in maintenance mode with a reason
 // (aioconsul's services.disable): PUT
@@ -232,8 +244,10 @@ func (s *ServicesService) Deregister(ctx context.Context, serviceID string, opts
 // healthy lists. An unknown ID is a *StatusError matching ErrNotFound; an
 // ID that is not one path segment is refused before sending.
 func (s *ServicesService) EnableMaintenance(ctx context.Context, serviceID, reason string, opts ...Option) error {
-	return s.maintenance(ctx, serviceID, true, reason, opts)
+	return s.maintenance(ctx, &epServicesEnableMaintenance, serviceID, true, reason, opts)
 }
+
+var epServicesDisableMaintenance = endpoint{name: "Services.DisableMaintenance", method: http.MethodPut, route: "/v1/agent/service/maintenance/:serviceID", opts: oEnt}
 
 // DisableMaintenance takes a local service out of maintenance mode
 // (aioconsul's services.enable, whose reason Consul ignores): PUT
@@ -241,10 +255,10 @@ func (s *ServicesService) EnableMaintenance(ctx context.Context, serviceID, reas
 // *StatusError matching ErrNotFound; an ID that is not one path segment is
 // refused before sending.
 func (s *ServicesService) DisableMaintenance(ctx context.Context, serviceID string, opts ...Option) error {
-	return s.maintenance(ctx, serviceID, false, "", opts)
+	return s.maintenance(ctx, &epServicesDisableMaintenance, serviceID, false, "", opts)
 }
 
-func (s *ServicesService) maintenance(ctx context.Context, serviceID string, enable bool, reason string, opts []Option) error {
+func (s *ServicesService) maintenance(ctx context.Context, e *endpoint, serviceID string, enable bool, reason string, opts []Option) error {
 	path, err := buildPath("/v1/agent/service/maintenance/{serviceID}", serviceID)
 	if err != nil {
 		return err
@@ -253,12 +267,14 @@ func (s *ServicesService) maintenance(ctx context.Context, serviceID string, ena
 	if reason != "" {
 		ps = append(ps, param{"reason", reason})
 	}
-	_, err = s.client.write(ctx, http.MethodPut, path, ps, nil, opts, nil)
+	_, err = s.client.call(ctx, e, path, ps, nil, opts, nil)
 	return err
 }
 
 // The status codes of the local health endpoints, each with a JSON body.
 var servicesHealthStatuses = []int{http.StatusTooManyRequests, http.StatusServiceUnavailable}
+
+var epServicesGetHealthByID = endpoint{name: "Services.GetHealthByID", method: http.MethodGet, route: "/v1/agent/health/service/id/:serviceID", opts: oEnt, read: true, notFoundOK: true, okStatuses: servicesHealthStatuses}
 
 // GetHealthByID returns a local service instance with its checks and their
 // aggregated status: GET /v1/agent/health/service/id/:id. Consul encodes
@@ -272,15 +288,14 @@ func (s *ServicesService) GetHealthByID(ctx context.Context, serviceID string, o
 		return nil, nil, err
 	}
 	var out *AgentServiceHealth
-	meta, err := s.client.call(ctx, request{
-		method: http.MethodGet, path: path,
-		read: true, okStatuses: servicesHealthStatuses, notFoundOK: true,
-	}, opts, &out)
+	meta, err := s.client.call(ctx, &epServicesGetHealthByID, path, nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
 	return out, meta, nil
 }
+
+var epServicesGetHealthByName = endpoint{name: "Services.GetHealthByName", method: http.MethodGet, route: "/v1/agent/health/service/name/:name", opts: oEnt, read: true, notFoundOK: true, okStatuses: servicesHealthStatuses}
 
 // GetHealthByName returns the aggregated status of every local instance of a
 // service, and the instances with their checks: GET
@@ -295,10 +310,7 @@ func (s *ServicesService) GetHealthByName(ctx context.Context, name string, opts
 		return "", nil, nil, err
 	}
 	var out []*AgentServiceHealth
-	meta, err := s.client.call(ctx, request{
-		method: http.MethodGet, path: path,
-		read: true, okStatuses: servicesHealthStatuses, notFoundOK: true,
-	}, opts, &out)
+	meta, err := s.client.call(ctx, &epServicesGetHealthByName, path, nil, nil, opts, &out)
 	if err != nil {
 		return "", nil, meta, err
 	}

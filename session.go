@@ -103,6 +103,8 @@ func (e *SessionEntry) UnmarshalJSON(b []byte) error {
 // SessionService manages sessions: /v1/session/.
 type SessionService service
 
+var epSessionCreate = endpoint{name: "Session.Create", method: http.MethodPut, route: "/v1/session/create", opts: oDC | oEnt}
+
 // Create creates a session and returns its ID: PUT /v1/session/create.
 // A nil entry creates one with Consul's defaults. A negative TTL or
 // LockDelay, or an unknown Behavior, is refused before sending.
@@ -123,11 +125,13 @@ func (s *SessionService) Create(ctx context.Context, entry *SessionEntry, opts .
 		body = entry
 	}
 	var out struct{ ID string }
-	if _, err := s.client.write(ctx, http.MethodPut, "/v1/session/create", nil, body, opts, &out); err != nil {
+	if _, err := s.client.call(ctx, &epSessionCreate, "/v1/session/create", nil, body, opts, &out); err != nil {
 		return "", err
 	}
 	return out.ID, nil
 }
+
+var epSessionDestroy = endpoint{name: "Session.Destroy", method: http.MethodPut, route: "/v1/session/destroy/:id", opts: oDC | oEnt}
 
 // Destroy invalidates a session, releasing or deleting its keys as its
 // Behavior says: PUT /v1/session/destroy/:id. Destroying a session that
@@ -139,9 +143,11 @@ func (s *SessionService) Destroy(ctx context.Context, id string, opts ...Option)
 	if err != nil {
 		return err
 	}
-	_, err = s.client.write(ctx, http.MethodPut, path, nil, nil, opts, nil)
+	_, err = s.client.call(ctx, &epSessionDestroy, path, nil, nil, opts, nil)
 	return err
 }
+
+var epSessionRenew = endpoint{name: "Session.Renew", method: http.MethodPut, route: "/v1/session/renew/:id", opts: oDC | oEnt}
 
 // Renew resets a session's TTL and returns the session: PUT
 // /v1/session/renew/:id. A session that no longer exists is an error
@@ -153,7 +159,7 @@ func (s *SessionService) Renew(ctx context.Context, id string, opts ...Option) (
 		return nil, err
 	}
 	var out []*SessionEntry
-	if _, err := s.client.write(ctx, http.MethodPut, path, nil, nil, opts, &out); err != nil {
+	if _, err := s.client.call(ctx, &epSessionRenew, path, nil, nil, opts, &out); err != nil {
 		return nil, err
 	}
 	if len(out) == 0 {
@@ -161,6 +167,8 @@ func (s *SessionService) Renew(ctx context.Context, id string, opts ...Option) (
 	}
 	return out[0], nil
 }
+
+var epSessionGet = endpoint{name: "Session.Get", method: http.MethodGet, route: "/v1/session/info/:id", opts: oRead | oEnt, read: true, notFoundOK: true}
 
 // Get reads one session: GET /v1/session/info/:id.
 //
@@ -173,12 +181,14 @@ func (s *SessionService) Get(ctx context.Context, id string, opts ...Option) (*S
 		return nil, nil, err
 	}
 	var out []*SessionEntry
-	meta, err := s.client.getOptional(ctx, path, nil, opts, &out)
+	meta, err := s.client.call(ctx, &epSessionGet, path, nil, nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}
 	return first(out), meta, nil
 }
+
+var epSessionListByNode = endpoint{name: "Session.ListByNode", method: http.MethodGet, route: "/v1/session/node/:node", opts: oRead | oEnt, read: true}
 
 // ListByNode lists the sessions of one node: GET /v1/session/node/:node. A node
 // that is not one path segment is refused before sending. It supports
@@ -189,14 +199,16 @@ func (s *SessionService) ListByNode(ctx context.Context, node string, opts ...Op
 		return nil, nil, err
 	}
 	var out []*SessionEntry
-	meta, err := s.client.get(ctx, path, nil, opts, &out)
+	meta, err := s.client.call(ctx, &epSessionListByNode, path, nil, nil, opts, &out)
 	return out, meta, err
 }
+
+var epSessionList = endpoint{name: "Session.List", method: http.MethodGet, route: "/v1/session/list", opts: oRead | oEnt, read: true}
 
 // List lists every session (aioconsul's items): GET /v1/session/list. It
 // supports blocking and consistency options.
 func (s *SessionService) List(ctx context.Context, opts ...Option) ([]*SessionEntry, *Meta, error) {
 	var out []*SessionEntry
-	meta, err := s.client.get(ctx, "/v1/session/list", nil, opts, &out)
+	meta, err := s.client.call(ctx, &epSessionList, "/v1/session/list", nil, nil, opts, &out)
 	return out, meta, err
 }

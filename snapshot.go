@@ -13,6 +13,15 @@ import (
 // a management token when ACLs are on.
 type SnapshotService service
 
+var (
+	// Save reads the datacenter and ?stale; the other consistency modes
+	// are not read by the route.
+	epSnapshotSave = endpoint{name: "Snapshot.Save", method: http.MethodGet, route: "/v1/snapshot",
+		opts: oDC | oConsistency, read: true, long: true}
+	// Restore refuses ?stale ("stale not allowed for restore").
+	epSnapshotRestore = endpoint{name: "Snapshot.Restore", method: http.MethodPut, route: "/v1/snapshot", opts: oDC, long: true}
+)
+
 // Save takes a snapshot and streams it: GET /v1/snapshot. The caller reads
 // the snapshot from the returned body and must close it; nothing is
 // buffered in memory, so a large snapshot goes straight to where it is
@@ -31,7 +40,7 @@ type SnapshotService service
 // context bounds the whole transfer: cancelling it ends the stream.
 // Config.Timeout and Config.MaxResponseSize do not apply to it.
 func (s *SnapshotService) Save(ctx context.Context, opts ...Option) (io.ReadCloser, *Meta, error) {
-	resp, meta, err := s.client.stream(ctx, request{method: http.MethodGet, path: "/v1/snapshot", read: true}, opts)
+	resp, meta, err := s.client.stream(ctx, &epSnapshotSave, epSnapshotSave.route, nil, opts)
 	if err != nil {
 		return nil, meta, err
 	}
@@ -53,6 +62,6 @@ func (s *SnapshotService) Restore(ctx context.Context, snap io.Reader, opts ...O
 		// Close, the caller owns snap.
 		body = struct{ io.Reader }{snap}
 	}
-	_, err := s.client.call(ctx, request{method: http.MethodPut, path: "/v1/snapshot", body: body, long: true}, opts, nil)
+	_, err := s.client.call(ctx, &epSnapshotRestore, epSnapshotRestore.route, nil, body, opts, nil)
 	return err
 }

@@ -9,6 +9,13 @@ import (
 // TxnService runs transactions: PUT /v1/txn. See Txn.
 type TxnService service
 
+var (
+	// A transaction of reads only is a read: Consul honours the
+	// consistency modes there, and nowhere in a transaction that writes.
+	epTxnRead  = endpoint{name: "Txn.Execute", method: http.MethodPut, route: "/v1/txn", opts: oDC | oConsistency, read: true, okStatuses: txnOKStatuses}
+	epTxnWrite = endpoint{name: "Txn.Execute", method: http.MethodPut, route: "/v1/txn", opts: oDC, okStatuses: txnOKStatuses}
+)
+
 // txnOKStatuses: a rolled back transaction answers 409 with the failed
 // operations in its body.
 var txnOKStatuses = []int{http.StatusConflict}
@@ -217,14 +224,12 @@ func (t *Txn) Execute(ctx context.Context, opts ...Option) ([]TxnResult, *Meta, 
 			break
 		}
 	}
+	e := &epTxnWrite
+	if read {
+		e = &epTxnRead
+	}
 	var out txnResponse
-	meta, err := t.c.call(ctx, request{
-		method:     http.MethodPut,
-		path:       "/v1/txn",
-		body:       t.Ops(),
-		read:       read,
-		okStatuses: txnOKStatuses,
-	}, opts, &out)
+	meta, err := t.c.call(ctx, e, e.route, nil, t.Ops(), opts, &out)
 	if err != nil {
 		return nil, meta, err
 	}

@@ -100,8 +100,14 @@ type Meta struct {
 //
 //	pairs, meta, err := client.KV.List(ctx, "app/", consul.Stale(), consul.Datacenter("dc2"))
 //
-// Options that a route does not use are sent anyway and ignored by Consul;
-// options that set one value (Datacenter, Token, a consistency mode...) win
+// Every method declares the options that apply to it: those its Consul
+// route reads and honours (the method's documentation lists them). Any
+// other option is refused with an *ArgumentError naming the option and the
+// method, before anything is sent: nothing is silently dropped or sent to a
+// route that ignores it. Token and Param apply to every method. The
+// client's defaults (Config.Datacenter, Namespace, Partition, Consistency)
+// apply where the method takes that option, and are left out elsewhere.
+// Options that set one value (Datacenter, Token, a consistency mode...) win
 // over the client's defaults and over earlier options of the same kind. An
 // Option is a small value: building one allocates nothing.
 type Option struct {
@@ -136,6 +142,70 @@ const (
 	optSeparator
 	optFlags
 	optParam
+	// Options of one route each.
+	optMonitorJSON
+	optCoordinateSegment
+	optEventNode
+	optEventService
+	optEventTag
+	optMembersWAN
+	optMembersSegment
+	optMembersPrune
+	optKeyringRelayFactor
+	optKeyringLocalOnly
+	optUsageGlobal
+	optReplaceChecks
+	optKindEnd
+)
+
+// optNames name the option kinds in errors, by their constructor.
+var optNames = [optKindEnd]string{
+	optNone: "the zero Option", optDatacenter: "Datacenter", optConsistency: "WithConsistency (Stale, Consistent)",
+	optToken: "Token", optWaitIndex: "WaitIndex", optWaitTime: "WaitTime", optWaitHash: "WaitHash",
+	optFilter: "Filter", optNear: "Near", optNodeMeta: "NodeMeta", optCached: "Cached", optMaxAge: "MaxAge",
+	optStaleIfError: "StaleIfError", optMaxStale: "MaxStale", optNamespace: "Namespace", optPartition: "Partition",
+	optPeer: "Peer", optTag: "Tag", optPassing: "Passing", optSeparator: "Separator", optFlags: "Flags",
+	optParam: "Param", optMonitorJSON: "AgentMonitorJSON", optCoordinateSegment: "CoordinateSegment",
+	optEventNode: "EventNodeFilter", optEventService: "EventServiceFilter", optEventTag: "EventTagFilter",
+	optMembersWAN: "MembersWAN", optMembersSegment: "MembersSegment", optMembersPrune: "MembersPrune",
+	optKeyringRelayFactor: "KeyringRelayFactor", optKeyringLocalOnly: "KeyringLocalOnly",
+	optUsageGlobal: "UsageGlobal", optReplaceChecks: "ServicesReplaceChecks",
+}
+
+// optSet is a set of option kinds: the options a method declares.
+type optSet uint64
+
+func (s optSet) has(k optKind) bool { return s&(1<<k) != 0 }
+
+// The option sets methods declare, built from what Consul's handlers read
+// (agent/*_endpoint.go). Token and Param apply to every method and are in
+// no set.
+const (
+	oDC          optSet = 1 << optDatacenter
+	oConsistency optSet = 1 << optConsistency
+	oBlocking    optSet = 1<<optWaitIndex | 1<<optWaitTime
+	oHash        optSet = 1<<optWaitHash | 1<<optWaitTime
+	oFilter      optSet = 1 << optFilter
+	oNear        optSet = 1 << optNear
+	oNodeMeta    optSet = 1 << optNodeMeta
+	oCached      optSet = 1 << optCached
+	oMaxAge      optSet = 1 << optMaxAge
+	oStaleIfErr  optSet = 1 << optStaleIfError
+	oMaxStale    optSet = 1 << optMaxStale
+	oPartition   optSet = 1 << optPartition
+	oEnt         optSet = 1<<optNamespace | 1<<optPartition
+	oPeer        optSet = 1 << optPeer
+	oTag         optSet = 1 << optTag
+	oPassing     optSet = 1 << optPassing
+	oSeparator   optSet = 1 << optSeparator
+	oFlags       optSet = 1 << optFlags
+	oAlways      optSet = 1<<optToken | 1<<optParam
+
+	// oRead is a blocking read of the servers: the datacenter, the
+	// consistency modes and the blocking options.
+	oRead = oDC | oConsistency | oBlocking
+	// oAll is every option, for Client.Do, whose route is the caller's.
+	oAll optSet = (1<<optKindEnd - 1) &^ (1 << optNone)
 )
 
 // Datacenter targets another datacenter than the agent's own (?dc=).
@@ -219,6 +289,12 @@ func Separator(sep string) Option { return Option{kind: optSeparator, s1: sep} }
 
 // Flags sets the opaque flags stored with a KV pair on a write (?flags=).
 func Flags(flags uint64) Option { return Option{kind: optFlags, n: flags} }
+
+// routeOption is an option of one route: a query parameter of its own
+// kind, so that another method refuses it.
+func routeOption(kind optKind, key, value string) Option {
+	return Option{kind: kind, s1: key, s2: value}
+}
 
 // Param adds any query parameter this package has no option for. An empty
 // value sends a bare key (?key).
