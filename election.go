@@ -28,6 +28,13 @@ type ElectionLeader struct {
 //	defer e.Resign(context.Background())
 //	<-term.Done() // leadership lost or resigned
 //
+// It makes Lock's promises (see Lock): a term's context ends no later than
+// the session TTL after the last renewal Consul confirmed, whatever the
+// agent answers in between, so two leaders never overlap; a candidate
+// keeps its session alive while it waits (and replaces it if it is
+// invalidated anyway); and Campaign never returns a term on an invalid
+// session.
+//
 // Observers that do not run for election use Leader and Observe. An
 // Election value campaigns at most once at a time; use one per candidate.
 type Election struct {
@@ -49,16 +56,18 @@ func NewElection(client *Client, key string, opts *LockOptions) (*Election, erro
 // Key returns the election's key.
 func (e *Election) Key() string { return e.key }
 
-// Campaign runs for leader with value, waiting as long as ctx allows, and
-// returns a context that ends when leadership is lost (context.Cause
-// matches ErrLockLost) or given up with Resign. It never returns a nil
-// context with a nil error.
+// Campaign runs for leader with value, waiting as long as ctx allows, as
+// Lock.Lock does (GET /v1/kv/:key blocking while another candidate leads,
+// PUT /v1/kv/:key?acquire=:session), and returns a context that ends when
+// leadership is lost (context.Cause matches ErrLockLost) or given up with
+// Resign. It never returns a nil context with a nil error.
 func (e *Election) Campaign(ctx context.Context, value []byte) (context.Context, error) {
-	e.lock.mu.Lock()
-	if !e.lock.busy {
-		e.lock.opts.Value = value
+	k := &e.lock.core
+	k.mu.Lock()
+	if !k.busy {
+		k.opts.Value = value
 	}
-	e.lock.mu.Unlock()
+	k.mu.Unlock()
 	return e.lock.Lock(ctx)
 }
 
@@ -66,22 +75,23 @@ func (e *Election) Campaign(ctx context.Context, value []byte) (context.Context,
 // up: PUT /v1/kv/:key?acquire=session again. It returns ErrLockNotHeld
 // when not leader.
 func (e *Election) Proclaim(ctx context.Context, value []byte) error {
-	e.lock.mu.Lock()
-	h := e.lock.hold
-	e.lock.mu.Unlock()
+	k := &e.lock.core
+	k.mu.Lock()
+	h := k.hold
+	k.mu.Unlock()
 	if h == nil || h.ctx.Err() != nil {
 		return ErrLockNotHeld
 	}
-	ok, err := e.client.KV.Acquire(ctx, e.key, value, h.session)
+	ok, err := e.client.KV.Acquire(ctx, e.key, value, h.sess.id)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return ErrLockNotHeld
 	}
-	e.lock.mu.Lock()
-	e.lock.opts.Value = value
-	e.lock.mu.Unlock()
+	k.mu.Lock()
+	k.opts.Value = value
+	k.mu.Unlock()
 	return nil
 }
 

@@ -134,3 +134,7 @@ func TestElectionProclaimAndLoss(t *testing.T) {
 	require.ErrorIs(t, context.Cause(lead), consul.ErrLockLost)
 	require.NoError(t, e.Resign(ctx))
 }
+
+func TestElectionCandidateWaitsFiveTTLs(t *testing.T) {
+	testContenderWaitsFiveTTLs(t, lockKindElection)
+}

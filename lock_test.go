@@ -293,3 +293,7 @@ func TestLockLostWhenAgentUnreachable(t *testing.T) {
 	defer cancel()
 	_ = l.Unlock(uctx) // the session may be gone already
 }
+
+func TestLockContenderWaitsFiveTTLs(t *testing.T) {
+	testContenderWaitsFiveTTLs(t, lockKindLock)
+}

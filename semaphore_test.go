@@ -121,3 +121,7 @@ func TestSemaphoreTryAcquireLostAndLimitMismatch(t *testing.T) {
 	require.NoError(t, b.Release(ctx))
 	require.ErrorIs(t, b.Release(ctx), consul.ErrLockNotHeld)
 }
+
+func TestSemaphoreContenderWaitsFiveTTLs(t *testing.T) {
+	testContenderWaitsFiveTTLs(t, lockKindSemaphore)
+}
