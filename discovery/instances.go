@@ -112,7 +112,8 @@ type Instances struct {
 	ks *keyState // the shared watch's latest request
 
 	mu      sync.Mutex
-	err     error // the latest error the watch yielded, nil after a value
+	err     error  // the latest error the watch yielded, nil after a value
+	errSeq  uint64 // counts the errors yielded
 	changed chan struct{}
 
 	cancel context.CancelFunc
@@ -234,6 +235,7 @@ func (in *Instances) run(ctx context.Context, group *entriesGroup, key queryKey)
 func (in *Instances) setErr(err error) {
 	in.mu.Lock()
 	in.err = err
+	in.errSeq++
 	close(in.changed)
 	in.changed = make(chan struct{})
 	in.mu.Unlock()
@@ -431,19 +433,21 @@ var errInstancesClosed = errors.New("closed before the first answer")
 func (in *Instances) Subscribe(ctx context.Context) iter.Seq2[[]*Instance, error] {
 	return func(yield func([]*Instance, error) bool) {
 		var seen *snapshot
-		var seenErr error
+		in.mu.Lock()
+		seenErr := in.errSeq
+		if in.err != nil && in.snap.Load() == nil {
+			seenErr-- // no set yet: show why at once
+		}
+		in.mu.Unlock()
 		for {
 			in.mu.Lock()
-			s, err, ch := in.snap.Load(), in.err, in.changed
+			s, err, errSeq, ch := in.snap.Load(), in.err, in.errSeq, in.changed
 			in.mu.Unlock()
-			if err != nil && err != seenErr {
-				seenErr = err
+			if err != nil && errSeq != seenErr {
+				seenErr = errSeq
 				if !yield(nil, err) {
 					return
 				}
-			}
-			if err == nil {
-				seenErr = nil
 			}
 			if s != nil && s != seen {
 				seen = s
