@@ -145,10 +145,18 @@ func newOptions(opts []Option) options {
 func WithPicker(p Picker) Option { return func(o *options) { o.picker = p } }
 
 // NewInstances starts keeping the healthy instances of q in memory, until
-// ctx ends or Close is called. It sends nothing itself and returns at once:
-// WaitReady waits for the first answer. opts may set the Picker (default
-// RoundRobin). An empty q.Service or an unknown Picker is an
-// *consul.ArgumentError.
+// ctx ends or Close is called: it watches GET /v1/health/service/:service
+// with a blocking query (shared with every Instances of the same query on
+// client), so that each change of the instances or of their checks is seen
+// as it happens. It returns at once: WaitReady waits for the first answer.
+// A service that does not exist, or has no healthy instance, is an empty
+// set (Consul answers it with an empty list, not a 404). opts may set the
+// Picker (default RoundRobin). An empty q.Service or an unknown Picker is
+// an *consul.ArgumentError.
+//
+// The shared watch backs off after errors from 500ms up to 10 seconds,
+// and after an error its first request does not block, so that Err clears
+// as soon as Consul answers again.
 //
 // With the Nearest picker and an empty q.Near, the query is sent with
 // Near "_agent".

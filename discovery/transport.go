@@ -180,8 +180,9 @@ func (r *hostResolver) logRetry(ctx context.Context, host string, inst *Instance
 // answer of the host's watch. Connections are pooled by the base
 // transport per instance; over HTTPS the certificate is checked against
 // the instance's address unless the base transport's TLS config sets a
-// ServerName. Call Close to stop the watches. It is safe for concurrent
-// use.
+// ServerName. Each host resolved keeps its Instances (one watch per
+// distinct query) until Close, which stops them. It is safe for
+// concurrent use.
 type Transport struct {
 	res  *hostResolver
 	base http.RoundTripper
