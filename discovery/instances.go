@@ -132,7 +132,7 @@ type options struct {
 }
 
 func newOptions(opts []Option) options {
-	o := options{picker: RoundRobin, retries: DefaultRetries, mapping: ServiceHost}
+	o := options{picker: RoundRobin, retries: DefaultRetries, mapping: ParseServiceHost}
 	for _, f := range opts {
 		if f != nil {
 			f(&o)

@@ -19,7 +19,7 @@ const DefaultRetries = 2
 
 // WithHostMapping sets which hosts a Transport or Dialer resolves through
 // Consul, and with which Query: f returns false for a host to leave alone
-// (it is then sent or dialled as it is). The default is ServiceHost.
+// (it is then sent or dialled as it is). The default is ParseServiceHost.
 func WithHostMapping(f func(host string) (Query, bool)) Option {
 	return func(o *options) {
 		if f != nil {
@@ -41,7 +41,7 @@ func WithBaseTransport(rt http.RoundTripper) Option { return func(o *options) { 
 // a zero net.Dialer.
 func WithDialer(d *net.Dialer) Option { return func(o *options) { o.dialer = d } }
 
-// ServiceHost is the default host mapping of Transport and Dialer. It
+// ParseServiceHost is the default host mapping of Transport and Dialer. It
 // reads the names of Consul's DNS interface:
 //
 //	<service>.service.consul        the healthy instances of service
@@ -50,7 +50,7 @@ func WithDialer(d *net.Dialer) Option { return func(o *options) { o.dialer = d }
 //
 // The "service" and "consul" labels match in any case, a trailing dot is
 // ignored, and any other host is not resolved.
-func ServiceHost(host string) (Query, bool) {
+func ParseServiceHost(host string) (Query, bool) {
 	h := strings.TrimSuffix(host, ".")
 	if len(h) < len(".consul") || !strings.EqualFold(h[len(h)-len(".consul"):], ".consul") {
 		return Query{}, false
@@ -162,7 +162,7 @@ func (r *hostResolver) logRetry(ctx context.Context, host string, inst *Instance
 }
 
 // Transport is an http.RoundTripper that sends the requests for hosts
-// such as web.service.consul (see WithHostMapping and ServiceHost) to a
+// such as web.service.consul (see WithHostMapping and ParseServiceHost) to a
 // healthy instance of the service, chosen by the Picker (RoundRobin by
 // default) among Instances kept fresh by a shared watch: the request's
 // URL gets the instance's host:port, and its Host header keeps the name.
@@ -292,7 +292,7 @@ func (t *Transport) CloseIdleConnections() {
 func (t *Transport) Close() { t.res.close() }
 
 // Dialer dials hosts such as redis.service.consul (see WithHostMapping and
-// ServiceHost) at a healthy instance of the service, for clients that take
+// ParseServiceHost) at a healthy instance of the service, for clients that take
 // a DialContext (database drivers, Redis clients, raw TCP); the port of
 // the address is replaced by the instance's. Other addresses are dialled
 // as they are. A failed dial is tried again on another instance, up to

@@ -21,7 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestServiceHost(t *testing.T) {
+func TestParseServiceHost(t *testing.T) {
 	for host, want := range map[string]*discovery.Query{
 		"web.service.consul":             {Service: "web"},
 		"web.service.consul.":            {Service: "web"},
@@ -38,7 +38,7 @@ func TestServiceHost(t *testing.T) {
 		"127.0.0.1":                      nil,
 		"consul":                         nil,
 	} {
-		q, ok := discovery.ServiceHost(host)
+		q, ok := discovery.ParseServiceHost(host)
 		if want == nil {
 			assert.False(t, ok, host)
 			continue
