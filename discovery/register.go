@@ -82,7 +82,9 @@ func WithInitialStatus(status, output string) RegisterOption {
 // WithDeregisterCriticalAfter makes Consul remove the service once its
 // TTL check has been critical for d (Consul enforces at least a minute),
 // so that a process that died without closing its Registration does not
-// stay listed as critical forever.
+// stay listed as critical forever. It applies to the check Register adds,
+// not to a TTL check of the registration's own (set its
+// DeregisterCriticalServiceAfter there).
 func WithDeregisterCriticalAfter(d time.Duration) RegisterOption {
 	return func(c *registerConfig) { c.deregisterAfter = d }
 }
