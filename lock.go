@@ -777,7 +777,7 @@ func (s *lockSession) invalidated(ctx context.Context, err error) bool {
 func (s *lockSession) checkAlive(ctx context.Context) error {
 	ictx, cancel := context.WithTimeout(ctx, lockCleanupTimeout)
 	defer cancel()
-	info, _, err := s.c.Session.Info(ictx, s.id)
+	info, _, err := s.c.Session.Get(ictx, s.id)
 	if err == nil && info == nil {
 		s.end(fmt.Errorf("%w: session %s is gone", ErrSessionInvalid, s.id))
 	}

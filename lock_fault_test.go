@@ -313,7 +313,7 @@ func (f *fencer) increment(ctx context.Context) (written int, refused bool, err 
 		n, _ = strconv.Atoi(string(pair.Value))
 		idx = pair.ModifyIndex
 	}
-	_, _, err = f.c.KV.Txn().
+	_, _, err = f.c.Txn.New().
 		CheckSession(f.key, f.sid).
 		CAS(f.counter, []byte(strconv.Itoa(n+1)), idx).
 		Execute(ctx)
@@ -401,7 +401,7 @@ func testContenderWaitsFiveTTLs(t *testing.T, kind lockKind) {
 	require.NoError(t, r.err)
 	t.Logf("acquired %s after the release, having waited %s (TTL %s)", r.at.Sub(released).Round(time.Millisecond), 5*ttl, ttl)
 	sid := contender.session(ctx)
-	info, _, err := c.Session.Info(ctx, sid)
+	info, _, err := c.Session.Get(ctx, sid)
 	require.NoError(t, err)
 	require.NotNil(t, info, "the contender holds on a live session")
 	f := &fencer{c: c, key: contender.fenceKey(sid), counter: name + "-fence", sid: sid}
@@ -463,7 +463,7 @@ func testContenderSessionReplaced(t *testing.T, kind lockKind) {
 	require.NoError(t, r.err)
 	sid := contender.session(ctx)
 	require.NotEqual(t, first, sid, "held on the destroyed session")
-	info, _, err := c.Session.Info(ctx, sid)
+	info, _, err := c.Session.Get(ctx, sid)
 	require.NoError(t, err)
 	require.NotNil(t, info)
 	require.NoError(t, r.held.Err())

@@ -255,7 +255,7 @@ func TestLockExistingSession(t *testing.T) {
 	require.Equal(t, sid, pair.Session)
 	require.Equal(t, "v", string(pair.Value))
 	require.NoError(t, l.Unlock(ctx))
-	info, _, err := c.Session.Info(ctx, sid)
+	info, _, err := c.Session.Get(ctx, sid)
 	require.NoError(t, err)
 	require.NotNil(t, info, "a given session is not destroyed")
 	pair, _, err = c.KV.Get(ctx, key)

@@ -249,7 +249,7 @@ func (s *Semaphore) takeSlot(ctx context.Context, sess *lockSession, opts *LockO
 		}
 		// The slot is taken only if the session still holds its contender
 		// key: never a slot on an invalid session.
-		_, _, err = c.KV.Txn().CheckSession(contender, sid).CAS(s.prefix+semaphoreLockKey, body, cas).Execute(ctx)
+		_, _, err = c.Txn.New().CheckSession(contender, sid).CAS(s.prefix+semaphoreLockKey, body, cas).Execute(ctx)
 		var te *TxnError
 		switch {
 		case err == nil:
@@ -290,7 +290,7 @@ func (s *Semaphore) releaseSlot(ctx context.Context, sid string) error {
 			break
 		}
 		var ok bool
-		if ok, err = c.KV.CAS(ctx, s.prefix+semaphoreLockKey, body, pair.ModifyIndex); err != nil || ok {
+		if ok, err = c.KV.PutCAS(ctx, s.prefix+semaphoreLockKey, body, pair.ModifyIndex); err != nil || ok {
 			break
 		}
 	}
