@@ -59,7 +59,7 @@ type Instance struct {
 	Tags    []string
 	Meta    map[string]string
 	// Status is consul.HealthPassing or consul.HealthWarning.
-	Status string
+	Status consul.HealthStatus
 	// Weight is the instance's Consul weight for its status:
 	// Weights.Passing when passing, Weights.Warning in warning.
 	Weight int

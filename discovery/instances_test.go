@@ -260,7 +260,7 @@ func fakeHealth(t *testing.T, entries []*consul.ServiceEntry) *consul.Client {
 	return newClient(t, srv.Listener.Addr().String())
 }
 
-func entry(node, id string, port int, weights *consul.Weights, statuses ...string) *consul.ServiceEntry {
+func entry(node, id string, port int, weights *consul.Weights, statuses ...consul.HealthStatus) *consul.ServiceEntry {
 	e := &consul.ServiceEntry{
 		Node:    &consul.Node{Node: node, Address: "10.0.0." + node[len(node)-1:], Datacenter: "dc1"},
 		Service: &consul.NodeService{ID: id, Service: "web", Port: port, Weights: weights, Tags: []string{"t"}},

@@ -96,7 +96,7 @@ func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) time.
 }
 
 // checkStatus returns the agent's status of a check, "" when it has none.
-func checkStatus(t testing.TB, client *consul.Client, checkID string) string {
+func checkStatus(t testing.TB, client *consul.Client, checkID string) consul.HealthStatus {
 	t.Helper()
 	checks, _, err := client.Checks.List(context.Background())
 	require.NoError(t, err)

@@ -34,7 +34,8 @@ type registerConfig struct {
 	drain           time.Duration
 	maintenance     bool
 	reason          string
-	status, output  string
+	status          consul.HealthStatus
+	output          string
 	deregisterAfter time.Duration
 	callOpts        []consul.Option
 }
@@ -75,7 +76,7 @@ func WithMaintenanceDrain(reason string) RegisterOption {
 // consul.HealthPassing (the default), consul.HealthWarning or
 // consul.HealthCritical (for a service that reports passing with Pass once
 // it is ready), with an output.
-func WithInitialStatus(status, output string) RegisterOption {
+func WithInitialStatus(status consul.HealthStatus, output string) RegisterOption {
 	return func(c *registerConfig) { c.status, c.output = status, output }
 }
 
@@ -127,7 +128,7 @@ type State struct {
 	Phase Phase
 	// Status and Output are what the heartbeat reports: the initial
 	// status, then the last one set with Pass, Warn, Fail or Update.
-	Status string
+	Status consul.HealthStatus
 	Output string
 	// LastHeartbeat is when the agent last confirmed an update of the TTL
 	// check (a heartbeat or a status update).
@@ -276,7 +277,7 @@ func argError(arg, format string, args ...any) error {
 	return &consul.ArgumentError{Arg: arg, Reason: fmt.Sprintf(format, args...)}
 }
 
-func validStatus(s string) bool {
+func validStatus(s consul.HealthStatus) bool {
 	return s == consul.HealthPassing || s == consul.HealthWarning || s == consul.HealthCritical
 }
 
@@ -438,7 +439,7 @@ func (r *Registration) Fail(ctx context.Context, output string) error {
 // reached the status is kept all the same, and the error returned; the
 // next heartbeat sends it. It returns ErrClosed once the Registration
 // drains, and refuses another status with a *consul.ArgumentError.
-func (r *Registration) Update(ctx context.Context, status, output string) error {
+func (r *Registration) Update(ctx context.Context, status consul.HealthStatus, output string) error {
 	if !validStatus(status) {
 		return argError("status", "want passing, warning or critical, got %q", status)
 	}

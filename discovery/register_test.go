@@ -37,11 +37,11 @@ func TestRegisterStaysPassing(t *testing.T) {
 
 	// Every state of the service's health, as a watcher sees it.
 	var mu sync.Mutex
-	var seen []string
+	var seen []consul.HealthStatus
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go func() {
-		for u, err := range consul.Watch(wctx, consul.Bind(client.Health.Service, name)) {
+		for u, err := range consul.Watch(wctx, consul.Bind(client.Health.ListServiceInstances, name)) {
 			if err == nil && len(u.Value) == 1 {
 				mu.Lock()
 				seen = append(seen, u.Value[0].AggregatedStatus())
@@ -127,7 +127,7 @@ func TestRegisterBackAfterWipedAgent(t *testing.T) {
 		return err == nil && s != nil && checkStatus(t, client, r.CheckID()) == consul.HealthPassing
 	})
 	waitFor(t, interval+3*time.Second-inAgent, "the service healthy in the catalog", func() bool {
-		entries, _, err := client.Health.Service(ctx, name, consul.Passing())
+		entries, _, err := client.Health.ListServiceInstances(ctx, name, consul.Passing())
 		return err == nil && len(entries) == 1
 	})
 	t.Logf("after the agent was ready: back and passing in the agent in %v, healthy in the catalog in %v (heartbeat interval %v)",
@@ -160,17 +160,20 @@ func TestRegisterAgainOn404(t *testing.T) {
 	assert.Equal(t, "slow disk", checks[r.CheckID()].Output)
 }
 
+// gone is statusSeq's status of an instance that is not listed.
+const gone consul.HealthStatus = "gone"
+
 // statusSeq watches a service's health and records, for each answer, the
 // instance's aggregated status or "gone".
-func statusSeq(ctx context.Context, client *consul.Client, name string) func() []string {
+func statusSeq(ctx context.Context, client *consul.Client, name string) func() []consul.HealthStatus {
 	var mu sync.Mutex
-	var seq []string
+	var seq []consul.HealthStatus
 	go func() {
-		for u, err := range consul.Watch(ctx, consul.Bind(client.Health.Service, name)) {
+		for u, err := range consul.Watch(ctx, consul.Bind(client.Health.ListServiceInstances, name)) {
 			if err != nil {
 				continue
 			}
-			s := "gone"
+			s := gone
 			if len(u.Value) > 0 {
 				s = u.Value[0].AggregatedStatus()
 			}
@@ -181,10 +184,10 @@ func statusSeq(ctx context.Context, client *consul.Client, name string) func() [
 			mu.Unlock()
 		}
 	}()
-	return func() []string {
+	return func() []consul.HealthStatus {
 		mu.Lock()
 		defer mu.Unlock()
-		return append([]string(nil), seq...)
+		return append([]consul.HealthStatus(nil), seq...)
 	}
 }
 
@@ -196,7 +199,7 @@ func TestRegisterCloseDrains(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		opt    discovery.RegisterOption
-		status string
+		status consul.HealthStatus
 	}{
 		{"critical", nil, consul.HealthCritical},
 		{"maintenance", discovery.WithMaintenanceDrain("deploying"), consul.HealthMaintenance},
@@ -223,9 +226,9 @@ func TestRegisterCloseDrains(t *testing.T) {
 			assert.Nil(t, s, "deregistered")
 			waitFor(t, 5*time.Second, "the watcher sees it go", func() bool {
 				q := seq()
-				return q[len(q)-1] == "gone"
+				return q[len(q)-1] == gone
 			})
-			assert.Equal(t, []string{consul.HealthPassing, tc.status, "gone"}, seq())
+			assert.Equal(t, []consul.HealthStatus{consul.HealthPassing, tc.status, gone}, seq())
 			st := r.State()
 			assert.Equal(t, discovery.PhaseClosed, st.Phase)
 			assert.NoError(t, st.Err)
@@ -256,8 +259,8 @@ func TestRegisterContextEndDrains(t *testing.T) {
 	s, _, err := client.Services.Get(testCtx(t), r.ID())
 	require.NoError(t, err)
 	assert.Nil(t, s)
-	waitFor(t, 5*time.Second, "the watcher sees it go", func() bool { q := seq(); return q[len(q)-1] == "gone" })
-	assert.Equal(t, []string{consul.HealthPassing, consul.HealthCritical, "gone"}, seq())
+	waitFor(t, 5*time.Second, "the watcher sees it go", func() bool { q := seq(); return q[len(q)-1] == gone })
+	assert.Equal(t, []consul.HealthStatus{consul.HealthPassing, consul.HealthCritical, gone}, seq())
 	assert.NoError(t, r.Close())
 }
 

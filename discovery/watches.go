@@ -107,7 +107,7 @@ func acquireGroup(client *consul.Client, key queryKey) (*entriesGroup, *keyState
 			watches.mu.Lock()
 			ks := cw.keys[k]
 			watches.mu.Unlock()
-			bound := consul.Bind(client.Health.Service, k.service, k.options()...)
+			bound := consul.Bind(client.Health.ListServiceInstances, k.service, k.options()...)
 			return func(ctx context.Context, opts ...consul.Option) ([]*consul.ServiceEntry, *consul.Meta, error) {
 				if ks != nil && ks.lastErr() != nil {
 					// After a failure, a plain read: an answer with nothing
