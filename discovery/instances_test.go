@@ -86,10 +86,14 @@ func TestInstancesDropCritical(t *testing.T) {
 						if seen {
 							afterUpdate[inst.Port-10000].Add(1)
 						}
+						time.Sleep(20 * time.Microsecond) // leave the agent some CPU
 					}
 				}()
 			}
 
+			// Past the watch's minimum interval (100ms) after the
+			// registrations' own changes, the blocking request is waiting.
+			time.Sleep(200 * time.Millisecond)
 			start := time.Now()
 			require.NoError(t, rs[1].Fail(ctx, "out of memory"))
 			failed := time.Since(start)
@@ -97,7 +101,7 @@ func TestInstancesDropCritical(t *testing.T) {
 				return !slices.Contains(ids(in.All()), name+"-1")
 			})
 			updated.Store(true)
-			t.Logf("check change to picker: %v (the check update itself took %v)", delay, failed)
+			t.Logf("check change to picker: %v after the update call returned (polled every 5ms; the call took %v)", delay, failed)
 			time.Sleep(200 * time.Millisecond)
 			close(stop)
 			wg.Wait()
