@@ -1,0 +1,155 @@
+package concurrency_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/goconsul/consul"
+	"github.com/goconsul/consul/concurrency"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestElectionOneLeaderAndHandover(t *testing.T) {
+	t.Parallel()
+	c := newClient(t, testAgent(t))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	key := uniq(t, "leader")
+	opts := testOpts(uniq(t, "s"))
+	opts.SessionOptions.LockDelay = 3 * time.Second // handovers must not wait for it
+
+	// An observer records each leader it sees.
+	obs, err := concurrency.NewElection(c, key, nil)
+	require.NoError(t, err)
+	octx, ostop := context.WithCancel(ctx)
+	var observed []string
+	odone := make(chan struct{})
+	go func() {
+		defer close(odone)
+		for l, err := range obs.Observe(octx, consul.WatchMinInterval(0)) {
+			if err != nil {
+				continue
+			}
+			if l == nil {
+				observed = append(observed, "-")
+			} else {
+				observed = append(observed, string(l.Value))
+			}
+		}
+	}()
+
+	const candidates, terms = 3, 2
+	var leaders atomic.Int32
+	var mu sync.Mutex
+	var resignedAt time.Time
+	var handovers []time.Duration
+	var wg sync.WaitGroup
+	for i := 0; i < candidates; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e, err := concurrency.NewElection(c, key, opts)
+			if !assert.NoError(t, err) {
+				return
+			}
+			for term := 0; term < terms; term++ {
+				me := fmt.Sprintf("node-%d-term-%d", i, term)
+				lead, err := e.Campaign(ctx, []byte(me))
+				if !assert.NoError(t, err) {
+					return
+				}
+				mu.Lock()
+				if !resignedAt.IsZero() {
+					handovers = append(handovers, time.Since(resignedAt))
+				}
+				mu.Unlock()
+				assert.Equal(t, int32(1), leaders.Add(1), "two leaders at once")
+				cur, _, err := e.Leader(ctx)
+				assert.NoError(t, err)
+				if assert.NotNil(t, cur) {
+					assert.Equal(t, me, string(cur.Value))
+					assert.Equal(t, e.Session(), cur.Session)
+				}
+				time.Sleep(150 * time.Millisecond)
+				assert.NoError(t, lead.Err())
+				leaders.Add(-1)
+				mu.Lock()
+				resignedAt = time.Now()
+				mu.Unlock()
+				assert.NoError(t, e.Resign(ctx))
+			}
+		}()
+	}
+	wg.Wait()
+	require.Len(t, handovers, candidates*terms-1)
+	for _, d := range handovers {
+		require.Less(t, d, opts.SessionOptions.LockDelay, "a new leader within the lock-delay after a resignation")
+	}
+	t.Logf("handovers after resign: %v", handovers)
+
+	time.Sleep(300 * time.Millisecond)
+	ostop()
+	<-odone
+	// The observer sees states, not every event (a release and the next
+	// acquire can land between two of its reads): it saw leaders, and the
+	// vacancy after the last resignation.
+	require.NotEmpty(t, observed)
+	require.Equal(t, "-", observed[len(observed)-1], "no leader after the last resignation")
+	leadersSeen := 0
+	for _, o := range observed {
+		if o != "-" {
+			leadersSeen++
+		}
+	}
+	require.GreaterOrEqual(t, leadersSeen, 2, "observed: %v", observed)
+}
+
+func TestElectionProclaimAndLoss(t *testing.T) {
+	t.Parallel()
+	c := newClient(t, testAgent(t))
+	ctx := testCtx(t)
+	key := uniq(t, "leader")
+	e, err := concurrency.NewElection(c, key, testOpts(uniq(t, "s")))
+	require.NoError(t, err)
+	require.ErrorIs(t, e.Proclaim(ctx, []byte("x")), concurrency.ErrLockNotHeld)
+	none, _, err := e.Leader(ctx)
+	require.NoError(t, err)
+	require.Nil(t, none)
+
+	lead, err := e.Campaign(ctx, []byte("a"))
+	require.NoError(t, err)
+	require.NoError(t, e.Proclaim(ctx, []byte("b")))
+	cur, _, err := e.Leader(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "b", string(cur.Value))
+	require.Equal(t, concurrency.ElectionFlags, mustGet(t, c, key).Flags)
+	// The proclamation is the leader's own write: the term goes on.
+	time.Sleep(300 * time.Millisecond)
+	require.NoError(t, lead.Err(), "lost by its own proclamation: %v", context.Cause(lead))
+
+	// Losing the session ends the term.
+	require.NoError(t, c.Session.Destroy(ctx, cur.Session))
+	waitDone(t, lead, 5*time.Second, "leadership loss not noticed")
+	require.ErrorIs(t, context.Cause(lead), concurrency.ErrLockLost)
+	require.ErrorIs(t, e.Proclaim(ctx, []byte("c")), concurrency.ErrLockNotHeld)
+	require.NoError(t, e.Resign(ctx))
+}
+
+func TestElectionCandidateWaitsFiveTTLs(t *testing.T) {
+	t.Parallel()
+	testContenderWaitsFiveTTLs(t, kindElection)
+}
+
+// mustGet reads a key that must exist.
+func mustGet(t *testing.T, c *consul.Client, key string) *consul.KVPair {
+	t.Helper()
+	pair, _, err := c.KV.Get(testCtx(t), key)
+	require.NoError(t, err)
+	require.NotNil(t, pair, "key %s", key)
+	return pair
+}
