@@ -105,6 +105,12 @@ func (o *LockOptions) watchOptions(c *consul.Client) []consul.WatchOption {
 	}
 }
 
+// cleanupTimeout bounds the requests that clean up after an acquisition
+// that failed or was given up, which run on a context of their own (the
+// caller's may have ended): Lock returns soon after its context ends, even
+// when the agent does not answer.
+const cleanupTimeout = 5 * time.Second
+
 // kind is what tells the primitives apart.
 type kind struct {
 	name     string // "lock", "semaphore", "election"
@@ -251,14 +257,16 @@ func (k *core) contend(ctx context.Context, wait bool, r recipe) (*hold, error) 
 			return h, nil
 		}
 		sess.unclaim(key)
-		// ctx may have ended: clean up on a context of our own, bounded
-		// by the client's timeout.
-		cctx := context.WithoutCancel(ctx)
+		// ctx may have ended: clean up on a context of our own. Give back
+		// what an abandoned acquisition may have taken before destroying
+		// the session: destroying a session that holds a lock starts a
+		// lock-delay, a release does not.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		_ = r.release(cctx, sess.id)
 		if own {
-			_ = sess.Close(cctx) // releases or deletes what it held
-		} else {
-			_ = r.release(cctx, sess.id)
+			_ = sess.Close(cctx)
 		}
+		cancel()
 		if own && errors.Is(err, ErrSessionLost) && ctx.Err() == nil && wait {
 			// The session was lost while waiting: go on with a new one.
 			if l := k.client.Logger(); l != nil {
@@ -312,7 +320,9 @@ func (k *core) contendWith(ctx context.Context, sess *Session, own bool, key str
 		// Held, but the session's last confirmed renewal became older than
 		// its TTL while acquiring: the hold cannot be promised. Give it
 		// back (a release starts no lock-delay).
-		_ = r.release(context.WithoutCancel(ctx), sess.id)
+		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		_ = r.release(cctx, sess.id)
+		ccancel()
 		if serr := sess.Err(); serr != nil {
 			return nil, serr
 		}

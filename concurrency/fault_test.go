@@ -357,6 +357,7 @@ func testContenderWaitsFiveTTLs(t *testing.T, kind primitive) {
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 	opts := faultOpts(uniq(t, "s"))
+	opts.SessionOptions.TTL = time.Second // the agents' session_ttl_min
 	ttl := opts.SessionOptions.TTL
 	name := uniq(t, kind.name)
 
@@ -393,6 +394,7 @@ func testContenderWaitsFiveTTLs(t *testing.T, kind primitive) {
 	}
 	require.NoError(t, r.err)
 	t.Logf("acquired %s after the release, having waited %s (TTL %s)", r.at.Sub(released).Round(time.Millisecond), 5*ttl, ttl)
+	require.NotZero(t, contender.index())
 	sid := contender.session()
 	info, _, err := c.Session.Info(ctx, sid)
 	require.NoError(t, err)

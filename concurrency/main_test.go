@@ -2,12 +2,15 @@ package concurrency_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -28,7 +31,19 @@ var (
 	agentErr    error
 )
 
+// defaultParallel is the parallelism of this package's tests unless
+// -test.parallel is given: they spend their time waiting for TTLs and
+// blocking reads, not computing, so GOMAXPROCS (the default) would leave
+// them queued behind each other on a small machine.
+const defaultParallel = 8
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		_ = flag.Set("test.parallel", strconv.Itoa(max(defaultParallel, runtime.GOMAXPROCS(0))))
+	}
 	code := m.Run()
 	if sharedAgent != nil {
 		if code != 0 {
