@@ -550,7 +550,8 @@ func TestLockRetryAfterCapped(t *testing.T) {
 	}()
 	time.Sleep(2 * time.Second)
 	n := reads.Count()
-	require.GreaterOrEqual(t, n, 4, "a Retry-After of 30s was honoured beyond MaxBackoff (%s)", opts.MaxBackoff)
+	// Honouring the Retry-After would allow one read in 2s.
+	require.GreaterOrEqual(t, n, 3, "a Retry-After of 30s was honoured beyond MaxBackoff (%s)", opts.MaxBackoff)
 	released := time.Now()
 	require.NoError(t, h.Unlock(ctx))
 	select {
