@@ -102,7 +102,7 @@ func (s *Semaphore) Index() uint64 { return s.index() }
 // Like Lock.Lock, it returns a context that ends when the slot is lost
 // (context.Cause matches ErrLockLost) or released, and never a nil context
 // with a nil error; the session is renewed from its creation on. A .lock
-// key recording another limit is an *consul.ArgumentError; a prefix
+// key recording another limit is a *consul.ArgumentError; a prefix
 // holding keys that are not a semaphore's a *KeyConflictError; a second
 // call while holding or acquiring ErrBusy.
 func (s *Semaphore) Acquire(ctx context.Context) (context.Context, error) {
