@@ -54,7 +54,7 @@ func TestACLAuthMethodLogin(t *testing.T) {
 	name := aclTestName(t, "jwt")
 	svc := aclTestName(t, "web")
 
-	method, err := admin.ACL.AuthMethodCreate(ctx, &consul.ACLAuthMethod{
+	method, err := admin.ACL.CreateAuthMethod(ctx, &consul.ACLAuthMethod{
 		Name: name, Type: "jwt", DisplayName: "test JWT", MaxTokenTTL: 10 * time.Minute, TokenLocality: "local",
 		Config: map[string]any{
 			"JWTValidationPubKeys": []string{pubPEM},
@@ -63,23 +63,23 @@ func TestACLAuthMethodLogin(t *testing.T) {
 		},
 	})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = admin.ACL.AuthMethodDelete(testCtx(t), name) })
+	t.Cleanup(func() { _ = admin.ACL.DeleteAuthMethod(testCtx(t), name) })
 	require.Equal(t, 10*time.Minute, method.MaxTokenTTL)
 	require.Equal(t, "goconsul-test", method.Config["BoundIssuer"])
 
-	read, meta, err := admin.ACL.AuthMethodRead(ctx, name)
+	read, meta, err := admin.ACL.GetAuthMethod(ctx, name)
 	require.NoError(t, err)
 	require.Equal(t, "test JWT", read.DisplayName)
 	require.Equal(t, 10*time.Minute, read.MaxTokenTTL)
 	require.NotZero(t, meta.Index)
 
 	read.Description = "updated"
-	updated, err := admin.ACL.AuthMethodUpdate(ctx, read)
+	updated, err := admin.ACL.UpdateAuthMethod(ctx, read)
 	require.NoError(t, err)
 	require.Equal(t, "updated", updated.Description)
 	require.Equal(t, 10*time.Minute, updated.MaxTokenTTL)
 
-	methods, _, err := admin.ACL.AuthMethodList(ctx)
+	methods, _, err := admin.ACL.ListAuthMethods(ctx)
 	require.NoError(t, err)
 	var listed *consul.ACLAuthMethodListEntry
 	for _, m := range methods {
@@ -91,24 +91,24 @@ func TestACLAuthMethodLogin(t *testing.T) {
 	require.Equal(t, 10*time.Minute, listed.MaxTokenTTL)
 	require.Equal(t, "updated", listed.Description)
 
-	rule, err := admin.ACL.BindingRuleCreate(ctx, &consul.ACLBindingRule{
+	rule, err := admin.ACL.CreateBindingRule(ctx, &consul.ACLBindingRule{
 		AuthMethod: name, Description: "web services",
 		Selector: `value.role == "web"`, BindType: consul.ACLBindService, BindName: "${value.service}",
 	})
 	require.NoError(t, err)
 	require.NotEmpty(t, rule.ID)
-	gotRule, _, err := admin.ACL.BindingRuleRead(ctx, rule.ID)
+	gotRule, _, err := admin.ACL.GetBindingRule(ctx, rule.ID)
 	require.NoError(t, err)
 	require.Equal(t, `value.role == "web"`, gotRule.Selector)
 	gotRule.Description = "web services, updated"
-	gotRule, err = admin.ACL.BindingRuleUpdate(ctx, gotRule)
+	gotRule, err = admin.ACL.UpdateBindingRule(ctx, gotRule)
 	require.NoError(t, err)
 	require.Equal(t, "web services, updated", gotRule.Description)
-	rules, _, err := admin.ACL.BindingRuleList(ctx, name)
+	rules, _, err := admin.ACL.ListBindingRules(ctx, name)
 	require.NoError(t, err)
 	require.Len(t, rules, 1)
 	require.Equal(t, rule.ID, rules[0].ID)
-	allRules, _, err := admin.ACL.BindingRuleList(ctx, "")
+	allRules, _, err := admin.ACL.ListBindingRules(ctx, "")
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(allRules), 1)
 
@@ -127,11 +127,11 @@ func TestACLAuthMethodLogin(t *testing.T) {
 	require.NotNil(t, tok.ExpirationTime, "MaxTokenTTL bounds the token")
 	require.Contains(t, tok.Description, "host")
 
-	byMethod, _, err := admin.ACL.TokenList(ctx, &consul.ACLTokenFilter{AuthMethod: name})
+	byMethod, _, err := admin.ACL.ListTokens(ctx, &consul.ACLTokenFilter{AuthMethod: name})
 	require.NoError(t, err)
 	require.Len(t, byMethod, 1)
 	require.Equal(t, tok.AccessorID, byMethod[0].AccessorID)
-	byService, _, err := admin.ACL.TokenList(ctx, &consul.ACLTokenFilter{ServiceName: svc})
+	byService, _, err := admin.ACL.ListTokens(ctx, &consul.ACLTokenFilter{ServiceName: svc})
 	require.NoError(t, err)
 	require.Len(t, byService, 1)
 
@@ -150,16 +150,16 @@ func TestACLAuthMethodLogin(t *testing.T) {
 	require.ErrorIs(t, admin.ACL.Logout(ctx), consul.ErrPermissionDenied, "the management token was not made by login")
 	require.Equal(t, 401, aclStatus(anon.ACL.Logout(ctx)), "no token")
 	require.NoError(t, anon.ACL.Logout(ctx, consul.Token(tok.SecretID)))
-	gone, _, err := admin.ACL.TokenRead(ctx, tok.AccessorID)
+	gone, _, err := admin.ACL.GetToken(ctx, tok.AccessorID)
 	require.NoError(t, err)
 	require.Nil(t, gone)
 
-	require.NoError(t, admin.ACL.BindingRuleDelete(ctx, rule.ID))
-	goneRule, _, err := admin.ACL.BindingRuleRead(ctx, rule.ID)
+	require.NoError(t, admin.ACL.DeleteBindingRule(ctx, rule.ID))
+	goneRule, _, err := admin.ACL.GetBindingRule(ctx, rule.ID)
 	require.NoError(t, err)
 	require.Nil(t, goneRule)
-	require.NoError(t, admin.ACL.AuthMethodDelete(ctx, name))
-	goneMethod, _, err := admin.ACL.AuthMethodRead(ctx, name)
+	require.NoError(t, admin.ACL.DeleteAuthMethod(ctx, name))
+	goneMethod, _, err := admin.ACL.GetAuthMethod(ctx, name)
 	require.NoError(t, err)
 	require.Nil(t, goneMethod)
 }

@@ -11,13 +11,13 @@ import (
 
 // A policy, a token holding it, and the token at work: aioconsul's
 // acl.create with rules, on the token system.
-func ExampleACLService_TokenCreate() {
+func ExampleACLService_CreateToken() {
 	ctx := context.Background()
 	admin, err := consul.NewClient(consul.Config{Token: "<management token>"})
 	if err != nil {
 		log.Fatal(err)
 	}
-	policy, err := admin.ACL.PolicyCreate(ctx, &consul.ACLPolicy{
+	policy, err := admin.ACL.CreatePolicy(ctx, &consul.ACLPolicy{
 		Name: "app-read",
 		Rules: `key_prefix "app/" { policy = "read" }
 key_prefix "app/private/" { policy = "deny" }`,
@@ -25,7 +25,7 @@ key_prefix "app/private/" { policy = "deny" }`,
 	if err != nil {
 		log.Fatal(err)
 	}
-	token, err := admin.ACL.TokenCreate(ctx, &consul.ACLToken{
+	token, err := admin.ACL.CreateToken(ctx, &consul.ACLToken{
 		Description: "my-app-token",
 		Policies:    []consul.ACLLink{{ID: policy.ID}},
 	})
@@ -38,8 +38,8 @@ key_prefix "app/private/" { policy = "deny" }`,
 	fmt.Println(errors.Is(err, consul.ErrPermissionDenied)) // true
 
 	// Tokens are managed by their AccessorID; a deleted one reads as nil.
-	_ = admin.ACL.TokenDelete(ctx, token.AccessorID)
-	gone, _, _ := admin.ACL.TokenRead(ctx, token.AccessorID)
+	_ = admin.ACL.DeleteToken(ctx, token.AccessorID)
+	gone, _, _ := admin.ACL.GetToken(ctx, token.AccessorID)
 	fmt.Println(gone == nil) // true
 }
 
@@ -57,7 +57,7 @@ func ExampleQueryService_Execute() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	res, _, err := client.Query.Execute(ctx, "web", &consul.QueryExecuteParams{Limit: 3}, consul.Near("_agent"))
+	res, _, err := client.Query.Execute(ctx, "web", &consul.QueryExecuteOptions{Limit: 3}, consul.Near("_agent"))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -136,9 +136,9 @@ func TestACLWireTokens(t *testing.T) {
 			method: "PUT", path: "/v1/acl/bootstrap", body: `{"BootstrapSecret":"11111111-2222-3333-4444-555555555555"}`,
 		},
 		{
-			name: "TokenCreate", reply: aclTestTokenJSON,
+			name: "CreateToken", reply: aclTestTokenJSON,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				return c.ACL.TokenCreate(ctx, &consul.ACLToken{
+				return c.ACL.CreateToken(ctx, &consul.ACLToken{
 					Description:       "app",
 					Policies:          []consul.ACLLink{{Name: "app-read"}},
 					Roles:             []consul.ACLLink{{ID: "role-1"}},
@@ -157,17 +157,17 @@ func TestACLWireTokens(t *testing.T) {
 			check: aclCheckTestToken,
 		},
 		{
-			name: "TokenUpdate", reply: aclTestTokenJSON,
+			name: "UpdateToken", reply: aclTestTokenJSON,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				return c.ACL.TokenUpdate(ctx, &consul.ACLToken{AccessorID: "acc 1", Description: "new"})
+				return c.ACL.UpdateToken(ctx, &consul.ACLToken{AccessorID: "acc 1", Description: "new"})
 			},
 			method: "PUT", path: "/v1/acl/token/acc%201", body: `{"AccessorID":"acc 1","Description":"new","Local":false}`,
 			check: aclCheckTestToken,
 		},
 		{
-			name: "TokenRead", reply: aclTestTokenJSON,
+			name: "GetToken", reply: aclTestTokenJSON,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				tok, meta, err := c.ACL.TokenRead(ctx, "acc-1", consul.Consistent())
+				tok, meta, err := c.ACL.GetToken(ctx, "acc-1", consul.Consistent())
 				if err == nil && meta.Index != 42 {
 					err = errors.New("meta not parsed")
 				}
@@ -176,9 +176,9 @@ func TestACLWireTokens(t *testing.T) {
 			method: "GET", path: "/v1/acl/token/acc-1", query: q("consistent", ""), check: aclCheckTestToken,
 		},
 		{
-			name: "TokenReadMissing", status: 403, reply: "token does not exist: ACL not found",
+			name: "GetTokenMissing", status: 403, reply: "token does not exist: ACL not found",
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				tok, meta, err := c.ACL.TokenRead(ctx, "acc-1")
+				tok, meta, err := c.ACL.GetToken(ctx, "acc-1")
 				if err == nil && (tok != nil || meta == nil) {
 					err = errors.New("want nil token and a meta")
 				}
@@ -187,38 +187,38 @@ func TestACLWireTokens(t *testing.T) {
 			method: "GET", path: "/v1/acl/token/acc-1",
 		},
 		{
-			name: "TokenReadSelf", reply: aclTestTokenJSON,
+			name: "GetSelfToken", reply: aclTestTokenJSON,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				tok, _, err := c.ACL.TokenReadSelf(ctx)
+				tok, _, err := c.ACL.GetSelfToken(ctx)
 				return tok, err
 			},
 			method: "GET", path: "/v1/acl/token/self", check: aclCheckTestToken,
 		},
 		{
-			name: "TokenClone", reply: aclTestTokenJSON,
+			name: "CloneToken", reply: aclTestTokenJSON,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				return c.ACL.TokenClone(ctx, "acc-0", "copy")
+				return c.ACL.CloneToken(ctx, "acc-0", "copy")
 			},
 			method: "PUT", path: "/v1/acl/token/acc-0/clone", body: `{"Description":"copy"}`, check: aclCheckTestToken,
 		},
 		{
-			name: "TokenCloneKeepDescription", reply: aclTestTokenJSON,
+			name: "CloneTokenKeepDescription", reply: aclTestTokenJSON,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				return c.ACL.TokenClone(ctx, "acc-0", "")
+				return c.ACL.CloneToken(ctx, "acc-0", "")
 			},
 			method: "PUT", path: "/v1/acl/token/acc-0/clone", body: `{}`,
 		},
 		{
-			name: "TokenDelete", reply: "true",
+			name: "DeleteToken", reply: "true",
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				return nil, c.ACL.TokenDelete(ctx, "acc-1")
+				return nil, c.ACL.DeleteToken(ctx, "acc-1")
 			},
 			method: "DELETE", path: "/v1/acl/token/acc-1",
 		},
 		{
-			name: "TokenList", reply: `[` + aclTestTokenJSON + `]`,
+			name: "ListTokens", reply: `[` + aclTestTokenJSON + `]`,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				l, _, err := c.ACL.TokenList(ctx, nil)
+				l, _, err := c.ACL.ListTokens(ctx, nil)
 				return l, err
 			},
 			method: "GET", path: "/v1/acl/tokens",
@@ -231,9 +231,9 @@ func TestACLWireTokens(t *testing.T) {
 			},
 		},
 		{
-			name: "TokenListFilters", reply: `[]`,
+			name: "ListTokensFilters", reply: `[]`,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				l, _, err := c.ACL.TokenList(ctx, &consul.ACLTokenFilter{Policy: "p", Role: "r", AuthMethod: "m", ServiceName: "s"})
+				l, _, err := c.ACL.ListTokens(ctx, &consul.ACLTokenFilter{Policy: "p", Role: "r", AuthMethod: "m", ServiceName: "s"})
 				return l, err
 			},
 			method: "GET", path: "/v1/acl/tokens",
@@ -279,35 +279,35 @@ func TestACLWireTokens(t *testing.T) {
 func TestACLWirePolicies(t *testing.T) {
 	aclRunWire(t, []aclWireCase{
 		{
-			name: "PolicyCreate", reply: aclTestPolicyJSON,
+			name: "CreatePolicy", reply: aclTestPolicyJSON,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				return c.ACL.PolicyCreate(ctx, &consul.ACLPolicy{Name: "app-read", Rules: `key_prefix "app/" { policy = "read" }`, Datacenters: []string{"dc1"}})
+				return c.ACL.CreatePolicy(ctx, &consul.ACLPolicy{Name: "app-read", Rules: `key_prefix "app/" { policy = "read" }`, Datacenters: []string{"dc1"}})
 			},
 			method: "PUT", path: "/v1/acl/policy",
 			body:  `{"Name":"app-read","Rules":"key_prefix \"app/\" { policy = \"read\" }","Datacenters":["dc1"]}`,
 			check: aclCheckTestPolicy,
 		},
 		{
-			name: "PolicyUpdate", reply: aclTestPolicyJSON,
+			name: "UpdatePolicy", reply: aclTestPolicyJSON,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				return c.ACL.PolicyUpdate(ctx, &consul.ACLPolicy{ID: "pol-1", Name: "app-read", Rules: `{"key_prefix":{"app/":{"policy":"read"}}}`})
+				return c.ACL.UpdatePolicy(ctx, &consul.ACLPolicy{ID: "pol-1", Name: "app-read", Rules: `{"key_prefix":{"app/":{"policy":"read"}}}`})
 			},
 			method: "PUT", path: "/v1/acl/policy/pol-1",
 			body:  `{"ID":"pol-1","Name":"app-read","Rules":"{\"key_prefix\":{\"app/\":{\"policy\":\"read\"}}}"}`,
 			check: aclCheckTestPolicy,
 		},
 		{
-			name: "PolicyRead", reply: aclTestPolicyJSON,
+			name: "GetPolicy", reply: aclTestPolicyJSON,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				p, _, err := c.ACL.PolicyRead(ctx, "pol-1", consul.Stale())
+				p, _, err := c.ACL.GetPolicy(ctx, "pol-1", consul.Stale())
 				return p, err
 			},
 			method: "GET", path: "/v1/acl/policy/pol-1", query: q("stale", ""), check: aclCheckTestPolicy,
 		},
 		{
-			name: "PolicyReadMissing", status: 404, reply: "Requested policy does not exist: ACL not found",
+			name: "GetPolicyMissing", status: 404, reply: "Requested policy does not exist: ACL not found",
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				p, meta, err := c.ACL.PolicyRead(ctx, "pol-1")
+				p, meta, err := c.ACL.GetPolicy(ctx, "pol-1")
 				if err == nil && (p != nil || meta.Index != 42) {
 					err = errors.New("want nil policy and a meta")
 				}
@@ -316,24 +316,24 @@ func TestACLWirePolicies(t *testing.T) {
 			method: "GET", path: "/v1/acl/policy/pol-1",
 		},
 		{
-			name: "PolicyReadByName", reply: aclTestPolicyJSON,
+			name: "GetPolicyByName", reply: aclTestPolicyJSON,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				p, _, err := c.ACL.PolicyReadByName(ctx, "app read")
+				p, _, err := c.ACL.GetPolicyByName(ctx, "app read")
 				return p, err
 			},
 			method: "GET", path: "/v1/acl/policy/name/app%20read", check: aclCheckTestPolicy,
 		},
 		{
-			name: "PolicyDelete", reply: "true",
+			name: "DeletePolicy", reply: "true",
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				return nil, c.ACL.PolicyDelete(ctx, "pol-1")
+				return nil, c.ACL.DeletePolicy(ctx, "pol-1")
 			},
 			method: "DELETE", path: "/v1/acl/policy/pol-1",
 		},
 		{
-			name: "PolicyList", reply: `[{"ID":"pol-1","Name":"app-read","Description":"d","Datacenters":null,"Hash":"fkKhjrlAmpAdYg5TaoHiIklLu6v8zpTlFIPJanEjDcQ=","CreateIndex":4,"ModifyIndex":5}]`,
+			name: "ListPolicies", reply: `[{"ID":"pol-1","Name":"app-read","Description":"d","Datacenters":null,"Hash":"fkKhjrlAmpAdYg5TaoHiIklLu6v8zpTlFIPJanEjDcQ=","CreateIndex":4,"ModifyIndex":5}]`,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				l, _, err := c.ACL.PolicyList(ctx, consul.WaitIndex(41))
+				l, _, err := c.ACL.ListPolicies(ctx, consul.WaitIndex(41))
 				return l, err
 			},
 			method: "GET", path: "/v1/acl/policies", query: q("index", "41"),
@@ -345,11 +345,11 @@ func TestACLWirePolicies(t *testing.T) {
 			},
 		},
 		{
-			name: "TemplatedPolicyList",
+			name: "ListTemplatedPolicies",
 			reply: `{"builtin/service":{"TemplateName":"builtin/service","Schema":"{}","Template":"service \"{{.Name}}\" {}","Description":"svc"},
 				"builtin/dns":{"TemplateName":"builtin/dns","Schema":"","Template":"node_prefix \"\" {}","Description":"dns"}}`,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				l, _, err := c.ACL.TemplatedPolicyList(ctx)
+				l, _, err := c.ACL.ListTemplatedPolicies(ctx)
 				return l, err
 			},
 			method: "GET", path: "/v1/acl/templated-policies",
@@ -360,10 +360,10 @@ func TestACLWirePolicies(t *testing.T) {
 			},
 		},
 		{
-			name:  "TemplatedPolicyRead",
+			name:  "GetTemplatedPolicy",
 			reply: `{"TemplateName":"builtin/service","Schema":"{}","Template":"service \"{{.Name}}\" {}","Description":"svc"}`,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				p, _, err := c.ACL.TemplatedPolicyRead(ctx, "builtin/service")
+				p, _, err := c.ACL.GetTemplatedPolicy(ctx, "builtin/service")
 				return p, err
 			},
 			method: "GET", path: "/v1/acl/templated-policy/name/builtin/service",
@@ -372,9 +372,9 @@ func TestACLWirePolicies(t *testing.T) {
 			},
 		},
 		{
-			name: "TemplatedPolicyReadMissing", status: 400, reply: "Invalid templated policy Name: builtin/nope",
+			name: "GetTemplatedPolicyMissing", status: 400, reply: "Invalid templated policy Name: builtin/nope",
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				p, meta, err := c.ACL.TemplatedPolicyRead(ctx, "builtin/nope")
+				p, meta, err := c.ACL.GetTemplatedPolicy(ctx, "builtin/nope")
 				if err == nil && (p != nil || meta == nil) {
 					err = errors.New("want nil template and a meta")
 				}
@@ -383,9 +383,9 @@ func TestACLWirePolicies(t *testing.T) {
 			method: "GET", path: "/v1/acl/templated-policy/name/builtin/nope",
 		},
 		{
-			name: "TemplatedPolicyPreview", reply: aclTestPolicyJSON,
+			name: "PreviewTemplatedPolicy", reply: aclTestPolicyJSON,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				return c.ACL.TemplatedPolicyPreview(ctx, "builtin/service", &consul.ACLTemplatedPolicyVariables{Name: "web"})
+				return c.ACL.PreviewTemplatedPolicy(ctx, "builtin/service", &consul.ACLTemplatedPolicyVariables{Name: "web"})
 			},
 			method: "POST", path: "/v1/acl/templated-policy/preview/builtin/service", body: `{"name":"web"}`,
 			check: aclCheckTestPolicy,
@@ -396,42 +396,42 @@ func TestACLWirePolicies(t *testing.T) {
 func TestACLWireRoles(t *testing.T) {
 	aclRunWire(t, []aclWireCase{
 		{
-			name: "RoleCreate", reply: aclTestRoleJSON,
+			name: "CreateRole", reply: aclTestRoleJSON,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				return c.ACL.RoleCreate(ctx, &consul.ACLRole{Name: "ops", Policies: []consul.ACLLink{{ID: "pol-1"}}, ServiceIdentities: []consul.ACLServiceIdentity{{ServiceName: "web"}}})
+				return c.ACL.CreateRole(ctx, &consul.ACLRole{Name: "ops", Policies: []consul.ACLLink{{ID: "pol-1"}}, ServiceIdentities: []consul.ACLServiceIdentity{{ServiceName: "web"}}})
 			},
 			method: "PUT", path: "/v1/acl/role",
 			body:  `{"Name":"ops","Policies":[{"ID":"pol-1"}],"ServiceIdentities":[{"ServiceName":"web"}]}`,
 			check: aclCheckTestRole,
 		},
 		{
-			name: "RoleUpdate", reply: aclTestRoleJSON,
+			name: "UpdateRole", reply: aclTestRoleJSON,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				return c.ACL.RoleUpdate(ctx, &consul.ACLRole{ID: "role-1", Name: "ops", Description: "d"})
+				return c.ACL.UpdateRole(ctx, &consul.ACLRole{ID: "role-1", Name: "ops", Description: "d"})
 			},
 			method: "PUT", path: "/v1/acl/role/role-1", body: `{"ID":"role-1","Name":"ops","Description":"d"}`,
 			check: aclCheckTestRole,
 		},
 		{
-			name: "RoleRead", reply: aclTestRoleJSON,
+			name: "GetRole", reply: aclTestRoleJSON,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				r, _, err := c.ACL.RoleRead(ctx, "role-1")
+				r, _, err := c.ACL.GetRole(ctx, "role-1")
 				return r, err
 			},
 			method: "GET", path: "/v1/acl/role/role-1", check: aclCheckTestRole,
 		},
 		{
-			name: "RoleReadByName", reply: aclTestRoleJSON,
+			name: "GetRoleByName", reply: aclTestRoleJSON,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				r, _, err := c.ACL.RoleReadByName(ctx, "ops")
+				r, _, err := c.ACL.GetRoleByName(ctx, "ops")
 				return r, err
 			},
 			method: "GET", path: "/v1/acl/role/name/ops", check: aclCheckTestRole,
 		},
 		{
-			name: "RoleReadByNameMissing", status: 404, reply: "Requested role does not exist: ACL not found",
+			name: "GetRoleByNameMissing", status: 404, reply: "Requested role does not exist: ACL not found",
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				r, meta, err := c.ACL.RoleReadByName(ctx, "ops")
+				r, meta, err := c.ACL.GetRoleByName(ctx, "ops")
 				if err == nil && (r != nil || meta == nil) {
 					err = errors.New("want nil role and a meta")
 				}
@@ -440,16 +440,16 @@ func TestACLWireRoles(t *testing.T) {
 			method: "GET", path: "/v1/acl/role/name/ops",
 		},
 		{
-			name: "RoleDelete", reply: "true",
+			name: "DeleteRole", reply: "true",
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				return nil, c.ACL.RoleDelete(ctx, "role-1")
+				return nil, c.ACL.DeleteRole(ctx, "role-1")
 			},
 			method: "DELETE", path: "/v1/acl/role/role-1",
 		},
 		{
-			name: "RoleList", reply: `[` + aclTestRoleJSON + `]`,
+			name: "ListRoles", reply: `[` + aclTestRoleJSON + `]`,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				l, _, err := c.ACL.RoleList(ctx, &consul.ACLRoleFilter{Policy: "pol-1"})
+				l, _, err := c.ACL.ListRoles(ctx, &consul.ACLRoleFilter{Policy: "pol-1"})
 				return l, err
 			},
 			method: "GET", path: "/v1/acl/roles", query: q("policy", "pol-1"),
@@ -461,9 +461,9 @@ func TestACLWireRoles(t *testing.T) {
 func TestACLWireAuthMethods(t *testing.T) {
 	aclRunWire(t, []aclWireCase{
 		{
-			name: "AuthMethodCreate", reply: aclTestMethodJSON,
+			name: "CreateAuthMethod", reply: aclTestMethodJSON,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				return c.ACL.AuthMethodCreate(ctx, &consul.ACLAuthMethod{Name: "jwt", Type: "jwt", MaxTokenTTL: 5 * time.Minute,
+				return c.ACL.CreateAuthMethod(ctx, &consul.ACLAuthMethod{Name: "jwt", Type: "jwt", MaxTokenTTL: 5 * time.Minute,
 					TokenLocality: "global", Config: map[string]any{"BoundIssuer": "test"}})
 			},
 			method: "PUT", path: "/v1/acl/auth-method",
@@ -471,33 +471,33 @@ func TestACLWireAuthMethods(t *testing.T) {
 			check: aclCheckTestMethod,
 		},
 		{
-			name: "AuthMethodUpdate", reply: aclTestMethodJSON,
+			name: "UpdateAuthMethod", reply: aclTestMethodJSON,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				return c.ACL.AuthMethodUpdate(ctx, &consul.ACLAuthMethod{Name: "my jwt", Type: "jwt", Description: "d"})
+				return c.ACL.UpdateAuthMethod(ctx, &consul.ACLAuthMethod{Name: "my jwt", Type: "jwt", Description: "d"})
 			},
 			method: "PUT", path: "/v1/acl/auth-method/my%20jwt", body: `{"Name":"my jwt","Type":"jwt","Description":"d"}`,
 			check: aclCheckTestMethod,
 		},
 		{
-			name: "AuthMethodRead", reply: aclTestMethodJSON,
+			name: "GetAuthMethod", reply: aclTestMethodJSON,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				m, _, err := c.ACL.AuthMethodRead(ctx, "jwt")
+				m, _, err := c.ACL.GetAuthMethod(ctx, "jwt")
 				return m, err
 			},
 			method: "GET", path: "/v1/acl/auth-method/jwt", check: aclCheckTestMethod,
 		},
 		{
-			name: "AuthMethodDelete", reply: "true",
+			name: "DeleteAuthMethod", reply: "true",
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				return nil, c.ACL.AuthMethodDelete(ctx, "jwt")
+				return nil, c.ACL.DeleteAuthMethod(ctx, "jwt")
 			},
 			method: "DELETE", path: "/v1/acl/auth-method/jwt",
 		},
 		{
-			name:  "AuthMethodList",
+			name:  "ListAuthMethods",
 			reply: `[{"Name":"jwt","Type":"jwt","MaxTokenTTL":300000000000,"CreateIndex":9,"ModifyIndex":9}]`,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				l, _, err := c.ACL.AuthMethodList(ctx)
+				l, _, err := c.ACL.ListAuthMethods(ctx)
 				return l, err
 			},
 			method: "GET", path: "/v1/acl/auth-methods",
@@ -509,18 +509,18 @@ func TestACLWireAuthMethods(t *testing.T) {
 			},
 		},
 		{
-			name: "BindingRuleCreate", reply: aclTestRuleJSON,
+			name: "CreateBindingRule", reply: aclTestRuleJSON,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				return c.ACL.BindingRuleCreate(ctx, &consul.ACLBindingRule{AuthMethod: "jwt", Selector: `value.role == "web"`, BindType: consul.ACLBindService, BindName: "${value.service}"})
+				return c.ACL.CreateBindingRule(ctx, &consul.ACLBindingRule{AuthMethod: "jwt", Selector: `value.role == "web"`, BindType: consul.ACLBindService, BindName: "${value.service}"})
 			},
 			method: "PUT", path: "/v1/acl/binding-rule",
 			body:  `{"AuthMethod":"jwt","Selector":"value.role == \"web\"","BindType":"service","BindName":"${value.service}"}`,
 			check: aclCheckTestRule,
 		},
 		{
-			name: "BindingRuleUpdate", reply: aclTestRuleJSON,
+			name: "UpdateBindingRule", reply: aclTestRuleJSON,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				return c.ACL.BindingRuleUpdate(ctx, &consul.ACLBindingRule{ID: "rule-1", AuthMethod: "jwt", BindType: consul.ACLBindTemplatedPolicy,
+				return c.ACL.UpdateBindingRule(ctx, &consul.ACLBindingRule{ID: "rule-1", AuthMethod: "jwt", BindType: consul.ACLBindTemplatedPolicy,
 					BindName: "builtin/service", BindVars: &consul.ACLTemplatedPolicyVariables{Name: "${value.service}"}})
 			},
 			method: "PUT", path: "/v1/acl/binding-rule/rule-1",
@@ -528,17 +528,17 @@ func TestACLWireAuthMethods(t *testing.T) {
 			check: aclCheckTestRule,
 		},
 		{
-			name: "BindingRuleRead", reply: aclTestRuleJSON,
+			name: "GetBindingRule", reply: aclTestRuleJSON,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				r, _, err := c.ACL.BindingRuleRead(ctx, "rule-1")
+				r, _, err := c.ACL.GetBindingRule(ctx, "rule-1")
 				return r, err
 			},
 			method: "GET", path: "/v1/acl/binding-rule/rule-1", check: aclCheckTestRule,
 		},
 		{
-			name: "BindingRuleReadMissing", status: 404, reply: "Requested binding rule does not exist: ACL not found",
+			name: "GetBindingRuleMissing", status: 404, reply: "Requested binding rule does not exist: ACL not found",
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				r, meta, err := c.ACL.BindingRuleRead(ctx, "rule-1")
+				r, meta, err := c.ACL.GetBindingRule(ctx, "rule-1")
 				if err == nil && (r != nil || meta == nil) {
 					err = errors.New("want nil rule and a meta")
 				}
@@ -547,16 +547,16 @@ func TestACLWireAuthMethods(t *testing.T) {
 			method: "GET", path: "/v1/acl/binding-rule/rule-1",
 		},
 		{
-			name: "BindingRuleDelete", reply: "true",
+			name: "DeleteBindingRule", reply: "true",
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				return nil, c.ACL.BindingRuleDelete(ctx, "rule-1")
+				return nil, c.ACL.DeleteBindingRule(ctx, "rule-1")
 			},
 			method: "DELETE", path: "/v1/acl/binding-rule/rule-1",
 		},
 		{
-			name: "BindingRuleList", reply: `[` + aclTestRuleJSON + `]`,
+			name: "ListBindingRules", reply: `[` + aclTestRuleJSON + `]`,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				l, _, err := c.ACL.BindingRuleList(ctx, "jwt")
+				l, _, err := c.ACL.ListBindingRules(ctx, "jwt")
 				return l, err
 			},
 			method: "GET", path: "/v1/acl/binding-rules", query: q("authmethod", "jwt"),
@@ -572,18 +572,18 @@ func TestACLWireErrors(t *testing.T) {
 
 	// A 403 for the caller's own unknown token is an error, not "missing".
 	w, c := newWire(t, reply{Status: 403, Body: "ACL not found"})
-	tok, _, err := c.ACL.TokenRead(ctx, "acc-1")
+	tok, _, err := c.ACL.GetToken(ctx, "acc-1")
 	require.ErrorIs(t, err, consul.ErrPermissionDenied)
 	require.Nil(t, tok)
 	w.only(t)
 
 	_, c = newWire(t, reply{Status: 404, Body: "Cannot find token to delete"})
-	require.ErrorIs(t, c.ACL.TokenDelete(ctx, "acc-1"), consul.ErrNotFound)
+	require.ErrorIs(t, c.ACL.DeleteToken(ctx, "acc-1"), consul.ErrNotFound)
 
 	// A secret echoed back by Consul is scrubbed from the error.
 	const secret = "0b0e3bd7-5c6d-4d2e-9b1c-4e0e5a6c7d8f"
 	_, c = newWire(t, reply{Status: 400, Body: "Invalid Token: SecretID " + secret + " is already in use"})
-	_, err = c.ACL.TokenCreate(ctx, &consul.ACLToken{SecretID: secret})
+	_, err = c.ACL.CreateToken(ctx, &consul.ACLToken{SecretID: secret})
 	require.Error(t, err)
 	require.NotContains(t, err.Error(), secret)
 	require.Contains(t, err.Error(), "already in use")
@@ -609,70 +609,70 @@ func TestACLWireBadInput(t *testing.T) {
 	a := c.ACL
 	var ae *consul.ArgumentError
 	for name, err := range map[string]error{
-		"token":                 func() error { _, err := a.TokenCreate(ctx, nil); return err }(),
-		"token.ExpirationTTL":   func() error { _, err := a.TokenCreate(ctx, &consul.ACLToken{ExpirationTTL: -time.Second}); return err }(),
-		"token.AccessorID":      func() error { _, err := a.TokenUpdate(ctx, &consul.ACLToken{}); return err }(),
-		"accessorID":            func() error { _, _, err := a.TokenRead(ctx, ""); return err }(),
-		"accessorID clone":      func() error { _, err := a.TokenClone(ctx, "", "x"); return err }(),
-		"accessorID delete":     a.TokenDelete(ctx, ""),
+		"token":                 func() error { _, err := a.CreateToken(ctx, nil); return err }(),
+		"token.ExpirationTTL":   func() error { _, err := a.CreateToken(ctx, &consul.ACLToken{ExpirationTTL: -time.Second}); return err }(),
+		"token.AccessorID":      func() error { _, err := a.UpdateToken(ctx, &consul.ACLToken{}); return err }(),
+		"accessorID":            func() error { _, _, err := a.GetToken(ctx, ""); return err }(),
+		"accessorID clone":      func() error { _, err := a.CloneToken(ctx, "", "x"); return err }(),
+		"accessorID delete":     a.DeleteToken(ctx, ""),
 		"params":                func() error { _, err := a.Login(ctx, nil); return err }(),
 		"params.AuthMethod":     func() error { _, err := a.Login(ctx, &consul.ACLLoginParams{BearerToken: "x"}); return err }(),
 		"params.BearerToken":    func() error { _, err := a.Login(ctx, &consul.ACLLoginParams{AuthMethod: "x"}); return err }(),
-		"policy":                func() error { _, err := a.PolicyCreate(ctx, nil); return err }(),
-		"policy.Name":           func() error { _, err := a.PolicyCreate(ctx, &consul.ACLPolicy{Rules: "x"}); return err }(),
-		"policy.ID":             func() error { _, err := a.PolicyCreate(ctx, &consul.ACLPolicy{ID: "x", Name: "x"}); return err }(),
-		"policy.ID update":      func() error { _, err := a.PolicyUpdate(ctx, &consul.ACLPolicy{Name: "x"}); return err }(),
-		"id policy read":        func() error { _, _, err := a.PolicyRead(ctx, ""); return err }(),
-		"name policy read":      func() error { _, _, err := a.PolicyReadByName(ctx, ""); return err }(),
-		"id policy delete":      a.PolicyDelete(ctx, ""),
-		"name template read":    func() error { _, _, err := a.TemplatedPolicyRead(ctx, ""); return err }(),
-		"name template preview": func() error { _, err := a.TemplatedPolicyPreview(ctx, "", nil); return err }(),
-		"role":                  func() error { _, err := a.RoleCreate(ctx, nil); return err }(),
-		"role.Name":             func() error { _, err := a.RoleCreate(ctx, &consul.ACLRole{}); return err }(),
-		"role.ID":               func() error { _, err := a.RoleCreate(ctx, &consul.ACLRole{ID: "x", Name: "x"}); return err }(),
-		"role.ID update":        func() error { _, err := a.RoleUpdate(ctx, &consul.ACLRole{Name: "x"}); return err }(),
-		"id role read":          func() error { _, _, err := a.RoleRead(ctx, ""); return err }(),
-		"name role read":        func() error { _, _, err := a.RoleReadByName(ctx, ""); return err }(),
-		"id role delete":        a.RoleDelete(ctx, ""),
-		"method":                func() error { _, err := a.AuthMethodCreate(ctx, nil); return err }(),
-		"method.Name":           func() error { _, err := a.AuthMethodCreate(ctx, &consul.ACLAuthMethod{Type: "jwt"}); return err }(),
-		"method.Type":           func() error { _, err := a.AuthMethodUpdate(ctx, &consul.ACLAuthMethod{Name: "x"}); return err }(),
+		"policy":                func() error { _, err := a.CreatePolicy(ctx, nil); return err }(),
+		"policy.Name":           func() error { _, err := a.CreatePolicy(ctx, &consul.ACLPolicy{Rules: "x"}); return err }(),
+		"policy.ID":             func() error { _, err := a.CreatePolicy(ctx, &consul.ACLPolicy{ID: "x", Name: "x"}); return err }(),
+		"policy.ID update":      func() error { _, err := a.UpdatePolicy(ctx, &consul.ACLPolicy{Name: "x"}); return err }(),
+		"id policy read":        func() error { _, _, err := a.GetPolicy(ctx, ""); return err }(),
+		"name policy read":      func() error { _, _, err := a.GetPolicyByName(ctx, ""); return err }(),
+		"id policy delete":      a.DeletePolicy(ctx, ""),
+		"name template read":    func() error { _, _, err := a.GetTemplatedPolicy(ctx, ""); return err }(),
+		"name template preview": func() error { _, err := a.PreviewTemplatedPolicy(ctx, "", nil); return err }(),
+		"role":                  func() error { _, err := a.CreateRole(ctx, nil); return err }(),
+		"role.Name":             func() error { _, err := a.CreateRole(ctx, &consul.ACLRole{}); return err }(),
+		"role.ID":               func() error { _, err := a.CreateRole(ctx, &consul.ACLRole{ID: "x", Name: "x"}); return err }(),
+		"role.ID update":        func() error { _, err := a.UpdateRole(ctx, &consul.ACLRole{Name: "x"}); return err }(),
+		"id role read":          func() error { _, _, err := a.GetRole(ctx, ""); return err }(),
+		"name role read":        func() error { _, _, err := a.GetRoleByName(ctx, ""); return err }(),
+		"id role delete":        a.DeleteRole(ctx, ""),
+		"method":                func() error { _, err := a.CreateAuthMethod(ctx, nil); return err }(),
+		"method.Name":           func() error { _, err := a.CreateAuthMethod(ctx, &consul.ACLAuthMethod{Type: "jwt"}); return err }(),
+		"method.Type":           func() error { _, err := a.UpdateAuthMethod(ctx, &consul.ACLAuthMethod{Name: "x"}); return err }(),
 		"method.MaxTokenTTL": func() error {
-			_, err := a.AuthMethodCreate(ctx, &consul.ACLAuthMethod{Name: "x", Type: "jwt", MaxTokenTTL: -1})
+			_, err := a.CreateAuthMethod(ctx, &consul.ACLAuthMethod{Name: "x", Type: "jwt", MaxTokenTTL: -1})
 			return err
 		}(),
-		"name method read":   func() error { _, _, err := a.AuthMethodRead(ctx, ""); return err }(),
-		"name method delete": a.AuthMethodDelete(ctx, ""),
-		"rule":               func() error { _, err := a.BindingRuleCreate(ctx, nil); return err }(),
+		"name method read":   func() error { _, _, err := a.GetAuthMethod(ctx, ""); return err }(),
+		"name method delete": a.DeleteAuthMethod(ctx, ""),
+		"rule":               func() error { _, err := a.CreateBindingRule(ctx, nil); return err }(),
 		"rule.AuthMethod": func() error {
-			_, err := a.BindingRuleCreate(ctx, &consul.ACLBindingRule{BindType: "service", BindName: "x"})
+			_, err := a.CreateBindingRule(ctx, &consul.ACLBindingRule{BindType: "service", BindName: "x"})
 			return err
 		}(),
 		"rule.BindType": func() error {
-			_, err := a.BindingRuleCreate(ctx, &consul.ACLBindingRule{AuthMethod: "x", BindName: "x"})
+			_, err := a.CreateBindingRule(ctx, &consul.ACLBindingRule{AuthMethod: "x", BindName: "x"})
 			return err
 		}(),
 		"rule.BindName": func() error {
-			_, err := a.BindingRuleCreate(ctx, &consul.ACLBindingRule{AuthMethod: "x", BindType: "service"})
+			_, err := a.CreateBindingRule(ctx, &consul.ACLBindingRule{AuthMethod: "x", BindType: "service"})
 			return err
 		}(),
 		"rule.ID": func() error {
-			_, err := a.BindingRuleCreate(ctx, &consul.ACLBindingRule{ID: "x", AuthMethod: "x", BindType: "service", BindName: "x"})
+			_, err := a.CreateBindingRule(ctx, &consul.ACLBindingRule{ID: "x", AuthMethod: "x", BindType: "service", BindName: "x"})
 			return err
 		}(),
 		"rule.ID update": func() error {
-			_, err := a.BindingRuleUpdate(ctx, &consul.ACLBindingRule{AuthMethod: "x", BindType: "service", BindName: "x"})
+			_, err := a.UpdateBindingRule(ctx, &consul.ACLBindingRule{AuthMethod: "x", BindType: "service", BindName: "x"})
 			return err
 		}(),
-		"id rule read":   func() error { _, _, err := a.BindingRuleRead(ctx, ""); return err }(),
-		"id rule delete": a.BindingRuleDelete(ctx, ""),
+		"id rule read":   func() error { _, _, err := a.GetBindingRule(ctx, ""); return err }(),
+		"id rule delete": a.DeleteBindingRule(ctx, ""),
 	} {
 		require.ErrorAs(t, err, &ae, name)
 	}
 	w.noRequest(t)
 
 	// A refused SecretID does not leak into the argument error either.
-	_, err := a.TokenCreate(ctx, &consul.ACLToken{SecretID: "very-secret", ExpirationTTL: -1})
+	_, err := a.CreateToken(ctx, &consul.ACLToken{SecretID: "very-secret", ExpirationTTL: -1})
 	require.NotContains(t, err.Error(), "very-secret")
 	w.noRequest(t)
 }

@@ -13,28 +13,28 @@ func TestACLTokenCRUD(t *testing.T) {
 	srv, admin := aclTestAdmin(t)
 	ctx := testCtx(t)
 
-	policy, err := admin.ACL.PolicyCreate(ctx, &consul.ACLPolicy{Name: aclTestName(t, "p"), Rules: `node_prefix "" { policy = "read" }`})
+	policy, err := admin.ACL.CreatePolicy(ctx, &consul.ACLPolicy{Name: aclTestName(t, "p"), Rules: `node_prefix "" { policy = "read" }`})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = admin.ACL.PolicyDelete(testCtx(t), policy.ID) })
+	t.Cleanup(func() { _ = admin.ACL.DeletePolicy(testCtx(t), policy.ID) })
 	svc := aclTestName(t, "svc")
 
 	// A token imported with chosen IDs and an expiry.
 	accessor, secret := consultest.NewUUID(), consultest.NewUUID()
-	created, err := admin.ACL.TokenCreate(ctx, &consul.ACLToken{
+	created, err := admin.ACL.CreateToken(ctx, &consul.ACLToken{
 		AccessorID: accessor, SecretID: secret, Description: "crud",
 		Policies:          []consul.ACLLink{{ID: policy.ID}},
 		ServiceIdentities: []consul.ACLServiceIdentity{{ServiceName: svc}},
 		ExpirationTTL:     time.Hour,
 	})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = admin.ACL.TokenDelete(testCtx(t), accessor) })
+	t.Cleanup(func() { _ = admin.ACL.DeleteToken(testCtx(t), accessor) })
 	require.Equal(t, accessor, created.AccessorID)
 	require.Equal(t, secret, created.SecretID)
 	require.Equal(t, policy.Name, created.Policies[0].Name, "Consul fills in the link's name")
 	require.NotNil(t, created.ExpirationTime)
 	require.InDelta(t, float64(time.Hour), float64(created.ExpirationTime.Sub(created.CreateTime)), float64(time.Second))
 
-	read, meta, err := admin.ACL.TokenRead(ctx, accessor)
+	read, meta, err := admin.ACL.GetToken(ctx, accessor)
 	require.NoError(t, err)
 	require.Equal(t, "crud", read.Description)
 	require.Equal(t, secret, read.SecretID, "a management token sees the secret")
@@ -43,37 +43,37 @@ func TestACLTokenCRUD(t *testing.T) {
 
 	// ReadSelf needs no acl permission: the token reads itself.
 	self := newClient(t, srv, consul.Config{Token: secret})
-	me, _, err := self.ACL.TokenReadSelf(ctx)
+	me, _, err := self.ACL.GetSelfToken(ctx)
 	require.NoError(t, err)
 	require.Equal(t, accessor, me.AccessorID)
-	_, _, err = self.ACL.TokenRead(ctx, accessor)
+	_, _, err = self.ACL.GetToken(ctx, accessor)
 	require.ErrorIs(t, err, consul.ErrPermissionDenied, "reading by accessor needs acl:read")
 
 	// Update replaces the links; the secret is kept.
 	read.Description = "crud updated"
 	read.ServiceIdentities = nil
 	read.ExpirationTTL = 0
-	updated, err := admin.ACL.TokenUpdate(ctx, read)
+	updated, err := admin.ACL.UpdateToken(ctx, read)
 	require.NoError(t, err)
 	require.Equal(t, "crud updated", updated.Description)
 	require.Empty(t, updated.ServiceIdentities)
 	require.Equal(t, secret, updated.SecretID)
 
 	// List, with each filter.
-	all, _, err := admin.ACL.TokenList(ctx, nil)
+	all, _, err := admin.ACL.ListTokens(ctx, nil)
 	require.NoError(t, err)
 	require.True(t, aclTestHasToken(all, accessor))
-	byPolicy, _, err := admin.ACL.TokenList(ctx, &consul.ACLTokenFilter{Policy: policy.ID})
+	byPolicy, _, err := admin.ACL.ListTokens(ctx, &consul.ACLTokenFilter{Policy: policy.ID})
 	require.NoError(t, err)
 	require.Len(t, byPolicy, 1)
 	require.Equal(t, accessor, byPolicy[0].AccessorID)
 	require.Equal(t, "crud updated", byPolicy[0].Description)
-	byService, _, err := admin.ACL.TokenList(ctx, &consul.ACLTokenFilter{ServiceName: svc})
+	byService, _, err := admin.ACL.ListTokens(ctx, &consul.ACLTokenFilter{ServiceName: svc})
 	require.NoError(t, err)
 	require.Empty(t, byService, "the service identity was removed by the update")
 
-	require.NoError(t, admin.ACL.TokenDelete(ctx, accessor))
-	_, _, err = self.ACL.TokenReadSelf(ctx)
+	require.NoError(t, admin.ACL.DeleteToken(ctx, accessor))
+	_, _, err = self.ACL.GetSelfToken(ctx)
 	require.ErrorIs(t, err, consul.ErrPermissionDenied)
 	require.NotContains(t, err.Error(), secret)
 }
@@ -95,40 +95,40 @@ func TestACLNotFound(t *testing.T) {
 	missing := consultest.NewUUID()
 	a := admin.ACL
 
-	tok, meta, err := a.TokenRead(ctx, missing)
+	tok, meta, err := a.GetToken(ctx, missing)
 	require.NoError(t, err)
 	require.Nil(t, tok)
 	require.NotNil(t, meta)
-	pol, _, err := a.PolicyRead(ctx, missing)
+	pol, _, err := a.GetPolicy(ctx, missing)
 	require.NoError(t, err)
 	require.Nil(t, pol)
-	pol, _, err = a.PolicyReadByName(ctx, "no-such-policy")
+	pol, _, err = a.GetPolicyByName(ctx, "no-such-policy")
 	require.NoError(t, err)
 	require.Nil(t, pol)
-	role, _, err := a.RoleRead(ctx, missing)
+	role, _, err := a.GetRole(ctx, missing)
 	require.NoError(t, err)
 	require.Nil(t, role)
-	role, _, err = a.RoleReadByName(ctx, "no-such-role")
+	role, _, err = a.GetRoleByName(ctx, "no-such-role")
 	require.NoError(t, err)
 	require.Nil(t, role)
-	method, _, err := a.AuthMethodRead(ctx, "no-such-method")
+	method, _, err := a.GetAuthMethod(ctx, "no-such-method")
 	require.NoError(t, err)
 	require.Nil(t, method)
-	rule, _, err := a.BindingRuleRead(ctx, missing)
+	rule, _, err := a.GetBindingRule(ctx, missing)
 	require.NoError(t, err)
 	require.Nil(t, rule)
 
-	require.ErrorIs(t, a.TokenDelete(ctx, missing), consul.ErrNotFound)
-	require.ErrorIs(t, a.PolicyDelete(ctx, missing), consul.ErrNotFound)
-	require.ErrorIs(t, a.RoleDelete(ctx, missing), consul.ErrNotFound)
-	require.ErrorIs(t, a.AuthMethodDelete(ctx, "no-such-method"), consul.ErrNotFound)
-	require.ErrorIs(t, a.BindingRuleDelete(ctx, missing), consul.ErrNotFound)
-	_, err = a.TokenClone(ctx, missing, "")
+	require.ErrorIs(t, a.DeleteToken(ctx, missing), consul.ErrNotFound)
+	require.ErrorIs(t, a.DeletePolicy(ctx, missing), consul.ErrNotFound)
+	require.ErrorIs(t, a.DeleteRole(ctx, missing), consul.ErrNotFound)
+	require.ErrorIs(t, a.DeleteAuthMethod(ctx, "no-such-method"), consul.ErrNotFound)
+	require.ErrorIs(t, a.DeleteBindingRule(ctx, missing), consul.ErrNotFound)
+	_, err = a.CloneToken(ctx, missing, "")
 	require.ErrorIs(t, err, consul.ErrPermissionDenied)
 
 	// A caller with an unknown token is denied, not told "missing".
 	stranger := newClient(t, testACLAgent(t), consul.Config{Token: consultest.NewUUID()})
-	_, _, err = stranger.ACL.TokenRead(ctx, missing)
+	_, _, err = stranger.ACL.GetToken(ctx, missing)
 	require.ErrorIs(t, err, consul.ErrPermissionDenied)
 }
 
@@ -158,7 +158,7 @@ func TestACLBootstrap(t *testing.T) {
 	ctx := testCtx(t)
 	anon := newClient(t, srv)
 
-	_, _, err := anon.ACL.TokenList(ctx, nil)
+	_, _, err := anon.ACL.ListTokens(ctx, nil)
 	require.ErrorIs(t, err, consul.ErrPermissionDenied, "no management token yet")
 
 	var boot *consul.ACLToken
@@ -175,13 +175,13 @@ func TestACLBootstrap(t *testing.T) {
 	require.Equal(t, "global-management", boot.Policies[0].Name)
 
 	mgmt := newClient(t, srv, consul.Config{Token: boot.SecretID})
-	self, _, err := mgmt.ACL.TokenReadSelf(ctx)
+	self, _, err := mgmt.ACL.GetSelfToken(ctx)
 	require.NoError(t, err)
 	require.Equal(t, boot.AccessorID, self.AccessorID)
-	list, _, err := mgmt.ACL.TokenList(ctx, nil)
+	list, _, err := mgmt.ACL.ListTokens(ctx, nil)
 	require.NoError(t, err)
 	require.True(t, aclTestHasToken(list, boot.AccessorID))
-	_, err = mgmt.ACL.PolicyCreate(ctx, &consul.ACLPolicy{Name: "after-bootstrap", Rules: `node_prefix "" { policy = "read" }`})
+	_, err = mgmt.ACL.CreatePolicy(ctx, &consul.ACLPolicy{Name: "after-bootstrap", Rules: `node_prefix "" { policy = "read" }`})
 	require.NoError(t, err)
 
 	_, err = anon.ACL.Bootstrap(ctx, "")
@@ -208,7 +208,7 @@ func TestACLBootstrapSecret(t *testing.T) {
 	}
 	require.NoError(t, err)
 	require.Equal(t, secret, boot.SecretID)
-	self, _, err := newClient(t, srv, consul.Config{Token: secret}).ACL.TokenReadSelf(ctx)
+	self, _, err := newClient(t, srv, consul.Config{Token: secret}).ACL.GetSelfToken(ctx)
 	require.NoError(t, err)
 	require.Equal(t, boot.AccessorID, self.AccessorID)
 }

@@ -68,8 +68,8 @@ type AgentXDS struct {
 	}
 }
 
-// AgentHostInfo describes the agent's host (GET /v1/agent/host).
-type AgentHostInfo struct {
+// AgentHost describes the agent's host (GET /v1/agent/host).
+type AgentHost struct {
 	Memory *AgentHostMemory
 	CPU    []AgentHostCPU
 	Host   *AgentHostOS
@@ -177,7 +177,7 @@ type AgentMetricSample struct {
 }
 
 // AgentTokenKind names one of the ACL tokens the agent uses, for
-// AgentService.UpdateToken.
+// AgentService.SetToken.
 type AgentTokenKind string
 
 // The agent's ACL tokens.
@@ -254,8 +254,8 @@ func (s *AgentService) Self(ctx context.Context, opts ...Option) (*AgentSelf, *M
 
 // Host returns facts about the agent's host: GET /v1/agent/host. It needs
 // operator:read, and the agent must have enable_debug on or ACLs enabled.
-func (s *AgentService) Host(ctx context.Context, opts ...Option) (*AgentHostInfo, *Meta, error) {
-	var out AgentHostInfo
+func (s *AgentService) Host(ctx context.Context, opts ...Option) (*AgentHost, *Meta, error) {
+	var out AgentHost
 	meta, err := s.client.get(ctx, "/v1/agent/host", nil, opts, &out)
 	if err != nil {
 		return nil, meta, err
@@ -453,14 +453,14 @@ type agentTokenBody struct {
 	Token string
 }
 
-// UpdateToken sets one of the ACL tokens the agent uses: PUT
+// SetToken sets one of the ACL tokens the agent uses: PUT
 // /v1/agent/token/:kind with {"Token": token}. An empty token clears it.
 // With ACLs disabled Consul answers 401; an unknown kind is a *StatusError
 // matching ErrNotFound; a kind that is not one path segment (empty, "." or
 // "..", with a '/' or a control character) is refused before sending. It
 // needs agent:write. The token travels only in the body and never appears
 // in errors.
-func (s *AgentService) UpdateToken(ctx context.Context, kind AgentTokenKind, token string, opts ...Option) error {
+func (s *AgentService) SetToken(ctx context.Context, kind AgentTokenKind, token string, opts ...Option) error {
 	path, err := buildPath("/v1/agent/token/{kind}", string(kind))
 	if err != nil {
 		return err

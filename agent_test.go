@@ -201,19 +201,19 @@ func TestAgentUpdateTokenWire(t *testing.T) {
 		consul.AgentTokenAgentRecovery, consul.AgentTokenReplication,
 		consul.AgentTokenConfigFileServiceRegistration, consul.AgentTokenDNS} {
 		w, c := newWire(t, reply{})
-		require.NoError(t, c.Agent.UpdateToken(ctx, kind, "secret-token", consul.Token("mgmt")))
+		require.NoError(t, c.Agent.SetToken(ctx, kind, "secret-token", consul.Token("mgmt")))
 		s := w.only(t)
 		s.expect(t, "PUT", "/v1/agent/token/"+string(kind), nil)
 		require.JSONEq(t, `{"Token":"secret-token"}`, s.Body)
 		require.Equal(t, "mgmt", s.Header.Get("X-Consul-Token"))
 	}
 	_, c := newWire(t, reply{Status: 404, Body: `Token "x" is unknown`})
-	err := c.Agent.UpdateToken(ctx, "x", "secret-token")
+	err := c.Agent.SetToken(ctx, "x", "secret-token")
 	require.ErrorIs(t, err, consul.ErrNotFound)
 	require.NotContains(t, err.Error(), "secret-token")
 
 	w, c := newWire(t)
-	checksTestArgError(t, c.Agent.UpdateToken(ctx, "", "t"), "kind")
+	checksTestArgError(t, c.Agent.SetToken(ctx, "", "t"), "kind")
 	w.noRequest(t)
 }
 
@@ -307,7 +307,7 @@ func TestAgentIntegrationInfo(t *testing.T) {
 	require.NoError(t, c.Agent.Reload(ctx))
 
 	// Tokens cannot be set with ACLs off: Consul answers 401.
-	err = c.Agent.UpdateToken(ctx, consul.AgentTokenDefault, "x")
+	err = c.Agent.SetToken(ctx, consul.AgentTokenDefault, "x")
 	var se *consul.StatusError
 	require.ErrorAs(t, err, &se)
 	require.Equal(t, http.StatusUnauthorized, se.StatusCode)
@@ -462,17 +462,17 @@ func TestAgentIntegrationToken(t *testing.T) {
 
 	_, _, err := anon.Agent.Self(ctx)
 	require.ErrorIs(t, err, consul.ErrPermissionDenied, "anonymous is denied by default")
-	require.ErrorIs(t, anon.Agent.UpdateToken(ctx, consul.AgentTokenDefault, srv.ManagementToken), consul.ErrPermissionDenied)
+	require.ErrorIs(t, anon.Agent.SetToken(ctx, consul.AgentTokenDefault, srv.ManagementToken), consul.ErrPermissionDenied)
 
 	// The default token is what requests without a token use: setting it
 	// to the management token lets the anonymous client in.
-	require.NoError(t, admin.Agent.UpdateToken(ctx, consul.AgentTokenDefault, srv.ManagementToken))
-	t.Cleanup(func() { _ = admin.Agent.UpdateToken(context.Background(), consul.AgentTokenDefault, "") })
+	require.NoError(t, admin.Agent.SetToken(ctx, consul.AgentTokenDefault, srv.ManagementToken))
+	t.Cleanup(func() { _ = admin.Agent.SetToken(context.Background(), consul.AgentTokenDefault, "") })
 	self, _, err := anon.Agent.Self(ctx)
 	require.NoError(t, err)
 	require.Equal(t, srv.NodeName, self.Config.NodeName)
 
-	require.NoError(t, admin.Agent.UpdateToken(ctx, consul.AgentTokenDefault, ""))
+	require.NoError(t, admin.Agent.SetToken(ctx, consul.AgentTokenDefault, ""))
 	_, _, err = anon.Agent.Self(ctx)
 	require.ErrorIs(t, err, consul.ErrPermissionDenied, "cleared again")
 
@@ -482,9 +482,9 @@ func TestAgentIntegrationToken(t *testing.T) {
 		if kind == consul.AgentTokenAgentRecovery || kind == consul.AgentTokenReplication {
 			tok = ""
 		}
-		require.NoError(t, admin.Agent.UpdateToken(ctx, kind, tok), kind)
+		require.NoError(t, admin.Agent.SetToken(ctx, kind, tok), kind)
 	}
-	require.ErrorIs(t, admin.Agent.UpdateToken(ctx, "nope", "x"), consul.ErrNotFound)
+	require.ErrorIs(t, admin.Agent.SetToken(ctx, "nope", "x"), consul.ErrNotFound)
 }
 
 func TestAgentIntegrationConnect(t *testing.T) {

@@ -12,15 +12,15 @@ import (
 // BlockingRead is any blocking read of this library with its arguments
 // bound: a function of a context and Options returning a value and its
 // Meta. Reads without arguments are BlockingReads as they are
-// (client.Catalog.Services, client.Session.List); bind the argument of the
+// (client.Catalog.ListServices, client.Session.List); bind the argument of the
 // others with Bind (consul.Bind(client.KV.List, "app/")).
 type BlockingRead[T any] func(ctx context.Context, opts ...Option) (T, *Meta, error)
 
 // Bind binds the argument, and any Options, of a one-argument read such as
-// client.KV.Get, client.KV.List or client.Health.Service, making a
+// client.KV.Get, client.KV.List or client.Health.ListServiceInstances, making a
 // BlockingRead for Watch, NewWatchGroup and NewCache:
 //
-//	consul.Bind(client.Health.Service, "web", consul.Passing())
+//	consul.Bind(client.Health.ListServiceInstances, "web", consul.Passing())
 //
 // The options given here come before the watch's own (WaitIndex, WaitTime).
 func Bind[A, T any](read func(context.Context, A, ...Option) (T, *Meta, error), arg A, opts ...Option) BlockingRead[T] {
@@ -162,9 +162,9 @@ func (c *watchConfig) check(t reflect.Type) error {
 	return nil
 }
 
-// WatchReadOptions adds Options to every request of the watch, e.g.
-// consul.WatchReadOptions(consul.Stale()) for a read without arguments.
-func WatchReadOptions(opts ...Option) WatchOption {
+// WatchRequestOptions adds Options to every request of the watch, e.g.
+// consul.WatchRequestOptions(consul.Stale()) for a read without arguments.
+func WatchRequestOptions(opts ...Option) WatchOption {
 	return func(c *watchConfig) { c.readOpts = append(c.readOpts, opts...) }
 }
 

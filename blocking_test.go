@@ -266,7 +266,7 @@ func TestWatchWireDistinct(t *testing.T) {
 func TestWatchWireReadOptions(t *testing.T) {
 	w, c := newWire(t, watchTestReply(4, "a"))
 	got := watchTestValues(t, consul.Watch(testCtx(t), consul.Bind(c.KV.Get, "k", consul.Datacenter("dc2")),
-		append([]consul.WatchOption{consul.WatchReadOptions(consul.Stale())}, watchTestFast...)...), 1)
+		append([]consul.WatchOption{consul.WatchRequestOptions(consul.Stale())}, watchTestFast...)...), 1)
 	require.Equal(t, []string{"a"}, got)
 	w.only(t).expect(t, "GET", "/v1/kv/k", q("dc", "dc2", "stale", ""))
 }
@@ -624,7 +624,7 @@ func TestWatchCancelMidRequest(t *testing.T) {
 // watchTestRegister registers an external node with one service instance
 // and its check in status (a re-registration changes the status), and
 // removes the node when the test ends.
-func watchTestRegister(t *testing.T, c *consul.Client, node, service string, tags []string, status string) {
+func watchTestRegister(t *testing.T, c *consul.Client, node, service string, tags []string, status consul.HealthStatus) {
 	t.Helper()
 	require.NoError(t, c.Catalog.Register(testCtx(t), &consul.CatalogRegistration{
 		Node:    node,
@@ -646,8 +646,8 @@ func TestWatchServiceHealthGoesCritical(t *testing.T) {
 	node, svc := uniq(t, "node"), uniq(t, "web")
 	watchTestRegister(t, c, node, svc, nil, consul.HealthPassing)
 
-	var statuses []string
-	for u, err := range consul.Watch(ctx, consul.Bind(c.Health.Service, svc), consul.WatchDistinct()) {
+	var statuses []consul.HealthStatus
+	for u, err := range consul.Watch(ctx, consul.Bind(c.Health.ListServiceInstances, svc), consul.WatchDistinct()) {
 		require.NoError(t, err)
 		require.Len(t, u.Value, 1)
 		st := u.Value[0].AggregatedStatus()
@@ -659,7 +659,7 @@ func TestWatchServiceHealthGoesCritical(t *testing.T) {
 		}
 		break
 	}
-	require.Equal(t, []string{consul.HealthPassing, consul.HealthCritical}, statuses)
+	require.Equal(t, []consul.HealthStatus{consul.HealthPassing, consul.HealthCritical}, statuses)
 }
 
 func TestWatchEventsIndexGoesBothWays(t *testing.T) {
@@ -764,9 +764,9 @@ func TestWatchServiceTTLCheckGoesCritical(t *testing.T) {
 	t.Cleanup(func() { _ = c.Services.Deregister(context.Background(), svc) })
 	require.NoError(t, c.Checks.Pass(ctx, svc+"-ttl", "alive"))
 
-	var statuses []string
+	var statuses []consul.HealthStatus
 	var passedAt time.Time
-	for u, err := range consul.Watch(ctx, consul.Bind(c.Health.Service, svc), consul.WatchDistinct()) {
+	for u, err := range consul.Watch(ctx, consul.Bind(c.Health.ListServiceInstances, svc), consul.WatchDistinct()) {
 		require.NoError(t, err)
 		require.Len(t, u.Value, 1)
 		st := u.Value[0].AggregatedStatus()
@@ -780,7 +780,7 @@ func TestWatchServiceTTLCheckGoesCritical(t *testing.T) {
 		}
 		break
 	}
-	require.Equal(t, []string{consul.HealthPassing, consul.HealthCritical}, statuses)
+	require.Equal(t, []consul.HealthStatus{consul.HealthPassing, consul.HealthCritical}, statuses)
 	require.Less(t, time.Since(passedAt), 10*time.Second)
 }
 

@@ -122,7 +122,7 @@ type KVCache struct {
 
 // NewKVCache starts a cache of the pairs under prefix (an empty prefix is
 // the whole store). opts may add read options, e.g.
-// WatchReadOptions(Stale()) to keep being served by any server while there
+// WatchRequestOptions(Stale()) to keep being served by any server while there
 // is no leader.
 func NewKVCache(ctx context.Context, client *Client, prefix string, opts ...WatchOption) (*KVCache, error) {
 	if err := checkKey("prefix", prefix, true); err != nil {
@@ -173,8 +173,8 @@ type HealthCache struct {
 }
 
 // NewHealthCache starts a cache of the instances of q.Service. opts may add
-// read options (WatchReadOptions(Stale()) lets any server answer while
-// there is no leader; WatchReadOptions(Cached()) uses the agent's cache).
+// read options (WatchRequestOptions(Stale()) lets any server answer while
+// there is no leader; WatchRequestOptions(Cached()) uses the agent's cache).
 func NewHealthCache(ctx context.Context, client *Client, q HealthCacheQuery, opts ...WatchOption) (*HealthCache, error) {
 	if q.Service == "" {
 		return nil, argError("HealthCacheQuery.Service", "empty")
@@ -187,7 +187,7 @@ func NewHealthCache(ctx context.Context, client *Client, q HealthCacheQuery, opt
 		ropts = append(ropts, Passing())
 	}
 	q.Tags = append([]string(nil), q.Tags...)
-	return &HealthCache{Cache: NewCache(ctx, Bind(client.Health.Service, q.Service, ropts...), withClientLogger(client, opts)...), query: q}, nil
+	return &HealthCache{Cache: NewCache(ctx, Bind(client.Health.ListServiceInstances, q.Service, ropts...), withClientLogger(client, opts)...), query: q}, nil
 }
 
 // Query returns what the cache selects.

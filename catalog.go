@@ -189,50 +189,51 @@ func (s *CatalogService) Deregister(ctx context.Context, dereg *CatalogDeregistr
 	return err
 }
 
-// Datacenters lists the known datacenters, nearest first by round trip
+// ListDatacenters lists the known datacenters, nearest first by round trip
 // time as the WAN coordinates estimate it: GET /v1/catalog/datacenters.
 // It is not a blocking query; Cached is supported.
-func (s *CatalogService) Datacenters(ctx context.Context, opts ...Option) ([]string, *Meta, error) {
+func (s *CatalogService) ListDatacenters(ctx context.Context, opts ...Option) ([]string, *Meta, error) {
 	var out []string
 	meta, err := s.client.get(ctx, "/v1/catalog/datacenters", nil, opts, &out)
 	return out, meta, err
 }
 
-// Nodes lists the nodes of the catalog: GET /v1/catalog/nodes. Near sorts
+// ListNodes lists the nodes of the catalog: GET /v1/catalog/nodes. Near sorts
 // them by round trip time from a node ("_agent" for the answering agent;
 // Consul 0.7's "_self" is gone), NodeMeta and Filter select them. It
 // supports blocking and consistency options.
-func (s *CatalogService) Nodes(ctx context.Context, opts ...Option) ([]*Node, *Meta, error) {
+func (s *CatalogService) ListNodes(ctx context.Context, opts ...Option) ([]*Node, *Meta, error) {
 	var out []*Node
 	meta, err := s.client.get(ctx, "/v1/catalog/nodes", nil, opts, &out)
 	return out, meta, err
 }
 
-// Services lists the services of the catalog, each with the union of its
+// ListServices lists the services of the catalog, each with the union of its
 // instances' tags: GET /v1/catalog/services. NodeMeta and Filter select
 // them. It supports blocking, consistency and Cached options.
-func (s *CatalogService) Services(ctx context.Context, opts ...Option) (map[string][]string, *Meta, error) {
+func (s *CatalogService) ListServices(ctx context.Context, opts ...Option) (map[string][]string, *Meta, error) {
 	var out map[string][]string
 	meta, err := s.client.get(ctx, "/v1/catalog/services", nil, opts, &out)
 	return out, meta, err
 }
 
-// Service lists the instances of a service, whatever their health:
+// ListServiceInstances lists the instances of a service, whatever their health:
 // GET /v1/catalog/service/:name. Tag keeps instances with a tag (repeat it
 // to require all of several tags), Near sorts by round trip time, NodeMeta
 // and Filter select. A service with no instance is an empty list. A name
 // that is not one path segment (empty, "." or "..", with a '/' or a control
 // character) is refused before sending. It supports blocking, consistency
-// and Cached options. For healthy instances use Health.Service.
-func (s *CatalogService) Service(ctx context.Context, name string, opts ...Option) ([]*ServiceNode, *Meta, error) {
+// and Cached options. For healthy instances use Health.ListServiceInstances.
+func (s *CatalogService) ListServiceInstances(ctx context.Context, name string, opts ...Option) ([]*ServiceNode, *Meta, error) {
 	return s.serviceNodes(ctx, "/v1/catalog/service/{service}", name, opts)
 }
 
-// Connect lists the Connect-capable instances of a service: its sidecar
-// proxies and Connect-native instances: GET /v1/catalog/connect/:service.
-// It takes the same options as Service. A name that is not one path
-// segment is refused before sending.
-func (s *CatalogService) Connect(ctx context.Context, service string, opts ...Option) ([]*ServiceNode, *Meta, error) {
+// ListConnectInstances lists the Connect-capable instances of a service: its
+// sidecar proxies and Connect-native instances: GET
+// /v1/catalog/connect/:service. It takes the same options as
+// ListServiceInstances. A name that is not one path segment is refused
+// before sending.
+func (s *CatalogService) ListConnectInstances(ctx context.Context, service string, opts ...Option) ([]*ServiceNode, *Meta, error) {
 	return s.serviceNodes(ctx, "/v1/catalog/connect/{service}", service, opts)
 }
 
@@ -248,14 +249,14 @@ func (s *CatalogService) serviceNodes(ctx context.Context, route, name string, o
 	return out, meta, err
 }
 
-// Node reads a node and its services: GET /v1/catalog/node/:node.
+// GetNode reads a node and its services: GET /v1/catalog/node/:node.
 //
 // A node that does not exist returns (nil, meta, nil) (Consul answers 200
 // with null), so that a caller can block on a node that is not registered
 // yet. A name that is not one path segment (empty, "." or "..", with a '/'
 // or a control character) is refused before sending. It supports blocking
 // and consistency options.
-func (s *CatalogService) Node(ctx context.Context, node string, opts ...Option) (*CatalogNode, *Meta, error) {
+func (s *CatalogService) GetNode(ctx context.Context, node string, opts ...Option) (*CatalogNode, *Meta, error) {
 	path, err := buildPath("/v1/catalog/node/{node}", node)
 	if err != nil {
 		return nil, nil, err
@@ -271,13 +272,13 @@ func (s *CatalogService) Node(ctx context.Context, node string, opts ...Option) 
 	return out, meta, nil
 }
 
-// NodeServices reads a node and its services as a list:
+// GetNodeServices reads a node and its services as a list:
 // GET /v1/catalog/node-services/:node. Filter selects services.
 //
 // A node that does not exist returns (nil, meta, nil) (Consul answers 200
 // with a null Node). A name that is not one path segment is refused before
 // sending. It supports blocking and consistency options.
-func (s *CatalogService) NodeServices(ctx context.Context, node string, opts ...Option) (*CatalogNodeServiceList, *Meta, error) {
+func (s *CatalogService) GetNodeServices(ctx context.Context, node string, opts ...Option) (*CatalogNodeServiceList, *Meta, error) {
 	path, err := buildPath("/v1/catalog/node-services/{node}", node)
 	if err != nil {
 		return nil, nil, err
@@ -293,13 +294,13 @@ func (s *CatalogService) NodeServices(ctx context.Context, node string, opts ...
 	return out, meta, nil
 }
 
-// GatewayServices lists the services an ingress or terminating gateway
+// ListGatewayServices lists the services an ingress or terminating gateway
 // routes to, as its config entry associates them:
 // GET /v1/catalog/gateway-services/:gateway. A gateway with no
 // association (or no config entry) is an empty list. A name that is not
 // one path segment is refused before sending. It supports blocking and
 // consistency options.
-func (s *CatalogService) GatewayServices(ctx context.Context, gateway string, opts ...Option) ([]*CatalogGatewayService, *Meta, error) {
+func (s *CatalogService) ListGatewayServices(ctx context.Context, gateway string, opts ...Option) ([]*CatalogGatewayService, *Meta, error) {
 	path, err := buildPath("/v1/catalog/gateway-services/{gateway}", gateway)
 	if err != nil {
 		return nil, nil, err

@@ -122,17 +122,17 @@ func TestCatalogBadInput(t *testing.T) {
 	require.ErrorAs(t, c.Catalog.Deregister(ctx, nil), &ae)
 	require.ErrorAs(t, c.Catalog.Deregister(ctx, &consul.CatalogDeregistration{ServiceID: "x"}), &ae)
 	assert.Equal(t, "CatalogDeregistration.Node", ae.Arg)
-	_, _, err := c.Catalog.Service(ctx, "")
+	_, _, err := c.Catalog.ListServiceInstances(ctx, "")
 	require.ErrorAs(t, err, &ae)
-	_, _, err = c.Catalog.Connect(ctx, "")
+	_, _, err = c.Catalog.ListConnectInstances(ctx, "")
 	require.ErrorAs(t, err, &ae)
-	_, _, err = c.Catalog.Node(ctx, "")
+	_, _, err = c.Catalog.GetNode(ctx, "")
 	require.ErrorAs(t, err, &ae)
-	_, _, err = c.Catalog.NodeServices(ctx, "")
+	_, _, err = c.Catalog.GetNodeServices(ctx, "")
 	require.ErrorAs(t, err, &ae)
-	_, _, err = c.Catalog.GatewayServices(ctx, "")
+	_, _, err = c.Catalog.ListGatewayServices(ctx, "")
 	require.ErrorAs(t, err, &ae)
-	_, _, err = c.Catalog.Nodes(ctx, consul.WaitTime(-time.Second))
+	_, _, err = c.Catalog.ListNodes(ctx, consul.WaitTime(-time.Second))
 	require.ErrorAs(t, err, &ae)
 	w.noRequest(t)
 }
@@ -150,7 +150,7 @@ var catalogTestIndexHeader = map[string]string{"X-Consul-Index": "14", "X-Consul
 
 func TestCatalogDatacentersWire(t *testing.T) {
 	w, c := newWire(t, reply{Body: `["dc1","dc2"]`})
-	dcs, _, err := c.Catalog.Datacenters(testCtx(t), consul.Cached())
+	dcs, _, err := c.Catalog.ListDatacenters(testCtx(t), consul.Cached())
 	require.NoError(t, err)
 	assert.Equal(t, []string{"dc1", "dc2"}, dcs)
 	w.only(t).expect(t, "GET", "/v1/catalog/datacenters", q("cached", ""))
@@ -158,7 +158,7 @@ func TestCatalogDatacentersWire(t *testing.T) {
 
 func TestCatalogNodesWire(t *testing.T) {
 	w, c := newWire(t, reply{Header: catalogTestIndexHeader, Body: catalogTestNodesJSON})
-	nodes, meta, err := c.Catalog.Nodes(testCtx(t), consul.Near("_agent"), consul.NodeMeta("env", "prod"),
+	nodes, meta, err := c.Catalog.ListNodes(testCtx(t), consul.Near("_agent"), consul.NodeMeta("env", "prod"),
 		consul.Filter(`Meta.env == "prod"`), consul.Stale(), consul.WaitIndex(10), consul.WaitTime(30*time.Second))
 	require.NoError(t, err)
 	w.only(t).expect(t, "GET", "/v1/catalog/nodes", q("near", "_agent", "node-meta", "env:prod",
@@ -174,7 +174,7 @@ func TestCatalogNodesWire(t *testing.T) {
 
 func TestCatalogServicesWire(t *testing.T) {
 	w, c := newWire(t, reply{Header: catalogTestIndexHeader, Body: `{"consul":[],"redis":["master","v1"]}`})
-	svcs, meta, err := c.Catalog.Services(testCtx(t), consul.NodeMeta("env", "prod"), consul.Datacenter("dc2"))
+	svcs, meta, err := c.Catalog.ListServices(testCtx(t), consul.NodeMeta("env", "prod"), consul.Datacenter("dc2"))
 	require.NoError(t, err)
 	w.only(t).expect(t, "GET", "/v1/catalog/services", q("dc", "dc2", "node-meta", "env:prod"))
 	assert.Equal(t, map[string][]string{"consul": {}, "redis": {"master", "v1"}}, svcs)
@@ -183,7 +183,7 @@ func TestCatalogServicesWire(t *testing.T) {
 
 func TestCatalogServiceWire(t *testing.T) {
 	w, c := newWire(t, reply{Header: catalogTestIndexHeader, Body: catalogTestServiceJSON})
-	nodes, _, err := c.Catalog.Service(testCtx(t), "redis db?x", consul.Tag("v1"), consul.Tag("master"),
+	nodes, _, err := c.Catalog.ListServiceInstances(testCtx(t), "redis db?x", consul.Tag("v1"), consul.Tag("master"),
 		consul.Near("_agent"), consul.NodeMeta("env", "prod"), consul.Filter("ServicePort == 8000"))
 	require.NoError(t, err)
 	w.only(t).expect(t, "GET", "/v1/catalog/service/redis%20db%3Fx",
@@ -200,7 +200,7 @@ func TestCatalogServiceWire(t *testing.T) {
 	assert.Equal(t, map[string]string{"a": "b"}, n.ServiceMeta)
 
 	w, c = newWire(t, reply{Body: `[]`})
-	nodes, _, err = c.Catalog.Connect(testCtx(t), "redis")
+	nodes, _, err = c.Catalog.ListConnectInstances(testCtx(t), "redis")
 	require.NoError(t, err)
 	assert.Empty(t, nodes)
 	w.only(t).expect(t, "GET", "/v1/catalog/connect/redis", nil)
@@ -214,7 +214,7 @@ func catalogTestAdd(v url.Values, k, val string) url.Values {
 
 func TestCatalogNodeWire(t *testing.T) {
 	w, c := newWire(t, reply{Header: catalogTestIndexHeader, Body: catalogTestNodeJSON})
-	n, meta, err := c.Catalog.Node(testCtx(t), "foo bar", consul.WaitIndex(5), consul.Consistent())
+	n, meta, err := c.Catalog.GetNode(testCtx(t), "foo bar", consul.WaitIndex(5), consul.Consistent())
 	require.NoError(t, err)
 	w.only(t).expect(t, "GET", "/v1/catalog/node/foo%20bar", q("consistent", "", "index", "5"))
 	assert.Equal(t, uint64(14), meta.Index)
@@ -226,7 +226,7 @@ func TestCatalogNodeWire(t *testing.T) {
 	assert.Equal(t, &consul.Weights{Passing: 1, Warning: 1}, n.Services["redis1"].Weights)
 
 	w, c = newWire(t, reply{Header: catalogTestIndexHeader, Body: catalogTestNodeSvcJSON})
-	l, _, err := c.Catalog.NodeServices(testCtx(t), "foobar", consul.Filter("Port == 8000"))
+	l, _, err := c.Catalog.GetNodeServices(testCtx(t), "foobar", consul.Filter("Port == 8000"))
 	require.NoError(t, err)
 	w.only(t).expect(t, "GET", "/v1/catalog/node-services/foobar", q("filter", "Port == 8000"))
 	require.NotNil(t, l)
@@ -238,35 +238,35 @@ func TestCatalogNodeWire(t *testing.T) {
 func TestCatalogNodeMissingWire(t *testing.T) {
 	// Consul 1.19 answers a missing node with 200 and null ...
 	_, c := newWire(t, reply{Header: map[string]string{"X-Consul-Index": "1"}, Body: "null"})
-	n, meta, err := c.Catalog.Node(testCtx(t), "missing")
+	n, meta, err := c.Catalog.GetNode(testCtx(t), "missing")
 	require.NoError(t, err)
 	assert.Nil(t, n)
 	require.NotNil(t, meta)
 	assert.Equal(t, uint64(1), meta.Index)
 	// ... and node-services with a null Node.
 	_, c = newWire(t, reply{Header: map[string]string{"X-Consul-Index": "1"}, Body: `{"Node":null,"Services":null}`})
-	l, meta, err := c.Catalog.NodeServices(testCtx(t), "missing")
+	l, meta, err := c.Catalog.GetNodeServices(testCtx(t), "missing")
 	require.NoError(t, err)
 	assert.Nil(t, l)
 	assert.Equal(t, uint64(1), meta.Index)
 	// A 404 is the same nil.
 	_, c = newWire(t, reply{Status: 404, Header: map[string]string{"X-Consul-Index": "3"}})
-	n, meta, err = c.Catalog.Node(testCtx(t), "missing")
+	n, meta, err = c.Catalog.GetNode(testCtx(t), "missing")
 	require.NoError(t, err)
 	assert.Nil(t, n)
 	assert.Equal(t, uint64(3), meta.Index)
-	l, _, err = c.Catalog.NodeServices(testCtx(t), "missing")
+	l, _, err = c.Catalog.GetNodeServices(testCtx(t), "missing")
 	require.NoError(t, err)
 	assert.Nil(t, l)
 	// Other errors stay errors.
 	_, c = newWire(t, reply{Status: 403, Body: "Permission denied"})
-	_, _, err = c.Catalog.Node(testCtx(t), "n")
+	_, _, err = c.Catalog.GetNode(testCtx(t), "n")
 	require.ErrorIs(t, err, consul.ErrPermissionDenied)
 }
 
 func TestCatalogGatewayServicesWire(t *testing.T) {
 	w, c := newWire(t, reply{Header: catalogTestIndexHeader, Body: catalogTestGatewayJSON})
-	gs, _, err := c.Catalog.GatewayServices(testCtx(t), "tgw")
+	gs, _, err := c.Catalog.ListGatewayServices(testCtx(t), "tgw")
 	require.NoError(t, err)
 	w.only(t).expect(t, "GET", "/v1/catalog/gateway-services/tgw", nil)
 	require.Len(t, gs, 2)
@@ -281,7 +281,7 @@ func TestCatalogGatewayServicesWire(t *testing.T) {
 	assert.Equal(t, []string{"redis.example"}, gs[1].Hosts)
 
 	_, c = newWire(t, reply{Body: `null`})
-	gs, _, err = c.Catalog.GatewayServices(testCtx(t), "none")
+	gs, _, err = c.Catalog.ListGatewayServices(testCtx(t), "none")
 	require.NoError(t, err)
 	assert.NotNil(t, gs)
 	assert.Empty(t, gs)
@@ -291,7 +291,7 @@ func TestCatalogGatewayServicesWire(t *testing.T) {
 
 // catalogTestRegister registers an external node with one service and a
 // service check in status, and deregisters the node when the test ends.
-func catalogTestRegister(t *testing.T, c *consul.Client, node, service string, tags []string, status string) {
+func catalogTestRegister(t *testing.T, c *consul.Client, node, service string, tags []string, status consul.HealthStatus) {
 	t.Helper()
 	err := c.Catalog.Register(testCtx(t), &consul.CatalogRegistration{
 		Node:     node,
@@ -316,7 +316,7 @@ func TestCatalogRegisterAndRead(t *testing.T) {
 	node, svc := uniq(t, "node"), uniq(t, "redis")
 
 	// Nothing yet: the node read is nil, with a usable index.
-	missing, meta, err := c.Catalog.Node(ctx, node)
+	missing, meta, err := c.Catalog.GetNode(ctx, node)
 	require.NoError(t, err)
 	assert.Nil(t, missing)
 	require.NotNil(t, meta)
@@ -324,7 +324,7 @@ func TestCatalogRegisterAndRead(t *testing.T) {
 
 	catalogTestRegister(t, c, node, svc, []string{"master", "v1"}, consul.HealthPassing)
 
-	n, meta, err := c.Catalog.Node(ctx, node)
+	n, meta, err := c.Catalog.GetNode(ctx, node)
 	require.NoError(t, err)
 	require.NotNil(t, n)
 	assert.Equal(t, "192.168.10.10", n.Node.Address)
@@ -334,57 +334,57 @@ func TestCatalogRegisterAndRead(t *testing.T) {
 	assert.Equal(t, 8000, n.Services[svc+"1"].Port)
 	assert.NotZero(t, meta.Index)
 
-	l, _, err := c.Catalog.NodeServices(ctx, node)
+	l, _, err := c.Catalog.GetNodeServices(ctx, node)
 	require.NoError(t, err)
 	require.NotNil(t, l)
 	require.Len(t, l.Services, 1)
 	assert.Equal(t, svc, l.Services[0].Service)
 
-	nodes, _, err := c.Catalog.Nodes(ctx, consul.Near("_agent"))
+	nodes, _, err := c.Catalog.ListNodes(ctx, consul.Near("_agent"))
 	require.NoError(t, err)
 	require.NotEmpty(t, nodes)
 	assert.Equal(t, srv.NodeName, nodes[0].Node, "near=_agent sorts the agent's own node first")
 	assert.True(t, slices.ContainsFunc(nodes, func(n *consul.Node) bool { return n.Node == node }))
 
-	nodes, _, err = c.Catalog.Nodes(ctx, consul.NodeMeta("catalogtest", node))
+	nodes, _, err = c.Catalog.ListNodes(ctx, consul.NodeMeta("catalogtest", node))
 	require.NoError(t, err)
 	require.Len(t, nodes, 1)
 	assert.Equal(t, node, nodes[0].Node)
-	nodes, _, err = c.Catalog.Nodes(ctx, consul.Filter(`Node == "`+node+`"`))
+	nodes, _, err = c.Catalog.ListNodes(ctx, consul.Filter(`Node == "`+node+`"`))
 	require.NoError(t, err)
 	require.Len(t, nodes, 1)
 
-	svcs, _, err := c.Catalog.Services(ctx, consul.Stale())
+	svcs, _, err := c.Catalog.ListServices(ctx, consul.Stale())
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []string{"master", "v1"}, svcs[svc], "Consul does not order these tags")
 
-	instances, _, err := c.Catalog.Service(ctx, svc)
+	instances, _, err := c.Catalog.ListServiceInstances(ctx, svc)
 	require.NoError(t, err)
 	require.Len(t, instances, 1)
 	assert.Equal(t, node, instances[0].Node)
 	assert.Equal(t, svc+"1", instances[0].ServiceID)
 	assert.Equal(t, 8000, instances[0].ServicePort)
 
-	dcs, _, err := c.Catalog.Datacenters(ctx)
+	dcs, _, err := c.Catalog.ListDatacenters(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, []string{srv.Datacenter}, dcs)
 
 	// Deregister the service: the node stays, the service goes.
 	require.NoError(t, c.Catalog.Deregister(ctx, &consul.CatalogDeregistration{Node: node, ServiceID: svc + "1"}))
-	instances, _, err = c.Catalog.Service(ctx, svc)
+	instances, _, err = c.Catalog.ListServiceInstances(ctx, svc)
 	require.NoError(t, err)
 	assert.Empty(t, instances)
-	n, _, err = c.Catalog.Node(ctx, node)
+	n, _, err = c.Catalog.GetNode(ctx, node)
 	require.NoError(t, err)
 	require.NotNil(t, n)
 	assert.Empty(t, n.Services)
 
 	// Deregister the node: reads of it are nil again.
 	require.NoError(t, c.Catalog.Deregister(ctx, &consul.CatalogDeregistration{Node: node}))
-	n, _, err = c.Catalog.Node(ctx, node)
+	n, _, err = c.Catalog.GetNode(ctx, node)
 	require.NoError(t, err)
 	assert.Nil(t, n)
-	l, _, err = c.Catalog.NodeServices(ctx, node)
+	l, _, err = c.Catalog.GetNodeServices(ctx, node)
 	require.NoError(t, err)
 	assert.Nil(t, l)
 }
@@ -397,7 +397,7 @@ func TestCatalogServiceTags(t *testing.T) {
 		catalogTestRegister(t, c, uniq(t, "n"+string(rune('a'+i))), svc, tags, consul.HealthPassing)
 	}
 	tagsOf := func(opts ...consul.Option) [][]string {
-		instances, _, err := c.Catalog.Service(ctx, svc, opts...)
+		instances, _, err := c.Catalog.ListServiceInstances(ctx, svc, opts...)
 		require.NoError(t, err)
 		var out [][]string
 		for _, in := range instances {
@@ -419,7 +419,7 @@ func TestCatalogNodeBlocking(t *testing.T) {
 	c := newClient(t, testAgent(t))
 	ctx := testCtx(t)
 	node := uniq(t, "node")
-	n, meta, err := c.Catalog.Node(ctx, node)
+	n, meta, err := c.Catalog.GetNode(ctx, node)
 	require.NoError(t, err)
 	require.Nil(t, n)
 
@@ -430,7 +430,7 @@ func TestCatalogNodeBlocking(t *testing.T) {
 	t.Cleanup(func() { _ = c.Catalog.Deregister(context.Background(), &consul.CatalogDeregistration{Node: node}) })
 	start := time.Now()
 	for time.Since(start) < 20*time.Second {
-		n, meta, err = c.Catalog.Node(ctx, node, consul.WaitIndex(meta.Index), consul.WaitTime(10*time.Second))
+		n, meta, err = c.Catalog.GetNode(ctx, node, consul.WaitIndex(meta.Index), consul.WaitTime(10*time.Second))
 		require.NoError(t, err)
 		if n != nil {
 			break
@@ -456,7 +456,7 @@ func TestCatalogConnect(t *testing.T) {
 	ctx := testCtx(t)
 	node, svc := uniq(t, "node"), uniq(t, "api")
 	catalogTestRegister(t, c, node, svc, nil, consul.HealthPassing)
-	proxies, _, err := c.Catalog.Connect(ctx, svc)
+	proxies, _, err := c.Catalog.ListConnectInstances(ctx, svc)
 	require.NoError(t, err)
 	assert.Empty(t, proxies, "no sidecar yet")
 
@@ -467,7 +467,7 @@ func TestCatalogConnect(t *testing.T) {
 			Proxy: &consul.ServiceProxy{DestinationServiceName: svc, DestinationServiceID: svc + "1", LocalServicePort: 8000},
 		},
 	}))
-	proxies, _, err = c.Catalog.Connect(ctx, svc)
+	proxies, _, err = c.Catalog.ListConnectInstances(ctx, svc)
 	require.NoError(t, err)
 	require.Len(t, proxies, 1)
 	assert.Equal(t, consul.ServiceKindConnectProxy, proxies[0].ServiceKind)
@@ -502,7 +502,7 @@ func TestCatalogGatewayServices(t *testing.T) {
 	ctx := testCtx(t)
 	gw, tgw, svc := uniq(t, "igw"), uniq(t, "tgw"), uniq(t, "db")
 
-	gs, _, err := c.Catalog.GatewayServices(ctx, gw)
+	gs, _, err := c.Catalog.ListGatewayServices(ctx, gw)
 	require.NoError(t, err)
 	assert.NotNil(t, gs)
 	assert.Empty(t, gs)
@@ -512,7 +512,7 @@ func TestCatalogGatewayServices(t *testing.T) {
 	catalogTestPutConfig(t, srv, "terminating-gateway", tgw, `{"Kind":"terminating-gateway","Name":"`+tgw+`",
 		"Services":[{"Name":"`+svc+`","CAFile":"/etc/ca.pem","SNI":"db.example"}]}`)
 
-	gs, meta, err := c.Catalog.GatewayServices(ctx, gw)
+	gs, meta, err := c.Catalog.ListGatewayServices(ctx, gw)
 	require.NoError(t, err)
 	require.Len(t, gs, 1)
 	assert.Equal(t, gw, gs[0].Gateway.Name)
@@ -522,7 +522,7 @@ func TestCatalogGatewayServices(t *testing.T) {
 	assert.Equal(t, "tcp", gs[0].Protocol)
 	assert.NotZero(t, meta.Index)
 
-	gs, _, err = c.Catalog.GatewayServices(ctx, tgw)
+	gs, _, err = c.Catalog.ListGatewayServices(ctx, tgw)
 	require.NoError(t, err)
 	require.Len(t, gs, 1)
 	assert.Equal(t, consul.ServiceKindTerminatingGateway, gs[0].GatewayKind)
@@ -564,7 +564,7 @@ func ExampleCatalogService_Register() {
 	if err != nil {
 		panic(err)
 	}
-	instances, _, err := client.Catalog.Service(ctx, "redis", consul.Tag("master"), consul.Near("_agent"))
+	instances, _, err := client.Catalog.ListServiceInstances(ctx, "redis", consul.Tag("master"), consul.Near("_agent"))
 	if err != nil {
 		panic(err)
 	}
@@ -588,14 +588,14 @@ func TestCatalogACL(t *testing.T) {
 	require.NoError(t, admin.Catalog.Register(ctx, reg))
 	t.Cleanup(func() { _ = admin.Catalog.Deregister(context.Background(), &consul.CatalogDeregistration{Node: node}) })
 	// The anonymous token sees nothing: the node is filtered, not an error.
-	n, meta, err := anon.Catalog.Node(ctx, node)
+	n, meta, err := anon.Catalog.GetNode(ctx, node)
 	require.NoError(t, err)
 	assert.Nil(t, n)
 	require.NotNil(t, meta)
-	n, _, err = anon.Catalog.Node(ctx, node, consul.Token(srv.ManagementToken))
+	n, _, err = anon.Catalog.GetNode(ctx, node, consul.Token(srv.ManagementToken))
 	require.NoError(t, err)
 	require.NotNil(t, n)
-	nodes, meta, err := anon.Catalog.Nodes(ctx)
+	nodes, meta, err := anon.Catalog.ListNodes(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, nodes)
 	assert.Equal(t, "deny", meta.DefaultACLPolicy)
@@ -612,12 +612,12 @@ func TestCatalogLocalityRoundTrip(t *testing.T) {
 		Service: &consul.NodeService{ID: "web1", Service: node + "-web", Port: 80, Locality: loc},
 	}))
 	defer c.Catalog.Deregister(ctx, &consul.CatalogDeregistration{Node: node})
-	n, _, err := c.Catalog.Node(ctx, node)
+	n, _, err := c.Catalog.GetNode(ctx, node)
 	require.NoError(t, err)
 	require.NotNil(t, n)
 	assert.Equal(t, loc, n.Node.Locality)
 	assert.Equal(t, loc, n.Services["web1"].Locality)
-	inst, _, err := c.Catalog.Service(ctx, node+"-web")
+	inst, _, err := c.Catalog.ListServiceInstances(ctx, node+"-web")
 	require.NoError(t, err)
 	require.Len(t, inst, 1)
 	assert.Equal(t, loc, inst[0].ServiceLocality)

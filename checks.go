@@ -46,7 +46,7 @@ type AgentCheckRegistration struct {
 	ServiceID string
 	// Status is the initial status (HealthPassing, HealthWarning or
 	// HealthCritical); empty means critical.
-	Status string
+	Status HealthStatus
 
 	TTL time.Duration
 
@@ -112,7 +112,7 @@ type agentCheckWire struct {
 	Name                           string              `json:",omitempty"`
 	Notes                          string              `json:",omitempty"`
 	ServiceID                      string              `json:",omitempty"`
-	Status                         string              `json:",omitempty"`
+	Status                         HealthStatus        `json:",omitempty"`
 	TTL                            duration            `json:",omitempty"`
 	HTTP                           string              `json:",omitempty"`
 	Method                         string              `json:",omitempty"`
@@ -321,7 +321,7 @@ func (c *AgentCheckRegistration) validate(prefix string, serviceCheck bool) erro
 	return nil
 }
 
-func checksValidStatus(s string) bool {
+func checksValidStatus(s HealthStatus) bool {
 	return s == HealthPassing || s == HealthWarning || s == HealthCritical
 }
 
@@ -409,7 +409,7 @@ func (s *ChecksService) mark(ctx context.Context, route, checkID, note string, o
 
 // checksUpdate is the body of PUT /v1/agent/check/update/:id.
 type checksUpdate struct {
-	Status string
+	Status HealthStatus
 	Output string
 }
 
@@ -417,7 +417,7 @@ type checksUpdate struct {
 // HealthCritical) and output: PUT /v1/agent/check/update/:id with
 // {"Status", "Output"}. Any other status, or a check ID that is not one
 // path segment, is refused before sending. See Pass for the errors.
-func (s *ChecksService) Update(ctx context.Context, checkID, status, output string, opts ...Option) error {
+func (s *ChecksService) Update(ctx context.Context, checkID string, status HealthStatus, output string, opts ...Option) error {
 	path, err := buildPath("/v1/agent/check/update/{checkID}", checkID)
 	if err != nil {
 		return err

@@ -202,7 +202,7 @@ func TestChecksIntegrationTTL(t *testing.T) {
 
 	for _, step := range []struct {
 		mark   func() error
-		status string
+		status consul.HealthStatus
 		output string
 	}{
 		{func() error { return c.Checks.Pass(ctx, id, "fine") }, consul.HealthPassing, "fine"},

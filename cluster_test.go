@@ -104,7 +104,7 @@ func TestClusterThreeServers(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, followers, 2)
 	target := followers[0]
-	require.NoError(t, clients[followers[1]].Operator.RaftTransferLeader(ctx, ids[target]))
+	require.NoError(t, clients[followers[1]].Operator.TransferLeader(ctx, ids[target]))
 	for _, s := range cl.Servers {
 		clusterEventually(t, 10*time.Second, func() bool {
 			l, _, err := clients[s].Status.Leader(ctx)
@@ -167,7 +167,7 @@ func TestClusterThreeServers(t *testing.T) {
 
 	// Removing the stopped server's Raft peer takes it out of the
 	// configuration; the two others keep quorum and the leader.
-	require.NoError(t, lc.Operator.RaftRemovePeerByID(ctx, ids[victim]))
+	require.NoError(t, lc.Operator.RemoveRaftPeerByID(ctx, ids[victim]))
 	clusterEventually(t, 10*time.Second, func() bool {
 		conf, _, err = lc.Operator.RaftConfiguration(ctx)
 		return err == nil && len(conf.Servers) == 2
@@ -180,7 +180,7 @@ func TestClusterThreeServers(t *testing.T) {
 	require.False(t, slices.Contains(peers, victim.ServerAddr), "status/peers: %v", peers)
 
 	// A second removal of the same peer is Consul's error.
-	require.Error(t, lc.Operator.RaftRemovePeerByAddress(ctx, victim.ServerAddr))
+	require.Error(t, lc.Operator.RemoveRaftPeerByAddress(ctx, victim.ServerAddr))
 
 	// Force-leave marks the stopped server left in the gossip pool. (It
 	// comes after the peer removal: once a server is left, Consul's leader
@@ -212,19 +212,19 @@ func TestClusterTwoDatacenters(t *testing.T) {
 
 	// The catalog lists both datacenters, from either side.
 	for _, s := range fed.Servers {
-		dcs, _, err := newClient(t, s).Catalog.Datacenters(ctx)
+		dcs, _, err := newClient(t, s).Catalog.ListDatacenters(ctx)
 		require.NoError(t, err)
 		require.ElementsMatch(t, []string{"dc1", "dc2"}, dcs, "datacenters seen from %s", s.Datacenter)
 	}
 
 	// A catalog read with Datacenter("dc2") through dc1's agent returns
 	// dc2's nodes; without it, dc1's.
-	nodes, _, err := c.Catalog.Nodes(ctx, consul.Datacenter("dc2"))
+	nodes, _, err := c.Catalog.ListNodes(ctx, consul.Datacenter("dc2"))
 	require.NoError(t, err)
 	require.Len(t, nodes, 1)
 	require.Equal(t, dc2.NodeName, nodes[0].Node)
 	require.Equal(t, "dc2", nodes[0].Datacenter)
-	nodes, _, err = c.Catalog.Nodes(ctx)
+	nodes, _, err = c.Catalog.ListNodes(ctx)
 	require.NoError(t, err)
 	require.Len(t, nodes, 1)
 	require.Equal(t, dc1.NodeName, nodes[0].Node)
@@ -232,7 +232,7 @@ func TestClusterTwoDatacenters(t *testing.T) {
 
 	// Network coordinates list both datacenters with their server.
 	clusterEventually(t, 20*time.Second, func() bool {
-		maps, _, err := c.Coordinate.Datacenters(ctx)
+		maps, _, err := c.Coordinate.ListDatacenters(ctx)
 		require.NoError(t, err)
 		seen := map[string]bool{}
 		for _, m := range maps {

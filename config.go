@@ -46,19 +46,54 @@ const MeshConfigName = "mesh"
 // ConfigEntry is a configuration entry of any kind: one of the typed
 // structs of this package (*ServiceDefaultsConfigEntry,
 // *ServiceResolverConfigEntry...) or a *RawConfigEntry for kinds without
-// one.
+// one. Each of them embeds a ConfigEntryHeader, whose Header method is the
+// interface's only method.
 //
-// A type of your own may implement it too; its JSON must then be the entry
-// as Consul's HTTP API takes it, Kind included.
+// A type of your own may implement it too, by embedding ConfigEntryHeader;
+// its JSON must then be the entry as Consul's HTTP API takes it, Kind
+// included.
 type ConfigEntry interface {
-	GetKind() string
-	GetName() string
-	GetNamespace() string
-	GetPartition() string
-	GetMeta() map[string]string
-	GetCreateIndex() uint64
-	GetModifyIndex() uint64
+	// Header returns the fields every entry has: kind, name, partition,
+	// namespace, meta and Raft indexes.
+	Header() *ConfigEntryHeader
 }
+
+// ConfigEntryHeader holds the fields every configuration entry has. Every
+// entry type of this package embeds it, so that they read as the entry's
+// own fields (entry.Name, entry.ModifyIndex) and keep their place in the
+// entry's JSON, and it implements ConfigEntry once for all of them.
+//
+// Build an entry with it by name:
+//
+//	&consul.ServiceDefaultsConfigEntry{
+//		ConfigEntryHeader: consul.ConfigEntryHeader{Name: "web"},
+//		Protocol:          "http",
+//	}
+type ConfigEntryHeader struct {
+	// Kind is the entry's kind (ConfigKindServiceDefaults...). Entries read
+	// from Consul have it. A typed struct always writes its own kind and
+	// needs no Kind; a Kind of another kind is refused before sending. A
+	// RawConfigEntry must have one.
+	Kind string `json:",omitempty"`
+	// Name is the entry's name: a service's name for the service-* kinds,
+	// ProxyConfigGlobal for proxy-defaults, MeshConfigName for mesh (which
+	// a MeshConfigEntry reads as such and never sends).
+	Name string
+	// Partition and Namespace (Consul Enterprise) place the entry.
+	Partition string `json:",omitempty"`
+	Namespace string `json:",omitempty"`
+	// Meta is free metadata.
+	Meta map[string]string `json:",omitempty"`
+	// CreateIndex and ModifyIndex are Consul's Raft indexes of the entry,
+	// set on entries read from Consul; pass ModifyIndex to PutCAS or
+	// DeleteCAS.
+	CreateIndex uint64 `json:",omitempty"`
+	ModifyIndex uint64 `json:",omitempty"`
+}
+
+// Header returns h itself: an entry embedding a ConfigEntryHeader
+// implements ConfigEntry with it.
+func (h *ConfigEntryHeader) Header() *ConfigEntryHeader { return h }
 
 // ConfigEntriesService manages configuration entries (/v1/config) and reads
 // what Consul compiles from them: discovery chains (/v1/discovery-chain/)
@@ -74,11 +109,11 @@ type ConfigEntry interface {
 //	}
 type ConfigEntriesService service
 
-// Apply creates or replaces a configuration entry: PUT /v1/config. The
+// Put creates or replaces a configuration entry: PUT /v1/config. The
 // entry's kind and name are refused before sending when empty (a mesh
 // entry's name is always "mesh"). An entry Consul did not store is an
 // error.
-func (s *ConfigEntriesService) Apply(ctx context.Context, entry ConfigEntry, opts ...Option) error {
+func (s *ConfigEntriesService) Put(ctx context.Context, entry ConfigEntry, opts ...Option) error {
 	ok, err := s.apply(ctx, entry, nil, opts)
 	if err == nil && !ok {
 		return fmt.Errorf("consul: PUT /v1/config: the entry was not applied")
@@ -86,12 +121,12 @@ func (s *ConfigEntriesService) Apply(ctx context.Context, entry ConfigEntry, opt
 	return err
 }
 
-// ApplyCAS writes a configuration entry only if its ModifyIndex is still
+// PutCAS writes a configuration entry only if its ModifyIndex is still
 // index: PUT /v1/config?cas=index. An index of 0 writes only if the entry
 // does not exist yet. It returns false, and no error, when the index did not
 // match. Consul skips writing an entry identical to the stored one and then
 // returns true whatever the index.
-func (s *ConfigEntriesService) ApplyCAS(ctx context.Context, entry ConfigEntry, index uint64, opts ...Option) (bool, error) {
+func (s *ConfigEntriesService) PutCAS(ctx context.Context, entry ConfigEntry, index uint64, opts ...Option) (bool, error) {
 	return s.apply(ctx, entry, []param{{"cas", strconv.FormatUint(index, 10)}}, opts)
 }
 
@@ -195,7 +230,7 @@ type DiscoveryChainOptions struct {
 	OverrideConnectTimeout time.Duration
 }
 
-// DiscoveryChain compiles the discovery chain of a service from its
+// GetDiscoveryChain compiles the discovery chain of a service from its
 // service-defaults, router, splitter and resolver entries:
 // GET /v1/discovery-chain/:service, or POST with the overrides of opt when
 // it sets any. A nil opt compiles with no override.
@@ -204,7 +239,7 @@ type DiscoveryChainOptions struct {
 // there is no 404 case. A service name that is not one path segment is
 // refused before sending. It supports blocking, consistency and Cached
 // options.
-func (s *ConfigEntriesService) DiscoveryChain(ctx context.Context, service string, opt *DiscoveryChainOptions, opts ...Option) (*CompiledDiscoveryChain, *Meta, error) {
+func (s *ConfigEntriesService) GetDiscoveryChain(ctx context.Context, service string, opt *DiscoveryChainOptions, opts ...Option) (*CompiledDiscoveryChain, *Meta, error) {
 	path, err := buildPath("/v1/discovery-chain/{service}", service)
 	if err != nil {
 		return nil, nil, err
@@ -264,11 +299,11 @@ type ResolvedExportedConsumers struct {
 	Partitions []string `json:",omitempty"`
 }
 
-// ExportedServices lists the services exported from the partition (the
+// ListExportedServices lists the services exported from the partition (the
 // client's, or the one of a Partition option): GET /v1/exported-services.
 // Nothing exported returns an empty slice. It supports blocking and
 // consistency options.
-func (s *ConfigEntriesService) ExportedServices(ctx context.Context, opts ...Option) ([]ResolvedExportedService, *Meta, error) {
+func (s *ConfigEntriesService) ListExportedServices(ctx context.Context, opts ...Option) ([]ResolvedExportedService, *Meta, error) {
 	var out []ResolvedExportedService
 	meta, err := s.client.get(ctx, "/v1/exported-services", nil, opts, &out)
 	if err != nil {
@@ -297,10 +332,17 @@ func configCheckEntry(entry ConfigEntry) error {
 		return argError("entry", "nil %T", entry)
 	}
 	typ := strings.TrimPrefix(strings.TrimPrefix(fmt.Sprintf("%T", entry), "*"), "consul.")
-	if entry.GetKind() == "" {
-		return argError(typ+".Kind", "empty")
+	h := entry.Header()
+	if h == nil {
+		return argError(typ+".Header()", "nil")
 	}
-	if entry.GetName() == "" {
+	switch kind := configTypedKind(entry); {
+	case kind == "" && h.Kind == "":
+		return argError(typ+".Kind", "empty")
+	case kind != "" && h.Kind != "" && h.Kind != kind:
+		return argError(typ+".Kind", "%q is not the kind of a %s (%s)", h.Kind, typ, kind)
+	}
+	if _, mesh := entry.(*MeshConfigEntry); !mesh && h.Name == "" {
 		return argError(typ+".Name", "empty")
 	}
 	switch e := entry.(type) {
@@ -328,6 +370,37 @@ func configCheckEntry(entry ConfigEntry) error {
 		return configCheckMeshGatewayMode(typ+".MeshGateway.Mode", e.MeshGateway.Mode)
 	}
 	return nil
+}
+
+// configTypedKind is the kind a typed struct of this package always
+// writes, or "" for a RawConfigEntry and types of other packages, whose
+// kind is their Header's.
+func configTypedKind(entry ConfigEntry) string {
+	switch entry.(type) {
+	case *ServiceDefaultsConfigEntry:
+		return ConfigKindServiceDefaults
+	case *ProxyConfigEntry:
+		return ConfigKindProxyDefaults
+	case *ServiceRouterConfigEntry:
+		return ConfigKindServiceRouter
+	case *ServiceSplitterConfigEntry:
+		return ConfigKindServiceSplitter
+	case *ServiceResolverConfigEntry:
+		return ConfigKindServiceResolver
+	case *IngressGatewayConfigEntry:
+		return ConfigKindIngressGateway
+	case *TerminatingGatewayConfigEntry:
+		return ConfigKindTerminatingGateway
+	case *ServiceIntentionsConfigEntry:
+		return ConfigKindServiceIntentions
+	case *MeshConfigEntry:
+		return ConfigKindMesh
+	case *ExportedServicesConfigEntry:
+		return ConfigKindExportedServices
+	case *SamenessGroupConfigEntry:
+		return ConfigKindSamenessGroup
+	}
+	return ""
 }
 
 func configCheckMeshGatewayMode(field, mode string) error {
@@ -408,13 +481,7 @@ func DecodeConfigEntry(data []byte) (ConfigEntry, error) {
 // Kind and Name set from the struct fields, and Namespace, Partition and
 // Meta too when they are set.
 type RawConfigEntry struct {
-	Kind        string
-	Name        string
-	Namespace   string
-	Partition   string
-	Meta        map[string]string
-	CreateIndex uint64
-	ModifyIndex uint64
+	ConfigEntryHeader
 	// Fields is the entry as JSON fields, e.g. {"Listeners": [...]}.
 	Fields map[string]any
 }
@@ -451,34 +518,13 @@ func (e *RawConfigEntry) UnmarshalJSON(b []byte) error {
 	if err := dec.Decode(&fields); err != nil {
 		return err
 	}
-	var common struct {
-		Kind        string
-		Name        string
-		Namespace   string
-		Partition   string
-		Meta        map[string]string
-		CreateIndex uint64
-		ModifyIndex uint64
-	}
-	if err := json.Unmarshal(b, &common); err != nil {
+	var h ConfigEntryHeader
+	if err := json.Unmarshal(b, &h); err != nil {
 		return err
 	}
-	*e = RawConfigEntry{
-		Kind: common.Kind, Name: common.Name, Namespace: common.Namespace, Partition: common.Partition,
-		Meta: common.Meta, CreateIndex: common.CreateIndex, ModifyIndex: common.ModifyIndex,
-		Fields: fields,
-	}
+	*e = RawConfigEntry{ConfigEntryHeader: h, Fields: fields}
 	return nil
 }
-
-// GetKind implements ConfigEntry; the other Get methods too.
-func (e *RawConfigEntry) GetKind() string            { return e.Kind }
-func (e *RawConfigEntry) GetName() string            { return e.Name }
-func (e *RawConfigEntry) GetNamespace() string       { return e.Namespace }
-func (e *RawConfigEntry) GetPartition() string       { return e.Partition }
-func (e *RawConfigEntry) GetMeta() map[string]string { return e.Meta }
-func (e *RawConfigEntry) GetCreateIndex() uint64     { return e.CreateIndex }
-func (e *RawConfigEntry) GetModifyIndex() uint64     { return e.ModifyIndex }
 
 // --- types shared by several kinds ---
 
@@ -649,9 +695,7 @@ type ConfigRouteRateLimits struct {
 // ServiceDefaultsConfigEntry is a service-defaults entry: the defaults of
 // every instance of one service, its protocol first.
 type ServiceDefaultsConfigEntry struct {
-	Name      string
-	Namespace string `json:",omitempty"`
-	Partition string `json:",omitempty"`
+	ConfigEntryHeader
 	// Protocol is "tcp" (the default), "http", "http2" or "grpc".
 	Protocol string `json:",omitempty"`
 	// Mode is the proxy mode: "" (default), "direct" or "transparent".
@@ -670,9 +714,6 @@ type ServiceDefaultsConfigEntry struct {
 	BalanceInboundConnections string                 `json:",omitempty"`
 	RateLimits                *ConfigRateLimits      `json:",omitempty"`
 	EnvoyExtensions           []ConfigEnvoyExtension `json:",omitempty"`
-	Meta                      map[string]string      `json:",omitempty"`
-	CreateIndex               uint64                 `json:",omitempty"`
-	ModifyIndex               uint64                 `json:",omitempty"`
 }
 
 // MarshalJSON adds the Kind.
@@ -684,23 +725,12 @@ func (e ServiceDefaultsConfigEntry) MarshalJSON() ([]byte, error) {
 	}{ConfigKindServiceDefaults, alias(e)})
 }
 
-// GetKind implements ConfigEntry; the other Get methods too.
-func (e *ServiceDefaultsConfigEntry) GetKind() string            { return ConfigKindServiceDefaults }
-func (e *ServiceDefaultsConfigEntry) GetName() string            { return e.Name }
-func (e *ServiceDefaultsConfigEntry) GetNamespace() string       { return e.Namespace }
-func (e *ServiceDefaultsConfigEntry) GetPartition() string       { return e.Partition }
-func (e *ServiceDefaultsConfigEntry) GetMeta() map[string]string { return e.Meta }
-func (e *ServiceDefaultsConfigEntry) GetCreateIndex() uint64     { return e.CreateIndex }
-func (e *ServiceDefaultsConfigEntry) GetModifyIndex() uint64     { return e.ModifyIndex }
-
 // --- proxy-defaults ---
 
 // ProxyConfigEntry is the proxy-defaults entry: the defaults of every
 // proxy. Its Name must be ProxyConfigGlobal ("global").
 type ProxyConfigEntry struct {
-	Name      string
-	Namespace string `json:",omitempty"`
-	Partition string `json:",omitempty"`
+	ConfigEntryHeader
 	// Config is opaque proxy configuration, e.g. {"protocol": "http"}.
 	Config               map[string]any                       `json:",omitempty"`
 	Mode                 string                               `json:",omitempty"`
@@ -712,9 +742,6 @@ type ProxyConfigEntry struct {
 	EnvoyExtensions      []ConfigEnvoyExtension               `json:",omitempty"`
 	FailoverPolicy       *ServiceResolverFailoverPolicy       `json:",omitempty"`
 	PrioritizeByLocality *ServiceResolverPrioritizeByLocality `json:",omitempty"`
-	Meta                 map[string]string                    `json:",omitempty"`
-	CreateIndex          uint64                               `json:",omitempty"`
-	ModifyIndex          uint64                               `json:",omitempty"`
 }
 
 // MarshalJSON adds the Kind.
@@ -726,28 +753,14 @@ func (e ProxyConfigEntry) MarshalJSON() ([]byte, error) {
 	}{ConfigKindProxyDefaults, alias(e)})
 }
 
-// GetKind implements ConfigEntry; the other Get methods too.
-func (e *ProxyConfigEntry) GetKind() string            { return ConfigKindProxyDefaults }
-func (e *ProxyConfigEntry) GetName() string            { return e.Name }
-func (e *ProxyConfigEntry) GetNamespace() string       { return e.Namespace }
-func (e *ProxyConfigEntry) GetPartition() string       { return e.Partition }
-func (e *ProxyConfigEntry) GetMeta() map[string]string { return e.Meta }
-func (e *ProxyConfigEntry) GetCreateIndex() uint64     { return e.CreateIndex }
-func (e *ProxyConfigEntry) GetModifyIndex() uint64     { return e.ModifyIndex }
-
 // --- service-router ---
 
 // ServiceRouterConfigEntry is a service-router entry: L7 routes of a
 // service (whose protocol must be http, http2 or grpc) to other services
 // or subsets. The first route that matches wins.
 type ServiceRouterConfigEntry struct {
-	Name        string
-	Namespace   string               `json:",omitempty"`
-	Partition   string               `json:",omitempty"`
-	Routes      []ServiceRouterRoute `json:",omitempty"`
-	Meta        map[string]string    `json:",omitempty"`
-	CreateIndex uint64               `json:",omitempty"`
-	ModifyIndex uint64               `json:",omitempty"`
+	ConfigEntryHeader
+	Routes []ServiceRouterRoute `json:",omitempty"`
 }
 
 // MarshalJSON adds the Kind.
@@ -758,15 +771,6 @@ func (e ServiceRouterConfigEntry) MarshalJSON() ([]byte, error) {
 		alias
 	}{ConfigKindServiceRouter, alias(e)})
 }
-
-// GetKind implements ConfigEntry; the other Get methods too.
-func (e *ServiceRouterConfigEntry) GetKind() string            { return ConfigKindServiceRouter }
-func (e *ServiceRouterConfigEntry) GetName() string            { return e.Name }
-func (e *ServiceRouterConfigEntry) GetNamespace() string       { return e.Namespace }
-func (e *ServiceRouterConfigEntry) GetPartition() string       { return e.Partition }
-func (e *ServiceRouterConfigEntry) GetMeta() map[string]string { return e.Meta }
-func (e *ServiceRouterConfigEntry) GetCreateIndex() uint64     { return e.CreateIndex }
-func (e *ServiceRouterConfigEntry) GetModifyIndex() uint64     { return e.ModifyIndex }
 
 // ServiceRouterRoute is one route: what it matches and where it goes.
 type ServiceRouterRoute struct {
@@ -859,13 +863,8 @@ func (d *ServiceRouterDestination) UnmarshalJSON(b []byte) error {
 // traffic of a service between services or subsets by weight (the weights
 // add up to 100).
 type ServiceSplitterConfigEntry struct {
-	Name        string
-	Namespace   string                 `json:",omitempty"`
-	Partition   string                 `json:",omitempty"`
-	Splits      []ServiceSplitterSplit `json:",omitempty"`
-	Meta        map[string]string      `json:",omitempty"`
-	CreateIndex uint64                 `json:",omitempty"`
-	ModifyIndex uint64                 `json:",omitempty"`
+	ConfigEntryHeader
+	Splits []ServiceSplitterSplit `json:",omitempty"`
 }
 
 // MarshalJSON adds the Kind.
@@ -876,15 +875,6 @@ func (e ServiceSplitterConfigEntry) MarshalJSON() ([]byte, error) {
 		alias
 	}{ConfigKindServiceSplitter, alias(e)})
 }
-
-// GetKind implements ConfigEntry; the other Get methods too.
-func (e *ServiceSplitterConfigEntry) GetKind() string            { return ConfigKindServiceSplitter }
-func (e *ServiceSplitterConfigEntry) GetName() string            { return e.Name }
-func (e *ServiceSplitterConfigEntry) GetNamespace() string       { return e.Namespace }
-func (e *ServiceSplitterConfigEntry) GetPartition() string       { return e.Partition }
-func (e *ServiceSplitterConfigEntry) GetMeta() map[string]string { return e.Meta }
-func (e *ServiceSplitterConfigEntry) GetCreateIndex() uint64     { return e.CreateIndex }
-func (e *ServiceSplitterConfigEntry) GetModifyIndex() uint64     { return e.ModifyIndex }
 
 // ServiceSplitterSplit is one share of the traffic.
 type ServiceSplitterSplit struct {
@@ -904,9 +894,7 @@ type ServiceSplitterSplit struct {
 // of a service are reached (subsets), redirects, failover, load balancing
 // and timeouts.
 type ServiceResolverConfigEntry struct {
-	Name          string
-	Namespace     string                             `json:",omitempty"`
-	Partition     string                             `json:",omitempty"`
+	ConfigEntryHeader
 	DefaultSubset string                             `json:",omitempty"`
 	Subsets       map[string]ServiceResolverSubset   `json:",omitempty"`
 	Redirect      *ServiceResolverRedirect           `json:",omitempty"`
@@ -919,9 +907,6 @@ type ServiceResolverConfigEntry struct {
 	// RequestTimeout bounds HTTP requests; zero means Envoy's default.
 	RequestTimeout time.Duration                `json:",omitempty"`
 	LoadBalancer   *ServiceResolverLoadBalancer `json:",omitempty"`
-	Meta           map[string]string            `json:",omitempty"`
-	CreateIndex    uint64                       `json:",omitempty"`
-	ModifyIndex    uint64                       `json:",omitempty"`
 }
 
 // MarshalJSON adds the Kind and writes the timeouts in Consul's "15s" form.
@@ -949,15 +934,6 @@ func (e *ServiceResolverConfigEntry) UnmarshalJSON(b []byte) error {
 	e.ConnectTimeout, e.RequestTimeout = time.Duration(w.ConnectTimeout), time.Duration(w.RequestTimeout)
 	return nil
 }
-
-// GetKind implements ConfigEntry; the other Get methods too.
-func (e *ServiceResolverConfigEntry) GetKind() string            { return ConfigKindServiceResolver }
-func (e *ServiceResolverConfigEntry) GetName() string            { return e.Name }
-func (e *ServiceResolverConfigEntry) GetNamespace() string       { return e.Namespace }
-func (e *ServiceResolverConfigEntry) GetPartition() string       { return e.Partition }
-func (e *ServiceResolverConfigEntry) GetMeta() map[string]string { return e.Meta }
-func (e *ServiceResolverConfigEntry) GetCreateIndex() uint64     { return e.CreateIndex }
-func (e *ServiceResolverConfigEntry) GetModifyIndex() uint64     { return e.ModifyIndex }
 
 // ServiceResolverSubset is a named subset of a service's instances.
 type ServiceResolverSubset struct {
@@ -1079,15 +1055,10 @@ func (c *ServiceResolverCookieConfig) UnmarshalJSON(b []byte) error {
 // IngressGatewayConfigEntry is an ingress-gateway entry: the listeners of
 // an ingress gateway and the services each one exposes.
 type IngressGatewayConfigEntry struct {
-	Name        string
-	Namespace   string                   `json:",omitempty"`
-	Partition   string                   `json:",omitempty"`
-	TLS         IngressGatewayTLS        `json:",omitempty"`
-	Listeners   []IngressGatewayListener `json:",omitempty"`
-	Defaults    *IngressGatewayDefaults  `json:",omitempty"`
-	Meta        map[string]string        `json:",omitempty"`
-	CreateIndex uint64                   `json:",omitempty"`
-	ModifyIndex uint64                   `json:",omitempty"`
+	ConfigEntryHeader
+	TLS       IngressGatewayTLS        `json:",omitempty"`
+	Listeners []IngressGatewayListener `json:",omitempty"`
+	Defaults  *IngressGatewayDefaults  `json:",omitempty"`
 }
 
 // MarshalJSON adds the Kind.
@@ -1098,15 +1069,6 @@ func (e IngressGatewayConfigEntry) MarshalJSON() ([]byte, error) {
 		alias
 	}{ConfigKindIngressGateway, alias(e)})
 }
-
-// GetKind implements ConfigEntry; the other Get methods too.
-func (e *IngressGatewayConfigEntry) GetKind() string            { return ConfigKindIngressGateway }
-func (e *IngressGatewayConfigEntry) GetName() string            { return e.Name }
-func (e *IngressGatewayConfigEntry) GetNamespace() string       { return e.Namespace }
-func (e *IngressGatewayConfigEntry) GetPartition() string       { return e.Partition }
-func (e *IngressGatewayConfigEntry) GetMeta() map[string]string { return e.Meta }
-func (e *IngressGatewayConfigEntry) GetCreateIndex() uint64     { return e.CreateIndex }
-func (e *IngressGatewayConfigEntry) GetModifyIndex() uint64     { return e.ModifyIndex }
 
 // IngressGatewayTLS is the TLS of a gateway or of one listener.
 type IngressGatewayTLS struct {
@@ -1165,13 +1127,8 @@ type IngressGatewayServiceTLS struct {
 // TerminatingGatewayConfigEntry is a terminating-gateway entry: the
 // services outside the mesh that a terminating gateway reaches.
 type TerminatingGatewayConfigEntry struct {
-	Name        string
-	Namespace   string                      `json:",omitempty"`
-	Partition   string                      `json:",omitempty"`
-	Services    []TerminatingGatewayService `json:",omitempty"`
-	Meta        map[string]string           `json:",omitempty"`
-	CreateIndex uint64                      `json:",omitempty"`
-	ModifyIndex uint64                      `json:",omitempty"`
+	ConfigEntryHeader
+	Services []TerminatingGatewayService `json:",omitempty"`
 }
 
 // MarshalJSON adds the Kind.
@@ -1182,15 +1139,6 @@ func (e TerminatingGatewayConfigEntry) MarshalJSON() ([]byte, error) {
 		alias
 	}{ConfigKindTerminatingGateway, alias(e)})
 }
-
-// GetKind implements ConfigEntry; the other Get methods too.
-func (e *TerminatingGatewayConfigEntry) GetKind() string            { return ConfigKindTerminatingGateway }
-func (e *TerminatingGatewayConfigEntry) GetName() string            { return e.Name }
-func (e *TerminatingGatewayConfigEntry) GetNamespace() string       { return e.Namespace }
-func (e *TerminatingGatewayConfigEntry) GetPartition() string       { return e.Partition }
-func (e *TerminatingGatewayConfigEntry) GetMeta() map[string]string { return e.Meta }
-func (e *TerminatingGatewayConfigEntry) GetCreateIndex() uint64     { return e.CreateIndex }
-func (e *TerminatingGatewayConfigEntry) GetModifyIndex() uint64     { return e.ModifyIndex }
 
 // TerminatingGatewayService is a linked service, with the TLS files the
 // gateway uses to reach it.
@@ -1210,14 +1158,9 @@ type TerminatingGatewayService struct {
 // ServiceIntentionsConfigEntry is a service-intentions entry: every
 // intention whose destination is the service Name ("*" for all).
 type ServiceIntentionsConfigEntry struct {
-	Name        string
-	Namespace   string                     `json:",omitempty"`
-	Partition   string                     `json:",omitempty"`
-	Sources     []*ServiceIntentionsSource `json:",omitempty"`
-	JWT         *ServiceIntentionsJWT      `json:",omitempty"`
-	Meta        map[string]string          `json:",omitempty"`
-	CreateIndex uint64                     `json:",omitempty"`
-	ModifyIndex uint64                     `json:",omitempty"`
+	ConfigEntryHeader
+	Sources []*ServiceIntentionsSource `json:",omitempty"`
+	JWT     *ServiceIntentionsJWT      `json:",omitempty"`
 }
 
 // MarshalJSON adds the Kind.
@@ -1228,15 +1171,6 @@ func (e ServiceIntentionsConfigEntry) MarshalJSON() ([]byte, error) {
 		alias
 	}{ConfigKindServiceIntentions, alias(e)})
 }
-
-// GetKind implements ConfigEntry; the other Get methods too.
-func (e *ServiceIntentionsConfigEntry) GetKind() string            { return ConfigKindServiceIntentions }
-func (e *ServiceIntentionsConfigEntry) GetName() string            { return e.Name }
-func (e *ServiceIntentionsConfigEntry) GetNamespace() string       { return e.Namespace }
-func (e *ServiceIntentionsConfigEntry) GetPartition() string       { return e.Partition }
-func (e *ServiceIntentionsConfigEntry) GetMeta() map[string]string { return e.Meta }
-func (e *ServiceIntentionsConfigEntry) GetCreateIndex() uint64     { return e.CreateIndex }
-func (e *ServiceIntentionsConfigEntry) GetModifyIndex() uint64     { return e.ModifyIndex }
 
 // ServiceIntentionsSource is one intention: a source and either an Action
 // (L4) or Permissions (L7).
@@ -1309,39 +1243,40 @@ type ServiceIntentionsJWTClaim struct {
 // --- mesh ---
 
 // MeshConfigEntry is the mesh entry: mesh-wide settings. There is one per
-// partition and its name is always MeshConfigName ("mesh"), so it has no
-// Name field.
+// partition and its name is always MeshConfigName ("mesh"): Consul's mesh
+// entry has no Name field, so Name is never sent, and an entry read is
+// given MeshConfigName.
 type MeshConfigEntry struct {
-	Namespace                        string                     `json:",omitempty"`
-	Partition                        string                     `json:",omitempty"`
+	ConfigEntryHeader
 	TransparentProxy                 MeshConfigTransparentProxy `json:",omitempty"`
 	AllowEnablingPermissiveMutualTLS bool                       `json:",omitempty"`
 	ValidateClusters                 bool                       `json:",omitempty"`
 	TLS                              *MeshConfigTLS             `json:",omitempty"`
 	HTTP                             *MeshConfigHTTP            `json:",omitempty"`
 	Peering                          *MeshConfigPeering         `json:",omitempty"`
-	Meta                             map[string]string          `json:",omitempty"`
-	CreateIndex                      uint64                     `json:",omitempty"`
-	ModifyIndex                      uint64                     `json:",omitempty"`
 }
 
-// MarshalJSON adds the Kind.
+// MarshalJSON adds the Kind and leaves Name out (Consul refuses it).
 func (e MeshConfigEntry) MarshalJSON() ([]byte, error) {
 	type alias MeshConfigEntry
 	return json.Marshal(struct {
 		Kind string
+		// Name hides the header's Name: nil, and so never written.
+		Name *struct{} `json:",omitempty"`
 		alias
-	}{ConfigKindMesh, alias(e)})
+	}{Kind: ConfigKindMesh, alias: alias(e)})
 }
 
-// GetKind implements ConfigEntry; the other Get methods too.
-func (e *MeshConfigEntry) GetKind() string            { return ConfigKindMesh }
-func (e *MeshConfigEntry) GetName() string            { return MeshConfigName }
-func (e *MeshConfigEntry) GetNamespace() string       { return e.Namespace }
-func (e *MeshConfigEntry) GetPartition() string       { return e.Partition }
-func (e *MeshConfigEntry) GetMeta() map[string]string { return e.Meta }
-func (e *MeshConfigEntry) GetCreateIndex() uint64     { return e.CreateIndex }
-func (e *MeshConfigEntry) GetModifyIndex() uint64     { return e.ModifyIndex }
+// UnmarshalJSON reads the entry and sets Name to MeshConfigName, which
+// Consul does not send.
+func (e *MeshConfigEntry) UnmarshalJSON(b []byte) error {
+	type alias MeshConfigEntry
+	if err := json.Unmarshal(b, (*alias)(e)); err != nil {
+		return err
+	}
+	e.Name = MeshConfigName
+	return nil
+}
 
 // MeshConfigTransparentProxy: MeshDestinationsOnly keeps transparent
 // proxies from reaching anything outside the mesh.
@@ -1378,12 +1313,8 @@ type MeshConfigPeering struct {
 // a partition makes available to peers and other partitions. On Consul CE
 // its Name must be "default".
 type ExportedServicesConfigEntry struct {
-	Name        string
-	Partition   string            `json:",omitempty"`
-	Services    []ExportedService `json:",omitempty"`
-	Meta        map[string]string `json:",omitempty"`
-	CreateIndex uint64            `json:",omitempty"`
-	ModifyIndex uint64            `json:",omitempty"`
+	ConfigEntryHeader
+	Services []ExportedService `json:",omitempty"`
 }
 
 // MarshalJSON adds the Kind.
@@ -1394,15 +1325,6 @@ func (e ExportedServicesConfigEntry) MarshalJSON() ([]byte, error) {
 		alias
 	}{ConfigKindExportedServices, alias(e)})
 }
-
-// GetKind implements ConfigEntry; the other Get methods too.
-func (e *ExportedServicesConfigEntry) GetKind() string            { return ConfigKindExportedServices }
-func (e *ExportedServicesConfigEntry) GetName() string            { return e.Name }
-func (e *ExportedServicesConfigEntry) GetNamespace() string       { return "" }
-func (e *ExportedServicesConfigEntry) GetPartition() string       { return e.Partition }
-func (e *ExportedServicesConfigEntry) GetMeta() map[string]string { return e.Meta }
-func (e *ExportedServicesConfigEntry) GetCreateIndex() uint64     { return e.CreateIndex }
-func (e *ExportedServicesConfigEntry) GetModifyIndex() uint64     { return e.ModifyIndex }
 
 // ExportedService is a service ("*" for all) and who may consume it.
 type ExportedService struct {
@@ -1424,14 +1346,10 @@ type ExportedServiceConsumer struct {
 // SamenessGroupConfigEntry is a sameness-group entry (Consul Enterprise):
 // partitions and peers whose services of the same name are interchangeable.
 type SamenessGroupConfigEntry struct {
-	Name               string
-	Partition          string                `json:",omitempty"`
+	ConfigEntryHeader
 	DefaultForFailover bool                  `json:",omitempty"`
 	IncludeLocal       bool                  `json:",omitempty"`
 	Members            []SamenessGroupMember `json:",omitempty"`
-	Meta               map[string]string     `json:",omitempty"`
-	CreateIndex        uint64                `json:",omitempty"`
-	ModifyIndex        uint64                `json:",omitempty"`
 }
 
 // MarshalJSON adds the Kind.
@@ -1442,15 +1360,6 @@ func (e SamenessGroupConfigEntry) MarshalJSON() ([]byte, error) {
 		alias
 	}{ConfigKindSamenessGroup, alias(e)})
 }
-
-// GetKind implements ConfigEntry; the other Get methods too.
-func (e *SamenessGroupConfigEntry) GetKind() string            { return ConfigKindSamenessGroup }
-func (e *SamenessGroupConfigEntry) GetName() string            { return e.Name }
-func (e *SamenessGroupConfigEntry) GetNamespace() string       { return "" }
-func (e *SamenessGroupConfigEntry) GetPartition() string       { return e.Partition }
-func (e *SamenessGroupConfigEntry) GetMeta() map[string]string { return e.Meta }
-func (e *SamenessGroupConfigEntry) GetCreateIndex() uint64     { return e.CreateIndex }
-func (e *SamenessGroupConfigEntry) GetModifyIndex() uint64     { return e.ModifyIndex }
 
 // SamenessGroupMember is a partition or a peer of a sameness group.
 type SamenessGroupMember struct {

@@ -52,8 +52,9 @@ const (
 
 func TestConfigEntriesApplyWire(t *testing.T) {
 	w, c := newWire(t, reply{Body: "true"})
-	err := c.ConfigEntries.Apply(testCtx(t), &consul.ServiceDefaultsConfigEntry{
-		Name: "web", Protocol: "http", Meta: map[string]string{"team": "a"},
+	err := c.ConfigEntries.Put(testCtx(t), &consul.ServiceDefaultsConfigEntry{
+		ConfigEntryHeader: consul.ConfigEntryHeader{Name: "web", Meta: map[string]string{"team": "a"}},
+		Protocol:          "http",
 	}, consul.Token("tok"), consul.Datacenter("dc2"))
 	require.NoError(t, err)
 	r := w.only(t)
@@ -65,8 +66,9 @@ func TestConfigEntriesApplyWire(t *testing.T) {
 
 	// A resolver's durations go in Consul's "7s" form.
 	w, c = newWire(t, reply{Body: "true"})
-	require.NoError(t, c.ConfigEntries.Apply(testCtx(t), &consul.ServiceResolverConfigEntry{
-		Name: "web", ConnectTimeout: 7 * time.Second, RequestTimeout: 1500 * time.Millisecond,
+	require.NoError(t, c.ConfigEntries.Put(testCtx(t), &consul.ServiceResolverConfigEntry{
+		ConfigEntryHeader: consul.ConfigEntryHeader{Name: "web"},
+		ConnectTimeout:    7 * time.Second, RequestTimeout: 1500 * time.Millisecond,
 		Subsets: map[string]consul.ServiceResolverSubset{"v2": {Filter: "Service.Meta.version == v2"}},
 		LoadBalancer: &consul.ServiceResolverLoadBalancer{Policy: "ring_hash", HashPolicies: []consul.ServiceResolverHashPolicy{
 			{Field: "cookie", FieldValue: "x", CookieConfig: &consul.ServiceResolverCookieConfig{TTL: 10 * time.Second}},
@@ -78,8 +80,9 @@ func TestConfigEntriesApplyWire(t *testing.T) {
 
 	// A router's destination timeouts too; the mesh entry has no Name.
 	w, c = newWire(t, reply{Body: "true"})
-	require.NoError(t, c.ConfigEntries.Apply(testCtx(t), &consul.ServiceRouterConfigEntry{
-		Name: "web", Routes: []consul.ServiceRouterRoute{{
+	require.NoError(t, c.ConfigEntries.Put(testCtx(t), &consul.ServiceRouterConfigEntry{
+		ConfigEntryHeader: consul.ConfigEntryHeader{Name: "web"},
+		Routes: []consul.ServiceRouterRoute{{
 			Match:       &consul.ServiceRouterMatch{HTTP: &consul.ServiceRouterHTTPMatch{PathPrefix: "/v2"}},
 			Destination: &consul.ServiceRouterDestination{ServiceSubset: "v2", RequestTimeout: 2 * time.Second, NumRetries: 3},
 		}},
@@ -88,26 +91,26 @@ func TestConfigEntriesApplyWire(t *testing.T) {
 		"Destination":{"ServiceSubset":"v2","RequestTimeout":"2s","NumRetries":3}}]}`, w.only(t).Body)
 
 	w, c = newWire(t, reply{Body: "true"})
-	require.NoError(t, c.ConfigEntries.Apply(testCtx(t), &consul.MeshConfigEntry{
+	require.NoError(t, c.ConfigEntries.Put(testCtx(t), &consul.MeshConfigEntry{
 		TransparentProxy: consul.MeshConfigTransparentProxy{MeshDestinationsOnly: true},
 	}))
 	assert.JSONEq(t, `{"Kind":"mesh","TransparentProxy":{"MeshDestinationsOnly":true}}`, w.only(t).Body)
 
 	// A raw entry sends its fields with Kind and Name over them.
 	w, c = newWire(t, reply{Body: "true"})
-	require.NoError(t, c.ConfigEntries.Apply(testCtx(t), &consul.RawConfigEntry{
-		Kind: consul.ConfigKindAPIGateway, Name: "gw",
-		Fields: map[string]any{"Kind": "stale", "Listeners": []any{map[string]any{"Name": "l1", "Port": 9090, "Protocol": "http"}}},
+	require.NoError(t, c.ConfigEntries.Put(testCtx(t), &consul.RawConfigEntry{
+		ConfigEntryHeader: consul.ConfigEntryHeader{Kind: consul.ConfigKindAPIGateway, Name: "gw"},
+		Fields:            map[string]any{"Kind": "stale", "Listeners": []any{map[string]any{"Name": "l1", "Port": 9090, "Protocol": "http"}}},
 	}))
 	assert.JSONEq(t, `{"Kind":"api-gateway","Name":"gw","Listeners":[{"Name":"l1","Port":9090,"Protocol":"http"}]}`, w.only(t).Body)
 
 	// Consul answering false is an error for a plain Apply.
 	_, c = newWire(t, reply{Body: "false"})
-	err = c.ConfigEntries.Apply(testCtx(t), &consul.ServiceDefaultsConfigEntry{Name: "web"})
+	err = c.ConfigEntries.Put(testCtx(t), &consul.ServiceDefaultsConfigEntry{ConfigEntryHeader: consul.ConfigEntryHeader{Name: "web"}})
 	require.ErrorContains(t, err, "not applied")
 
 	_, c = newWire(t, reply{Status: 400, Body: `Request decoding failed: invalid config key "Namespace"`})
-	err = c.ConfigEntries.Apply(testCtx(t), &consul.ServiceDefaultsConfigEntry{Name: "web", Namespace: "ns"})
+	err = c.ConfigEntries.Put(testCtx(t), &consul.ServiceDefaultsConfigEntry{ConfigEntryHeader: consul.ConfigEntryHeader{Name: "web", Namespace: "ns"}})
 	var se *consul.StatusError
 	require.ErrorAs(t, err, &se)
 	assert.Equal(t, 400, se.StatusCode)
@@ -116,7 +119,7 @@ func TestConfigEntriesApplyWire(t *testing.T) {
 func TestConfigEntriesApplyCASWire(t *testing.T) {
 	for _, answer := range []bool{true, false} {
 		w, c := newWire(t, reply{Body: map[bool]string{true: "true", false: "false"}[answer]})
-		ok, err := c.ConfigEntries.ApplyCAS(testCtx(t), &consul.ServiceDefaultsConfigEntry{Name: "web", Protocol: "grpc", ModifyIndex: 3}, 14)
+		ok, err := c.ConfigEntries.PutCAS(testCtx(t), &consul.ServiceDefaultsConfigEntry{ConfigEntryHeader: consul.ConfigEntryHeader{Name: "web", ModifyIndex: 3}, Protocol: "grpc"}, 14)
 		require.NoError(t, err)
 		assert.Equal(t, answer, ok)
 		r := w.only(t)
@@ -126,7 +129,7 @@ func TestConfigEntriesApplyCASWire(t *testing.T) {
 	}
 	// Index 0: create only.
 	w, c := newWire(t, reply{Body: "true"})
-	_, err := c.ConfigEntries.ApplyCAS(testCtx(t), &consul.ExportedServicesConfigEntry{Name: "default"}, 0)
+	_, err := c.ConfigEntries.PutCAS(testCtx(t), &consul.ExportedServicesConfigEntry{ConfigEntryHeader: consul.ConfigEntryHeader{Name: "default"}}, 0)
 	require.NoError(t, err)
 	w.only(t).expect(t, "PUT", "/v1/config", q("cas", "0"))
 	assert.JSONEq(t, `{"Kind":"exported-services","Name":"default"}`, w.only(t).Body)
@@ -147,8 +150,8 @@ func TestConfigEntriesGetWire(t *testing.T) {
 	require.NotNil(t, res.LoadBalancer)
 	assert.Equal(t, 10*time.Second, res.LoadBalancer.HashPolicies[0].CookieConfig.TTL, "nanoseconds read")
 	assert.EqualValues(t, 15, res.CreateIndex)
-	assert.EqualValues(t, 16, res.GetModifyIndex())
-	assert.Equal(t, consul.ConfigKindServiceResolver, res.GetKind())
+	assert.EqualValues(t, 16, res.Header().ModifyIndex)
+	assert.Equal(t, consul.ConfigKindServiceResolver, res.Header().Kind)
 
 	// Names are escaped as one path segment.
 	w, c = newWire(t, reply{Body: configTestDefaultsJSON})
@@ -158,7 +161,7 @@ func TestConfigEntriesGetWire(t *testing.T) {
 	sd := entry.(*consul.ServiceDefaultsConfigEntry)
 	assert.Equal(t, "http", sd.Protocol)
 	assert.Equal(t, "local", sd.MeshGateway.Mode)
-	assert.Equal(t, map[string]string{"team": "a"}, sd.GetMeta())
+	assert.Equal(t, map[string]string{"team": "a"}, sd.Header().Meta)
 
 	// A kind without a typed struct keeps all its JSON.
 	_, c = newWire(t, reply{Body: configTestAPIGatewayJSON})
@@ -197,7 +200,7 @@ func TestConfigEntriesListWire(t *testing.T) {
 	w.only(t).expect(t, "GET", "/v1/config/service-defaults", q("filter", `Protocol == "http"`))
 	assert.EqualValues(t, 30, meta.Index)
 	require.Len(t, list, 2)
-	assert.Equal(t, "web", list[0].GetName())
+	assert.Equal(t, "web", list[0].Header().Name)
 	assert.Equal(t, "grpc", list[1].(*consul.ServiceDefaultsConfigEntry).Protocol)
 
 	_, c = newWire(t, reply{Body: "[" + configTestAPIGatewayJSON + "]"})
@@ -239,7 +242,7 @@ func TestConfigEntriesDeleteWire(t *testing.T) {
 func TestConfigEntriesDiscoveryChainWire(t *testing.T) {
 	// No options: a plain GET, with the read options.
 	w, c := newWire(t, reply{Header: map[string]string{"X-Consul-Index": "16"}, Body: configTestChainJSON})
-	chain, meta, err := c.ConfigEntries.DiscoveryChain(testCtx(t), "web", nil, consul.WaitIndex(9), consul.Cached())
+	chain, meta, err := c.ConfigEntries.GetDiscoveryChain(testCtx(t), "web", nil, consul.WaitIndex(9), consul.Cached())
 	require.NoError(t, err)
 	r := w.only(t)
 	r.expect(t, "GET", "/v1/discovery-chain/web", q("index", "9", "cached", ""))
@@ -268,13 +271,13 @@ func TestConfigEntriesDiscoveryChainWire(t *testing.T) {
 
 	// Only the datacenter to compile in: still a GET.
 	w, c = newWire(t, reply{Body: configTestChainJSON})
-	_, _, err = c.ConfigEntries.DiscoveryChain(testCtx(t), "a b", &consul.DiscoveryChainOptions{EvaluateInDatacenter: "dc2"})
+	_, _, err = c.ConfigEntries.GetDiscoveryChain(testCtx(t), "a b", &consul.DiscoveryChainOptions{EvaluateInDatacenter: "dc2"})
 	require.NoError(t, err)
 	w.only(t).expect(t, "GET", "/v1/discovery-chain/a%20b", q("compile-dc", "dc2"))
 
 	// Overrides: a POST read with them in the body, still blocking.
 	w, c = newWire(t, reply{Body: configTestChainJSON})
-	_, _, err = c.ConfigEntries.DiscoveryChain(testCtx(t), "web", &consul.DiscoveryChainOptions{
+	_, _, err = c.ConfigEntries.GetDiscoveryChain(testCtx(t), "web", &consul.DiscoveryChainOptions{
 		EvaluateInDatacenter:   "dc1",
 		OverrideMeshGateway:    consul.ConfigMeshGateway{Mode: "local"},
 		OverrideProtocol:       "grpc",
@@ -286,7 +289,7 @@ func TestConfigEntriesDiscoveryChainWire(t *testing.T) {
 	assert.JSONEq(t, `{"OverrideMeshGateway":{"Mode":"local"},"OverrideProtocol":"grpc","OverrideConnectTimeout":"2.5s"}`, r.Body)
 
 	w, c = newWire(t, reply{Body: configTestChainJSON})
-	_, _, err = c.ConfigEntries.DiscoveryChain(testCtx(t), "web", &consul.DiscoveryChainOptions{OverrideProtocol: "http"})
+	_, _, err = c.ConfigEntries.GetDiscoveryChain(testCtx(t), "web", &consul.DiscoveryChainOptions{OverrideProtocol: "http"})
 	require.NoError(t, err)
 	r = w.only(t)
 	r.expect(t, "POST", "/v1/discovery-chain/web", nil)
@@ -296,7 +299,7 @@ func TestConfigEntriesDiscoveryChainWire(t *testing.T) {
 func TestConfigEntriesExportedServicesWire(t *testing.T) {
 	w, c := newWire(t, reply{Header: map[string]string{"X-Consul-Index": "17"},
 		Body: `[{"Service":"web","Consumers":{"Peers":["east"]}},{"Service":"db","Partition":"p1","Namespace":"ns1","Consumers":{"Partitions":["p2"]}}]`})
-	list, meta, err := c.ConfigEntries.ExportedServices(testCtx(t), consul.Partition("p1"), consul.WaitIndex(3))
+	list, meta, err := c.ConfigEntries.ListExportedServices(testCtx(t), consul.Partition("p1"), consul.WaitIndex(3))
 	require.NoError(t, err)
 	w.only(t).expect(t, "GET", "/v1/exported-services", q("partition", "p1", "index", "3"))
 	assert.EqualValues(t, 17, meta.Index)
@@ -306,7 +309,7 @@ func TestConfigEntriesExportedServicesWire(t *testing.T) {
 	}, list)
 
 	_, c = newWire(t, reply{Body: "[]"})
-	list, _, err = c.ConfigEntries.ExportedServices(testCtx(t))
+	list, _, err = c.ConfigEntries.ListExportedServices(testCtx(t))
 	require.NoError(t, err)
 	assert.NotNil(t, list)
 	assert.Empty(t, list)
@@ -317,22 +320,28 @@ func TestConfigEntriesBadInput(t *testing.T) {
 	ctx := testCtx(t)
 	s := c.ConfigEntries
 
-	configTestArg(t, s.Apply(ctx, nil), "entry")
-	configTestArg(t, s.Apply(ctx, (*consul.ServiceDefaultsConfigEntry)(nil)), "entry")
-	configTestArg(t, s.Apply(ctx, &consul.ServiceDefaultsConfigEntry{}), "ServiceDefaultsConfigEntry.Name")
-	configTestArg(t, s.Apply(ctx, &consul.RawConfigEntry{Name: "x"}), "RawConfigEntry.Kind")
-	configTestArg(t, s.Apply(ctx, &consul.RawConfigEntry{Kind: "http-route"}), "RawConfigEntry.Name")
-	configTestArg(t, s.Apply(ctx, &consul.ServiceResolverConfigEntry{Name: "x", ConnectTimeout: -time.Second}),
+	configTestArg(t, s.Put(ctx, nil), "entry")
+	configTestArg(t, s.Put(ctx, (*consul.ServiceDefaultsConfigEntry)(nil)), "entry")
+	configTestArg(t, s.Put(ctx, &consul.ServiceDefaultsConfigEntry{}), "ServiceDefaultsConfigEntry.Name")
+	configTestArg(t, s.Put(ctx, &consul.RawConfigEntry{ConfigEntryHeader: consul.ConfigEntryHeader{Name: "x"}}), "RawConfigEntry.Kind")
+	configTestArg(t, s.Put(ctx, &consul.RawConfigEntry{ConfigEntryHeader: consul.ConfigEntryHeader{Kind: "http-route"}}), "RawConfigEntry.Name")
+	configTestArg(t, s.Put(ctx, &consul.ServiceResolverConfigEntry{ConfigEntryHeader: consul.ConfigEntryHeader{Name: "x"}, ConnectTimeout: -time.Second}),
 		"ServiceResolverConfigEntry.ConnectTimeout")
-	configTestArg(t, s.Apply(ctx, &consul.ServiceResolverConfigEntry{Name: "x", RequestTimeout: -time.Second}),
+	configTestArg(t, s.Put(ctx, &consul.ServiceResolverConfigEntry{ConfigEntryHeader: consul.ConfigEntryHeader{Name: "x"}, RequestTimeout: -time.Second}),
 		"ServiceResolverConfigEntry.RequestTimeout")
-	configTestArg(t, s.Apply(ctx, &consul.ServiceRouterConfigEntry{Name: "x", Routes: []consul.ServiceRouterRoute{
-		{}, {Destination: &consul.ServiceRouterDestination{IdleTimeout: -1}}}}),
+	configTestArg(t, s.Put(ctx, &consul.ServiceRouterConfigEntry{
+		ConfigEntryHeader: consul.ConfigEntryHeader{Name: "x"}, Routes: []consul.ServiceRouterRoute{
+			{}, {Destination: &consul.ServiceRouterDestination{IdleTimeout: -1}}}}),
 		"ServiceRouterConfigEntry.Routes[1].Destination.IdleTimeout")
-	configTestArg(t, s.Apply(ctx, &consul.ServiceDefaultsConfigEntry{Name: "x", MeshGateway: consul.ConfigMeshGateway{Mode: "nearby"}}),
+	configTestArg(t, s.Put(ctx, &consul.ServiceDefaultsConfigEntry{ConfigEntryHeader: consul.ConfigEntryHeader{Name: "x"}, MeshGateway: consul.ConfigMeshGateway{Mode: "nearby"}}),
 		"ServiceDefaultsConfigEntry.MeshGateway.Mode")
-	_, err := s.ApplyCAS(ctx, &consul.ProxyConfigEntry{}, 1)
+	_, err := s.PutCAS(ctx, &consul.ProxyConfigEntry{}, 1)
 	configTestArg(t, err, "ProxyConfigEntry.Name")
+	// A typed struct writes its own kind: another kind in its header is a
+	// mistake, refused; its own kind is fine.
+	configTestArg(t, s.Put(ctx, &consul.ServiceDefaultsConfigEntry{ConfigEntryHeader: consul.ConfigEntryHeader{
+		Kind: consul.ConfigKindProxyDefaults, Name: "x"}}), "ServiceDefaultsConfigEntry.Kind")
+	configTestArg(t, s.Put(ctx, &configTestOwnEntry{}), "consul_test.configTestOwnEntry.Kind")
 
 	_, _, err = s.Get(ctx, "", "x")
 	configTestArg(t, err, "kind")
@@ -347,13 +356,13 @@ func TestConfigEntriesBadInput(t *testing.T) {
 	_, err = s.DeleteCAS(ctx, "service-defaults", "", 3)
 	configTestArg(t, err, "name")
 
-	_, _, err = s.DiscoveryChain(ctx, "", nil)
+	_, _, err = s.GetDiscoveryChain(ctx, "", nil)
 	configTestArg(t, err, "service")
-	_, _, err = s.DiscoveryChain(ctx, "web", &consul.DiscoveryChainOptions{OverrideConnectTimeout: -time.Second})
+	_, _, err = s.GetDiscoveryChain(ctx, "web", &consul.DiscoveryChainOptions{OverrideConnectTimeout: -time.Second})
 	configTestArg(t, err, "DiscoveryChainOptions.OverrideConnectTimeout")
-	_, _, err = s.DiscoveryChain(ctx, "web", &consul.DiscoveryChainOptions{OverrideMeshGateway: consul.ConfigMeshGateway{Mode: "x"}})
+	_, _, err = s.GetDiscoveryChain(ctx, "web", &consul.DiscoveryChainOptions{OverrideMeshGateway: consul.ConfigMeshGateway{Mode: "x"}})
 	configTestArg(t, err, "DiscoveryChainOptions.OverrideMeshGateway.Mode")
-	_, _, err = s.ExportedServices(ctx, consul.WaitTime(-time.Second))
+	_, _, err = s.ListExportedServices(ctx, consul.WaitTime(-time.Second))
 	configTestArg(t, err, "wait")
 
 	w.noRequest(t)
@@ -378,9 +387,11 @@ func TestConfigEntriesDecode(t *testing.T) {
 		entry, err := consul.DecodeConfigEntry([]byte(`{"Kind":"` + kind + `","Name":"n"}`))
 		require.NoError(t, err, kind)
 		assert.IsType(t, want, entry, kind)
-		assert.Equal(t, kind, entry.GetKind())
+		assert.Equal(t, kind, entry.Header().Kind)
 		if kind != consul.ConfigKindMesh {
-			assert.Equal(t, "n", entry.GetName(), kind)
+			assert.Equal(t, "n", entry.Header().Name, kind)
+		} else {
+			assert.Equal(t, consul.MeshConfigName, entry.Header().Name, "a mesh entry is always named mesh")
 		}
 		// Every entry writes its kind, so that what was read can be applied.
 		b, err := json.Marshal(entry)
@@ -389,7 +400,10 @@ func TestConfigEntriesDecode(t *testing.T) {
 		require.NoError(t, err, "%s", b)
 		assert.Equal(t, entry, again, kind)
 	}
-	assert.Equal(t, consul.MeshConfigName, (&consul.MeshConfigEntry{}).GetName())
+	// Consul's mesh entry has no Name field: it is never sent.
+	meshJSON, err := json.Marshal(&consul.MeshConfigEntry{ConfigEntryHeader: consul.ConfigEntryHeader{Name: consul.MeshConfigName}})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"Kind":"mesh","TransparentProxy":{"MeshDestinationsOnly":false}}`, string(meshJSON))
 
 	// The lower-case kind of config files is read too.
 	entry, err := consul.DecodeConfigEntry([]byte(`{"kind":"service-splitter","Name":"web","Splits":[{"Weight":90},{"Weight":10,"ServiceSubset":"v2"}]}`))
@@ -436,11 +450,13 @@ func TestConfigEntriesIntegration(t *testing.T) {
 	assert.Nil(t, entry)
 	require.NotZero(t, meta.Index)
 
-	require.NoError(t, s.Apply(ctx, &consul.ServiceDefaultsConfigEntry{
-		Name: name, Protocol: "http", Meta: map[string]string{"owner": "config-test"},
+	require.NoError(t, s.Put(ctx, &consul.ServiceDefaultsConfigEntry{
+		ConfigEntryHeader: consul.ConfigEntryHeader{Name: name, Meta: map[string]string{"owner": "config-test"}},
+		Protocol:          "http",
 	}))
-	require.NoError(t, s.Apply(ctx, &consul.ServiceResolverConfigEntry{
-		Name: name, ConnectTimeout: 7 * time.Second, RequestTimeout: 3 * time.Second,
+	require.NoError(t, s.Put(ctx, &consul.ServiceResolverConfigEntry{
+		ConfigEntryHeader: consul.ConfigEntryHeader{Name: name},
+		ConnectTimeout:    7 * time.Second, RequestTimeout: 3 * time.Second,
 		Subsets: map[string]consul.ServiceResolverSubset{"v2": {Filter: "Service.Meta.version == v2"}},
 	}))
 
@@ -466,8 +482,8 @@ func TestConfigEntriesIntegration(t *testing.T) {
 	require.NoError(t, err)
 	var found *consul.ServiceDefaultsConfigEntry
 	for _, e := range list {
-		assert.Equal(t, consul.ConfigKindServiceDefaults, e.GetKind())
-		if e.GetName() == name {
+		assert.Equal(t, consul.ConfigKindServiceDefaults, e.Header().Kind)
+		if e.Header().Name == name {
 			found = e.(*consul.ServiceDefaultsConfigEntry)
 		}
 	}
@@ -477,10 +493,10 @@ func TestConfigEntriesIntegration(t *testing.T) {
 	// CAS: a stale index loses, the current one wins.
 	stale := sd.ModifyIndex
 	sd.Protocol = "http2"
-	ok, err = s.ApplyCAS(ctx, sd, stale-1)
+	ok, err = s.PutCAS(ctx, sd, stale-1)
 	require.NoError(t, err)
 	assert.False(t, ok, "stale index")
-	ok, err = s.ApplyCAS(ctx, sd, stale)
+	ok, err = s.PutCAS(ctx, sd, stale)
 	require.NoError(t, err)
 	assert.True(t, ok, "current index")
 	entry, _, err = s.Get(ctx, consul.ConfigKindServiceDefaults, name)
@@ -489,7 +505,7 @@ func TestConfigEntriesIntegration(t *testing.T) {
 	assert.Equal(t, "http2", sd.Protocol)
 	assert.Greater(t, sd.ModifyIndex, stale)
 	// Index 0 creates only.
-	ok, err = s.ApplyCAS(ctx, &consul.ServiceDefaultsConfigEntry{Name: name, Protocol: "grpc"}, 0)
+	ok, err = s.PutCAS(ctx, &consul.ServiceDefaultsConfigEntry{ConfigEntryHeader: consul.ConfigEntryHeader{Name: name}, Protocol: "grpc"}, 0)
 	require.NoError(t, err)
 	assert.False(t, ok, "exists already")
 
@@ -532,7 +548,7 @@ func TestConfigEntriesBlockingGetIntegration(t *testing.T) {
 
 	go func() {
 		time.Sleep(300 * time.Millisecond)
-		_ = c.ConfigEntries.Apply(ctx, &consul.ServiceDefaultsConfigEntry{Name: name, Protocol: "grpc"})
+		_ = c.ConfigEntries.Put(ctx, &consul.ServiceDefaultsConfigEntry{ConfigEntryHeader: consul.ConfigEntryHeader{Name: name}, Protocol: "grpc"})
 	}()
 	start := time.Now()
 	entry, _, err = c.ConfigEntries.Get(ctx, consul.ConfigKindServiceDefaults, name,
@@ -556,22 +572,24 @@ func TestConfigEntriesDiscoveryChainIntegration(t *testing.T) {
 	})
 
 	// Without any entry the chain is the default one.
-	chain, meta, err := s.DiscoveryChain(ctx, name, nil)
+	chain, meta, err := s.GetDiscoveryChain(ctx, name, nil)
 	require.NoError(t, err)
 	assert.Equal(t, name, chain.ServiceName)
 	assert.Equal(t, "tcp", chain.Protocol)
 	assert.True(t, chain.Default)
 	assert.NotZero(t, meta.Index)
 
-	require.NoError(t, s.Apply(ctx, &consul.ServiceDefaultsConfigEntry{Name: name, Protocol: "http"}))
-	require.NoError(t, s.Apply(ctx, &consul.ServiceResolverConfigEntry{
-		Name: name, ConnectTimeout: 7 * time.Second,
-		Subsets: map[string]consul.ServiceResolverSubset{"v2": {Filter: "Service.Meta.version == v2"}},
+	require.NoError(t, s.Put(ctx, &consul.ServiceDefaultsConfigEntry{ConfigEntryHeader: consul.ConfigEntryHeader{Name: name}, Protocol: "http"}))
+	require.NoError(t, s.Put(ctx, &consul.ServiceResolverConfigEntry{
+		ConfigEntryHeader: consul.ConfigEntryHeader{Name: name},
+		ConnectTimeout:    7 * time.Second,
+		Subsets:           map[string]consul.ServiceResolverSubset{"v2": {Filter: "Service.Meta.version == v2"}},
 	}))
-	require.NoError(t, s.Apply(ctx, &consul.ServiceRouterConfigEntry{Name: name, Routes: []consul.ServiceRouterRoute{{
-		Match:       &consul.ServiceRouterMatch{HTTP: &consul.ServiceRouterHTTPMatch{PathPrefix: "/v2"}},
-		Destination: &consul.ServiceRouterDestination{ServiceSubset: "v2", RequestTimeout: 2 * time.Second},
-	}}}))
+	require.NoError(t, s.Put(ctx, &consul.ServiceRouterConfigEntry{
+		ConfigEntryHeader: consul.ConfigEntryHeader{Name: name}, Routes: []consul.ServiceRouterRoute{{
+			Match:       &consul.ServiceRouterMatch{HTTP: &consul.ServiceRouterHTTPMatch{PathPrefix: "/v2"}},
+			Destination: &consul.ServiceRouterDestination{ServiceSubset: "v2", RequestTimeout: 2 * time.Second},
+		}}}))
 
 	entry, _, err := s.Get(ctx, consul.ConfigKindServiceRouter, name)
 	require.NoError(t, err)
@@ -579,7 +597,7 @@ func TestConfigEntriesDiscoveryChainIntegration(t *testing.T) {
 	require.Len(t, router.Routes, 1)
 	assert.Equal(t, 2*time.Second, router.Routes[0].Destination.RequestTimeout)
 
-	chain, _, err = s.DiscoveryChain(ctx, name, nil)
+	chain, _, err = s.GetDiscoveryChain(ctx, name, nil)
 	require.NoError(t, err)
 	assert.False(t, chain.Default)
 	assert.Equal(t, "http", chain.Protocol)
@@ -599,7 +617,7 @@ func TestConfigEntriesDiscoveryChainIntegration(t *testing.T) {
 	assert.Equal(t, 7*time.Second, target.ConnectTimeout)
 
 	// Overrides: a POST compiles with them.
-	chain, _, err = s.DiscoveryChain(ctx, name, &consul.DiscoveryChainOptions{
+	chain, _, err = s.GetDiscoveryChain(ctx, name, &consul.DiscoveryChainOptions{
 		EvaluateInDatacenter:   "dc1",
 		OverrideProtocol:       "grpc",
 		OverrideConnectTimeout: 2 * time.Second,
@@ -614,7 +632,7 @@ func TestConfigEntriesDiscoveryChainIntegration(t *testing.T) {
 	}
 
 	// A datacenter that does not exist is Consul's error.
-	_, _, err = s.DiscoveryChain(ctx, name, &consul.DiscoveryChainOptions{EvaluateInDatacenter: "nowhere"}, consul.Datacenter("nowhere"))
+	_, _, err = s.GetDiscoveryChain(ctx, name, &consul.DiscoveryChainOptions{EvaluateInDatacenter: "nowhere"}, consul.Datacenter("nowhere"))
 	require.Error(t, err)
 }
 
@@ -630,23 +648,24 @@ func TestConfigEntriesExportedServicesIntegration(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		if prev != nil {
-			_ = s.Apply(ctx, prev)
+			_ = s.Put(ctx, prev)
 		} else {
 			_ = s.Delete(ctx, consul.ConfigKindExportedServices, "default")
 		}
 	})
 	if prev == nil {
-		list, _, err := s.ExportedServices(ctx)
+		list, _, err := s.ListExportedServices(ctx)
 		require.NoError(t, err)
 		assert.NotNil(t, list)
 		assert.Empty(t, list)
 	}
 
 	// A peer that does not exist yet is accepted: the export waits for it.
-	entry := &consul.ExportedServicesConfigEntry{Name: "default", Services: []consul.ExportedService{
-		{Name: svc, Consumers: []consul.ExportedServiceConsumer{{Peer: "east"}, {Peer: "west"}}},
-	}}
-	require.NoError(t, s.Apply(ctx, entry))
+	entry := &consul.ExportedServicesConfigEntry{
+		ConfigEntryHeader: consul.ConfigEntryHeader{Name: "default"}, Services: []consul.ExportedService{
+			{Name: svc, Consumers: []consul.ExportedServiceConsumer{{Peer: "east"}, {Peer: "west"}}},
+		}}
+	require.NoError(t, s.Put(ctx, entry))
 
 	got, _, err := s.Get(ctx, consul.ConfigKindExportedServices, "default")
 	require.NoError(t, err)
@@ -654,7 +673,7 @@ func TestConfigEntriesExportedServicesIntegration(t *testing.T) {
 	require.Len(t, es.Services, 1)
 	assert.Equal(t, entry.Services, es.Services)
 
-	list, meta, err := s.ExportedServices(ctx)
+	list, meta, err := s.ListExportedServices(ctx)
 	require.NoError(t, err)
 	assert.NotZero(t, meta.Index)
 	require.Len(t, list, 1)
@@ -662,7 +681,7 @@ func TestConfigEntriesExportedServicesIntegration(t *testing.T) {
 	assert.ElementsMatch(t, []string{"east", "west"}, list[0].Consumers.Peers)
 
 	// CE allows only the name "default".
-	err = s.Apply(ctx, &consul.ExportedServicesConfigEntry{Name: "other"})
+	err = s.Put(ctx, &consul.ExportedServicesConfigEntry{ConfigEntryHeader: consul.ConfigEntryHeader{Name: "other"}})
 	require.Error(t, err)
 }
 
@@ -682,10 +701,11 @@ func TestConfigEntriesOtherKindsIntegration(t *testing.T) {
 	})
 
 	// service-intentions, typed.
-	require.NoError(t, s.Apply(ctx, &consul.ServiceIntentionsConfigEntry{Name: dest, Sources: []*consul.ServiceIntentionsSource{
-		{Name: "api", Action: "allow", Description: "api may call"},
-		{Name: "*", Action: "deny"},
-	}}))
+	require.NoError(t, s.Put(ctx, &consul.ServiceIntentionsConfigEntry{
+		ConfigEntryHeader: consul.ConfigEntryHeader{Name: dest}, Sources: []*consul.ServiceIntentionsSource{
+			{Name: "api", Action: "allow", Description: "api may call"},
+			{Name: "*", Action: "deny"},
+		}}))
 	entry, _, err := s.Get(ctx, consul.ConfigKindServiceIntentions, dest)
 	require.NoError(t, err)
 	ixn := entry.(*consul.ServiceIntentionsConfigEntry)
@@ -696,9 +716,9 @@ func TestConfigEntriesOtherKindsIntegration(t *testing.T) {
 	assert.NotZero(t, ixn.Sources[0].Precedence, "computed by Consul")
 
 	// mesh: no name on the wire, "mesh" in the path.
-	require.NoError(t, s.Apply(ctx, &consul.MeshConfigEntry{
-		TransparentProxy: consul.MeshConfigTransparentProxy{MeshDestinationsOnly: true},
-		Meta:             map[string]string{"by": "config-test"},
+	require.NoError(t, s.Put(ctx, &consul.MeshConfigEntry{
+		ConfigEntryHeader: consul.ConfigEntryHeader{Meta: map[string]string{"by": "config-test"}},
+		TransparentProxy:  consul.MeshConfigTransparentProxy{MeshDestinationsOnly: true},
 	}))
 	entry, _, err = s.Get(ctx, consul.ConfigKindMesh, consul.MeshConfigName)
 	require.NoError(t, err)
@@ -708,9 +728,10 @@ func TestConfigEntriesOtherKindsIntegration(t *testing.T) {
 	require.NoError(t, s.Delete(ctx, consul.ConfigKindMesh, consul.MeshConfigName))
 
 	// api-gateway has no typed struct: a raw entry round-trips.
-	require.NoError(t, s.Apply(ctx, &consul.RawConfigEntry{Kind: consul.ConfigKindAPIGateway, Name: gw, Fields: map[string]any{
-		"Listeners": []any{map[string]any{"Name": "l1", "Port": 9090, "Protocol": "http"}},
-	}}))
+	require.NoError(t, s.Put(ctx, &consul.RawConfigEntry{
+		ConfigEntryHeader: consul.ConfigEntryHeader{Kind: consul.ConfigKindAPIGateway, Name: gw}, Fields: map[string]any{
+			"Listeners": []any{map[string]any{"Name": "l1", "Port": 9090, "Protocol": "http"}},
+		}}))
 	entry, _, err = s.Get(ctx, consul.ConfigKindAPIGateway, gw)
 	require.NoError(t, err)
 	raw := entry.(*consul.RawConfigEntry)
@@ -721,24 +742,25 @@ func TestConfigEntriesOtherKindsIntegration(t *testing.T) {
 
 	// So does a jwt-provider, and what was read can be written back
 	// through CAS.
-	require.NoError(t, s.Apply(ctx, &consul.RawConfigEntry{Kind: consul.ConfigKindJWTProvider, Name: jwt, Fields: map[string]any{
-		"Issuer":        "test-issuer",
-		"JSONWebKeySet": map[string]any{"Remote": map[string]any{"URI": "https://127.0.0.1:1/jwks.json", "FetchAsynchronously": true}},
-	}}))
+	require.NoError(t, s.Put(ctx, &consul.RawConfigEntry{
+		ConfigEntryHeader: consul.ConfigEntryHeader{Kind: consul.ConfigKindJWTProvider, Name: jwt}, Fields: map[string]any{
+			"Issuer":        "test-issuer",
+			"JSONWebKeySet": map[string]any{"Remote": map[string]any{"URI": "https://127.0.0.1:1/jwks.json", "FetchAsynchronously": true}},
+		}}))
 	entry, _, err = s.Get(ctx, consul.ConfigKindJWTProvider, jwt)
 	require.NoError(t, err)
 	raw = entry.(*consul.RawConfigEntry)
 	assert.Equal(t, "test-issuer", raw.Fields["Issuer"])
 	raw.Meta = map[string]string{"v": "2"}
-	ok, err := s.ApplyCAS(ctx, raw, raw.ModifyIndex-1)
+	ok, err := s.PutCAS(ctx, raw, raw.ModifyIndex-1)
 	require.NoError(t, err)
 	assert.False(t, ok, "stale index")
-	ok, err = s.ApplyCAS(ctx, raw, raw.ModifyIndex)
+	ok, err = s.PutCAS(ctx, raw, raw.ModifyIndex)
 	require.NoError(t, err)
 	assert.True(t, ok, "current index")
 	entry, _, err = s.Get(ctx, consul.ConfigKindJWTProvider, jwt)
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{"v": "2"}, entry.GetMeta())
+	assert.Equal(t, map[string]string{"v": "2"}, entry.Header().Meta)
 	assert.Equal(t, "test-issuer", entry.(*consul.RawConfigEntry).Fields["Issuer"])
 
 	// proxy-defaults, typed, with its opaque Config.
@@ -746,8 +768,8 @@ func TestConfigEntriesOtherKindsIntegration(t *testing.T) {
 	require.NoError(t, err)
 	if prev == nil {
 		t.Cleanup(func() { _ = s.Delete(ctx, consul.ConfigKindProxyDefaults, consul.ProxyConfigGlobal) })
-		require.NoError(t, s.Apply(ctx, &consul.ProxyConfigEntry{Name: consul.ProxyConfigGlobal,
-			Config: map[string]any{"local_connect_timeout_ms": 1000}, AccessLogs: consul.ConfigAccessLogs{Enabled: true}}))
+		require.NoError(t, s.Put(ctx, &consul.ProxyConfigEntry{
+			ConfigEntryHeader: consul.ConfigEntryHeader{Name: consul.ProxyConfigGlobal}, Config: map[string]any{"local_connect_timeout_ms": 1000}, AccessLogs: consul.ConfigAccessLogs{Enabled: true}}))
 		entry, _, err = s.Get(ctx, consul.ConfigKindProxyDefaults, consul.ProxyConfigGlobal)
 		require.NoError(t, err)
 		pd := entry.(*consul.ProxyConfigEntry)
@@ -762,11 +784,11 @@ func TestConfigEntriesACLIntegration(t *testing.T) {
 	ctx := testCtx(t)
 	name := configTestName(t, "web")
 
-	err := c.ConfigEntries.Apply(ctx, &consul.ServiceDefaultsConfigEntry{Name: name, Protocol: "http"})
+	err := c.ConfigEntries.Put(ctx, &consul.ServiceDefaultsConfigEntry{ConfigEntryHeader: consul.ConfigEntryHeader{Name: name}, Protocol: "http"})
 	require.True(t, errors.Is(err, consul.ErrPermissionDenied), "%v", err)
 
 	mgmt := consul.Token(srv.ManagementToken)
-	require.NoError(t, c.ConfigEntries.Apply(ctx, &consul.ServiceDefaultsConfigEntry{Name: name, Protocol: "http"}, mgmt))
+	require.NoError(t, c.ConfigEntries.Put(ctx, &consul.ServiceDefaultsConfigEntry{ConfigEntryHeader: consul.ConfigEntryHeader{Name: name}, Protocol: "http"}, mgmt))
 	t.Cleanup(func() { _ = c.ConfigEntries.Delete(ctx, consul.ConfigKindServiceDefaults, name, mgmt) })
 
 	// Default deny: the entry is invisible without a token.
@@ -796,7 +818,8 @@ func TestConfigEntriesRoundTripIntegration(t *testing.T) {
 
 	entries := []consul.ConfigEntry{
 		&consul.ServiceDefaultsConfigEntry{
-			Name: web, Protocol: "http", Mode: "transparent", MutualTLSMode: "strict",
+			ConfigEntryHeader: consul.ConfigEntryHeader{Name: web, Meta: map[string]string{"k": "v"}},
+			Protocol:          "http", Mode: "transparent", MutualTLSMode: "strict",
 			TransparentProxy: consul.ConfigTransparentProxy{OutboundListenerPort: 15001, DialedDirectly: true},
 			MeshGateway:      consul.ConfigMeshGateway{Mode: "local"},
 			Expose: consul.ConfigExpose{Checks: true, Paths: []consul.ConfigExposePath{
@@ -814,11 +837,11 @@ func TestConfigEntriesRoundTripIntegration(t *testing.T) {
 			},
 			MaxInboundConnections: 100, LocalConnectTimeoutMs: 500, LocalRequestTimeoutMs: 1500,
 			BalanceInboundConnections: "exact_balance",
-			Meta:                      map[string]string{"k": "v"},
 		},
-		&consul.ServiceDefaultsConfigEntry{Name: api, Protocol: "http"},
+		&consul.ServiceDefaultsConfigEntry{ConfigEntryHeader: consul.ConfigEntryHeader{Name: api}, Protocol: "http"},
 		&consul.ServiceResolverConfigEntry{
-			Name: web, DefaultSubset: "v1", ConnectTimeout: 4 * time.Second, RequestTimeout: 9 * time.Second,
+			ConfigEntryHeader: consul.ConfigEntryHeader{Name: web},
+			DefaultSubset:     "v1", ConnectTimeout: 4 * time.Second, RequestTimeout: 9 * time.Second,
 			Subsets: map[string]consul.ServiceResolverSubset{
 				"v1": {Filter: "Service.Meta.version == v1", OnlyPassing: true},
 				"v2": {Filter: "Service.Meta.version == v2"},
@@ -831,31 +854,34 @@ func TestConfigEntriesRoundTripIntegration(t *testing.T) {
 					{SourceIP: true, Terminal: true},
 				}},
 		},
-		&consul.ServiceSplitterConfigEntry{Name: web, Splits: []consul.ServiceSplitterSplit{
-			{Weight: 90, ServiceSubset: "v1", RequestHeaders: &consul.ConfigHTTPHeaderModifiers{Set: map[string]string{"x-v": "1"}}},
-			{Weight: 10, ServiceSubset: "v2", ResponseHeaders: &consul.ConfigHTTPHeaderModifiers{Remove: []string{"x-debug"}}},
-		}},
-		&consul.ServiceRouterConfigEntry{Name: web, Routes: []consul.ServiceRouterRoute{{
-			Match: &consul.ServiceRouterMatch{HTTP: &consul.ServiceRouterHTTPMatch{
-				PathPrefix: "/api", CaseInsensitive: true, Methods: []string{"GET", "POST"},
-				Header:     []consul.ServiceRouterHeaderMatch{{Name: "x-debug", Present: true}, {Name: "x-env", Exact: "prod", Invert: true}},
-				QueryParam: []consul.ServiceRouterQueryParamMatch{{Name: "beta", Exact: "1"}},
+		&consul.ServiceSplitterConfigEntry{
+			ConfigEntryHeader: consul.ConfigEntryHeader{Name: web}, Splits: []consul.ServiceSplitterSplit{
+				{Weight: 90, ServiceSubset: "v1", RequestHeaders: &consul.ConfigHTTPHeaderModifiers{Set: map[string]string{"x-v": "1"}}},
+				{Weight: 10, ServiceSubset: "v2", ResponseHeaders: &consul.ConfigHTTPHeaderModifiers{Remove: []string{"x-debug"}}},
 			}},
-			Destination: &consul.ServiceRouterDestination{
-				Service: api, PrefixRewrite: "/", RequestTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second,
-				NumRetries: 2, RetryOnConnectFailure: true, RetryOn: []string{"reset"}, RetryOnStatusCodes: []uint32{503},
-				RequestHeaders: &consul.ConfigHTTPHeaderModifiers{Add: map[string]string{"x-routed": "yes"}},
-			},
-		}}},
-		&consul.ServiceIntentionsConfigEntry{Name: api, Sources: []*consul.ServiceIntentionsSource{
-			{Name: web, Type: "consul", Precedence: 9, Permissions: []*consul.ServiceIntentionsPermission{
-				{Action: "allow", HTTP: &consul.ServiceIntentionsHTTPPermission{PathPrefix: "/v1", Methods: []string{"GET"},
-					Header: []consul.ServiceIntentionsHeaderPermission{{Name: "x-team", Exact: "a"}}}},
-				{Action: "deny", HTTP: &consul.ServiceIntentionsHTTPPermission{PathExact: "/admin"}},
+		&consul.ServiceRouterConfigEntry{
+			ConfigEntryHeader: consul.ConfigEntryHeader{Name: web}, Routes: []consul.ServiceRouterRoute{{
+				Match: &consul.ServiceRouterMatch{HTTP: &consul.ServiceRouterHTTPMatch{
+					PathPrefix: "/api", CaseInsensitive: true, Methods: []string{"GET", "POST"},
+					Header:     []consul.ServiceRouterHeaderMatch{{Name: "x-debug", Present: true}, {Name: "x-env", Exact: "prod", Invert: true}},
+					QueryParam: []consul.ServiceRouterQueryParamMatch{{Name: "beta", Exact: "1"}},
+				}},
+				Destination: &consul.ServiceRouterDestination{
+					Service: api, PrefixRewrite: "/", RequestTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second,
+					NumRetries: 2, RetryOnConnectFailure: true, RetryOn: []string{"reset"}, RetryOnStatusCodes: []uint32{503},
+					RequestHeaders: &consul.ConfigHTTPHeaderModifiers{Add: map[string]string{"x-routed": "yes"}},
+				},
+			}}},
+		&consul.ServiceIntentionsConfigEntry{
+			ConfigEntryHeader: consul.ConfigEntryHeader{Name: api}, Sources: []*consul.ServiceIntentionsSource{
+				{Name: web, Type: "consul", Precedence: 9, Permissions: []*consul.ServiceIntentionsPermission{
+					{Action: "allow", HTTP: &consul.ServiceIntentionsHTTPPermission{PathPrefix: "/v1", Methods: []string{"GET"},
+						Header: []consul.ServiceIntentionsHeaderPermission{{Name: "x-team", Exact: "a"}}}},
+					{Action: "deny", HTTP: &consul.ServiceIntentionsHTTPPermission{PathExact: "/admin"}},
+				}},
 			}},
-		}},
-		&consul.IngressGatewayConfigEntry{Name: ing,
-			Defaults: &consul.IngressGatewayDefaults{MaxConnections: 10, MaxPendingRequests: 20, MaxConcurrentRequests: 30},
+		&consul.IngressGatewayConfigEntry{
+			ConfigEntryHeader: consul.ConfigEntryHeader{Name: ing}, Defaults: &consul.IngressGatewayDefaults{MaxConnections: 10, MaxPendingRequests: 20, MaxConcurrentRequests: 30},
 			Listeners: []consul.IngressGatewayListener{
 				{Port: 8080, Protocol: "http", Services: []consul.IngressGatewayService{{
 					Name: web, Hosts: []string{"web.example.com"}, MaxConnections: 5,
@@ -864,10 +890,11 @@ func TestConfigEntriesRoundTripIntegration(t *testing.T) {
 				{Port: 9090, Protocol: "tcp", Services: []consul.IngressGatewayService{{Name: term + "-tcp"}}},
 			},
 		},
-		&consul.TerminatingGatewayConfigEntry{Name: term, Services: []consul.TerminatingGatewayService{
-			{Name: "legacy-db", CAFile: "/etc/ca.pem", SNI: "db.internal"},
-			{Name: "billing", DisableAutoHostRewrite: true},
-		}},
+		&consul.TerminatingGatewayConfigEntry{
+			ConfigEntryHeader: consul.ConfigEntryHeader{Name: term}, Services: []consul.TerminatingGatewayService{
+				{Name: "legacy-db", CAFile: "/etc/ca.pem", SNI: "db.internal"},
+				{Name: "billing", DisableAutoHostRewrite: true},
+			}},
 		&consul.MeshConfigEntry{
 			AllowEnablingPermissiveMutualTLS: true,
 			TLS: &consul.MeshConfigTLS{Incoming: &consul.MeshConfigDirectionalTLS{TLSMinVersion: "TLSv1_2"},
@@ -878,16 +905,18 @@ func TestConfigEntriesRoundTripIntegration(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		for i := len(entries) - 1; i >= 0; i-- {
-			_ = s.Delete(ctx, entries[i].GetKind(), entries[i].GetName())
+			kind, name := configTestKey(t, entries[i])
+			_ = s.Delete(ctx, kind, name)
 		}
 	})
 	for _, want := range entries {
-		require.NoError(t, s.Apply(ctx, want), "%s %s", want.GetKind(), want.GetName())
-		got, _, err := s.Get(ctx, want.GetKind(), want.GetName())
+		kind, name := configTestKey(t, want)
+		require.NoError(t, s.Put(ctx, want), "%s %s", kind, name)
+		got, _, err := s.Get(ctx, kind, name)
 		require.NoError(t, err)
 		require.NotNil(t, got)
 		require.IsType(t, want, got)
-		assert.NotZero(t, got.GetCreateIndex())
+		assert.NotZero(t, got.Header().CreateIndex)
 		// Compare without the indexes Consul sets.
 		wantJSON, err := json.Marshal(want)
 		require.NoError(t, err)
@@ -899,21 +928,33 @@ func TestConfigEntriesRoundTripIntegration(t *testing.T) {
 		delete(gotMap, "ModifyIndex")
 		gotJSON, err = json.Marshal(gotMap)
 		require.NoError(t, err)
-		assert.JSONEq(t, string(wantJSON), string(gotJSON), "%s %s", want.GetKind(), want.GetName())
+		assert.JSONEq(t, string(wantJSON), string(gotJSON), "%s %s", kind, name)
 	}
 }
 
-func ExampleConfigEntriesService_Apply() {
+// configTestKey is the kind and name of an entry as Consul sees them: a
+// typed struct writes its kind whatever its header's Kind says, and a mesh
+// entry is named mesh.
+func configTestKey(t *testing.T, e consul.ConfigEntry) (kind, name string) {
+	t.Helper()
+	b, err := json.Marshal(e)
+	require.NoError(t, err)
+	read, err := consul.DecodeConfigEntry(b)
+	require.NoError(t, err)
+	return read.Header().Kind, read.Header().Name
+}
+
+func ExampleConfigEntriesService_Put() {
 	client, _ := consul.NewClient(consul.Config{})
 	ctx := context.Background()
 
-	err := client.ConfigEntries.Apply(ctx, &consul.ServiceDefaultsConfigEntry{Name: "web", Protocol: "http"})
+	err := client.ConfigEntries.Put(ctx, &consul.ServiceDefaultsConfigEntry{ConfigEntryHeader: consul.ConfigEntryHeader{Name: "web"}, Protocol: "http"})
 	if err != nil {
 		log.Fatal(err)
 	}
-	err = client.ConfigEntries.Apply(ctx, &consul.ServiceResolverConfigEntry{
-		Name:           "web",
-		ConnectTimeout: 3 * time.Second,
+	err = client.ConfigEntries.Put(ctx, &consul.ServiceResolverConfigEntry{
+		ConfigEntryHeader: consul.ConfigEntryHeader{Name: "web"},
+		ConnectTimeout:    3 * time.Second,
 		Subsets: map[string]consul.ServiceResolverSubset{
 			"v2": {Filter: "Service.Meta.version == v2"},
 		},
@@ -939,7 +980,7 @@ func ExampleConfigEntriesService_Get() {
 	}
 }
 
-func ExampleConfigEntriesService_ApplyCAS() {
+func ExampleConfigEntriesService_PutCAS() {
 	client, _ := consul.NewClient(consul.Config{})
 	ctx := context.Background()
 
@@ -950,18 +991,18 @@ func ExampleConfigEntriesService_ApplyCAS() {
 	}
 	sd := entry.(*consul.ServiceDefaultsConfigEntry)
 	sd.Protocol = "grpc"
-	ok, err := client.ConfigEntries.ApplyCAS(ctx, sd, sd.ModifyIndex)
+	ok, err := client.ConfigEntries.PutCAS(ctx, sd, sd.ModifyIndex)
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println("written:", ok)
 }
 
-func ExampleConfigEntriesService_DiscoveryChain() {
+func ExampleConfigEntriesService_GetDiscoveryChain() {
 	client, _ := consul.NewClient(consul.Config{})
 	ctx := context.Background()
 
-	chain, _, err := client.ConfigEntries.DiscoveryChain(ctx, "web", &consul.DiscoveryChainOptions{
+	chain, _, err := client.ConfigEntries.GetDiscoveryChain(ctx, "web", &consul.DiscoveryChainOptions{
 		OverrideConnectTimeout: time.Second,
 	})
 	if err != nil {
@@ -970,4 +1011,62 @@ func ExampleConfigEntriesService_DiscoveryChain() {
 	for id, target := range chain.Targets {
 		fmt.Println(id, target.ConnectTimeout)
 	}
+}
+
+// configTestOwnEntry is a ConfigEntry of another package: its kind is its
+// header's.
+type configTestOwnEntry struct {
+	consul.ConfigEntryHeader
+	Extra string `json:",omitempty"`
+}
+
+// TestConfigEntryHeader: every entry type embeds the header, which
+// implements ConfigEntry once and keeps the JSON Consul knows.
+func TestConfigEntryHeader(t *testing.T) {
+	w, c := newWire(t, reply{Body: "true"})
+	ctx := testCtx(t)
+
+	sd := &consul.ServiceDefaultsConfigEntry{
+		ConfigEntryHeader: consul.ConfigEntryHeader{Name: "web", Partition: "p", Namespace: "ns", Meta: map[string]string{"k": "v"}},
+		Protocol:          "http",
+	}
+	var entry consul.ConfigEntry = sd
+	require.Same(t, &sd.ConfigEntryHeader, entry.Header(), "Header is the embedded header itself")
+	entry.Header().ModifyIndex = 7
+	assert.EqualValues(t, 7, sd.ModifyIndex, "the header's fields are the entry's")
+
+	require.NoError(t, c.ConfigEntries.Put(ctx, sd))
+	s := w.only(t)
+	s.expect(t, "PUT", "/v1/config", nil)
+	assert.JSONEq(t, `{"Kind":"service-defaults","Name":"web","Partition":"p","Namespace":"ns","Meta":{"k":"v"},
+		"ModifyIndex":7,"Protocol":"http","TransparentProxy":{},"MeshGateway":{},"Expose":{}}`, s.Body)
+
+	// Its own kind in the header is allowed and changes nothing.
+	sd.Kind = consul.ConfigKindServiceDefaults
+	sd.ModifyIndex = 0
+	w.reset(reply{Body: "true"})
+	ok, err := c.ConfigEntries.PutCAS(ctx, sd, 0)
+	require.NoError(t, err)
+	assert.True(t, ok)
+	s = w.only(t)
+	s.expect(t, "PUT", "/v1/config", q("cas", "0"))
+	assert.JSONEq(t, `{"Kind":"service-defaults","Name":"web","Partition":"p","Namespace":"ns","Meta":{"k":"v"},
+		"Protocol":"http","TransparentProxy":{},"MeshGateway":{},"Expose":{}}`, s.Body)
+
+	// A type of another package implements ConfigEntry by embedding the
+	// header, and writes the header's kind.
+	own := &configTestOwnEntry{ConfigEntryHeader: consul.ConfigEntryHeader{Kind: "http-route", Name: "r"}, Extra: "x"}
+	w.reset(reply{Body: "true"})
+	require.NoError(t, c.ConfigEntries.Put(ctx, own))
+	assert.JSONEq(t, `{"Kind":"http-route","Name":"r","Extra":"x"}`, w.only(t).Body)
+
+	// Read back: the header holds what Consul sent, Kind included.
+	got, err := consul.DecodeConfigEntry([]byte(`{"Kind":"service-defaults","Name":"web","Namespace":"ns","Partition":"p",
+		"Meta":{"k":"v"},"Protocol":"http","CreateIndex":3,"ModifyIndex":9}`))
+	require.NoError(t, err)
+	assert.Equal(t, &consul.ServiceDefaultsConfigEntry{
+		ConfigEntryHeader: consul.ConfigEntryHeader{Kind: consul.ConfigKindServiceDefaults, Name: "web", Partition: "p",
+			Namespace: "ns", Meta: map[string]string{"k": "v"}, CreateIndex: 3, ModifyIndex: 9},
+		Protocol: "http",
+	}, got)
 }

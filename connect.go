@@ -174,7 +174,7 @@ const (
 // /v1/connect/intentions routes serve.
 type Intention struct {
 	// ID is the legacy ID, set by Consul on CreateIntention. Intentions
-	// written with UpsertIntention or as config entries have none.
+	// written with PutIntention or as config entries have none.
 	ID          string `json:",omitempty"`
 	Description string `json:",omitempty"`
 
@@ -203,14 +203,14 @@ type Intention struct {
 	// Permissions are set.
 	Action string `json:",omitempty"`
 	// Permissions are L7 (HTTP) rules, evaluated in order; the first that
-	// matches decides. Only UpsertIntention can write them. They are the
+	// matches decides. Only PutIntention can write them. They are the
 	// rules of the service-intentions config entry the intention lives in.
 	Permissions []*ServiceIntentionsPermission `json:",omitempty"`
 	// JWT requires a valid JWT from one of the providers.
 	JWT *ServiceIntentionsJWT `json:",omitempty"`
 
 	// Meta is stored only by CreateIntention and UpdateIntention; Consul
-	// refuses it on UpsertIntention.
+	// refuses it on PutIntention.
 	Meta map[string]string `json:",omitempty"`
 	// Precedence is computed by Consul: higher values are evaluated first.
 	// It is ignored on writes.
@@ -262,7 +262,7 @@ func (s *ConnectService) ListIntentions(ctx context.Context, opts ...Option) ([]
 // CreateIntention creates an intention and returns its ID: POST
 // /v1/connect/intentions. This is Consul's legacy, ID-based API (still
 // served): it needs an Action and cannot write Permissions, and creating a
-// second intention between the same services fails. UpsertIntention is the
+// second intention between the same services fails. PutIntention is the
 // modern way. An empty name, an ID, Permissions, a SourcePeer, or an
 // Action other than allow or deny is refused before sending.
 func (s *ConnectService) CreateIntention(ctx context.Context, ixn *Intention, opts ...Option) (string, error) {
@@ -347,7 +347,7 @@ func (s *ConnectService) GetIntentionExact(ctx context.Context, source, destinat
 	return s.getIntention(ctx, "/v1/connect/intentions/exact", []param{{"source", source}, {"destination", destination}}, opts)
 }
 
-// UpsertIntention creates or replaces the intention from ixn.SourceName to
+// PutIntention creates or replaces the intention from ixn.SourceName to
 // ixn.DestinationName: PUT
 // /v1/connect/intentions/exact?source=&destination=. The source and
 // destination sent in the query are the names prefixed with SourceNS and
@@ -358,9 +358,12 @@ func (s *ConnectService) GetIntentionExact(ctx context.Context, source, destinat
 // unknown action, a SourcePeer or Meta is refused before sending. Consul refuses
 // an upsert to a destination that has intentions created with
 // CreateIntention: the two kinds cannot be mixed for one destination.
-func (s *ConnectService) UpsertIntention(ctx context.Context, ixn *Intention, opts ...Option) error {
+//
+// It returns Consul's answer: true when the intention was stored (Consul
+// answers true to every write it accepts; a refused one is an error).
+func (s *ConnectService) PutIntention(ctx context.Context, ixn *Intention, opts ...Option) (bool, error) {
 	if err := checkIntention(ixn, false); err != nil {
-		return err
+		return false, err
 	}
 	body := *ixn
 	body.ID = ""
@@ -370,7 +373,7 @@ func (s *ConnectService) UpsertIntention(ctx context.Context, ixn *Intention, op
 	}
 	var ok bool
 	_, err := s.client.write(ctx, http.MethodPut, "/v1/connect/intentions/exact", ps, body, opts, &ok)
-	return err
+	return ok, err
 }
 
 // DeleteIntentionExact deletes the intention from source to destination:
@@ -474,7 +477,7 @@ func checkIntention(ixn *Intention, legacy bool) error {
 	}
 	switch {
 	case legacy && len(ixn.Permissions) > 0:
-		return argError("Intention.Permissions", "not supported by the ID-based routes: use UpsertIntention")
+		return argError("Intention.Permissions", "not supported by the ID-based routes: use PutIntention")
 	case legacy && ixn.Action == "":
 		return argError("Intention.Action", "empty")
 	case !legacy && ixn.Action == "" && len(ixn.Permissions) == 0:

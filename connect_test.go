@@ -187,7 +187,7 @@ func TestConnectIntentionExactWire(t *testing.T) {
 
 	// Upsert: names in the query, the ID left out, L7 permissions in the body.
 	w, c = newWire(t, reply{Body: "true"})
-	require.NoError(t, c.Connect.UpsertIntention(ctx, &consul.Intention{
+	stored, err := c.Connect.PutIntention(ctx, &consul.Intention{
 		ID: "ignored", SourceName: "web", DestinationName: "api",
 		Permissions: []*consul.ServiceIntentionsPermission{{
 			Action: consul.IntentionAllow,
@@ -202,7 +202,9 @@ func TestConnectIntentionExactWire(t *testing.T) {
 		JWT: &consul.ServiceIntentionsJWT{Providers: []*consul.ServiceIntentionsJWTProvider{{
 			Name: "okta", VerifyClaims: []*consul.ServiceIntentionsJWTClaim{{Path: []string{"perms", "role"}, Value: "admin"}},
 		}}},
-	}, consul.Datacenter("dc2")))
+	}, consul.Datacenter("dc2"))
+	require.NoError(t, err)
+	assert.True(t, stored, "Consul's answer")
 	s := w.only(t)
 	s.expect(t, "PUT", "/v1/connect/intentions/exact", q("source", "web", "destination", "api", "dc", "dc2"))
 	assert.JSONEq(t, `{"SourceName":"web","DestinationName":"api",
@@ -213,11 +215,14 @@ func TestConnectIntentionExactWire(t *testing.T) {
 		"JWT":{"Providers":[{"Name":"okta","VerifyClaims":[{"Path":["perms","role"],"Value":"admin"}]}]}}`, s.Body)
 
 	// Namespaces and partitions become prefixes of the query names.
-	w, c = newWire(t, reply{Body: "true"})
-	require.NoError(t, c.Connect.UpsertIntention(ctx, &consul.Intention{
+	// The bool is Consul's answer, whatever it is.
+	w, c = newWire(t, reply{Body: "false"})
+	stored, err = c.Connect.PutIntention(ctx, &consul.Intention{
 		SourceName: "web", SourceNS: "team", DestinationName: "db", DestinationPartition: "ap1",
 		Action: consul.IntentionAllow,
-	}))
+	})
+	require.NoError(t, err)
+	assert.False(t, stored, "Consul's answer")
 	s = w.only(t)
 	s.expect(t, "PUT", "/v1/connect/intentions/exact", q("source", "team/web", "destination", "ap1/default/db"))
 	assert.JSONEq(t, `{"SourceName":"web","SourceNS":"team","DestinationName":"db",
@@ -301,24 +306,24 @@ func TestConnectBadInput(t *testing.T) {
 			_, err := c.Connect.CreateIntention(ctx, with(func(x *consul.Intention) { x.SourceType = "external-uri" }))
 			return err
 		}(), "Intention.SourceType"},
-		"get empty id":     {func() error { _, _, err := c.Connect.GetIntention(ctx, ""); return err }(), "id"},
-		"update no id":     {c.Connect.UpdateIntention(ctx, ok), "Intention.ID"},
-		"update bad":       {c.Connect.UpdateIntention(ctx, with(func(x *consul.Intention) { x.ID, x.Action = "x", "maybe" })), "Intention.Action"},
-		"delete empty id":  {c.Connect.DeleteIntention(ctx, ""), "id"},
-		"exact no source":  {func() error { _, _, err := c.Connect.GetIntentionExact(ctx, "", "db"); return err }(), "source"},
-		"exact no dest":    {func() error { _, _, err := c.Connect.GetIntentionExact(ctx, "web", ""); return err }(), "destination"},
-		"upsert nil":       {c.Connect.UpsertIntention(ctx, nil), "intention"},
-		"upsert no action": {c.Connect.UpsertIntention(ctx, with(func(x *consul.Intention) { x.Action = "" })), "Intention.Action"},
-		"upsert both":      {c.Connect.UpsertIntention(ctx, with(func(x *consul.Intention) { x.Permissions = perm })), "Intention.Action"},
-		"upsert bad perm": {c.Connect.UpsertIntention(ctx, with(func(x *consul.Intention) {
+		"get empty id":    {func() error { _, _, err := c.Connect.GetIntention(ctx, ""); return err }(), "id"},
+		"update no id":    {c.Connect.UpdateIntention(ctx, ok), "Intention.ID"},
+		"update bad":      {c.Connect.UpdateIntention(ctx, with(func(x *consul.Intention) { x.ID, x.Action = "x", "maybe" })), "Intention.Action"},
+		"delete empty id": {c.Connect.DeleteIntention(ctx, ""), "id"},
+		"exact no source": {func() error { _, _, err := c.Connect.GetIntentionExact(ctx, "", "db"); return err }(), "source"},
+		"exact no dest":   {func() error { _, _, err := c.Connect.GetIntentionExact(ctx, "web", ""); return err }(), "destination"},
+		"put nil":         {putIntentionErr(c.Connect.PutIntention(ctx, nil)), "intention"},
+		"put no action":   {putIntentionErr(c.Connect.PutIntention(ctx, with(func(x *consul.Intention) { x.Action = "" }))), "Intention.Action"},
+		"put both":        {putIntentionErr(c.Connect.PutIntention(ctx, with(func(x *consul.Intention) { x.Permissions = perm }))), "Intention.Action"},
+		"put bad perm": {putIntentionErr(c.Connect.PutIntention(ctx, with(func(x *consul.Intention) {
 			x.Action, x.Permissions = "", []*consul.ServiceIntentionsPermission{{Action: "permit"}}
-		})), "Intention.Permissions"},
-		"upsert nil perm": {c.Connect.UpsertIntention(ctx, with(func(x *consul.Intention) {
+		}))), "Intention.Permissions"},
+		"put nil perm": {putIntentionErr(c.Connect.PutIntention(ctx, with(func(x *consul.Intention) {
 			x.Action, x.Permissions = "", []*consul.ServiceIntentionsPermission{nil}
-		})), "Intention.Permissions"},
-		"upsert peer":        {c.Connect.UpsertIntention(ctx, with(func(x *consul.Intention) { x.SourcePeer = "dc2" })), "Intention.SourcePeer"},
-		"upsert meta":        {c.Connect.UpsertIntention(ctx, with(func(x *consul.Intention) { x.Meta = map[string]string{"k": "v"} })), "Intention.Meta"},
-		"upsert no dest":     {c.Connect.UpsertIntention(ctx, with(func(x *consul.Intention) { x.DestinationName = "" })), "Intention.DestinationName"},
+		}))), "Intention.Permissions"},
+		"put peer":           {putIntentionErr(c.Connect.PutIntention(ctx, with(func(x *consul.Intention) { x.SourcePeer = "dc2" }))), "Intention.SourcePeer"},
+		"put meta":           {putIntentionErr(c.Connect.PutIntention(ctx, with(func(x *consul.Intention) { x.Meta = map[string]string{"k": "v"} }))), "Intention.Meta"},
+		"put no dest":        {putIntentionErr(c.Connect.PutIntention(ctx, with(func(x *consul.Intention) { x.DestinationName = "" }))), "Intention.DestinationName"},
 		"delete exact empty": {c.Connect.DeleteIntentionExact(ctx, "web", ""), "destination"},
 		"match bad by": {func() error {
 			_, _, err := c.Connect.MatchIntentions(ctx, "both", []string{"db"})
@@ -458,7 +463,7 @@ func TestConnectIntentionsByID(t *testing.T) {
 	_, err = c.Connect.CreateIntention(ctx, &consul.Intention{SourceName: src, DestinationName: dst, Action: consul.IntentionDeny})
 	require.Error(t, err)
 	// ... and so is an upserted one to the same destination.
-	err = c.Connect.UpsertIntention(ctx, &consul.Intention{SourceName: uniq(t, "other"), DestinationName: dst, Action: consul.IntentionDeny})
+	_, err = c.Connect.PutIntention(ctx, &consul.Intention{SourceName: uniq(t, "other"), DestinationName: dst, Action: consul.IntentionDeny})
 	require.ErrorAs(t, err, new(*consul.StatusError))
 
 	list, _, err := c.Connect.ListIntentions(ctx, consul.Filter(`DestinationName == "`+dst+`"`))
@@ -522,14 +527,14 @@ func TestConnectIntentionsExact(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, got, "no intention yet")
 
-	require.NoError(t, c.Connect.UpsertIntention(ctx, &consul.Intention{
+	requireStored(t)(c.Connect.PutIntention(ctx, &consul.Intention{
 		SourceName: "*", DestinationName: dst, Action: consul.IntentionDeny, Description: "default deny",
 	}))
-	require.NoError(t, c.Connect.UpsertIntention(ctx, &consul.Intention{
+	requireStored(t)(c.Connect.PutIntention(ctx, &consul.Intention{
 		SourceName: src, DestinationName: dst, Action: consul.IntentionDeny,
 	}))
 	// Upsert replaces.
-	require.NoError(t, c.Connect.UpsertIntention(ctx, &consul.Intention{
+	requireStored(t)(c.Connect.PutIntention(ctx, &consul.Intention{
 		SourceName: src, DestinationName: dst, Action: consul.IntentionAllow, Description: "web may",
 	}))
 
@@ -586,7 +591,7 @@ func TestConnectIntentionPermissions(t *testing.T) {
 
 	// L7 permissions need an HTTP destination: set its protocol with a
 	// service-defaults config entry.
-	require.NoError(t, c.ConfigEntries.Apply(ctx, &consul.ServiceDefaultsConfigEntry{Name: dst, Protocol: "http"}))
+	require.NoError(t, c.ConfigEntries.Put(ctx, &consul.ServiceDefaultsConfigEntry{ConfigEntryHeader: consul.ConfigEntryHeader{Name: dst}, Protocol: "http"}))
 	t.Cleanup(func() {
 		_ = c.Connect.DeleteIntentionExact(testCtx(t), src, dst)
 		_ = c.ConfigEntries.Delete(testCtx(t), consul.ConfigKindServiceDefaults, dst)
@@ -602,7 +607,7 @@ func TestConnectIntentionPermissions(t *testing.T) {
 		Action: consul.IntentionDeny,
 		HTTP:   &consul.ServiceIntentionsHTTPPermission{PathRegex: ".*"},
 	}}
-	require.NoError(t, c.Connect.UpsertIntention(ctx, &consul.Intention{
+	requireStored(t)(c.Connect.PutIntention(ctx, &consul.Intention{
 		SourceName: src, DestinationName: dst, Permissions: perms,
 	}))
 	got, _, err := c.Connect.GetIntentionExact(ctx, src, dst)
@@ -633,13 +638,14 @@ func TestConnectIntentionsACL(t *testing.T) {
 	src, dst := uniq(t, "src"), uniq(t, "dst")
 	ixn := &consul.Intention{SourceName: src, DestinationName: dst, Action: consul.IntentionAllow}
 
-	err := c.Connect.UpsertIntention(ctx, ixn)
+	_, err := c.Connect.PutIntention(ctx, ixn)
 	require.ErrorIs(t, err, consul.ErrPermissionDenied)
 	_, err = c.Connect.CreateIntention(ctx, ixn)
 	require.ErrorIs(t, err, consul.ErrPermissionDenied)
 
 	mgmt := consul.Token(srv.ManagementToken)
-	require.NoError(t, c.Connect.UpsertIntention(ctx, ixn, mgmt))
+	_, err = c.Connect.PutIntention(ctx, ixn, mgmt)
+	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Connect.DeleteIntentionExact(testCtx(t), src, dst, mgmt) })
 
 	// Reads without a token are filtered, not refused.
@@ -656,7 +662,7 @@ func TestConnectIntentionsACL(t *testing.T) {
 	require.NoError(t, err)
 }
 
-func ExampleConnectService_UpsertIntention() {
+func ExampleConnectService_PutIntention() {
 	client, _ := consul.NewClient(consul.Config{})
 	ctx := context.Background()
 
@@ -665,7 +671,7 @@ func ExampleConnectService_UpsertIntention() {
 		{SourceName: "*", DestinationName: "db", Action: consul.IntentionDeny},
 		{SourceName: "web", DestinationName: "db", Action: consul.IntentionAllow},
 	} {
-		if err := client.Connect.UpsertIntention(ctx, ixn); err != nil {
+		if _, err := client.Connect.PutIntention(ctx, ixn); err != nil {
 			log.Fatal(err)
 		}
 	}
@@ -691,4 +697,17 @@ func ExampleConnectService_CARoots() {
 		log.Fatal(err)
 	}
 	fmt.Println("roots now:", len(roots.Roots))
+}
+
+// putIntentionErr keeps the error of PutIntention, for tables of refusals.
+func putIntentionErr(_ bool, err error) error { return err }
+
+// requireStored checks that PutIntention stored the intention: no error,
+// and Consul's answer true.
+func requireStored(t *testing.T) func(bool, error) {
+	return func(ok bool, err error) {
+		t.Helper()
+		require.NoError(t, err)
+		require.True(t, ok, "Consul's answer to PutIntention")
+	}
 }

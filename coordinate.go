@@ -44,36 +44,36 @@ type CoordinateDatacenterMap struct {
 
 // CoordinateSegment keeps only the coordinates of one network segment
 // (?segment=); "" keeps the default segment's. Without it every segment's
-// coordinates are listed. For Coordinate.Nodes and Coordinate.Node.
+// coordinates are listed. For Coordinate.ListNodes and Coordinate.GetNode.
 func CoordinateSegment(segment string) Option { return Param("segment", segment) }
 
-// Datacenters lists every known datacenter with the WAN coordinates of its
+// ListDatacenters lists every known datacenter with the WAN coordinates of its
 // servers: GET /v1/coordinate/datacenters. It is not a blocking query and
 // has no consistency options: the agent answers from its WAN gossip view.
-func (s *CoordinateService) Datacenters(ctx context.Context, opts ...Option) ([]*CoordinateDatacenterMap, *Meta, error) {
+func (s *CoordinateService) ListDatacenters(ctx context.Context, opts ...Option) ([]*CoordinateDatacenterMap, *Meta, error) {
 	var out []*CoordinateDatacenterMap
 	meta, err := s.client.get(ctx, "/v1/coordinate/datacenters", nil, opts, &out)
 	return out, meta, err
 }
 
-// Nodes lists the LAN coordinates of the nodes of a datacenter, one entry
+// ListNodes lists the LAN coordinates of the nodes of a datacenter, one entry
 // per node and segment: GET /v1/coordinate/nodes. CoordinateSegment keeps
 // one segment. A node appears only once it has sent a coordinate. It
 // supports blocking and consistency options.
-func (s *CoordinateService) Nodes(ctx context.Context, opts ...Option) ([]*CoordinateEntry, *Meta, error) {
+func (s *CoordinateService) ListNodes(ctx context.Context, opts ...Option) ([]*CoordinateEntry, *Meta, error) {
 	var out []*CoordinateEntry
 	meta, err := s.client.get(ctx, "/v1/coordinate/nodes", nil, opts, &out)
 	return out, meta, err
 }
 
-// Node reads the LAN coordinates of one node, one entry per segment it is
+// GetNode reads the LAN coordinates of one node, one entry per segment it is
 // in: GET /v1/coordinate/node/:node. CoordinateSegment keeps one segment.
 //
 // A node that does not exist, or has no coordinate yet, returns
 // (nil, meta, nil) (Consul answers 404). A name that is not one path
 // segment (empty, "." or "..", with a '/' or a control character) is
 // refused before sending. It supports blocking and consistency options.
-func (s *CoordinateService) Node(ctx context.Context, node string, opts ...Option) ([]*CoordinateEntry, *Meta, error) {
+func (s *CoordinateService) GetNode(ctx context.Context, node string, opts ...Option) ([]*CoordinateEntry, *Meta, error) {
 	path, err := buildPath("/v1/coordinate/node/{node}", node)
 	if err != nil {
 		return nil, nil, err

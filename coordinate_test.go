@@ -22,7 +22,7 @@ var coordinateTestFoobar = &consul.CoordinateEntry{Node: "foobar", Coord: &consu
 
 func TestCoordinateDatacentersWire(t *testing.T) {
 	w, c := newWire(t, reply{Body: coordinateTestDCsJSON})
-	dcs, _, err := c.Coordinate.Datacenters(testCtx(t))
+	dcs, _, err := c.Coordinate.ListDatacenters(testCtx(t))
 	require.NoError(t, err)
 	w.only(t).expect(t, "GET", "/v1/coordinate/datacenters", nil)
 	require.Len(t, dcs, 1)
@@ -35,14 +35,14 @@ func TestCoordinateDatacentersWire(t *testing.T) {
 
 func TestCoordinateNodesWire(t *testing.T) {
 	w, c := newWire(t, reply{Header: map[string]string{"X-Consul-Index": "21"}, Body: coordinateTestNodesJSON})
-	entries, meta, err := c.Coordinate.Nodes(testCtx(t), consul.CoordinateSegment(""), consul.Stale(), consul.Datacenter("dc2"))
+	entries, meta, err := c.Coordinate.ListNodes(testCtx(t), consul.CoordinateSegment(""), consul.Stale(), consul.Datacenter("dc2"))
 	require.NoError(t, err)
 	w.only(t).expect(t, "GET", "/v1/coordinate/nodes", q("dc", "dc2", "stale", "", "segment", ""))
 	assert.Equal(t, uint64(21), meta.Index)
 	assert.Equal(t, []*consul.CoordinateEntry{coordinateTestFoobar}, entries)
 
 	w, c = newWire(t, reply{Header: map[string]string{"X-Consul-Index": "21"}, Body: coordinateTestNodesJSON})
-	entries, meta, err = c.Coordinate.Node(testCtx(t), "foo bar", consul.CoordinateSegment("alpha"), consul.WaitIndex(20))
+	entries, meta, err = c.Coordinate.GetNode(testCtx(t), "foo bar", consul.CoordinateSegment("alpha"), consul.WaitIndex(20))
 	require.NoError(t, err)
 	w.only(t).expect(t, "GET", "/v1/coordinate/node/foo%20bar", q("index", "20", "segment", "alpha"))
 	assert.Equal(t, uint64(21), meta.Index)
@@ -51,14 +51,14 @@ func TestCoordinateNodesWire(t *testing.T) {
 
 func TestCoordinateNodeMissingWire(t *testing.T) {
 	_, c := newWire(t, reply{Status: 404, Header: map[string]string{"X-Consul-Index": "1"}})
-	entries, meta, err := c.Coordinate.Node(testCtx(t), "missing")
+	entries, meta, err := c.Coordinate.GetNode(testCtx(t), "missing")
 	require.NoError(t, err)
 	assert.Nil(t, entries)
 	require.NotNil(t, meta)
 	assert.Equal(t, uint64(1), meta.Index)
 
 	_, c = newWire(t, reply{Status: 401, Body: "Coordinate support disabled"})
-	_, _, err = c.Coordinate.Node(testCtx(t), "n")
+	_, _, err = c.Coordinate.GetNode(testCtx(t), "n")
 	var se *consul.StatusError
 	require.ErrorAs(t, err, &se)
 	assert.Equal(t, 401, se.StatusCode)
@@ -79,7 +79,7 @@ func TestCoordinateBadInput(t *testing.T) {
 	w, c := newWire(t)
 	ctx := testCtx(t)
 	var ae *consul.ArgumentError
-	_, _, err := c.Coordinate.Node(ctx, "")
+	_, _, err := c.Coordinate.GetNode(ctx, "")
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, "node", ae.Arg)
 	vec := make([]float64, 8)
@@ -104,7 +104,7 @@ func TestCoordinateBadInput(t *testing.T) {
 func TestCoordinateDatacenters(t *testing.T) {
 	srv := testAgent(t)
 	c := newClient(t, srv)
-	dcs, _, err := c.Coordinate.Datacenters(testCtx(t))
+	dcs, _, err := c.Coordinate.ListDatacenters(testCtx(t))
 	require.NoError(t, err)
 	require.Len(t, dcs, 1)
 	assert.Equal(t, srv.Datacenter, dcs[0].Datacenter)
@@ -119,7 +119,7 @@ func TestCoordinateUpdateAndRead(t *testing.T) {
 	ctx := testCtx(t)
 	node := uniq(t, "node")
 
-	entries, meta, err := c.Coordinate.Node(ctx, node)
+	entries, meta, err := c.Coordinate.GetNode(ctx, node)
 	require.NoError(t, err)
 	assert.Nil(t, entries, "a node without coordinate reads as nil")
 	require.NotNil(t, meta)
@@ -134,7 +134,7 @@ func TestCoordinateUpdateAndRead(t *testing.T) {
 	// on the node's coordinate until it shows up, bounded.
 	deadline := time.Now().Add(30 * time.Second)
 	for entries == nil && time.Now().Before(deadline) {
-		entries, meta, err = c.Coordinate.Node(ctx, node, consul.WaitIndex(max(meta.Index, 1)), consul.WaitTime(5*time.Second))
+		entries, meta, err = c.Coordinate.GetNode(ctx, node, consul.WaitIndex(max(meta.Index, 1)), consul.WaitTime(5*time.Second))
 		require.NoError(t, err)
 	}
 	require.Len(t, entries, 1, "the coordinate update never landed")
@@ -142,19 +142,19 @@ func TestCoordinateUpdateAndRead(t *testing.T) {
 	assert.Equal(t, "", entries[0].Segment)
 	assert.Equal(t, coord, entries[0].Coord)
 
-	all, _, err := c.Coordinate.Nodes(ctx)
+	all, _, err := c.Coordinate.ListNodes(ctx)
 	require.NoError(t, err)
 	i := slices.IndexFunc(all, func(e *consul.CoordinateEntry) bool { return e.Node == node })
 	require.GreaterOrEqual(t, i, 0)
 	assert.Equal(t, coord, all[i].Coord)
 
-	seg, _, err := c.Coordinate.Nodes(ctx, consul.CoordinateSegment(""))
+	seg, _, err := c.Coordinate.ListNodes(ctx, consul.CoordinateSegment(""))
 	require.NoError(t, err)
 	assert.True(t, slices.ContainsFunc(seg, func(e *consul.CoordinateEntry) bool { return e.Node == node }))
-	seg, _, err = c.Coordinate.Nodes(ctx, consul.CoordinateSegment("no-such-segment"))
+	seg, _, err = c.Coordinate.ListNodes(ctx, consul.CoordinateSegment("no-such-segment"))
 	require.NoError(t, err)
 	assert.Empty(t, seg)
-	entries, _, err = c.Coordinate.Node(ctx, node, consul.CoordinateSegment("no-such-segment"))
+	entries, _, err = c.Coordinate.GetNode(ctx, node, consul.CoordinateSegment("no-such-segment"))
 	require.NoError(t, err)
 	assert.Nil(t, entries)
 }

@@ -1410,7 +1410,7 @@ func (d *fdec) healthCheck(s *fdecHealth, c *HealthCheck) {
 			d.str(&c.Name)
 		case "Status":
 			d.once(&seen, 1<<3)
-			d.str(&c.Status)
+			d.str((*string)(&c.Status))
 		case "Notes":
 			d.once(&seen, 1<<4)
 			d.str(&c.Notes)

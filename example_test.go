@@ -50,7 +50,7 @@ func ExampleKVService_Get() {
 	fmt.Println("index now", meta.Index)
 }
 
-func ExampleKVService_CAS() {
+func ExampleKVService_PutCAS() {
 	client, _ := consul.NewClient(consul.Config{})
 	ctx := context.Background()
 	for {
@@ -64,7 +64,7 @@ func ExampleKVService_CAS() {
 			index = pair.ModifyIndex
 			next = append(pair.Value, '+')
 		}
-		ok, err := client.KV.CAS(ctx, "counter", next, index)
+		ok, err := client.KV.PutCAS(ctx, "counter", next, index)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -78,7 +78,7 @@ func ExampleKVService_CAS() {
 func ExampleTxn() {
 	client, _ := consul.NewClient(consul.Config{})
 	ctx := context.Background()
-	results, _, err := client.KV.Txn().
+	results, _, err := client.Txn.New().
 		CheckNotExists("app/lock").
 		Set("app/config", []byte("v2")).
 		Get("app/config").

@@ -42,13 +42,13 @@ func TestHealthChecksWire(t *testing.T) {
 		q    map[string][]string
 	}{
 		{"node", func(c *consul.Client) ([]*consul.HealthCheck, *consul.Meta, error) {
-			return c.Health.Node(testCtx(t), "foo bar", consul.Filter(`Status == "passing"`), consul.Stale())
+			return c.Health.ListNodeChecks(testCtx(t), "foo bar", consul.Filter(`Status == "passing"`), consul.Stale())
 		}, "/v1/health/node/foo%20bar", q("filter", `Status == "passing"`, "stale", "")},
 		{"checks", func(c *consul.Client) ([]*consul.HealthCheck, *consul.Meta, error) {
-			return c.Health.Checks(testCtx(t), "redis", consul.Near("_agent"), consul.NodeMeta("env", "prod"), consul.WaitIndex(9))
+			return c.Health.ListServiceChecks(testCtx(t), "redis", consul.Near("_agent"), consul.NodeMeta("env", "prod"), consul.WaitIndex(9))
 		}, "/v1/health/checks/redis", q("near", "_agent", "node-meta", "env:prod", "index", "9")},
 		{"state", func(c *consul.Client) ([]*consul.HealthCheck, *consul.Meta, error) {
-			return c.Health.State(testCtx(t), consul.HealthPassing, consul.Near("_agent"), consul.Datacenter("dc2"))
+			return c.Health.ListChecksInState(testCtx(t), consul.HealthPassing, consul.Near("_agent"), consul.Datacenter("dc2"))
 		}, "/v1/health/state/passing", q("dc", "dc2", "near", "_agent")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -62,12 +62,12 @@ func TestHealthChecksWire(t *testing.T) {
 			healthTestCheckRedis(t, checks[0])
 		})
 	}
-	for _, state := range []string{consul.HealthAny, consul.HealthWarning, consul.HealthCritical} {
+	for _, state := range []consul.HealthStatus{consul.HealthAny, consul.HealthWarning, consul.HealthCritical} {
 		w, c := newWire(t, reply{Body: `[]`})
-		checks, _, err := c.Health.State(testCtx(t), state)
+		checks, _, err := c.Health.ListChecksInState(testCtx(t), state)
 		require.NoError(t, err)
 		assert.Empty(t, checks)
-		w.only(t).expect(t, "GET", "/v1/health/state/"+state, nil)
+		w.only(t).expect(t, "GET", "/v1/health/state/"+string(state), nil)
 	}
 }
 
@@ -79,16 +79,16 @@ func TestHealthServiceWire(t *testing.T) {
 		q    map[string][]string
 	}{
 		{"service", func(c *consul.Client) ([]*consul.ServiceEntry, *consul.Meta, error) {
-			return c.Health.Service(testCtx(t), "redis?x", consul.Tag("master"), consul.Tag("v1"), consul.Passing(),
+			return c.Health.ListServiceInstances(testCtx(t), "redis?x", consul.Tag("master"), consul.Tag("v1"), consul.Passing(),
 				consul.Near("_agent"), consul.NodeMeta("env", "prod"), consul.Filter("Service.Port == 8000"),
 				consul.WaitIndex(14), consul.WaitTime(time.Minute), consul.Cached())
 		}, "/v1/health/service/redis%3Fx", map[string][]string{"tag": {"master", "v1"}, "passing": {""}, "near": {"_agent"},
 			"node-meta": {"env:prod"}, "filter": {"Service.Port == 8000"}, "index": {"14"}, "wait": {"1m0s"}, "cached": {""}}},
 		{"connect", func(c *consul.Client) ([]*consul.ServiceEntry, *consul.Meta, error) {
-			return c.Health.Connect(testCtx(t), "redis", consul.Passing())
+			return c.Health.ListConnectInstances(testCtx(t), "redis", consul.Passing())
 		}, "/v1/health/connect/redis", q("passing", "")},
 		{"ingress", func(c *consul.Client) ([]*consul.ServiceEntry, *consul.Meta, error) {
-			return c.Health.Ingress(testCtx(t), "redis", consul.Tag("x"))
+			return c.Health.ListIngressInstances(testCtx(t), "redis", consul.Tag("x"))
 		}, "/v1/health/ingress/redis", q("tag", "x")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -116,34 +116,34 @@ func TestHealthBadInput(t *testing.T) {
 	w, c := newWire(t)
 	ctx := testCtx(t)
 	var ae *consul.ArgumentError
-	_, _, err := c.Health.Node(ctx, "")
+	_, _, err := c.Health.ListNodeChecks(ctx, "")
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, "node", ae.Arg)
-	_, _, err = c.Health.Checks(ctx, "")
+	_, _, err = c.Health.ListServiceChecks(ctx, "")
 	require.ErrorAs(t, err, &ae)
-	for _, state := range []string{"", "bogus", "Passing", "maintenance", "passing/x"} {
-		_, _, err = c.Health.State(ctx, state)
-		require.ErrorAs(t, err, &ae, state)
+	for _, state := range []consul.HealthStatus{"", "bogus", "Passing", consul.HealthMaintenance, "passing/x"} {
+		_, _, err = c.Health.ListChecksInState(ctx, state)
+		require.ErrorAs(t, err, &ae, string(state))
 		assert.Equal(t, "state", ae.Arg)
 	}
-	_, _, err = c.Health.Service(ctx, "")
+	_, _, err = c.Health.ListServiceInstances(ctx, "")
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, "service", ae.Arg)
-	_, _, err = c.Health.Connect(ctx, "")
+	_, _, err = c.Health.ListConnectInstances(ctx, "")
 	require.ErrorAs(t, err, &ae)
-	_, _, err = c.Health.Ingress(ctx, "")
+	_, _, err = c.Health.ListIngressInstances(ctx, "")
 	require.ErrorAs(t, err, &ae)
 	w.noRequest(t)
 }
 
 // healthTestSetStatus re-registers the service check of an instance
 // registered by catalogTestRegister with a new status.
-func healthTestSetStatus(t *testing.T, c *consul.Client, node, service, status string) {
+func healthTestSetStatus(t *testing.T, c *consul.Client, node, service string, status consul.HealthStatus) {
 	t.Helper()
 	require.NoError(t, c.Catalog.Register(testCtx(t), &consul.CatalogRegistration{
 		Node: node, SkipNodeUpdate: true,
 		Check: &consul.HealthCheck{CheckID: "service:" + service + "1", Name: "check of " + service,
-			Status: status, ServiceID: service + "1", Output: "set to " + status},
+			Status: status, ServiceID: service + "1", Output: "set to " + string(status)},
 	}))
 }
 
@@ -166,7 +166,7 @@ func TestHealthServicePassing(t *testing.T) {
 	both := []string{bad, good}
 	slices.Sort(both)
 
-	entries, meta, err := c.Health.Service(ctx, svc, consul.Passing())
+	entries, meta, err := c.Health.ListServiceInstances(ctx, svc, consul.Passing())
 	require.NoError(t, err)
 	assert.Equal(t, both, nodesOf(entries))
 
@@ -182,13 +182,13 @@ func TestHealthServicePassing(t *testing.T) {
 		})
 	}()
 	start := time.Now()
-	entries, _, err = c.Health.Service(ctx, svc, consul.Passing(), consul.WaitIndex(meta.Index), consul.WaitTime(10*time.Second))
+	entries, _, err = c.Health.ListServiceInstances(ctx, svc, consul.Passing(), consul.WaitIndex(meta.Index), consul.WaitTime(10*time.Second))
 	require.NoError(t, err)
 	require.NoError(t, <-setErr)
 	assert.Less(t, time.Since(start), 9*time.Second, "the blocking read must wake up on the change")
 	assert.Equal(t, []string{good}, nodesOf(entries))
 
-	all, _, err := c.Health.Service(ctx, svc)
+	all, _, err := c.Health.ListServiceInstances(ctx, svc)
 	require.NoError(t, err)
 	require.Equal(t, both, nodesOf(all))
 	for _, e := range all {
@@ -201,21 +201,21 @@ func TestHealthServicePassing(t *testing.T) {
 
 	// A warning also fails Passing.
 	healthTestSetStatus(t, c, bad, svc, consul.HealthWarning)
-	entries, _, err = c.Health.Service(ctx, svc, consul.Passing())
+	entries, _, err = c.Health.ListServiceInstances(ctx, svc, consul.Passing())
 	require.NoError(t, err)
 	assert.Equal(t, []string{good}, nodesOf(entries))
 
 	// Passing again: it is back.
 	healthTestSetStatus(t, c, bad, svc, consul.HealthPassing)
-	entries, _, err = c.Health.Service(ctx, svc, consul.Passing())
+	entries, _, err = c.Health.ListServiceInstances(ctx, svc, consul.Passing())
 	require.NoError(t, err)
 	assert.Equal(t, both, nodesOf(entries))
 
 	// Tag and NodeMeta select too.
-	entries, _, err = c.Health.Service(ctx, svc, consul.Tag("v1"), consul.NodeMeta("catalogtest", good))
+	entries, _, err = c.Health.ListServiceInstances(ctx, svc, consul.Tag("v1"), consul.NodeMeta("catalogtest", good))
 	require.NoError(t, err)
 	assert.Equal(t, []string{good}, nodesOf(entries))
-	entries, _, err = c.Health.Service(ctx, svc, consul.Tag("v1"), consul.Tag("v2"))
+	entries, _, err = c.Health.ListServiceInstances(ctx, svc, consul.Tag("v1"), consul.Tag("v2"))
 	require.NoError(t, err)
 	assert.Empty(t, entries)
 }
@@ -228,22 +228,22 @@ func TestHealthChecksNodeState(t *testing.T) {
 	catalogTestRegister(t, c, node, svc, nil, consul.HealthCritical)
 	checkID := "service:" + svc + "1"
 
-	checks, _, err := c.Health.Node(ctx, node)
+	checks, _, err := c.Health.ListNodeChecks(ctx, node)
 	require.NoError(t, err)
 	require.Len(t, checks, 1)
 	assert.Equal(t, checkID, checks[0].CheckID)
 	assert.Equal(t, consul.HealthCritical, checks[0].Status)
 	assert.Equal(t, svc, checks[0].ServiceName)
 
-	checks, _, err = c.Health.Node(ctx, srv.NodeName)
+	checks, _, err = c.Health.ListNodeChecks(ctx, srv.NodeName)
 	require.NoError(t, err)
 	assert.True(t, slices.ContainsFunc(checks, func(c *consul.HealthCheck) bool { return c.CheckID == "serfHealth" }))
 
-	checks, _, err = c.Health.Node(ctx, uniq(t, "missing"))
+	checks, _, err = c.Health.ListNodeChecks(ctx, uniq(t, "missing"))
 	require.NoError(t, err)
 	assert.Empty(t, checks)
 
-	checks, _, err = c.Health.Checks(ctx, svc)
+	checks, _, err = c.Health.ListServiceChecks(ctx, svc)
 	require.NoError(t, err)
 	require.Len(t, checks, 1)
 	assert.Equal(t, node, checks[0].Node)
@@ -251,16 +251,16 @@ func TestHealthChecksNodeState(t *testing.T) {
 	hasOurs := func(checks []*consul.HealthCheck) bool {
 		return slices.ContainsFunc(checks, func(c *consul.HealthCheck) bool { return c.Node == node && c.CheckID == checkID })
 	}
-	critical, _, err := c.Health.State(ctx, consul.HealthCritical)
+	critical, _, err := c.Health.ListChecksInState(ctx, consul.HealthCritical)
 	require.NoError(t, err)
 	assert.True(t, hasOurs(critical))
 	for _, c := range critical {
 		assert.Equal(t, consul.HealthCritical, c.Status)
 	}
-	passing, _, err := c.Health.State(ctx, consul.HealthPassing, consul.Near("_agent"))
+	passing, _, err := c.Health.ListChecksInState(ctx, consul.HealthPassing, consul.Near("_agent"))
 	require.NoError(t, err)
 	assert.False(t, hasOurs(passing))
-	anyState, _, err := c.Health.State(ctx, consul.HealthAny, consul.Filter(`Node == "`+node+`"`))
+	anyState, _, err := c.Health.ListChecksInState(ctx, consul.HealthAny, consul.Filter(`Node == "`+node+`"`))
 	require.NoError(t, err)
 	require.Len(t, anyState, 1)
 	assert.True(t, hasOurs(anyState))
@@ -273,10 +273,10 @@ func TestHealthConnectAndIngress(t *testing.T) {
 	node, svc, gw := uniq(t, "node"), uniq(t, "api"), uniq(t, "igw")
 	catalogTestRegister(t, c, node, svc, nil, consul.HealthPassing)
 
-	entries, _, err := c.Health.Connect(ctx, svc)
+	entries, _, err := c.Health.ListConnectInstances(ctx, svc)
 	require.NoError(t, err)
 	assert.Empty(t, entries)
-	entries, _, err = c.Health.Ingress(ctx, svc)
+	entries, _, err = c.Health.ListIngressInstances(ctx, svc)
 	require.NoError(t, err)
 	assert.Empty(t, entries)
 
@@ -294,14 +294,14 @@ func TestHealthConnectAndIngress(t *testing.T) {
 	catalogTestPutConfig(t, srv, "ingress-gateway", gw, `{"Kind":"ingress-gateway","Name":"`+gw+`",
 		"Listeners":[{"Port":8080,"Protocol":"tcp","Services":[{"Name":"`+svc+`"}]}]}`)
 
-	entries, _, err = c.Health.Connect(ctx, svc, consul.Passing())
+	entries, _, err = c.Health.ListConnectInstances(ctx, svc, consul.Passing())
 	require.NoError(t, err)
 	require.Len(t, entries, 1)
 	assert.Equal(t, consul.ServiceKindConnectProxy, entries[0].Service.Kind)
 	assert.Equal(t, svc+"-sidecar", entries[0].Service.ID)
 	assert.Equal(t, node, entries[0].Node.Node)
 
-	entries, _, err = c.Health.Ingress(ctx, svc)
+	entries, _, err = c.Health.ListIngressInstances(ctx, svc)
 	require.NoError(t, err)
 	require.Len(t, entries, 1)
 	assert.Equal(t, consul.ServiceKindIngressGateway, entries[0].Service.Kind)
@@ -311,17 +311,17 @@ func TestHealthConnectAndIngress(t *testing.T) {
 func TestHealthServiceCancelled(t *testing.T) {
 	c := newClient(t, testAgent(t))
 	ctx, cancel := context.WithCancel(testCtx(t))
-	_, meta, err := c.Health.Service(ctx, "consul")
+	_, meta, err := c.Health.ListServiceInstances(ctx, "consul")
 	require.NoError(t, err)
 	time.AfterFunc(200*time.Millisecond, cancel)
-	_, _, err = c.Health.Service(ctx, "consul", consul.WaitIndex(meta.Index), consul.WaitTime(time.Minute))
+	_, _, err = c.Health.ListServiceInstances(ctx, "consul", consul.WaitIndex(meta.Index), consul.WaitTime(time.Minute))
 	require.ErrorIs(t, err, context.Canceled)
 }
 
 // A watch loop over the healthy instances of a service: each read blocks
 // until the list changes (or the wait runs out) and starts from the index
 // of the previous answer.
-func ExampleHealthService_Service() {
+func ExampleHealthService_ListServiceInstances() {
 	client, err := consul.NewClient(consul.Config{})
 	if err != nil {
 		panic(err)
@@ -330,7 +330,7 @@ func ExampleHealthService_Service() {
 	defer cancel()
 	var index uint64
 	for ctx.Err() == nil {
-		entries, meta, err := client.Health.Service(ctx, "redis", consul.Passing(), consul.Tag("prod"),
+		entries, meta, err := client.Health.ListServiceInstances(ctx, "redis", consul.Passing(), consul.Tag("prod"),
 			consul.WaitIndex(index), consul.WaitTime(30*time.Second))
 		if err != nil {
 			time.Sleep(time.Second)

@@ -123,7 +123,7 @@ func TestControlCharacterTokenEndsWatchAndCache(t *testing.T) {
 	w, c := newWire(t, reply{Body: `"10.0.0.1:8300"`})
 	ctx := testCtx(t)
 	n := 0
-	for _, err := range consul.Watch(ctx, c.Status.Leader, consul.WatchReadOptions(consul.Token("bad\ntoken")), consul.WatchBackoff(time.Millisecond, time.Millisecond)) {
+	for _, err := range consul.Watch(ctx, c.Status.Leader, consul.WatchRequestOptions(consul.Token("bad\ntoken")), consul.WatchBackoff(time.Millisecond, time.Millisecond)) {
 		var ae *consul.ArgumentError
 		require.ErrorAs(t, err, &ae)
 		n++
@@ -219,8 +219,8 @@ func TestAnswerSizeIsBounded(t *testing.T) {
 		"KV.List":       func() error { _, _, err := c.KV.List(ctx, "p"); return err },
 		"Status.Leader": func() error { _, _, err := c.Status.Leader(ctx); return err },
 		"KV.GetRaw":     func() error { _, _, err := c.KV.GetRaw(ctx, "k"); return err },
-		"Catalog":       func() error { _, _, err := c.Catalog.Services(ctx); return err },
-		"Health":        func() error { _, _, err := c.Health.Service(ctx, "web"); return err },
+		"Catalog":       func() error { _, _, err := c.Catalog.ListServices(ctx); return err },
+		"Health":        func() error { _, _, err := c.Health.ListServiceInstances(ctx, "web"); return err },
 	}
 	for name, call := range calls {
 		var err error
@@ -483,7 +483,7 @@ func TestAppliedWriteWithMalformedHeaderSucceeds(t *testing.T) {
 	bad := map[string]string{"X-Consul-Index": "garbage", "X-Consul-LastContact": "18446744073709551615", "X-Consul-KnownLeader": "maybe", "X-Cache": "SOMETIMES", "Age": "-1"}
 	w, c := newWire(t, reply{Header: bad, Body: "true"})
 	require.NoError(t, c.KV.Put(testCtx(t), "k", []byte("v")))
-	ok, err := c.KV.CAS(testCtx(t), "k", []byte("v"), 3)
+	ok, err := c.KV.PutCAS(testCtx(t), "k", []byte("v"), 3)
 	require.NoError(t, err)
 	assert.True(t, ok)
 	w.reset(reply{Header: bad, Body: `{"ID":"2d6e1a9c-0000-4000-8000-000000000000"}`})
@@ -505,22 +505,22 @@ func TestForeign404IsNotAbsent(t *testing.T) {
 	w, c := newWire(t, page)
 	ctx := testCtx(t)
 	reads := map[string]func() (bool, error){
-		"KV.Get":          func() (bool, error) { v, _, err := c.KV.Get(ctx, "k"); return v == nil, err },
-		"KV.GetRaw":       func() (bool, error) { v, _, err := c.KV.GetRaw(ctx, "k"); return v == nil, err },
-		"Session.Info":    func() (bool, error) { v, _, err := c.Session.Info(ctx, "s"); return v == nil, err },
-		"Catalog.Node":    func() (bool, error) { v, _, err := c.Catalog.Node(ctx, "n"); return v == nil, err },
-		"ACL.TokenRead":   func() (bool, error) { v, _, err := c.ACL.TokenRead(ctx, "t"); return v == nil, err },
-		"ACL.PolicyRead":  func() (bool, error) { v, _, err := c.ACL.PolicyRead(ctx, "p"); return v == nil, err },
-		"Query.Read":      func() (bool, error) { v, _, err := c.Query.Read(ctx, "q"); return v == nil, err },
-		"Peering.Read":    func() (bool, error) { v, _, err := c.Peering.Read(ctx, "p"); return v == nil, err },
-		"Services.Get":    func() (bool, error) { v, _, err := c.Services.Get(ctx, "s"); return v == nil, err },
-		"Coordinate.Node": func() (bool, error) { v, _, err := c.Coordinate.Node(ctx, "n"); return v == nil, err },
+		"KV.Get":             func() (bool, error) { v, _, err := c.KV.Get(ctx, "k"); return v == nil, err },
+		"KV.GetRaw":          func() (bool, error) { v, _, err := c.KV.GetRaw(ctx, "k"); return v == nil, err },
+		"Session.Get":        func() (bool, error) { v, _, err := c.Session.Get(ctx, "s"); return v == nil, err },
+		"Catalog.GetNode":    func() (bool, error) { v, _, err := c.Catalog.GetNode(ctx, "n"); return v == nil, err },
+		"ACL.GetToken":       func() (bool, error) { v, _, err := c.ACL.GetToken(ctx, "t"); return v == nil, err },
+		"ACL.GetPolicy":      func() (bool, error) { v, _, err := c.ACL.GetPolicy(ctx, "p"); return v == nil, err },
+		"Query.Get":          func() (bool, error) { v, _, err := c.Query.Get(ctx, "q"); return v == nil, err },
+		"Peering.Get":        func() (bool, error) { v, _, err := c.Peering.Get(ctx, "p"); return v == nil, err },
+		"Services.Get":       func() (bool, error) { v, _, err := c.Services.Get(ctx, "s"); return v == nil, err },
+		"Coordinate.GetNode": func() (bool, error) { v, _, err := c.Coordinate.GetNode(ctx, "n"); return v == nil, err },
 		"ConfigEntries.Get": func() (bool, error) {
 			v, _, err := c.ConfigEntries.Get(ctx, "service-defaults", "web")
 			return v == nil, err
 		},
 		"TemplatedPolicy": func() (bool, error) {
-			v, _, err := c.ACL.TemplatedPolicyRead(ctx, "builtin/service")
+			v, _, err := c.ACL.GetTemplatedPolicy(ctx, "builtin/service")
 			return v == nil, err
 		},
 	}

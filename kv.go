@@ -81,16 +81,19 @@ func (s *KVService) List(ctx context.Context, prefix string, opts ...Option) ([]
 	if err != nil {
 		return nil, meta, err
 	}
+	if out == nil {
+		out = []*KVPair{} // Consul's 404: nothing under the prefix
+	}
 	return out, meta, nil
 }
 
-// Keys lists the keys under prefix without their values: GET
+// ListKeys lists the keys under prefix without their values: GET
 // /v1/kv/:prefix?keys. With Separator("/") it lists one level: the keys and
 // the "directories" (ending in the separator) right under prefix.
 //
 // No key under the prefix returns an empty slice and a nil error; it blocks
 // like Get.
-func (s *KVService) Keys(ctx context.Context, prefix string, opts ...Option) ([]string, *Meta, error) {
+func (s *KVService) ListKeys(ctx context.Context, prefix string, opts ...Option) ([]string, *Meta, error) {
 	if err := checkKey("prefix", prefix, true); err != nil {
 		return nil, nil, err
 	}
@@ -98,6 +101,9 @@ func (s *KVService) Keys(ctx context.Context, prefix string, opts ...Option) ([]
 	meta, err := s.client.getOptional(ctx, kvPath(prefix), []param{{"keys", ""}}, opts, &out)
 	if err != nil {
 		return nil, meta, err
+	}
+	if out == nil {
+		out = []string{} // Consul's 404: nothing under the prefix
 	}
 	return out, meta, nil
 }
@@ -113,10 +119,10 @@ func (s *KVService) Put(ctx context.Context, key string, value []byte, opts ...O
 	return err
 }
 
-// CAS writes value at key only if the key's ModifyIndex is still index:
+// PutCAS writes value at key only if the key's ModifyIndex is still index:
 // PUT /v1/kv/:key?cas=index. An index of 0 writes only if the key does not
 // exist. It returns false, and no error, when the index did not match.
-func (s *KVService) CAS(ctx context.Context, key string, value []byte, index uint64, opts ...Option) (bool, error) {
+func (s *KVService) PutCAS(ctx context.Context, key string, value []byte, index uint64, opts ...Option) (bool, error) {
 	return s.put(ctx, key, value, []param{{"cas", strconv.FormatUint(index, 10)}}, opts)
 }
 

@@ -44,6 +44,29 @@ func TestKVGetMissingIsNilWithMeta(t *testing.T) {
 	w.only(t).expect(t, "GET", "/v1/kv/nope", nil)
 }
 
+// TestKVListMissingPrefixIsEmpty: Consul answers 404 for a prefix with no
+// key under it; List and ListKeys return an empty, non-nil slice with the
+// 404's Meta, as a list that finds nothing does everywhere.
+func TestKVListMissingPrefixIsEmpty(t *testing.T) {
+	w, c := newWire(t, reply{Status: 404, Header: map[string]string{"X-Consul-Index": "42"}})
+	pairs, meta, err := c.KV.List(testCtx(t), "nope/")
+	require.NoError(t, err)
+	require.NotNil(t, pairs)
+	assert.Empty(t, pairs)
+	require.NotNil(t, meta)
+	assert.Equal(t, uint64(42), meta.Index)
+	w.only(t).expect(t, "GET", "/v1/kv/nope/", q("recurse", ""))
+
+	w.reset(reply{Status: 404, Header: map[string]string{"X-Consul-Index": "43"}})
+	keys, meta, err := c.KV.ListKeys(testCtx(t), "nope/")
+	require.NoError(t, err)
+	require.NotNil(t, keys)
+	assert.Empty(t, keys)
+	require.NotNil(t, meta)
+	assert.Equal(t, uint64(43), meta.Index)
+	w.only(t).expect(t, "GET", "/v1/kv/nope/", q("keys", ""))
+}
+
 func TestKVOtherRoutesWire(t *testing.T) {
 	ctx := testCtx(t)
 	cases := []struct {
@@ -66,7 +89,7 @@ func TestKVOtherRoutesWire(t *testing.T) {
 			return err
 		}, "GET", "/v1/kv/app/", q("recurse", ""), ""},
 		{"keys", `["app/a","app/b/"]`, func(c *consul.Client) error {
-			v, _, err := c.KV.Keys(ctx, "app/", consul.Separator("/"))
+			v, _, err := c.KV.ListKeys(ctx, "app/", consul.Separator("/"))
 			assert.Equal(t, []string{"app/a", "app/b/"}, v)
 			return err
 		}, "GET", "/v1/kv/app/", q("keys", "", "separator", "/"), ""},
@@ -74,12 +97,12 @@ func TestKVOtherRoutesWire(t *testing.T) {
 			return c.KV.Put(ctx, "k", []byte("v"), consul.Flags(7))
 		}, "PUT", "/v1/kv/k", q("flags", "7"), "v"},
 		{"cas", "true", func(c *consul.Client) error {
-			ok, err := c.KV.CAS(ctx, "k", []byte("v"), 5)
+			ok, err := c.KV.PutCAS(ctx, "k", []byte("v"), 5)
 			assert.True(t, ok)
 			return err
 		}, "PUT", "/v1/kv/k", q("cas", "5"), "v"},
 		{"cas-false", "false", func(c *consul.Client) error {
-			ok, err := c.KV.CAS(ctx, "k", []byte("v"), 5)
+			ok, err := c.KV.PutCAS(ctx, "k", []byte("v"), 5)
 			assert.False(t, ok)
 			return err
 		}, "PUT", "/v1/kv/k", q("cas", "5"), "v"},
@@ -188,22 +211,22 @@ func TestKVIntegrationBasics(t *testing.T) {
 	assert.Nil(t, rawMissing)
 
 	// CAS: stale index fails, current succeeds, 0 only creates.
-	ok, err := c.KV.CAS(ctx, p+"/a", []byte("2"), pair.ModifyIndex+1000)
+	ok, err := c.KV.PutCAS(ctx, p+"/a", []byte("2"), pair.ModifyIndex+1000)
 	require.NoError(t, err)
 	assert.False(t, ok)
-	ok, err = c.KV.CAS(ctx, p+"/a", []byte("2"), pair.ModifyIndex)
+	ok, err = c.KV.PutCAS(ctx, p+"/a", []byte("2"), pair.ModifyIndex)
 	require.NoError(t, err)
 	assert.True(t, ok)
-	ok, err = c.KV.CAS(ctx, p+"/a", []byte("3"), 0)
+	ok, err = c.KV.PutCAS(ctx, p+"/a", []byte("3"), 0)
 	require.NoError(t, err)
 	assert.False(t, ok, "cas=0 must not overwrite an existing key")
-	ok, err = c.KV.CAS(ctx, p+"/b", []byte("b"), 0)
+	ok, err = c.KV.PutCAS(ctx, p+"/b", []byte("b"), 0)
 	require.NoError(t, err)
 	assert.True(t, ok)
 
 	// Tree and keys.
 	require.NoError(t, c.KV.Put(ctx, p+"/dir/c", []byte("c")))
-	keys, _, err := c.KV.Keys(ctx, p+"/", consul.Separator("/"))
+	keys, _, err := c.KV.ListKeys(ctx, p+"/", consul.Separator("/"))
 	require.NoError(t, err)
 	assert.Equal(t, []string{p + "/a", p + "/b", p + "/dir/"}, keys)
 	all, _, err := c.KV.List(ctx, p+"/")
@@ -230,9 +253,11 @@ func TestKVIntegrationBasics(t *testing.T) {
 	require.NoError(t, c.KV.DeleteTree(ctx, p+"/"))
 	left, _, err := c.KV.List(ctx, p+"/")
 	require.NoError(t, err)
+	require.NotNil(t, left, "an empty list, not nil")
 	assert.Empty(t, left)
-	noKeys, _, err := c.KV.Keys(ctx, p+"/")
+	noKeys, _, err := c.KV.ListKeys(ctx, p+"/")
 	require.NoError(t, err)
+	require.NotNil(t, noKeys, "an empty list, not nil")
 	assert.Empty(t, noKeys)
 }
 
@@ -260,7 +285,7 @@ func TestKVAwkwardKeysRoundTrip(t *testing.T) {
 		assert.Equal(t, k, pair.Key)
 		assert.Equal(t, "v:"+k, string(pair.Value))
 	}
-	got, _, err := c.KV.Keys(ctx, p+"/")
+	got, _, err := c.KV.ListKeys(ctx, p+"/")
 	require.NoError(t, err)
 	want := append([]string(nil), keys...)
 	sort.Strings(want)
@@ -358,7 +383,7 @@ func TestKVCASRace(t *testing.T) {
 						errs <- err
 						return
 					}
-					ok, err := c.KV.CAS(ctx, key, []byte(strconv.Itoa(n+1)), pair.ModifyIndex)
+					ok, err := c.KV.PutCAS(ctx, key, []byte(strconv.Itoa(n+1)), pair.ModifyIndex)
 					if err != nil {
 						errs <- err
 						return
@@ -468,7 +493,7 @@ func TestKVWithACLs(t *testing.T) {
 	// with a 404 whose X-Consul-Results-Filtered-By-ACLs header it drops, so
 	// only the empty result can be checked here; the header's parsing has
 	// its own wire test.)
-	keys, _, err := anon.KV.Keys(ctx, "")
+	keys, _, err := anon.KV.ListKeys(ctx, "")
 	require.NoError(t, err)
 	assert.Empty(t, keys)
 	require.NoError(t, admin.KV.Delete(ctx, key))

@@ -72,7 +72,7 @@ func TestConnectionLimitUnderMixedLoad(t *testing.T) {
 				for ctx.Err() == nil {
 					var err error
 					if i%8 == 2 {
-						_, _, err = c.Catalog.Services(ctx)
+						_, _, err = c.Catalog.ListServices(ctx)
 					} else {
 						_, _, err = c.KV.Get(ctx, key)
 					}

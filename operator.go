@@ -70,13 +70,13 @@ func (s *OperatorService) RaftConfiguration(ctx context.Context, opts ...Option)
 	return &out, meta, nil
 }
 
-// RaftRemovePeerByID removes the server with Raft ID id from the Raft
+// RemoveRaftPeerByID removes the server with Raft ID id from the Raft
 // configuration: DELETE /v1/operator/raft/peer?id=. Use it for a server that
 // is gone for good and that autopilot did not clean up; removing a live
 // server makes it a lone peer that cannot elect itself. An ID that is not in
 // the configuration is a *StatusError (500). An empty id is refused before
 // sending.
-func (s *OperatorService) RaftRemovePeerByID(ctx context.Context, id string, opts ...Option) error {
+func (s *OperatorService) RemoveRaftPeerByID(ctx context.Context, id string, opts ...Option) error {
 	if id == "" {
 		return argError("id", "empty")
 	}
@@ -84,11 +84,11 @@ func (s *OperatorService) RaftRemovePeerByID(ctx context.Context, id string, opt
 	return err
 }
 
-// RaftRemovePeerByAddress removes the server with Raft address addr
+// RemoveRaftPeerByAddress removes the server with Raft address addr
 // ("ip:port", as in RaftServer.Address) from the Raft configuration: DELETE
-// /v1/operator/raft/peer?address=. See RaftRemovePeerByID. An empty addr,
+// /v1/operator/raft/peer?address=. See RemoveRaftPeerByID. An empty addr,
 // or one that is not "host:port", is refused before sending.
-func (s *OperatorService) RaftRemovePeerByAddress(ctx context.Context, addr string, opts ...Option) error {
+func (s *OperatorService) RemoveRaftPeerByAddress(ctx context.Context, addr string, opts ...Option) error {
 	if addr == "" {
 		return argError("address", "empty")
 	}
@@ -99,13 +99,13 @@ func (s *OperatorService) RaftRemovePeerByAddress(ctx context.Context, addr stri
 	return err
 }
 
-// RaftTransferLeader asks the leader to hand leadership over: POST
+// TransferLeader asks the leader to hand leadership over: POST
 // /v1/operator/raft/transfer-leader. An empty id lets Raft pick the most
 // up-to-date voter; otherwise id is the Raft ID (RaftServer.ID) of the
 // server to take over. It returns once the transfer is done or has failed;
 // a failure (an unknown id, a single-server datacenter...) is a
 // *StatusError.
-func (s *OperatorService) RaftTransferLeader(ctx context.Context, id string, opts ...Option) error {
+func (s *OperatorService) TransferLeader(ctx context.Context, id string, opts ...Option) error {
 	var ps []param
 	if id != "" {
 		ps = []param{{"id", id}}
@@ -124,7 +124,7 @@ func (s *OperatorService) RaftTransferLeader(ctx context.Context, id string, opt
 
 // AutopilotConfiguration is the autopilot configuration of a datacenter.
 // Read it with OperatorService.AutopilotConfiguration, change it and write
-// it back with SetAutopilotConfiguration or CASAutopilotConfiguration:
+// it back with SetAutopilotConfiguration or SetAutopilotConfigurationCAS:
 // every field is sent.
 type AutopilotConfiguration struct {
 	// CleanupDeadServers removes dead servers from Raft when a new server
@@ -148,7 +148,7 @@ type AutopilotConfiguration struct {
 	DisableUpgradeMigration bool
 	UpgradeVersionTag       string
 	// CreateIndex and ModifyIndex are set by Consul; pass ModifyIndex to
-	// CASAutopilotConfiguration.
+	// SetAutopilotConfigurationCAS.
 	CreateIndex uint64
 	ModifyIndex uint64
 }
@@ -208,12 +208,12 @@ func (s *OperatorService) SetAutopilotConfiguration(ctx context.Context, conf *A
 	return err
 }
 
-// CASAutopilotConfiguration replaces the autopilot configuration with conf
+// SetAutopilotConfigurationCAS replaces the autopilot configuration with conf
 // only if the configuration's ModifyIndex is still index: PUT
 // /v1/operator/autopilot/configuration?cas=index. It returns false, and no
 // error, when the index did not match. Validation is that of
 // SetAutopilotConfiguration.
-func (s *OperatorService) CASAutopilotConfiguration(ctx context.Context, conf *AutopilotConfiguration, index uint64, opts ...Option) (bool, error) {
+func (s *OperatorService) SetAutopilotConfigurationCAS(ctx context.Context, conf *AutopilotConfiguration, index uint64, opts ...Option) (bool, error) {
 	return s.setAutopilot(ctx, conf, []param{{"cas", strconv.FormatUint(index, 10)}}, opts)
 }
 
@@ -473,7 +473,7 @@ type KeyringResponse struct {
 // (?relay-factor=n). Another n is refused before sending.
 func KeyringRelayFactor(n int) Option { return Param("relay-factor", strconv.Itoa(n)) }
 
-// KeyringLocalOnly makes KeyringList ask only the servers of the local
+// KeyringLocalOnly makes ListKeys ask only the servers of the local
 // datacenter, not the WAN pool (?local-only=true). The other keyring calls
 // refuse it.
 func KeyringLocalOnly() Option { return Param("local-only", "true") }
@@ -517,12 +517,12 @@ func keyringCheckKey(key string) error {
 	return argError("key", "%d bytes; want 16, 24 or 32", len(raw))
 }
 
-// KeyringList lists the gossip encryption keys installed on every node,
+// ListKeys lists the gossip encryption keys installed on every node,
 // one KeyringResponse per pool: GET /v1/operator/keyring. Pass
 // KeyringLocalOnly to skip the WAN pool and KeyringRelayFactor for lossy
 // networks. An agent without gossip encryption answers with a
 // *StatusError (500). It does not block.
-func (s *OperatorService) KeyringList(ctx context.Context, opts ...Option) ([]*KeyringResponse, *Meta, error) {
+func (s *OperatorService) ListKeys(ctx context.Context, opts ...Option) ([]*KeyringResponse, *Meta, error) {
 	if err := keyringCheckOpts(opts, true); err != nil {
 		return nil, nil, err
 	}
@@ -537,25 +537,25 @@ func (s *OperatorService) KeyringList(ctx context.Context, opts ...Option) ([]*K
 	return out, meta, nil
 }
 
-// KeyringInstall installs a new gossip encryption key on every node, without
+// InstallKey installs a new gossip encryption key on every node, without
 // using it yet: POST /v1/operator/keyring. key is the base64 form of a 16,
 // 24 or 32-byte key (`consul keygen` makes 32); another one is refused
 // before sending. An error of any node is a *StatusError (500) listing
 // them.
-func (s *OperatorService) KeyringInstall(ctx context.Context, key string, opts ...Option) error {
+func (s *OperatorService) InstallKey(ctx context.Context, key string, opts ...Option) error {
 	return s.keyringWrite(ctx, http.MethodPost, key, opts)
 }
 
-// KeyringUse makes an installed key the primary one, the key every node
-// encrypts with: PUT /v1/operator/keyring. See KeyringInstall for key.
-func (s *OperatorService) KeyringUse(ctx context.Context, key string, opts ...Option) error {
+// UseKey makes an installed key the primary one, the key every node
+// encrypts with: PUT /v1/operator/keyring. See InstallKey for key.
+func (s *OperatorService) UseKey(ctx context.Context, key string, opts ...Option) error {
 	return s.keyringWrite(ctx, http.MethodPut, key, opts)
 }
 
-// KeyringRemove removes a key from every node: DELETE
+// RemoveKey removes a key from every node: DELETE
 // /v1/operator/keyring. The primary key cannot be removed (Consul answers
-// 500). See KeyringInstall for key.
-func (s *OperatorService) KeyringRemove(ctx context.Context, key string, opts ...Option) error {
+// 500). See InstallKey for key.
+func (s *OperatorService) RemoveKey(ctx context.Context, key string, opts ...Option) error {
 	return s.keyringWrite(ctx, http.MethodDelete, key, opts)
 }
 

@@ -59,18 +59,18 @@ func TestOperatorRaftConfigurationWire(t *testing.T) {
 
 func TestOperatorRaftRemovePeerWire(t *testing.T) {
 	w, c := newWire(t, reply{})
-	require.NoError(t, c.Operator.RaftRemovePeerByID(testCtx(t), "0b5e6c1f-11a2", consul.Token("tok")))
+	require.NoError(t, c.Operator.RemoveRaftPeerByID(testCtx(t), "0b5e6c1f-11a2", consul.Token("tok")))
 	r := w.only(t)
 	r.expect(t, "DELETE", "/v1/operator/raft/peer", q("id", "0b5e6c1f-11a2"))
 	require.Equal(t, "tok", r.Header.Get("X-Consul-Token"))
 	require.Empty(t, r.Body)
 
 	w, c = newWire(t, reply{})
-	require.NoError(t, c.Operator.RaftRemovePeerByAddress(testCtx(t), "127.0.0.2:8300"))
+	require.NoError(t, c.Operator.RemoveRaftPeerByAddress(testCtx(t), "127.0.0.2:8300"))
 	w.only(t).expect(t, "DELETE", "/v1/operator/raft/peer", q("address", "127.0.0.2:8300"))
 
 	_, c = newWire(t, reply{Status: 500, Body: `id "x" was not found in the Raft configuration`})
-	err := c.Operator.RaftRemovePeerByID(testCtx(t), "x")
+	err := c.Operator.RemoveRaftPeerByID(testCtx(t), "x")
 	var se *consul.StatusError
 	require.ErrorAs(t, err, &se)
 	require.Equal(t, 500, se.StatusCode)
@@ -80,30 +80,30 @@ func TestOperatorRaftRemovePeerWire(t *testing.T) {
 func TestOperatorRaftRemovePeerRefusesBadInput(t *testing.T) {
 	w, c := newWire(t)
 	ctx := testCtx(t)
-	operatorArgErr(t, c.Operator.RaftRemovePeerByID(ctx, ""), "id")
-	operatorArgErr(t, c.Operator.RaftRemovePeerByAddress(ctx, ""), "address")
-	operatorArgErr(t, c.Operator.RaftRemovePeerByAddress(ctx, "127.0.0.1"), "address")
-	operatorArgErr(t, c.Operator.RaftRemovePeerByAddress(ctx, "127.0.0.1:"), "address")
+	operatorArgErr(t, c.Operator.RemoveRaftPeerByID(ctx, ""), "id")
+	operatorArgErr(t, c.Operator.RemoveRaftPeerByAddress(ctx, ""), "address")
+	operatorArgErr(t, c.Operator.RemoveRaftPeerByAddress(ctx, "127.0.0.1"), "address")
+	operatorArgErr(t, c.Operator.RemoveRaftPeerByAddress(ctx, "127.0.0.1:"), "address")
 	w.noRequest(t)
 }
 
 func TestOperatorRaftTransferLeaderWire(t *testing.T) {
 	w, c := newWire(t, reply{Body: `{"Success":true}`})
-	require.NoError(t, c.Operator.RaftTransferLeader(testCtx(t), ""))
+	require.NoError(t, c.Operator.TransferLeader(testCtx(t), ""))
 	r := w.only(t)
 	r.expect(t, "POST", "/v1/operator/raft/transfer-leader", nil)
 	require.Empty(t, r.Body)
 
 	w, c = newWire(t, reply{Body: `{"Success":true}`})
-	require.NoError(t, c.Operator.RaftTransferLeader(testCtx(t), "0b5e6c1f-11a2"))
+	require.NoError(t, c.Operator.TransferLeader(testCtx(t), "0b5e6c1f-11a2"))
 	w.only(t).expect(t, "POST", "/v1/operator/raft/transfer-leader", q("id", "0b5e6c1f-11a2"))
 
 	_, c = newWire(t, reply{Body: `{"Success":false}`})
-	require.ErrorContains(t, c.Operator.RaftTransferLeader(testCtx(t), ""), "did not succeed")
+	require.ErrorContains(t, c.Operator.TransferLeader(testCtx(t), ""), "did not succeed")
 
 	_, c = newWire(t, reply{Status: 500, Body: "cannot find peer"})
 	var se *consul.StatusError
-	require.ErrorAs(t, c.Operator.RaftTransferLeader(testCtx(t), "nope"), &se)
+	require.ErrorAs(t, c.Operator.TransferLeader(testCtx(t), "nope"), &se)
 	require.Equal(t, "cannot find peer", se.Body)
 }
 
@@ -143,7 +143,7 @@ func TestOperatorSetAutopilotConfigurationWire(t *testing.T) {
 	require.Equal(t, "application/json", r.Header.Get("Content-Type"))
 
 	w, c = newWire(t, reply{Body: "false"})
-	ok, err := c.Operator.CASAutopilotConfiguration(testCtx(t), conf, 9)
+	ok, err := c.Operator.SetAutopilotConfigurationCAS(testCtx(t), conf, 9)
 	require.NoError(t, err)
 	require.False(t, ok)
 	r = w.only(t)
@@ -151,7 +151,7 @@ func TestOperatorSetAutopilotConfigurationWire(t *testing.T) {
 	require.JSONEq(t, want, r.Body)
 
 	_, c = newWire(t, reply{Body: "true"})
-	ok, err = c.Operator.CASAutopilotConfiguration(testCtx(t), conf, 0)
+	ok, err = c.Operator.SetAutopilotConfigurationCAS(testCtx(t), conf, 0)
 	require.NoError(t, err)
 	require.True(t, ok)
 
@@ -169,7 +169,7 @@ func TestOperatorSetAutopilotConfigurationRefusesBadInput(t *testing.T) {
 	operatorArgErr(t, c.Operator.SetAutopilotConfiguration(ctx, nil), "conf")
 	operatorArgErr(t, c.Operator.SetAutopilotConfiguration(ctx, &consul.AutopilotConfiguration{LastContactThreshold: -time.Second}),
 		"AutopilotConfiguration.LastContactThreshold")
-	_, err := c.Operator.CASAutopilotConfiguration(ctx, &consul.AutopilotConfiguration{ServerStabilizationTime: -1}, 3)
+	_, err := c.Operator.SetAutopilotConfigurationCAS(ctx, &consul.AutopilotConfiguration{ServerStabilizationTime: -1}, 3)
 	operatorArgErr(t, err, "AutopilotConfiguration.ServerStabilizationTime")
 	w.noRequest(t)
 }
@@ -235,7 +235,7 @@ func TestOperatorAutopilotStateWire(t *testing.T) {
 
 func TestOperatorKeyringListWire(t *testing.T) {
 	w, c := newWire(t, reply{Body: operatorKeyringBody})
-	rs, _, err := c.Operator.KeyringList(testCtx(t), consul.KeyringLocalOnly(), consul.KeyringRelayFactor(3), consul.Token("tok"))
+	rs, _, err := c.Operator.ListKeys(testCtx(t), consul.KeyringLocalOnly(), consul.KeyringRelayFactor(3), consul.Token("tok"))
 	require.NoError(t, err)
 	r := w.only(t)
 	r.expect(t, "GET", "/v1/operator/keyring", q("local-only", "true", "relay-factor", "3"))
@@ -250,7 +250,7 @@ func TestOperatorKeyringListWire(t *testing.T) {
 	}, rs[1])
 
 	_, c = newWire(t, reply{Body: `null`})
-	rs, _, err = c.Operator.KeyringList(testCtx(t))
+	rs, _, err = c.Operator.ListKeys(testCtx(t))
 	require.NoError(t, err)
 	require.NotNil(t, rs)
 	require.Empty(t, rs)
@@ -262,13 +262,13 @@ func TestOperatorKeyringWritesWire(t *testing.T) {
 		call   func(c *consul.Client) error
 	}{
 		{"POST", func(c *consul.Client) error {
-			return c.Operator.KeyringInstall(testCtx(t), operatorKey2, consul.KeyringRelayFactor(0))
+			return c.Operator.InstallKey(testCtx(t), operatorKey2, consul.KeyringRelayFactor(0))
 		}},
 		{"PUT", func(c *consul.Client) error {
-			return c.Operator.KeyringUse(testCtx(t), operatorKey2, consul.KeyringRelayFactor(0))
+			return c.Operator.UseKey(testCtx(t), operatorKey2, consul.KeyringRelayFactor(0))
 		}},
 		{"DELETE", func(c *consul.Client) error {
-			return c.Operator.KeyringRemove(testCtx(t), operatorKey2, consul.KeyringRelayFactor(0))
+			return c.Operator.RemoveKey(testCtx(t), operatorKey2, consul.KeyringRelayFactor(0))
 		}},
 	} {
 		t.Run(tc.method, func(t *testing.T) {
@@ -284,18 +284,18 @@ func TestOperatorKeyringWritesWire(t *testing.T) {
 func TestOperatorKeyringRefusesBadInput(t *testing.T) {
 	w, c := newWire(t)
 	ctx := testCtx(t)
-	operatorArgErr(t, c.Operator.KeyringInstall(ctx, ""), "key")
-	operatorArgErr(t, c.Operator.KeyringInstall(ctx, "not base64!"), "key")
-	operatorArgErr(t, c.Operator.KeyringUse(ctx, "c2hvcnQ="), "key") // 5 bytes
-	operatorArgErr(t, c.Operator.KeyringRemove(ctx, operatorKey1, consul.KeyringLocalOnly()), "local-only")
-	operatorArgErr(t, c.Operator.KeyringInstall(ctx, operatorKey1, consul.KeyringRelayFactor(6)), "relay-factor")
-	_, _, err := c.Operator.KeyringList(ctx, consul.KeyringRelayFactor(-1))
+	operatorArgErr(t, c.Operator.InstallKey(ctx, ""), "key")
+	operatorArgErr(t, c.Operator.InstallKey(ctx, "not base64!"), "key")
+	operatorArgErr(t, c.Operator.UseKey(ctx, "c2hvcnQ="), "key") // 5 bytes
+	operatorArgErr(t, c.Operator.RemoveKey(ctx, operatorKey1, consul.KeyringLocalOnly()), "local-only")
+	operatorArgErr(t, c.Operator.InstallKey(ctx, operatorKey1, consul.KeyringRelayFactor(6)), "relay-factor")
+	_, _, err := c.Operator.ListKeys(ctx, consul.KeyringRelayFactor(-1))
 	operatorArgErr(t, err, "relay-factor")
 	w.noRequest(t)
 	// 16 and 24-byte keys are valid AES keys.
 	_, c = newWire(t, reply{})
-	require.NoError(t, c.Operator.KeyringInstall(ctx, "AAECAwQFBgcICQoLDA0ODw=="))
-	require.NoError(t, c.Operator.KeyringInstall(ctx, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYX"))
+	require.NoError(t, c.Operator.InstallKey(ctx, "AAECAwQFBgcICQoLDA0ODw=="))
+	require.NoError(t, c.Operator.InstallKey(ctx, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYX"))
 }
 
 func TestOperatorUsageWire(t *testing.T) {
@@ -346,16 +346,16 @@ func TestOperatorRaftErrorsOnSingleServer(t *testing.T) {
 	ctx := testCtx(t)
 	var se *consul.StatusError
 
-	err := c.Operator.RaftRemovePeerByID(ctx, consultest.NewUUID())
+	err := c.Operator.RemoveRaftPeerByID(ctx, consultest.NewUUID())
 	require.ErrorAs(t, err, &se)
 	require.Contains(t, se.Body, "not found in the Raft configuration")
 
-	err = c.Operator.RaftRemovePeerByAddress(ctx, "127.0.0.1:1")
+	err = c.Operator.RemoveRaftPeerByAddress(ctx, "127.0.0.1:1")
 	require.ErrorAs(t, err, &se)
 	require.Contains(t, se.Body, "not found in the Raft configuration")
 
 	// A lone server has nobody to hand leadership to.
-	err = c.Operator.RaftTransferLeader(ctx, "")
+	err = c.Operator.TransferLeader(ctx, "")
 	require.ErrorAs(t, err, &se)
 
 	conf, _, err := c.Operator.RaftConfiguration(ctx)
@@ -393,14 +393,14 @@ func TestOperatorAutopilotConfiguration(t *testing.T) {
 
 	// CAS with a stale index is refused; with the current one it applies.
 	got.MinQuorum = 3
-	ok, err := c.Operator.CASAutopilotConfiguration(ctx, got, conf.ModifyIndex)
+	ok, err := c.Operator.SetAutopilotConfigurationCAS(ctx, got, conf.ModifyIndex)
 	require.NoError(t, err)
 	require.False(t, ok, "stale index")
 	again, _, err := c.Operator.AutopilotConfiguration(ctx)
 	require.NoError(t, err)
 	require.Zero(t, again.MinQuorum)
 
-	ok, err = c.Operator.CASAutopilotConfiguration(ctx, got, got.ModifyIndex)
+	ok, err = c.Operator.SetAutopilotConfigurationCAS(ctx, got, got.ModifyIndex)
 	require.NoError(t, err)
 	require.True(t, ok)
 	again, _, err = c.Operator.AutopilotConfiguration(ctx, consul.Stale())
@@ -464,7 +464,7 @@ func TestOperatorKeyring(t *testing.T) {
 
 	keys := func(opts ...consul.Option) (lan, wan *consul.KeyringResponse) {
 		t.Helper()
-		rs, _, err := c.Operator.KeyringList(ctx, opts...)
+		rs, _, err := c.Operator.ListKeys(ctx, opts...)
 		require.NoError(t, err)
 		for _, r := range rs {
 			require.Equal(t, "dc1", r.Datacenter)
@@ -489,23 +489,23 @@ func TestOperatorKeyring(t *testing.T) {
 	require.Nil(t, wan, "local-only skips the WAN pool")
 	require.Equal(t, map[string]int{operatorKey1: 1}, lan.Keys)
 
-	require.NoError(t, c.Operator.KeyringInstall(ctx, operatorKey2, consul.KeyringRelayFactor(1)))
+	require.NoError(t, c.Operator.InstallKey(ctx, operatorKey2, consul.KeyringRelayFactor(1)))
 	lan, _ = keys(consul.KeyringRelayFactor(2))
 	require.Equal(t, map[string]int{operatorKey1: 1, operatorKey2: 1}, lan.Keys)
 	require.Equal(t, map[string]int{operatorKey1: 1}, lan.PrimaryKeys)
 
-	require.NoError(t, c.Operator.KeyringUse(ctx, operatorKey2))
+	require.NoError(t, c.Operator.UseKey(ctx, operatorKey2))
 	lan, wan = keys()
 	require.Equal(t, map[string]int{operatorKey2: 1}, lan.PrimaryKeys)
 	require.Equal(t, map[string]int{operatorKey2: 1}, wan.PrimaryKeys)
 
 	// The primary key cannot be removed; the old one can.
-	err := c.Operator.KeyringRemove(ctx, operatorKey2)
+	err := c.Operator.RemoveKey(ctx, operatorKey2)
 	var se *consul.StatusError
 	require.ErrorAs(t, err, &se)
 	require.Contains(t, se.Body, "Removing the primary key is not allowed")
 
-	require.NoError(t, c.Operator.KeyringRemove(ctx, operatorKey1))
+	require.NoError(t, c.Operator.RemoveKey(ctx, operatorKey1))
 	lan, wan = keys()
 	require.Equal(t, map[string]int{operatorKey2: 1}, lan.Keys)
 	require.Equal(t, map[string]int{operatorKey2: 1}, wan.Keys)
@@ -513,7 +513,7 @@ func TestOperatorKeyring(t *testing.T) {
 
 func TestOperatorKeyringWithoutEncryption(t *testing.T) {
 	c := newClient(t, testAgent(t))
-	_, _, err := c.Operator.KeyringList(testCtx(t))
+	_, _, err := c.Operator.ListKeys(testCtx(t))
 	var se *consul.StatusError
 	require.ErrorAs(t, err, &se, "an agent without gossip encryption has no keyring")
 	require.False(t, errors.Is(err, consul.ErrNotFound))
@@ -578,7 +578,7 @@ func ExampleOperatorService_AutopilotHealth() {
 	fmt.Println("failure tolerance:", h.FailureTolerance)
 }
 
-func ExampleOperatorService_CASAutopilotConfiguration() {
+func ExampleOperatorService_SetAutopilotConfigurationCAS() {
 	client, _ := consul.NewClient(consul.Config{})
 	ctx := context.Background()
 	conf, _, err := client.Operator.AutopilotConfiguration(ctx)
@@ -586,7 +586,7 @@ func ExampleOperatorService_CASAutopilotConfiguration() {
 		log.Fatal(err)
 	}
 	conf.LastContactThreshold = 500 * time.Millisecond
-	ok, err := client.Operator.CASAutopilotConfiguration(ctx, conf, conf.ModifyIndex)
+	ok, err := client.Operator.SetAutopilotConfigurationCAS(ctx, conf, conf.ModifyIndex)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -597,21 +597,21 @@ func ExampleOperatorService_CASAutopilotConfiguration() {
 
 // Rotating the gossip encryption key: install the new key everywhere, make
 // it the primary one, then remove the old one.
-func ExampleOperatorService_KeyringUse() {
+func ExampleOperatorService_UseKey() {
 	client, _ := consul.NewClient(consul.Config{})
 	ctx := context.Background()
 	oldKey := "pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s="
 	newKey := "T9jncgl9mbLus+baTTduRAjGfyr4vUiRm7E1Z6uSkSE=" // from `consul keygen`
 	for _, step := range []func() error{
-		func() error { return client.Operator.KeyringInstall(ctx, newKey) },
-		func() error { return client.Operator.KeyringUse(ctx, newKey) },
-		func() error { return client.Operator.KeyringRemove(ctx, oldKey) },
+		func() error { return client.Operator.InstallKey(ctx, newKey) },
+		func() error { return client.Operator.UseKey(ctx, newKey) },
+		func() error { return client.Operator.RemoveKey(ctx, oldKey) },
 	} {
 		if err := step(); err != nil {
 			log.Fatal(err)
 		}
 	}
-	pools, _, err := client.Operator.KeyringList(ctx)
+	pools, _, err := client.Operator.ListKeys(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -184,111 +184,111 @@ func pathRoutes() []pathRoute {
 	}
 	return []pathRoute{
 		// ACL tokens.
-		{"ACL.TokenUpdate", "PUT", "/v1/acl/token/{}", "token.AccessorID", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, err := c.ACL.TokenUpdate(ctx, &consul.ACLToken{AccessorID: v})
+		{"ACL.UpdateToken", "PUT", "/v1/acl/token/{}", "token.AccessorID", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, err := c.ACL.UpdateToken(ctx, &consul.ACLToken{AccessorID: v})
 			return err
 		}},
-		{"ACL.TokenRead", "GET", "/v1/acl/token/{}", "accessorID", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, _, err := c.ACL.TokenRead(ctx, v)
+		{"ACL.GetToken", "GET", "/v1/acl/token/{}", "accessorID", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, _, err := c.ACL.GetToken(ctx, v)
 			return err
 		}},
-		{"ACL.TokenClone", "PUT", "/v1/acl/token/{}/clone", "accessorID", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, err := c.ACL.TokenClone(ctx, v, "copy")
+		{"ACL.CloneToken", "PUT", "/v1/acl/token/{}/clone", "accessorID", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, err := c.ACL.CloneToken(ctx, v, "copy")
 			return err
 		}},
-		{"ACL.TokenDelete", "DELETE", "/v1/acl/token/{}", "accessorID", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			return c.ACL.TokenDelete(ctx, v)
+		{"ACL.DeleteToken", "DELETE", "/v1/acl/token/{}", "accessorID", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			return c.ACL.DeleteToken(ctx, v)
 		}},
 		// ACL policies and templated policies.
-		{"ACL.PolicyUpdate", "PUT", "/v1/acl/policy/{}", "policy.ID", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, err := c.ACL.PolicyUpdate(ctx, &consul.ACLPolicy{ID: v, Name: "p"})
+		{"ACL.UpdatePolicy", "PUT", "/v1/acl/policy/{}", "policy.ID", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, err := c.ACL.UpdatePolicy(ctx, &consul.ACLPolicy{ID: v, Name: "p"})
 			return err
 		}},
-		{"ACL.PolicyRead", "GET", "/v1/acl/policy/{}", "id", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, _, err := c.ACL.PolicyRead(ctx, v)
+		{"ACL.GetPolicy", "GET", "/v1/acl/policy/{}", "id", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, _, err := c.ACL.GetPolicy(ctx, v)
 			return err
 		}},
-		{"ACL.PolicyReadByName", "GET", "/v1/acl/policy/name/{}", "name", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, _, err := c.ACL.PolicyReadByName(ctx, v)
+		{"ACL.GetPolicyByName", "GET", "/v1/acl/policy/name/{}", "name", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, _, err := c.ACL.GetPolicyByName(ctx, v)
 			return err
 		}},
-		{"ACL.PolicyDelete", "DELETE", "/v1/acl/policy/{}", "id", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			return c.ACL.PolicyDelete(ctx, v)
+		{"ACL.DeletePolicy", "DELETE", "/v1/acl/policy/{}", "id", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			return c.ACL.DeletePolicy(ctx, v)
 		}},
-		{"ACL.TemplatedPolicyRead", "GET", "/v1/acl/templated-policy/name/{}", "name", true, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, _, err := c.ACL.TemplatedPolicyRead(ctx, v)
+		{"ACL.GetTemplatedPolicy", "GET", "/v1/acl/templated-policy/name/{}", "name", true, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, _, err := c.ACL.GetTemplatedPolicy(ctx, v)
 			return err
 		}},
-		{"ACL.TemplatedPolicyPreview", "POST", "/v1/acl/templated-policy/preview/{}", "name", true, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, err := c.ACL.TemplatedPolicyPreview(ctx, v, noVars)
+		{"ACL.PreviewTemplatedPolicy", "POST", "/v1/acl/templated-policy/preview/{}", "name", true, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, err := c.ACL.PreviewTemplatedPolicy(ctx, v, noVars)
 			return err
 		}},
 		// ACL roles.
-		{"ACL.RoleUpdate", "PUT", "/v1/acl/role/{}", "role.ID", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, err := c.ACL.RoleUpdate(ctx, &consul.ACLRole{ID: v, Name: "r"})
+		{"ACL.UpdateRole", "PUT", "/v1/acl/role/{}", "role.ID", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, err := c.ACL.UpdateRole(ctx, &consul.ACLRole{ID: v, Name: "r"})
 			return err
 		}},
-		{"ACL.RoleRead", "GET", "/v1/acl/role/{}", "id", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, _, err := c.ACL.RoleRead(ctx, v)
+		{"ACL.GetRole", "GET", "/v1/acl/role/{}", "id", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, _, err := c.ACL.GetRole(ctx, v)
 			return err
 		}},
-		{"ACL.RoleReadByName", "GET", "/v1/acl/role/name/{}", "name", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, _, err := c.ACL.RoleReadByName(ctx, v)
+		{"ACL.GetRoleByName", "GET", "/v1/acl/role/name/{}", "name", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, _, err := c.ACL.GetRoleByName(ctx, v)
 			return err
 		}},
-		{"ACL.RoleDelete", "DELETE", "/v1/acl/role/{}", "id", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			return c.ACL.RoleDelete(ctx, v)
+		{"ACL.DeleteRole", "DELETE", "/v1/acl/role/{}", "id", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			return c.ACL.DeleteRole(ctx, v)
 		}},
 		// ACL auth methods and binding rules.
-		{"ACL.AuthMethodUpdate", "PUT", "/v1/acl/auth-method/{}", "method.Name", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, err := c.ACL.AuthMethodUpdate(ctx, &consul.ACLAuthMethod{Name: v, Type: "jwt"})
+		{"ACL.UpdateAuthMethod", "PUT", "/v1/acl/auth-method/{}", "method.Name", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, err := c.ACL.UpdateAuthMethod(ctx, &consul.ACLAuthMethod{Name: v, Type: "jwt"})
 			return err
 		}},
-		{"ACL.AuthMethodRead", "GET", "/v1/acl/auth-method/{}", "name", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, _, err := c.ACL.AuthMethodRead(ctx, v)
+		{"ACL.GetAuthMethod", "GET", "/v1/acl/auth-method/{}", "name", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, _, err := c.ACL.GetAuthMethod(ctx, v)
 			return err
 		}},
-		{"ACL.AuthMethodDelete", "DELETE", "/v1/acl/auth-method/{}", "name", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			return c.ACL.AuthMethodDelete(ctx, v)
+		{"ACL.DeleteAuthMethod", "DELETE", "/v1/acl/auth-method/{}", "name", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			return c.ACL.DeleteAuthMethod(ctx, v)
 		}},
-		{"ACL.BindingRuleUpdate", "PUT", "/v1/acl/binding-rule/{}", "rule.ID", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, err := c.ACL.BindingRuleUpdate(ctx, &consul.ACLBindingRule{ID: v, AuthMethod: "m", BindType: consul.ACLBindService, BindName: "web"})
+		{"ACL.UpdateBindingRule", "PUT", "/v1/acl/binding-rule/{}", "rule.ID", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, err := c.ACL.UpdateBindingRule(ctx, &consul.ACLBindingRule{ID: v, AuthMethod: "m", BindType: consul.ACLBindService, BindName: "web"})
 			return err
 		}},
-		{"ACL.BindingRuleRead", "GET", "/v1/acl/binding-rule/{}", "id", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, _, err := c.ACL.BindingRuleRead(ctx, v)
+		{"ACL.GetBindingRule", "GET", "/v1/acl/binding-rule/{}", "id", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, _, err := c.ACL.GetBindingRule(ctx, v)
 			return err
 		}},
-		{"ACL.BindingRuleDelete", "DELETE", "/v1/acl/binding-rule/{}", "id", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			return c.ACL.BindingRuleDelete(ctx, v)
+		{"ACL.DeleteBindingRule", "DELETE", "/v1/acl/binding-rule/{}", "id", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			return c.ACL.DeleteBindingRule(ctx, v)
 		}},
 		// Agent.
-		{"Agent.UpdateToken", "PUT", "/v1/agent/token/{}", "kind", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			return c.Agent.UpdateToken(ctx, consul.AgentTokenKind(v), "secret")
+		{"Agent.SetToken", "PUT", "/v1/agent/token/{}", "kind", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			return c.Agent.SetToken(ctx, consul.AgentTokenKind(v), "secret")
 		}},
 		{"Agent.LeafCert", "GET", "/v1/agent/connect/ca/leaf/{}", "service", false, false, func(ctx context.Context, c *consul.Client, v string) error {
 			_, _, err := c.Agent.LeafCert(ctx, v)
 			return err
 		}},
 		// Catalog.
-		{"Catalog.Service", "GET", "/v1/catalog/service/{}", "service", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, _, err := c.Catalog.Service(ctx, v)
+		{"Catalog.ListServiceInstances", "GET", "/v1/catalog/service/{}", "service", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, _, err := c.Catalog.ListServiceInstances(ctx, v)
 			return err
 		}},
-		{"Catalog.Connect", "GET", "/v1/catalog/connect/{}", "service", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, _, err := c.Catalog.Connect(ctx, v)
+		{"Catalog.ListConnectInstances", "GET", "/v1/catalog/connect/{}", "service", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, _, err := c.Catalog.ListConnectInstances(ctx, v)
 			return err
 		}},
-		{"Catalog.Node", "GET", "/v1/catalog/node/{}", "node", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, _, err := c.Catalog.Node(ctx, v)
+		{"Catalog.GetNode", "GET", "/v1/catalog/node/{}", "node", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, _, err := c.Catalog.GetNode(ctx, v)
 			return err
 		}},
-		{"Catalog.NodeServices", "GET", "/v1/catalog/node-services/{}", "node", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, _, err := c.Catalog.NodeServices(ctx, v)
+		{"Catalog.GetNodeServices", "GET", "/v1/catalog/node-services/{}", "node", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, _, err := c.Catalog.GetNodeServices(ctx, v)
 			return err
 		}},
-		{"Catalog.GatewayServices", "GET", "/v1/catalog/gateway-services/{}", "gateway", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, _, err := c.Catalog.GatewayServices(ctx, v)
+		{"Catalog.ListGatewayServices", "GET", "/v1/catalog/gateway-services/{}", "gateway", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, _, err := c.Catalog.ListGatewayServices(ctx, v)
 			return err
 		}},
 		// Checks.
@@ -330,8 +330,8 @@ func pathRoutes() []pathRoute {
 			_, err := c.ConfigEntries.DeleteCAS(ctx, consul.ConfigKindServiceDefaults, v, 7)
 			return err
 		}},
-		{"ConfigEntries.DiscoveryChain", "GET", "/v1/discovery-chain/{}", "service", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, _, err := c.ConfigEntries.DiscoveryChain(ctx, v, nil)
+		{"ConfigEntries.GetDiscoveryChain", "GET", "/v1/discovery-chain/{}", "service", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, _, err := c.ConfigEntries.GetDiscoveryChain(ctx, v, nil)
 			return err
 		}},
 		// Connect intentions by legacy ID.
@@ -346,8 +346,8 @@ func pathRoutes() []pathRoute {
 			return c.Connect.DeleteIntention(ctx, v)
 		}},
 		// Coordinates, events.
-		{"Coordinate.Node", "GET", "/v1/coordinate/node/{}", "node", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, _, err := c.Coordinate.Node(ctx, v)
+		{"Coordinate.GetNode", "GET", "/v1/coordinate/node/{}", "node", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, _, err := c.Coordinate.GetNode(ctx, v)
 			return err
 		}},
 		{"Event.Fire", "PUT", "/v1/event/fire/{}", "name", false, false, func(ctx context.Context, c *consul.Client, v string) error {
@@ -355,28 +355,28 @@ func pathRoutes() []pathRoute {
 			return err
 		}},
 		// Health.
-		{"Health.Node", "GET", "/v1/health/node/{}", "node", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, _, err := c.Health.Node(ctx, v)
+		{"Health.ListNodeChecks", "GET", "/v1/health/node/{}", "node", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, _, err := c.Health.ListNodeChecks(ctx, v)
 			return err
 		}},
-		{"Health.Checks", "GET", "/v1/health/checks/{}", "service", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, _, err := c.Health.Checks(ctx, v)
+		{"Health.ListServiceChecks", "GET", "/v1/health/checks/{}", "service", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, _, err := c.Health.ListServiceChecks(ctx, v)
 			return err
 		}},
-		{"Health.State", "GET", "/v1/health/state/{}", "state", false, true, func(ctx context.Context, c *consul.Client, v string) error {
-			_, _, err := c.Health.State(ctx, v)
+		{"Health.ListChecksInState", "GET", "/v1/health/state/{}", "state", false, true, func(ctx context.Context, c *consul.Client, v string) error {
+			_, _, err := c.Health.ListChecksInState(ctx, consul.HealthStatus(v))
 			return err
 		}},
-		{"Health.Service", "GET", "/v1/health/service/{}", "service", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, _, err := c.Health.Service(ctx, v)
+		{"Health.ListServiceInstances", "GET", "/v1/health/service/{}", "service", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, _, err := c.Health.ListServiceInstances(ctx, v)
 			return err
 		}},
-		{"Health.Connect", "GET", "/v1/health/connect/{}", "service", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, _, err := c.Health.Connect(ctx, v)
+		{"Health.ListConnectInstances", "GET", "/v1/health/connect/{}", "service", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, _, err := c.Health.ListConnectInstances(ctx, v)
 			return err
 		}},
-		{"Health.Ingress", "GET", "/v1/health/ingress/{}", "service", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, _, err := c.Health.Ingress(ctx, v)
+		{"Health.ListIngressInstances", "GET", "/v1/health/ingress/{}", "service", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, _, err := c.Health.ListIngressInstances(ctx, v)
 			return err
 		}},
 		// Members.
@@ -387,8 +387,8 @@ func pathRoutes() []pathRoute {
 			return c.Members.ForceLeave(ctx, v)
 		}},
 		// Peerings.
-		{"Peering.Read", "GET", "/v1/peering/{}", "name", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, _, err := c.Peering.Read(ctx, v)
+		{"Peering.Get", "GET", "/v1/peering/{}", "name", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, _, err := c.Peering.Get(ctx, v)
 			return err
 		}},
 		{"Peering.Delete", "DELETE", "/v1/peering/{}", "name", false, false, func(ctx context.Context, c *consul.Client, v string) error {
@@ -398,8 +398,8 @@ func pathRoutes() []pathRoute {
 		{"Query.Update", "PUT", "/v1/query/{}", "query.ID", false, false, func(ctx context.Context, c *consul.Client, v string) error {
 			return c.Query.Update(ctx, query(v))
 		}},
-		{"Query.Read", "GET", "/v1/query/{}", "id", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, _, err := c.Query.Read(ctx, v)
+		{"Query.Get", "GET", "/v1/query/{}", "id", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, _, err := c.Query.Get(ctx, v)
 			return err
 		}},
 		{"Query.Delete", "DELETE", "/v1/query/{}", "id", false, false, func(ctx context.Context, c *consul.Client, v string) error {
@@ -427,12 +427,12 @@ func pathRoutes() []pathRoute {
 		{"Services.DisableMaintenance", "PUT", "/v1/agent/service/maintenance/{}", "serviceID", false, false, func(ctx context.Context, c *consul.Client, v string) error {
 			return c.Services.DisableMaintenance(ctx, v)
 		}},
-		{"Services.HealthByID", "GET", "/v1/agent/health/service/id/{}", "serviceID", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, _, err := c.Services.HealthByID(ctx, v)
+		{"Services.GetHealthByID", "GET", "/v1/agent/health/service/id/{}", "serviceID", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, _, err := c.Services.GetHealthByID(ctx, v)
 			return err
 		}},
-		{"Services.HealthByName", "GET", "/v1/agent/health/service/name/{}", "name", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, _, _, err := c.Services.HealthByName(ctx, v)
+		{"Services.GetHealthByName", "GET", "/v1/agent/health/service/name/{}", "name", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, _, _, err := c.Services.GetHealthByName(ctx, v)
 			return err
 		}},
 		// Sessions.
@@ -443,12 +443,12 @@ func pathRoutes() []pathRoute {
 			_, err := c.Session.Renew(ctx, v)
 			return err
 		}},
-		{"Session.Info", "GET", "/v1/session/info/{}", "id", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, _, err := c.Session.Info(ctx, v)
+		{"Session.Get", "GET", "/v1/session/info/{}", "id", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, _, err := c.Session.Get(ctx, v)
 			return err
 		}},
-		{"Session.Node", "GET", "/v1/session/node/{}", "node", false, false, func(ctx context.Context, c *consul.Client, v string) error {
-			_, _, err := c.Session.Node(ctx, v)
+		{"Session.ListByNode", "GET", "/v1/session/node/{}", "node", false, false, func(ctx context.Context, c *consul.Client, v string) error {
+			_, _, err := c.Session.ListByNode(ctx, v)
 			return err
 		}},
 	}
@@ -520,7 +520,7 @@ func TestPathParamsAccepted(t *testing.T) {
 		v := "web-1.a_b~c"
 		switch {
 		case r.fixed:
-			v = consul.HealthCritical
+			v = string(consul.HealthCritical)
 		case r.multi:
 			v = "builtin/service"
 		}
@@ -596,15 +596,15 @@ func TestKVPathHostile(t *testing.T) {
 			_, _, err := c.KV.List(ctx, k)
 			return err
 		}},
-		{"KV.Keys", "GET", "prefix", true, func(ctx context.Context, c *consul.Client, k string) error {
-			_, _, err := c.KV.Keys(ctx, k)
+		{"KV.ListKeys", "GET", "prefix", true, func(ctx context.Context, c *consul.Client, k string) error {
+			_, _, err := c.KV.ListKeys(ctx, k)
 			return err
 		}},
 		{"KV.Put", "PUT", "key", false, func(ctx context.Context, c *consul.Client, k string) error {
 			return c.KV.Put(ctx, k, v)
 		}},
-		{"KV.CAS", "PUT", "key", false, func(ctx context.Context, c *consul.Client, k string) error {
-			_, err := c.KV.CAS(ctx, k, v, 3)
+		{"KV.PutCAS", "PUT", "key", false, func(ctx context.Context, c *consul.Client, k string) error {
+			_, err := c.KV.PutCAS(ctx, k, v, 3)
 			return err
 		}},
 		{"KV.Acquire", "PUT", "key", false, func(ctx context.Context, c *consul.Client, k string) error {
@@ -678,7 +678,7 @@ func TestPathExploitsRefused(t *testing.T) {
 	secretKey := aclTestName(t, "adv") + "/secret"
 	require.NoError(t, admin.KV.Put(ctx, secretKey, []byte("s3cret-value")))
 	t.Cleanup(func() { _ = admin.KV.Delete(testCtx(t), secretKey) })
-	self, _, err := admin.ACL.TokenReadSelf(ctx)
+	self, _, err := admin.ACL.GetSelfToken(ctx)
 	require.NoError(t, err)
 	mgmt := self.AccessorID
 
@@ -687,53 +687,53 @@ func TestPathExploitsRefused(t *testing.T) {
 	code, body := pathRawGet(t, srv.HTTPAddr, "/v1/acl/templated-policy/name/"+name, srv.ManagementToken)
 	require.Equal(t, http.StatusOK, code, "the unchecked route reaches the KV store: %s", body)
 	require.Contains(t, body, "czNjcmV0LXZhbHVl", "base64 of the secret value")
-	tpl, _, err := admin.ACL.TemplatedPolicyRead(ctx, name)
+	tpl, _, err := admin.ACL.GetTemplatedPolicy(ctx, name)
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, "name", ae.Arg)
 	assert.Nil(t, tpl)
-	_, err = admin.ACL.TemplatedPolicyPreview(ctx, name, nil)
+	_, err = admin.ACL.PreviewTemplatedPolicy(ctx, name, nil)
 	require.ErrorAs(t, err, &ae)
 
 	// 2. A templated policy name that reaches the caller's own token.
 	code, body = pathRawGet(t, srv.HTTPAddr, "/v1/acl/templated-policy/name/../../token/self", srv.ManagementToken)
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, body, srv.ManagementToken, "the unchecked route returns the caller's secret")
-	tpl, _, err = admin.ACL.TemplatedPolicyRead(ctx, "../../token/self")
+	tpl, _, err = admin.ACL.GetTemplatedPolicy(ctx, "../../token/self")
 	require.ErrorAs(t, err, &ae)
 	assert.Nil(t, tpl)
 	// The name the route is for still works.
-	tpl, _, err = admin.ACL.TemplatedPolicyRead(ctx, "builtin/service")
+	tpl, _, err = admin.ACL.GetTemplatedPolicy(ctx, "builtin/service")
 	require.NoError(t, err)
 	require.NotNil(t, tpl)
 
 	// 3. An AccessorID that turns an update into a clone of the management
 	// token, plain or escaped.
-	before, _, err := admin.ACL.TokenList(ctx, nil)
+	before, _, err := admin.ACL.ListTokens(ctx, nil)
 	require.NoError(t, err)
 	for _, id := range []string{mgmt + "/clone", mgmt + "%2Fclone", mgmt + "%2fclone"} {
-		tok, err := admin.ACL.TokenUpdate(ctx, &consul.ACLToken{AccessorID: id, Description: "stolen"})
+		tok, err := admin.ACL.UpdateToken(ctx, &consul.ACLToken{AccessorID: id, Description: "stolen"})
 		require.ErrorAs(t, err, &ae, "AccessorID %q", id)
 		assert.Equal(t, "token.AccessorID", ae.Arg)
 		assert.Nil(t, tok)
-		_, err = admin.ACL.TokenClone(ctx, id, "stolen")
-		require.ErrorAs(t, err, &ae, "TokenClone(%q)", id)
+		_, err = admin.ACL.CloneToken(ctx, id, "stolen")
+		require.ErrorAs(t, err, &ae, "CloneToken(%q)", id)
 	}
-	after, _, err := admin.ACL.TokenList(ctx, nil)
+	after, _, err := admin.ACL.ListTokens(ctx, nil)
 	require.NoError(t, err)
 	require.Len(t, after, len(before), "no token was created")
 
 	// 4. A session ID of ".." reads /v1/session (the unchecked client got
 	// the redirect's answer back); Info refuses it.
-	sess, _, err := admin.Session.Info(ctx, "..")
+	sess, _, err := admin.Session.Get(ctx, "..")
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, "id", ae.Arg)
 	assert.Nil(t, sess)
 
-	// 5. TokenDelete(".."), which sent DELETE /v1/acl, is refused, and
+	// 5. DeleteToken(".."), which sent DELETE /v1/acl, is refused, and
 	// the tokens are all there.
-	require.ErrorAs(t, admin.ACL.TokenDelete(ctx, ".."), &ae)
-	require.ErrorAs(t, admin.ACL.TokenDelete(ctx, "%2e%2e"), &ae)
-	after, _, err = admin.ACL.TokenList(ctx, nil)
+	require.ErrorAs(t, admin.ACL.DeleteToken(ctx, ".."), &ae)
+	require.ErrorAs(t, admin.ACL.DeleteToken(ctx, "%2e%2e"), &ae)
+	after, _, err = admin.ACL.ListTokens(ctx, nil)
 	require.NoError(t, err)
 	require.Len(t, after, len(before))
 
@@ -747,11 +747,11 @@ func TestPathExploitsRefused(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, body, `"Query"`, "the unchecked route is the explain route")
 	for _, id := range []string{qid + "/explain", qid + "%2Fexplain", qid + "/execute"} {
-		got, _, err := admin.Query.Read(ctx, id)
-		require.ErrorAs(t, err, &ae, "Query.Read(%q)", id)
+		got, _, err := admin.Query.Get(ctx, id)
+		require.ErrorAs(t, err, &ae, "Query.Get(%q)", id)
 		assert.Nil(t, got)
 	}
-	got, _, err := admin.Query.Read(ctx, qid)
+	got, _, err := admin.Query.Get(ctx, qid)
 	require.NoError(t, err)
 	require.Equal(t, qid, got.ID)
 }
@@ -788,7 +788,7 @@ func TestKVPathEscapesStayLiteral(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "good", string(good.Value), "no key reached another")
 
-	listed, _, err := c.KV.Keys(ctx, p+"/")
+	listed, _, err := c.KV.ListKeys(ctx, p+"/")
 	require.NoError(t, err)
 	assert.ElementsMatch(t, append([]string{p + "/b"}, keys...), listed)
 

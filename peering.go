@@ -59,7 +59,7 @@ type Peering struct {
 	// StreamStatus describes the replication stream with the peer.
 	StreamStatus PeeringStreamStatus
 	// Remote describes the peer's cluster.
-	Remote      PeeringRemoteInfo
+	Remote      PeeringRemote
 	CreateIndex uint64
 	ModifyIndex uint64
 }
@@ -77,8 +77,8 @@ type PeeringStreamStatus struct {
 	LastSend      *time.Time
 }
 
-// PeeringRemoteInfo describes the peer's cluster.
-type PeeringRemoteInfo struct {
+// PeeringRemote describes the peer's cluster.
+type PeeringRemote struct {
 	Partition  string
 	Datacenter string
 	Locality   *PeeringLocality `json:",omitempty"`
@@ -133,7 +133,7 @@ func (s *PeeringService) GenerateToken(ctx context.Context, req PeeringGenerateT
 // peering named req.PeerName on the dialing side: POST
 // /v1/peering/establish. It returns once the peer's servers accepted the
 // token's secret (an unreachable peer is an error) and the peering is
-// stored; the replication stream comes up in the background (watch Read
+// stored; the replication stream comes up in the background (watch Get
 // for PeeringStateActive). An empty PeerName or PeeringToken is refused
 // before sending.
 func (s *PeeringService) Establish(ctx context.Context, req PeeringEstablishRequest, opts ...Option) error {
@@ -147,13 +147,13 @@ func (s *PeeringService) Establish(ctx context.Context, req PeeringEstablishRequ
 	return err
 }
 
-// Read reads one peering by name: GET /v1/peering/:name. It is always
+// Get reads one peering by name: GET /v1/peering/:name. It is always
 // answered by the leader.
 //
 // A peering that does not exist returns (nil, meta, nil). A name that is
 // not one path segment (empty, "." or "..", with a '/' or a control
 // character) is refused before sending. It supports blocking (WaitIndex).
-func (s *PeeringService) Read(ctx context.Context, name string, opts ...Option) (*Peering, *Meta, error) {
+func (s *PeeringService) Get(ctx context.Context, name string, opts ...Option) (*Peering, *Meta, error) {
 	path, err := buildPath("/v1/peering/{name}", name)
 	if err != nil {
 		return nil, nil, err

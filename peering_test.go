@@ -34,7 +34,7 @@ func peeringTestPeering() *consul.Peering {
 		StreamStatus: consul.PeeringStreamStatus{
 			ImportedServices: []string{"web"}, LastHeartbeat: &hb, LastReceive: &hb,
 		},
-		Remote:      consul.PeeringRemoteInfo{Datacenter: "dc1", Locality: &consul.PeeringLocality{Region: "eu", Zone: "a"}},
+		Remote:      consul.PeeringRemote{Datacenter: "dc1", Locality: &consul.PeeringLocality{Region: "eu", Zone: "a"}},
 		CreateIndex: 14, ModifyIndex: 15,
 	}
 }
@@ -72,14 +72,14 @@ func TestPeeringEstablishWire(t *testing.T) {
 func TestPeeringReadListDeleteWire(t *testing.T) {
 	ctx := testCtx(t)
 	w, c := newWire(t, reply{Body: peeringTestJSON, Header: map[string]string{"X-Consul-Index": "15"}})
-	p, meta, err := c.Peering.Read(ctx, "dc1peer", consul.WaitIndex(10))
+	p, meta, err := c.Peering.Get(ctx, "dc1peer", consul.WaitIndex(10))
 	require.NoError(t, err)
 	w.only(t).expect(t, "GET", "/v1/peering/dc1peer", q("index", "10"))
 	assert.Equal(t, uint64(15), meta.Index)
 	assert.Equal(t, peeringTestPeering(), p)
 
 	w, c = newWire(t, reply{Status: 404, Body: `Peering not found for "a b"`, Header: map[string]string{"X-Consul-Index": "3"}})
-	p, meta, err = c.Peering.Read(ctx, "a b")
+	p, meta, err = c.Peering.Get(ctx, "a b")
 	require.NoError(t, err, "a missing peering is not an error")
 	assert.Nil(t, p)
 	assert.Equal(t, uint64(3), meta.Index)
@@ -109,7 +109,7 @@ func TestPeeringBadInput(t *testing.T) {
 	ctx := testCtx(t)
 	w, c := newWire(t)
 	_, gerr := c.Peering.GenerateToken(ctx, consul.PeeringGenerateTokenRequest{})
-	_, _, rerr := c.Peering.Read(ctx, "")
+	_, _, rerr := c.Peering.Get(ctx, "")
 	for _, tc := range []struct {
 		arg string
 		err error
@@ -139,7 +139,7 @@ func TestPeering(t *testing.T) {
 	list, _, err := ca.Peering.List(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, list)
-	p, meta, err := ca.Peering.Read(ctx, "dc2")
+	p, meta, err := ca.Peering.Get(ctx, "dc2")
 	require.NoError(t, err)
 	assert.Nil(t, p)
 	assert.NotNil(t, meta)
@@ -147,7 +147,7 @@ func TestPeering(t *testing.T) {
 	tok, err := ca.Peering.GenerateToken(ctx, consul.PeeringGenerateTokenRequest{PeerName: "dc2", Meta: map[string]string{"env": "test"}})
 	require.NoError(t, err)
 	require.NotEmpty(t, tok)
-	p, _, err = ca.Peering.Read(ctx, "dc2")
+	p, _, err = ca.Peering.Get(ctx, "dc2")
 	require.NoError(t, err)
 	require.NotNil(t, p)
 	assert.Equal(t, consul.PeeringStatePending, p.State)
@@ -164,7 +164,7 @@ func TestPeering(t *testing.T) {
 	var idx uint64
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		dp, meta, err = cd.Peering.Read(ctx, "dc1", consul.WaitIndex(idx), consul.WaitTime(2*time.Second))
+		dp, meta, err = cd.Peering.Get(ctx, "dc1", consul.WaitIndex(idx), consul.WaitTime(2*time.Second))
 		require.NoError(t, err)
 		require.NotNil(t, dp)
 		idx = meta.Index
@@ -180,10 +180,10 @@ func TestPeering(t *testing.T) {
 	assert.Equal(t, p.ID, dp.PeerID, "the dialer knows the acceptor's ID of the peering")
 
 	require.Eventually(t, func() bool {
-		p, _, err := ca.Peering.Read(ctx, "dc2")
+		p, _, err := ca.Peering.Get(ctx, "dc2")
 		return err == nil && p != nil && p.State == consul.PeeringStateActive
 	}, 30*time.Second, 100*time.Millisecond)
-	p, _, err = ca.Peering.Read(ctx, "dc2")
+	p, _, err = ca.Peering.Get(ctx, "dc2")
 	require.NoError(t, err)
 	assert.Equal(t, "dc2", p.Remote.Datacenter)
 
@@ -196,13 +196,13 @@ func TestPeering(t *testing.T) {
 	// An intention can name a service of the peer as its source. The
 	// intention routes cannot write one (Consul refuses SourcePeer there):
 	// it is written as a service-intentions config entry.
-	err = cd.Connect.UpsertIntention(ctx, &consul.Intention{
+	_, err = cd.Connect.PutIntention(ctx, &consul.Intention{
 		SourceName: "web", SourcePeer: "dc1", DestinationName: "db", Action: consul.IntentionAllow,
 	})
 	require.ErrorAs(t, err, new(*consul.ArgumentError))
-	require.NoError(t, cd.ConfigEntries.Apply(ctx, &consul.ServiceIntentionsConfigEntry{
-		Name:    "db",
-		Sources: []*consul.ServiceIntentionsSource{{Name: "web", Peer: "dc1", Action: consul.IntentionAllow}},
+	require.NoError(t, cd.ConfigEntries.Put(ctx, &consul.ServiceIntentionsConfigEntry{
+		ConfigEntryHeader: consul.ConfigEntryHeader{Name: "db"},
+		Sources:           []*consul.ServiceIntentionsSource{{Name: "web", Peer: "dc1", Action: consul.IntentionAllow}},
 	}))
 	ixn, _, err := cd.Connect.GetIntentionExact(ctx, "peer:dc1/web", "db")
 	require.NoError(t, err)
@@ -216,11 +216,11 @@ func TestPeering(t *testing.T) {
 	// Deleting on the dialer terminates the acceptor's side.
 	require.NoError(t, cd.Peering.Delete(ctx, "dc1"))
 	require.Eventually(t, func() bool {
-		p, _, err := cd.Peering.Read(ctx, "dc1")
+		p, _, err := cd.Peering.Get(ctx, "dc1")
 		return err == nil && p == nil
 	}, 30*time.Second, 100*time.Millisecond, "the deleted peering goes away")
 	require.Eventually(t, func() bool {
-		p, _, err := ca.Peering.Read(ctx, "dc2")
+		p, _, err := ca.Peering.Get(ctx, "dc2")
 		return err == nil && p != nil && p.State == consul.PeeringStateTerminated
 	}, 30*time.Second, 100*time.Millisecond, "the peer sees the peering terminated")
 	require.NoError(t, ca.Peering.Delete(ctx, "dc2"))
@@ -255,7 +255,7 @@ func ExamplePeeringService_GenerateToken() {
 	if err := dc2.Peering.Establish(ctx, consul.PeeringEstablishRequest{PeerName: "dc1", PeeringToken: token}); err != nil {
 		log.Fatal(err)
 	}
-	p, _, err := dc2.Peering.Read(ctx, "dc1")
+	p, _, err := dc2.Peering.Get(ctx, "dc1")
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 // health filters, failover to other datacenters) that clients execute by
 // ID or by name, over HTTP with Execute or over DNS as
 // <name>.query.consul. aioconsul's query.items / create / read / update /
-// delete / execute / explain map onto List, Create, Read, Update, Delete,
+// delete / execute / explain map onto List, Create, Get, Update, Delete,
 // Execute and Explain.
 type QueryService service
 
@@ -130,9 +130,9 @@ type PreparedQueryTemplate struct {
 	RemoveEmptyTags bool `json:",omitempty"`
 }
 
-// QueryExecuteParams are the parameters of Execute besides the Options
+// QueryExecuteOptions are the parameters of Execute besides the Options
 // (use Near for ?near=).
-type QueryExecuteParams struct {
+type QueryExecuteOptions struct {
 	// Limit caps the number of instances returned (?limit=); zero means
 	// all.
 	Limit int
@@ -210,12 +210,12 @@ func (s *QueryService) Update(ctx context.Context, query *PreparedQuery, opts ..
 	return err
 }
 
-// Read reads a prepared query by ID: GET /v1/query/:id.
+// Get reads a prepared query by ID: GET /v1/query/:id.
 //
 // A query that does not exist returns (nil, meta, nil). An id that is not
 // one path segment is refused before sending. It supports blocking and
 // consistency options.
-func (s *QueryService) Read(ctx context.Context, id string, opts ...Option) (*PreparedQuery, *Meta, error) {
+func (s *QueryService) Get(ctx context.Context, id string, opts ...Option) (*PreparedQuery, *Meta, error) {
 	path, err := buildPath("/v1/query/{id}", id)
 	if err != nil {
 		return nil, nil, err
@@ -258,7 +258,7 @@ func (s *QueryService) List(ctx context.Context, opts ...Option) ([]*PreparedQue
 // (this is not a read of one stored object, so the 404 rule does not
 // apply). An idOrName that is not one path segment is refused before
 // sending.
-func (s *QueryService) Execute(ctx context.Context, idOrName string, params *QueryExecuteParams, opts ...Option) (*QueryExecuteResponse, *Meta, error) {
+func (s *QueryService) Execute(ctx context.Context, idOrName string, params *QueryExecuteOptions, opts ...Option) (*QueryExecuteResponse, *Meta, error) {
 	path, err := buildPath("/v1/query/{idOrName}/execute", idOrName)
 	if err != nil {
 		return nil, nil, err

@@ -86,7 +86,7 @@ func TestQueryWire(t *testing.T) {
 		{
 			name: "Read", reply: `[` + queryTestJSON + `]`,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				q, _, err := c.Query.Read(ctx, "q-1", consul.Stale())
+				q, _, err := c.Query.Get(ctx, "q-1", consul.Stale())
 				return q, err
 			},
 			method: "GET", path: "/v1/query/q-1", query: q("stale", ""), check: queryCheckTest,
@@ -94,7 +94,7 @@ func TestQueryWire(t *testing.T) {
 		{
 			name: "ReadMissing", status: 404, reply: "Query not found",
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				pq, meta, err := c.Query.Read(ctx, "q-1")
+				pq, meta, err := c.Query.Get(ctx, "q-1")
 				if err == nil && (pq != nil || meta.Index != 42) {
 					err = errors.New("want nil query and a meta")
 				}
@@ -121,7 +121,7 @@ func TestQueryWire(t *testing.T) {
 		{
 			name: "Execute", reply: queryTestExecuteJSON,
 			call: func(ctx context.Context, c *consul.Client) (any, error) {
-				r, _, err := c.Query.Execute(ctx, "web", &consul.QueryExecuteParams{Limit: 3, Connect: true}, consul.Near("_agent"))
+				r, _, err := c.Query.Execute(ctx, "web", &consul.QueryExecuteOptions{Limit: 3, Connect: true}, consul.Near("_agent"))
 				return r, err
 			},
 			method: "GET", path: "/v1/query/web/execute", query: q("limit", "3", "connect", "true", "near", "_agent"),
@@ -134,7 +134,7 @@ func TestQueryWire(t *testing.T) {
 				require.Len(t, r.Nodes, 1)
 				assert.Equal(t, "node1", r.Nodes[0].Node.Node)
 				assert.Equal(t, 8080, r.Nodes[0].Service.Port)
-				assert.Equal(t, "passing", r.Nodes[0].Checks[0].Status)
+				assert.Equal(t, consul.HealthPassing, r.Nodes[0].Checks[0].Status)
 			},
 		},
 		{
@@ -183,11 +183,11 @@ func TestQueryWireErrors(t *testing.T) {
 		}(),
 		"id update":  c.Query.Update(ctx, &consul.PreparedQuery{Service: consul.PreparedQueryService{Service: "x"}}),
 		"nil update": c.Query.Update(ctx, nil),
-		"id read":    func() error { _, _, err := c.Query.Read(ctx, ""); return err }(),
+		"id read":    func() error { _, _, err := c.Query.Get(ctx, ""); return err }(),
 		"id delete":  c.Query.Delete(ctx, ""),
 		"id execute": func() error { _, _, err := c.Query.Execute(ctx, "", nil); return err }(),
 		"limit": func() error {
-			_, _, err := c.Query.Execute(ctx, "x", &consul.QueryExecuteParams{Limit: -1})
+			_, _, err := c.Query.Execute(ctx, "x", &consul.QueryExecuteOptions{Limit: -1})
 			return err
 		}(),
 		"id explain": func() error { _, _, err := c.Query.Explain(ctx, ""); return err }(),
@@ -205,7 +205,7 @@ func TestQueryWireErrors(t *testing.T) {
 
 // queryTestRegister registers a service instance on its own node with one
 // service check in the given status, with the library's catalog register.
-func queryTestRegister(t *testing.T, c *consul.Client, node, service, status string, tags ...string) {
+func queryTestRegister(t *testing.T, c *consul.Client, node, service string, status consul.HealthStatus, tags ...string) {
 	t.Helper()
 	id := service + "-" + node
 	require.NoError(t, c.Catalog.Register(testCtx(t), &consul.CatalogRegistration{
@@ -252,17 +252,17 @@ func TestQueryExecute(t *testing.T) {
 	require.Equal(t, svc, res.Service)
 	require.Equal(t, "dc1", res.Datacenter)
 	require.Equal(t, 10*time.Second, res.DNS.TTL)
-	require.Equal(t, "passing", res.Nodes[0].Checks[0].Status)
+	require.Equal(t, consul.HealthPassing, res.Nodes[0].Checks[0].Status)
 
 	// By name too; without OnlyPassing the warning one comes back, the critical never.
-	q, _, err := admin.Query.Read(ctx, id)
+	q, _, err := admin.Query.Get(ctx, id)
 	require.NoError(t, err)
 	q.Service.OnlyPassing = false
 	require.NoError(t, admin.Query.Update(ctx, q))
 	res, _, err = admin.Query.Execute(ctx, svc, nil, consul.Near("_agent"))
 	require.NoError(t, err)
 	require.Equal(t, []string{good, warn}, queryTestNodes(res))
-	res, _, err = admin.Query.Execute(ctx, svc, &consul.QueryExecuteParams{Limit: 1})
+	res, _, err = admin.Query.Execute(ctx, svc, &consul.QueryExecuteOptions{Limit: 1})
 	require.NoError(t, err)
 	require.Len(t, res.Nodes, 1)
 
@@ -296,10 +296,10 @@ func TestQueryExecute(t *testing.T) {
 	res, _, err = anon.Query.Execute(ctx, id, nil)
 	require.NoError(t, err)
 	require.Empty(t, res.Nodes, "default deny filters the instances")
-	reader, err := admin.ACL.TokenCreate(ctx, &consul.ACLToken{ServiceIdentities: []consul.ACLServiceIdentity{{ServiceName: svc}}})
+	reader, err := admin.ACL.CreateToken(ctx, &consul.ACLToken{ServiceIdentities: []consul.ACLServiceIdentity{{ServiceName: svc}}})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = admin.ACL.TokenDelete(testCtx(t), reader.AccessorID) })
-	q, _, err = admin.Query.Read(ctx, id)
+	t.Cleanup(func() { _ = admin.ACL.DeleteToken(testCtx(t), reader.AccessorID) })
+	q, _, err = admin.Query.Get(ctx, id)
 	require.NoError(t, err)
 	q.Token = reader.SecretID
 	require.NoError(t, admin.Query.Update(ctx, q))
@@ -324,7 +324,7 @@ func TestQueryCRUD(t *testing.T) {
 	})
 	require.NoError(t, err)
 
-	got, meta, err := admin.Query.Read(ctx, id)
+	got, meta, err := admin.Query.Get(ctx, id)
 	require.NoError(t, err)
 	require.NotZero(t, meta.Index)
 	require.Equal(t, name, got.Name)
@@ -340,7 +340,7 @@ func TestQueryCRUD(t *testing.T) {
 	got.Service.Tags = []string{"replica"}
 	got.DNS.TTL = 0
 	require.NoError(t, admin.Query.Update(ctx, got))
-	again, _, err := admin.Query.Read(ctx, id)
+	again, _, err := admin.Query.Get(ctx, id)
 	require.NoError(t, err)
 	require.Equal(t, []string{"replica"}, again.Service.Tags)
 	require.Zero(t, again.DNS.TTL)
@@ -359,7 +359,7 @@ func TestQueryCRUD(t *testing.T) {
 	require.Equal(t, 500, aclStatus(err), "%v", err)
 
 	require.NoError(t, admin.Query.Delete(ctx, id))
-	gone, meta, err := admin.Query.Read(ctx, id)
+	gone, meta, err := admin.Query.Get(ctx, id)
 	require.NoError(t, err, "the 404 rule")
 	require.Nil(t, gone)
 	require.NotNil(t, meta)

@@ -752,3 +752,85 @@ func header(h http.Header, key string) (string, bool) {
 	}
 	return "", false
 }
+
+// --- resolving a call's options ---
+
+// defaultWait is Consul's wait when a blocking read gives none.
+const defaultWait = 5 * time.Minute
+
+// maxWait is the longest wait Consul honours.
+const maxWait = 10 * time.Minute
+
+// callOptions is the resolution of the client defaults and a call's options
+// for the single-valued settings.
+type callOptions struct {
+	dc, token, hash     string
+	ns, partition       string
+	consistency         Consistency
+	index               uint64
+	wait                time.Duration
+	maxAge, staleIfErr  time.Duration
+	maxStale            time.Duration
+	hasMaxAge, hasStale bool
+	cached              bool
+}
+
+// blocking reports whether the call waits on the server.
+func (o *callOptions) blocking() bool { return o.index > 0 || o.hash != "" }
+
+// resolve applies defaults then opts, validating each.
+func (c *Client) resolve(opts []Option, o *callOptions) error {
+	o.dc = c.datacenter
+	o.token = c.token
+	o.ns = c.namespace
+	o.partition = c.partition
+	o.consistency = c.consistency
+	for i := range opts {
+		op := &opts[i]
+		switch op.kind {
+		case optDatacenter:
+			o.dc = op.s1
+		case optConsistency:
+			o.consistency = Consistency(op.n)
+			if !o.consistency.valid() {
+				return argError("consistency", "unknown mode %d", op.n)
+			}
+		case optToken:
+			if err := checkToken("token", op.s1); err != nil {
+				return err
+			}
+			o.token = op.s1
+		case optWaitIndex:
+			o.index = op.n
+		case optWaitTime:
+			if op.d < 0 {
+				return argError("wait", "negative duration %s", op.d)
+			}
+			o.wait = op.d
+		case optWaitHash:
+			o.hash = op.s1
+		case optCached:
+			o.cached = true
+		case optMaxAge:
+			if op.d < 0 {
+				return argError("max-age", "negative duration %s", op.d)
+			}
+			o.cached, o.hasMaxAge, o.maxAge = true, true, op.d
+		case optStaleIfError:
+			if op.d < 0 {
+				return argError("stale-if-error", "negative duration %s", op.d)
+			}
+			o.cached, o.hasStale, o.staleIfErr = true, true, op.d
+		case optMaxStale:
+			if op.d < 0 {
+				return argError("max_stale", "negative duration %s", op.d)
+			}
+			o.maxStale = op.d
+		case optNamespace:
+			o.ns = op.s1
+		case optPartition:
+			o.partition = op.s1
+		}
+	}
+	return nil
+}

@@ -149,7 +149,7 @@ func (r *AgentServiceRegistration) validate(prefix string, sidecar bool) error {
 type AgentServiceHealth struct {
 	// AggregatedStatus is the worst status of Checks: HealthPassing,
 	// HealthWarning, HealthCritical or HealthMaintenance.
-	AggregatedStatus string
+	AggregatedStatus HealthStatus
 	Service          *NodeService
 	Checks           []*HealthCheck
 }
@@ -260,13 +260,13 @@ func (s *ServicesService) maintenance(ctx context.Context, serviceID string, ena
 // The status codes of the local health endpoints, each with a JSON body.
 var servicesHealthStatuses = []int{http.StatusTooManyRequests, http.StatusServiceUnavailable}
 
-// HealthByID returns a local service instance with its checks and their
+// GetHealthByID returns a local service instance with its checks and their
 // aggregated status: GET /v1/agent/health/service/id/:id. Consul encodes
 // the status in the answer's code (200 passing, 429 warning, 503 critical
 // or maintenance); all three are results here, not errors. An ID the agent
 // does not know returns (nil, meta, nil); an ID that is not one path
 // segment is refused before sending. It does not block.
-func (s *ServicesService) HealthByID(ctx context.Context, serviceID string, opts ...Option) (*AgentServiceHealth, *Meta, error) {
+func (s *ServicesService) GetHealthByID(ctx context.Context, serviceID string, opts ...Option) (*AgentServiceHealth, *Meta, error) {
 	path, err := buildPath("/v1/agent/health/service/id/{serviceID}", serviceID)
 	if err != nil {
 		return nil, nil, err
@@ -282,14 +282,14 @@ func (s *ServicesService) HealthByID(ctx context.Context, serviceID string, opts
 	return out, meta, nil
 }
 
-// HealthByName returns the aggregated status of every local instance of a
+// GetHealthByName returns the aggregated status of every local instance of a
 // service, and the instances with their checks: GET
 // /v1/agent/health/service/name/:name. The status is the worst of the
 // instances' (maintenance, critical, warning, then passing); 429 and 503
 // answers are results here, not errors. A name with no local instance
 // returns "", an empty slice and a nil error; a name that is not one path
 // segment is refused before sending. It does not block.
-func (s *ServicesService) HealthByName(ctx context.Context, name string, opts ...Option) (string, []*AgentServiceHealth, *Meta, error) {
+func (s *ServicesService) GetHealthByName(ctx context.Context, name string, opts ...Option) (HealthStatus, []*AgentServiceHealth, *Meta, error) {
 	path, err := buildPath("/v1/agent/health/service/name/{name}", name)
 	if err != nil {
 		return "", nil, nil, err
@@ -310,8 +310,8 @@ func (s *ServicesService) HealthByName(ctx context.Context, name string, opts ..
 
 // servicesWorstStatus ranks maintenance over critical over warning over
 // passing.
-func servicesWorstStatus(list []*AgentServiceHealth) string {
-	rank := func(s string) int {
+func servicesWorstStatus(list []*AgentServiceHealth) HealthStatus {
+	rank := func(s HealthStatus) int {
 		switch s {
 		case HealthPassing:
 			return 0

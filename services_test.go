@@ -125,9 +125,9 @@ func TestServicesBadInput(t *testing.T) {
 	checksTestArgError(t, c.Services.Deregister(ctx, ""), "serviceID")
 	checksTestArgError(t, c.Services.EnableMaintenance(ctx, "", "r"), "serviceID")
 	checksTestArgError(t, c.Services.DisableMaintenance(ctx, ""), "serviceID")
-	_, _, err = c.Services.HealthByID(ctx, "")
+	_, _, err = c.Services.GetHealthByID(ctx, "")
 	checksTestArgError(t, err, "serviceID")
-	_, _, _, err = c.Services.HealthByName(ctx, "")
+	_, _, _, err = c.Services.GetHealthByName(ctx, "")
 	checksTestArgError(t, err, "name")
 	w.noRequest(t)
 }
@@ -155,7 +155,7 @@ const servicesTestHealth = `{"AggregatedStatus":"%s","Service":` + servicesTestA
  "Notes":"","Output":"","ServiceID":"redis1","ServiceName":"redis","ServiceTags":["master","v1"],
  "Type":"","Interval":"","Timeout":"","ExposedPort":0,"Definition":{},"CreateIndex":0,"ModifyIndex":0}]}`
 
-func servicesTestHealthBody(status string) string {
+func servicesTestHealthBody(status consul.HealthStatus) string {
 	return fmt.Sprintf(servicesTestHealth, status, status)
 }
 
@@ -163,10 +163,10 @@ func TestServicesHealthByIDWire(t *testing.T) {
 	ctx := testCtx(t)
 	for _, tc := range []struct {
 		code   int
-		status string
+		status consul.HealthStatus
 	}{{200, consul.HealthPassing}, {429, consul.HealthWarning}, {503, consul.HealthCritical}} {
 		w, c := newWire(t, reply{Status: tc.code, Body: servicesTestHealthBody(tc.status)})
-		h, _, err := c.Services.HealthByID(ctx, "redis1")
+		h, _, err := c.Services.GetHealthByID(ctx, "redis1")
 		require.NoError(t, err, "status %d is a result", tc.code)
 		w.only(t).expect(t, "GET", "/v1/agent/health/service/id/redis1", nil)
 		require.Equal(t, tc.status, h.AggregatedStatus)
@@ -175,13 +175,13 @@ func TestServicesHealthByIDWire(t *testing.T) {
 		require.Equal(t, tc.status, h.Checks[0].Status)
 	}
 	_, c := newWire(t, reply{Status: 404, Body: `{"AggregatedStatus":"critical","Service":null,"Checks":null}`})
-	h, meta, err := c.Services.HealthByID(ctx, "nope")
+	h, meta, err := c.Services.GetHealthByID(ctx, "nope")
 	require.NoError(t, err)
 	require.Nil(t, h)
 	require.NotNil(t, meta)
 
 	_, c = newWire(t, reply{Status: 403, Body: "Permission denied"})
-	_, _, err = c.Services.HealthByID(ctx, "redis1")
+	_, _, err = c.Services.GetHealthByID(ctx, "redis1")
 	require.ErrorIs(t, err, consul.ErrPermissionDenied)
 }
 
@@ -189,7 +189,7 @@ func TestServicesHealthByNameWire(t *testing.T) {
 	ctx := testCtx(t)
 	body := "[" + servicesTestHealthBody(consul.HealthPassing) + "," + servicesTestHealthBody(consul.HealthWarning) + "]"
 	w, c := newWire(t, reply{Status: 429, Body: body})
-	status, list, _, err := c.Services.HealthByName(ctx, "redis")
+	status, list, _, err := c.Services.GetHealthByName(ctx, "redis")
 	require.NoError(t, err)
 	w.only(t).expect(t, "GET", "/v1/agent/health/service/name/redis", nil)
 	require.Equal(t, consul.HealthWarning, status)
@@ -197,14 +197,14 @@ func TestServicesHealthByNameWire(t *testing.T) {
 
 	body = "[" + servicesTestHealthBody(consul.HealthMaintenance) + "," + servicesTestHealthBody(consul.HealthCritical) + "]"
 	_, c = newWire(t, reply{Status: 503, Body: body})
-	status, _, _, err = c.Services.HealthByName(ctx, "redis")
+	status, _, _, err = c.Services.GetHealthByName(ctx, "redis")
 	require.NoError(t, err)
 	require.Equal(t, consul.HealthMaintenance, status)
 
 	_, c = newWire(t, reply{Status: 404, Body: `[]`})
-	status, list, _, err = c.Services.HealthByName(ctx, "nope")
+	status, list, _, err = c.Services.GetHealthByName(ctx, "nope")
 	require.NoError(t, err)
-	require.Equal(t, "", status)
+	require.Equal(t, consul.HealthStatus(""), status)
 	require.NotNil(t, list)
 	require.Empty(t, list)
 }
@@ -225,7 +225,7 @@ func TestServicesIntegrationTTL(t *testing.T) {
 	}))
 	t.Cleanup(func() { _ = c.Services.Deregister(ctx, id) })
 
-	assertStatus := func(want string) {
+	assertStatus := func(want consul.HealthStatus) {
 		t.Helper()
 		checks, _, err := c.Checks.List(ctx, consul.Filter(`ServiceID == "`+id+`"`))
 		require.NoError(t, err)
@@ -236,15 +236,15 @@ func TestServicesIntegrationTTL(t *testing.T) {
 			}
 		}
 		require.Equal(t, want, worst, "Checks.List")
-		status, list, _, err := c.Services.HealthByName(ctx, name)
+		status, list, _, err := c.Services.GetHealthByName(ctx, name)
 		require.NoError(t, err)
 		require.Len(t, list, 1)
 		require.Equal(t, want, list[0].AggregatedStatus)
 		require.Equal(t, id, list[0].Service.ID)
-		h, _, err := c.Services.HealthByID(ctx, id)
+		h, _, err := c.Services.GetHealthByID(ctx, id)
 		require.NoError(t, err)
 		require.Equal(t, want, h.AggregatedStatus)
-		require.Equal(t, want, status, "HealthByName")
+		require.Equal(t, want, status, "GetHealthByName")
 	}
 
 	assertStatus(consul.HealthCritical)
@@ -265,10 +265,10 @@ func TestServicesIntegrationTTL(t *testing.T) {
 	require.NotNil(t, maint, "maintenance check present")
 	require.Equal(t, consul.HealthCritical, maint.Status)
 	require.Equal(t, "migrating", maint.Notes)
-	status, _, _, err := c.Services.HealthByName(ctx, name)
+	status, _, _, err := c.Services.GetHealthByName(ctx, name)
 	require.NoError(t, err)
 	require.Equal(t, consul.HealthMaintenance, status)
-	h, _, err := c.Services.HealthByID(ctx, id)
+	h, _, err := c.Services.GetHealthByID(ctx, id)
 	require.NoError(t, err)
 	require.Equal(t, consul.HealthMaintenance, h.AggregatedStatus)
 
@@ -349,12 +349,12 @@ func TestServicesIntegrationCRUD(t *testing.T) {
 	svc, _, err = c.Services.Get(ctx, id)
 	require.NoError(t, err)
 	require.Nil(t, svc, "a missing service is nil")
-	h, _, err := c.Services.HealthByID(ctx, id)
+	h, _, err := c.Services.GetHealthByID(ctx, id)
 	require.NoError(t, err)
 	require.Nil(t, h)
-	status, hl, _, err := c.Services.HealthByName(ctx, name)
+	status, hl, _, err := c.Services.GetHealthByName(ctx, name)
 	require.NoError(t, err)
-	require.Equal(t, "", status)
+	require.Equal(t, consul.HealthStatus(""), status)
 	require.Empty(t, hl)
 	require.ErrorIs(t, c.Services.Deregister(ctx, id), consul.ErrNotFound)
 	require.ErrorIs(t, c.Services.EnableMaintenance(ctx, id, ""), consul.ErrNotFound)
@@ -405,7 +405,7 @@ func ExampleServicesService_Register() {
 	if err := client.Checks.Pass(ctx, "redis1-ttl", "serving"); err != nil {
 		log.Fatal(err)
 	}
-	status, _, _, err := client.Services.HealthByName(ctx, "redis")
+	status, _, _, err := client.Services.GetHealthByName(ctx, "redis")
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -162,12 +162,12 @@ func (s *SessionService) Renew(ctx context.Context, id string, opts ...Option) (
 	return out[0], nil
 }
 
-// Info reads one session: GET /v1/session/info/:id.
+// Get reads one session: GET /v1/session/info/:id.
 //
 // A session that does not exist returns (nil, meta, nil). An id that is
 // not one path segment is refused before sending. It supports blocking and
 // consistency options.
-func (s *SessionService) Info(ctx context.Context, id string, opts ...Option) (*SessionEntry, *Meta, error) {
+func (s *SessionService) Get(ctx context.Context, id string, opts ...Option) (*SessionEntry, *Meta, error) {
 	path, err := buildPath("/v1/session/info/{id}", id)
 	if err != nil {
 		return nil, nil, err
@@ -180,10 +180,10 @@ func (s *SessionService) Info(ctx context.Context, id string, opts ...Option) (*
 	return first(out), meta, nil
 }
 
-// Node lists the sessions of one node: GET /v1/session/node/:node. A node
+// ListByNode lists the sessions of one node: GET /v1/session/node/:node. A node
 // that is not one path segment is refused before sending. It supports
 // blocking and consistency options.
-func (s *SessionService) Node(ctx context.Context, node string, opts ...Option) ([]*SessionEntry, *Meta, error) {
+func (s *SessionService) ListByNode(ctx context.Context, node string, opts ...Option) ([]*SessionEntry, *Meta, error) {
 	path, err := buildPath("/v1/session/node/{node}", node)
 	if err != nil {
 		return nil, nil, err

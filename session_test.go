@@ -85,14 +85,14 @@ func TestSessionOtherRoutesWire(t *testing.T) {
 	w.only(t).expect(t, "PUT", "/v1/session/renew/"+id, nil)
 
 	w, c = newWire(t, reply{Body: sessionTestJSON, Header: map[string]string{"X-Consul-Index": "10"}})
-	s, meta, err := c.Session.Info(ctx, id, consul.WaitIndex(3))
+	s, meta, err := c.Session.Get(ctx, id, consul.WaitIndex(3))
 	require.NoError(t, err)
 	assert.Equal(t, id, s.ID)
 	assert.Equal(t, uint64(10), meta.Index)
 	w.only(t).expect(t, "GET", "/v1/session/info/"+id, q("index", "3"))
 
 	w, c = newWire(t, reply{Body: sessionTestJSON})
-	list, _, err := c.Session.Node(ctx, "node one", consul.Stale())
+	list, _, err := c.Session.ListByNode(ctx, "node one", consul.Stale())
 	require.NoError(t, err)
 	assert.Len(t, list, 1)
 	w.only(t).expect(t, "GET", "/v1/session/node/node%20one", q("stale", ""))
@@ -107,7 +107,7 @@ func TestSessionOtherRoutesWire(t *testing.T) {
 	// null); both are a nil session and no error.
 	for _, body := range []string{"[]", "null"} {
 		_, c = newWire(t, reply{Body: body, Header: map[string]string{"X-Consul-Index": "7"}})
-		s, meta, err = c.Session.Info(ctx, id)
+		s, meta, err = c.Session.Get(ctx, id)
 		require.NoError(t, err)
 		assert.Nil(t, s)
 		assert.Equal(t, uint64(7), meta.Index)
@@ -150,7 +150,7 @@ func TestSessionIntegration(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, id)
 
-	s, meta, err := c.Session.Info(ctx, id)
+	s, meta, err := c.Session.Get(ctx, id)
 	require.NoError(t, err)
 	require.NotNil(t, s)
 	assert.Equal(t, id, s.ID)
@@ -165,7 +165,7 @@ func TestSessionIntegration(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, id, renewed.ID)
 
-	onNode, _, err := c.Session.Node(ctx, srv.NodeName)
+	onNode, _, err := c.Session.ListByNode(ctx, srv.NodeName)
 	require.NoError(t, err)
 	assert.True(t, sessionTestContains(onNode, id))
 	all, _, err := c.Session.List(ctx)
@@ -182,7 +182,7 @@ func TestSessionIntegration(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, pair)
 
-	gone, meta, err := c.Session.Info(ctx, id)
+	gone, meta, err := c.Session.Get(ctx, id)
 	require.NoError(t, err)
 	assert.Nil(t, gone, "a destroyed session reads as nil")
 	assert.NotZero(t, meta.Index)
@@ -193,7 +193,7 @@ func TestSessionIntegration(t *testing.T) {
 	// A session bound to no node check, and NoLockDelay.
 	free, err := c.Session.Create(ctx, &consul.SessionEntry{NodeChecks: []string{}, LockDelay: consul.NoLockDelay})
 	require.NoError(t, err)
-	s, _, err = c.Session.Info(ctx, free)
+	s, _, err = c.Session.Get(ctx, free)
 	require.NoError(t, err)
 	assert.Empty(t, s.NodeChecks)
 	assert.Zero(t, s.LockDelay)
@@ -209,7 +209,7 @@ func TestSessionTTLExpires(t *testing.T) {
 	require.NoError(t, err)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		s, _, err := c.Session.Info(ctx, id)
+		s, _, err := c.Session.Get(ctx, id)
 		require.NoError(t, err)
 		if s == nil {
 			break

@@ -77,7 +77,7 @@ type txnResponse struct {
 // Txn builds a transaction: chain operations, then Execute. All operations
 // apply atomically or none does. A Txn is not safe for concurrent use.
 //
-//	results, meta, err := client.KV.Txn().
+//	results, meta, err := client.Txn.New().
 //		CheckIndex("app/config", idx).
 //		Set("app/config", newValue).
 //		Get("app/config").
@@ -88,12 +88,10 @@ type Txn struct {
 	err error
 }
 
-// New starts an empty transaction.
+// New starts an empty transaction (aioconsul's kv.prepare()). Transactions
+// live on their own sub-client, not on KV: /v1/txn takes operations of
+// several kinds, KV's being the ones this builder writes.
 func (s *TxnService) New() *Txn { return &Txn{c: s.client} }
-
-// Txn starts an empty transaction (aioconsul's kv.prepare()); it is the same
-// builder as client.Txn.New().
-func (s *KVService) Txn() *Txn { return &Txn{c: s.client} }
 
 // Ops returns the operations built so far, as sent to Consul.
 func (t *Txn) Ops() []TxnOp {

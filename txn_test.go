@@ -55,9 +55,9 @@ func TestTxnEveryVerbWire(t *testing.T) {
 
 func TestTxnReadOnlyTakesConsistencyWire(t *testing.T) {
 	w, c := newWire(t, reply{Body: `{"Results":[],"Errors":null}`})
-	_, _, err := c.KV.Txn().Get("a").CheckIndex("b", 3).Execute(testCtx(t), consul.Stale())
+	_, _, err := c.Txn.New().Get("a").CheckIndex("b", 3).Execute(testCtx(t), consul.Stale())
 	require.NoError(t, err)
-	_, _, err = c.KV.Txn().Get("a").Set("b", nil).Execute(testCtx(t), consul.Stale())
+	_, _, err = c.Txn.New().Get("a").Set("b", nil).Execute(testCtx(t), consul.Stale())
 	require.NoError(t, err)
 	reqs := w.requests()
 	reqs[0].expect(t, "PUT", "/v1/txn", q("stale", ""))
@@ -66,7 +66,7 @@ func TestTxnReadOnlyTakesConsistencyWire(t *testing.T) {
 
 func TestTxnRollbackWire(t *testing.T) {
 	_, c := newWire(t, reply{Status: 409, Body: `{"Results":null,"Errors":[{"OpIndex":1,"What":"failed index check"},{"OpIndex":3,"What":"key missing"}]}`})
-	_, _, err := c.KV.Txn().Set("a", nil).CheckIndex("a", 1).Set("b", nil).Get("c").Execute(testCtx(t))
+	_, _, err := c.Txn.New().Set("a", nil).CheckIndex("a", 1).Set("b", nil).Get("c").Execute(testCtx(t))
 	var te *consul.TxnError
 	require.ErrorAs(t, err, &te)
 	assert.Equal(t, []consul.TxnOpError{{OpIndex: 1, What: "failed index check"}, {OpIndex: 3, What: "key missing"}}, te.Errors)
@@ -104,7 +104,7 @@ func TestTxnIntegration(t *testing.T) {
 	ctx := testCtx(t)
 	p := uniq(t, "txn")
 
-	res, meta, err := c.KV.Txn().
+	res, meta, err := c.Txn.New().
 		Set(p+"/a", []byte("1")).
 		SetFlags(p+"/b", []byte("2"), 5).
 		CheckNotExists(p + "/c").
@@ -122,7 +122,7 @@ func TestTxnIntegration(t *testing.T) {
 
 	a, _, err := c.KV.Get(ctx, p+"/a")
 	require.NoError(t, err)
-	read, meta, err := c.KV.Txn().Get(p+"/a").CheckIndex(p+"/a", a.ModifyIndex).Execute(ctx, consul.Stale())
+	read, meta, err := c.Txn.New().Get(p+"/a").CheckIndex(p+"/a", a.ModifyIndex).Execute(ctx, consul.Stale())
 	require.NoError(t, err)
 	require.Len(t, read, 2, "get and check-index both return the entry")
 	// Consul answers a read-only transaction with KnownLeader and
@@ -133,7 +133,7 @@ func TestTxnIntegration(t *testing.T) {
 	sess, err := c.Session.Create(ctx, &consul.SessionEntry{LockDelay: consul.NoLockDelay})
 	require.NoError(t, err)
 	defer c.Session.Destroy(ctx, sess)
-	_, _, err = c.KV.Txn().
+	_, _, err = c.Txn.New().
 		CAS(p+"/a", []byte("10"), a.ModifyIndex).
 		Lock(p+"/lock", []byte("L"), sess).
 		CheckSession(p+"/lock", sess).
@@ -146,7 +146,7 @@ func TestTxnIntegration(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "1", string(still.Value), "a rolled back transaction changes nothing")
 
-	_, _, err = c.KV.Txn().
+	_, _, err = c.Txn.New().
 		CAS(p+"/a", []byte("10"), a.ModifyIndex).
 		Lock(p+"/lock", []byte("L"), sess).
 		CheckSession(p+"/lock", sess).
@@ -165,9 +165,9 @@ func TestTxnIntegration(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, b)
 
-	_, _, err = c.KV.Txn().DeleteTree(p + "/").Execute(ctx)
+	_, _, err = c.Txn.New().DeleteTree(p + "/").Execute(ctx)
 	require.NoError(t, err)
-	left, _, err := c.KV.Keys(ctx, p+"/")
+	left, _, err := c.KV.ListKeys(ctx, p+"/")
 	require.NoError(t, err)
 	assert.Empty(t, left)
 }
@@ -180,7 +180,7 @@ func TestTxnFailedCheckIndexChangesNothing(t *testing.T) {
 	x, _, err := c.KV.Get(ctx, p+"/x")
 	require.NoError(t, err)
 
-	_, _, err = c.KV.Txn().
+	_, _, err = c.Txn.New().
 		Set(p+"/y", []byte("new")).
 		Set(p+"/x", []byte("changed")).
 		CheckIndex(p+"/x", x.ModifyIndex+100).
@@ -213,7 +213,7 @@ func TestTxnFailedCheckIndexChangesNothing(t *testing.T) {
 
 func TestTxnConflictWithoutJSONIsAStatusError(t *testing.T) {
 	_, c := newWire(t, reply{Status: 409, Body: "conflicting request\n"})
-	_, _, err := c.KV.Txn().Set("a", nil).Execute(testCtx(t))
+	_, _, err := c.Txn.New().Set("a", nil).Execute(testCtx(t))
 	var se *consul.StatusError
 	require.ErrorAs(t, err, &se, "a 409 that is not a transaction report is the plain status")
 	assert.Equal(t, "conflicting request", se.Body)

@@ -15,12 +15,12 @@ func ExampleWatch() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	_ = consul.Watch(ctx, consul.Bind(client.KV.List, "app/config/"))                  // a KV prefix
-	_ = consul.Watch(ctx, consul.Bind(client.Health.Service, "web", consul.Passing())) // a service's healthy instances
-	_ = consul.Watch(ctx, client.Catalog.Services)                                     // the catalog's services
-	_ = consul.Watch(ctx, client.Catalog.Nodes)                                        // the catalog's nodes
-	_ = consul.Watch(ctx, consul.Bind(client.Health.State, consul.HealthCritical))     // checks in a state
-	_ = consul.Watch(ctx, consul.Bind(client.Event.List, "deploy"))                    // user events
+	_ = consul.Watch(ctx, consul.Bind(client.KV.List, "app/config/"))                               // a KV prefix
+	_ = consul.Watch(ctx, consul.Bind(client.Health.ListServiceInstances, "web", consul.Passing())) // a service's healthy instances
+	_ = consul.Watch(ctx, client.Catalog.ListServices)                                              // the catalog's services
+	_ = consul.Watch(ctx, client.Catalog.ListNodes)                                                 // the catalog's nodes
+	_ = consul.Watch(ctx, consul.Bind(client.Health.ListChecksInState, consul.HealthCritical))      // checks in a state
+	_ = consul.Watch(ctx, consul.Bind(client.Event.List, "deploy"))                                 // user events
 
 	for u, err := range consul.Watch(ctx, consul.Bind(client.KV.Get, "app/leader"), consul.WatchDistinct()) {
 		if err != nil {
@@ -42,7 +42,7 @@ func ExampleNewWatchGroup() {
 	// One group per process (or per client): the healthy instances of a
 	// service, by name.
 	healthy := consul.NewWatchGroup(func(service string) consul.BlockingRead[[]*consul.ServiceEntry] {
-		return consul.Bind(client.Health.Service, service, consul.Passing())
+		return consul.Bind(client.Health.ListServiceInstances, service, consul.Passing())
 	})
 
 	for i := 0; i < 3; i++ {

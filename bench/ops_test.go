@@ -96,7 +96,7 @@ var ops = []*op{
 	{
 		name: "Txn64", want: fixture.TxnOps,
 		ours: func(ctx context.Context, e *env) (int, error) {
-			t := e.ours.KV.Txn()
+			t := e.ours.Txn.New()
 			for i := range txnKeys {
 				t.Set(txnKeys[i], txnValues[i])
 			}

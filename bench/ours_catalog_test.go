@@ -8,11 +8,11 @@ import (
 )
 
 func oursHealthService(ctx context.Context, e *env) (int, error) {
-	es, _, err := e.ours.Health.Service(ctx, fixture.Service, consul.Passing())
+	es, _, err := e.ours.Health.ListServiceInstances(ctx, fixture.Service, consul.Passing())
 	return len(es), err
 }
 
 func oursCatalogServices(ctx context.Context, e *env) (int, error) {
-	m, _, err := e.ours.Catalog.Services(ctx)
+	m, _, err := e.ours.Catalog.ListServices(ctx)
 	return len(m), err
 }

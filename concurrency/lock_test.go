@@ -170,7 +170,7 @@ func TestLockOwnSessionRenewed(t *testing.T) {
 
 	time.Sleep(2*opts.SessionOptions.TTL + time.Second)
 	require.NoError(t, held.Err(), "lost: %v", context.Cause(held))
-	info, _, err := c.Session.Info(ctx, sid)
+	info, _, err := c.Session.Get(ctx, sid)
 	require.NoError(t, err)
 	require.NotNil(t, info, "Consul invalidated the lock's session: it was not renewed")
 	pair, _, err := c.KV.Get(ctx, key)
@@ -322,7 +322,7 @@ func TestLockExistingSession(t *testing.T) {
 	require.Equal(t, "v", string(pair.Value))
 	require.NoError(t, l.Unlock(ctx))
 	require.NoError(t, sess.Err(), "unlocking leaves a shared session alone")
-	info, _, err := c.Session.Info(ctx, sid)
+	info, _, err := c.Session.Get(ctx, sid)
 	require.NoError(t, err)
 	require.NotNil(t, info, "a given session is not destroyed")
 	pair, _, err = c.KV.Get(ctx, key)
@@ -332,7 +332,7 @@ func TestLockExistingSession(t *testing.T) {
 	require.Equal(t, concurrency.LockFlags, pair.Flags, "a release leaves the marker")
 	require.NoError(t, sess.Close(ctx))
 	require.ErrorIs(t, sess.Err(), concurrency.ErrSessionClosed)
-	info, _, err = c.Session.Info(ctx, sid)
+	info, _, err = c.Session.Get(ctx, sid)
 	require.NoError(t, err)
 	require.NotNil(t, info, "closing a session made from an ID does not destroy it")
 }

@@ -74,7 +74,7 @@ func TestSemaphoreLimit(t *testing.T) {
 	require.NoError(t, json.Unmarshal(pair.Value, &st))
 	require.Equal(t, limit, st.Limit)
 	require.Empty(t, st.Holders)
-	keys, _, err := c.KV.Keys(ctx, prefix+"/")
+	keys, _, err := c.KV.ListKeys(ctx, prefix+"/")
 	require.NoError(t, err)
 	require.Equal(t, []string{prefix + "/.lock"}, keys)
 	require.Zero(t, sessionsNamed(t, c, name))
@@ -107,7 +107,7 @@ func TestSemaphoreTryAcquireLostAndLimitMismatch(t *testing.T) {
 
 	// a's session dies: its slot is lost, and b takes it (the dead holder is
 	// pruned).
-	keys, _, err := c.KV.Keys(ctx, prefix+"/")
+	keys, _, err := c.KV.ListKeys(ctx, prefix+"/")
 	require.NoError(t, err)
 	var sid string
 	for _, k := range keys {

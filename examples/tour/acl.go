@@ -22,7 +22,7 @@ const tourACLGlobalManagement = "00000000-0000-0000-0000-000000000001"
 // management token. ok is false, with a note printed, otherwise.
 func tourACLClient(ctx context.Context, t *tourEnv) (c *consul.Client, ok bool, err error) {
 	if t.agent == nil {
-		self, _, err := t.client.ACL.TokenReadSelf(ctx)
+		self, _, err := t.client.ACL.GetSelfToken(ctx)
 		if err == nil {
 			for _, p := range self.Policies {
 				if p.ID == tourACLGlobalManagement {
@@ -56,14 +56,14 @@ func tourACL(ctx context.Context, t *tourEnv) error {
 
 	rules := fmt.Sprintf(`key_prefix %q { policy = "read" }
 key_prefix %q { policy = "deny" }`, t.prefix+"/", t.prefix+"/private/")
-	policy, err := acl.PolicyCreate(ctx, &consul.ACLPolicy{Name: t.prefix + "-app-read", Rules: rules})
+	policy, err := acl.CreatePolicy(ctx, &consul.ACLPolicy{Name: t.prefix + "-app-read", Rules: rules})
 	if err != nil {
 		return err
 	}
-	defer acl.PolicyDelete(context.WithoutCancel(ctx), policy.ID)
+	defer acl.DeletePolicy(context.WithoutCancel(ctx), policy.ID)
 	step("acl.policy create %q -> %s, rules:\n%s", policy.Name, policy.ID[:8], rules)
 
-	token, err := acl.TokenCreate(ctx, &consul.ACLToken{
+	token, err := acl.CreateToken(ctx, &consul.ACLToken{
 		Description: "my-app-token",
 		Policies:    []consul.ACLLink{{Name: policy.Name}},
 	})
@@ -73,10 +73,10 @@ key_prefix %q { policy = "deny" }`, t.prefix+"/", t.prefix+"/private/")
 	step("acl.create({Description: my-app-token, Policies: [%s]}) -> accessor %s", policy.Name, token.AccessorID[:8])
 
 	token.Description = "my-app-token (updated)"
-	if token, err = acl.TokenUpdate(ctx, token); err != nil {
+	if token, err = acl.UpdateToken(ctx, token); err != nil {
 		return err
 	}
-	info, _, err := acl.TokenRead(ctx, token.AccessorID)
+	info, _, err := acl.GetToken(ctx, token.AccessorID)
 	if err != nil {
 		return err
 	}
@@ -103,24 +103,24 @@ key_prefix %q { policy = "deny" }`, t.prefix+"/", t.prefix+"/private/")
 	err = app.KV.Put(ctx, t.prefix+"/x", []byte("nope"))
 	step("with the token: kv.put(%q) -> permission denied: %v", t.prefix+"/x", errors.Is(err, consul.ErrPermissionDenied))
 
-	clone, err := acl.TokenClone(ctx, token.AccessorID, "my-app-token (clone)")
+	clone, err := acl.CloneToken(ctx, token.AccessorID, "my-app-token (clone)")
 	if err != nil {
 		return err
 	}
 	step("acl.clone(%s) -> new accessor %s with the same policies", token.AccessorID[:8], clone.AccessorID[:8])
 
-	tokens, _, err := acl.TokenList(ctx, &consul.ACLTokenFilter{Policy: policy.ID})
+	tokens, _, err := acl.ListTokens(ctx, &consul.ACLTokenFilter{Policy: policy.ID})
 	if err != nil {
 		return err
 	}
 	step("acl.items() linked to %s -> %d token(s)", policy.Name, len(tokens))
 
 	for _, tok := range []*consul.ACLToken{token, clone} {
-		if err := acl.TokenDelete(ctx, tok.AccessorID); err != nil {
+		if err := acl.DeleteToken(ctx, tok.AccessorID); err != nil {
 			return err
 		}
 	}
-	gone, _, err := acl.TokenRead(ctx, token.AccessorID)
+	gone, _, err := acl.GetToken(ctx, token.AccessorID)
 	if err != nil {
 		return err
 	}
@@ -152,7 +152,7 @@ func tourQuery(ctx context.Context, t *tourEnv) error {
 	q := c.Query
 
 	svc := t.prefix + "-web"
-	for i, status := range []string{consul.HealthPassing, consul.HealthCritical} {
+	for i, status := range []consul.HealthStatus{consul.HealthPassing, consul.HealthCritical} {
 		node := fmt.Sprintf("%s-node-%d", t.prefix, i+1)
 		err := c.Catalog.Register(ctx, &consul.CatalogRegistration{
 			Node: node, Address: fmt.Sprintf("10.0.0.%d", i+1),
@@ -176,7 +176,7 @@ func tourQuery(ctx context.Context, t *tourEnv) error {
 	defer q.Delete(context.WithoutCancel(ctx), id)
 	step("query.create({Name: %s, Service: %s, OnlyPassing}) -> %s", svc, svc, id[:8])
 
-	read, _, err := q.Read(ctx, id)
+	read, _, err := q.Get(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -188,7 +188,7 @@ func tourQuery(ctx context.Context, t *tourEnv) error {
 	}
 	step("query.update(%s, Near: _agent) -> ok", id[:8])
 
-	res, _, err := q.Execute(ctx, read.Name, &consul.QueryExecuteParams{Limit: 3})
+	res, _, err := q.Execute(ctx, read.Name, &consul.QueryExecuteOptions{Limit: 3})
 	if err != nil {
 		return err
 	}
@@ -221,7 +221,7 @@ func tourQuery(ctx context.Context, t *tourEnv) error {
 	if err := q.Delete(ctx, tid); err != nil {
 		return err
 	}
-	gone, _, err := q.Read(ctx, tid)
+	gone, _, err := q.Get(ctx, tid)
 	if err != nil {
 		return err
 	}

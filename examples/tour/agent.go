@@ -124,7 +124,7 @@ func tourServices(ctx context.Context, t *tourEnv) error {
 	if err := s.EnableMaintenance(ctx, id, "migrating"); err != nil {
 		return err
 	}
-	h, _, err := s.HealthByID(ctx, id)
+	h, _, err := s.GetHealthByID(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func tourServices(ctx context.Context, t *tourEnv) error {
 	if err := s.DisableMaintenance(ctx, id); err != nil {
 		return err
 	}
-	status, _, _, err := s.HealthByName(ctx, name)
+	status, _, _, err := s.GetHealthByName(ctx, name)
 	if err != nil {
 		return err
 	}

@@ -45,14 +45,14 @@ func tourCatalog(ctx context.Context, t *tourEnv) error {
 	}
 	step("catalog.register({Node: %q, Service: redis1, Check: service:redis1})", node)
 
-	dcs, _, err := c.Datacenters(ctx)
+	dcs, _, err := c.ListDatacenters(ctx)
 	if err != nil {
 		return err
 	}
 	step("catalog.datacenters() -> %v", dcs)
 
 	// aioconsul's near="_self" is "_agent" in modern Consul.
-	nodes, meta, err := c.Nodes(ctx, consul.Near("_agent"))
+	nodes, meta, err := c.ListNodes(ctx, consul.Near("_agent"))
 	if err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func tourCatalog(ctx context.Context, t *tourEnv) error {
 			Service: &consul.NodeService{ID: "redis2", Service: redis, Tags: []string{"replica", "v1"}, Port: 8001}})
 	}()
 	start := time.Now()
-	cn, meta, err := c.Node(ctx, node, consul.WaitIndex(meta.Index), consul.WaitTime(30*time.Second))
+	cn, meta, err := c.GetNode(ctx, node, consul.WaitIndex(meta.Index), consul.WaitTime(30*time.Second))
 	if err != nil {
 		return err
 	}
@@ -78,13 +78,13 @@ func tourCatalog(ctx context.Context, t *tourEnv) error {
 	step("catalog.node(%q, WaitIndex, 30s) woke after %s with %d service(s), index %d",
 		node, time.Since(start).Round(100*time.Millisecond), len(cn.Services), meta.Index)
 
-	services, _, err := c.Services(ctx, consul.Stale())
+	services, _, err := c.ListServices(ctx, consul.Stale())
 	if err != nil {
 		return err
 	}
 	step("catalog.services(consistency=stale) -> %s: %v", redis, services[redis])
 
-	instances, _, err := c.Service(ctx, redis, consul.Tag("master"))
+	instances, _, err := c.ListServiceInstances(ctx, redis, consul.Tag("master"))
 	if err != nil {
 		return err
 	}
@@ -137,19 +137,19 @@ func tourHealth(ctx context.Context, t *tourEnv) error {
 	h := t.client.Health
 	node, redis := tourCatalogNode(t), tourCatalogService(t)
 
-	checks, _, err := h.Node(ctx, node)
+	checks, _, err := h.ListNodeChecks(ctx, node)
 	if err != nil {
 		return err
 	}
 	for _, c := range checks {
 		step("health.node(%q): %s is %s", node, c.CheckID, c.Status)
 	}
-	checks, _, err = h.Checks(ctx, redis)
+	checks, _, err = h.ListServiceChecks(ctx, redis)
 	if err != nil {
 		return err
 	}
 	step("health.checks(%q) -> %d check(s)", redis, len(checks))
-	checks, _, err = h.State(ctx, consul.HealthPassing, consul.Near("_agent"))
+	checks, _, err = h.ListChecksInState(ctx, consul.HealthPassing, consul.Near("_agent"))
 	if err != nil {
 		return err
 	}
@@ -161,11 +161,11 @@ func tourHealth(ctx context.Context, t *tourEnv) error {
 			Status: consul.HealthCritical, ServiceID: "redis1", Output: "connection refused"}}); err != nil {
 		return err
 	}
-	all, _, err := h.Service(ctx, redis)
+	all, _, err := h.ListServiceInstances(ctx, redis)
 	if err != nil {
 		return err
 	}
-	passing, _, err := h.Service(ctx, redis, consul.Passing())
+	passing, _, err := h.ListServiceInstances(ctx, redis, consul.Passing())
 	if err != nil {
 		return err
 	}
@@ -179,14 +179,14 @@ func tourHealth(ctx context.Context, t *tourEnv) error {
 // tourCoordinate follows aioconsul's "Network Coordinates" section, then
 // removes the tour's catalog node.
 func tourCoordinate(ctx context.Context, t *tourEnv) error {
-	dcs, _, err := t.client.Coordinate.Datacenters(ctx)
+	dcs, _, err := t.client.Coordinate.ListDatacenters(ctx)
 	if err != nil {
 		return err
 	}
 	for _, dc := range dcs {
 		step("coordinate.datacenters(): %s with %d server(s)", dc.Datacenter, len(dc.Coordinates))
 	}
-	nodes, _, err := t.client.Coordinate.Nodes(ctx)
+	nodes, _, err := t.client.Coordinate.ListNodes(ctx)
 	if err != nil {
 		return err
 	}
@@ -201,7 +201,7 @@ func tourCoordinate(ctx context.Context, t *tourEnv) error {
 	if err := t.client.Catalog.Deregister(ctx, &consul.CatalogDeregistration{Node: node}); err != nil {
 		return err
 	}
-	gone, _, err := t.client.Catalog.Node(ctx, node)
+	gone, _, err := t.client.Catalog.GetNode(ctx, node)
 	if err != nil {
 		return err
 	}

@@ -19,18 +19,18 @@ func tourConfigEntries(ctx context.Context, t *tourEnv) error {
 		}
 	}()
 
-	if err := s.Apply(ctx, &consul.ServiceDefaultsConfigEntry{Name: name, Protocol: "http"}); err != nil {
+	if err := s.Put(ctx, &consul.ServiceDefaultsConfigEntry{ConfigEntryHeader: consul.ConfigEntryHeader{Name: name}, Protocol: "http"}); err != nil {
 		return err
 	}
-	step("ConfigEntries.Apply(service-defaults %s, Protocol http)", name)
-	if err := s.Apply(ctx, &consul.ServiceResolverConfigEntry{
-		Name:           name,
-		ConnectTimeout: 3 * time.Second,
-		Subsets:        map[string]consul.ServiceResolverSubset{"v2": {Filter: "Service.Meta.version == v2"}},
+	step("ConfigEntries.Put(service-defaults %s, Protocol http)", name)
+	if err := s.Put(ctx, &consul.ServiceResolverConfigEntry{
+		ConfigEntryHeader: consul.ConfigEntryHeader{Name: name},
+		ConnectTimeout:    3 * time.Second,
+		Subsets:           map[string]consul.ServiceResolverSubset{"v2": {Filter: "Service.Meta.version == v2"}},
 	}); err != nil {
 		return err
 	}
-	step("ConfigEntries.Apply(service-resolver %s, ConnectTimeout 3s, subset v2)", name)
+	step("ConfigEntries.Put(service-resolver %s, ConnectTimeout 3s, subset v2)", name)
 
 	entry, _, err := s.Get(ctx, consul.ConfigKindServiceDefaults, name)
 	if err != nil {
@@ -40,16 +40,16 @@ func tourConfigEntries(ctx context.Context, t *tourEnv) error {
 	step("ConfigEntries.Get(service-defaults, %s) -> %T, Protocol %q, ModifyIndex %d", name, entry, sd.Protocol, sd.ModifyIndex)
 
 	sd.Protocol = "grpc"
-	ok, err := s.ApplyCAS(ctx, sd, sd.ModifyIndex-1)
+	ok, err := s.PutCAS(ctx, sd, sd.ModifyIndex-1)
 	if err != nil {
 		return err
 	}
-	step("ConfigEntries.ApplyCAS(Protocol grpc, stale index) -> %v", ok)
-	ok, err = s.ApplyCAS(ctx, sd, sd.ModifyIndex)
+	step("ConfigEntries.PutCAS(Protocol grpc, stale index) -> %v", ok)
+	ok, err = s.PutCAS(ctx, sd, sd.ModifyIndex)
 	if err != nil {
 		return err
 	}
-	step("ConfigEntries.ApplyCAS(Protocol grpc, index %d) -> %v", sd.ModifyIndex, ok)
+	step("ConfigEntries.PutCAS(Protocol grpc, index %d) -> %v", sd.ModifyIndex, ok)
 
 	list, _, err := s.List(ctx, consul.ConfigKindServiceResolver)
 	if err != nil {
@@ -57,24 +57,24 @@ func tourConfigEntries(ctx context.Context, t *tourEnv) error {
 	}
 	step("ConfigEntries.List(service-resolver) -> %d entries", len(list))
 
-	chain, _, err := s.DiscoveryChain(ctx, name, nil)
+	chain, _, err := s.GetDiscoveryChain(ctx, name, nil)
 	if err != nil {
 		return err
 	}
 	res := chain.Nodes[chain.StartNode].Resolver
-	step("ConfigEntries.DiscoveryChain(%s) -> protocol %s, start %s, connect timeout %s",
+	step("ConfigEntries.GetDiscoveryChain(%s) -> protocol %s, start %s, connect timeout %s",
 		name, chain.Protocol, chain.StartNode, res.ConnectTimeout)
-	chain, _, err = s.DiscoveryChain(ctx, name, &consul.DiscoveryChainOptions{OverrideConnectTimeout: time.Second})
+	chain, _, err = s.GetDiscoveryChain(ctx, name, &consul.DiscoveryChainOptions{OverrideConnectTimeout: time.Second})
 	if err != nil {
 		return err
 	}
 	step("  with OverrideConnectTimeout 1s -> %s", chain.Nodes[chain.StartNode].Resolver.ConnectTimeout)
 
-	exported, _, err := s.ExportedServices(ctx)
+	exported, _, err := s.ListExportedServices(ctx)
 	if err != nil {
 		return err
 	}
-	step("ConfigEntries.ExportedServices() -> %d exported service(s)", len(exported))
+	step("ConfigEntries.ListExportedServices() -> %d exported service(s)", len(exported))
 
 	if err := s.Delete(ctx, consul.ConfigKindServiceResolver, name); err != nil {
 		return err

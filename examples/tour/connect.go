@@ -39,10 +39,10 @@ func tourConnect(ctx context.Context, t *tourEnv) error {
 		{SourceName: "*", DestinationName: db, Action: consul.IntentionDeny, Description: "deny by default"},
 		{SourceName: web, DestinationName: db, Action: consul.IntentionAllow, Description: "web reads db"},
 	} {
-		if err := c.UpsertIntention(ctx, ixn); err != nil {
+		if _, err := c.PutIntention(ctx, ixn); err != nil {
 			return err
 		}
-		step("connect.upsert_intention(%s -> %s: %s)", ixn.SourceName, ixn.DestinationName, ixn.Action)
+		step("connect.put_intention(%s -> %s: %s)", ixn.SourceName, ixn.DestinationName, ixn.Action)
 	}
 	for _, src := range []string{web, t.prefix + "-batch"} {
 		ok, _, err := c.CheckIntention(ctx, src, db)
@@ -158,7 +158,7 @@ func tourPeering(ctx context.Context, t *tourEnv) error {
 	// Follow the dialing side with blocking reads until it is active.
 	var idx uint64
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
-		p, meta, err := cd.Peering.Read(ctx, "dc1", consul.WaitIndex(idx), consul.WaitTime(5*time.Second))
+		p, meta, err := cd.Peering.Get(ctx, "dc1", consul.WaitIndex(idx), consul.WaitTime(5*time.Second))
 		if err != nil {
 			return err
 		}

@@ -36,7 +36,7 @@ func tourKV(ctx context.Context, t *tourEnv) error {
 			return err
 		}
 	}
-	keys, _, err := kv.Keys(ctx, t.prefix+"/my/key/", consul.Separator("/"))
+	keys, _, err := kv.ListKeys(ctx, t.prefix+"/my/key/", consul.Separator("/"))
 	if err != nil {
 		return err
 	}
@@ -51,12 +51,12 @@ func tourKV(ctx context.Context, t *tourEnv) error {
 		step("    %s = %q (flags %d)", p.Key, p.Value, p.Flags)
 	}
 
-	ok, err := kv.CAS(ctx, key, []byte("new value"), pair.ModifyIndex)
+	ok, err := kv.PutCAS(ctx, key, []byte("new value"), pair.ModifyIndex)
 	if err != nil {
 		return err
 	}
 	step("kv.cas(%q, index=%d) -> %v", key, pair.ModifyIndex, ok)
-	ok, err = kv.CAS(ctx, key, []byte("stale write"), pair.ModifyIndex)
+	ok, err = kv.PutCAS(ctx, key, []byte("stale write"), pair.ModifyIndex)
 	if err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func tourKV(ctx context.Context, t *tourEnv) error {
 	if err := kv.DeleteTree(ctx, t.prefix+"/my/"); err != nil {
 		return err
 	}
-	keys, _, err = kv.Keys(ctx, t.prefix+"/")
+	keys, _, err = kv.ListKeys(ctx, t.prefix+"/")
 	if err != nil {
 		return err
 	}
@@ -93,7 +93,7 @@ func tourKV(ctx context.Context, t *tourEnv) error {
 // tourTxn follows aioconsul's "Key/Value Transactions".
 func tourTxn(ctx context.Context, t *tourEnv) error {
 	key := t.prefix + "/txn/key"
-	results, _, err := t.client.KV.Txn().
+	results, _, err := t.client.Txn.New().
 		Set(key, []byte("my value")).
 		Get(key).
 		Execute(ctx)
@@ -102,7 +102,7 @@ func tourTxn(ctx context.Context, t *tourEnv) error {
 	}
 	step("kv.prepare().set(%q).get(%q).execute() -> %d results, read back %q", key, key, len(results), results[1].KV.Value)
 
-	_, _, err = t.client.KV.Txn().
+	_, _, err = t.client.Txn.New().
 		CheckIndex(key, 1).
 		Set(key, []byte("never written")).
 		Execute(ctx)

@@ -42,9 +42,9 @@ func tourOperator(ctx context.Context, t *tourEnv) error {
 	step("operator autopilot configuration -> cleanup dead servers=%t, last contact threshold %s, stabilization %s",
 		ap.CleanupDeadServers, ap.LastContactThreshold, ap.ServerStabilizationTime)
 
-	// peer_delete("10.11.12.13:8300") is RaftRemovePeerByAddress; with an
+	// peer_delete("10.11.12.13:8300") is RemoveRaftPeerByAddress; with an
 	// address that is not a peer Consul refuses and nothing changes.
-	err = t.client.Operator.RaftRemovePeerByAddress(ctx, "10.11.12.13:8300")
+	err = t.client.Operator.RemoveRaftPeerByAddress(ctx, "10.11.12.13:8300")
 	var se *consul.StatusError
 	switch {
 	case errors.As(err, &se):

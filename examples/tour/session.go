@@ -22,7 +22,7 @@ func tourSession(ctx context.Context, t *tourEnv) error {
 	}
 	step("session.create({Name, TTL: 30s}) -> %s", id)
 
-	info, _, err := s.Info(ctx, id)
+	info, _, err := s.Get(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -56,7 +56,7 @@ func tourSession(ctx context.Context, t *tourEnv) error {
 		return err
 	}
 	step("session.items() -> %d session(s)", len(list))
-	onNode, _, err := s.Node(ctx, info.Node)
+	onNode, _, err := s.ListByNode(ctx, info.Node)
 	if err != nil {
 		return err
 	}
@@ -65,7 +65,7 @@ func tourSession(ctx context.Context, t *tourEnv) error {
 	if err := s.Destroy(ctx, id); err != nil {
 		return err
 	}
-	gone, _, err := s.Info(ctx, id)
+	gone, _, err := s.Get(ctx, id)
 	if err != nil {
 		return err
 	}

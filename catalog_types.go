@@ -8,14 +8,24 @@ import (
 
 // The shared discovery types: nodes, service instances and health checks,
 // as the agent, catalog, health and prepared-query endpoints return them.
+// (The types of every call, Option and Meta, are in typing.go.)
 
-// Health statuses of checks.
+// HealthStatus is the status of a health check, or the aggregated status
+// of a service instance: passing, warning or critical, and maintenance for
+// an instance or node in maintenance mode.
+type HealthStatus string
+
+// The health statuses.
 const (
-	HealthAny         = "any" // only as a filter of Health.State
-	HealthPassing     = "passing"
-	HealthWarning     = "warning"
-	HealthCritical    = "critical"
-	HealthMaintenance = "maintenance"
+	HealthPassing  HealthStatus = "passing"
+	HealthWarning  HealthStatus = "warning"
+	HealthCritical HealthStatus = "critical"
+	// HealthMaintenance is the aggregated status of an instance or a node
+	// in maintenance mode (whose maintenance check is critical).
+	HealthMaintenance HealthStatus = "maintenance"
+	// HealthAny is no status: a filter of Health.ListChecksInState only,
+	// for the checks in every state.
+	HealthAny HealthStatus = "any"
 )
 
 // ServiceKind is the kind of a service; the empty kind is a typical service.
@@ -159,11 +169,11 @@ type HealthCheck struct {
 	Node        string
 	CheckID     string
 	Name        string
-	Status      string // HealthPassing, HealthWarning or HealthCritical
-	Notes       string `json:",omitempty"`
-	Output      string `json:",omitempty"`
-	ServiceID   string `json:",omitempty"`
-	ServiceName string `json:",omitempty"`
+	Status      HealthStatus // HealthPassing, HealthWarning or HealthCritical
+	Notes       string       `json:",omitempty"`
+	Output      string       `json:",omitempty"`
+	ServiceID   string       `json:",omitempty"`
+	ServiceName string       `json:",omitempty"`
 	ServiceTags []string
 	Type        string `json:",omitempty"`
 	// Interval and Timeout come from the check's definition.
@@ -271,11 +281,11 @@ type ServiceEntry struct {
 
 // AggregatedStatus returns the worst status of the entry's checks:
 // maintenance, critical, warning, then passing (also for no check).
-func (e *ServiceEntry) AggregatedStatus() string {
+func (e *ServiceEntry) AggregatedStatus() HealthStatus {
 	return aggregateStatus(e.Checks)
 }
 
-func aggregateStatus(checks []*HealthCheck) string {
+func aggregateStatus(checks []*HealthCheck) HealthStatus {
 	var warning, critical, maint bool
 	for _, c := range checks {
 		id := c.CheckID
