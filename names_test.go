@@ -101,6 +101,16 @@ var nameAllowed = map[string]string{
 	"KVCache.Prefix":                  "accessor: the prefix the cache keeps",
 	"Election.Key":                    "accessor: the election's key",
 	"Lock.Key":                        "accessor: the lock's key",
+	"Election.Session":                "accessor: the ID of the session of the current term",
+	"Lock.Index":                      "accessor: the fencing token of the hold",
+	"Semaphore.Index":                 "accessor: the fencing token of the slot",
+	"Election.Index":                  "accessor: the fencing token of the term",
+	"Semaphore.Key":                   "accessor: the contender key of the slot held",
+	"Semaphore.Prefix":                "accessor: the semaphore's prefix",
+	"Session.ID":                      "accessor: the session's ID",
+	"Session.TTL":                     "accessor: the session's TTL",
+	"Session.Done":                    "accessor: the channel closed when the session ends (context.Context's spelling)",
+	"Session.Err":                     "accessor: why the session ended (context.Context's spelling)",
 	"WatchGroup.Len":                  "accessor: the number of shared loops running",
 	"StatusError.Temporary":           "predicate: whether a retry may succeed (net.Error's spelling)",
 	"ConfigEntryHeader.Header":        "accessor: implements ConfigEntry once for every entry type",
@@ -108,8 +118,9 @@ var nameAllowed = map[string]string{
 	"Txn.Ops":                         "accessor: the operations added so far",
 	"Txn.KV":                          "builder: adds any KV operation (the verb is in the KVTxnOp)",
 	// Package-level funcs.
-	"ConfigFromEnv":  "constructor of a Config from the CONSUL_* variables (DESIGN's name)",
-	"EventIDToIndex": "conversion: an event ID to the index to block on",
+	"ConfigFromEnv":    "constructor of a Config from the CONSUL_* variables (DESIGN's name)",
+	"EventIDToIndex":   "conversion: an event ID to the index to block on",
+	"NewSessionFromID": "constructor of a concurrency.Session from the ID of an existing session",
 }
 
 // nameTxnVerbs are the builder methods of Txn: Consul's KV verbs of
@@ -386,7 +397,7 @@ func nameScan(t *testing.T, dir string) (decls []nameDecl, types []string) {
 		require.NoError(t, err)
 		f, err := parser.ParseFile(fset, p, src, parser.SkipObjectResolution)
 		require.NoError(t, err)
-		if f.Name.Name != "consul" {
+		if f.Name.Name != "consul" && f.Name.Name != "concurrency" {
 			continue
 		}
 		for _, decl := range f.Decls {
@@ -433,16 +444,19 @@ func nameScan(t *testing.T, dir string) (decls []nameDecl, types []string) {
 	return decls, types
 }
 
-// TestNames applies the naming rule to the package's exported API.
+// TestNames applies the naming rule to the exported API of the package and
+// of its concurrency package.
 func TestNames(t *testing.T) {
 	decls, types := nameScan(t, ".")
+	cdecls, ctypes := nameScan(t, "concurrency")
+	decls, types = append(decls, cdecls...), append(types, ctypes...)
 	// The scan must see the API, or the test would pass on nothing.
 	require.Greater(t, len(decls), 250, "exported funcs and methods found")
 	seen := map[string]bool{}
 	for _, d := range decls {
 		seen[d.String()] = true
 	}
-	for _, want := range []string{"KVService.Get", "ACLService.CreateToken", "NewClient", "ConfigEntry.Header", "Cache.Subscribe"} {
+	for _, want := range []string{"KVService.Get", "ACLService.CreateToken", "NewClient", "ConfigEntry.Header", "Cache.Subscribe", "Lock.Unlock"} {
 		require.True(t, seen[want], "the scan misses %s", want)
 	}
 

@@ -56,44 +56,6 @@ func ExampleNewWatchGroup() {
 	}
 }
 
-func ExampleNewLock() {
-	client, _ := consul.NewClient(consul.Config{})
-	ctx := context.Background()
-	lock, err := consul.NewLock(client, "jobs/nightly/lock", &consul.LockOptions{Value: []byte("worker-1")})
-	if err != nil {
-		log.Fatal(err)
-	}
-	held, err := lock.Lock(ctx)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer lock.Unlock(context.Background())
-	// Do the work with held as its context: it ends if the lock is lost.
-	_ = held
-}
-
-func ExampleNewElection() {
-	client, _ := consul.NewClient(consul.Config{})
-	ctx := context.Background()
-	e, err := consul.NewElection(client, "service/api/leader", nil)
-	if err != nil {
-		log.Fatal(err)
-	}
-	go func() {
-		for leader, err := range e.Observe(ctx) {
-			if err == nil && leader != nil {
-				fmt.Printf("leader: %s\n", leader.Value)
-			}
-		}
-	}()
-	term, err := e.Campaign(ctx, []byte("10.0.0.7:8080"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer e.Resign(context.Background())
-	<-term.Done() // lead until leadership is lost
-}
-
 func ExampleNewHealthCache() {
 	client, _ := consul.NewClient(consul.Config{})
 	ctx := context.Background()

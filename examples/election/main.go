@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/goconsul/consul"
+	"github.com/goconsul/consul/concurrency"
 	"github.com/goconsul/consul/examples/internal/exampleagent"
 )
 
@@ -26,7 +26,7 @@ func main() {
 	defer stop()
 	key := fmt.Sprintf("example-election-%d/leader", time.Now().UnixNano())
 
-	observer, err := consul.NewElection(client, key, nil)
+	observer, err := concurrency.NewElection(client, key, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func main() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e, err := consul.NewElection(client, key, &consul.LockOptions{SessionTTL: 10 * time.Second})
+			e, err := concurrency.NewElection(client, key, &concurrency.LockOptions{SessionOptions: &concurrency.SessionOptions{TTL: 10 * time.Second}})
 			if err != nil {
 				log.Fatal(err)
 			}
@@ -76,5 +76,5 @@ func main() {
 	time.Sleep(300 * time.Millisecond)
 	ostop()
 	<-observed
-	_ = client.KV.Delete(ctx, key)
+	_ = observer.Destroy(ctx)
 }

@@ -1,5 +1,6 @@
 // Command lock runs four workers that take turns in a critical section
-// guarded by a consul.Lock, then shows TryLock and a lost lock.
+// guarded by a concurrency.Lock, then shows TryLock, a fenced write and a
+// lost lock.
 //
 //	go run ./examples/lock
 //
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/goconsul/consul"
+	"github.com/goconsul/consul/concurrency"
 	"github.com/goconsul/consul/examples/internal/exampleagent"
 )
 
@@ -26,14 +28,14 @@ func main() {
 	client, stop := exampleagent.Connect()
 	defer stop()
 	key := fmt.Sprintf("example-lock-%d/leader", time.Now().UnixNano())
-	opts := &consul.LockOptions{SessionTTL: 10 * time.Second, LockDelay: consul.NoLockDelay}
+	opts := &concurrency.LockOptions{SessionOptions: &concurrency.SessionOptions{TTL: 10 * time.Second, LockDelay: consul.NoLockDelay}}
 
 	var wg sync.WaitGroup
 	for w := 1; w <= 4; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			l, err := consul.NewLock(client, key, opts)
+			l, err := concurrency.NewLock(client, key, opts)
 			if err != nil {
 				log.Fatal(err)
 			}
@@ -56,25 +58,31 @@ func main() {
 	}
 	wg.Wait()
 
-	a, _ := consul.NewLock(client, key, opts)
-	b, _ := consul.NewLock(client, key, opts)
+	a, _ := concurrency.NewLock(client, key, opts)
+	b, _ := concurrency.NewLock(client, key, opts)
 	held, err := a.Lock(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}
-	if _, err := b.TryLock(ctx); errors.Is(err, consul.ErrLockHeld) {
+	if _, err := b.TryLock(ctx); errors.Is(err, concurrency.ErrLockHeld) {
 		fmt.Println("TryLock while held:", err)
 	}
-	pair, _, err := client.KV.Get(ctx, key)
-	if err != nil {
-		log.Fatal(err)
+	// A write fenced by the lock: Consul applies it only while the
+	// holder's session holds the key.
+	sid := a.Session()
+	fenced := func() error {
+		_, _, err := client.Txn.New().CheckSession(key, sid).Set(key+"-result", []byte("done")).Execute(ctx)
+		return err
 	}
+	fmt.Println("fenced write while held:", fenced(), "(token", a.Index(), "wrote it)")
 	fmt.Println("destroying the holder's session...")
-	if err := client.Session.Destroy(ctx, pair.Session); err != nil {
+	if err := client.Session.Destroy(ctx, sid); err != nil {
 		log.Fatal(err)
 	}
 	<-held.Done()
 	fmt.Println("the holder's context ended:", context.Cause(held))
+	fmt.Println("fenced write by the stale holder:", fenced())
 	_ = a.Unlock(ctx)
-	_ = client.KV.Delete(ctx, key)
+	_ = a.Destroy(ctx)
+	_ = client.KV.Delete(ctx, key+"-result")
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/goconsul/consul"
+	"github.com/goconsul/consul/concurrency"
 )
 
 // tourWatch follows aioconsul's blocking queries (the watch=(meta, "30s")
@@ -50,8 +51,8 @@ func tourWatch(ctx context.Context, t *tourEnv) error {
 	}
 
 	// A lock held by a session renewed in the background.
-	opts := &consul.LockOptions{SessionTTL: 10 * time.Second, LockDelay: consul.NoLockDelay}
-	lock, err := consul.NewLock(t.client, t.prefix+"/lock", opts)
+	opts := &concurrency.LockOptions{SessionOptions: &concurrency.SessionOptions{TTL: 10 * time.Second, LockDelay: consul.NoLockDelay}}
+	lock, err := concurrency.NewLock(t.client, t.prefix+"/lock", opts)
 	if err != nil {
 		return err
 	}
@@ -59,7 +60,7 @@ func tourWatch(ctx context.Context, t *tourEnv) error {
 	if err != nil {
 		return err
 	}
-	other, _ := consul.NewLock(t.client, t.prefix+"/lock", opts)
+	other, _ := concurrency.NewLock(t.client, t.prefix+"/lock", opts)
 	_, tryErr := other.TryLock(ctx)
 	step("lock.Lock() held; another TryLock -> %v", tryErr)
 	if err := lock.Unlock(ctx); err != nil {
@@ -68,7 +69,7 @@ func tourWatch(ctx context.Context, t *tourEnv) error {
 	step("lock.Unlock(): the lock's context ended: %v", held.Err())
 
 	// An election.
-	e, err := consul.NewElection(t.client, t.prefix+"/leader", opts)
+	e, err := concurrency.NewElection(t.client, t.prefix+"/leader", opts)
 	if err != nil {
 		return err
 	}

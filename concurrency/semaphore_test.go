@@ -1,19 +1,22 @@
-package consul_test
+package concurrency_test
 
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/goconsul/consul"
+	"github.com/goconsul/consul/concurrency"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 func TestSemaphoreLimit(t *testing.T) {
+	t.Parallel()
 	c := newClient(t, testAgent(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -28,7 +31,7 @@ func TestSemaphoreLimit(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s, err := consul.NewSemaphore(c, prefix, limit, lockTestOpts(name))
+			s, err := concurrency.NewSemaphore(c, prefix, limit, testOpts(name))
 			if !assert.NoError(t, err) {
 				return
 			}
@@ -44,6 +47,8 @@ func TestSemaphoreLimit(t *testing.T) {
 						break
 					}
 				}
+				assert.Equal(t, s.Prefix()+s.Session(), s.Key())
+				assert.NotZero(t, s.Index())
 				time.Sleep(30 * time.Millisecond)
 				assert.NoError(t, held.Err())
 				inside.Add(-1)
@@ -61,6 +66,7 @@ func TestSemaphoreLimit(t *testing.T) {
 	// Everything is cleaned up: no holder left, no contender key, no session.
 	pair, _, err := c.KV.Get(ctx, prefix+"/.lock")
 	require.NoError(t, err)
+	require.Equal(t, concurrency.SemaphoreFlags, pair.Flags)
 	var st struct {
 		Limit   int
 		Holders map[string]bool
@@ -71,25 +77,28 @@ func TestSemaphoreLimit(t *testing.T) {
 	keys, _, err := c.KV.ListKeys(ctx, prefix+"/")
 	require.NoError(t, err)
 	require.Equal(t, []string{prefix + "/.lock"}, keys)
-	require.Zero(t, lockTestSessionsNamed(t, c, name))
+	require.Zero(t, sessionsNamed(t, c, name))
 }
 
 func TestSemaphoreTryAcquireLostAndLimitMismatch(t *testing.T) {
+	t.Parallel()
 	c := newClient(t, testAgent(t))
 	ctx := testCtx(t)
 	prefix := uniq(t, "sem")
-	opts := lockTestOpts(uniq(t, "s"))
-	a, err := consul.NewSemaphore(c, prefix, 1, opts)
+	opts := testOpts(uniq(t, "s"))
+	a, err := concurrency.NewSemaphore(c, prefix, 1, opts)
 	require.NoError(t, err)
-	b, err := consul.NewSemaphore(c, prefix, 1, opts)
+	b, err := concurrency.NewSemaphore(c, prefix, 1, opts)
 	require.NoError(t, err)
 	heldA, err := a.TryAcquire(ctx)
 	require.NoError(t, err)
+	_, err = a.TryAcquire(ctx)
+	require.ErrorIs(t, err, concurrency.ErrBusy)
 	held, err := b.TryAcquire(ctx)
 	require.Nil(t, held)
-	require.ErrorIs(t, err, consul.ErrLockHeld)
+	require.ErrorIs(t, err, concurrency.ErrLockHeld)
 
-	other, err := consul.NewSemaphore(c, prefix, 2, opts)
+	other, err := concurrency.NewSemaphore(c, prefix, 2, opts)
 	require.NoError(t, err)
 	held, err = other.Acquire(ctx)
 	require.Nil(t, held)
@@ -103,25 +112,22 @@ func TestSemaphoreTryAcquireLostAndLimitMismatch(t *testing.T) {
 	var sid string
 	for _, k := range keys {
 		if k != prefix+"/.lock" {
-			sid = k[len(prefix)+1:]
+			sid = strings.TrimPrefix(k, prefix+"/")
 		}
 	}
-	require.NotEmpty(t, sid)
+	require.Equal(t, a.Session(), sid, "only a's contender key is left")
 	require.NoError(t, c.Session.Destroy(ctx, sid))
-	select {
-	case <-heldA.Done():
-	case <-time.After(5 * time.Second):
-		t.Fatal("the slot was not seen lost")
-	}
-	require.ErrorIs(t, context.Cause(heldA), consul.ErrLockLost)
+	waitDone(t, heldA, 5*time.Second, "the slot was not seen lost")
+	require.ErrorIs(t, context.Cause(heldA), concurrency.ErrLockLost)
 	heldB, err := b.Acquire(ctx)
 	require.NoError(t, err)
 	require.NoError(t, heldB.Err())
 	require.NoError(t, a.Release(ctx))
 	require.NoError(t, b.Release(ctx))
-	require.ErrorIs(t, b.Release(ctx), consul.ErrLockNotHeld)
+	require.ErrorIs(t, b.Release(ctx), concurrency.ErrLockNotHeld)
 }
 
 func TestSemaphoreContenderWaitsFiveTTLs(t *testing.T) {
-	testContenderWaitsFiveTTLs(t, lockKindSemaphore)
+	t.Parallel()
+	testContenderWaitsFiveTTLs(t, kindSemaphore)
 }

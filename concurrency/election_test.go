@@ -1,4 +1,4 @@
-package consul_test
+package concurrency_test
 
 import (
 	"context"
@@ -9,20 +9,22 @@ import (
 	"time"
 
 	"github.com/goconsul/consul"
+	"github.com/goconsul/consul/concurrency"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 func TestElectionOneLeaderAndHandover(t *testing.T) {
+	t.Parallel()
 	c := newClient(t, testAgent(t))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	key := uniq(t, "leader")
-	opts := lockTestOpts(uniq(t, "s"))
-	opts.LockDelay = 3 * time.Second // handovers must not wait for it
+	opts := testOpts(uniq(t, "s"))
+	opts.SessionOptions.LockDelay = 3 * time.Second // handovers must not wait for it
 
 	// An observer records each leader it sees.
-	obs, err := consul.NewElection(c, key, nil)
+	obs, err := concurrency.NewElection(c, key, nil)
 	require.NoError(t, err)
 	octx, ostop := context.WithCancel(ctx)
 	var observed []string
@@ -51,7 +53,7 @@ func TestElectionOneLeaderAndHandover(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e, err := consul.NewElection(c, key, opts)
+			e, err := concurrency.NewElection(c, key, opts)
 			if !assert.NoError(t, err) {
 				return
 			}
@@ -71,6 +73,7 @@ func TestElectionOneLeaderAndHandover(t *testing.T) {
 				assert.NoError(t, err)
 				if assert.NotNil(t, cur) {
 					assert.Equal(t, me, string(cur.Value))
+					assert.Equal(t, e.Session(), cur.Session)
 				}
 				time.Sleep(150 * time.Millisecond)
 				assert.NoError(t, lead.Err())
@@ -85,7 +88,7 @@ func TestElectionOneLeaderAndHandover(t *testing.T) {
 	wg.Wait()
 	require.Len(t, handovers, candidates*terms-1)
 	for _, d := range handovers {
-		require.Less(t, d, opts.LockDelay, "a new leader within the lock-delay after a resignation")
+		require.Less(t, d, opts.SessionOptions.LockDelay, "a new leader within the lock-delay after a resignation")
 	}
 	t.Logf("handovers after resign: %v", handovers)
 
@@ -107,12 +110,13 @@ func TestElectionOneLeaderAndHandover(t *testing.T) {
 }
 
 func TestElectionProclaimAndLoss(t *testing.T) {
+	t.Parallel()
 	c := newClient(t, testAgent(t))
 	ctx := testCtx(t)
 	key := uniq(t, "leader")
-	e, err := consul.NewElection(c, key, lockTestOpts(uniq(t, "s")))
+	e, err := concurrency.NewElection(c, key, testOpts(uniq(t, "s")))
 	require.NoError(t, err)
-	require.ErrorIs(t, e.Proclaim(ctx, []byte("x")), consul.ErrLockNotHeld)
+	require.ErrorIs(t, e.Proclaim(ctx, []byte("x")), concurrency.ErrLockNotHeld)
 	none, _, err := e.Leader(ctx)
 	require.NoError(t, err)
 	require.Nil(t, none)
@@ -123,18 +127,29 @@ func TestElectionProclaimAndLoss(t *testing.T) {
 	cur, _, err := e.Leader(ctx)
 	require.NoError(t, err)
 	require.Equal(t, "b", string(cur.Value))
+	require.Equal(t, concurrency.ElectionFlags, mustGet(t, c, key).Flags)
+	// The proclamation is the leader's own write: the term goes on.
+	time.Sleep(300 * time.Millisecond)
+	require.NoError(t, lead.Err(), "lost by its own proclamation: %v", context.Cause(lead))
 
 	// Losing the session ends the term.
 	require.NoError(t, c.Session.Destroy(ctx, cur.Session))
-	select {
-	case <-lead.Done():
-	case <-time.After(5 * time.Second):
-		t.Fatal("leadership loss not noticed")
-	}
-	require.ErrorIs(t, context.Cause(lead), consul.ErrLockLost)
+	waitDone(t, lead, 5*time.Second, "leadership loss not noticed")
+	require.ErrorIs(t, context.Cause(lead), concurrency.ErrLockLost)
+	require.ErrorIs(t, e.Proclaim(ctx, []byte("c")), concurrency.ErrLockNotHeld)
 	require.NoError(t, e.Resign(ctx))
 }
 
 func TestElectionCandidateWaitsFiveTTLs(t *testing.T) {
-	testContenderWaitsFiveTTLs(t, lockKindElection)
+	t.Parallel()
+	testContenderWaitsFiveTTLs(t, kindElection)
+}
+
+// mustGet reads a key that must exist.
+func mustGet(t *testing.T, c *consul.Client, key string) *consul.KVPair {
+	t.Helper()
+	pair, _, err := c.KV.Get(testCtx(t), key)
+	require.NoError(t, err)
+	require.NotNil(t, pair, "key %s", key)
+	return pair
 }
