@@ -184,6 +184,11 @@ type Config struct {
 	// errors, backoffs, session renewal failures and losses. Nil means
 	// silent. No token is ever logged.
 	Logger *slog.Logger
+	// Observer, if set, sees every call the client makes: when it starts,
+	// each retry or failover, and how it ended, for tracing and metrics
+	// (the otelconsul module makes OpenTelemetry spans of them). Nil costs
+	// nothing.
+	Observer Observer
 
 	// KVMaxValueSize is the largest KV value accepted before sending; zero
 	// means DefaultKVMaxValueSize. Set it to the agent's kv_max_value_size
@@ -289,6 +294,7 @@ type Client struct {
 	timeout     time.Duration // 0: none
 	maxResponse int64
 	logger      *slog.Logger // nil: silent
+	observer    Observer     // nil: none
 	datacenter  string
 	token       string
 	namespace   string
@@ -331,6 +337,7 @@ func NewClient(cfg Config) (*Client, error) {
 		consistency: cfg.Consistency,
 		kvMaxValue:  cfg.KVMaxValueSize,
 		logger:      cfg.Logger,
+		observer:    cfg.Observer,
 	}
 	if !cfg.Consistency.valid() {
 		return nil, argError("Config.Consistency", "unknown mode %d", cfg.Consistency)

@@ -104,6 +104,29 @@ func (c *Client) do(ctx context.Context, r request, opts []Option, out any) (*Me
 	case !r.e.long:
 		timeout = c.timeout
 	}
+	if c.observer == nil {
+		return c.attempts(ctx, &r, &o, timeout, out, nil)
+	}
+	ctx, obs := c.observer.CallStart(ctx, callInfo(&r, &o))
+	tr := callTrace{obs: obs}
+	meta, err := c.attempts(ctx, &r, &o, timeout, out, &tr)
+	obs.End(&CallEnd{StatusCode: tr.status, Meta: meta, Err: err, Attempts: tr.n, Agent: tr.agent})
+	return meta, err
+}
+
+// callTrace is what an observed call's attempts report: how many there
+// were, the agent of the last and the status it answered.
+type callTrace struct {
+	n      int
+	agent  string
+	status int
+	obs    CallObserver
+}
+
+// attempts is the retry and failover loop of one call, bounded by timeout
+// (0: by ctx only). tr is nil unless the call is observed.
+func (c *Client) attempts(ctx context.Context, r0 *request, o *callOptions, timeout time.Duration, out any, tr *callTrace) (*Meta, error) {
+	r := *r0
 	parent := ctx
 	if timeout > 0 {
 		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > timeout {
@@ -115,7 +138,17 @@ func (c *Client) do(ctx context.Context, r request, opts []Option, out any) (*Me
 	tried := 1 // agents tried for this call, for failover
 	for attempt := 0; ; {
 		cur := c.cur.Load()
-		resp, meta, err := c.send(ctx, &r, &o, c.bases[cur])
+		if tr != nil {
+			tr.n++
+			tr.agent = c.bases[cur]
+			if tr.n > 1 && tr.obs != nil {
+				tr.obs.Attempt(tr.n, tr.agent)
+			}
+		}
+		resp, meta, err := c.send(ctx, &r, o, c.bases[cur])
+		if tr != nil {
+			tr.status = statusOf(resp, err)
+		}
 		if err == nil {
 			if err = c.decodeAnswer(ctx, &r, resp, out); err != nil && ctx.Err() != nil {
 				err = c.ctxErr(parent, ctx, &r, timeout, err)
@@ -141,7 +174,7 @@ func (c *Client) do(ctx context.Context, r request, opts []Option, out any) (*Me
 			tried++
 			continue
 		}
-		if attempt >= c.retries || !retryable(&r, &o, err) {
+		if attempt >= c.retries || !retryable(&r, o, err) {
 			return meta, err
 		}
 		attempt++
@@ -171,7 +204,16 @@ func (c *Client) stream(ctx context.Context, e *endpoint, path string, ps []para
 		return nil, nil, err
 	}
 	r := request{e: e, path: path, params: ps}
-	return c.send(ctx, &r, &o, c.bases[c.cur.Load()])
+	base := c.bases[c.cur.Load()]
+	if c.observer == nil {
+		return c.send(ctx, &r, &o, base)
+	}
+	info := callInfo(&r, &o)
+	info.Stream = true
+	ctx, obs := c.observer.CallStart(ctx, info)
+	resp, meta, err := c.send(ctx, &r, &o, base)
+	obs.End(&CallEnd{StatusCode: statusOf(resp, err), Meta: meta, Err: err, Attempts: 1, Agent: base})
+	return resp, meta, err
 }
 
 // ctxErr is the error of a call whose context ended: the caller's own
