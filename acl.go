@@ -2,7 +2,6 @@ package consul
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -90,45 +89,15 @@ type ACLToken struct {
 	// ExpirationTTL, on CreateToken only, sets ExpirationTime to the
 	// creation time plus this duration; zero means no expiry. Consul reads
 	// it back as zero.
-	ExpirationTTL time.Duration `json:"-"`
+	ExpirationTTL time.Duration `json:",omitempty"`
 	// CreateTime is set by Consul.
-	CreateTime          time.Time `json:"-"`
+	CreateTime          time.Time `json:",omitzero"`
 	Hash                []byte    `json:",omitempty"`
 	Namespace           string    `json:",omitempty"`
 	Partition           string    `json:",omitempty"`
 	AuthMethodNamespace string    `json:",omitempty"`
 	CreateIndex         uint64    `json:",omitempty"`
 	ModifyIndex         uint64    `json:",omitempty"`
-}
-
-type aclTokenAlias ACLToken
-
-// aclTokenWire is ACLToken on the wire: ExpirationTTL in Consul's duration
-// forms, CreateTime left out when zero (Consul sets it).
-type aclTokenWire struct {
-	*aclTokenAlias
-	ExpirationTTL duration   `json:",omitempty"`
-	CreateTime    *time.Time `json:",omitempty"`
-}
-
-// MarshalJSON writes ExpirationTTL as "1h0m0s" and leaves out a zero
-// CreateTime.
-func (t ACLToken) MarshalJSON() ([]byte, error) {
-	w := aclTokenWire{aclTokenAlias: (*aclTokenAlias)(&t), ExpirationTTL: duration(t.ExpirationTTL)}
-	if !t.CreateTime.IsZero() {
-		w.CreateTime = &t.CreateTime
-	}
-	return json.Marshal(w)
-}
-
-// UnmarshalJSON reads ExpirationTTL as a duration string or nanoseconds.
-func (t *ACLToken) UnmarshalJSON(b []byte) error {
-	w := aclTokenWire{aclTokenAlias: (*aclTokenAlias)(t), CreateTime: &t.CreateTime}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	t.ExpirationTTL = time.Duration(w.ExpirationTTL)
-	return nil
 }
 
 // ACLTokenListEntry is one token of ListTokens: a token without its

@@ -2,7 +2,6 @@ package consul
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"time"
 )
@@ -17,7 +16,7 @@ type ACLAuthMethod struct {
 	Description string `json:",omitempty"`
 	// MaxTokenTTL bounds the life of the tokens created at login; zero
 	// means Consul's default.
-	MaxTokenTTL time.Duration `json:"-"`
+	MaxTokenTTL time.Duration `json:",omitempty"`
 	// TokenLocality is "local" (the default) or "global".
 	TokenLocality string `json:",omitempty"`
 	// Config is the method's configuration, whose keys depend on Type, e.g.
@@ -29,28 +28,6 @@ type ACLAuthMethod struct {
 	ModifyIndex uint64         `json:",omitempty"`
 }
 
-type aclAuthMethodAlias ACLAuthMethod
-
-type aclAuthMethodWire struct {
-	*aclAuthMethodAlias
-	MaxTokenTTL duration `json:",omitempty"`
-}
-
-// MarshalJSON writes MaxTokenTTL in Consul's "1h0m0s" form.
-func (m ACLAuthMethod) MarshalJSON() ([]byte, error) {
-	return json.Marshal(aclAuthMethodWire{(*aclAuthMethodAlias)(&m), duration(m.MaxTokenTTL)})
-}
-
-// UnmarshalJSON reads MaxTokenTTL as a duration string or nanoseconds.
-func (m *ACLAuthMethod) UnmarshalJSON(b []byte) error {
-	w := aclAuthMethodWire{aclAuthMethodAlias: (*aclAuthMethodAlias)(m)}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	m.MaxTokenTTL = time.Duration(w.MaxTokenTTL)
-	return nil
-}
-
 // ACLAuthMethodListEntry is one auth method of ListAuthMethods: a method
 // without its Config.
 type ACLAuthMethodListEntry struct {
@@ -58,27 +35,12 @@ type ACLAuthMethodListEntry struct {
 	Type          string
 	DisplayName   string
 	Description   string
-	MaxTokenTTL   time.Duration `json:"-"`
+	MaxTokenTTL   time.Duration
 	TokenLocality string
 	Namespace     string
 	Partition     string
 	CreateIndex   uint64
 	ModifyIndex   uint64
-}
-
-type aclAuthMethodEntryAlias ACLAuthMethodListEntry
-
-// UnmarshalJSON reads MaxTokenTTL as a duration string or nanoseconds.
-func (m *ACLAuthMethodListEntry) UnmarshalJSON(b []byte) error {
-	w := struct {
-		*aclAuthMethodEntryAlias
-		MaxTokenTTL duration
-	}{aclAuthMethodEntryAlias: (*aclAuthMethodEntryAlias)(m)}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	m.MaxTokenTTL = time.Duration(w.MaxTokenTTL)
-	return nil
 }
 
 // ACLBindType is what a binding rule links to the tokens created at login.

@@ -1,7 +1,6 @@
 package consul
 
 import (
-	"encoding/json"
 	"strings"
 	"time"
 )
@@ -188,32 +187,6 @@ type HealthCheck struct {
 	ModifyIndex uint64                 `json:",omitempty"`
 }
 
-type healthCheckAlias HealthCheck
-
-type healthCheckWire struct {
-	*healthCheckAlias
-	Interval duration `json:",omitempty"`
-	Timeout  duration `json:",omitempty"`
-}
-
-// MarshalJSON writes Interval and Timeout in Consul's "10s" form.
-func (c HealthCheck) MarshalJSON() ([]byte, error) {
-	return json.Marshal(healthCheckWire{(*healthCheckAlias)(&c), duration(c.Interval), duration(c.Timeout)})
-}
-
-// UnmarshalJSON reads Interval and Timeout as strings or nanoseconds.
-func (c *HealthCheck) UnmarshalJSON(b []byte) error {
-	if fastDecodeOne(b, c, (*fdec).healthCheck) {
-		return nil
-	}
-	w := healthCheckWire{healthCheckAlias: (*healthCheckAlias)(c)}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	c.Interval, c.Timeout = time.Duration(w.Interval), time.Duration(w.Timeout)
-	return nil
-}
-
 // HealthCheckDefinition is how a check is run, as the catalog stores it.
 type HealthCheckDefinition struct {
 	HTTP                           string              `json:",omitempty"`
@@ -239,36 +212,6 @@ type HealthCheckDefinition struct {
 	Timeout                        time.Duration       `json:",omitempty"`
 	TTL                            time.Duration       `json:",omitempty"`
 	DeregisterCriticalServiceAfter time.Duration       `json:",omitempty"`
-}
-
-type checkDefAlias HealthCheckDefinition
-
-type checkDefWire struct {
-	*checkDefAlias
-	Interval                       duration `json:",omitempty"`
-	Timeout                        duration `json:",omitempty"`
-	TTL                            duration `json:",omitempty"`
-	DeregisterCriticalServiceAfter duration `json:",omitempty"`
-}
-
-// MarshalJSON writes the durations in Consul's "10s" form.
-func (d HealthCheckDefinition) MarshalJSON() ([]byte, error) {
-	return json.Marshal(checkDefWire{(*checkDefAlias)(&d), duration(d.Interval), duration(d.Timeout),
-		duration(d.TTL), duration(d.DeregisterCriticalServiceAfter)})
-}
-
-// UnmarshalJSON reads the durations as strings or nanoseconds.
-func (d *HealthCheckDefinition) UnmarshalJSON(b []byte) error {
-	if fastDecodeOne(b, d, func(f *fdec, _ *fdecHealth, d *HealthCheckDefinition) { f.checkDefinition(d) }) {
-		return nil
-	}
-	w := checkDefWire{checkDefAlias: (*checkDefAlias)(d)}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	d.Interval, d.Timeout = time.Duration(w.Interval), time.Duration(w.Timeout)
-	d.TTL, d.DeregisterCriticalServiceAfter = time.Duration(w.TTL), time.Duration(w.DeregisterCriticalServiceAfter)
-	return nil
 }
 
 // ServiceEntry is one healthy-or-not instance of a service with its node

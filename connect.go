@@ -2,7 +2,6 @@ package consul
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -224,32 +223,10 @@ type Intention struct {
 	// It is ignored on writes.
 	Precedence int `json:",omitempty"`
 	// CreatedAt and UpdatedAt are set by Consul; zero times are not sent.
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	CreateIndex uint64 `json:",omitempty"`
-	ModifyIndex uint64 `json:",omitempty"`
-}
-
-// intentionWire shadows the timestamps of Intention so that zero times are
-// left out of a write.
-type intentionWire struct {
-	*intentionAlias
-	CreatedAt *time.Time `json:",omitempty"`
-	UpdatedAt *time.Time `json:",omitempty"`
-}
-
-type intentionAlias Intention
-
-// MarshalJSON leaves zero CreatedAt and UpdatedAt out.
-func (x Intention) MarshalJSON() ([]byte, error) {
-	w := intentionWire{intentionAlias: (*intentionAlias)(&x)}
-	if !x.CreatedAt.IsZero() {
-		w.CreatedAt = &x.CreatedAt
-	}
-	if !x.UpdatedAt.IsZero() {
-		w.UpdatedAt = &x.UpdatedAt
-	}
-	return json.Marshal(w)
+	CreatedAt   time.Time `json:",omitzero"`
+	UpdatedAt   time.Time `json:",omitzero"`
+	CreateIndex uint64    `json:",omitempty"`
+	ModifyIndex uint64    `json:",omitempty"`
 }
 
 var epConnectListIntentions = endpoint{name: "Connect.ListIntentions", method: http.MethodGet, route: "/v1/connect/intentions", opts: oRead | oFilter | oEnt, read: true}

@@ -3,7 +3,6 @@ package consul
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -161,36 +160,6 @@ type AutopilotConfiguration struct {
 	ModifyIndex uint64
 }
 
-// autopilotConfigWire is AutopilotConfiguration with Consul's duration
-// strings.
-type autopilotConfigWire struct {
-	*autopilotConfigAlias
-	LastContactThreshold    duration
-	ServerStabilizationTime duration
-}
-
-type autopilotConfigAlias AutopilotConfiguration
-
-// MarshalJSON writes the durations in Consul's "200ms" form.
-func (c AutopilotConfiguration) MarshalJSON() ([]byte, error) {
-	return json.Marshal(autopilotConfigWire{
-		autopilotConfigAlias:    (*autopilotConfigAlias)(&c),
-		LastContactThreshold:    duration(c.LastContactThreshold),
-		ServerStabilizationTime: duration(c.ServerStabilizationTime),
-	})
-}
-
-// UnmarshalJSON reads the durations from Consul's "200ms" form.
-func (c *AutopilotConfiguration) UnmarshalJSON(b []byte) error {
-	w := autopilotConfigWire{autopilotConfigAlias: (*autopilotConfigAlias)(c)}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	c.LastContactThreshold = time.Duration(w.LastContactThreshold)
-	c.ServerStabilizationTime = time.Duration(w.ServerStabilizationTime)
-	return nil
-}
-
 var epOperatorAutopilotConfiguration = endpoint{name: "Operator.AutopilotConfiguration", method: http.MethodGet, route: "/v1/operator/autopilot/configuration", opts: oDC | oConsistency, read: true}
 
 // AutopilotConfiguration returns the autopilot configuration: GET
@@ -273,31 +242,6 @@ type AutopilotServerHealth struct {
 	Voter       bool
 	// StableSince is when the server last became healthy.
 	StableSince time.Time
-}
-
-type autopilotServerHealthWire struct {
-	*autopilotServerHealthAlias
-	LastContact duration
-}
-
-type autopilotServerHealthAlias AutopilotServerHealth
-
-// UnmarshalJSON reads LastContact from Consul's "10ms" form.
-func (h *AutopilotServerHealth) UnmarshalJSON(b []byte) error {
-	w := autopilotServerHealthWire{autopilotServerHealthAlias: (*autopilotServerHealthAlias)(h)}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	h.LastContact = time.Duration(w.LastContact)
-	return nil
-}
-
-// MarshalJSON writes LastContact in Consul's "10ms" form.
-func (h AutopilotServerHealth) MarshalJSON() ([]byte, error) {
-	return json.Marshal(autopilotServerHealthWire{
-		autopilotServerHealthAlias: (*autopilotServerHealthAlias)(&h),
-		LastContact:                duration(h.LastContact),
-	})
 }
 
 var epOperatorAutopilotHealth = endpoint{name: "Operator.AutopilotHealth", method: http.MethodGet, route: "/v1/operator/autopilot/health", opts: oDC | oConsistency, read: true, okStatuses: operatorAutopilotHealthStatuses}
@@ -386,31 +330,6 @@ type AutopilotServer struct {
 	Status         AutopilotServerStatus
 	Meta           map[string]string
 	NodeType       AutopilotServerType
-}
-
-type autopilotServerWire struct {
-	*autopilotServerAlias
-	LastContact duration
-}
-
-type autopilotServerAlias AutopilotServer
-
-// UnmarshalJSON reads LastContact from Consul's "10ms" form.
-func (a *AutopilotServer) UnmarshalJSON(b []byte) error {
-	w := autopilotServerWire{autopilotServerAlias: (*autopilotServerAlias)(a)}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	a.LastContact = time.Duration(w.LastContact)
-	return nil
-}
-
-// MarshalJSON writes LastContact in Consul's "10ms" form.
-func (a AutopilotServer) MarshalJSON() ([]byte, error) {
-	return json.Marshal(autopilotServerWire{
-		autopilotServerAlias: (*autopilotServerAlias)(&a),
-		LastContact:          duration(a.LastContact),
-	})
 }
 
 // AutopilotZone is a redundancy zone (Enterprise).

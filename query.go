@@ -2,7 +2,6 @@ package consul
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -94,24 +93,7 @@ type PreparedQueryFailoverTarget struct {
 // PreparedQueryDNS configures the DNS answers of a prepared query.
 type PreparedQueryDNS struct {
 	// TTL of the DNS answers; zero means the agent's dns_config.
-	TTL time.Duration
-}
-
-// MarshalJSON writes TTL in Consul's "10s" form, leaving it out when zero.
-func (d PreparedQueryDNS) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		TTL duration `json:",omitempty"`
-	}{duration(d.TTL)})
-}
-
-// UnmarshalJSON reads TTL ("10s"; empty means zero).
-func (d *PreparedQueryDNS) UnmarshalJSON(b []byte) error {
-	var w struct{ TTL duration }
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	d.TTL = time.Duration(w.TTL)
-	return nil
+	TTL time.Duration `json:",omitempty"`
 }
 
 // QueryTemplateNamePrefix is the one template type: the query answers

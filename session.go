@@ -89,17 +89,6 @@ func (e SessionEntry) MarshalJSON() ([]byte, error) {
 	return json.Marshal(w)
 }
 
-// UnmarshalJSON reads LockDelay (nanoseconds) and TTL ("10s").
-func (e *SessionEntry) UnmarshalJSON(b []byte) error {
-	var ld duration
-	w := sessionWire{sessionAlias: (*sessionAlias)(e), LockDelay: &ld, NodeChecks: &e.NodeChecks, ServiceChecks: &e.ServiceChecks}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	e.LockDelay, e.TTL = time.Duration(ld), time.Duration(w.TTL)
-	return nil
-}
-
 // SessionService manages sessions: /v1/session/.
 type SessionService service
 

@@ -300,8 +300,11 @@ func routeOption(kind optKind, key, value string) Option {
 // value sends a bare key (?key).
 func Param(key, value string) Option { return Option{kind: optParam, s1: key, s2: value} }
 
-// duration is a time.Duration on the wire: it reads Consul's "15s" strings
-// and plain numbers of nanoseconds, and writes the string form.
+// duration is a time.Duration on the wire, for the generated JSON methods
+// (codec_gen.go) and the hand-written ones left: it reads Consul's "15s"
+// strings and plain numbers of nanoseconds, and writes the string form. A
+// null leaves it alone, as encoding/json leaves a number. It is the one
+// duration codec, written by hand.
 type duration time.Duration
 
 func (d duration) MarshalJSON() ([]byte, error) {
@@ -310,7 +313,6 @@ func (d duration) MarshalJSON() ([]byte, error) {
 
 func (d *duration) UnmarshalJSON(b []byte) error {
 	if bytes.Equal(b, []byte("null")) {
-		*d = 0
 		return nil
 	}
 	if len(b) > 0 && b[0] == '"' {

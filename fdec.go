@@ -1,0 +1,978 @@
+package consul
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// This file is the reader under the generated fast decoders
+// (decode_gen.go, written by internal/codegen from the type definitions):
+// it knows JSON, not the schema. The answers of the list and blocking reads
+// dominate a client's time; decodeBody hands them to fastDecode before
+// encoding/json.
+//
+// The fast path reads exactly the JSON that encoding/json would accept for
+// these types and produces exactly the same values, with a few
+// allocations per answer instead of several per field:
+//   - the strings of one answer are cut from a few large blocks (so keeping
+//     one of them keeps its block alive, as a sub-slice would), and the
+//     []byte values likewise;
+//   - structs, pointer slices and string slices come from slabs of a few
+//     dozen elements.
+//
+// It never guesses: on anything it does not handle itself (a key that
+// differs from a field name only by case, a field named twice in one
+// object, an escaped object key, a malformed number or string, invalid
+// UTF-8, very deep nesting...) it gives up and decodeBody decodes the whole
+// answer with encoding/json, whose result and error are then the answer's.
+// Fields of a type with a JSON method of its own, of an interface type or a
+// json.RawMessage are decoded by encoding/json in place.
+//
+// A field named twice in one object is left to encoding/json because its
+// rules for it differ by kind and are not "the last one wins": a repeated
+// object is merged into the first one's value, a repeated array is decoded
+// element by element into the first one's elements (merging into the
+// structs they point to; a null element keeps the earlier string), a null
+// keeps an earlier string, number or bool but clears a pointer, slice, map
+// or []byte, and a repeated map adds to the first map. A key that differs
+// from a field's name only by case names that field too, so unknown fails
+// on it. Consul never repeats a key, so the fast path only has to notice
+// it: each generated object reader keeps one bit per field it has read
+// (see once). A key repeated inside a map (Meta, TaggedAddresses, the
+// catalog's service map) stays on the fast path: encoding/json decodes a
+// map value into a fresh value each time, so there the last one does win,
+// as the fast path's maps are built in order.
+
+// fdec is the state of one fast decode. It is pooled: its stacks are
+// reused, and only the final strings, values and slabs are new.
+type fdec struct {
+	b     []byte
+	i     int
+	bad   bool
+	depth int
+
+	strs []byte // the block the next strings are cut from
+	vals []byte // the block the next []byte values are cut from
+
+	strsUsed, valsUsed int // bytes of strings and values so far
+	sl                 fdecSlabs
+	st                 fdecStacks
+}
+
+// fdecSlab hands out elements of chunks that are never reallocated, so
+// pointers into them stay valid.
+type fdecSlab[T any] struct {
+	s    []T
+	next int
+}
+
+func (sl *fdecSlab[T]) alloc(d *fdec, n int) []T {
+	if n == 0 {
+		return []T{} // encoding/json's empty slices are not nil
+	}
+	if cap(sl.s)-len(sl.s) < n {
+		// The first chunk holds one element in a small answer (an answer
+		// of one object wastes nothing), else 8; then they double up to
+		// 256.
+		size := sl.next
+		switch {
+		case size == 0 && len(d.b) < 1024:
+			size, sl.next = 1, 8
+		case size == 0:
+			size, sl.next = 8, 16
+		case sl.next < 256:
+			sl.next *= 2
+		}
+		if size < n {
+			size = n
+		}
+		sl.s = make([]T, 0, size)
+	}
+	start := len(sl.s)
+	sl.s = sl.s[:start+n]
+	return sl.s[start : start+n : start+n]
+}
+
+func (sl *fdecSlab[T]) new(d *fdec) *T { return &sl.alloc(d, 1)[0] }
+
+// fdecPair is one entry of a map being read.
+type fdecPair[K, V any] struct {
+	k K
+	v V
+}
+
+var fdecScratch = newScratch[fdec](4)
+
+// fdecOff turns the fast path off, for the tests' reference decodes.
+var fdecOff bool
+
+// fdecRun decodes b into *out with read, on a pooled state; on failure
+// *out is left as it was.
+func fdecRun[T any](b []byte, out *T, read func(*fdec, *T)) bool {
+	d := fdecScratch.get()
+	d.b, d.i, d.bad, d.depth = b, 0, false, 0
+	var r T
+	read(d, &r)
+	ok := !d.bad
+	if ok {
+		*out = r
+	}
+	d.reset()
+	fdecScratch.put(d)
+	return ok
+}
+
+// fdecRunInto is fdecRun for a slice, map or pointer answer, whose reader
+// sets *out only once it read the whole value: no copy of the result is
+// needed (it would be allocated).
+func fdecRunInto[T any](b []byte, out *T, read func(*fdec, *T)) bool {
+	d := fdecScratch.get()
+	d.b, d.i, d.bad, d.depth = b, 0, false, 0
+	read(d, out)
+	ok := !d.bad
+	d.reset()
+	fdecScratch.put(d)
+	return ok
+}
+
+// fastDecodeOne decodes one JSON value into *out with read, for the
+// generated UnmarshalJSON methods: encoding/json calls them for every
+// element of an answer it decodes, and their own encoding/json pass would
+// scan and decode each element again. Only a zero *out is decoded (else
+// encoding/json's merging applies); on failure *out is left zero and the
+// caller decodes as encoding/json does.
+func fastDecodeOne[T any](b []byte, out *T, read func(*fdec, *T)) bool {
+	if fdecOff || !reflect.ValueOf(out).Elem().IsZero() {
+		return false
+	}
+	d := fdecScratch.get()
+	d.b, d.i, d.bad, d.depth = b, 0, false, 0
+	var r T
+	read(d, &r)
+	ok := !d.bad
+	if ok {
+		// json.Unmarshaler gets exactly one value: anything after it is
+		// an error for encoding/json to report.
+		d.ws()
+		ok = d.i == len(d.b)
+	}
+	if ok {
+		*out = r
+	}
+	d.reset()
+	fdecScratch.put(d)
+	return ok
+}
+
+// reset drops every pointer into the decoded values, so that the pooled
+// state keeps none of them alive, and keeps the stacks' capacity.
+func (d *fdec) reset() {
+	d.b = nil
+	d.strs, d.vals, d.strsUsed, d.valsUsed = nil, nil, 0, 0
+	d.sl = fdecSlabs{}
+	d.st.reset()
+}
+
+// fdecStack clears a stack for reuse, or drops it when it grew large.
+func fdecStack[T any](s *[]T) {
+	clear(*s)
+	if cap(*s) > 1<<12 {
+		*s = nil
+		return
+	}
+	*s = (*s)[:0]
+}
+
+func (d *fdec) fail() {
+	d.bad = true
+	d.i = len(d.b)
+}
+
+func (d *fdec) ws() {
+	for d.i < len(d.b) {
+		switch d.b[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+// peek returns the next byte after white space, or 0 at the end.
+func (d *fdec) peek() byte {
+	d.ws()
+	if d.i < len(d.b) {
+		return d.b[d.i]
+	}
+	return 0
+}
+
+// null consumes a null if one is next.
+func (d *fdec) null() bool {
+	if d.peek() == 'n' {
+		if bytes.HasPrefix(d.b[d.i:], []byte("null")) {
+			d.i += 4
+			return true
+		}
+		d.fail()
+	}
+	return false
+}
+
+// objStart opens an object; it returns false for a null (or a failure).
+func (d *fdec) objStart() bool {
+	if d.null() {
+		return false
+	}
+	if d.peek() != '{' {
+		d.fail()
+		return false
+	}
+	d.i++
+	d.depth++
+	if d.depth > 100 {
+		d.fail()
+		return false
+	}
+	return true
+}
+
+// objNext reads the next key of the open object, or its end; it returns
+// the key, which is only valid until the next read.
+func (d *fdec) objNext(first *bool) ([]byte, bool) {
+	c := d.peek()
+	if c == '}' {
+		d.i++
+		d.depth--
+		return nil, false
+	}
+	if !*first {
+		if c != ',' {
+			d.fail()
+			return nil, false
+		}
+		d.i++
+		c = d.peek()
+	}
+	*first = false
+	if c != '"' {
+		d.fail()
+		return nil, false
+	}
+	start := d.i + 1
+	j := start
+	for j < len(d.b) && d.b[j] != '"' {
+		if c := d.b[j]; c == '\\' || c < 0x20 || c >= 0x80 {
+			d.fail()
+			return nil, false
+		}
+		j++
+	}
+	if j >= len(d.b) {
+		d.fail()
+		return nil, false
+	}
+	key := d.b[start:j]
+	d.i = j + 1
+	if d.peek() != ':' {
+		d.fail()
+		return nil, false
+	}
+	d.i++
+	return key, true
+}
+
+// arrStart opens an array; it returns false for a null (or a failure).
+func (d *fdec) arrStart() bool {
+	if d.null() {
+		return false
+	}
+	if d.peek() != '[' {
+		d.fail()
+		return false
+	}
+	d.i++
+	d.depth++
+	if d.depth > 100 {
+		d.fail()
+		return false
+	}
+	return true
+}
+
+// arrNext moves to the next element of the open array, or past its end.
+func (d *fdec) arrNext(first *bool) bool {
+	c := d.peek()
+	if c == ']' {
+		d.i++
+		d.depth--
+		return false
+	}
+	if !*first {
+		if c != ',' {
+			d.fail()
+			return false
+		}
+		d.i++
+	}
+	*first = false
+	return !d.bad
+}
+
+// keep returns a string holding b, cut from the current block of strings.
+// A block is never written again where a string was cut from it, so the
+// strings share it safely; a new one is as large as what is left to read
+// (no string of the answer can be longer), at most 64 KiB.
+func (d *fdec) keep(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if cap(d.strs)-len(d.strs) < len(b) {
+		d.strs = make([]byte, 0, d.blockSize(&d.strsUsed, len(b)))
+	}
+	d.strsUsed += len(b)
+	start := len(d.strs)
+	d.strs = append(d.strs, b...)
+	return unsafe.String(&d.strs[start], len(b))
+}
+
+// blockSize is the size of a new block of strings or values that must
+// hold n bytes, when *used bytes went into blocks so far: what the rest of
+// the answer will need at the rate seen so far, plus an eighth (8 KiB until 8 KiB
+// were read), at most 64 KiB (and never more than the rest of the answer could
+// hold). It keeps the blocks' unused tails small, and their number low.
+func (d *fdec) blockSize(used *int, n int) int {
+	rest := len(d.b) - d.i
+	size := 8 << 10
+	if d.i >= 8<<10 { // a rate measured on too little input misleads
+		size = int(int64(*used+n) * int64(rest) / int64(d.i))
+		size += size / 8
+	}
+	size = max(size, 512)
+	size = min(size, 64<<10, rest)
+	return max(size, n)
+}
+
+// rawString reads a string; null reads as ok with null set.
+func (d *fdec) rawString() (s string, null, ok bool) {
+	if d.null() {
+		return "", true, true
+	}
+	if d.peek() != '"' {
+		d.fail()
+		return "", false, false
+	}
+	start := d.i + 1
+	j := start
+	ascii := true
+	for j < len(d.b) {
+		c := d.b[j]
+		if c == '"' {
+			break
+		}
+		if c == '\\' {
+			return d.escapedString()
+		}
+		if c < 0x20 {
+			d.fail()
+			return "", false, false
+		}
+		if c >= 0x80 {
+			ascii = false
+		}
+		j++
+	}
+	if j >= len(d.b) || (!ascii && !utf8.Valid(d.b[start:j])) {
+		// encoding/json replaces invalid UTF-8: let it.
+		d.fail()
+		return "", false, false
+	}
+	s = d.keep(d.b[start:j])
+	d.i = j + 1
+	return s, false, true
+}
+
+// escapedString reads a string with escapes through encoding/json.
+func (d *fdec) escapedString() (string, bool, bool) {
+	start := d.i
+	j := start + 1
+	for j < len(d.b) && d.b[j] != '"' {
+		if d.b[j] == '\\' {
+			j++
+		}
+		j++
+	}
+	if j >= len(d.b) {
+		d.fail()
+		return "", false, false
+	}
+	var s string
+	if err := json.Unmarshal(d.b[start:j+1], &s); err != nil || !utf8.ValidString(s) {
+		d.fail()
+		return "", false, false
+	}
+	d.i = j + 1
+	return d.keep([]byte(s)), false, true
+}
+
+// fdecStr reads a string into *p (a null leaves it alone).
+func fdecStr[T ~string](d *fdec, p *T) {
+	s, null, ok := d.rawString()
+	if ok && !null {
+		*p = T(s)
+	}
+}
+
+// digits returns the number literal at the cursor, which must be an
+// integer; anything else fails.
+func (d *fdec) digits() []byte {
+	d.ws()
+	start := d.i
+	if d.i < len(d.b) && d.b[d.i] == '-' {
+		d.i++
+	}
+	for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
+		d.i++
+	}
+	lit := d.b[start:d.i]
+	if d.i < len(d.b) {
+		switch d.b[d.i] {
+		case '.', 'e', 'E':
+			d.fail()
+			return nil
+		}
+	}
+	if len(lit) == 0 || lit[0] == '-' && len(lit) == 1 ||
+		(lit[0] == '0' && len(lit) > 1) || (len(lit) > 2 && lit[0] == '-' && lit[1] == '0') {
+		d.fail()
+		return nil
+	}
+	return lit
+}
+
+// fdecUint reads an unsigned integer of T's size; null leaves *p alone.
+func fdecUint[T ~uint | ~uint8 | ~uint16 | ~uint32 | ~uint64 | ~uintptr](d *fdec, p *T) {
+	if d.null() {
+		return
+	}
+	lit := d.digits()
+	if d.bad {
+		return
+	}
+	if len(lit) > 20 || lit[0] == '-' {
+		d.fail()
+		return
+	}
+	var n uint64
+	for _, c := range lit {
+		if n > (math.MaxUint64-uint64(c-'0'))/10 {
+			d.fail() // overflow: encoding/json says so
+			return
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	if uint64(T(n)) != n {
+		d.fail()
+		return
+	}
+	*p = T(n)
+}
+
+// fdecInt reads a signed integer of T's size; null leaves *p alone.
+func fdecInt[T ~int | ~int8 | ~int16 | ~int32 | ~int64](d *fdec, p *T) {
+	if d.null() {
+		return
+	}
+	lit := d.digits()
+	if d.bad {
+		return
+	}
+	neg := lit[0] == '-'
+	if neg {
+		lit = lit[1:]
+	}
+	if len(lit) > 18 {
+		d.fail()
+		return
+	}
+	var n int64
+	for _, c := range lit {
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	if int64(T(n)) != n {
+		d.fail()
+		return
+	}
+	*p = T(n)
+}
+
+// fdecFloat reads a number of T's size; null leaves *p alone.
+func fdecFloat[T ~float32 | ~float64](d *fdec, p *T) {
+	if d.null() {
+		return
+	}
+	start := d.i
+	d.number()
+	if d.bad {
+		return
+	}
+	f, err := strconv.ParseFloat(string(d.b[start:d.i]), int(unsafe.Sizeof(*p))*8)
+	if err != nil {
+		d.fail()
+		return
+	}
+	*p = T(f)
+}
+
+// number reads a JSON number, checking its syntax.
+func (d *fdec) number() {
+	d.ws()
+	i, b := d.i, d.b
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	default:
+		d.fail()
+		return
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		j := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == j {
+			d.fail()
+			return
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == j {
+			d.fail()
+			return
+		}
+	}
+	d.i = i
+}
+
+// fdecBool reads a bool; null leaves *p alone.
+func fdecBool[T ~bool](d *fdec, p *T) {
+	switch d.peek() {
+	case 't':
+		if bytes.HasPrefix(d.b[d.i:], []byte("true")) {
+			d.i += 4
+			*p = true
+			return
+		}
+	case 'f':
+		if bytes.HasPrefix(d.b[d.i:], []byte("false")) {
+			d.i += 5
+			*p = false
+			return
+		}
+	case 'n':
+		d.null()
+		return
+	}
+	d.fail()
+}
+
+// fdecDuration reads what the duration type reads: null (no change), ""
+// (zero), Go's "1m30s" form or a number of nanoseconds.
+func fdecDuration(d *fdec, p *time.Duration) {
+	switch c := d.peek(); {
+	case c == 'n':
+		d.null()
+		return
+	case c == '"':
+	default:
+		lit := d.digits()
+		if d.bad {
+			return
+		}
+		n, err := strconv.ParseInt(string(lit), 10, 64)
+		if err != nil {
+			d.fail()
+			return
+		}
+		*p = time.Duration(n)
+		return
+	}
+	start := d.i + 1
+	end := bytes.IndexByte(d.b[start:], '"')
+	if end < 0 {
+		d.fail()
+		return
+	}
+	lit := d.b[start : start+end]
+	if v, ok := parseDurationFast(lit); ok {
+		*p = v
+		d.i = start + end + 1
+		return
+	}
+	// Escapes, fractions, signs, units like µs: the slow way.
+	d.fail()
+}
+
+// parseDurationFast parses the forms Consul writes ("", "10s", "1m30s",
+// "1h0m0s", "500ms") without allocating; anything else is left to the
+// slow path.
+func parseDurationFast(b []byte) (time.Duration, bool) {
+	if len(b) == 0 {
+		return 0, true
+	}
+	if len(b) == 1 && b[0] == '0' {
+		return 0, true
+	}
+	var total uint64
+	for len(b) > 0 {
+		var n uint64
+		i := 0
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			if i >= 9 {
+				return 0, false
+			}
+			n = n*10 + uint64(b[i]-'0')
+			i++
+		}
+		if i == 0 {
+			return 0, false
+		}
+		b = b[i:]
+		var unit uint64
+		switch {
+		case bytes.HasPrefix(b, []byte("ns")):
+			unit, b = uint64(time.Nanosecond), b[2:]
+		case bytes.HasPrefix(b, []byte("us")):
+			unit, b = uint64(time.Microsecond), b[2:]
+		case bytes.HasPrefix(b, []byte("ms")):
+			unit, b = uint64(time.Millisecond), b[2:]
+		case bytes.HasPrefix(b, []byte("s")):
+			unit, b = uint64(time.Second), b[1:]
+		case bytes.HasPrefix(b, []byte("m")):
+			unit, b = uint64(time.Minute), b[1:]
+		case bytes.HasPrefix(b, []byte("h")):
+			unit, b = uint64(time.Hour), b[1:]
+		default:
+			return 0, false
+		}
+		if n > (1<<63-1)/unit {
+			return 0, false
+		}
+		total += n * unit
+		if total > 1<<63-1 {
+			return 0, false
+		}
+	}
+	return time.Duration(total), true
+}
+
+// fdecTime reads a time.Time as encoding/json does, through its
+// UnmarshalJSON; null leaves it alone.
+func fdecTime(d *fdec, p *time.Time) {
+	if d.null() {
+		return
+	}
+	if d.peek() != '"' {
+		d.fail()
+		return
+	}
+	start := d.i
+	end := bytes.IndexByte(d.b[start+1:], '"')
+	if end < 0 {
+		d.fail()
+		return
+	}
+	raw := d.b[start : start+end+2]
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		d.fail()
+		return
+	}
+	if err := p.UnmarshalJSON(raw); err != nil {
+		d.fail()
+		return
+	}
+	d.i = start + end + 2
+}
+
+// fdecBytes reads base64 into *p: null is nil, "" an empty non-nil slice.
+func fdecBytes(d *fdec, p *[]byte) {
+	if d.null() {
+		*p = nil
+		return
+	}
+	if d.peek() != '"' {
+		d.fail()
+		return
+	}
+	start := d.i + 1
+	end := bytes.IndexByte(d.b[start:], '"')
+	if end < 0 {
+		d.fail()
+		return
+	}
+	src := d.b[start : start+end]
+	if bytes.IndexByte(src, '\\') >= 0 {
+		d.fail()
+		return
+	}
+	need := base64.StdEncoding.DecodedLen(len(src))
+	if need == 0 {
+		*p = []byte{}
+		d.i = start + end + 1
+		return
+	}
+	if cap(d.vals)-len(d.vals) < need {
+		d.vals = make([]byte, 0, d.blockSize(&d.valsUsed, need))
+	}
+	off := len(d.vals)
+	n, err := base64.StdEncoding.Decode(d.vals[off:off+need], src)
+	if err != nil {
+		d.fail()
+		return
+	}
+	d.valsUsed += n
+	d.vals = d.vals[:off+n]
+	*p = d.vals[off : off+n : off+n]
+	d.i = start + end + 1
+}
+
+// skip skips any value, checking its syntax.
+func (d *fdec) skip() {
+	switch c := d.peek(); {
+	case c == '{':
+		d.objStart()
+		for first := true; ; {
+			if _, ok := d.objNext(&first); !ok {
+				return
+			}
+			d.skip()
+		}
+	case c == '[':
+		d.arrStart()
+		for first := true; d.arrNext(&first); {
+			d.skip()
+		}
+	case c == '"':
+		d.skipString()
+	case c == 't' || c == 'f':
+		var b bool
+		fdecBool(d, &b)
+	case c == 'n':
+		d.null()
+	case c == '-' || c >= '0' && c <= '9':
+		d.number()
+	default:
+		d.fail()
+	}
+}
+
+// skipString skips a string, checking it as rawString does.
+func (d *fdec) skipString() {
+	start := d.i + 1
+	j := start
+	ascii := true
+	for j < len(d.b) {
+		c := d.b[j]
+		if c == '"' {
+			break
+		}
+		if c == '\\' {
+			d.escapedString()
+			return
+		}
+		if c < 0x20 {
+			d.fail()
+			return
+		}
+		if c >= 0x80 {
+			ascii = false
+		}
+		j++
+	}
+	if j >= len(d.b) || (!ascii && !utf8.Valid(d.b[start:j])) {
+		d.fail()
+		return
+	}
+	d.i = j + 1
+}
+
+// once records that the field of bit was read in the current object, and
+// fails if it was read before: a repeated field is encoding/json's to
+// decode (see the top of this file). Every case of an object reader's
+// switch calls it with its own bit, before reading the value.
+func (d *fdec) once(seen *uint64, bit uint64) {
+	if *seen&bit != 0 {
+		d.fail()
+		return
+	}
+	*seen |= bit
+}
+
+// unknown skips the value of a key that is no field, unless encoding/json
+// would match it to one of fields case-insensitively.
+func (d *fdec) unknown(key []byte, fields string) {
+	for fields != "" {
+		f, rest, _ := strings.Cut(fields, " ")
+		if bytes.EqualFold([]byte(f), key) {
+			d.fail()
+			return
+		}
+		fields = rest
+	}
+	d.skip()
+}
+
+// fdecSlow decodes one value with encoding/json into p, for the fields of
+// types with JSON methods of their own, interfaces and raw messages.
+func fdecSlow[T any](d *fdec, p *T) {
+	d.ws()
+	start := d.i
+	d.skip()
+	if d.bad {
+		return
+	}
+	if err := json.Unmarshal(d.b[start:d.i], p); err != nil {
+		d.fail()
+	}
+}
+
+// fdecPtr reads null as a nil pointer and anything else into a new T from
+// the slab.
+func fdecPtr[T any](d *fdec, p **T, sl *fdecSlab[T], read func(*fdec, *T)) {
+	if d.null() {
+		*p = nil
+		return
+	}
+	v := sl.new(d)
+	read(d, v)
+	if !d.bad {
+		*p = v
+	}
+}
+
+// fdecSlice reads an array into a slice from the slab, its elements
+// gathered on the stack st first; null is a nil slice, [] an empty one.
+func fdecSlice[T any](d *fdec, p *[]T, st *[]T, sl *fdecSlab[T], read func(*fdec, *T)) {
+	if !d.arrStart() {
+		if !d.bad {
+			*p = nil
+		}
+		return
+	}
+	mark := len(*st)
+	for first := true; d.arrNext(&first); {
+		fdecPush(d, st, read)
+	}
+	if d.bad {
+		return
+	}
+	s := sl.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*p = s
+}
+
+// fdecPush reads one element onto the stack st. It reads into the stack
+// itself: a local variable passed to read, a function value, would be
+// allocated on the heap for every element.
+func fdecPush[T any](d *fdec, st *[]T, read func(*fdec, *T)) {
+	var zero T
+	*st = append(*st, zero)
+	i := len(*st) - 1
+	p := &(*st)[i]
+	read(d, p)
+	if q := &(*st)[i]; q != p {
+		*q = *p // the stack grew while the element was read (a recursive type)
+	}
+}
+
+// fdecList is fdecSlice for an answer's top-level array: one exact
+// allocation rather than a slab's chunks.
+func fdecList[T any](d *fdec, p *[]T, st *[]T, read func(*fdec, *T)) {
+	if !d.arrStart() {
+		if !d.bad {
+			*p = nil
+		}
+		return
+	}
+	mark := len(*st)
+	for first := true; d.arrNext(&first); {
+		fdecPush(d, st, read)
+	}
+	if d.bad {
+		return
+	}
+	s := make([]T, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*p = s
+}
+
+// fdecMap reads an object into a map, its entries gathered on the stack st
+// first so that the map is made at its size; null is a nil map. A key
+// repeated in the object keeps its last value, as with encoding/json.
+func fdecMap[K ~string, V any](d *fdec, p *map[K]V, st *[]fdecPair[K, V], read func(*fdec, *V)) {
+	if !d.objStart() {
+		if !d.bad {
+			*p = nil
+		}
+		return
+	}
+	mark := len(*st)
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			break
+		}
+		*st = append(*st, fdecPair[K, V]{k: K(d.keep(key))})
+		i := len(*st) - 1
+		p := &(*st)[i].v
+		read(d, p)
+		if q := &(*st)[i].v; q != p {
+			*q = *p // the stack grew while the value was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	m := *p
+	if m == nil {
+		m = make(map[K]V, len(*st)-mark)
+	}
+	for _, e := range (*st)[mark:] {
+		m[e.k] = e.v
+	}
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*p = m
+}
