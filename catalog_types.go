@@ -176,8 +176,8 @@ type HealthCheck struct {
 	ServiceTags []string
 	Type        string `json:",omitempty"`
 	// Interval and Timeout come from the check's definition.
-	Interval    time.Duration
-	Timeout     time.Duration
+	Interval    time.Duration          `json:",omitempty"`
+	Timeout     time.Duration          `json:",omitempty"`
 	ExposedPort int                    `json:",omitempty"`
 	PeerName    string                 `json:",omitempty"`
 	Definition  *HealthCheckDefinition `json:",omitempty"`

@@ -37,7 +37,17 @@ func (v *ACLAuthMethod) UnmarshalJSON(b []byte) error {
 	if fastDecodeOne(b, v, fdecRACLAuthMethod) {
 		return nil
 	}
-	return json.Unmarshal(b, &aclAuthMethodWire{aclAuthMethodAlias: (*aclAuthMethodAlias)(v), MaxTokenTTL: (*duration)(&v.MaxTokenTTL)})
+	w := aclAuthMethodWireIn{aclAuthMethodAlias: (*aclAuthMethodAlias)(v), MaxTokenTTL: duration(v.MaxTokenTTL)}
+	err := json.Unmarshal(b, &w)
+	v.MaxTokenTTL = time.Duration(w.MaxTokenTTL)
+	return err
+}
+
+// aclAuthMethodWireIn is ACLAuthMethod as UnmarshalJSON reads it: each duration starts as the value's
+// own, so that what the input leaves out (or gives as null) keeps it.
+type aclAuthMethodWireIn struct {
+	*aclAuthMethodAlias
+	MaxTokenTTL duration `json:"MaxTokenTTL"`
 }
 
 // aclAuthMethodListEntryWire is ACLAuthMethodListEntry on the wire.
@@ -60,7 +70,17 @@ func (v *ACLAuthMethodListEntry) UnmarshalJSON(b []byte) error {
 	if fastDecodeOne(b, v, fdecRACLAuthMethodListEntry) {
 		return nil
 	}
-	return json.Unmarshal(b, &aclAuthMethodListEntryWire{aclAuthMethodListEntryAlias: (*aclAuthMethodListEntryAlias)(v), MaxTokenTTL: (*duration)(&v.MaxTokenTTL)})
+	w := aclAuthMethodListEntryWireIn{aclAuthMethodListEntryAlias: (*aclAuthMethodListEntryAlias)(v), MaxTokenTTL: duration(v.MaxTokenTTL)}
+	err := json.Unmarshal(b, &w)
+	v.MaxTokenTTL = time.Duration(w.MaxTokenTTL)
+	return err
+}
+
+// aclAuthMethodListEntryWireIn is ACLAuthMethodListEntry as UnmarshalJSON reads it: each duration starts as the value's
+// own, so that what the input leaves out (or gives as null) keeps it.
+type aclAuthMethodListEntryWireIn struct {
+	*aclAuthMethodListEntryAlias
+	MaxTokenTTL duration `json:"MaxTokenTTL"`
 }
 
 // aclTokenWire is ACLToken on the wire.
@@ -89,7 +109,17 @@ func (v *ACLToken) UnmarshalJSON(b []byte) error {
 	if fastDecodeOne(b, v, fdecRACLToken) {
 		return nil
 	}
-	return json.Unmarshal(b, &aclTokenWire{aclTokenAlias: (*aclTokenAlias)(v), ExpirationTTL: (*duration)(&v.ExpirationTTL), CreateTime: &v.CreateTime})
+	w := aclTokenWireIn{aclTokenAlias: (*aclTokenAlias)(v), ExpirationTTL: duration(v.ExpirationTTL)}
+	err := json.Unmarshal(b, &w)
+	v.ExpirationTTL = time.Duration(w.ExpirationTTL)
+	return err
+}
+
+// aclTokenWireIn is ACLToken as UnmarshalJSON reads it: each duration starts as the value's
+// own, so that what the input leaves out (or gives as null) keeps it.
+type aclTokenWireIn struct {
+	*aclTokenAlias
+	ExpirationTTL duration `json:"ExpirationTTL"`
 }
 
 // autopilotConfigurationWire is AutopilotConfiguration on the wire.
@@ -114,7 +144,19 @@ func (v *AutopilotConfiguration) UnmarshalJSON(b []byte) error {
 	if fastDecodeOne(b, v, fdecRAutopilotConfiguration) {
 		return nil
 	}
-	return json.Unmarshal(b, &autopilotConfigurationWire{autopilotConfigurationAlias: (*autopilotConfigurationAlias)(v), LastContactThreshold: (*duration)(&v.LastContactThreshold), ServerStabilizationTime: (*duration)(&v.ServerStabilizationTime)})
+	w := autopilotConfigurationWireIn{autopilotConfigurationAlias: (*autopilotConfigurationAlias)(v), LastContactThreshold: duration(v.LastContactThreshold), ServerStabilizationTime: duration(v.ServerStabilizationTime)}
+	err := json.Unmarshal(b, &w)
+	v.LastContactThreshold = time.Duration(w.LastContactThreshold)
+	v.ServerStabilizationTime = time.Duration(w.ServerStabilizationTime)
+	return err
+}
+
+// autopilotConfigurationWireIn is AutopilotConfiguration as UnmarshalJSON reads it: each duration starts as the value's
+// own, so that what the input leaves out (or gives as null) keeps it.
+type autopilotConfigurationWireIn struct {
+	*autopilotConfigurationAlias
+	LastContactThreshold    duration `json:"LastContactThreshold"`
+	ServerStabilizationTime duration `json:"ServerStabilizationTime"`
 }
 
 // autopilotServerWire is AutopilotServer on the wire.
@@ -137,7 +179,17 @@ func (v *AutopilotServer) UnmarshalJSON(b []byte) error {
 	if fastDecodeOne(b, v, fdecRAutopilotServer) {
 		return nil
 	}
-	return json.Unmarshal(b, &autopilotServerWire{autopilotServerAlias: (*autopilotServerAlias)(v), LastContact: (*duration)(&v.LastContact)})
+	w := autopilotServerWireIn{autopilotServerAlias: (*autopilotServerAlias)(v), LastContact: duration(v.LastContact)}
+	err := json.Unmarshal(b, &w)
+	v.LastContact = time.Duration(w.LastContact)
+	return err
+}
+
+// autopilotServerWireIn is AutopilotServer as UnmarshalJSON reads it: each duration starts as the value's
+// own, so that what the input leaves out (or gives as null) keeps it.
+type autopilotServerWireIn struct {
+	*autopilotServerAlias
+	LastContact duration `json:"LastContact"`
 }
 
 // autopilotServerHealthWire is AutopilotServerHealth on the wire.
@@ -160,7 +212,17 @@ func (v *AutopilotServerHealth) UnmarshalJSON(b []byte) error {
 	if fastDecodeOne(b, v, fdecRAutopilotServerHealth) {
 		return nil
 	}
-	return json.Unmarshal(b, &autopilotServerHealthWire{autopilotServerHealthAlias: (*autopilotServerHealthAlias)(v), LastContact: (*duration)(&v.LastContact)})
+	w := autopilotServerHealthWireIn{autopilotServerHealthAlias: (*autopilotServerHealthAlias)(v), LastContact: duration(v.LastContact)}
+	err := json.Unmarshal(b, &w)
+	v.LastContact = time.Duration(w.LastContact)
+	return err
+}
+
+// autopilotServerHealthWireIn is AutopilotServerHealth as UnmarshalJSON reads it: each duration starts as the value's
+// own, so that what the input leaves out (or gives as null) keeps it.
+type autopilotServerHealthWireIn struct {
+	*autopilotServerHealthAlias
+	LastContact duration `json:"LastContact"`
 }
 
 // healthCheckWire is HealthCheck on the wire.
@@ -175,8 +237,12 @@ type healthCheckAlias HealthCheck
 // MarshalJSON writes Interval, Timeout in Consul's "10s" form.
 func (v HealthCheck) MarshalJSON() ([]byte, error) {
 	w := healthCheckWire{healthCheckAlias: (*healthCheckAlias)(&v)}
-	w.Interval = (*duration)(&v.Interval)
-	w.Timeout = (*duration)(&v.Timeout)
+	if v.Interval != 0 {
+		w.Interval = (*duration)(&v.Interval)
+	}
+	if v.Timeout != 0 {
+		w.Timeout = (*duration)(&v.Timeout)
+	}
 	return json.Marshal(w)
 }
 
@@ -185,7 +251,19 @@ func (v *HealthCheck) UnmarshalJSON(b []byte) error {
 	if fastDecodeOne(b, v, fdecRHealthCheck) {
 		return nil
 	}
-	return json.Unmarshal(b, &healthCheckWire{healthCheckAlias: (*healthCheckAlias)(v), Interval: (*duration)(&v.Interval), Timeout: (*duration)(&v.Timeout)})
+	w := healthCheckWireIn{healthCheckAlias: (*healthCheckAlias)(v), Interval: duration(v.Interval), Timeout: duration(v.Timeout)}
+	err := json.Unmarshal(b, &w)
+	v.Interval = time.Duration(w.Interval)
+	v.Timeout = time.Duration(w.Timeout)
+	return err
+}
+
+// healthCheckWireIn is HealthCheck as UnmarshalJSON reads it: each duration starts as the value's
+// own, so that what the input leaves out (or gives as null) keeps it.
+type healthCheckWireIn struct {
+	*healthCheckAlias
+	Interval duration `json:"Interval"`
+	Timeout  duration `json:"Timeout"`
 }
 
 // healthCheckDefinitionWire is HealthCheckDefinition on the wire.
@@ -222,7 +300,23 @@ func (v *HealthCheckDefinition) UnmarshalJSON(b []byte) error {
 	if fastDecodeOne(b, v, fdecRHealthCheckDefinition) {
 		return nil
 	}
-	return json.Unmarshal(b, &healthCheckDefinitionWire{healthCheckDefinitionAlias: (*healthCheckDefinitionAlias)(v), Interval: (*duration)(&v.Interval), Timeout: (*duration)(&v.Timeout), TTL: (*duration)(&v.TTL), DeregisterCriticalServiceAfter: (*duration)(&v.DeregisterCriticalServiceAfter)})
+	w := healthCheckDefinitionWireIn{healthCheckDefinitionAlias: (*healthCheckDefinitionAlias)(v), Interval: duration(v.Interval), Timeout: duration(v.Timeout), TTL: duration(v.TTL), DeregisterCriticalServiceAfter: duration(v.DeregisterCriticalServiceAfter)}
+	err := json.Unmarshal(b, &w)
+	v.Interval = time.Duration(w.Interval)
+	v.Timeout = time.Duration(w.Timeout)
+	v.TTL = time.Duration(w.TTL)
+	v.DeregisterCriticalServiceAfter = time.Duration(w.DeregisterCriticalServiceAfter)
+	return err
+}
+
+// healthCheckDefinitionWireIn is HealthCheckDefinition as UnmarshalJSON reads it: each duration starts as the value's
+// own, so that what the input leaves out (or gives as null) keeps it.
+type healthCheckDefinitionWireIn struct {
+	*healthCheckDefinitionAlias
+	Interval                       duration `json:"Interval"`
+	Timeout                        duration `json:"Timeout"`
+	TTL                            duration `json:"TTL"`
+	DeregisterCriticalServiceAfter duration `json:"DeregisterCriticalServiceAfter"`
 }
 
 // intentionWire is Intention on the wire.
@@ -268,7 +362,17 @@ func (v *PreparedQueryDNS) UnmarshalJSON(b []byte) error {
 	if fastDecodeOne(b, v, fdecRPreparedQueryDNS) {
 		return nil
 	}
-	return json.Unmarshal(b, &preparedQueryDNSWire{preparedQueryDNSAlias: (*preparedQueryDNSAlias)(v), TTL: (*duration)(&v.TTL)})
+	w := preparedQueryDNSWireIn{preparedQueryDNSAlias: (*preparedQueryDNSAlias)(v), TTL: duration(v.TTL)}
+	err := json.Unmarshal(b, &w)
+	v.TTL = time.Duration(w.TTL)
+	return err
+}
+
+// preparedQueryDNSWireIn is PreparedQueryDNS as UnmarshalJSON reads it: each duration starts as the value's
+// own, so that what the input leaves out (or gives as null) keeps it.
+type preparedQueryDNSWireIn struct {
+	*preparedQueryDNSAlias
+	TTL duration `json:"TTL"`
 }
 
 // sessionEntryWire is SessionEntry on the wire.
@@ -285,5 +389,17 @@ func (v *SessionEntry) UnmarshalJSON(b []byte) error {
 	if fastDecodeOne(b, v, fdecRSessionEntry) {
 		return nil
 	}
-	return json.Unmarshal(b, &sessionEntryWire{sessionEntryAlias: (*sessionEntryAlias)(v), LockDelay: (*duration)(&v.LockDelay), TTL: (*duration)(&v.TTL)})
+	w := sessionEntryWireIn{sessionEntryAlias: (*sessionEntryAlias)(v), LockDelay: duration(v.LockDelay), TTL: duration(v.TTL)}
+	err := json.Unmarshal(b, &w)
+	v.LockDelay = time.Duration(w.LockDelay)
+	v.TTL = time.Duration(w.TTL)
+	return err
+}
+
+// sessionEntryWireIn is SessionEntry as UnmarshalJSON reads it: each duration starts as the value's
+// own, so that what the input leaves out (or gives as null) keeps it.
+type sessionEntryWireIn struct {
+	*sessionEntryAlias
+	LockDelay duration `json:"LockDelay"`
+	TTL       duration `json:"TTL"`
 }

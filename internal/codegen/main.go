@@ -638,7 +638,7 @@ func (g *gen) codecs() ([]byte, error) {
 // duration the input leaves out, or gives as null, keeps its value.
 
 `)
-	usesTime := false
+	usesTime := true
 	for _, name := range g.codecTypes() {
 		st := g.types[name].(*ast.StructType)
 		fs, err := g.fields(st, name)
@@ -700,17 +700,27 @@ func (g *gen) codecs() ([]byte, error) {
 				return nil, err
 			}
 			fmt.Fprintf(&b, "// UnmarshalJSON reads %s as Consul writes durations (\"10s\") or as nanoseconds.\n", strings.Join(durs, ", "))
+			in := lo + "WireIn"
 			fmt.Fprintf(&b, "func (v *%s) UnmarshalJSON(b []byte) error {\n\tif fastDecodeOne(b, v, %s) {\n\t\treturn nil\n\t}\n", name, r)
-			fmt.Fprintf(&b, "\treturn json.Unmarshal(b, &%s{%s: (*%s)(v)", wire, alias, alias)
+			fmt.Fprintf(&b, "\tw := %s{%s: (*%s)(v)", in, alias, alias)
+			for _, f := range durs {
+				fmt.Fprintf(&b, ", %s: duration(v.%s)", f, f)
+			}
+			b.WriteString("}\n\terr := json.Unmarshal(b, &w)\n")
+			for _, f := range durs {
+				fmt.Fprintf(&b, "\tv.%s = time.Duration(w.%s)\n", f, f)
+			}
+			b.WriteString("\treturn err\n}\n\n")
+			// Values, not pointers, in the shadow read: a null and then a
+			// value for one key would leave a pointer nil, and the value
+			// would go to a new duration.
+			fmt.Fprintf(&b, "// %s is %s as UnmarshalJSON reads it: each duration starts as the value's\n// own, so that what the input leaves out (or gives as null) keeps it.\ntype %s struct {\n\t*%s\n", in, name, in, alias)
 			for _, f := range special {
-				k, _ := g.resolve(f.typ)
-				if k == kTime {
-					fmt.Fprintf(&b, ", %s: &v.%s", f.goName, f.goName)
-				} else {
-					fmt.Fprintf(&b, ", %s: (*duration)(&v.%s)", f.goName, f.goName)
+				if k, _ := g.resolve(f.typ); k == kDuration {
+					fmt.Fprintf(&b, "\t%s duration `json:\"%s\"`\n", f.goName, f.jsonName)
 				}
 			}
-			b.WriteString("})\n}\n\n")
+			b.WriteString("}\n\n")
 		}
 	}
 	src := b.Bytes()
