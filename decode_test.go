@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -614,6 +616,8 @@ func BenchmarkFastDecode(b *testing.B) {
 		{"instances", "catalog_service.json", "instances"},
 		{"nodes", "catalog_nodes.json", "nodes"},
 		{"checks", "health_state.json", "checks"},
+		{"health5000", "health_service_5000.json", "health"},
+		{"kvlist100000", "kv_list_100000.json", "kv"},
 	} {
 		body, err := os.ReadFile(filepath.Join("bench", "testdata", c.file))
 		if err != nil {
@@ -622,6 +626,21 @@ func BenchmarkFastDecode(b *testing.B) {
 		require.NoError(b, err)
 		mk := fdecTestTargets()[c.target]
 		b.Run("body="+c.name+"/decoder=fast", func(b *testing.B) {
+			// One decode: the heap it allocates with the collector off (a
+			// bound of its peak), and what its result keeps.
+			var before, during, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			old := debug.SetGCPercent(-1)
+			v := mk()
+			require.True(b, fastDecode(body, v))
+			runtime.ReadMemStats(&during)
+			debug.SetGCPercent(old)
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			runtime.KeepAlive(v)
+			b.ReportMetric(float64(during.HeapAlloc-before.HeapAlloc), "peak-heap-B")
+			b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc), "result-B")
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
 			for i := 0; i < b.N; i++ {
@@ -668,6 +687,14 @@ func FuzzFastDecode(f *testing.F) {
 	}
 	for _, c := range fdecTestDuplicates {
 		f.Add(c.target, []byte(c.json))
+	}
+	// Every generated answer, with every field set.
+	for name, mk := range fastRoots() {
+		v := reflect.ValueOf(mk()).Elem()
+		fdecTestFill(v, name)
+		b, err := json.Marshal(v.Interface())
+		require.NoError(f, err)
+		f.Add(name, bytes.ReplaceAll(b, []byte(`\"quoted\" \u003cb\u003e\u0026é\\ `), []byte("x")))
 	}
 	f.Fuzz(func(t *testing.T, target string, b []byte) {
 		mk, ok := fdecTestTargets()[target]

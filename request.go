@@ -516,12 +516,19 @@ func decodeBody(resp *http.Response, out any, limit int64) error {
 		return nil
 	}
 	buf := bodyBufs.get()
-	b, err := readAll(resp.Body, (*buf)[:0], limit)
+	start := (*buf)[:0]
+	if resp.ContentLength > int64(cap(start)) {
+		// A large answer of known size is read in one buffer of its size
+		// (+1 for the read that sees the end), not regrown.
+		start = make([]byte, 0, resp.ContentLength+1)
+	}
+	b, err := readAll(resp.Body, start, limit)
 	defer func() {
+		// Decoded values never point into b: it can be reused.
 		if cap(b) <= maxPooledBody {
 			*buf = b[:0]
-			bodyBufs.put(buf)
 		}
+		bodyBufs.put(buf)
 	}()
 	if err != nil {
 		return err
@@ -530,24 +537,48 @@ func decodeBody(resp *http.Response, out any, limit int64) error {
 }
 
 // readAll appends r's content to b, failing with ErrResponseTooLarge once
-// more than limit bytes were read.
+// more than limit bytes were read. When b is full it goes on in new
+// buffers, each as large as all before it up to 1 MiB, and joins them at
+// the end: a large answer of unknown size (gzipped) costs about twice its
+// size in memory at the peak, where regrowing one buffer costs up to three
+// times, and copies it once, not at every growth.
 func readAll(r io.Reader, b []byte, limit int64) ([]byte, error) {
+	var full [][]byte // the buffers filled before b
+	total := int64(0)
 	for {
 		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
+			if len(b) < 512 {
+				b = append(b, 0)[:len(b)]
+			} else {
+				full = append(full, b)
+				b = make([]byte, 0, min(total+int64(len(b)), 1<<20))
+			}
+			total = 0
+			for _, f := range full {
+				total += int64(len(f))
+			}
 		}
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
-		if int64(len(b)) > limit {
+		if total+int64(len(b)) > limit {
 			return b[:0], tooLarge(limit)
 		}
 		if err == io.EOF {
-			return b, nil
+			break
 		}
 		if err != nil {
 			return b, err
 		}
 	}
+	if len(full) == 0 {
+		return b, nil
+	}
+	out := make([]byte, 0, total+int64(len(b)))
+	for i, f := range full {
+		out = append(out, f...)
+		full[i] = nil // the collector may take it back already
+	}
+	return append(out, b...), nil
 }
 
 func tooLarge(limit int64) error {

@@ -31,6 +31,8 @@ func BenchmarkDecode(b *testing.B) {
 		{"health", "health_service.json", func() any { return new([]*consul.ServiceEntry) }, func() any { return new([]*api.ServiceEntry) }},
 		{"kvlist", "kv_list.json", func() any { return new([]*consul.KVPair) }, func() any { return new(api.KVPairs) }},
 		{"services", "catalog_services.json", func() any { return new(map[string][]string) }, func() any { return new(map[string][]string) }},
+		{"health5000", "health_service_5000.json", func() any { return new([]*consul.ServiceEntry) }, func() any { return new([]*api.ServiceEntry) }},
+		{"kvlist100000", "kv_list_100000.json", func() any { return new([]*consul.KVPair) }, func() any { return new(api.KVPairs) }},
 	} {
 		body, err := os.ReadFile(filepath.Join("testdata", c.file))
 		if err != nil {
@@ -48,6 +50,12 @@ func BenchmarkDecode(b *testing.B) {
 			{"encoding-json-official-types", c.official, func(b []byte, v any) error { return encjson.Unmarshal(b, v) }},
 		} {
 			b.Run("body="+c.name+"/decoder="+d.name, func(b *testing.B) {
+				peak, result, err := heapOf(func() (any, error) { v := d.mk(); return v, d.dec(body, v) })
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(peak), "peak-heap-B")
+				b.ReportMetric(float64(result), "result-B")
 				b.ReportAllocs()
 				b.SetBytes(int64(len(body)))
 				for i := 0; i < b.N; i++ {

@@ -3,6 +3,12 @@
 // -out) for the replay server:
 //
 //	cd bench && go run ./record
+//
+// With -scale it records only the answers at scale (a health service of
+// 5,000 instances, a KV listing of 100,000 keys) from an agent filled with
+// fixture.PopulateScale, and adds them to the recording already there:
+//
+//	cd bench && go run ./record -scale
 package main
 
 import (
@@ -24,6 +30,7 @@ import (
 
 func main() {
 	out := flag.String("out", "testdata", "directory to write the recording into")
+	scale := flag.Bool("scale", false, "record only the answers at scale, into the existing recording")
 	flag.Parse()
 	log.SetFlags(0)
 
@@ -32,8 +39,12 @@ func main() {
 		log.Fatal(err)
 	}
 	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
+	if *scale {
+		recordScale(ctx, srv.HTTPAddr, *out)
+		return
+	}
 	if err := fixture.Populate(ctx, srv.HTTPAddr); err != nil {
 		log.Fatal(err)
 	}
@@ -175,4 +186,39 @@ func (r *recorder) version(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return self.Config.Version, nil
+}
+
+// recordScale fills the agent at addr with the data set at scale and adds
+// its two answers to the recording in dir, replacing earlier ones.
+func recordScale(ctx context.Context, addr, dir string) {
+	start := time.Now()
+	if err := fixture.PopulateScale(ctx, addr); err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("filled in %v", time.Since(start).Round(time.Second))
+	time.Sleep(time.Second)
+	rec, err := replay.Load(dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	r := &recorder{base: "http://" + addr, bodies: map[*replay.Variant][]byte{}}
+	r.hc = &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	for _, rt := range []*replay.Route{
+		{Name: "kv_list_100000", Method: "GET", Path: "/v1/kv/" + fixture.ScalePrefix, Query: "recurse"},
+		{Name: "health_service_5000", Method: "GET", Path: "/v1/health/service/" + fixture.ScaleService, Query: "passing"},
+	} {
+		r.record(ctx, rt, nil)
+		kept := rec.Routes[:0]
+		for _, old := range rec.Routes {
+			if old.Name != rt.Name {
+				kept = append(kept, old)
+			}
+		}
+		rec.Routes = append(kept, rt)
+		log.Printf("%-20s %s %s: %d, %d bytes (%d gzipped)", rt.Name, rt.Method, rt.Path, rt.Identity.Status,
+			len(r.bodies[&rt.Identity]), len(r.bodies[&rt.Gzip]))
+	}
+	if err := rec.Save(dir, r.bodies); err != nil {
+		log.Fatal(err)
+	}
 }

@@ -16,9 +16,13 @@ import (
 	"strings"
 )
 
-var decodeLine = regexp.MustCompile(`^Benchmark(?:Fast)?Decode/body=(\w+)/decoder=([\w-]+)-\d+\s+\d+\s+([\d.]+) ns/op\s+[\d.]+ MB/s\s+([\d.]+) B/op\s+([\d.]+) allocs/op`)
+// Both skip the metrics of their own a benchmark reports between ns/op
+// and B/op (MB/s, peak-heap-B...); peak reads peak-heap-B and result-B.
+var decodeLine = regexp.MustCompile(`^Benchmark(?:Fast)?Decode/body=(\w+)/decoder=([\w-]+)-\d+\s+\d+\s+([\d.]+) ns/op(?:\s+[\d.e+]+ [\w/-]+)*?\s+([\d.]+) B/op\s+([\d.]+) allocs/op`)
 
-var line = regexp.MustCompile(`^Benchmark(\w+)/op=(\w+)/client=(\w+)-\d+\s+\d+\s+([\d.]+) ns/op\s+([\d.]+) B/op\s+([\d.]+) allocs/op`)
+var line = regexp.MustCompile(`^Benchmark(\w+)/op=(\w+)/client=(\w+)-\d+\s+\d+\s+([\d.]+) ns/op(?:\s+[\d.e+]+ [\w/-]+)*?\s+([\d.]+) B/op\s+([\d.]+) allocs/op`)
+
+var peakLine = regexp.MustCompile(`([\d.e+]+) peak-heap-B(?:\s+([\d.e+]+) result-B)?`)
 
 type key struct{ group, op, client string }
 
@@ -38,10 +42,19 @@ func main() {
 	var ops = map[string][]string{}
 	dec := map[key][3][]float64{}
 	var bodies, decoders []string
+	peaks := map[key][2]float64{} // the last peak-heap-B and result-B seen
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
+		var pk [2]float64
+		if m := peakLine.FindStringSubmatch(sc.Text()); m != nil {
+			pk[0], _ = strconv.ParseFloat(m[1], 64)
+			pk[1], _ = strconv.ParseFloat(m[2], 64)
+		}
 		if m := decodeLine.FindStringSubmatch(sc.Text()); m != nil {
 			k := key{"decode", m[1], m[2]}
+			if pk[0] > 0 {
+				peaks[k] = pk
+			}
 			s := dec[k]
 			for i := 0; i < 3; i++ {
 				v, _ := strconv.ParseFloat(m[3+i], 64)
@@ -61,6 +74,9 @@ func main() {
 			continue
 		}
 		k := key{m[1], m[2], m[3]}
+		if pk[0] > 0 {
+			peaks[k] = pk
+		}
 		s := samples[k]
 		for i := 0; i < 3; i++ {
 			v, _ := strconv.ParseFloat(m[4+i], 64)
@@ -88,7 +104,11 @@ func main() {
 			fmt.Printf("| %s |", b)
 			for _, d := range decoders {
 				if v, ok := med(dec[key{"decode", b, d}]); ok {
-					fmt.Printf(" %s ns, %s allocs |", num(v[0]), num(v[2]))
+					fmt.Printf(" %s ns, %s allocs", num(v[0]), num(v[2]))
+					if p := peaks[key{"decode", b, d}]; p[1] > 0 {
+						fmt.Printf(", peak %s B = %.2f× result", num(p[0]), p[0]/p[1])
+					}
+					fmt.Printf(" |")
 				} else {
 					fmt.Printf(" |")
 				}
@@ -110,6 +130,21 @@ func main() {
 			fmt.Printf("| %s | %s | %s | %s | **%.2f** | %.2f | %s | %s | %s | %s | %s | %s | **%.2f** |\n", op,
 				num(o[0]), num(h[0]), num(fl[0]), o[0]/h[0], o[0]/fl[0],
 				num(o[1]), num(h[1]), num(fl[1]), num(o[2]), num(h[2]), num(fl[2]), o[2]/h[2])
+		}
+		if g != "ReplayScale" {
+			continue
+		}
+		fmt.Println("\nOne read of each answer (peak-heap-B: the largest heap sampled during the read with GOGC=1, its live peak; result-B: what the decoded answer keeps):")
+		fmt.Println()
+		fmt.Println("| operation | ours peak B | ours result B | ours peak/result | official peak B | official result B | official peak/result | floor peak B |")
+		fmt.Println("|---|--:|--:|--:|--:|--:|--:|--:|")
+		for _, op := range ops[g] {
+			o, h, fl := peaks[key{g, op, "ours"}], peaks[key{g, op, "official"}], peaks[key{g, op, "floor"}]
+			if o[1] == 0 || h[1] == 0 {
+				continue
+			}
+			fmt.Printf("| %s | %s | %s | **%.2f** | %s | %s | %.2f | %s |\n", op, num(o[0]), num(o[1]), o[0]/o[1],
+				num(h[0]), num(h[1]), h[0]/h[1], num(fl[0]))
 		}
 	}
 }
