@@ -164,7 +164,7 @@ func NewServer(t testing.TB, cfg Config) *Server {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("consultest: log of agent %s (%s):\n%s", s.NodeName, s.HTTPAddr, s.LogTail(200))
+			t.Logf("consultest: log of agent %s (%s):\n%s", s.NodeName, s.Address, s.LogTail(200))
 		}
 		if err := s.Close(); err != nil {
 			t.Logf("consultest: %v", err)
@@ -388,7 +388,7 @@ func (s *Server) start() error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := s.waitReady(ctx, done); err != nil {
-		return fmt.Errorf("consultest: agent %s on %s: %w\n%s", s.NodeName, s.HTTPAddr, err, s.LogTail(40))
+		return fmt.Errorf("consultest: agent %s on %s: %w\n%s", s.NodeName, s.Address, err, s.LogTail(40))
 	}
 	return nil
 }
