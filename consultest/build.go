@@ -308,7 +308,7 @@ func (p *progress) say(format string, args ...any) {
 }
 
 // progressEvery is how often a running build step says it still runs.
-const progressEvery = 15 * time.Second
+var progressEvery = 15 * time.Second
 
 // run runs one go command in dir, saying every progressEvery that it still
 // runs (with the number of modules downloaded so far), and returns its
