@@ -5,6 +5,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -16,7 +17,9 @@ type Request struct {
 	URL    string
 }
 
-var requestRE = regexp.MustCompile(`agent\.http: Request finished: method=(\S+) url=(\S+)`)
+// requestRE matches the log line of a request; hclog quotes a value that
+// has characters such as '=' or '&' in it (a query, mostly).
+var requestRE = regexp.MustCompile(`agent\.http: Request finished: method=(\S+) url=("(?:[^"\\]|\\.)*"|\S+)`)
 
 // Requests returns the HTTP requests the agent has served so far, in order,
 // read from its log (consultest runs agents at log level debug, where Consul
@@ -30,18 +33,32 @@ func (s *Server) Requests() []Request {
 	}
 	defer f.Close()
 	var out []Request
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	for sc.Scan() {
-		line := sc.Text()
+	r := bufio.NewReaderSize(f, 64<<10)
+	for {
+		// Lines of any length: the agent logs whole request bodies and
+		// payloads at debug level, and a line cut short must not end the
+		// reading.
+		line, err := r.ReadString('\n')
+		if err != nil && line == "" {
+			break
+		}
 		if !strings.Contains(line, "Request finished") {
 			continue
 		}
 		m := requestRE.FindStringSubmatch(line)
-		if m == nil || strings.Contains(m[2], probeMarker) {
+		if m == nil {
 			continue
 		}
-		out = append(out, Request{Method: m[1], URL: m[2]})
+		u := m[2]
+		if strings.HasPrefix(u, `"`) {
+			if uq, err := strconv.Unquote(u); err == nil {
+				u = uq
+			}
+		}
+		if strings.Contains(u, probeMarker) {
+			continue
+		}
+		out = append(out, Request{Method: m[1], URL: u})
 	}
 	return out
 }

@@ -144,9 +144,9 @@ func TestServerRequestsAndOnClose(t *testing.T) {
 	})
 	srv, err := consultest.Start(consultest.Config{})
 	require.NoError(t, err)
-	code, _ := do(t, "PUT", "http://"+srv.HTTPAddr+"/v1/kv/recorded?flags=3", "", "x")
+	code, _ := do(t, "PUT", "http://"+srv.HTTPAddr+"/v1/kv/recorded?flags=3&cas=0", "", "x")
 	require.Equal(t, 200, code)
-	want := consultest.Request{Method: "PUT", URL: "/v1/kv/recorded?flags=3"}
+	want := consultest.Request{Method: "PUT", URL: "/v1/kv/recorded?flags=3&cas=0"}
 	require.Contains(t, srv.Requests(), want)
 	for _, r := range srv.Requests() {
 		require.NotContains(t, r.URL, "consultest=probe", "consultest's own probes are left out")
