@@ -10,10 +10,13 @@
 // Each agent is a Consul server with its own data directory and free
 // loopback ports, started from FindBinary's binary: $CONSUL_BIN, else a
 // supported consul on PATH, else one built from Consul's Go module (Version,
-// or the version $CONSUL_VERSION or Config.Version asks for). NewServer waits until the agent has a
-// leader and has registered its own node, stops the agent on t.Cleanup and
-// shows the agent's log when the test failed. Stop and Start restart an
-// agent on the same ports and data directory, for fault tests.
+// or the version $CONSUL_VERSION or Config.Version asks for). NewServer
+// waits until the agent has a leader and has registered its own node, stops
+// the agent on t.Cleanup and shows the agent's log when the test failed.
+// Stop and Start restart an agent on the same ports and data directory, for
+// fault tests. Its HTTP API is plain HTTP on a loopback port, or HTTPS only
+// with client certificates (Config.TLS), or a unix socket
+// (Config.UnixSocket); Server.Address is what consul.Config.Address takes.
 //
 // The package needs a Unix system (it uses flock and process signals).
 package consultest
@@ -332,7 +335,7 @@ func (s *Server) setAPI() error {
 	s.probe = &http.Client{Timeout: 2 * time.Second, Transport: tr}
 	switch {
 	case s.cfg.TLS:
-		files, err := writeTLSFiles(filepath.Join(s.dir, "tls"), s.Datacenter, s.cfg.Bind)
+		files, err := writeTLSFiles(filepath.Join(s.dir, "tls"), s.Datacenter)
 		if err != nil {
 			return err
 		}

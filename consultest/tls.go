@@ -52,7 +52,7 @@ func (f *TLSFiles) clientConfig() *tls.Config {
 // writeTLSFiles makes a CA, a server certificate for
 // server.<dc>.consul and localhost, and a client certificate, and writes
 // them under dir.
-func writeTLSFiles(dir, dc, _ string) (*TLSFiles, error) {
+func writeTLSFiles(dir, dc string) (*TLSFiles, error) {
 	f := &TLSFiles{
 		CADir:      filepath.Join(dir, "ca"),
 		ServerName: "server." + dc + ".consul",
