@@ -367,15 +367,23 @@ func (p *progress) run(version, step, dir, goBin string, args []string) error {
 			if err != nil {
 				return fmt.Errorf("consultest: building consul %s, %s: %w\n%s", version, step, err, strings.Join(tail, "\n"))
 			}
-			p.say("consultest: consul %s: %s: done in %s (%d modules downloaded)", version, step, time.Since(start).Round(time.Second), downloads)
+			p.say("consultest: consul %s: %s: done in %s%s", version, step, time.Since(start).Round(time.Second), modules(downloads, ""))
 			return nil
 		case <-tick.C:
 			mu.Lock()
 			n := downloads
 			mu.Unlock()
-			p.say("consultest: consul %s: %s: still running (%s, %d modules downloaded so far)", version, step, time.Since(start).Round(time.Second), n)
+			p.say("consultest: consul %s: %s: still running (%s%s)", version, step, time.Since(start).Round(time.Second), modules(n, " so far"))
 		}
 	}
+}
+
+// modules says how many modules a step downloaded, if any.
+func modules(n int, suffix string) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d modules downloaded%s", n, suffix)
 }
 
 func isFile(p string) bool {
