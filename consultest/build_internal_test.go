@@ -40,24 +40,24 @@ func fakeConsul(t *testing.T, dir, version string) string {
 }
 
 func TestFindBinaryOrder(t *testing.T) {
-	// The build (or the cache) for the default version.
+	// A cache that holds a (fake) consul-<Version>, so that nothing is
+	// built here.
+	cache := t.TempDir()
+	t.Setenv("GOCONSUL_CACHE", cache)
+	cached := filepath.Join(cache, "consul-"+Version)
+	require.NoError(t, os.Rename(fakeConsul(t, t.TempDir(), Version), cached))
 	t.Setenv("CONSUL_BIN", "")
 	t.Setenv("PATH", t.TempDir())
-	built, err := findBinary("")
+	b, err := findBinary("")
 	require.NoError(t, err)
-	require.Equal(t, Version, built.Version)
-	require.Contains(t, []string{"cache", "built"}, built.Source)
-	require.Equal(t, "consul-"+Version, filepath.Base(built.Path))
-	v, err := BinaryVersion(built.Path)
-	require.NoError(t, err)
-	require.Equal(t, Version, v, "the cached binary is the version its name says")
+	require.Equal(t, AgentBinary{Path: cached, Version: Version, Source: "cache"}, b, "no version requested: Version from the cache")
 
-	// A supported consul on PATH comes before the build when no version
+	// A supported consul on PATH comes before the cache when no version
 	// is requested, and when it is the one requested.
 	dir := t.TempDir()
 	onPath := fakeConsul(t, dir, "1.21.3")
 	t.Setenv("PATH", dir)
-	b, err := findBinary("")
+	b, err = findBinary("")
 	require.NoError(t, err)
 	require.Equal(t, AgentBinary{Path: onPath, Version: "1.21.3", Source: "PATH"}, b)
 	b, err = findBinary("1.21.3")
@@ -66,12 +66,12 @@ func TestFindBinaryOrder(t *testing.T) {
 	// Not when another version is requested...
 	b, err = findBinary(Version)
 	require.NoError(t, err)
-	require.Equal(t, built.Path, b.Path)
+	require.Equal(t, cached, b.Path)
 	// ...nor when it is not a supported version.
 	fakeConsul(t, dir, "1.18.2")
 	b, err = findBinary("")
 	require.NoError(t, err)
-	require.Equal(t, built.Path, b.Path)
+	require.Equal(t, cached, b.Path)
 
 	// A version consultest cannot build, and that is not on PATH.
 	_, err = findBinary("1.17.0")
