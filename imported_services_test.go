@@ -2,6 +2,7 @@ package consul_test
 
 import (
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -69,7 +70,11 @@ func TestConfigEntriesImportedServicesIntegration(t *testing.T) {
 	// index while another goroutine writes the intention.
 	t.Cleanup(func() { _ = s.Delete(ctx, consul.ConfigKindServiceIntentions, svc) })
 	applied := make(chan error, 1)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	t.Cleanup(wg.Wait) // the write ends before the test does, even when it fails
 	go func() {
+		defer wg.Done()
 		time.Sleep(200 * time.Millisecond)
 		applied <- s.Apply(ctx, &consul.ServiceIntentionsConfigEntry{Name: svc, Sources: []*consul.ServiceIntentionsSource{
 			{Name: "web", Peer: "east", Action: consul.IntentionAllow},

@@ -37,12 +37,14 @@ func TestUnixSocketRealAgent(t *testing.T) {
 	pair, meta, err := c.KV.Get(ctx, key)
 	require.NoError(t, err)
 	require.Equal(t, "v1", string(pair.Value))
+	put := make(chan error, 1)
 	go func() {
 		time.Sleep(200 * time.Millisecond)
-		_ = c.KV.Put(ctx, key, []byte("v2"))
+		put <- c.KV.Put(ctx, key, []byte("v2"))
 	}()
 	pair, meta2, err := c.KV.Get(ctx, key, consul.WaitIndex(meta.Index), consul.WaitTime(10*time.Second))
 	require.NoError(t, err)
+	require.NoError(t, <-put, "the write ends before the test does")
 	require.Greater(t, meta2.Index, meta.Index)
 	require.Equal(t, "v2", string(pair.Value))
 
