@@ -301,17 +301,24 @@ func configCheckMeshGatewayMode(field, mode string) error {
 // new empty one. DecodeConfigEntry picks from it; kinds missing from it
 // read as *RawConfigEntry.
 var configKinds = map[string]func() ConfigEntry{
-	ConfigKindServiceDefaults:    func() ConfigEntry { return new(ServiceDefaultsConfigEntry) },
-	ConfigKindProxyDefaults:      func() ConfigEntry { return new(ProxyConfigEntry) },
-	ConfigKindServiceRouter:      func() ConfigEntry { return new(ServiceRouterConfigEntry) },
-	ConfigKindServiceSplitter:    func() ConfigEntry { return new(ServiceSplitterConfigEntry) },
-	ConfigKindServiceResolver:    func() ConfigEntry { return new(ServiceResolverConfigEntry) },
-	ConfigKindIngressGateway:     func() ConfigEntry { return new(IngressGatewayConfigEntry) },
-	ConfigKindTerminatingGateway: func() ConfigEntry { return new(TerminatingGatewayConfigEntry) },
-	ConfigKindServiceIntentions:  func() ConfigEntry { return new(ServiceIntentionsConfigEntry) },
-	ConfigKindMesh:               func() ConfigEntry { return new(MeshConfigEntry) },
-	ConfigKindExportedServices:   func() ConfigEntry { return new(ExportedServicesConfigEntry) },
-	ConfigKindSamenessGroup:      func() ConfigEntry { return new(SamenessGroupConfigEntry) },
+	ConfigKindServiceDefaults:          func() ConfigEntry { return new(ServiceDefaultsConfigEntry) },
+	ConfigKindProxyDefaults:            func() ConfigEntry { return new(ProxyConfigEntry) },
+	ConfigKindServiceRouter:            func() ConfigEntry { return new(ServiceRouterConfigEntry) },
+	ConfigKindServiceSplitter:          func() ConfigEntry { return new(ServiceSplitterConfigEntry) },
+	ConfigKindServiceResolver:          func() ConfigEntry { return new(ServiceResolverConfigEntry) },
+	ConfigKindIngressGateway:           func() ConfigEntry { return new(IngressGatewayConfigEntry) },
+	ConfigKindTerminatingGateway:       func() ConfigEntry { return new(TerminatingGatewayConfigEntry) },
+	ConfigKindServiceIntentions:        func() ConfigEntry { return new(ServiceIntentionsConfigEntry) },
+	ConfigKindMesh:                     func() ConfigEntry { return new(MeshConfigEntry) },
+	ConfigKindExportedServices:         func() ConfigEntry { return new(ExportedServicesConfigEntry) },
+	ConfigKindSamenessGroup:            func() ConfigEntry { return new(SamenessGroupConfigEntry) },
+	ConfigKindAPIGateway:               func() ConfigEntry { return new(APIGatewayConfigEntry) },
+	ConfigKindHTTPRoute:                func() ConfigEntry { return new(HTTPRouteConfigEntry) },
+	ConfigKindTCPRoute:                 func() ConfigEntry { return new(TCPRouteConfigEntry) },
+	ConfigKindInlineCertificate:        func() ConfigEntry { return new(InlineCertificateConfigEntry) },
+	ConfigKindFileSystemCertificate:    func() ConfigEntry { return new(FileSystemCertificateConfigEntry) },
+	ConfigKindJWTProvider:              func() ConfigEntry { return new(JWTProviderConfigEntry) },
+	ConfigKindControlPlaneRequestLimit: func() ConfigEntry { return new(ControlPlaneRequestLimitConfigEntry) },
 }
 
 // DecodeConfigEntry decodes one configuration entry from the JSON of

@@ -75,3 +75,43 @@ func TestConfigEntriesExportedServicesIntegration(t *testing.T) {
 	err = s.Put(ctx, &consul.ExportedServicesConfigEntry{ConfigEntryHeader: consul.ConfigEntryHeader{Name: "other"}})
 	require.Error(t, err)
 }
+
+func TestConfigEntriesIntentionsAndMeshIntegration(t *testing.T) {
+	srv := testAgent(t)
+	c := newClient(t, srv)
+	ctx := testCtx(t)
+	s := c.ConfigEntries
+	dest := configTestName(t, "dest")
+	t.Cleanup(func() {
+		_ = s.Delete(ctx, consul.ConfigKindServiceIntentions, dest)
+		_ = s.Delete(ctx, consul.ConfigKindMesh, consul.MeshConfigName)
+	})
+
+	// service-intentions, typed.
+	require.NoError(t, s.Put(ctx, &consul.ServiceIntentionsConfigEntry{
+		ConfigEntryHeader: consul.ConfigEntryHeader{Name: dest}, Sources: []*consul.ServiceIntentionsSource{
+			{Name: "api", Action: "allow", Description: "api may call"},
+			{Name: "*", Action: "deny"},
+		}}))
+	entry, _, err := s.Get(ctx, consul.ConfigKindServiceIntentions, dest)
+	require.NoError(t, err)
+	ixn := entry.(*consul.ServiceIntentionsConfigEntry)
+	require.Len(t, ixn.Sources, 2)
+	assert.Equal(t, "api", ixn.Sources[0].Name)
+	assert.Equal(t, "allow", ixn.Sources[0].Action)
+	assert.Equal(t, "consul", ixn.Sources[0].Type)
+	assert.NotZero(t, ixn.Sources[0].Precedence, "computed by Consul")
+
+	// mesh: no name on the wire, "mesh" in the path.
+	require.NoError(t, s.Put(ctx, &consul.MeshConfigEntry{
+		ConfigEntryHeader: consul.ConfigEntryHeader{Meta: map[string]string{"by": "config-test"}},
+		TransparentProxy:  consul.MeshConfigTransparentProxy{MeshDestinationsOnly: true},
+	}))
+	entry, _, err = s.Get(ctx, consul.ConfigKindMesh, consul.MeshConfigName)
+	require.NoError(t, err)
+	mesh := entry.(*consul.MeshConfigEntry)
+	assert.True(t, mesh.TransparentProxy.MeshDestinationsOnly)
+	assert.Equal(t, "config-test", mesh.Meta["by"])
+	require.NoError(t, s.Delete(ctx, consul.ConfigKindMesh, consul.MeshConfigName))
+
+}
