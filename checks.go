@@ -196,12 +196,15 @@ func (c *AgentCheckRegistration) wire(asServiceCheck bool) agentCheckWire {
 }
 
 // MarshalJSON writes the check as PUT /v1/agent/check/register reads it.
+// Hand-written, not generated: the check is written in two shapes (a
+// check of its own, or a service's with CheckID for ID), see wire.
 func (c AgentCheckRegistration) MarshalJSON() ([]byte, error) {
 	return json.Marshal(c.wire(false))
 }
 
 // UnmarshalJSON reads a check definition, taking the ID from ID or CheckID
-// and the durations as strings or nanoseconds.
+// and the durations as strings or nanoseconds. Hand-written, not
+// generated: two JSON names (ID, CheckID) fill one field.
 func (c *AgentCheckRegistration) UnmarshalJSON(b []byte) error {
 	*c = AgentCheckRegistration{}
 	var w agentCheckWire
@@ -235,6 +238,8 @@ func (c *AgentCheckRegistration) UnmarshalJSON(b []byte) error {
 // (Consul's CheckType): its ID as CheckID, no ServiceID.
 type agentServiceCheck struct{ c *AgentCheckRegistration }
 
+// MarshalJSON writes the check in its service shape. Hand-written: see
+// AgentCheckRegistration.MarshalJSON.
 func (s agentServiceCheck) MarshalJSON() ([]byte, error) {
 	return json.Marshal(s.c.wire(true))
 }

@@ -7,21 +7,22 @@ import (
 	"time"
 )
 
-// The JSON methods of the wire types with durations: Consul writes
-// durations as "10s" strings (and reads them so, or as nanoseconds), where
-// encoding/json would use nanoseconds only. Each type is decoded by its
-// fast reader when the value is zero (decode_gen.go), else through a
-// shadow of its own type whose duration fields point at the value's, so
-// that encoding/json merges into the value as for any other type: a
+// The JSON methods of the wire types with durations, and of the
+// configuration entries: Consul writes durations as "10s" strings (and
+// reads them so, or as nanoseconds), where encoding/json would use
+// nanoseconds only, and an entry's JSON names its kind. Each type is
+// decoded by its fast reader when the value is zero (decode_gen.go), else
+// through a shadow of its own type whose durations start as the value's,
+// so that encoding/json merges into the value as for any other type: a
 // duration the input leaves out, or gives as null, keeps its value.
 
-// aclAuthMethodWire is ACLAuthMethod on the wire.
+type aclAuthMethodAlias ACLAuthMethod
+
+// aclAuthMethodWire is ACLAuthMethod as MarshalJSON writes it.
 type aclAuthMethodWire struct {
 	*aclAuthMethodAlias
 	MaxTokenTTL *duration `json:"MaxTokenTTL,omitempty"`
 }
-
-type aclAuthMethodAlias ACLAuthMethod
 
 // MarshalJSON writes MaxTokenTTL in Consul's "10s" form.
 func (v ACLAuthMethod) MarshalJSON() ([]byte, error) {
@@ -50,13 +51,13 @@ type aclAuthMethodWireIn struct {
 	MaxTokenTTL duration `json:"MaxTokenTTL"`
 }
 
-// aclAuthMethodListEntryWire is ACLAuthMethodListEntry on the wire.
+type aclAuthMethodListEntryAlias ACLAuthMethodListEntry
+
+// aclAuthMethodListEntryWire is ACLAuthMethodListEntry as MarshalJSON writes it.
 type aclAuthMethodListEntryWire struct {
 	*aclAuthMethodListEntryAlias
 	MaxTokenTTL *duration `json:"MaxTokenTTL,omitempty"`
 }
-
-type aclAuthMethodListEntryAlias ACLAuthMethodListEntry
 
 // MarshalJSON writes MaxTokenTTL in Consul's "10s" form.
 func (v ACLAuthMethodListEntry) MarshalJSON() ([]byte, error) {
@@ -83,14 +84,14 @@ type aclAuthMethodListEntryWireIn struct {
 	MaxTokenTTL duration `json:"MaxTokenTTL"`
 }
 
-// aclTokenWire is ACLToken on the wire.
+type aclTokenAlias ACLToken
+
+// aclTokenWire is ACLToken as MarshalJSON writes it.
 type aclTokenWire struct {
 	*aclTokenAlias
 	ExpirationTTL *duration  `json:"ExpirationTTL,omitempty"`
 	CreateTime    *time.Time `json:"CreateTime,omitempty"`
 }
-
-type aclTokenAlias ACLToken
 
 // MarshalJSON writes ExpirationTTL in Consul's "10s" form and leaves out a zero CreateTime.
 func (v ACLToken) MarshalJSON() ([]byte, error) {
@@ -122,14 +123,37 @@ type aclTokenWireIn struct {
 	ExpirationTTL duration `json:"ExpirationTTL"`
 }
 
-// autopilotConfigurationWire is AutopilotConfiguration on the wire.
+type apiGatewayConfigEntryAlias APIGatewayConfigEntry
+
+// apiGatewayConfigEntryWire is APIGatewayConfigEntry as MarshalJSON writes it.
+type apiGatewayConfigEntryWire struct {
+	Kind string
+	*apiGatewayConfigEntryAlias
+}
+
+// MarshalJSON writes the Kind ConfigKindAPIGateway.
+func (v APIGatewayConfigEntry) MarshalJSON() ([]byte, error) {
+	w := apiGatewayConfigEntryWire{apiGatewayConfigEntryAlias: (*apiGatewayConfigEntryAlias)(&v)}
+	w.Kind = ConfigKindAPIGateway
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads the entry as encoding/json does, with the fast reader.
+func (v *APIGatewayConfigEntry) UnmarshalJSON(b []byte) error {
+	if fastDecodeOne(b, v, fdecRAPIGatewayConfigEntry) {
+		return nil
+	}
+	return json.Unmarshal(b, (*apiGatewayConfigEntryAlias)(v))
+}
+
+type autopilotConfigurationAlias AutopilotConfiguration
+
+// autopilotConfigurationWire is AutopilotConfiguration as MarshalJSON writes it.
 type autopilotConfigurationWire struct {
 	*autopilotConfigurationAlias
 	LastContactThreshold    *duration `json:"LastContactThreshold,omitempty"`
 	ServerStabilizationTime *duration `json:"ServerStabilizationTime,omitempty"`
 }
-
-type autopilotConfigurationAlias AutopilotConfiguration
 
 // MarshalJSON writes LastContactThreshold, ServerStabilizationTime in Consul's "10s" form.
 func (v AutopilotConfiguration) MarshalJSON() ([]byte, error) {
@@ -159,13 +183,13 @@ type autopilotConfigurationWireIn struct {
 	ServerStabilizationTime duration `json:"ServerStabilizationTime"`
 }
 
-// autopilotServerWire is AutopilotServer on the wire.
+type autopilotServerAlias AutopilotServer
+
+// autopilotServerWire is AutopilotServer as MarshalJSON writes it.
 type autopilotServerWire struct {
 	*autopilotServerAlias
 	LastContact *duration `json:"LastContact,omitempty"`
 }
-
-type autopilotServerAlias AutopilotServer
 
 // MarshalJSON writes LastContact in Consul's "10s" form.
 func (v AutopilotServer) MarshalJSON() ([]byte, error) {
@@ -192,13 +216,13 @@ type autopilotServerWireIn struct {
 	LastContact duration `json:"LastContact"`
 }
 
-// autopilotServerHealthWire is AutopilotServerHealth on the wire.
+type autopilotServerHealthAlias AutopilotServerHealth
+
+// autopilotServerHealthWire is AutopilotServerHealth as MarshalJSON writes it.
 type autopilotServerHealthWire struct {
 	*autopilotServerHealthAlias
 	LastContact *duration `json:"LastContact,omitempty"`
 }
-
-type autopilotServerHealthAlias AutopilotServerHealth
 
 // MarshalJSON writes LastContact in Consul's "10s" form.
 func (v AutopilotServerHealth) MarshalJSON() ([]byte, error) {
@@ -225,14 +249,262 @@ type autopilotServerHealthWireIn struct {
 	LastContact duration `json:"LastContact"`
 }
 
-// healthCheckWire is HealthCheck on the wire.
+type configPassiveHealthCheckAlias ConfigPassiveHealthCheck
+
+// configPassiveHealthCheckWire is ConfigPassiveHealthCheck as MarshalJSON writes it.
+type configPassiveHealthCheckWire struct {
+	*configPassiveHealthCheckAlias
+	Interval         *duration `json:"Interval,omitempty"`
+	BaseEjectionTime *duration `json:"BaseEjectionTime,omitempty"`
+}
+
+// MarshalJSON writes Interval, BaseEjectionTime in Consul's "10s" form.
+func (v ConfigPassiveHealthCheck) MarshalJSON() ([]byte, error) {
+	w := configPassiveHealthCheckWire{configPassiveHealthCheckAlias: (*configPassiveHealthCheckAlias)(&v)}
+	if v.Interval != 0 {
+		w.Interval = (*duration)(&v.Interval)
+	}
+	w.BaseEjectionTime = (*duration)(v.BaseEjectionTime)
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads Interval, BaseEjectionTime as Consul writes durations ("10s") or as nanoseconds.
+func (v *ConfigPassiveHealthCheck) UnmarshalJSON(b []byte) error {
+	if fastDecodeOne(b, v, fdecRConfigPassiveHealthCheck) {
+		return nil
+	}
+	w := configPassiveHealthCheckWireIn{configPassiveHealthCheckAlias: (*configPassiveHealthCheckAlias)(v), Interval: duration(v.Interval), BaseEjectionTime: (*duration)(v.BaseEjectionTime)}
+	err := json.Unmarshal(b, &w)
+	v.Interval = time.Duration(w.Interval)
+	v.BaseEjectionTime = (*time.Duration)(w.BaseEjectionTime)
+	return err
+}
+
+// configPassiveHealthCheckWireIn is ConfigPassiveHealthCheck as UnmarshalJSON reads it: each duration starts as the value's
+// own, so that what the input leaves out (or gives as null) keeps it.
+type configPassiveHealthCheckWireIn struct {
+	*configPassiveHealthCheckAlias
+	Interval         duration  `json:"Interval"`
+	BaseEjectionTime *duration `json:"BaseEjectionTime"`
+}
+
+type controlPlaneRequestLimitConfigEntryAlias ControlPlaneRequestLimitConfigEntry
+
+// controlPlaneRequestLimitConfigEntryWire is ControlPlaneRequestLimitConfigEntry as MarshalJSON writes it.
+type controlPlaneRequestLimitConfigEntryWire struct {
+	Kind string
+	*controlPlaneRequestLimitConfigEntryAlias
+}
+
+// MarshalJSON writes the Kind ConfigKindControlPlaneRequestLimit.
+func (v ControlPlaneRequestLimitConfigEntry) MarshalJSON() ([]byte, error) {
+	w := controlPlaneRequestLimitConfigEntryWire{controlPlaneRequestLimitConfigEntryAlias: (*controlPlaneRequestLimitConfigEntryAlias)(&v)}
+	w.Kind = ConfigKindControlPlaneRequestLimit
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads the entry as encoding/json does, with the fast reader.
+func (v *ControlPlaneRequestLimitConfigEntry) UnmarshalJSON(b []byte) error {
+	if fastDecodeOne(b, v, fdecRControlPlaneRequestLimitConfigEntry) {
+		return nil
+	}
+	return json.Unmarshal(b, (*controlPlaneRequestLimitConfigEntryAlias)(v))
+}
+
+type discoveryResolverAlias DiscoveryResolver
+
+// discoveryResolverWire is DiscoveryResolver as MarshalJSON writes it.
+type discoveryResolverWire struct {
+	*discoveryResolverAlias
+	ConnectTimeout *duration `json:"ConnectTimeout,omitempty"`
+	RequestTimeout *duration `json:"RequestTimeout,omitempty"`
+}
+
+// MarshalJSON writes ConnectTimeout, RequestTimeout in Consul's "10s" form.
+func (v DiscoveryResolver) MarshalJSON() ([]byte, error) {
+	w := discoveryResolverWire{discoveryResolverAlias: (*discoveryResolverAlias)(&v)}
+	if v.ConnectTimeout != 0 {
+		w.ConnectTimeout = (*duration)(&v.ConnectTimeout)
+	}
+	if v.RequestTimeout != 0 {
+		w.RequestTimeout = (*duration)(&v.RequestTimeout)
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads ConnectTimeout, RequestTimeout as Consul writes durations ("10s") or as nanoseconds.
+func (v *DiscoveryResolver) UnmarshalJSON(b []byte) error {
+	if fastDecodeOne(b, v, fdecRDiscoveryResolver) {
+		return nil
+	}
+	w := discoveryResolverWireIn{discoveryResolverAlias: (*discoveryResolverAlias)(v), ConnectTimeout: duration(v.ConnectTimeout), RequestTimeout: duration(v.RequestTimeout)}
+	err := json.Unmarshal(b, &w)
+	v.ConnectTimeout = time.Duration(w.ConnectTimeout)
+	v.RequestTimeout = time.Duration(w.RequestTimeout)
+	return err
+}
+
+// discoveryResolverWireIn is DiscoveryResolver as UnmarshalJSON reads it: each duration starts as the value's
+// own, so that what the input leaves out (or gives as null) keeps it.
+type discoveryResolverWireIn struct {
+	*discoveryResolverAlias
+	ConnectTimeout duration `json:"ConnectTimeout"`
+	RequestTimeout duration `json:"RequestTimeout"`
+}
+
+type discoveryTargetAlias DiscoveryTarget
+
+// discoveryTargetWire is DiscoveryTarget as MarshalJSON writes it.
+type discoveryTargetWire struct {
+	*discoveryTargetAlias
+	ConnectTimeout *duration `json:"ConnectTimeout,omitempty"`
+}
+
+// MarshalJSON writes ConnectTimeout in Consul's "10s" form.
+func (v DiscoveryTarget) MarshalJSON() ([]byte, error) {
+	w := discoveryTargetWire{discoveryTargetAlias: (*discoveryTargetAlias)(&v)}
+	if v.ConnectTimeout != 0 {
+		w.ConnectTimeout = (*duration)(&v.ConnectTimeout)
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads ConnectTimeout as Consul writes durations ("10s") or as nanoseconds.
+func (v *DiscoveryTarget) UnmarshalJSON(b []byte) error {
+	if fastDecodeOne(b, v, fdecRDiscoveryTarget) {
+		return nil
+	}
+	w := discoveryTargetWireIn{discoveryTargetAlias: (*discoveryTargetAlias)(v), ConnectTimeout: duration(v.ConnectTimeout)}
+	err := json.Unmarshal(b, &w)
+	v.ConnectTimeout = time.Duration(w.ConnectTimeout)
+	return err
+}
+
+// discoveryTargetWireIn is DiscoveryTarget as UnmarshalJSON reads it: each duration starts as the value's
+// own, so that what the input leaves out (or gives as null) keeps it.
+type discoveryTargetWireIn struct {
+	*discoveryTargetAlias
+	ConnectTimeout duration `json:"ConnectTimeout"`
+}
+
+type exportedServicesConfigEntryAlias ExportedServicesConfigEntry
+
+// exportedServicesConfigEntryWire is ExportedServicesConfigEntry as MarshalJSON writes it.
+type exportedServicesConfigEntryWire struct {
+	Kind string
+	*exportedServicesConfigEntryAlias
+}
+
+// MarshalJSON writes the Kind ConfigKindExportedServices.
+func (v ExportedServicesConfigEntry) MarshalJSON() ([]byte, error) {
+	w := exportedServicesConfigEntryWire{exportedServicesConfigEntryAlias: (*exportedServicesConfigEntryAlias)(&v)}
+	w.Kind = ConfigKindExportedServices
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads the entry as encoding/json does, with the fast reader.
+func (v *ExportedServicesConfigEntry) UnmarshalJSON(b []byte) error {
+	if fastDecodeOne(b, v, fdecRExportedServicesConfigEntry) {
+		return nil
+	}
+	return json.Unmarshal(b, (*exportedServicesConfigEntryAlias)(v))
+}
+
+type fileSystemCertificateConfigEntryAlias FileSystemCertificateConfigEntry
+
+// fileSystemCertificateConfigEntryWire is FileSystemCertificateConfigEntry as MarshalJSON writes it.
+type fileSystemCertificateConfigEntryWire struct {
+	Kind string
+	*fileSystemCertificateConfigEntryAlias
+}
+
+// MarshalJSON writes the Kind ConfigKindFileSystemCertificate.
+func (v FileSystemCertificateConfigEntry) MarshalJSON() ([]byte, error) {
+	w := fileSystemCertificateConfigEntryWire{fileSystemCertificateConfigEntryAlias: (*fileSystemCertificateConfigEntryAlias)(&v)}
+	w.Kind = ConfigKindFileSystemCertificate
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads the entry as encoding/json does, with the fast reader.
+func (v *FileSystemCertificateConfigEntry) UnmarshalJSON(b []byte) error {
+	if fastDecodeOne(b, v, fdecRFileSystemCertificateConfigEntry) {
+		return nil
+	}
+	return json.Unmarshal(b, (*fileSystemCertificateConfigEntryAlias)(v))
+}
+
+type httpRouteConfigEntryAlias HTTPRouteConfigEntry
+
+// httpRouteConfigEntryWire is HTTPRouteConfigEntry as MarshalJSON writes it.
+type httpRouteConfigEntryWire struct {
+	Kind string
+	*httpRouteConfigEntryAlias
+}
+
+// MarshalJSON writes the Kind ConfigKindHTTPRoute.
+func (v HTTPRouteConfigEntry) MarshalJSON() ([]byte, error) {
+	w := httpRouteConfigEntryWire{httpRouteConfigEntryAlias: (*httpRouteConfigEntryAlias)(&v)}
+	w.Kind = ConfigKindHTTPRoute
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads the entry as encoding/json does, with the fast reader.
+func (v *HTTPRouteConfigEntry) UnmarshalJSON(b []byte) error {
+	if fastDecodeOne(b, v, fdecRHTTPRouteConfigEntry) {
+		return nil
+	}
+	return json.Unmarshal(b, (*httpRouteConfigEntryAlias)(v))
+}
+
+type httpRouteTimeoutFilterAlias HTTPRouteTimeoutFilter
+
+// httpRouteTimeoutFilterWire is HTTPRouteTimeoutFilter as MarshalJSON writes it.
+type httpRouteTimeoutFilterWire struct {
+	*httpRouteTimeoutFilterAlias
+	RequestTimeout *duration `json:"RequestTimeout,omitempty"`
+	IdleTimeout    *duration `json:"IdleTimeout,omitempty"`
+}
+
+// MarshalJSON writes RequestTimeout, IdleTimeout in Consul's "10s" form.
+func (v HTTPRouteTimeoutFilter) MarshalJSON() ([]byte, error) {
+	w := httpRouteTimeoutFilterWire{httpRouteTimeoutFilterAlias: (*httpRouteTimeoutFilterAlias)(&v)}
+	if v.RequestTimeout != 0 {
+		w.RequestTimeout = (*duration)(&v.RequestTimeout)
+	}
+	if v.IdleTimeout != 0 {
+		w.IdleTimeout = (*duration)(&v.IdleTimeout)
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads RequestTimeout, IdleTimeout as Consul writes durations ("10s") or as nanoseconds.
+func (v *HTTPRouteTimeoutFilter) UnmarshalJSON(b []byte) error {
+	if fastDecodeOne(b, v, fdecRHTTPRouteTimeoutFilter) {
+		return nil
+	}
+	w := httpRouteTimeoutFilterWireIn{httpRouteTimeoutFilterAlias: (*httpRouteTimeoutFilterAlias)(v), RequestTimeout: duration(v.RequestTimeout), IdleTimeout: duration(v.IdleTimeout)}
+	err := json.Unmarshal(b, &w)
+	v.RequestTimeout = time.Duration(w.RequestTimeout)
+	v.IdleTimeout = time.Duration(w.IdleTimeout)
+	return err
+}
+
+// httpRouteTimeoutFilterWireIn is HTTPRouteTimeoutFilter as UnmarshalJSON reads it: each duration starts as the value's
+// own, so that what the input leaves out (or gives as null) keeps it.
+type httpRouteTimeoutFilterWireIn struct {
+	*httpRouteTimeoutFilterAlias
+	RequestTimeout duration `json:"RequestTimeout"`
+	IdleTimeout    duration `json:"IdleTimeout"`
+}
+
+type healthCheckAlias HealthCheck
+
+// healthCheckWire is HealthCheck as MarshalJSON writes it.
 type healthCheckWire struct {
 	*healthCheckAlias
 	Interval *duration `json:"Interval,omitempty"`
 	Timeout  *duration `json:"Timeout,omitempty"`
 }
-
-type healthCheckAlias HealthCheck
 
 // MarshalJSON writes Interval, Timeout in Consul's "10s" form.
 func (v HealthCheck) MarshalJSON() ([]byte, error) {
@@ -266,7 +538,9 @@ type healthCheckWireIn struct {
 	Timeout  duration `json:"Timeout"`
 }
 
-// healthCheckDefinitionWire is HealthCheckDefinition on the wire.
+type healthCheckDefinitionAlias HealthCheckDefinition
+
+// healthCheckDefinitionWire is HealthCheckDefinition as MarshalJSON writes it.
 type healthCheckDefinitionWire struct {
 	*healthCheckDefinitionAlias
 	Interval                       *duration `json:"Interval,omitempty"`
@@ -274,8 +548,6 @@ type healthCheckDefinitionWire struct {
 	TTL                            *duration `json:"TTL,omitempty"`
 	DeregisterCriticalServiceAfter *duration `json:"DeregisterCriticalServiceAfter,omitempty"`
 }
-
-type healthCheckDefinitionAlias HealthCheckDefinition
 
 // MarshalJSON writes Interval, Timeout, TTL, DeregisterCriticalServiceAfter in Consul's "10s" form.
 func (v HealthCheckDefinition) MarshalJSON() ([]byte, error) {
@@ -319,14 +591,60 @@ type healthCheckDefinitionWireIn struct {
 	DeregisterCriticalServiceAfter duration `json:"DeregisterCriticalServiceAfter"`
 }
 
-// intentionWire is Intention on the wire.
+type ingressGatewayConfigEntryAlias IngressGatewayConfigEntry
+
+// ingressGatewayConfigEntryWire is IngressGatewayConfigEntry as MarshalJSON writes it.
+type ingressGatewayConfigEntryWire struct {
+	Kind string
+	*ingressGatewayConfigEntryAlias
+}
+
+// MarshalJSON writes the Kind ConfigKindIngressGateway.
+func (v IngressGatewayConfigEntry) MarshalJSON() ([]byte, error) {
+	w := ingressGatewayConfigEntryWire{ingressGatewayConfigEntryAlias: (*ingressGatewayConfigEntryAlias)(&v)}
+	w.Kind = ConfigKindIngressGateway
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads the entry as encoding/json does, with the fast reader.
+func (v *IngressGatewayConfigEntry) UnmarshalJSON(b []byte) error {
+	if fastDecodeOne(b, v, fdecRIngressGatewayConfigEntry) {
+		return nil
+	}
+	return json.Unmarshal(b, (*ingressGatewayConfigEntryAlias)(v))
+}
+
+type inlineCertificateConfigEntryAlias InlineCertificateConfigEntry
+
+// inlineCertificateConfigEntryWire is InlineCertificateConfigEntry as MarshalJSON writes it.
+type inlineCertificateConfigEntryWire struct {
+	Kind string
+	*inlineCertificateConfigEntryAlias
+}
+
+// MarshalJSON writes the Kind ConfigKindInlineCertificate.
+func (v InlineCertificateConfigEntry) MarshalJSON() ([]byte, error) {
+	w := inlineCertificateConfigEntryWire{inlineCertificateConfigEntryAlias: (*inlineCertificateConfigEntryAlias)(&v)}
+	w.Kind = ConfigKindInlineCertificate
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads the entry as encoding/json does, with the fast reader.
+func (v *InlineCertificateConfigEntry) UnmarshalJSON(b []byte) error {
+	if fastDecodeOne(b, v, fdecRInlineCertificateConfigEntry) {
+		return nil
+	}
+	return json.Unmarshal(b, (*inlineCertificateConfigEntryAlias)(v))
+}
+
+type intentionAlias Intention
+
+// intentionWire is Intention as MarshalJSON writes it.
 type intentionWire struct {
 	*intentionAlias
 	CreatedAt *time.Time `json:"CreatedAt,omitempty"`
 	UpdatedAt *time.Time `json:"UpdatedAt,omitempty"`
 }
-
-type intentionAlias Intention
 
 // MarshalJSON leaves out a zero CreatedAt, UpdatedAt.
 func (v Intention) MarshalJSON() ([]byte, error) {
@@ -340,13 +658,147 @@ func (v Intention) MarshalJSON() ([]byte, error) {
 	return json.Marshal(w)
 }
 
-// preparedQueryDNSWire is PreparedQueryDNS on the wire.
+type jwtProviderConfigEntryAlias JWTProviderConfigEntry
+
+// jwtProviderConfigEntryWire is JWTProviderConfigEntry as MarshalJSON writes it.
+type jwtProviderConfigEntryWire struct {
+	Kind string
+	*jwtProviderConfigEntryAlias
+}
+
+// MarshalJSON writes the Kind ConfigKindJWTProvider.
+func (v JWTProviderConfigEntry) MarshalJSON() ([]byte, error) {
+	w := jwtProviderConfigEntryWire{jwtProviderConfigEntryAlias: (*jwtProviderConfigEntryAlias)(&v)}
+	w.Kind = ConfigKindJWTProvider
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads the entry as encoding/json does, with the fast reader.
+func (v *JWTProviderConfigEntry) UnmarshalJSON(b []byte) error {
+	if fastDecodeOne(b, v, fdecRJWTProviderConfigEntry) {
+		return nil
+	}
+	return json.Unmarshal(b, (*jwtProviderConfigEntryAlias)(v))
+}
+
+type jwtProviderJWKSClusterAlias JWTProviderJWKSCluster
+
+// jwtProviderJWKSClusterWire is JWTProviderJWKSCluster as MarshalJSON writes it.
+type jwtProviderJWKSClusterWire struct {
+	*jwtProviderJWKSClusterAlias
+	ConnectTimeout *duration `json:"ConnectTimeout,omitempty"`
+}
+
+// MarshalJSON writes ConnectTimeout in Consul's "10s" form.
+func (v JWTProviderJWKSCluster) MarshalJSON() ([]byte, error) {
+	w := jwtProviderJWKSClusterWire{jwtProviderJWKSClusterAlias: (*jwtProviderJWKSClusterAlias)(&v)}
+	if v.ConnectTimeout != 0 {
+		w.ConnectTimeout = (*duration)(&v.ConnectTimeout)
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads ConnectTimeout as Consul writes durations ("10s") or as nanoseconds.
+func (v *JWTProviderJWKSCluster) UnmarshalJSON(b []byte) error {
+	if fastDecodeOne(b, v, fdecRJWTProviderJWKSCluster) {
+		return nil
+	}
+	w := jwtProviderJWKSClusterWireIn{jwtProviderJWKSClusterAlias: (*jwtProviderJWKSClusterAlias)(v), ConnectTimeout: duration(v.ConnectTimeout)}
+	err := json.Unmarshal(b, &w)
+	v.ConnectTimeout = time.Duration(w.ConnectTimeout)
+	return err
+}
+
+// jwtProviderJWKSClusterWireIn is JWTProviderJWKSCluster as UnmarshalJSON reads it: each duration starts as the value's
+// own, so that what the input leaves out (or gives as null) keeps it.
+type jwtProviderJWKSClusterWireIn struct {
+	*jwtProviderJWKSClusterAlias
+	ConnectTimeout duration `json:"ConnectTimeout"`
+}
+
+type jwtProviderRemoteKeySetAlias JWTProviderRemoteKeySet
+
+// jwtProviderRemoteKeySetWire is JWTProviderRemoteKeySet as MarshalJSON writes it.
+type jwtProviderRemoteKeySetWire struct {
+	*jwtProviderRemoteKeySetAlias
+	CacheDuration *duration `json:"CacheDuration,omitempty"`
+}
+
+// MarshalJSON writes CacheDuration in Consul's "10s" form.
+func (v JWTProviderRemoteKeySet) MarshalJSON() ([]byte, error) {
+	w := jwtProviderRemoteKeySetWire{jwtProviderRemoteKeySetAlias: (*jwtProviderRemoteKeySetAlias)(&v)}
+	if v.CacheDuration != 0 {
+		w.CacheDuration = (*duration)(&v.CacheDuration)
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads CacheDuration as Consul writes durations ("10s") or as nanoseconds.
+func (v *JWTProviderRemoteKeySet) UnmarshalJSON(b []byte) error {
+	if fastDecodeOne(b, v, fdecRJWTProviderRemoteKeySet) {
+		return nil
+	}
+	w := jwtProviderRemoteKeySetWireIn{jwtProviderRemoteKeySetAlias: (*jwtProviderRemoteKeySetAlias)(v), CacheDuration: duration(v.CacheDuration)}
+	err := json.Unmarshal(b, &w)
+	v.CacheDuration = time.Duration(w.CacheDuration)
+	return err
+}
+
+// jwtProviderRemoteKeySetWireIn is JWTProviderRemoteKeySet as UnmarshalJSON reads it: each duration starts as the value's
+// own, so that what the input leaves out (or gives as null) keeps it.
+type jwtProviderRemoteKeySetWireIn struct {
+	*jwtProviderRemoteKeySetAlias
+	CacheDuration duration `json:"CacheDuration"`
+}
+
+type jwtProviderRetryBackOffAlias JWTProviderRetryBackOff
+
+// jwtProviderRetryBackOffWire is JWTProviderRetryBackOff as MarshalJSON writes it.
+type jwtProviderRetryBackOffWire struct {
+	*jwtProviderRetryBackOffAlias
+	BaseInterval *duration `json:"BaseInterval,omitempty"`
+	MaxInterval  *duration `json:"MaxInterval,omitempty"`
+}
+
+// MarshalJSON writes BaseInterval, MaxInterval in Consul's "10s" form.
+func (v JWTProviderRetryBackOff) MarshalJSON() ([]byte, error) {
+	w := jwtProviderRetryBackOffWire{jwtProviderRetryBackOffAlias: (*jwtProviderRetryBackOffAlias)(&v)}
+	if v.BaseInterval != 0 {
+		w.BaseInterval = (*duration)(&v.BaseInterval)
+	}
+	if v.MaxInterval != 0 {
+		w.MaxInterval = (*duration)(&v.MaxInterval)
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads BaseInterval, MaxInterval as Consul writes durations ("10s") or as nanoseconds.
+func (v *JWTProviderRetryBackOff) UnmarshalJSON(b []byte) error {
+	if fastDecodeOne(b, v, fdecRJWTProviderRetryBackOff) {
+		return nil
+	}
+	w := jwtProviderRetryBackOffWireIn{jwtProviderRetryBackOffAlias: (*jwtProviderRetryBackOffAlias)(v), BaseInterval: duration(v.BaseInterval), MaxInterval: duration(v.MaxInterval)}
+	err := json.Unmarshal(b, &w)
+	v.BaseInterval = time.Duration(w.BaseInterval)
+	v.MaxInterval = time.Duration(w.MaxInterval)
+	return err
+}
+
+// jwtProviderRetryBackOffWireIn is JWTProviderRetryBackOff as UnmarshalJSON reads it: each duration starts as the value's
+// own, so that what the input leaves out (or gives as null) keeps it.
+type jwtProviderRetryBackOffWireIn struct {
+	*jwtProviderRetryBackOffAlias
+	BaseInterval duration `json:"BaseInterval"`
+	MaxInterval  duration `json:"MaxInterval"`
+}
+
+type preparedQueryDNSAlias PreparedQueryDNS
+
+// preparedQueryDNSWire is PreparedQueryDNS as MarshalJSON writes it.
 type preparedQueryDNSWire struct {
 	*preparedQueryDNSAlias
 	TTL *duration `json:"TTL,omitempty"`
 }
-
-type preparedQueryDNSAlias PreparedQueryDNS
 
 // MarshalJSON writes TTL in Consul's "10s" form.
 func (v PreparedQueryDNS) MarshalJSON() ([]byte, error) {
@@ -375,11 +827,261 @@ type preparedQueryDNSWireIn struct {
 	TTL duration `json:"TTL"`
 }
 
-// sessionEntryWire is SessionEntry on the wire.
-type sessionEntryWire struct {
-	*sessionEntryAlias
-	LockDelay *duration `json:"LockDelay,omitempty"`
-	TTL       *duration `json:"TTL,omitempty"`
+type proxyConfigEntryAlias ProxyConfigEntry
+
+// proxyConfigEntryWire is ProxyConfigEntry as MarshalJSON writes it.
+type proxyConfigEntryWire struct {
+	Kind string
+	*proxyConfigEntryAlias
+}
+
+// MarshalJSON writes the Kind ConfigKindProxyDefaults.
+func (v ProxyConfigEntry) MarshalJSON() ([]byte, error) {
+	w := proxyConfigEntryWire{proxyConfigEntryAlias: (*proxyConfigEntryAlias)(&v)}
+	w.Kind = ConfigKindProxyDefaults
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads the entry as encoding/json does, with the fast reader.
+func (v *ProxyConfigEntry) UnmarshalJSON(b []byte) error {
+	if fastDecodeOne(b, v, fdecRProxyConfigEntry) {
+		return nil
+	}
+	return json.Unmarshal(b, (*proxyConfigEntryAlias)(v))
+}
+
+type samenessGroupConfigEntryAlias SamenessGroupConfigEntry
+
+// samenessGroupConfigEntryWire is SamenessGroupConfigEntry as MarshalJSON writes it.
+type samenessGroupConfigEntryWire struct {
+	Kind string
+	*samenessGroupConfigEntryAlias
+}
+
+// MarshalJSON writes the Kind ConfigKindSamenessGroup.
+func (v SamenessGroupConfigEntry) MarshalJSON() ([]byte, error) {
+	w := samenessGroupConfigEntryWire{samenessGroupConfigEntryAlias: (*samenessGroupConfigEntryAlias)(&v)}
+	w.Kind = ConfigKindSamenessGroup
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads the entry as encoding/json does, with the fast reader.
+func (v *SamenessGroupConfigEntry) UnmarshalJSON(b []byte) error {
+	if fastDecodeOne(b, v, fdecRSamenessGroupConfigEntry) {
+		return nil
+	}
+	return json.Unmarshal(b, (*samenessGroupConfigEntryAlias)(v))
+}
+
+type serviceDefaultsConfigEntryAlias ServiceDefaultsConfigEntry
+
+// serviceDefaultsConfigEntryWire is ServiceDefaultsConfigEntry as MarshalJSON writes it.
+type serviceDefaultsConfigEntryWire struct {
+	Kind string
+	*serviceDefaultsConfigEntryAlias
+}
+
+// MarshalJSON writes the Kind ConfigKindServiceDefaults.
+func (v ServiceDefaultsConfigEntry) MarshalJSON() ([]byte, error) {
+	w := serviceDefaultsConfigEntryWire{serviceDefaultsConfigEntryAlias: (*serviceDefaultsConfigEntryAlias)(&v)}
+	w.Kind = ConfigKindServiceDefaults
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads the entry as encoding/json does, with the fast reader.
+func (v *ServiceDefaultsConfigEntry) UnmarshalJSON(b []byte) error {
+	if fastDecodeOne(b, v, fdecRServiceDefaultsConfigEntry) {
+		return nil
+	}
+	return json.Unmarshal(b, (*serviceDefaultsConfigEntryAlias)(v))
+}
+
+type serviceIntentionsConfigEntryAlias ServiceIntentionsConfigEntry
+
+// serviceIntentionsConfigEntryWire is ServiceIntentionsConfigEntry as MarshalJSON writes it.
+type serviceIntentionsConfigEntryWire struct {
+	Kind string
+	*serviceIntentionsConfigEntryAlias
+}
+
+// MarshalJSON writes the Kind ConfigKindServiceIntentions.
+func (v ServiceIntentionsConfigEntry) MarshalJSON() ([]byte, error) {
+	w := serviceIntentionsConfigEntryWire{serviceIntentionsConfigEntryAlias: (*serviceIntentionsConfigEntryAlias)(&v)}
+	w.Kind = ConfigKindServiceIntentions
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads the entry as encoding/json does, with the fast reader.
+func (v *ServiceIntentionsConfigEntry) UnmarshalJSON(b []byte) error {
+	if fastDecodeOne(b, v, fdecRServiceIntentionsConfigEntry) {
+		return nil
+	}
+	return json.Unmarshal(b, (*serviceIntentionsConfigEntryAlias)(v))
+}
+
+type serviceResolverConfigEntryAlias ServiceResolverConfigEntry
+
+// serviceResolverConfigEntryWire is ServiceResolverConfigEntry as MarshalJSON writes it.
+type serviceResolverConfigEntryWire struct {
+	Kind string
+	*serviceResolverConfigEntryAlias
+	ConnectTimeout *duration `json:"ConnectTimeout,omitempty"`
+	RequestTimeout *duration `json:"RequestTimeout,omitempty"`
+}
+
+// MarshalJSON writes the Kind ConfigKindServiceResolver and writes ConnectTimeout, RequestTimeout in Consul's "10s" form.
+func (v ServiceResolverConfigEntry) MarshalJSON() ([]byte, error) {
+	w := serviceResolverConfigEntryWire{serviceResolverConfigEntryAlias: (*serviceResolverConfigEntryAlias)(&v)}
+	w.Kind = ConfigKindServiceResolver
+	if v.ConnectTimeout != 0 {
+		w.ConnectTimeout = (*duration)(&v.ConnectTimeout)
+	}
+	if v.RequestTimeout != 0 {
+		w.RequestTimeout = (*duration)(&v.RequestTimeout)
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads ConnectTimeout, RequestTimeout as Consul writes durations ("10s") or as nanoseconds.
+func (v *ServiceResolverConfigEntry) UnmarshalJSON(b []byte) error {
+	if fastDecodeOne(b, v, fdecRServiceResolverConfigEntry) {
+		return nil
+	}
+	w := serviceResolverConfigEntryWireIn{serviceResolverConfigEntryAlias: (*serviceResolverConfigEntryAlias)(v), ConnectTimeout: duration(v.ConnectTimeout), RequestTimeout: duration(v.RequestTimeout)}
+	err := json.Unmarshal(b, &w)
+	v.ConnectTimeout = time.Duration(w.ConnectTimeout)
+	v.RequestTimeout = time.Duration(w.RequestTimeout)
+	return err
+}
+
+// serviceResolverConfigEntryWireIn is ServiceResolverConfigEntry as UnmarshalJSON reads it: each duration starts as the value's
+// own, so that what the input leaves out (or gives as null) keeps it.
+type serviceResolverConfigEntryWireIn struct {
+	*serviceResolverConfigEntryAlias
+	ConnectTimeout duration `json:"ConnectTimeout"`
+	RequestTimeout duration `json:"RequestTimeout"`
+}
+
+type serviceResolverCookieConfigAlias ServiceResolverCookieConfig
+
+// serviceResolverCookieConfigWire is ServiceResolverCookieConfig as MarshalJSON writes it.
+type serviceResolverCookieConfigWire struct {
+	*serviceResolverCookieConfigAlias
+	TTL *duration `json:"TTL,omitempty"`
+}
+
+// MarshalJSON writes TTL in Consul's "10s" form.
+func (v ServiceResolverCookieConfig) MarshalJSON() ([]byte, error) {
+	w := serviceResolverCookieConfigWire{serviceResolverCookieConfigAlias: (*serviceResolverCookieConfigAlias)(&v)}
+	if v.TTL != 0 {
+		w.TTL = (*duration)(&v.TTL)
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads TTL as Consul writes durations ("10s") or as nanoseconds.
+func (v *ServiceResolverCookieConfig) UnmarshalJSON(b []byte) error {
+	if fastDecodeOne(b, v, fdecRServiceResolverCookieConfig) {
+		return nil
+	}
+	w := serviceResolverCookieConfigWireIn{serviceResolverCookieConfigAlias: (*serviceResolverCookieConfigAlias)(v), TTL: duration(v.TTL)}
+	err := json.Unmarshal(b, &w)
+	v.TTL = time.Duration(w.TTL)
+	return err
+}
+
+// serviceResolverCookieConfigWireIn is ServiceResolverCookieConfig as UnmarshalJSON reads it: each duration starts as the value's
+// own, so that what the input leaves out (or gives as null) keeps it.
+type serviceResolverCookieConfigWireIn struct {
+	*serviceResolverCookieConfigAlias
+	TTL duration `json:"TTL"`
+}
+
+type serviceRouterConfigEntryAlias ServiceRouterConfigEntry
+
+// serviceRouterConfigEntryWire is ServiceRouterConfigEntry as MarshalJSON writes it.
+type serviceRouterConfigEntryWire struct {
+	Kind string
+	*serviceRouterConfigEntryAlias
+}
+
+// MarshalJSON writes the Kind ConfigKindServiceRouter.
+func (v ServiceRouterConfigEntry) MarshalJSON() ([]byte, error) {
+	w := serviceRouterConfigEntryWire{serviceRouterConfigEntryAlias: (*serviceRouterConfigEntryAlias)(&v)}
+	w.Kind = ConfigKindServiceRouter
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads the entry as encoding/json does, with the fast reader.
+func (v *ServiceRouterConfigEntry) UnmarshalJSON(b []byte) error {
+	if fastDecodeOne(b, v, fdecRServiceRouterConfigEntry) {
+		return nil
+	}
+	return json.Unmarshal(b, (*serviceRouterConfigEntryAlias)(v))
+}
+
+type serviceRouterDestinationAlias ServiceRouterDestination
+
+// serviceRouterDestinationWire is ServiceRouterDestination as MarshalJSON writes it.
+type serviceRouterDestinationWire struct {
+	*serviceRouterDestinationAlias
+	RequestTimeout *duration `json:"RequestTimeout,omitempty"`
+	IdleTimeout    *duration `json:"IdleTimeout,omitempty"`
+}
+
+// MarshalJSON writes RequestTimeout, IdleTimeout in Consul's "10s" form.
+func (v ServiceRouterDestination) MarshalJSON() ([]byte, error) {
+	w := serviceRouterDestinationWire{serviceRouterDestinationAlias: (*serviceRouterDestinationAlias)(&v)}
+	if v.RequestTimeout != 0 {
+		w.RequestTimeout = (*duration)(&v.RequestTimeout)
+	}
+	if v.IdleTimeout != 0 {
+		w.IdleTimeout = (*duration)(&v.IdleTimeout)
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads RequestTimeout, IdleTimeout as Consul writes durations ("10s") or as nanoseconds.
+func (v *ServiceRouterDestination) UnmarshalJSON(b []byte) error {
+	if fastDecodeOne(b, v, fdecRServiceRouterDestination) {
+		return nil
+	}
+	w := serviceRouterDestinationWireIn{serviceRouterDestinationAlias: (*serviceRouterDestinationAlias)(v), RequestTimeout: duration(v.RequestTimeout), IdleTimeout: duration(v.IdleTimeout)}
+	err := json.Unmarshal(b, &w)
+	v.RequestTimeout = time.Duration(w.RequestTimeout)
+	v.IdleTimeout = time.Duration(w.IdleTimeout)
+	return err
+}
+
+// serviceRouterDestinationWireIn is ServiceRouterDestination as UnmarshalJSON reads it: each duration starts as the value's
+// own, so that what the input leaves out (or gives as null) keeps it.
+type serviceRouterDestinationWireIn struct {
+	*serviceRouterDestinationAlias
+	RequestTimeout duration `json:"RequestTimeout"`
+	IdleTimeout    duration `json:"IdleTimeout"`
+}
+
+type serviceSplitterConfigEntryAlias ServiceSplitterConfigEntry
+
+// serviceSplitterConfigEntryWire is ServiceSplitterConfigEntry as MarshalJSON writes it.
+type serviceSplitterConfigEntryWire struct {
+	Kind string
+	*serviceSplitterConfigEntryAlias
+}
+
+// MarshalJSON writes the Kind ConfigKindServiceSplitter.
+func (v ServiceSplitterConfigEntry) MarshalJSON() ([]byte, error) {
+	w := serviceSplitterConfigEntryWire{serviceSplitterConfigEntryAlias: (*serviceSplitterConfigEntryAlias)(&v)}
+	w.Kind = ConfigKindServiceSplitter
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads the entry as encoding/json does, with the fast reader.
+func (v *ServiceSplitterConfigEntry) UnmarshalJSON(b []byte) error {
+	if fastDecodeOne(b, v, fdecRServiceSplitterConfigEntry) {
+		return nil
+	}
+	return json.Unmarshal(b, (*serviceSplitterConfigEntryAlias)(v))
 }
 
 type sessionEntryAlias SessionEntry
@@ -402,4 +1104,50 @@ type sessionEntryWireIn struct {
 	*sessionEntryAlias
 	LockDelay duration `json:"LockDelay"`
 	TTL       duration `json:"TTL"`
+}
+
+type tcpRouteConfigEntryAlias TCPRouteConfigEntry
+
+// tcpRouteConfigEntryWire is TCPRouteConfigEntry as MarshalJSON writes it.
+type tcpRouteConfigEntryWire struct {
+	Kind string
+	*tcpRouteConfigEntryAlias
+}
+
+// MarshalJSON writes the Kind ConfigKindTCPRoute.
+func (v TCPRouteConfigEntry) MarshalJSON() ([]byte, error) {
+	w := tcpRouteConfigEntryWire{tcpRouteConfigEntryAlias: (*tcpRouteConfigEntryAlias)(&v)}
+	w.Kind = ConfigKindTCPRoute
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads the entry as encoding/json does, with the fast reader.
+func (v *TCPRouteConfigEntry) UnmarshalJSON(b []byte) error {
+	if fastDecodeOne(b, v, fdecRTCPRouteConfigEntry) {
+		return nil
+	}
+	return json.Unmarshal(b, (*tcpRouteConfigEntryAlias)(v))
+}
+
+type terminatingGatewayConfigEntryAlias TerminatingGatewayConfigEntry
+
+// terminatingGatewayConfigEntryWire is TerminatingGatewayConfigEntry as MarshalJSON writes it.
+type terminatingGatewayConfigEntryWire struct {
+	Kind string
+	*terminatingGatewayConfigEntryAlias
+}
+
+// MarshalJSON writes the Kind ConfigKindTerminatingGateway.
+func (v TerminatingGatewayConfigEntry) MarshalJSON() ([]byte, error) {
+	w := terminatingGatewayConfigEntryWire{terminatingGatewayConfigEntryAlias: (*terminatingGatewayConfigEntryAlias)(&v)}
+	w.Kind = ConfigKindTerminatingGateway
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads the entry as encoding/json does, with the fast reader.
+func (v *TerminatingGatewayConfigEntry) UnmarshalJSON(b []byte) error {
+	if fastDecodeOne(b, v, fdecRTerminatingGatewayConfigEntry) {
+		return nil
+	}
+	return json.Unmarshal(b, (*terminatingGatewayConfigEntryAlias)(v))
 }

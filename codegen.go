@@ -1,5 +1,7 @@
 package consul
 
+import "encoding/json"
+
 // The JSON code derived from the wire types is generated from their
 // definitions by internal/codegen (a program of this module's, standard
 // library only): decode_gen.go (the fast decoders) and codec_gen.go (the
@@ -62,11 +64,17 @@ type fastAnswers struct {
 	Peerings         []*Peering
 	Queries          []*PreparedQuery
 	ExportedServices []ResolvedExportedService
+	ConfigEntry      json.RawMessage   // each entry is then decoded by its type's UnmarshalJSON
+	ConfigEntries    []json.RawMessage // (see jsonCodecs)
+	DiscoveryChain   struct{ Chain *CompiledDiscoveryChain }
 }
 
 // jsonCodecs lists wire types outside fastAnswers whose durations need the
-// generated JSON methods: request bodies and the answers of other reads.
-// The field names are only labels.
+// generated JSON methods: request bodies and the answers of other reads;
+// and the configuration entries, whose generated MarshalJSON writes their
+// Kind and whose UnmarshalJSON uses the fast reader (DecodeConfigEntry
+// decodes each entry of Get and List through it). The field names are
+// only labels.
 type jsonCodecs struct {
 	Autopilot       AutopilotConfiguration
 	AutopilotHealth AutopilotHealth
@@ -74,6 +82,25 @@ type jsonCodecs struct {
 	QueryExecute    QueryExecuteResponse
 	Token           ACLToken
 	AuthMethod      ACLAuthMethod
+
+	ServiceDefaults          ServiceDefaultsConfigEntry
+	ProxyDefaults            ProxyConfigEntry
+	ServiceRouter            ServiceRouterConfigEntry
+	ServiceSplitter          ServiceSplitterConfigEntry
+	ServiceResolver          ServiceResolverConfigEntry
+	IngressGateway           IngressGatewayConfigEntry
+	TerminatingGateway       TerminatingGatewayConfigEntry
+	ServiceIntentions        ServiceIntentionsConfigEntry
+	Mesh                     MeshConfigEntry
+	ExportedServicesEntry    ExportedServicesConfigEntry
+	SamenessGroup            SamenessGroupConfigEntry
+	APIGateway               APIGatewayConfigEntry
+	HTTPRoute                HTTPRouteConfigEntry
+	TCPRoute                 TCPRouteConfigEntry
+	InlineCertificate        InlineCertificateConfigEntry
+	FileSystemCertificate    FileSystemCertificateConfigEntry
+	JWTProvider              JWTProviderConfigEntry
+	ControlPlaneRequestLimit ControlPlaneRequestLimitConfigEntry
 }
 
 // Only the generator reads these types.

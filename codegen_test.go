@@ -25,7 +25,7 @@ import (
 
 var (
 	mirrorMu    sync.Mutex
-	mirrorCache = map[reflect.Type]reflect.Type{}
+	mirrorCache = map[mirrorKey]reflect.Type{}
 	durType     = reflect.TypeOf(time.Duration(0))
 	timeType    = reflect.TypeOf(time.Time{})
 )
@@ -54,17 +54,23 @@ func generatedMethod(t reflect.Type, name string) (generated, has bool) {
 	return false, true
 }
 
-// mirror returns t with every time.Duration replaced by duration and every
-// struct of this package without a hand-written UnmarshalJSON rebuilt
-// without its methods; t itself where nothing changes.
-func mirror(t reflect.Type) reflect.Type {
-	mirrorMu.Lock()
-	defer mirrorMu.Unlock()
-	return mirrorLocked(t, map[reflect.Type]bool{})
+type mirrorKey struct {
+	t       reflect.Type
+	marshal bool
 }
 
-func mirrorLocked(t reflect.Type, busy map[reflect.Type]bool) reflect.Type {
-	if m, ok := mirrorCache[t]; ok {
+// mirror returns t with every time.Duration replaced by duration and every
+// struct of this package rebuilt without its methods, unless the method
+// that matters (MarshalJSON for marshal, else UnmarshalJSON) is
+// hand-written; t itself where nothing changes.
+func mirror(t reflect.Type, marshal bool) reflect.Type {
+	mirrorMu.Lock()
+	defer mirrorMu.Unlock()
+	return mirrorLocked(t, marshal, map[reflect.Type]bool{})
+}
+
+func mirrorLocked(t reflect.Type, marshal bool, busy map[reflect.Type]bool) reflect.Type {
+	if m, ok := mirrorCache[mirrorKey{t, marshal}]; ok {
 		return m
 	}
 	if busy[t] {
@@ -77,30 +83,46 @@ func mirrorLocked(t reflect.Type, busy map[reflect.Type]bool) reflect.Type {
 	case t == durType:
 		m = reflect.TypeOf(duration(0))
 	case t.Kind() == reflect.Pointer:
-		if e := mirrorLocked(t.Elem(), busy); e != t.Elem() {
+		if e := mirrorLocked(t.Elem(), marshal, busy); e != t.Elem() {
 			m = reflect.PointerTo(e)
 		}
 	case t.Kind() == reflect.Slice:
-		if e := mirrorLocked(t.Elem(), busy); e != t.Elem() {
+		if e := mirrorLocked(t.Elem(), marshal, busy); e != t.Elem() {
 			m = reflect.SliceOf(e)
 		}
 	case t.Kind() == reflect.Map:
-		if e := mirrorLocked(t.Elem(), busy); e != t.Elem() {
+		if e := mirrorLocked(t.Elem(), marshal, busy); e != t.Elem() {
 			m = reflect.MapOf(t.Key(), e)
 		}
 	case t.Kind() == reflect.Struct && t != timeType && (t.PkgPath() == "" || t.PkgPath() == reflect.TypeOf(KVPair{}).PkgPath()):
-		if gen, has := generatedMethod(t, "UnmarshalJSON"); has && !gen {
+		method := "UnmarshalJSON"
+		if marshal {
+			method = "MarshalJSON"
+		}
+		if gen, has := generatedMethod(t, method); has && !gen {
 			break
 		}
 		var fs []reflect.StructField
 		changed := false
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
-			if !f.IsExported() || f.Anonymous {
+			if !f.IsExported() {
 				return t
 			}
-			if e := mirrorLocked(f.Type, busy); e != f.Type {
+			if e := mirrorLocked(f.Type, marshal, busy); e != f.Type {
 				f.Type, changed = e, true
+			}
+			if f.Anonymous && f.Type.Kind() == reflect.Struct && f.Type.NumMethod()+reflect.PointerTo(f.Type).NumMethod() > 0 {
+				// An embedded struct with methods (the configuration
+				// entries' header): StructOf cannot promote them, and
+				// encoding/json needs none of them.
+				var inner []reflect.StructField
+				for j := 0; j < f.Type.NumField(); j++ {
+					g := f.Type.Field(j)
+					g.Index, g.Offset = nil, 0
+					inner = append(inner, g)
+				}
+				f.Type, changed = reflect.StructOf(inner), true
 			}
 			f.Index, f.Offset = nil, 0
 			fs = append(fs, f)
@@ -118,7 +140,7 @@ func mirrorLocked(t reflect.Type, busy map[reflect.Type]bool) reflect.Type {
 			}
 		}
 	}
-	mirrorCache[t] = m
+	mirrorCache[mirrorKey{t, marshal}] = m
 	return m
 }
 
@@ -126,21 +148,21 @@ func mirrorLocked(t reflect.Type, busy map[reflect.Type]bool) reflect.Type {
 // mirror of its type: the semantics the generated code must have.
 func refDecode(b []byte, p any) error {
 	v := reflect.ValueOf(p)
-	r := reflect.NewAt(mirror(v.Type().Elem()), v.UnsafePointer())
+	r := reflect.NewAt(mirror(v.Type().Elem(), false), v.UnsafePointer())
 	return json.NewDecoder(bytes.NewReader(b)).Decode(r.Interface())
 }
 
 // refUnmarshal is refDecode as json.Unmarshal (one value, nothing after).
 func refUnmarshal(b []byte, p any) error {
 	v := reflect.ValueOf(p)
-	r := reflect.NewAt(mirror(v.Type().Elem()), v.UnsafePointer())
+	r := reflect.NewAt(mirror(v.Type().Elem(), false), v.UnsafePointer())
 	return json.Unmarshal(b, r.Interface())
 }
 
 // refMarshal encodes *p as encoding/json encodes the mirror of its type.
 func refMarshal(p any) ([]byte, error) {
 	v := reflect.ValueOf(p)
-	r := reflect.NewAt(mirror(v.Type().Elem()), v.UnsafePointer())
+	r := reflect.NewAt(mirror(v.Type().Elem(), true), v.UnsafePointer())
 	return json.Marshal(r.Interface())
 }
 
@@ -190,6 +212,10 @@ func codecTypes() map[string]func() any {
 // that found none would compare nothing.
 func TestCodecTypesFound(t *testing.T) {
 	types := codecTypes()
+	for typ := range fdecOneReaders {
+		require.Contains(t, types, typ.Name())
+	}
+	require.Contains(t, fdecOneReaders, reflect.TypeOf(JWTProviderConfigEntry{}))
 	for _, name := range []string{"HealthCheck", "HealthCheckDefinition", "ACLToken", "SessionEntry", "Intention", "AutopilotConfiguration"} {
 		require.Contains(t, types, name)
 	}
@@ -198,7 +224,10 @@ func TestCodecTypesFound(t *testing.T) {
 	require.False(t, g, "AgentCheckRegistration's UnmarshalJSON is hand-written")
 	g, _ = generatedMethod(reflect.TypeOf(HealthCheck{}), "MarshalJSON")
 	require.True(t, g)
-	require.NotEqual(t, reflect.TypeOf(HealthCheck{}), mirror(reflect.TypeOf(HealthCheck{})))
+	require.NotEqual(t, reflect.TypeOf(HealthCheck{}), mirror(reflect.TypeOf(HealthCheck{}), false))
+	require.NotEqual(t, reflect.TypeOf(ServiceRouterConfigEntry{}), mirror(reflect.TypeOf(ServiceRouterConfigEntry{}), false))
+	require.Contains(t, types, "ServiceRouterConfigEntry")
+	require.Contains(t, types, "ConfigPassiveHealthCheck")
 }
 
 // TestCodecsMarshal compares the generated MarshalJSON of every type that
@@ -218,6 +247,14 @@ func TestCodecsMarshal(t *testing.T) {
 			require.NoError(t, err)
 			want, err := refMarshal(p)
 			require.NoError(t, err)
+			if e, ok := p.(interface{ configKind() string }); ok {
+				// A configuration entry writes its own kind.
+				var m map[string]any
+				require.NoError(t, json.Unmarshal(want, &m))
+				m["Kind"] = e.configKind()
+				want, err = json.Marshal(m)
+				require.NoError(t, err)
+			}
 			require.JSONEq(t, string(want), string(got), name)
 		}
 	}
@@ -247,6 +284,13 @@ func TestCodecsMerge(t *testing.T) {
 		require.NoError(t, err)
 		var members map[string]json.RawMessage
 		require.NoError(t, json.Unmarshal(ob, &members))
+		// The fast reader decodes the value with every field set.
+		if read, ok := fdecOneReaders[reflect.TypeOf(other).Elem()]; ok {
+			got, want := mk(), mk()
+			require.True(t, read(ob, got), "%s: the fast reader gave up on %s", name, ob)
+			require.NoError(t, refUnmarshal(ob, want))
+			require.Equal(t, want, got, name)
+		}
 		inputs := []string{`{}`, `null`, string(ob)}
 		for k, v := range members {
 			kb, _ := json.Marshal(k)

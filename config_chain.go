@@ -2,7 +2,6 @@ package consul
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
@@ -88,15 +87,6 @@ type ServiceRouterConfigEntry struct {
 	Routes []ServiceRouterRoute `json:",omitempty"`
 }
 
-// MarshalJSON adds the Kind.
-func (e ServiceRouterConfigEntry) MarshalJSON() ([]byte, error) {
-	type alias ServiceRouterConfigEntry
-	return json.Marshal(struct {
-		Kind string
-		alias
-	}{ConfigKindServiceRouter, alias(e)})
-}
-
 func (*ServiceRouterConfigEntry) configKind() string { return ConfigKindServiceRouter }
 
 func (e *ServiceRouterConfigEntry) configCheck(typ string) error {
@@ -174,31 +164,6 @@ type ServiceRouterDestination struct {
 	ResponseHeaders       *ConfigHTTPHeaderModifiers `json:",omitempty"`
 }
 
-// MarshalJSON writes the timeouts in Consul's "15s" form.
-func (d ServiceRouterDestination) MarshalJSON() ([]byte, error) {
-	type alias ServiceRouterDestination
-	return json.Marshal(struct {
-		alias
-		RequestTimeout duration `json:",omitempty"`
-		IdleTimeout    duration `json:",omitempty"`
-	}{alias(d), duration(d.RequestTimeout), duration(d.IdleTimeout)})
-}
-
-// UnmarshalJSON reads the timeouts as strings or nanoseconds.
-func (d *ServiceRouterDestination) UnmarshalJSON(b []byte) error {
-	type alias ServiceRouterDestination
-	w := struct {
-		*alias
-		RequestTimeout duration
-		IdleTimeout    duration
-	}{alias: (*alias)(d)}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	d.RequestTimeout, d.IdleTimeout = time.Duration(w.RequestTimeout), time.Duration(w.IdleTimeout)
-	return nil
-}
-
 // --- service-splitter ---
 
 // ServiceSplitterConfigEntry is a service-splitter entry: it splits the
@@ -207,15 +172,6 @@ func (d *ServiceRouterDestination) UnmarshalJSON(b []byte) error {
 type ServiceSplitterConfigEntry struct {
 	ConfigEntryHeader
 	Splits []ServiceSplitterSplit `json:",omitempty"`
-}
-
-// MarshalJSON adds the Kind.
-func (e ServiceSplitterConfigEntry) MarshalJSON() ([]byte, error) {
-	type alias ServiceSplitterConfigEntry
-	return json.Marshal(struct {
-		Kind string
-		alias
-	}{ConfigKindServiceSplitter, alias(e)})
 }
 
 func (*ServiceSplitterConfigEntry) configKind() string { return ConfigKindServiceSplitter }
@@ -253,17 +209,6 @@ type ServiceResolverConfigEntry struct {
 	LoadBalancer   *ServiceResolverLoadBalancer `json:",omitempty"`
 }
 
-// MarshalJSON adds the Kind and writes the timeouts in Consul's "15s" form.
-func (e ServiceResolverConfigEntry) MarshalJSON() ([]byte, error) {
-	type alias ServiceResolverConfigEntry
-	return json.Marshal(struct {
-		Kind string
-		alias
-		ConnectTimeout duration `json:",omitempty"`
-		RequestTimeout duration `json:",omitempty"`
-	}{ConfigKindServiceResolver, alias(e), duration(e.ConnectTimeout), duration(e.RequestTimeout)})
-}
-
 func (*ServiceResolverConfigEntry) configKind() string { return ConfigKindServiceResolver }
 
 func (e *ServiceResolverConfigEntry) configCheck(typ string) error {
@@ -271,21 +216,6 @@ func (e *ServiceResolverConfigEntry) configCheck(typ string) error {
 		return err
 	}
 	return configCheckDuration(typ+".RequestTimeout", e.RequestTimeout)
-}
-
-// UnmarshalJSON reads the timeouts as strings or nanoseconds.
-func (e *ServiceResolverConfigEntry) UnmarshalJSON(b []byte) error {
-	type alias ServiceResolverConfigEntry
-	w := struct {
-		*alias
-		ConnectTimeout duration
-		RequestTimeout duration
-	}{alias: (*alias)(e)}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	e.ConnectTimeout, e.RequestTimeout = time.Duration(w.ConnectTimeout), time.Duration(w.RequestTimeout)
-	return nil
 }
 
 // ServiceResolverSubset is a named subset of a service's instances.
@@ -380,29 +310,6 @@ type ServiceResolverCookieConfig struct {
 	Path    string        `json:",omitempty"`
 }
 
-// MarshalJSON writes TTL in Consul's "15s" form.
-func (c ServiceResolverCookieConfig) MarshalJSON() ([]byte, error) {
-	type alias ServiceResolverCookieConfig
-	return json.Marshal(struct {
-		alias
-		TTL duration `json:",omitempty"`
-	}{alias(c), duration(c.TTL)})
-}
-
-// UnmarshalJSON reads TTL as a string or nanoseconds.
-func (c *ServiceResolverCookieConfig) UnmarshalJSON(b []byte) error {
-	type alias ServiceResolverCookieConfig
-	w := struct {
-		*alias
-		TTL duration
-	}{alias: (*alias)(c)}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	c.TTL = time.Duration(w.TTL)
-	return nil
-}
-
 // --- discovery chain ---
 
 // CompiledDiscoveryChain is the discovery chain of a service as Consul
@@ -464,32 +371,6 @@ type DiscoveryResolver struct {
 	Failover       *DiscoveryFailover `json:",omitempty"`
 }
 
-// MarshalJSON writes the timeouts in Consul's "15s" form.
-func (r DiscoveryResolver) MarshalJSON() ([]byte, error) {
-	type alias DiscoveryResolver
-	return json.Marshal(struct {
-		alias
-		ConnectTimeout duration `json:",omitempty"`
-		RequestTimeout duration `json:",omitempty"`
-	}{alias(r), duration(r.ConnectTimeout), duration(r.RequestTimeout)})
-}
-
-// UnmarshalJSON reads the timeouts as strings or nanoseconds (Consul sends
-// ConnectTimeout as "5s" and RequestTimeout as nanoseconds).
-func (r *DiscoveryResolver) UnmarshalJSON(b []byte) error {
-	type alias DiscoveryResolver
-	w := struct {
-		*alias
-		ConnectTimeout duration
-		RequestTimeout duration
-	}{alias: (*alias)(r)}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	r.ConnectTimeout, r.RequestTimeout = time.Duration(w.ConnectTimeout), time.Duration(w.RequestTimeout)
-	return nil
-}
-
 // DiscoveryFailover lists the targets to fail over to, in order.
 type DiscoveryFailover struct {
 	Targets []string                       `json:",omitempty"`
@@ -522,27 +403,4 @@ type DiscoveryTarget struct {
 	SNI                  string                               `json:",omitempty"`
 	Name                 string                               `json:",omitempty"`
 	PrioritizeByLocality *ServiceResolverPrioritizeByLocality `json:",omitempty"`
-}
-
-// MarshalJSON writes ConnectTimeout in Consul's "5s" form.
-func (t DiscoveryTarget) MarshalJSON() ([]byte, error) {
-	type alias DiscoveryTarget
-	return json.Marshal(struct {
-		alias
-		ConnectTimeout duration `json:",omitempty"`
-	}{alias(t), duration(t.ConnectTimeout)})
-}
-
-// UnmarshalJSON reads ConnectTimeout as a string or nanoseconds.
-func (t *DiscoveryTarget) UnmarshalJSON(b []byte) error {
-	type alias DiscoveryTarget
-	w := struct {
-		*alias
-		ConnectTimeout duration
-	}{alias: (*alias)(t)}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	t.ConnectTimeout = time.Duration(w.ConnectTimeout)
-	return nil
 }

@@ -390,7 +390,8 @@ type RawConfigEntry struct {
 }
 
 // MarshalJSON writes Fields with the struct's Kind, Name, Namespace,
-// Partition and Meta over them.
+// Partition and Meta over them. Hand-written, as UnmarshalJSON: a raw
+// entry is a map of any fields, not a schema to generate from.
 func (e RawConfigEntry) MarshalJSON() ([]byte, error) {
 	m := make(map[string]any, len(e.Fields)+5)
 	for k, v := range e.Fields {
@@ -462,46 +463,11 @@ type ConfigHTTPHeaderModifiers struct {
 // ConfigPassiveHealthCheck is outlier detection: how upstream instances are
 // removed from the load balancing pool.
 type ConfigPassiveHealthCheck struct {
-	Interval                time.Duration
-	MaxFailures             uint32  `json:",omitempty"`
-	EnforcingConsecutive5xx *uint32 `json:",omitempty"`
-	MaxEjectionPercent      *uint32 `json:",omitempty"`
-	BaseEjectionTime        *time.Duration
-}
-
-// MarshalJSON writes the durations in Consul's "10s" form.
-func (c ConfigPassiveHealthCheck) MarshalJSON() ([]byte, error) {
-	type alias ConfigPassiveHealthCheck
-	w := struct {
-		alias
-		Interval         duration  `json:",omitempty"`
-		BaseEjectionTime *duration `json:",omitempty"`
-	}{alias: alias(c), Interval: duration(c.Interval)}
-	if c.BaseEjectionTime != nil {
-		d := duration(*c.BaseEjectionTime)
-		w.BaseEjectionTime = &d
-	}
-	return json.Marshal(w)
-}
-
-// UnmarshalJSON reads durations as strings or nanoseconds.
-func (c *ConfigPassiveHealthCheck) UnmarshalJSON(b []byte) error {
-	type alias ConfigPassiveHealthCheck
-	w := struct {
-		*alias
-		Interval         duration
-		BaseEjectionTime *duration
-	}{alias: (*alias)(c)}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	c.Interval = time.Duration(w.Interval)
-	c.BaseEjectionTime = nil
-	if w.BaseEjectionTime != nil {
-		d := time.Duration(*w.BaseEjectionTime)
-		c.BaseEjectionTime = &d
-	}
-	return nil
+	Interval                time.Duration  `json:",omitempty"`
+	MaxFailures             uint32         `json:",omitempty"`
+	EnforcingConsecutive5xx *uint32        `json:",omitempty"`
+	MaxEjectionPercent      *uint32        `json:",omitempty"`
+	BaseEjectionTime        *time.Duration `json:",omitempty"`
 }
 
 // ConfigDestination is the address of a service outside the mesh, reached

@@ -1,7 +1,6 @@
 package consul
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -15,15 +14,6 @@ type IngressGatewayConfigEntry struct {
 	TLS       IngressGatewayTLS        `json:",omitempty"`
 	Listeners []IngressGatewayListener `json:",omitempty"`
 	Defaults  *IngressGatewayDefaults  `json:",omitempty"`
-}
-
-// MarshalJSON adds the Kind.
-func (e IngressGatewayConfigEntry) MarshalJSON() ([]byte, error) {
-	type alias IngressGatewayConfigEntry
-	return json.Marshal(struct {
-		Kind string
-		alias
-	}{ConfigKindIngressGateway, alias(e)})
 }
 
 func (*IngressGatewayConfigEntry) configKind() string { return ConfigKindIngressGateway }
@@ -87,15 +77,6 @@ type IngressGatewayServiceTLS struct {
 type TerminatingGatewayConfigEntry struct {
 	ConfigEntryHeader
 	Services []TerminatingGatewayService `json:",omitempty"`
-}
-
-// MarshalJSON adds the Kind.
-func (e TerminatingGatewayConfigEntry) MarshalJSON() ([]byte, error) {
-	type alias TerminatingGatewayConfigEntry
-	return json.Marshal(struct {
-		Kind string
-		alias
-	}{ConfigKindTerminatingGateway, alias(e)})
 }
 
 func (*TerminatingGatewayConfigEntry) configKind() string { return ConfigKindTerminatingGateway }
@@ -173,15 +154,6 @@ type APIGatewayConfigEntry struct {
 	Status *ConfigEntryStatus `json:",omitempty"`
 }
 
-// MarshalJSON adds the Kind.
-func (e APIGatewayConfigEntry) MarshalJSON() ([]byte, error) {
-	type alias APIGatewayConfigEntry
-	return json.Marshal(struct {
-		Kind string
-		alias
-	}{ConfigKindAPIGateway, alias(e)})
-}
-
 func (*APIGatewayConfigEntry) configKind() string { return ConfigKindAPIGateway }
 
 // APIGatewayListener is one port of an API gateway. Listeners sharing a
@@ -245,15 +217,6 @@ type HTTPRouteConfigEntry struct {
 	Hostnames []string `json:",omitempty"`
 	// Status is read-only (see ConfigEntryStatus).
 	Status *ConfigEntryStatus `json:",omitempty"`
-}
-
-// MarshalJSON adds the Kind.
-func (e HTTPRouteConfigEntry) MarshalJSON() ([]byte, error) {
-	type alias HTTPRouteConfigEntry
-	return json.Marshal(struct {
-		Kind string
-		alias
-	}{ConfigKindHTTPRoute, alias(e)})
 }
 
 func (*HTTPRouteConfigEntry) configKind() string { return ConfigKindHTTPRoute }
@@ -329,33 +292,6 @@ type HTTPRouteTimeoutFilter struct {
 	IdleTimeout    time.Duration `json:",omitempty"`
 }
 
-// MarshalJSON writes the timeouts in Consul's "15s" form.
-func (f HTTPRouteTimeoutFilter) MarshalJSON() ([]byte, error) {
-	type alias HTTPRouteTimeoutFilter
-	return json.Marshal(struct {
-		alias
-		RequestTimeout duration `json:",omitempty"`
-		IdleTimeout    duration `json:",omitempty"`
-	}{alias(f), duration(f.RequestTimeout), duration(f.IdleTimeout)})
-}
-
-// UnmarshalJSON reads the timeouts as strings or nanoseconds (Consul
-// answers with nanoseconds); a timeout the input leaves out keeps its
-// value.
-func (f *HTTPRouteTimeoutFilter) UnmarshalJSON(b []byte) error {
-	type alias HTTPRouteTimeoutFilter
-	w := struct {
-		*alias
-		RequestTimeout duration
-		IdleTimeout    duration
-	}{(*alias)(f), duration(f.RequestTimeout), duration(f.IdleTimeout)}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	f.RequestTimeout, f.IdleTimeout = time.Duration(w.RequestTimeout), time.Duration(w.IdleTimeout)
-	return nil
-}
-
 // HTTPRouteMatch matches requests by headers, method, path and query, all
 // of which must match.
 type HTTPRouteMatch struct {
@@ -417,15 +353,6 @@ type TCPRouteConfigEntry struct {
 	Status *ConfigEntryStatus `json:",omitempty"`
 }
 
-// MarshalJSON adds the Kind.
-func (e TCPRouteConfigEntry) MarshalJSON() ([]byte, error) {
-	type alias TCPRouteConfigEntry
-	return json.Marshal(struct {
-		Kind string
-		alias
-	}{ConfigKindTCPRoute, alias(e)})
-}
-
 func (*TCPRouteConfigEntry) configKind() string { return ConfigKindTCPRoute }
 
 // TCPRouteService is the service a tcp-route sends connections to.
@@ -451,15 +378,6 @@ type InlineCertificateConfigEntry struct {
 	PrivateKey  string `json:",omitempty"`
 }
 
-// MarshalJSON adds the Kind.
-func (e InlineCertificateConfigEntry) MarshalJSON() ([]byte, error) {
-	type alias InlineCertificateConfigEntry
-	return json.Marshal(struct {
-		Kind string
-		alias
-	}{ConfigKindInlineCertificate, alias(e)})
-}
-
 func (*InlineCertificateConfigEntry) configKind() string { return ConfigKindInlineCertificate }
 
 // --- file-system-certificate ---
@@ -472,15 +390,6 @@ type FileSystemCertificateConfigEntry struct {
 	ConfigEntryHeader
 	Certificate string `json:",omitempty"`
 	PrivateKey  string `json:",omitempty"`
-}
-
-// MarshalJSON adds the Kind.
-func (e FileSystemCertificateConfigEntry) MarshalJSON() ([]byte, error) {
-	type alias FileSystemCertificateConfigEntry
-	return json.Marshal(struct {
-		Kind string
-		alias
-	}{ConfigKindFileSystemCertificate, alias(e)})
 }
 
 func (*FileSystemCertificateConfigEntry) configKind() string {

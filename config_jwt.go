@@ -36,15 +36,6 @@ type JWTProviderConfigEntry struct {
 	CacheConfig *JWTProviderCacheConfig `json:",omitempty"`
 }
 
-// MarshalJSON adds the Kind.
-func (e JWTProviderConfigEntry) MarshalJSON() ([]byte, error) {
-	type alias JWTProviderConfigEntry
-	return json.Marshal(struct {
-		Kind string
-		alias
-	}{ConfigKindJWTProvider, alias(e)})
-}
-
 func (*JWTProviderConfigEntry) configKind() string { return ConfigKindJWTProvider }
 
 func (e *JWTProviderConfigEntry) configCheck(typ string) error {
@@ -104,30 +95,6 @@ type JWTProviderRemoteKeySet struct {
 	JWKSCluster *JWTProviderJWKSCluster `json:",omitempty"`
 }
 
-// MarshalJSON writes CacheDuration in Consul's "10m0s" form.
-func (r JWTProviderRemoteKeySet) MarshalJSON() ([]byte, error) {
-	type alias JWTProviderRemoteKeySet
-	return json.Marshal(struct {
-		alias
-		CacheDuration duration `json:",omitempty"`
-	}{alias(r), duration(r.CacheDuration)})
-}
-
-// UnmarshalJSON reads CacheDuration as a string or nanoseconds (Consul
-// answers with nanoseconds); left out, it keeps its value.
-func (r *JWTProviderRemoteKeySet) UnmarshalJSON(b []byte) error {
-	type alias JWTProviderRemoteKeySet
-	w := struct {
-		*alias
-		CacheDuration duration
-	}{(*alias)(r), duration(r.CacheDuration)}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	r.CacheDuration = time.Duration(w.CacheDuration)
-	return nil
-}
-
 // JWTProviderRetryPolicy retries failed fetches of a remote key set:
 // NumRetries times (none by default), with a backoff.
 type JWTProviderRetryPolicy struct {
@@ -143,32 +110,6 @@ type JWTProviderRetryBackOff struct {
 	MaxInterval  time.Duration `json:",omitempty"`
 }
 
-// MarshalJSON writes the intervals in Consul's "1s" form.
-func (b JWTProviderRetryBackOff) MarshalJSON() ([]byte, error) {
-	type alias JWTProviderRetryBackOff
-	return json.Marshal(struct {
-		alias
-		BaseInterval duration `json:",omitempty"`
-		MaxInterval  duration `json:",omitempty"`
-	}{alias(b), duration(b.BaseInterval), duration(b.MaxInterval)})
-}
-
-// UnmarshalJSON reads the intervals as strings or nanoseconds (Consul
-// answers with nanoseconds); an interval left out keeps its value.
-func (b *JWTProviderRetryBackOff) UnmarshalJSON(data []byte) error {
-	type alias JWTProviderRetryBackOff
-	w := struct {
-		*alias
-		BaseInterval duration
-		MaxInterval  duration
-	}{(*alias)(b), duration(b.BaseInterval), duration(b.MaxInterval)}
-	if err := json.Unmarshal(data, &w); err != nil {
-		return err
-	}
-	b.BaseInterval, b.MaxInterval = time.Duration(w.BaseInterval), time.Duration(w.MaxInterval)
-	return nil
-}
-
 // JWTProviderJWKSCluster is the Envoy cluster that fetches a remote key
 // set.
 type JWTProviderJWKSCluster struct {
@@ -181,30 +122,6 @@ type JWTProviderJWKSCluster struct {
 	TLSCertificates *JWTProviderTLSCertificates `json:",omitempty"`
 	// ConnectTimeout bounds a connection; zero means 5s.
 	ConnectTimeout time.Duration `json:",omitempty"`
-}
-
-// MarshalJSON writes ConnectTimeout in Consul's "5s" form.
-func (c JWTProviderJWKSCluster) MarshalJSON() ([]byte, error) {
-	type alias JWTProviderJWKSCluster
-	return json.Marshal(struct {
-		alias
-		ConnectTimeout duration `json:",omitempty"`
-	}{alias(c), duration(c.ConnectTimeout)})
-}
-
-// UnmarshalJSON reads ConnectTimeout as a string or nanoseconds (Consul
-// answers with nanoseconds); left out, it keeps its value.
-func (c *JWTProviderJWKSCluster) UnmarshalJSON(b []byte) error {
-	type alias JWTProviderJWKSCluster
-	w := struct {
-		*alias
-		ConnectTimeout duration
-	}{(*alias)(c), duration(c.ConnectTimeout)}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	c.ConnectTimeout = time.Duration(w.ConnectTimeout)
-	return nil
 }
 
 // JWTProviderTLSCertificates are the CA certificates that verify the key

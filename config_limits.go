@@ -1,7 +1,5 @@
 package consul
 
-import "encoding/json"
-
 // --- control-plane-request-limit ---
 
 // ControlPlaneRequestLimitConfigEntry is a control-plane-request-limit
@@ -45,15 +43,6 @@ type ControlPlaneRequestLimitConfigEntry struct {
 	DNS             *ControlPlaneRequestLimitRates `json:",omitempty"`
 	Subscribe       *ControlPlaneRequestLimitRates `json:",omitempty"`
 	Resource        *ControlPlaneRequestLimitRates `json:",omitempty"`
-}
-
-// MarshalJSON adds the Kind.
-func (e ControlPlaneRequestLimitConfigEntry) MarshalJSON() ([]byte, error) {
-	type alias ControlPlaneRequestLimitConfigEntry
-	return json.Marshal(struct {
-		Kind string
-		alias
-	}{ConfigKindControlPlaneRequestLimit, alias(e)})
 }
 
 func (*ControlPlaneRequestLimitConfigEntry) configKind() string {

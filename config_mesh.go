@@ -20,15 +20,6 @@ type ServiceIntentionsConfigEntry struct {
 	JWT     *ServiceIntentionsJWT      `json:",omitempty"`
 }
 
-// MarshalJSON adds the Kind.
-func (e ServiceIntentionsConfigEntry) MarshalJSON() ([]byte, error) {
-	type alias ServiceIntentionsConfigEntry
-	return json.Marshal(struct {
-		Kind string
-		alias
-	}{ConfigKindServiceIntentions, alias(e)})
-}
-
 func (*ServiceIntentionsConfigEntry) configKind() string { return ConfigKindServiceIntentions }
 
 // ServiceIntentionsSource is one intention: a source and either an Action
@@ -116,6 +107,8 @@ type MeshConfigEntry struct {
 }
 
 // MarshalJSON adds the Kind and leaves Name out (Consul refuses it).
+// Hand-written, as UnmarshalJSON: the generated methods have no rule for
+// a field never sent and always read as a constant.
 func (e MeshConfigEntry) MarshalJSON() ([]byte, error) {
 	type alias MeshConfigEntry
 	return json.Marshal(struct {
@@ -178,15 +171,6 @@ type ExportedServicesConfigEntry struct {
 	Services []ExportedService `json:",omitempty"`
 }
 
-// MarshalJSON adds the Kind.
-func (e ExportedServicesConfigEntry) MarshalJSON() ([]byte, error) {
-	type alias ExportedServicesConfigEntry
-	return json.Marshal(struct {
-		Kind string
-		alias
-	}{ConfigKindExportedServices, alias(e)})
-}
-
 func (*ExportedServicesConfigEntry) configKind() string { return ConfigKindExportedServices }
 
 // ExportedService is a service ("*" for all) and who may consume it.
@@ -213,15 +197,6 @@ type SamenessGroupConfigEntry struct {
 	DefaultForFailover bool                  `json:",omitempty"`
 	IncludeLocal       bool                  `json:",omitempty"`
 	Members            []SamenessGroupMember `json:",omitempty"`
-}
-
-// MarshalJSON adds the Kind.
-func (e SamenessGroupConfigEntry) MarshalJSON() ([]byte, error) {
-	type alias SamenessGroupConfigEntry
-	return json.Marshal(struct {
-		Kind string
-		alias
-	}{ConfigKindSamenessGroup, alias(e)})
 }
 
 func (*SamenessGroupConfigEntry) configKind() string { return ConfigKindSamenessGroup }

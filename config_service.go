@@ -1,7 +1,5 @@
 package consul
 
-import "encoding/json"
-
 // ProxyConfigGlobal is the only name a proxy-defaults entry may have.
 const ProxyConfigGlobal = "global"
 
@@ -31,15 +29,6 @@ type ServiceDefaultsConfigEntry struct {
 	EnvoyExtensions           []ConfigEnvoyExtension `json:",omitempty"`
 }
 
-// MarshalJSON adds the Kind.
-func (e ServiceDefaultsConfigEntry) MarshalJSON() ([]byte, error) {
-	type alias ServiceDefaultsConfigEntry
-	return json.Marshal(struct {
-		Kind string
-		alias
-	}{ConfigKindServiceDefaults, alias(e)})
-}
-
 func (*ServiceDefaultsConfigEntry) configKind() string { return ConfigKindServiceDefaults }
 
 func (e *ServiceDefaultsConfigEntry) configCheck(typ string) error {
@@ -63,15 +52,6 @@ type ProxyConfigEntry struct {
 	EnvoyExtensions      []ConfigEnvoyExtension               `json:",omitempty"`
 	FailoverPolicy       *ServiceResolverFailoverPolicy       `json:",omitempty"`
 	PrioritizeByLocality *ServiceResolverPrioritizeByLocality `json:",omitempty"`
-}
-
-// MarshalJSON adds the Kind.
-func (e ProxyConfigEntry) MarshalJSON() ([]byte, error) {
-	type alias ProxyConfigEntry
-	return json.Marshal(struct {
-		Kind string
-		alias
-	}{ConfigKindProxyDefaults, alias(e)})
 }
 
 func (*ProxyConfigEntry) configKind() string { return ConfigKindProxyDefaults }

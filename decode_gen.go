@@ -3,6 +3,7 @@
 package consul
 
 import (
+	"encoding/json"
 	"reflect"
 	"time"
 )
@@ -278,74 +279,177 @@ func fastDecode(b []byte, out any) bool {
 		return fdecRunInto(b, v, func(d *fdec, v *[]ResolvedExportedService) {
 			fdecList(d, v, &d.st.sResolvedExportedService, fdecRResolvedExportedService)
 		})
+	case *json.RawMessage:
+		if len(*v) != 0 {
+			return false
+		}
+		return fdecRun(b, v, fdecRaw)
+	case *[]json.RawMessage:
+		if len(*v) != 0 || cap(*v) != 0 {
+			return false
+		}
+		return fdecRunInto(b, v, func(d *fdec, v *[]json.RawMessage) { fdecList(d, v, &d.st.sjsonRawMessage, fdecRaw) })
+	case *struct{ Chain *CompiledDiscoveryChain }:
+		if !reflect.ValueOf(v).Elem().IsZero() {
+			return false
+		}
+		return fdecRun(b, v, fdecRStruct_Chain_PCompiledDiscoveryChain)
 	}
 	return false
 }
 
 // fdecSlabs holds the slabs of one decode, by element type.
 type fdecSlabs struct {
-	pACLAuthMethod                     fdecSlab[ACLAuthMethod]
-	pACLAuthMethodListEntry            fdecSlab[ACLAuthMethodListEntry]
-	pACLBindingRule                    fdecSlab[ACLBindingRule]
-	pACLPolicy                         fdecSlab[ACLPolicy]
-	pACLPolicyListEntry                fdecSlab[ACLPolicyListEntry]
-	pACLRole                           fdecSlab[ACLRole]
-	pACLTemplatedPolicyTemplate        fdecSlab[ACLTemplatedPolicyTemplate]
-	pACLTemplatedPolicyVariables       fdecSlab[ACLTemplatedPolicyVariables]
-	pACLTokenListEntry                 fdecSlab[ACLTokenListEntry]
-	pAgentMember                       fdecSlab[AgentMember]
-	pAgentServiceHealth                fdecSlab[AgentServiceHealth]
-	pCatalogGatewayService             fdecSlab[CatalogGatewayService]
-	pCatalogNode                       fdecSlab[CatalogNode]
-	pCatalogNodeServiceList            fdecSlab[CatalogNodeServiceList]
-	pConnectCARoot                     fdecSlab[ConnectCARoot]
-	pCoordinate                        fdecSlab[Coordinate]
-	pCoordinateDatacenterMap           fdecSlab[CoordinateDatacenterMap]
-	pCoordinateEntry                   fdecSlab[CoordinateEntry]
-	pHealthCheck                       fdecSlab[HealthCheck]
-	pHealthCheckDefinition             fdecSlab[HealthCheckDefinition]
-	pIntention                         fdecSlab[Intention]
-	pKVPair                            fdecSlab[KVPair]
-	pKeyringResponse                   fdecSlab[KeyringResponse]
-	pLocality                          fdecSlab[Locality]
-	pNode                              fdecSlab[Node]
-	pNodeService                       fdecSlab[NodeService]
-	pPeering                           fdecSlab[Peering]
-	pPeeringLocality                   fdecSlab[PeeringLocality]
-	pPreparedQuery                     fdecSlab[PreparedQuery]
-	pServiceConnect                    fdecSlab[ServiceConnect]
-	pServiceEntry                      fdecSlab[ServiceEntry]
-	pServiceIntentionsHTTPPermission   fdecSlab[ServiceIntentionsHTTPPermission]
-	pServiceIntentionsJWT              fdecSlab[ServiceIntentionsJWT]
-	pServiceIntentionsJWTClaim         fdecSlab[ServiceIntentionsJWTClaim]
-	pServiceIntentionsJWTProvider      fdecSlab[ServiceIntentionsJWTProvider]
-	pServiceIntentionsPermission       fdecSlab[ServiceIntentionsPermission]
-	pServiceNode                       fdecSlab[ServiceNode]
-	pServiceProxy                      fdecSlab[ServiceProxy]
-	pSessionEntry                      fdecSlab[SessionEntry]
-	pUserEvent                         fdecSlab[UserEvent]
-	pWeights                           fdecSlab[Weights]
-	ptimeTime                          fdecSlab[time.Time]
-	sACLLink                           fdecSlab[ACLLink]
-	sACLNodeIdentity                   fdecSlab[ACLNodeIdentity]
-	sACLServiceIdentity                fdecSlab[ACLServiceIdentity]
-	sACLTemplatedPolicy                fdecSlab[ACLTemplatedPolicy]
-	sPConnectCARoot                    fdecSlab[*ConnectCARoot]
-	sPCoordinateEntry                  fdecSlab[*CoordinateEntry]
-	sPHealthCheck                      fdecSlab[*HealthCheck]
-	sPIntention                        fdecSlab[*Intention]
-	sPNodeService                      fdecSlab[*NodeService]
-	sPServiceIntentionsJWTClaim        fdecSlab[*ServiceIntentionsJWTClaim]
-	sPServiceIntentionsJWTProvider     fdecSlab[*ServiceIntentionsJWTProvider]
-	sPServiceIntentionsPermission      fdecSlab[*ServiceIntentionsPermission]
-	sPreparedQueryFailoverTarget       fdecSlab[PreparedQueryFailoverTarget]
-	sProxyUpstream                     fdecSlab[ProxyUpstream]
-	sServiceIntentionsHeaderPermission fdecSlab[ServiceIntentionsHeaderPermission]
-	sSessionServiceCheck               fdecSlab[SessionServiceCheck]
-	sTxnOpError                        fdecSlab[TxnOpError]
-	sTxnResult                         fdecSlab[TxnResult]
-	sfloat64                           fdecSlab[float64]
-	sstring                            fdecSlab[string]
+	pACLAuthMethod                       fdecSlab[ACLAuthMethod]
+	pACLAuthMethodListEntry              fdecSlab[ACLAuthMethodListEntry]
+	pACLBindingRule                      fdecSlab[ACLBindingRule]
+	pACLPolicy                           fdecSlab[ACLPolicy]
+	pACLPolicyListEntry                  fdecSlab[ACLPolicyListEntry]
+	pACLRole                             fdecSlab[ACLRole]
+	pACLTemplatedPolicyTemplate          fdecSlab[ACLTemplatedPolicyTemplate]
+	pACLTemplatedPolicyVariables         fdecSlab[ACLTemplatedPolicyVariables]
+	pACLTokenListEntry                   fdecSlab[ACLTokenListEntry]
+	pAPIGatewayPolicy                    fdecSlab[APIGatewayPolicy]
+	pAgentMember                         fdecSlab[AgentMember]
+	pAgentServiceHealth                  fdecSlab[AgentServiceHealth]
+	pCatalogGatewayService               fdecSlab[CatalogGatewayService]
+	pCatalogNode                         fdecSlab[CatalogNode]
+	pCatalogNodeServiceList              fdecSlab[CatalogNodeServiceList]
+	pCompiledDiscoveryChain              fdecSlab[CompiledDiscoveryChain]
+	pConfigDestination                   fdecSlab[ConfigDestination]
+	pConfigEntryStatus                   fdecSlab[ConfigEntryStatus]
+	pConfigHTTPHeaderModifiers           fdecSlab[ConfigHTTPHeaderModifiers]
+	pConfigPassiveHealthCheck            fdecSlab[ConfigPassiveHealthCheck]
+	pConfigRateLimits                    fdecSlab[ConfigRateLimits]
+	pConfigResourceReference             fdecSlab[ConfigResourceReference]
+	pConfigUpstream                      fdecSlab[ConfigUpstream]
+	pConfigUpstreamLimits                fdecSlab[ConfigUpstreamLimits]
+	pConfigUpstreams                     fdecSlab[ConfigUpstreams]
+	pConnectCARoot                       fdecSlab[ConnectCARoot]
+	pControlPlaneRequestLimitRates       fdecSlab[ControlPlaneRequestLimitRates]
+	pCoordinate                          fdecSlab[Coordinate]
+	pCoordinateDatacenterMap             fdecSlab[CoordinateDatacenterMap]
+	pCoordinateEntry                     fdecSlab[CoordinateEntry]
+	pDiscoveryFailover                   fdecSlab[DiscoveryFailover]
+	pDiscoveryGraphNode                  fdecSlab[DiscoveryGraphNode]
+	pDiscoveryLocality                   fdecSlab[DiscoveryLocality]
+	pDiscoveryResolver                   fdecSlab[DiscoveryResolver]
+	pDiscoveryRoute                      fdecSlab[DiscoveryRoute]
+	pDiscoverySplit                      fdecSlab[DiscoverySplit]
+	pDiscoveryTarget                     fdecSlab[DiscoveryTarget]
+	pHTTPRouteRetryFilter                fdecSlab[HTTPRouteRetryFilter]
+	pHTTPRouteTimeoutFilter              fdecSlab[HTTPRouteTimeoutFilter]
+	pHTTPRouteURLRewrite                 fdecSlab[HTTPRouteURLRewrite]
+	pHealthCheck                         fdecSlab[HealthCheck]
+	pHealthCheckDefinition               fdecSlab[HealthCheckDefinition]
+	pIngressGatewayDefaults              fdecSlab[IngressGatewayDefaults]
+	pIngressGatewaySDS                   fdecSlab[IngressGatewaySDS]
+	pIngressGatewayServiceTLS            fdecSlab[IngressGatewayServiceTLS]
+	pIngressGatewayTLS                   fdecSlab[IngressGatewayTLS]
+	pIntention                           fdecSlab[Intention]
+	pJWTProviderCacheConfig              fdecSlab[JWTProviderCacheConfig]
+	pJWTProviderCertProviderInstance     fdecSlab[JWTProviderCertProviderInstance]
+	pJWTProviderForwarding               fdecSlab[JWTProviderForwarding]
+	pJWTProviderJWKSCluster              fdecSlab[JWTProviderJWKSCluster]
+	pJWTProviderKeySet                   fdecSlab[JWTProviderKeySet]
+	pJWTProviderLocalKeySet              fdecSlab[JWTProviderLocalKeySet]
+	pJWTProviderLocation                 fdecSlab[JWTProviderLocation]
+	pJWTProviderLocationCookie           fdecSlab[JWTProviderLocationCookie]
+	pJWTProviderLocationHeader           fdecSlab[JWTProviderLocationHeader]
+	pJWTProviderLocationQueryParam       fdecSlab[JWTProviderLocationQueryParam]
+	pJWTProviderRemoteKeySet             fdecSlab[JWTProviderRemoteKeySet]
+	pJWTProviderRetryBackOff             fdecSlab[JWTProviderRetryBackOff]
+	pJWTProviderRetryPolicy              fdecSlab[JWTProviderRetryPolicy]
+	pJWTProviderTLSCertificates          fdecSlab[JWTProviderTLSCertificates]
+	pJWTProviderTrustedCA                fdecSlab[JWTProviderTrustedCA]
+	pKVPair                              fdecSlab[KVPair]
+	pKeyringResponse                     fdecSlab[KeyringResponse]
+	pLocality                            fdecSlab[Locality]
+	pNode                                fdecSlab[Node]
+	pNodeService                         fdecSlab[NodeService]
+	pPeering                             fdecSlab[Peering]
+	pPeeringLocality                     fdecSlab[PeeringLocality]
+	pPreparedQuery                       fdecSlab[PreparedQuery]
+	pServiceConnect                      fdecSlab[ServiceConnect]
+	pServiceEntry                        fdecSlab[ServiceEntry]
+	pServiceIntentionsHTTPPermission     fdecSlab[ServiceIntentionsHTTPPermission]
+	pServiceIntentionsJWT                fdecSlab[ServiceIntentionsJWT]
+	pServiceIntentionsJWTClaim           fdecSlab[ServiceIntentionsJWTClaim]
+	pServiceIntentionsJWTProvider        fdecSlab[ServiceIntentionsJWTProvider]
+	pServiceIntentionsPermission         fdecSlab[ServiceIntentionsPermission]
+	pServiceIntentionsSource             fdecSlab[ServiceIntentionsSource]
+	pServiceNode                         fdecSlab[ServiceNode]
+	pServiceProxy                        fdecSlab[ServiceProxy]
+	pServiceResolverCookieConfig         fdecSlab[ServiceResolverCookieConfig]
+	pServiceResolverFailoverPolicy       fdecSlab[ServiceResolverFailoverPolicy]
+	pServiceResolverLeastRequest         fdecSlab[ServiceResolverLeastRequest]
+	pServiceResolverLoadBalancer         fdecSlab[ServiceResolverLoadBalancer]
+	pServiceResolverPrioritizeByLocality fdecSlab[ServiceResolverPrioritizeByLocality]
+	pServiceResolverRedirect             fdecSlab[ServiceResolverRedirect]
+	pServiceResolverRingHash             fdecSlab[ServiceResolverRingHash]
+	pServiceRouterDestination            fdecSlab[ServiceRouterDestination]
+	pServiceRouterHTTPMatch              fdecSlab[ServiceRouterHTTPMatch]
+	pServiceRouterMatch                  fdecSlab[ServiceRouterMatch]
+	pServiceRouterRoute                  fdecSlab[ServiceRouterRoute]
+	pServiceSplitterSplit                fdecSlab[ServiceSplitterSplit]
+	pSessionEntry                        fdecSlab[SessionEntry]
+	pUserEvent                           fdecSlab[UserEvent]
+	pWeights                             fdecSlab[Weights]
+	pint                                 fdecSlab[int]
+	ptimeDuration                        fdecSlab[time.Duration]
+	ptimeTime                            fdecSlab[time.Time]
+	puint32                              fdecSlab[uint32]
+	sACLLink                             fdecSlab[ACLLink]
+	sACLNodeIdentity                     fdecSlab[ACLNodeIdentity]
+	sACLServiceIdentity                  fdecSlab[ACLServiceIdentity]
+	sACLTemplatedPolicy                  fdecSlab[ACLTemplatedPolicy]
+	sAPIGatewayListener                  fdecSlab[APIGatewayListener]
+	sConfigEntryCondition                fdecSlab[ConfigEntryCondition]
+	sConfigEnvoyExtension                fdecSlab[ConfigEnvoyExtension]
+	sConfigExposePath                    fdecSlab[ConfigExposePath]
+	sConfigHTTPHeaderModifiers           fdecSlab[ConfigHTTPHeaderModifiers]
+	sConfigResourceReference             fdecSlab[ConfigResourceReference]
+	sConfigRouteRateLimits               fdecSlab[ConfigRouteRateLimits]
+	sExportedService                     fdecSlab[ExportedService]
+	sExportedServiceConsumer             fdecSlab[ExportedServiceConsumer]
+	sHTTPRouteHeaderMatch                fdecSlab[HTTPRouteHeaderMatch]
+	sHTTPRouteMatch                      fdecSlab[HTTPRouteMatch]
+	sHTTPRouteQueryMatch                 fdecSlab[HTTPRouteQueryMatch]
+	sHTTPRouteRule                       fdecSlab[HTTPRouteRule]
+	sHTTPRouteService                    fdecSlab[HTTPRouteService]
+	sIngressGatewayListener              fdecSlab[IngressGatewayListener]
+	sIngressGatewayService               fdecSlab[IngressGatewayService]
+	sPConfigUpstream                     fdecSlab[*ConfigUpstream]
+	sPConnectCARoot                      fdecSlab[*ConnectCARoot]
+	sPCoordinateEntry                    fdecSlab[*CoordinateEntry]
+	sPDiscoveryRoute                     fdecSlab[*DiscoveryRoute]
+	sPDiscoverySplit                     fdecSlab[*DiscoverySplit]
+	sPHealthCheck                        fdecSlab[*HealthCheck]
+	sPIntention                          fdecSlab[*Intention]
+	sPJWTProviderLocation                fdecSlab[*JWTProviderLocation]
+	sPNodeService                        fdecSlab[*NodeService]
+	sPServiceIntentionsJWTClaim          fdecSlab[*ServiceIntentionsJWTClaim]
+	sPServiceIntentionsJWTProvider       fdecSlab[*ServiceIntentionsJWTProvider]
+	sPServiceIntentionsPermission        fdecSlab[*ServiceIntentionsPermission]
+	sPServiceIntentionsSource            fdecSlab[*ServiceIntentionsSource]
+	sPreparedQueryFailoverTarget         fdecSlab[PreparedQueryFailoverTarget]
+	sProxyUpstream                       fdecSlab[ProxyUpstream]
+	sSamenessGroupMember                 fdecSlab[SamenessGroupMember]
+	sServiceIntentionsHeaderPermission   fdecSlab[ServiceIntentionsHeaderPermission]
+	sServiceResolverFailoverTarget       fdecSlab[ServiceResolverFailoverTarget]
+	sServiceResolverHashPolicy           fdecSlab[ServiceResolverHashPolicy]
+	sServiceRouterHeaderMatch            fdecSlab[ServiceRouterHeaderMatch]
+	sServiceRouterQueryParamMatch        fdecSlab[ServiceRouterQueryParamMatch]
+	sServiceRouterRoute                  fdecSlab[ServiceRouterRoute]
+	sServiceSplitterSplit                fdecSlab[ServiceSplitterSplit]
+	sSessionServiceCheck                 fdecSlab[SessionServiceCheck]
+	sTCPRouteService                     fdecSlab[TCPRouteService]
+	sTerminatingGatewayService           fdecSlab[TerminatingGatewayService]
+	sTxnOpError                          fdecSlab[TxnOpError]
+	sTxnResult                           fdecSlab[TxnResult]
+	sfloat64                             fdecSlab[float64]
+	sstring                              fdecSlab[string]
+	suint32                              fdecSlab[uint32]
 }
 
 // fdecStacks holds the elements of the arrays and objects being read, by type.
@@ -354,10 +458,14 @@ type fdecStacks struct {
 	Mstring_Mstring_int                 []fdecPair[string, map[string]int]
 	Mstring_OperatorServiceUsage        []fdecPair[string, OperatorServiceUsage]
 	Mstring_PACLTemplatedPolicyTemplate []fdecPair[string, *ACLTemplatedPolicyTemplate]
+	Mstring_PDiscoveryGraphNode         []fdecPair[string, *DiscoveryGraphNode]
+	Mstring_PDiscoveryTarget            []fdecPair[string, *DiscoveryTarget]
 	Mstring_PHealthCheck                []fdecPair[string, *HealthCheck]
 	Mstring_PNodeService                []fdecPair[string, *NodeService]
 	Mstring_SPIntention                 []fdecPair[string, []*Intention]
 	Mstring_ServiceAddress              []fdecPair[string, ServiceAddress]
+	Mstring_ServiceResolverFailover     []fdecPair[string, ServiceResolverFailover]
+	Mstring_ServiceResolverSubset       []fdecPair[string, ServiceResolverSubset]
 	Mstring_Sstring                     []fdecPair[string, []string]
 	Mstring_any                         []fdecPair[string, any]
 	Mstring_int                         []fdecPair[string, int]
@@ -366,6 +474,22 @@ type fdecStacks struct {
 	sACLNodeIdentity                    []ACLNodeIdentity
 	sACLServiceIdentity                 []ACLServiceIdentity
 	sACLTemplatedPolicy                 []ACLTemplatedPolicy
+	sAPIGatewayListener                 []APIGatewayListener
+	sConfigEntryCondition               []ConfigEntryCondition
+	sConfigEnvoyExtension               []ConfigEnvoyExtension
+	sConfigExposePath                   []ConfigExposePath
+	sConfigHTTPHeaderModifiers          []ConfigHTTPHeaderModifiers
+	sConfigResourceReference            []ConfigResourceReference
+	sConfigRouteRateLimits              []ConfigRouteRateLimits
+	sExportedService                    []ExportedService
+	sExportedServiceConsumer            []ExportedServiceConsumer
+	sHTTPRouteHeaderMatch               []HTTPRouteHeaderMatch
+	sHTTPRouteMatch                     []HTTPRouteMatch
+	sHTTPRouteQueryMatch                []HTTPRouteQueryMatch
+	sHTTPRouteRule                      []HTTPRouteRule
+	sHTTPRouteService                   []HTTPRouteService
+	sIngressGatewayListener             []IngressGatewayListener
+	sIngressGatewayService              []IngressGatewayService
 	sPACLAuthMethodListEntry            []*ACLAuthMethodListEntry
 	sPACLBindingRule                    []*ACLBindingRule
 	sPACLPolicyListEntry                []*ACLPolicyListEntry
@@ -374,11 +498,15 @@ type fdecStacks struct {
 	sPAgentMember                       []*AgentMember
 	sPAgentServiceHealth                []*AgentServiceHealth
 	sPCatalogGatewayService             []*CatalogGatewayService
+	sPConfigUpstream                    []*ConfigUpstream
 	sPConnectCARoot                     []*ConnectCARoot
 	sPCoordinateDatacenterMap           []*CoordinateDatacenterMap
 	sPCoordinateEntry                   []*CoordinateEntry
+	sPDiscoveryRoute                    []*DiscoveryRoute
+	sPDiscoverySplit                    []*DiscoverySplit
 	sPHealthCheck                       []*HealthCheck
 	sPIntention                         []*Intention
+	sPJWTProviderLocation               []*JWTProviderLocation
 	sPKVPair                            []*KVPair
 	sPKeyringResponse                   []*KeyringResponse
 	sPNode                              []*Node
@@ -389,18 +517,30 @@ type fdecStacks struct {
 	sPServiceIntentionsJWTClaim         []*ServiceIntentionsJWTClaim
 	sPServiceIntentionsJWTProvider      []*ServiceIntentionsJWTProvider
 	sPServiceIntentionsPermission       []*ServiceIntentionsPermission
+	sPServiceIntentionsSource           []*ServiceIntentionsSource
 	sPServiceNode                       []*ServiceNode
 	sPSessionEntry                      []*SessionEntry
 	sPUserEvent                         []*UserEvent
 	sPreparedQueryFailoverTarget        []PreparedQueryFailoverTarget
 	sProxyUpstream                      []ProxyUpstream
 	sResolvedExportedService            []ResolvedExportedService
+	sSamenessGroupMember                []SamenessGroupMember
 	sServiceIntentionsHeaderPermission  []ServiceIntentionsHeaderPermission
+	sServiceResolverFailoverTarget      []ServiceResolverFailoverTarget
+	sServiceResolverHashPolicy          []ServiceResolverHashPolicy
+	sServiceRouterHeaderMatch           []ServiceRouterHeaderMatch
+	sServiceRouterQueryParamMatch       []ServiceRouterQueryParamMatch
+	sServiceRouterRoute                 []ServiceRouterRoute
+	sServiceSplitterSplit               []ServiceSplitterSplit
 	sSessionServiceCheck                []SessionServiceCheck
+	sTCPRouteService                    []TCPRouteService
+	sTerminatingGatewayService          []TerminatingGatewayService
 	sTxnOpError                         []TxnOpError
 	sTxnResult                          []TxnResult
 	sfloat64                            []float64
+	sjsonRawMessage                     []json.RawMessage
 	sstring                             []string
+	suint32                             []uint32
 }
 
 func (s *fdecStacks) reset() {
@@ -408,10 +548,14 @@ func (s *fdecStacks) reset() {
 	fdecStack(&s.Mstring_Mstring_int)
 	fdecStack(&s.Mstring_OperatorServiceUsage)
 	fdecStack(&s.Mstring_PACLTemplatedPolicyTemplate)
+	fdecStack(&s.Mstring_PDiscoveryGraphNode)
+	fdecStack(&s.Mstring_PDiscoveryTarget)
 	fdecStack(&s.Mstring_PHealthCheck)
 	fdecStack(&s.Mstring_PNodeService)
 	fdecStack(&s.Mstring_SPIntention)
 	fdecStack(&s.Mstring_ServiceAddress)
+	fdecStack(&s.Mstring_ServiceResolverFailover)
+	fdecStack(&s.Mstring_ServiceResolverSubset)
 	fdecStack(&s.Mstring_Sstring)
 	fdecStack(&s.Mstring_any)
 	fdecStack(&s.Mstring_int)
@@ -420,6 +564,22 @@ func (s *fdecStacks) reset() {
 	fdecStack(&s.sACLNodeIdentity)
 	fdecStack(&s.sACLServiceIdentity)
 	fdecStack(&s.sACLTemplatedPolicy)
+	fdecStack(&s.sAPIGatewayListener)
+	fdecStack(&s.sConfigEntryCondition)
+	fdecStack(&s.sConfigEnvoyExtension)
+	fdecStack(&s.sConfigExposePath)
+	fdecStack(&s.sConfigHTTPHeaderModifiers)
+	fdecStack(&s.sConfigResourceReference)
+	fdecStack(&s.sConfigRouteRateLimits)
+	fdecStack(&s.sExportedService)
+	fdecStack(&s.sExportedServiceConsumer)
+	fdecStack(&s.sHTTPRouteHeaderMatch)
+	fdecStack(&s.sHTTPRouteMatch)
+	fdecStack(&s.sHTTPRouteQueryMatch)
+	fdecStack(&s.sHTTPRouteRule)
+	fdecStack(&s.sHTTPRouteService)
+	fdecStack(&s.sIngressGatewayListener)
+	fdecStack(&s.sIngressGatewayService)
 	fdecStack(&s.sPACLAuthMethodListEntry)
 	fdecStack(&s.sPACLBindingRule)
 	fdecStack(&s.sPACLPolicyListEntry)
@@ -428,11 +588,15 @@ func (s *fdecStacks) reset() {
 	fdecStack(&s.sPAgentMember)
 	fdecStack(&s.sPAgentServiceHealth)
 	fdecStack(&s.sPCatalogGatewayService)
+	fdecStack(&s.sPConfigUpstream)
 	fdecStack(&s.sPConnectCARoot)
 	fdecStack(&s.sPCoordinateDatacenterMap)
 	fdecStack(&s.sPCoordinateEntry)
+	fdecStack(&s.sPDiscoveryRoute)
+	fdecStack(&s.sPDiscoverySplit)
 	fdecStack(&s.sPHealthCheck)
 	fdecStack(&s.sPIntention)
+	fdecStack(&s.sPJWTProviderLocation)
 	fdecStack(&s.sPKVPair)
 	fdecStack(&s.sPKeyringResponse)
 	fdecStack(&s.sPNode)
@@ -443,18 +607,30 @@ func (s *fdecStacks) reset() {
 	fdecStack(&s.sPServiceIntentionsJWTClaim)
 	fdecStack(&s.sPServiceIntentionsJWTProvider)
 	fdecStack(&s.sPServiceIntentionsPermission)
+	fdecStack(&s.sPServiceIntentionsSource)
 	fdecStack(&s.sPServiceNode)
 	fdecStack(&s.sPSessionEntry)
 	fdecStack(&s.sPUserEvent)
 	fdecStack(&s.sPreparedQueryFailoverTarget)
 	fdecStack(&s.sProxyUpstream)
 	fdecStack(&s.sResolvedExportedService)
+	fdecStack(&s.sSamenessGroupMember)
 	fdecStack(&s.sServiceIntentionsHeaderPermission)
+	fdecStack(&s.sServiceResolverFailoverTarget)
+	fdecStack(&s.sServiceResolverHashPolicy)
+	fdecStack(&s.sServiceRouterHeaderMatch)
+	fdecStack(&s.sServiceRouterQueryParamMatch)
+	fdecStack(&s.sServiceRouterRoute)
+	fdecStack(&s.sServiceSplitterSplit)
 	fdecStack(&s.sSessionServiceCheck)
+	fdecStack(&s.sTCPRouteService)
+	fdecStack(&s.sTerminatingGatewayService)
 	fdecStack(&s.sTxnOpError)
 	fdecStack(&s.sTxnResult)
 	fdecStack(&s.sfloat64)
+	fdecStack(&s.sjsonRawMessage)
 	fdecStack(&s.sstring)
+	fdecStack(&s.suint32)
 }
 
 func fdecRACLAuthMethod(d *fdec, v *ACLAuthMethod) {
@@ -1037,6 +1213,140 @@ func fdecRACLTokenListEntry(d *fdec, v *ACLTokenListEntry) {
 	}
 }
 
+func fdecRAPIGatewayConfigEntry(d *fdec, v *APIGatewayConfigEntry) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Kind":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
+		case "Name":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.ConfigEntryHeader.Name)
+		case "Partition":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
+		case "Namespace":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
+		case "Meta":
+			d.once(&seen[0], 1<<4)
+			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
+		case "CreateIndex":
+			d.once(&seen[0], 1<<5)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
+		case "ModifyIndex":
+			d.once(&seen[0], 1<<6)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
+		case "Listeners":
+			d.once(&seen[0], 1<<7)
+			fdecRSAPIGatewayListener(d, &v.Listeners)
+		case "Status":
+			d.once(&seen[0], 1<<8)
+			fdecRPConfigEntryStatus(d, &v.Status)
+		default:
+			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Listeners Status")
+		}
+	}
+}
+
+func fdecRAPIGatewayListener(d *fdec, v *APIGatewayListener) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Name":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Name)
+		case "Hostname":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.Hostname)
+		case "Port":
+			d.once(&seen[0], 1<<2)
+			fdecInt[int](d, &v.Port)
+		case "Protocol":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.Protocol)
+		case "TLS":
+			d.once(&seen[0], 1<<4)
+			fdecRAPIGatewayTLS(d, &v.TLS)
+		case "Override":
+			d.once(&seen[0], 1<<5)
+			fdecRPAPIGatewayPolicy(d, &v.Override)
+		case "Default":
+			d.once(&seen[0], 1<<6)
+			fdecRPAPIGatewayPolicy(d, &v.Default)
+		case "MaxRequestHeadersKB":
+			d.once(&seen[0], 1<<7)
+			fdecRPuint32(d, &v.MaxRequestHeadersKB)
+		default:
+			d.unknown(key, "Name Hostname Port Protocol TLS Override Default MaxRequestHeadersKB")
+		}
+	}
+}
+
+func fdecRAPIGatewayPolicy(d *fdec, v *APIGatewayPolicy) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "JWT":
+			d.once(&seen[0], 1<<0)
+			fdecRPServiceIntentionsJWT(d, &v.JWT)
+		default:
+			d.unknown(key, "JWT")
+		}
+	}
+}
+
+func fdecRAPIGatewayTLS(d *fdec, v *APIGatewayTLS) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Certificates":
+			d.once(&seen[0], 1<<0)
+			fdecRSConfigResourceReference(d, &v.Certificates)
+		case "MinVersion":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.MinVersion)
+		case "MaxVersion":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.MaxVersion)
+		case "CipherSuites":
+			d.once(&seen[0], 1<<3)
+			fdecRSstring(d, &v.CipherSuites)
+		default:
+			d.unknown(key, "Certificates MinVersion MaxVersion CipherSuites")
+		}
+	}
+}
+
 func fdecRAgentLeafCert(d *fdec, v *AgentLeafCert) {
 	if !d.objStart() {
 		return
@@ -1474,6 +1784,578 @@ func fdecRCatalogServiceName(d *fdec, v *CatalogServiceName) {
 	}
 }
 
+func fdecRCompiledDiscoveryChain(d *fdec, v *CompiledDiscoveryChain) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "ServiceName":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.ServiceName)
+		case "Namespace":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.Namespace)
+		case "Partition":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.Partition)
+		case "Datacenter":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.Datacenter)
+		case "CustomizationHash":
+			d.once(&seen[0], 1<<4)
+			fdecStr[string](d, &v.CustomizationHash)
+		case "Default":
+			d.once(&seen[0], 1<<5)
+			fdecBool[bool](d, &v.Default)
+		case "Protocol":
+			d.once(&seen[0], 1<<6)
+			fdecStr[string](d, &v.Protocol)
+		case "ServiceMeta":
+			d.once(&seen[0], 1<<7)
+			fdecRMstring_string(d, &v.ServiceMeta)
+		case "EnvoyExtensions":
+			d.once(&seen[0], 1<<8)
+			fdecRSConfigEnvoyExtension(d, &v.EnvoyExtensions)
+		case "StartNode":
+			d.once(&seen[0], 1<<9)
+			fdecStr[string](d, &v.StartNode)
+		case "Nodes":
+			d.once(&seen[0], 1<<10)
+			fdecRMstring_PDiscoveryGraphNode(d, &v.Nodes)
+		case "Targets":
+			d.once(&seen[0], 1<<11)
+			fdecRMstring_PDiscoveryTarget(d, &v.Targets)
+		case "AutoVirtualIPs":
+			d.once(&seen[0], 1<<12)
+			fdecRSstring(d, &v.AutoVirtualIPs)
+		case "ManualVirtualIPs":
+			d.once(&seen[0], 1<<13)
+			fdecRSstring(d, &v.ManualVirtualIPs)
+		default:
+			d.unknown(key, "ServiceName Namespace Partition Datacenter CustomizationHash Default Protocol ServiceMeta EnvoyExtensions StartNode Nodes Targets AutoVirtualIPs ManualVirtualIPs")
+		}
+	}
+}
+
+func fdecRConfigAccessLogs(d *fdec, v *ConfigAccessLogs) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Enabled":
+			d.once(&seen[0], 1<<0)
+			fdecBool[bool](d, &v.Enabled)
+		case "DisableListenerLogs":
+			d.once(&seen[0], 1<<1)
+			fdecBool[bool](d, &v.DisableListenerLogs)
+		case "Type":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.Type)
+		case "Path":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.Path)
+		case "JSONFormat":
+			d.once(&seen[0], 1<<4)
+			fdecStr[string](d, &v.JSONFormat)
+		case "TextFormat":
+			d.once(&seen[0], 1<<5)
+			fdecStr[string](d, &v.TextFormat)
+		default:
+			d.unknown(key, "Enabled DisableListenerLogs Type Path JSONFormat TextFormat")
+		}
+	}
+}
+
+func fdecRConfigDestination(d *fdec, v *ConfigDestination) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Addresses":
+			d.once(&seen[0], 1<<0)
+			fdecRSstring(d, &v.Addresses)
+		case "Port":
+			d.once(&seen[0], 1<<1)
+			fdecInt[int](d, &v.Port)
+		default:
+			d.unknown(key, "Addresses Port")
+		}
+	}
+}
+
+func fdecRConfigEntryCondition(d *fdec, v *ConfigEntryCondition) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Type":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Type)
+		case "Status":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.Status)
+		case "Reason":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.Reason)
+		case "Message":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.Message)
+		case "Resource":
+			d.once(&seen[0], 1<<4)
+			fdecRPConfigResourceReference(d, &v.Resource)
+		case "LastTransitionTime":
+			d.once(&seen[0], 1<<5)
+			fdecRPtimeTime(d, &v.LastTransitionTime)
+		default:
+			d.unknown(key, "Type Status Reason Message Resource LastTransitionTime")
+		}
+	}
+}
+
+func fdecRConfigEntryStatus(d *fdec, v *ConfigEntryStatus) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Conditions":
+			d.once(&seen[0], 1<<0)
+			fdecRSConfigEntryCondition(d, &v.Conditions)
+		default:
+			d.unknown(key, "Conditions")
+		}
+	}
+}
+
+func fdecRConfigEnvoyExtension(d *fdec, v *ConfigEnvoyExtension) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Name":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Name)
+		case "Required":
+			d.once(&seen[0], 1<<1)
+			fdecBool[bool](d, &v.Required)
+		case "Arguments":
+			d.once(&seen[0], 1<<2)
+			fdecRMstring_any(d, &v.Arguments)
+		case "ConsulVersion":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.ConsulVersion)
+		case "EnvoyVersion":
+			d.once(&seen[0], 1<<4)
+			fdecStr[string](d, &v.EnvoyVersion)
+		default:
+			d.unknown(key, "Name Required Arguments ConsulVersion EnvoyVersion")
+		}
+	}
+}
+
+func fdecRConfigExpose(d *fdec, v *ConfigExpose) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Checks":
+			d.once(&seen[0], 1<<0)
+			fdecBool[bool](d, &v.Checks)
+		case "Paths":
+			d.once(&seen[0], 1<<1)
+			fdecRSConfigExposePath(d, &v.Paths)
+		default:
+			d.unknown(key, "Checks Paths")
+		}
+	}
+}
+
+func fdecRConfigExposePath(d *fdec, v *ConfigExposePath) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "ListenerPort":
+			d.once(&seen[0], 1<<0)
+			fdecInt[int](d, &v.ListenerPort)
+		case "Path":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.Path)
+		case "LocalPathPort":
+			d.once(&seen[0], 1<<2)
+			fdecInt[int](d, &v.LocalPathPort)
+		case "Protocol":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.Protocol)
+		case "ParsedFromCheck":
+			d.once(&seen[0], 1<<4)
+			fdecBool[bool](d, &v.ParsedFromCheck)
+		default:
+			d.unknown(key, "ListenerPort Path LocalPathPort Protocol ParsedFromCheck")
+		}
+	}
+}
+
+func fdecRConfigHTTPHeaderModifiers(d *fdec, v *ConfigHTTPHeaderModifiers) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Add":
+			d.once(&seen[0], 1<<0)
+			fdecRMstring_string(d, &v.Add)
+		case "Set":
+			d.once(&seen[0], 1<<1)
+			fdecRMstring_string(d, &v.Set)
+		case "Remove":
+			d.once(&seen[0], 1<<2)
+			fdecRSstring(d, &v.Remove)
+		default:
+			d.unknown(key, "Add Set Remove")
+		}
+	}
+}
+
+func fdecRConfigInstanceRateLimits(d *fdec, v *ConfigInstanceRateLimits) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "RequestsPerSecond":
+			d.once(&seen[0], 1<<0)
+			fdecInt[int](d, &v.RequestsPerSecond)
+		case "RequestsMaxBurst":
+			d.once(&seen[0], 1<<1)
+			fdecInt[int](d, &v.RequestsMaxBurst)
+		case "Routes":
+			d.once(&seen[0], 1<<2)
+			fdecRSConfigRouteRateLimits(d, &v.Routes)
+		default:
+			d.unknown(key, "RequestsPerSecond RequestsMaxBurst Routes")
+		}
+	}
+}
+
+func fdecRConfigMeshGateway(d *fdec, v *ConfigMeshGateway) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Mode":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Mode)
+		default:
+			d.unknown(key, "Mode")
+		}
+	}
+}
+
+func fdecRConfigPassiveHealthCheck(d *fdec, v *ConfigPassiveHealthCheck) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Interval":
+			d.once(&seen[0], 1<<0)
+			fdecDuration(d, &v.Interval)
+		case "MaxFailures":
+			d.once(&seen[0], 1<<1)
+			fdecUint[uint32](d, &v.MaxFailures)
+		case "EnforcingConsecutive5xx":
+			d.once(&seen[0], 1<<2)
+			fdecRPuint32(d, &v.EnforcingConsecutive5xx)
+		case "MaxEjectionPercent":
+			d.once(&seen[0], 1<<3)
+			fdecRPuint32(d, &v.MaxEjectionPercent)
+		case "BaseEjectionTime":
+			d.once(&seen[0], 1<<4)
+			fdecRPtimeDuration(d, &v.BaseEjectionTime)
+		default:
+			d.unknown(key, "Interval MaxFailures EnforcingConsecutive5xx MaxEjectionPercent BaseEjectionTime")
+		}
+	}
+}
+
+func fdecRConfigRateLimits(d *fdec, v *ConfigRateLimits) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "InstanceLevel":
+			d.once(&seen[0], 1<<0)
+			fdecRConfigInstanceRateLimits(d, &v.InstanceLevel)
+		default:
+			d.unknown(key, "InstanceLevel")
+		}
+	}
+}
+
+func fdecRConfigResourceReference(d *fdec, v *ConfigResourceReference) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Kind":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Kind)
+		case "Name":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.Name)
+		case "SectionName":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.SectionName)
+		case "Partition":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.Partition)
+		case "Namespace":
+			d.once(&seen[0], 1<<4)
+			fdecStr[string](d, &v.Namespace)
+		default:
+			d.unknown(key, "Kind Name SectionName Partition Namespace")
+		}
+	}
+}
+
+func fdecRConfigRouteRateLimits(d *fdec, v *ConfigRouteRateLimits) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "PathExact":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.PathExact)
+		case "PathPrefix":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.PathPrefix)
+		case "PathRegex":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.PathRegex)
+		case "RequestsPerSecond":
+			d.once(&seen[0], 1<<3)
+			fdecInt[int](d, &v.RequestsPerSecond)
+		case "RequestsMaxBurst":
+			d.once(&seen[0], 1<<4)
+			fdecInt[int](d, &v.RequestsMaxBurst)
+		default:
+			d.unknown(key, "PathExact PathPrefix PathRegex RequestsPerSecond RequestsMaxBurst")
+		}
+	}
+}
+
+func fdecRConfigTransparentProxy(d *fdec, v *ConfigTransparentProxy) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "OutboundListenerPort":
+			d.once(&seen[0], 1<<0)
+			fdecInt[int](d, &v.OutboundListenerPort)
+		case "DialedDirectly":
+			d.once(&seen[0], 1<<1)
+			fdecBool[bool](d, &v.DialedDirectly)
+		default:
+			d.unknown(key, "OutboundListenerPort DialedDirectly")
+		}
+	}
+}
+
+func fdecRConfigUpstream(d *fdec, v *ConfigUpstream) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Name":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Name)
+		case "Namespace":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.Namespace)
+		case "Partition":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.Partition)
+		case "Peer":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.Peer)
+		case "EnvoyListenerJSON":
+			d.once(&seen[0], 1<<4)
+			fdecStr[string](d, &v.EnvoyListenerJSON)
+		case "EnvoyClusterJSON":
+			d.once(&seen[0], 1<<5)
+			fdecStr[string](d, &v.EnvoyClusterJSON)
+		case "Protocol":
+			d.once(&seen[0], 1<<6)
+			fdecStr[string](d, &v.Protocol)
+		case "ConnectTimeoutMs":
+			d.once(&seen[0], 1<<7)
+			fdecInt[int](d, &v.ConnectTimeoutMs)
+		case "Limits":
+			d.once(&seen[0], 1<<8)
+			fdecRPConfigUpstreamLimits(d, &v.Limits)
+		case "PassiveHealthCheck":
+			d.once(&seen[0], 1<<9)
+			fdecRPConfigPassiveHealthCheck(d, &v.PassiveHealthCheck)
+		case "MeshGateway":
+			d.once(&seen[0], 1<<10)
+			fdecRConfigMeshGateway(d, &v.MeshGateway)
+		case "BalanceOutboundConnections":
+			d.once(&seen[0], 1<<11)
+			fdecStr[string](d, &v.BalanceOutboundConnections)
+		default:
+			d.unknown(key, "Name Namespace Partition Peer EnvoyListenerJSON EnvoyClusterJSON Protocol ConnectTimeoutMs Limits PassiveHealthCheck MeshGateway BalanceOutboundConnections")
+		}
+	}
+}
+
+func fdecRConfigUpstreamLimits(d *fdec, v *ConfigUpstreamLimits) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "MaxConnections":
+			d.once(&seen[0], 1<<0)
+			fdecRPint(d, &v.MaxConnections)
+		case "MaxPendingRequests":
+			d.once(&seen[0], 1<<1)
+			fdecRPint(d, &v.MaxPendingRequests)
+		case "MaxConcurrentRequests":
+			d.once(&seen[0], 1<<2)
+			fdecRPint(d, &v.MaxConcurrentRequests)
+		default:
+			d.unknown(key, "MaxConnections MaxPendingRequests MaxConcurrentRequests")
+		}
+	}
+}
+
+func fdecRConfigUpstreams(d *fdec, v *ConfigUpstreams) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Overrides":
+			d.once(&seen[0], 1<<0)
+			fdecRSPConfigUpstream(d, &v.Overrides)
+		case "Defaults":
+			d.once(&seen[0], 1<<1)
+			fdecRPConfigUpstream(d, &v.Defaults)
+		default:
+			d.unknown(key, "Overrides Defaults")
+		}
+	}
+}
+
 func fdecRConnectCARoot(d *fdec, v *ConnectCARoot) {
 	if !d.objStart() {
 		return
@@ -1559,6 +2441,145 @@ func fdecRConnectCARoots(d *fdec, v *ConnectCARoots) {
 	}
 }
 
+func fdecRControlPlaneRequestLimitConfigEntry(d *fdec, v *ControlPlaneRequestLimitConfigEntry) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Kind":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
+		case "Name":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.ConfigEntryHeader.Name)
+		case "Partition":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
+		case "Namespace":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
+		case "Meta":
+			d.once(&seen[0], 1<<4)
+			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
+		case "CreateIndex":
+			d.once(&seen[0], 1<<5)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
+		case "ModifyIndex":
+			d.once(&seen[0], 1<<6)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
+		case "Mode":
+			d.once(&seen[0], 1<<7)
+			fdecStr[string](d, &v.Mode)
+		case "ReadRate":
+			d.once(&seen[0], 1<<8)
+			fdecFloat[float64](d, &v.ReadRate)
+		case "WriteRate":
+			d.once(&seen[0], 1<<9)
+			fdecFloat[float64](d, &v.WriteRate)
+		case "ACL":
+			d.once(&seen[0], 1<<10)
+			fdecRPControlPlaneRequestLimitRates(d, &v.ACL)
+		case "Catalog":
+			d.once(&seen[0], 1<<11)
+			fdecRPControlPlaneRequestLimitRates(d, &v.Catalog)
+		case "ConfigEntry":
+			d.once(&seen[0], 1<<12)
+			fdecRPControlPlaneRequestLimitRates(d, &v.ConfigEntry)
+		case "ConnectCA":
+			d.once(&seen[0], 1<<13)
+			fdecRPControlPlaneRequestLimitRates(d, &v.ConnectCA)
+		case "Coordinate":
+			d.once(&seen[0], 1<<14)
+			fdecRPControlPlaneRequestLimitRates(d, &v.Coordinate)
+		case "DiscoveryChain":
+			d.once(&seen[0], 1<<15)
+			fdecRPControlPlaneRequestLimitRates(d, &v.DiscoveryChain)
+		case "ServerDiscovery":
+			d.once(&seen[0], 1<<16)
+			fdecRPControlPlaneRequestLimitRates(d, &v.ServerDiscovery)
+		case "Health":
+			d.once(&seen[0], 1<<17)
+			fdecRPControlPlaneRequestLimitRates(d, &v.Health)
+		case "Intention":
+			d.once(&seen[0], 1<<18)
+			fdecRPControlPlaneRequestLimitRates(d, &v.Intention)
+		case "KV":
+			d.once(&seen[0], 1<<19)
+			fdecRPControlPlaneRequestLimitRates(d, &v.KV)
+		case "Tenancy":
+			d.once(&seen[0], 1<<20)
+			fdecRPControlPlaneRequestLimitRates(d, &v.Tenancy)
+		case "PreparedQuery":
+			d.once(&seen[0], 1<<21)
+			fdecRPControlPlaneRequestLimitRates(d, &v.PreparedQuery)
+		case "Session":
+			d.once(&seen[0], 1<<22)
+			fdecRPControlPlaneRequestLimitRates(d, &v.Session)
+		case "Txn":
+			d.once(&seen[0], 1<<23)
+			fdecRPControlPlaneRequestLimitRates(d, &v.Txn)
+		case "AutoConfig":
+			d.once(&seen[0], 1<<24)
+			fdecRPControlPlaneRequestLimitRates(d, &v.AutoConfig)
+		case "FederationState":
+			d.once(&seen[0], 1<<25)
+			fdecRPControlPlaneRequestLimitRates(d, &v.FederationState)
+		case "Internal":
+			d.once(&seen[0], 1<<26)
+			fdecRPControlPlaneRequestLimitRates(d, &v.Internal)
+		case "PeerStream":
+			d.once(&seen[0], 1<<27)
+			fdecRPControlPlaneRequestLimitRates(d, &v.PeerStream)
+		case "Peering":
+			d.once(&seen[0], 1<<28)
+			fdecRPControlPlaneRequestLimitRates(d, &v.Peering)
+		case "DataPlane":
+			d.once(&seen[0], 1<<29)
+			fdecRPControlPlaneRequestLimitRates(d, &v.DataPlane)
+		case "DNS":
+			d.once(&seen[0], 1<<30)
+			fdecRPControlPlaneRequestLimitRates(d, &v.DNS)
+		case "Subscribe":
+			d.once(&seen[0], 1<<31)
+			fdecRPControlPlaneRequestLimitRates(d, &v.Subscribe)
+		case "Resource":
+			d.once(&seen[0], 1<<32)
+			fdecRPControlPlaneRequestLimitRates(d, &v.Resource)
+		default:
+			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Mode ReadRate WriteRate ACL Catalog ConfigEntry ConnectCA Coordinate DiscoveryChain ServerDiscovery Health Intention KV Tenancy PreparedQuery Session Txn AutoConfig FederationState Internal PeerStream Peering DataPlane DNS Subscribe Resource")
+		}
+	}
+}
+
+func fdecRControlPlaneRequestLimitRates(d *fdec, v *ControlPlaneRequestLimitRates) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "ReadRate":
+			d.once(&seen[0], 1<<0)
+			fdecFloat[float64](d, &v.ReadRate)
+		case "WriteRate":
+			d.once(&seen[0], 1<<1)
+			fdecFloat[float64](d, &v.WriteRate)
+		default:
+			d.unknown(key, "ReadRate WriteRate")
+		}
+	}
+}
+
 func fdecRCoordinate(d *fdec, v *Coordinate) {
 	if !d.objStart() {
 		return
@@ -1639,6 +2660,718 @@ func fdecRCoordinateEntry(d *fdec, v *CoordinateEntry) {
 			fdecRPCoordinate(d, &v.Coord)
 		default:
 			d.unknown(key, "Node Segment Partition Coord")
+		}
+	}
+}
+
+func fdecRDiscoveryFailover(d *fdec, v *DiscoveryFailover) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Targets":
+			d.once(&seen[0], 1<<0)
+			fdecRSstring(d, &v.Targets)
+		case "Policy":
+			d.once(&seen[0], 1<<1)
+			fdecRPServiceResolverFailoverPolicy(d, &v.Policy)
+		case "Regions":
+			d.once(&seen[0], 1<<2)
+			fdecRSstring(d, &v.Regions)
+		default:
+			d.unknown(key, "Targets Policy Regions")
+		}
+	}
+}
+
+func fdecRDiscoveryGraphNode(d *fdec, v *DiscoveryGraphNode) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Type":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Type)
+		case "Name":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.Name)
+		case "Routes":
+			d.once(&seen[0], 1<<2)
+			fdecRSPDiscoveryRoute(d, &v.Routes)
+		case "Splits":
+			d.once(&seen[0], 1<<3)
+			fdecRSPDiscoverySplit(d, &v.Splits)
+		case "Resolver":
+			d.once(&seen[0], 1<<4)
+			fdecRPDiscoveryResolver(d, &v.Resolver)
+		case "LoadBalancer":
+			d.once(&seen[0], 1<<5)
+			fdecRPServiceResolverLoadBalancer(d, &v.LoadBalancer)
+		default:
+			d.unknown(key, "Type Name Routes Splits Resolver LoadBalancer")
+		}
+	}
+}
+
+func fdecRDiscoveryLocality(d *fdec, v *DiscoveryLocality) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Region":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Region)
+		case "Zone":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.Zone)
+		default:
+			d.unknown(key, "Region Zone")
+		}
+	}
+}
+
+func fdecRDiscoveryResolver(d *fdec, v *DiscoveryResolver) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Default":
+			d.once(&seen[0], 1<<0)
+			fdecBool[bool](d, &v.Default)
+		case "ConnectTimeout":
+			d.once(&seen[0], 1<<1)
+			fdecDuration(d, &v.ConnectTimeout)
+		case "RequestTimeout":
+			d.once(&seen[0], 1<<2)
+			fdecDuration(d, &v.RequestTimeout)
+		case "Target":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.Target)
+		case "Failover":
+			d.once(&seen[0], 1<<4)
+			fdecRPDiscoveryFailover(d, &v.Failover)
+		default:
+			d.unknown(key, "Default ConnectTimeout RequestTimeout Target Failover")
+		}
+	}
+}
+
+func fdecRDiscoveryRoute(d *fdec, v *DiscoveryRoute) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Definition":
+			d.once(&seen[0], 1<<0)
+			fdecRPServiceRouterRoute(d, &v.Definition)
+		case "NextNode":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.NextNode)
+		case "PrioritizeByLocality":
+			d.once(&seen[0], 1<<2)
+			fdecRPServiceResolverPrioritizeByLocality(d, &v.PrioritizeByLocality)
+		default:
+			d.unknown(key, "Definition NextNode PrioritizeByLocality")
+		}
+	}
+}
+
+func fdecRDiscoverySplit(d *fdec, v *DiscoverySplit) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Definition":
+			d.once(&seen[0], 1<<0)
+			fdecRPServiceSplitterSplit(d, &v.Definition)
+		case "Weight":
+			d.once(&seen[0], 1<<1)
+			fdecFloat[float32](d, &v.Weight)
+		case "NextNode":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.NextNode)
+		default:
+			d.unknown(key, "Definition Weight NextNode")
+		}
+	}
+}
+
+func fdecRDiscoveryTarget(d *fdec, v *DiscoveryTarget) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "ID":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.ID)
+		case "Service":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.Service)
+		case "ServiceSubset":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.ServiceSubset)
+		case "Namespace":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.Namespace)
+		case "Partition":
+			d.once(&seen[0], 1<<4)
+			fdecStr[string](d, &v.Partition)
+		case "Datacenter":
+			d.once(&seen[0], 1<<5)
+			fdecStr[string](d, &v.Datacenter)
+		case "Peer":
+			d.once(&seen[0], 1<<6)
+			fdecStr[string](d, &v.Peer)
+		case "Locality":
+			d.once(&seen[0], 1<<7)
+			fdecRPDiscoveryLocality(d, &v.Locality)
+		case "MeshGateway":
+			d.once(&seen[0], 1<<8)
+			fdecRConfigMeshGateway(d, &v.MeshGateway)
+		case "Subset":
+			d.once(&seen[0], 1<<9)
+			fdecRServiceResolverSubset(d, &v.Subset)
+		case "TransparentProxy":
+			d.once(&seen[0], 1<<10)
+			fdecRConfigTransparentProxy(d, &v.TransparentProxy)
+		case "ConnectTimeout":
+			d.once(&seen[0], 1<<11)
+			fdecDuration(d, &v.ConnectTimeout)
+		case "External":
+			d.once(&seen[0], 1<<12)
+			fdecBool[bool](d, &v.External)
+		case "SNI":
+			d.once(&seen[0], 1<<13)
+			fdecStr[string](d, &v.SNI)
+		case "Name":
+			d.once(&seen[0], 1<<14)
+			fdecStr[string](d, &v.Name)
+		case "PrioritizeByLocality":
+			d.once(&seen[0], 1<<15)
+			fdecRPServiceResolverPrioritizeByLocality(d, &v.PrioritizeByLocality)
+		default:
+			d.unknown(key, "ID Service ServiceSubset Namespace Partition Datacenter Peer Locality MeshGateway Subset TransparentProxy ConnectTimeout External SNI Name PrioritizeByLocality")
+		}
+	}
+}
+
+func fdecRExportedService(d *fdec, v *ExportedService) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Name":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Name)
+		case "Namespace":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.Namespace)
+		case "Consumers":
+			d.once(&seen[0], 1<<2)
+			fdecRSExportedServiceConsumer(d, &v.Consumers)
+		default:
+			d.unknown(key, "Name Namespace Consumers")
+		}
+	}
+}
+
+func fdecRExportedServiceConsumer(d *fdec, v *ExportedServiceConsumer) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Partition":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Partition)
+		case "Peer":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.Peer)
+		case "SamenessGroup":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.SamenessGroup)
+		default:
+			d.unknown(key, "Partition Peer SamenessGroup")
+		}
+	}
+}
+
+func fdecRExportedServicesConfigEntry(d *fdec, v *ExportedServicesConfigEntry) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Kind":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
+		case "Name":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.ConfigEntryHeader.Name)
+		case "Partition":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
+		case "Namespace":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
+		case "Meta":
+			d.once(&seen[0], 1<<4)
+			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
+		case "CreateIndex":
+			d.once(&seen[0], 1<<5)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
+		case "ModifyIndex":
+			d.once(&seen[0], 1<<6)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
+		case "Services":
+			d.once(&seen[0], 1<<7)
+			fdecRSExportedService(d, &v.Services)
+		default:
+			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Services")
+		}
+	}
+}
+
+func fdecRFileSystemCertificateConfigEntry(d *fdec, v *FileSystemCertificateConfigEntry) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Kind":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
+		case "Name":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.ConfigEntryHeader.Name)
+		case "Partition":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
+		case "Namespace":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
+		case "Meta":
+			d.once(&seen[0], 1<<4)
+			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
+		case "CreateIndex":
+			d.once(&seen[0], 1<<5)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
+		case "ModifyIndex":
+			d.once(&seen[0], 1<<6)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
+		case "Certificate":
+			d.once(&seen[0], 1<<7)
+			fdecStr[string](d, &v.Certificate)
+		case "PrivateKey":
+			d.once(&seen[0], 1<<8)
+			fdecStr[string](d, &v.PrivateKey)
+		default:
+			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Certificate PrivateKey")
+		}
+	}
+}
+
+func fdecRHTTPRouteConfigEntry(d *fdec, v *HTTPRouteConfigEntry) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Kind":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
+		case "Name":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.ConfigEntryHeader.Name)
+		case "Partition":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
+		case "Namespace":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
+		case "Meta":
+			d.once(&seen[0], 1<<4)
+			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
+		case "CreateIndex":
+			d.once(&seen[0], 1<<5)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
+		case "ModifyIndex":
+			d.once(&seen[0], 1<<6)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
+		case "Parents":
+			d.once(&seen[0], 1<<7)
+			fdecRSConfigResourceReference(d, &v.Parents)
+		case "Rules":
+			d.once(&seen[0], 1<<8)
+			fdecRSHTTPRouteRule(d, &v.Rules)
+		case "Hostnames":
+			d.once(&seen[0], 1<<9)
+			fdecRSstring(d, &v.Hostnames)
+		case "Status":
+			d.once(&seen[0], 1<<10)
+			fdecRPConfigEntryStatus(d, &v.Status)
+		default:
+			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Parents Rules Hostnames Status")
+		}
+	}
+}
+
+func fdecRHTTPRouteFilters(d *fdec, v *HTTPRouteFilters) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Headers":
+			d.once(&seen[0], 1<<0)
+			fdecRSConfigHTTPHeaderModifiers(d, &v.Headers)
+		case "URLRewrite":
+			d.once(&seen[0], 1<<1)
+			fdecRPHTTPRouteURLRewrite(d, &v.URLRewrite)
+		case "RetryFilter":
+			d.once(&seen[0], 1<<2)
+			fdecRPHTTPRouteRetryFilter(d, &v.RetryFilter)
+		case "TimeoutFilter":
+			d.once(&seen[0], 1<<3)
+			fdecRPHTTPRouteTimeoutFilter(d, &v.TimeoutFilter)
+		case "JWT":
+			d.once(&seen[0], 1<<4)
+			fdecRPServiceIntentionsJWT(d, &v.JWT)
+		default:
+			d.unknown(key, "Headers URLRewrite RetryFilter TimeoutFilter JWT")
+		}
+	}
+}
+
+func fdecRHTTPRouteHeaderMatch(d *fdec, v *HTTPRouteHeaderMatch) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Match":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Match)
+		case "Name":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.Name)
+		case "Value":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.Value)
+		default:
+			d.unknown(key, "Match Name Value")
+		}
+	}
+}
+
+func fdecRHTTPRouteMatch(d *fdec, v *HTTPRouteMatch) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Headers":
+			d.once(&seen[0], 1<<0)
+			fdecRSHTTPRouteHeaderMatch(d, &v.Headers)
+		case "Method":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.Method)
+		case "Path":
+			d.once(&seen[0], 1<<2)
+			fdecRHTTPRoutePathMatch(d, &v.Path)
+		case "Query":
+			d.once(&seen[0], 1<<3)
+			fdecRSHTTPRouteQueryMatch(d, &v.Query)
+		default:
+			d.unknown(key, "Headers Method Path Query")
+		}
+	}
+}
+
+func fdecRHTTPRoutePathMatch(d *fdec, v *HTTPRoutePathMatch) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Match":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Match)
+		case "Value":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.Value)
+		default:
+			d.unknown(key, "Match Value")
+		}
+	}
+}
+
+func fdecRHTTPRouteQueryMatch(d *fdec, v *HTTPRouteQueryMatch) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Match":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Match)
+		case "Name":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.Name)
+		case "Value":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.Value)
+		default:
+			d.unknown(key, "Match Name Value")
+		}
+	}
+}
+
+func fdecRHTTPRouteResponseFilters(d *fdec, v *HTTPRouteResponseFilters) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Headers":
+			d.once(&seen[0], 1<<0)
+			fdecRSConfigHTTPHeaderModifiers(d, &v.Headers)
+		default:
+			d.unknown(key, "Headers")
+		}
+	}
+}
+
+func fdecRHTTPRouteRetryFilter(d *fdec, v *HTTPRouteRetryFilter) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "NumRetries":
+			d.once(&seen[0], 1<<0)
+			fdecUint[uint32](d, &v.NumRetries)
+		case "RetryOn":
+			d.once(&seen[0], 1<<1)
+			fdecRSstring(d, &v.RetryOn)
+		case "RetryOnStatusCodes":
+			d.once(&seen[0], 1<<2)
+			fdecRSuint32(d, &v.RetryOnStatusCodes)
+		case "RetryOnConnectFailure":
+			d.once(&seen[0], 1<<3)
+			fdecBool[bool](d, &v.RetryOnConnectFailure)
+		default:
+			d.unknown(key, "NumRetries RetryOn RetryOnStatusCodes RetryOnConnectFailure")
+		}
+	}
+}
+
+func fdecRHTTPRouteRule(d *fdec, v *HTTPRouteRule) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Filters":
+			d.once(&seen[0], 1<<0)
+			fdecRHTTPRouteFilters(d, &v.Filters)
+		case "ResponseFilters":
+			d.once(&seen[0], 1<<1)
+			fdecRHTTPRouteResponseFilters(d, &v.ResponseFilters)
+		case "Matches":
+			d.once(&seen[0], 1<<2)
+			fdecRSHTTPRouteMatch(d, &v.Matches)
+		case "Services":
+			d.once(&seen[0], 1<<3)
+			fdecRSHTTPRouteService(d, &v.Services)
+		default:
+			d.unknown(key, "Filters ResponseFilters Matches Services")
+		}
+	}
+}
+
+func fdecRHTTPRouteService(d *fdec, v *HTTPRouteService) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Name":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Name)
+		case "Weight":
+			d.once(&seen[0], 1<<1)
+			fdecInt[int](d, &v.Weight)
+		case "Filters":
+			d.once(&seen[0], 1<<2)
+			fdecRHTTPRouteFilters(d, &v.Filters)
+		case "ResponseFilters":
+			d.once(&seen[0], 1<<3)
+			fdecRHTTPRouteResponseFilters(d, &v.ResponseFilters)
+		case "Partition":
+			d.once(&seen[0], 1<<4)
+			fdecStr[string](d, &v.Partition)
+		case "Namespace":
+			d.once(&seen[0], 1<<5)
+			fdecStr[string](d, &v.Namespace)
+		default:
+			d.unknown(key, "Name Weight Filters ResponseFilters Partition Namespace")
+		}
+	}
+}
+
+func fdecRHTTPRouteTimeoutFilter(d *fdec, v *HTTPRouteTimeoutFilter) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "RequestTimeout":
+			d.once(&seen[0], 1<<0)
+			fdecDuration(d, &v.RequestTimeout)
+		case "IdleTimeout":
+			d.once(&seen[0], 1<<1)
+			fdecDuration(d, &v.IdleTimeout)
+		default:
+			d.unknown(key, "RequestTimeout IdleTimeout")
+		}
+	}
+}
+
+func fdecRHTTPRouteURLRewrite(d *fdec, v *HTTPRouteURLRewrite) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Path":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Path)
+		default:
+			d.unknown(key, "Path")
 		}
 	}
 }
@@ -1803,6 +3536,283 @@ func fdecRHealthCheckDefinition(d *fdec, v *HealthCheckDefinition) {
 	}
 }
 
+func fdecRIngressGatewayConfigEntry(d *fdec, v *IngressGatewayConfigEntry) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Kind":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
+		case "Name":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.ConfigEntryHeader.Name)
+		case "Partition":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
+		case "Namespace":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
+		case "Meta":
+			d.once(&seen[0], 1<<4)
+			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
+		case "CreateIndex":
+			d.once(&seen[0], 1<<5)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
+		case "ModifyIndex":
+			d.once(&seen[0], 1<<6)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
+		case "TLS":
+			d.once(&seen[0], 1<<7)
+			fdecRIngressGatewayTLS(d, &v.TLS)
+		case "Listeners":
+			d.once(&seen[0], 1<<8)
+			fdecRSIngressGatewayListener(d, &v.Listeners)
+		case "Defaults":
+			d.once(&seen[0], 1<<9)
+			fdecRPIngressGatewayDefaults(d, &v.Defaults)
+		default:
+			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex TLS Listeners Defaults")
+		}
+	}
+}
+
+func fdecRIngressGatewayDefaults(d *fdec, v *IngressGatewayDefaults) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "MaxConnections":
+			d.once(&seen[0], 1<<0)
+			fdecUint[uint32](d, &v.MaxConnections)
+		case "MaxPendingRequests":
+			d.once(&seen[0], 1<<1)
+			fdecUint[uint32](d, &v.MaxPendingRequests)
+		case "MaxConcurrentRequests":
+			d.once(&seen[0], 1<<2)
+			fdecUint[uint32](d, &v.MaxConcurrentRequests)
+		case "PassiveHealthCheck":
+			d.once(&seen[0], 1<<3)
+			fdecRPConfigPassiveHealthCheck(d, &v.PassiveHealthCheck)
+		default:
+			d.unknown(key, "MaxConnections MaxPendingRequests MaxConcurrentRequests PassiveHealthCheck")
+		}
+	}
+}
+
+func fdecRIngressGatewayListener(d *fdec, v *IngressGatewayListener) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Port":
+			d.once(&seen[0], 1<<0)
+			fdecInt[int](d, &v.Port)
+		case "Protocol":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.Protocol)
+		case "TLS":
+			d.once(&seen[0], 1<<2)
+			fdecRPIngressGatewayTLS(d, &v.TLS)
+		case "Services":
+			d.once(&seen[0], 1<<3)
+			fdecRSIngressGatewayService(d, &v.Services)
+		default:
+			d.unknown(key, "Port Protocol TLS Services")
+		}
+	}
+}
+
+func fdecRIngressGatewaySDS(d *fdec, v *IngressGatewaySDS) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "ClusterName":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.ClusterName)
+		case "CertResource":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.CertResource)
+		default:
+			d.unknown(key, "ClusterName CertResource")
+		}
+	}
+}
+
+func fdecRIngressGatewayService(d *fdec, v *IngressGatewayService) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Name":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Name)
+		case "Namespace":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.Namespace)
+		case "Partition":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.Partition)
+		case "Hosts":
+			d.once(&seen[0], 1<<3)
+			fdecRSstring(d, &v.Hosts)
+		case "TLS":
+			d.once(&seen[0], 1<<4)
+			fdecRPIngressGatewayServiceTLS(d, &v.TLS)
+		case "RequestHeaders":
+			d.once(&seen[0], 1<<5)
+			fdecRPConfigHTTPHeaderModifiers(d, &v.RequestHeaders)
+		case "ResponseHeaders":
+			d.once(&seen[0], 1<<6)
+			fdecRPConfigHTTPHeaderModifiers(d, &v.ResponseHeaders)
+		case "MaxConnections":
+			d.once(&seen[0], 1<<7)
+			fdecUint[uint32](d, &v.MaxConnections)
+		case "MaxPendingRequests":
+			d.once(&seen[0], 1<<8)
+			fdecUint[uint32](d, &v.MaxPendingRequests)
+		case "MaxConcurrentRequests":
+			d.once(&seen[0], 1<<9)
+			fdecUint[uint32](d, &v.MaxConcurrentRequests)
+		case "PassiveHealthCheck":
+			d.once(&seen[0], 1<<10)
+			fdecRPConfigPassiveHealthCheck(d, &v.PassiveHealthCheck)
+		case "Meta":
+			d.once(&seen[0], 1<<11)
+			fdecRMstring_string(d, &v.Meta)
+		default:
+			d.unknown(key, "Name Namespace Partition Hosts TLS RequestHeaders ResponseHeaders MaxConnections MaxPendingRequests MaxConcurrentRequests PassiveHealthCheck Meta")
+		}
+	}
+}
+
+func fdecRIngressGatewayServiceTLS(d *fdec, v *IngressGatewayServiceTLS) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "SDS":
+			d.once(&seen[0], 1<<0)
+			fdecRPIngressGatewaySDS(d, &v.SDS)
+		default:
+			d.unknown(key, "SDS")
+		}
+	}
+}
+
+func fdecRIngressGatewayTLS(d *fdec, v *IngressGatewayTLS) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Enabled":
+			d.once(&seen[0], 1<<0)
+			fdecBool[bool](d, &v.Enabled)
+		case "SDS":
+			d.once(&seen[0], 1<<1)
+			fdecRPIngressGatewaySDS(d, &v.SDS)
+		case "TLSMinVersion":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.TLSMinVersion)
+		case "TLSMaxVersion":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.TLSMaxVersion)
+		case "CipherSuites":
+			d.once(&seen[0], 1<<4)
+			fdecRSstring(d, &v.CipherSuites)
+		default:
+			d.unknown(key, "Enabled SDS TLSMinVersion TLSMaxVersion CipherSuites")
+		}
+	}
+}
+
+func fdecRInlineCertificateConfigEntry(d *fdec, v *InlineCertificateConfigEntry) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Kind":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
+		case "Name":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.ConfigEntryHeader.Name)
+		case "Partition":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
+		case "Namespace":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
+		case "Meta":
+			d.once(&seen[0], 1<<4)
+			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
+		case "CreateIndex":
+			d.once(&seen[0], 1<<5)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
+		case "ModifyIndex":
+			d.once(&seen[0], 1<<6)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
+		case "Certificate":
+			d.once(&seen[0], 1<<7)
+			fdecStr[string](d, &v.Certificate)
+		case "PrivateKey":
+			d.once(&seen[0], 1<<8)
+			fdecStr[string](d, &v.PrivateKey)
+		default:
+			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Certificate PrivateKey")
+		}
+	}
+}
+
 func fdecRIntention(d *fdec, v *Intention) {
 	if !d.objStart() {
 		return
@@ -1876,6 +3886,431 @@ func fdecRIntention(d *fdec, v *Intention) {
 			fdecUint[uint64](d, &v.ModifyIndex)
 		default:
 			d.unknown(key, "ID Description SourceName DestinationName SourceNS DestinationNS SourcePartition DestinationPartition SourcePeer SourceSamenessGroup SourceType Action Permissions JWT Meta Precedence CreatedAt UpdatedAt CreateIndex ModifyIndex")
+		}
+	}
+}
+
+func fdecRJWTProviderCacheConfig(d *fdec, v *JWTProviderCacheConfig) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Size":
+			d.once(&seen[0], 1<<0)
+			fdecInt[int](d, &v.Size)
+		default:
+			d.unknown(key, "Size")
+		}
+	}
+}
+
+func fdecRJWTProviderCertProviderInstance(d *fdec, v *JWTProviderCertProviderInstance) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "InstanceName":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.InstanceName)
+		case "CertificateName":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.CertificateName)
+		default:
+			d.unknown(key, "InstanceName CertificateName")
+		}
+	}
+}
+
+func fdecRJWTProviderConfigEntry(d *fdec, v *JWTProviderConfigEntry) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Kind":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
+		case "Name":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.ConfigEntryHeader.Name)
+		case "Partition":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
+		case "Namespace":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
+		case "Meta":
+			d.once(&seen[0], 1<<4)
+			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
+		case "CreateIndex":
+			d.once(&seen[0], 1<<5)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
+		case "ModifyIndex":
+			d.once(&seen[0], 1<<6)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
+		case "JSONWebKeySet":
+			d.once(&seen[0], 1<<7)
+			fdecRPJWTProviderKeySet(d, &v.JSONWebKeySet)
+		case "Issuer":
+			d.once(&seen[0], 1<<8)
+			fdecStr[string](d, &v.Issuer)
+		case "Audiences":
+			d.once(&seen[0], 1<<9)
+			fdecRSstring(d, &v.Audiences)
+		case "Locations":
+			d.once(&seen[0], 1<<10)
+			fdecRSPJWTProviderLocation(d, &v.Locations)
+		case "Forwarding":
+			d.once(&seen[0], 1<<11)
+			fdecRPJWTProviderForwarding(d, &v.Forwarding)
+		case "ClockSkewSeconds":
+			d.once(&seen[0], 1<<12)
+			fdecInt[int](d, &v.ClockSkewSeconds)
+		case "CacheConfig":
+			d.once(&seen[0], 1<<13)
+			fdecRPJWTProviderCacheConfig(d, &v.CacheConfig)
+		default:
+			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex JSONWebKeySet Issuer Audiences Locations Forwarding ClockSkewSeconds CacheConfig")
+		}
+	}
+}
+
+func fdecRJWTProviderForwarding(d *fdec, v *JWTProviderForwarding) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "HeaderName":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.HeaderName)
+		case "PadForwardPayloadHeader":
+			d.once(&seen[0], 1<<1)
+			fdecBool[bool](d, &v.PadForwardPayloadHeader)
+		default:
+			d.unknown(key, "HeaderName PadForwardPayloadHeader")
+		}
+	}
+}
+
+func fdecRJWTProviderJWKSCluster(d *fdec, v *JWTProviderJWKSCluster) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "DiscoveryType":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.DiscoveryType)
+		case "TLSCertificates":
+			d.once(&seen[0], 1<<1)
+			fdecRPJWTProviderTLSCertificates(d, &v.TLSCertificates)
+		case "ConnectTimeout":
+			d.once(&seen[0], 1<<2)
+			fdecDuration(d, &v.ConnectTimeout)
+		default:
+			d.unknown(key, "DiscoveryType TLSCertificates ConnectTimeout")
+		}
+	}
+}
+
+func fdecRJWTProviderKeySet(d *fdec, v *JWTProviderKeySet) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Local":
+			d.once(&seen[0], 1<<0)
+			fdecRPJWTProviderLocalKeySet(d, &v.Local)
+		case "Remote":
+			d.once(&seen[0], 1<<1)
+			fdecRPJWTProviderRemoteKeySet(d, &v.Remote)
+		default:
+			d.unknown(key, "Local Remote")
+		}
+	}
+}
+
+func fdecRJWTProviderLocalKeySet(d *fdec, v *JWTProviderLocalKeySet) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "JWKS":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.JWKS)
+		case "Filename":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.Filename)
+		default:
+			d.unknown(key, "JWKS Filename")
+		}
+	}
+}
+
+func fdecRJWTProviderLocation(d *fdec, v *JWTProviderLocation) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Header":
+			d.once(&seen[0], 1<<0)
+			fdecRPJWTProviderLocationHeader(d, &v.Header)
+		case "QueryParam":
+			d.once(&seen[0], 1<<1)
+			fdecRPJWTProviderLocationQueryParam(d, &v.QueryParam)
+		case "Cookie":
+			d.once(&seen[0], 1<<2)
+			fdecRPJWTProviderLocationCookie(d, &v.Cookie)
+		default:
+			d.unknown(key, "Header QueryParam Cookie")
+		}
+	}
+}
+
+func fdecRJWTProviderLocationCookie(d *fdec, v *JWTProviderLocationCookie) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Name":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Name)
+		default:
+			d.unknown(key, "Name")
+		}
+	}
+}
+
+func fdecRJWTProviderLocationHeader(d *fdec, v *JWTProviderLocationHeader) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Name":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Name)
+		case "ValuePrefix":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.ValuePrefix)
+		case "Forward":
+			d.once(&seen[0], 1<<2)
+			fdecBool[bool](d, &v.Forward)
+		default:
+			d.unknown(key, "Name ValuePrefix Forward")
+		}
+	}
+}
+
+func fdecRJWTProviderLocationQueryParam(d *fdec, v *JWTProviderLocationQueryParam) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Name":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Name)
+		default:
+			d.unknown(key, "Name")
+		}
+	}
+}
+
+func fdecRJWTProviderRemoteKeySet(d *fdec, v *JWTProviderRemoteKeySet) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "URI":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.URI)
+		case "RequestTimeoutMs":
+			d.once(&seen[0], 1<<1)
+			fdecInt[int](d, &v.RequestTimeoutMs)
+		case "CacheDuration":
+			d.once(&seen[0], 1<<2)
+			fdecDuration(d, &v.CacheDuration)
+		case "FetchAsynchronously":
+			d.once(&seen[0], 1<<3)
+			fdecBool[bool](d, &v.FetchAsynchronously)
+		case "UseSNI":
+			d.once(&seen[0], 1<<4)
+			fdecBool[bool](d, &v.UseSNI)
+		case "RetryPolicy":
+			d.once(&seen[0], 1<<5)
+			fdecRPJWTProviderRetryPolicy(d, &v.RetryPolicy)
+		case "JWKSCluster":
+			d.once(&seen[0], 1<<6)
+			fdecRPJWTProviderJWKSCluster(d, &v.JWKSCluster)
+		default:
+			d.unknown(key, "URI RequestTimeoutMs CacheDuration FetchAsynchronously UseSNI RetryPolicy JWKSCluster")
+		}
+	}
+}
+
+func fdecRJWTProviderRetryBackOff(d *fdec, v *JWTProviderRetryBackOff) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "BaseInterval":
+			d.once(&seen[0], 1<<0)
+			fdecDuration(d, &v.BaseInterval)
+		case "MaxInterval":
+			d.once(&seen[0], 1<<1)
+			fdecDuration(d, &v.MaxInterval)
+		default:
+			d.unknown(key, "BaseInterval MaxInterval")
+		}
+	}
+}
+
+func fdecRJWTProviderRetryPolicy(d *fdec, v *JWTProviderRetryPolicy) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "NumRetries":
+			d.once(&seen[0], 1<<0)
+			fdecInt[int](d, &v.NumRetries)
+		case "RetryPolicyBackOff":
+			d.once(&seen[0], 1<<1)
+			fdecRPJWTProviderRetryBackOff(d, &v.RetryPolicyBackOff)
+		default:
+			d.unknown(key, "NumRetries RetryPolicyBackOff")
+		}
+	}
+}
+
+func fdecRJWTProviderTLSCertificates(d *fdec, v *JWTProviderTLSCertificates) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "CaCertificateProviderInstance":
+			d.once(&seen[0], 1<<0)
+			fdecRPJWTProviderCertProviderInstance(d, &v.CaCertificateProviderInstance)
+		case "TrustedCA":
+			d.once(&seen[0], 1<<1)
+			fdecRPJWTProviderTrustedCA(d, &v.TrustedCA)
+		default:
+			d.unknown(key, "CaCertificateProviderInstance TrustedCA")
+		}
+	}
+}
+
+func fdecRJWTProviderTrustedCA(d *fdec, v *JWTProviderTrustedCA) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Filename":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Filename)
+		case "EnvironmentVariable":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.EnvironmentVariable)
+		case "InlineString":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.InlineString)
+		case "InlineBytes":
+			d.once(&seen[0], 1<<3)
+			fdecBytes(d, &v.InlineBytes)
+		default:
+			d.unknown(key, "Filename EnvironmentVariable InlineString InlineBytes")
 		}
 	}
 }
@@ -2004,6 +4439,14 @@ func fdecRMstring_PACLTemplatedPolicyTemplate(d *fdec, v *map[string]*ACLTemplat
 	fdecMap(d, v, &d.st.Mstring_PACLTemplatedPolicyTemplate, fdecRPACLTemplatedPolicyTemplate)
 }
 
+func fdecRMstring_PDiscoveryGraphNode(d *fdec, v *map[string]*DiscoveryGraphNode) {
+	fdecMap(d, v, &d.st.Mstring_PDiscoveryGraphNode, fdecRPDiscoveryGraphNode)
+}
+
+func fdecRMstring_PDiscoveryTarget(d *fdec, v *map[string]*DiscoveryTarget) {
+	fdecMap(d, v, &d.st.Mstring_PDiscoveryTarget, fdecRPDiscoveryTarget)
+}
+
 func fdecRMstring_PHealthCheck(d *fdec, v *map[string]*HealthCheck) {
 	fdecMap(d, v, &d.st.Mstring_PHealthCheck, fdecRPHealthCheck)
 }
@@ -2018,6 +4461,14 @@ func fdecRMstring_SPIntention(d *fdec, v *map[string][]*Intention) {
 
 func fdecRMstring_ServiceAddress(d *fdec, v *map[string]ServiceAddress) {
 	fdecMap(d, v, &d.st.Mstring_ServiceAddress, fdecRServiceAddress)
+}
+
+func fdecRMstring_ServiceResolverFailover(d *fdec, v *map[string]ServiceResolverFailover) {
+	fdecMap(d, v, &d.st.Mstring_ServiceResolverFailover, fdecRServiceResolverFailover)
+}
+
+func fdecRMstring_ServiceResolverSubset(d *fdec, v *map[string]ServiceResolverSubset) {
+	fdecMap(d, v, &d.st.Mstring_ServiceResolverSubset, fdecRServiceResolverSubset)
 }
 
 func fdecRMstring_Sstring(d *fdec, v *map[string][]string) {
@@ -2266,6 +4717,10 @@ func fdecRPACLTokenListEntry(d *fdec, v **ACLTokenListEntry) {
 	fdecPtr(d, v, &d.sl.pACLTokenListEntry, fdecRACLTokenListEntry)
 }
 
+func fdecRPAPIGatewayPolicy(d *fdec, v **APIGatewayPolicy) {
+	fdecPtr(d, v, &d.sl.pAPIGatewayPolicy, fdecRAPIGatewayPolicy)
+}
+
 func fdecRPAgentMember(d *fdec, v **AgentMember) {
 	fdecPtr(d, v, &d.sl.pAgentMember, fdecRAgentMember)
 }
@@ -2286,8 +4741,52 @@ func fdecRPCatalogNodeServiceList(d *fdec, v **CatalogNodeServiceList) {
 	fdecPtr(d, v, &d.sl.pCatalogNodeServiceList, fdecRCatalogNodeServiceList)
 }
 
+func fdecRPCompiledDiscoveryChain(d *fdec, v **CompiledDiscoveryChain) {
+	fdecPtr(d, v, &d.sl.pCompiledDiscoveryChain, fdecRCompiledDiscoveryChain)
+}
+
+func fdecRPConfigDestination(d *fdec, v **ConfigDestination) {
+	fdecPtr(d, v, &d.sl.pConfigDestination, fdecRConfigDestination)
+}
+
+func fdecRPConfigEntryStatus(d *fdec, v **ConfigEntryStatus) {
+	fdecPtr(d, v, &d.sl.pConfigEntryStatus, fdecRConfigEntryStatus)
+}
+
+func fdecRPConfigHTTPHeaderModifiers(d *fdec, v **ConfigHTTPHeaderModifiers) {
+	fdecPtr(d, v, &d.sl.pConfigHTTPHeaderModifiers, fdecRConfigHTTPHeaderModifiers)
+}
+
+func fdecRPConfigPassiveHealthCheck(d *fdec, v **ConfigPassiveHealthCheck) {
+	fdecPtr(d, v, &d.sl.pConfigPassiveHealthCheck, fdecRConfigPassiveHealthCheck)
+}
+
+func fdecRPConfigRateLimits(d *fdec, v **ConfigRateLimits) {
+	fdecPtr(d, v, &d.sl.pConfigRateLimits, fdecRConfigRateLimits)
+}
+
+func fdecRPConfigResourceReference(d *fdec, v **ConfigResourceReference) {
+	fdecPtr(d, v, &d.sl.pConfigResourceReference, fdecRConfigResourceReference)
+}
+
+func fdecRPConfigUpstream(d *fdec, v **ConfigUpstream) {
+	fdecPtr(d, v, &d.sl.pConfigUpstream, fdecRConfigUpstream)
+}
+
+func fdecRPConfigUpstreamLimits(d *fdec, v **ConfigUpstreamLimits) {
+	fdecPtr(d, v, &d.sl.pConfigUpstreamLimits, fdecRConfigUpstreamLimits)
+}
+
+func fdecRPConfigUpstreams(d *fdec, v **ConfigUpstreams) {
+	fdecPtr(d, v, &d.sl.pConfigUpstreams, fdecRConfigUpstreams)
+}
+
 func fdecRPConnectCARoot(d *fdec, v **ConnectCARoot) {
 	fdecPtr(d, v, &d.sl.pConnectCARoot, fdecRConnectCARoot)
+}
+
+func fdecRPControlPlaneRequestLimitRates(d *fdec, v **ControlPlaneRequestLimitRates) {
+	fdecPtr(d, v, &d.sl.pControlPlaneRequestLimitRates, fdecRControlPlaneRequestLimitRates)
 }
 
 func fdecRPCoordinate(d *fdec, v **Coordinate) {
@@ -2302,6 +4801,46 @@ func fdecRPCoordinateEntry(d *fdec, v **CoordinateEntry) {
 	fdecPtr(d, v, &d.sl.pCoordinateEntry, fdecRCoordinateEntry)
 }
 
+func fdecRPDiscoveryFailover(d *fdec, v **DiscoveryFailover) {
+	fdecPtr(d, v, &d.sl.pDiscoveryFailover, fdecRDiscoveryFailover)
+}
+
+func fdecRPDiscoveryGraphNode(d *fdec, v **DiscoveryGraphNode) {
+	fdecPtr(d, v, &d.sl.pDiscoveryGraphNode, fdecRDiscoveryGraphNode)
+}
+
+func fdecRPDiscoveryLocality(d *fdec, v **DiscoveryLocality) {
+	fdecPtr(d, v, &d.sl.pDiscoveryLocality, fdecRDiscoveryLocality)
+}
+
+func fdecRPDiscoveryResolver(d *fdec, v **DiscoveryResolver) {
+	fdecPtr(d, v, &d.sl.pDiscoveryResolver, fdecRDiscoveryResolver)
+}
+
+func fdecRPDiscoveryRoute(d *fdec, v **DiscoveryRoute) {
+	fdecPtr(d, v, &d.sl.pDiscoveryRoute, fdecRDiscoveryRoute)
+}
+
+func fdecRPDiscoverySplit(d *fdec, v **DiscoverySplit) {
+	fdecPtr(d, v, &d.sl.pDiscoverySplit, fdecRDiscoverySplit)
+}
+
+func fdecRPDiscoveryTarget(d *fdec, v **DiscoveryTarget) {
+	fdecPtr(d, v, &d.sl.pDiscoveryTarget, fdecRDiscoveryTarget)
+}
+
+func fdecRPHTTPRouteRetryFilter(d *fdec, v **HTTPRouteRetryFilter) {
+	fdecPtr(d, v, &d.sl.pHTTPRouteRetryFilter, fdecRHTTPRouteRetryFilter)
+}
+
+func fdecRPHTTPRouteTimeoutFilter(d *fdec, v **HTTPRouteTimeoutFilter) {
+	fdecPtr(d, v, &d.sl.pHTTPRouteTimeoutFilter, fdecRHTTPRouteTimeoutFilter)
+}
+
+func fdecRPHTTPRouteURLRewrite(d *fdec, v **HTTPRouteURLRewrite) {
+	fdecPtr(d, v, &d.sl.pHTTPRouteURLRewrite, fdecRHTTPRouteURLRewrite)
+}
+
 func fdecRPHealthCheck(d *fdec, v **HealthCheck) {
 	fdecPtr(d, v, &d.sl.pHealthCheck, fdecRHealthCheck)
 }
@@ -2310,8 +4849,84 @@ func fdecRPHealthCheckDefinition(d *fdec, v **HealthCheckDefinition) {
 	fdecPtr(d, v, &d.sl.pHealthCheckDefinition, fdecRHealthCheckDefinition)
 }
 
+func fdecRPIngressGatewayDefaults(d *fdec, v **IngressGatewayDefaults) {
+	fdecPtr(d, v, &d.sl.pIngressGatewayDefaults, fdecRIngressGatewayDefaults)
+}
+
+func fdecRPIngressGatewaySDS(d *fdec, v **IngressGatewaySDS) {
+	fdecPtr(d, v, &d.sl.pIngressGatewaySDS, fdecRIngressGatewaySDS)
+}
+
+func fdecRPIngressGatewayServiceTLS(d *fdec, v **IngressGatewayServiceTLS) {
+	fdecPtr(d, v, &d.sl.pIngressGatewayServiceTLS, fdecRIngressGatewayServiceTLS)
+}
+
+func fdecRPIngressGatewayTLS(d *fdec, v **IngressGatewayTLS) {
+	fdecPtr(d, v, &d.sl.pIngressGatewayTLS, fdecRIngressGatewayTLS)
+}
+
 func fdecRPIntention(d *fdec, v **Intention) {
 	fdecPtr(d, v, &d.sl.pIntention, fdecRIntention)
+}
+
+func fdecRPJWTProviderCacheConfig(d *fdec, v **JWTProviderCacheConfig) {
+	fdecPtr(d, v, &d.sl.pJWTProviderCacheConfig, fdecRJWTProviderCacheConfig)
+}
+
+func fdecRPJWTProviderCertProviderInstance(d *fdec, v **JWTProviderCertProviderInstance) {
+	fdecPtr(d, v, &d.sl.pJWTProviderCertProviderInstance, fdecRJWTProviderCertProviderInstance)
+}
+
+func fdecRPJWTProviderForwarding(d *fdec, v **JWTProviderForwarding) {
+	fdecPtr(d, v, &d.sl.pJWTProviderForwarding, fdecRJWTProviderForwarding)
+}
+
+func fdecRPJWTProviderJWKSCluster(d *fdec, v **JWTProviderJWKSCluster) {
+	fdecPtr(d, v, &d.sl.pJWTProviderJWKSCluster, fdecRJWTProviderJWKSCluster)
+}
+
+func fdecRPJWTProviderKeySet(d *fdec, v **JWTProviderKeySet) {
+	fdecPtr(d, v, &d.sl.pJWTProviderKeySet, fdecRJWTProviderKeySet)
+}
+
+func fdecRPJWTProviderLocalKeySet(d *fdec, v **JWTProviderLocalKeySet) {
+	fdecPtr(d, v, &d.sl.pJWTProviderLocalKeySet, fdecRJWTProviderLocalKeySet)
+}
+
+func fdecRPJWTProviderLocation(d *fdec, v **JWTProviderLocation) {
+	fdecPtr(d, v, &d.sl.pJWTProviderLocation, fdecRJWTProviderLocation)
+}
+
+func fdecRPJWTProviderLocationCookie(d *fdec, v **JWTProviderLocationCookie) {
+	fdecPtr(d, v, &d.sl.pJWTProviderLocationCookie, fdecRJWTProviderLocationCookie)
+}
+
+func fdecRPJWTProviderLocationHeader(d *fdec, v **JWTProviderLocationHeader) {
+	fdecPtr(d, v, &d.sl.pJWTProviderLocationHeader, fdecRJWTProviderLocationHeader)
+}
+
+func fdecRPJWTProviderLocationQueryParam(d *fdec, v **JWTProviderLocationQueryParam) {
+	fdecPtr(d, v, &d.sl.pJWTProviderLocationQueryParam, fdecRJWTProviderLocationQueryParam)
+}
+
+func fdecRPJWTProviderRemoteKeySet(d *fdec, v **JWTProviderRemoteKeySet) {
+	fdecPtr(d, v, &d.sl.pJWTProviderRemoteKeySet, fdecRJWTProviderRemoteKeySet)
+}
+
+func fdecRPJWTProviderRetryBackOff(d *fdec, v **JWTProviderRetryBackOff) {
+	fdecPtr(d, v, &d.sl.pJWTProviderRetryBackOff, fdecRJWTProviderRetryBackOff)
+}
+
+func fdecRPJWTProviderRetryPolicy(d *fdec, v **JWTProviderRetryPolicy) {
+	fdecPtr(d, v, &d.sl.pJWTProviderRetryPolicy, fdecRJWTProviderRetryPolicy)
+}
+
+func fdecRPJWTProviderTLSCertificates(d *fdec, v **JWTProviderTLSCertificates) {
+	fdecPtr(d, v, &d.sl.pJWTProviderTLSCertificates, fdecRJWTProviderTLSCertificates)
+}
+
+func fdecRPJWTProviderTrustedCA(d *fdec, v **JWTProviderTrustedCA) {
+	fdecPtr(d, v, &d.sl.pJWTProviderTrustedCA, fdecRJWTProviderTrustedCA)
 }
 
 func fdecRPKVPair(d *fdec, v **KVPair) {
@@ -2374,12 +4989,64 @@ func fdecRPServiceIntentionsPermission(d *fdec, v **ServiceIntentionsPermission)
 	fdecPtr(d, v, &d.sl.pServiceIntentionsPermission, fdecRServiceIntentionsPermission)
 }
 
+func fdecRPServiceIntentionsSource(d *fdec, v **ServiceIntentionsSource) {
+	fdecPtr(d, v, &d.sl.pServiceIntentionsSource, fdecRServiceIntentionsSource)
+}
+
 func fdecRPServiceNode(d *fdec, v **ServiceNode) {
 	fdecPtr(d, v, &d.sl.pServiceNode, fdecRServiceNode)
 }
 
 func fdecRPServiceProxy(d *fdec, v **ServiceProxy) {
 	fdecPtr(d, v, &d.sl.pServiceProxy, fdecRServiceProxy)
+}
+
+func fdecRPServiceResolverCookieConfig(d *fdec, v **ServiceResolverCookieConfig) {
+	fdecPtr(d, v, &d.sl.pServiceResolverCookieConfig, fdecRServiceResolverCookieConfig)
+}
+
+func fdecRPServiceResolverFailoverPolicy(d *fdec, v **ServiceResolverFailoverPolicy) {
+	fdecPtr(d, v, &d.sl.pServiceResolverFailoverPolicy, fdecRServiceResolverFailoverPolicy)
+}
+
+func fdecRPServiceResolverLeastRequest(d *fdec, v **ServiceResolverLeastRequest) {
+	fdecPtr(d, v, &d.sl.pServiceResolverLeastRequest, fdecRServiceResolverLeastRequest)
+}
+
+func fdecRPServiceResolverLoadBalancer(d *fdec, v **ServiceResolverLoadBalancer) {
+	fdecPtr(d, v, &d.sl.pServiceResolverLoadBalancer, fdecRServiceResolverLoadBalancer)
+}
+
+func fdecRPServiceResolverPrioritizeByLocality(d *fdec, v **ServiceResolverPrioritizeByLocality) {
+	fdecPtr(d, v, &d.sl.pServiceResolverPrioritizeByLocality, fdecRServiceResolverPrioritizeByLocality)
+}
+
+func fdecRPServiceResolverRedirect(d *fdec, v **ServiceResolverRedirect) {
+	fdecPtr(d, v, &d.sl.pServiceResolverRedirect, fdecRServiceResolverRedirect)
+}
+
+func fdecRPServiceResolverRingHash(d *fdec, v **ServiceResolverRingHash) {
+	fdecPtr(d, v, &d.sl.pServiceResolverRingHash, fdecRServiceResolverRingHash)
+}
+
+func fdecRPServiceRouterDestination(d *fdec, v **ServiceRouterDestination) {
+	fdecPtr(d, v, &d.sl.pServiceRouterDestination, fdecRServiceRouterDestination)
+}
+
+func fdecRPServiceRouterHTTPMatch(d *fdec, v **ServiceRouterHTTPMatch) {
+	fdecPtr(d, v, &d.sl.pServiceRouterHTTPMatch, fdecRServiceRouterHTTPMatch)
+}
+
+func fdecRPServiceRouterMatch(d *fdec, v **ServiceRouterMatch) {
+	fdecPtr(d, v, &d.sl.pServiceRouterMatch, fdecRServiceRouterMatch)
+}
+
+func fdecRPServiceRouterRoute(d *fdec, v **ServiceRouterRoute) {
+	fdecPtr(d, v, &d.sl.pServiceRouterRoute, fdecRServiceRouterRoute)
+}
+
+func fdecRPServiceSplitterSplit(d *fdec, v **ServiceSplitterSplit) {
+	fdecPtr(d, v, &d.sl.pServiceSplitterSplit, fdecRServiceSplitterSplit)
 }
 
 func fdecRPSessionEntry(d *fdec, v **SessionEntry) {
@@ -2532,6 +5199,10 @@ func fdecRPeeringStreamStatus(d *fdec, v *PeeringStreamStatus) {
 			d.unknown(key, "ImportedServices ExportedServices LastHeartbeat LastReceive LastSend")
 		}
 	}
+}
+
+func fdecRPint(d *fdec, v **int) {
+	fdecPtr(d, v, &d.sl.pint, fdecInt[int])
 }
 
 func fdecRPreparedQuery(d *fdec, v *PreparedQuery) {
@@ -2735,6 +5406,74 @@ func fdecRPreparedQueryTemplate(d *fdec, v *PreparedQueryTemplate) {
 	}
 }
 
+func fdecRProxyConfigEntry(d *fdec, v *ProxyConfigEntry) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Kind":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
+		case "Name":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.ConfigEntryHeader.Name)
+		case "Partition":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
+		case "Namespace":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
+		case "Meta":
+			d.once(&seen[0], 1<<4)
+			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
+		case "CreateIndex":
+			d.once(&seen[0], 1<<5)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
+		case "ModifyIndex":
+			d.once(&seen[0], 1<<6)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
+		case "Config":
+			d.once(&seen[0], 1<<7)
+			fdecRMstring_any(d, &v.Config)
+		case "Mode":
+			d.once(&seen[0], 1<<8)
+			fdecStr[string](d, &v.Mode)
+		case "TransparentProxy":
+			d.once(&seen[0], 1<<9)
+			fdecRConfigTransparentProxy(d, &v.TransparentProxy)
+		case "MutualTLSMode":
+			d.once(&seen[0], 1<<10)
+			fdecStr[string](d, &v.MutualTLSMode)
+		case "MeshGateway":
+			d.once(&seen[0], 1<<11)
+			fdecRConfigMeshGateway(d, &v.MeshGateway)
+		case "Expose":
+			d.once(&seen[0], 1<<12)
+			fdecRConfigExpose(d, &v.Expose)
+		case "AccessLogs":
+			d.once(&seen[0], 1<<13)
+			fdecRConfigAccessLogs(d, &v.AccessLogs)
+		case "EnvoyExtensions":
+			d.once(&seen[0], 1<<14)
+			fdecRSConfigEnvoyExtension(d, &v.EnvoyExtensions)
+		case "FailoverPolicy":
+			d.once(&seen[0], 1<<15)
+			fdecRPServiceResolverFailoverPolicy(d, &v.FailoverPolicy)
+		case "PrioritizeByLocality":
+			d.once(&seen[0], 1<<16)
+			fdecRPServiceResolverPrioritizeByLocality(d, &v.PrioritizeByLocality)
+		default:
+			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Config Mode TransparentProxy MutualTLSMode MeshGateway Expose AccessLogs EnvoyExtensions FailoverPolicy PrioritizeByLocality")
+		}
+	}
+}
+
 func fdecRProxyUpstream(d *fdec, v *ProxyUpstream) {
 	if !d.objStart() {
 		return
@@ -2779,8 +5518,16 @@ func fdecRProxyUpstream(d *fdec, v *ProxyUpstream) {
 	}
 }
 
+func fdecRPtimeDuration(d *fdec, v **time.Duration) {
+	fdecPtr(d, v, &d.sl.ptimeDuration, fdecDuration)
+}
+
 func fdecRPtimeTime(d *fdec, v **time.Time) {
 	fdecPtr(d, v, &d.sl.ptimeTime, fdecTime)
+}
+
+func fdecRPuint32(d *fdec, v **uint32) {
+	fdecPtr(d, v, &d.sl.puint32, fdecUint[uint32])
 }
 
 func fdecRResolvedExportedConsumers(d *fdec, v *ResolvedExportedConsumers) {
@@ -2851,6 +5598,74 @@ func fdecRSACLTemplatedPolicy(d *fdec, v *[]ACLTemplatedPolicy) {
 	fdecSlice(d, v, &d.st.sACLTemplatedPolicy, &d.sl.sACLTemplatedPolicy, fdecRACLTemplatedPolicy)
 }
 
+func fdecRSAPIGatewayListener(d *fdec, v *[]APIGatewayListener) {
+	fdecSlice(d, v, &d.st.sAPIGatewayListener, &d.sl.sAPIGatewayListener, fdecRAPIGatewayListener)
+}
+
+func fdecRSConfigEntryCondition(d *fdec, v *[]ConfigEntryCondition) {
+	fdecSlice(d, v, &d.st.sConfigEntryCondition, &d.sl.sConfigEntryCondition, fdecRConfigEntryCondition)
+}
+
+func fdecRSConfigEnvoyExtension(d *fdec, v *[]ConfigEnvoyExtension) {
+	fdecSlice(d, v, &d.st.sConfigEnvoyExtension, &d.sl.sConfigEnvoyExtension, fdecRConfigEnvoyExtension)
+}
+
+func fdecRSConfigExposePath(d *fdec, v *[]ConfigExposePath) {
+	fdecSlice(d, v, &d.st.sConfigExposePath, &d.sl.sConfigExposePath, fdecRConfigExposePath)
+}
+
+func fdecRSConfigHTTPHeaderModifiers(d *fdec, v *[]ConfigHTTPHeaderModifiers) {
+	fdecSlice(d, v, &d.st.sConfigHTTPHeaderModifiers, &d.sl.sConfigHTTPHeaderModifiers, fdecRConfigHTTPHeaderModifiers)
+}
+
+func fdecRSConfigResourceReference(d *fdec, v *[]ConfigResourceReference) {
+	fdecSlice(d, v, &d.st.sConfigResourceReference, &d.sl.sConfigResourceReference, fdecRConfigResourceReference)
+}
+
+func fdecRSConfigRouteRateLimits(d *fdec, v *[]ConfigRouteRateLimits) {
+	fdecSlice(d, v, &d.st.sConfigRouteRateLimits, &d.sl.sConfigRouteRateLimits, fdecRConfigRouteRateLimits)
+}
+
+func fdecRSExportedService(d *fdec, v *[]ExportedService) {
+	fdecSlice(d, v, &d.st.sExportedService, &d.sl.sExportedService, fdecRExportedService)
+}
+
+func fdecRSExportedServiceConsumer(d *fdec, v *[]ExportedServiceConsumer) {
+	fdecSlice(d, v, &d.st.sExportedServiceConsumer, &d.sl.sExportedServiceConsumer, fdecRExportedServiceConsumer)
+}
+
+func fdecRSHTTPRouteHeaderMatch(d *fdec, v *[]HTTPRouteHeaderMatch) {
+	fdecSlice(d, v, &d.st.sHTTPRouteHeaderMatch, &d.sl.sHTTPRouteHeaderMatch, fdecRHTTPRouteHeaderMatch)
+}
+
+func fdecRSHTTPRouteMatch(d *fdec, v *[]HTTPRouteMatch) {
+	fdecSlice(d, v, &d.st.sHTTPRouteMatch, &d.sl.sHTTPRouteMatch, fdecRHTTPRouteMatch)
+}
+
+func fdecRSHTTPRouteQueryMatch(d *fdec, v *[]HTTPRouteQueryMatch) {
+	fdecSlice(d, v, &d.st.sHTTPRouteQueryMatch, &d.sl.sHTTPRouteQueryMatch, fdecRHTTPRouteQueryMatch)
+}
+
+func fdecRSHTTPRouteRule(d *fdec, v *[]HTTPRouteRule) {
+	fdecSlice(d, v, &d.st.sHTTPRouteRule, &d.sl.sHTTPRouteRule, fdecRHTTPRouteRule)
+}
+
+func fdecRSHTTPRouteService(d *fdec, v *[]HTTPRouteService) {
+	fdecSlice(d, v, &d.st.sHTTPRouteService, &d.sl.sHTTPRouteService, fdecRHTTPRouteService)
+}
+
+func fdecRSIngressGatewayListener(d *fdec, v *[]IngressGatewayListener) {
+	fdecSlice(d, v, &d.st.sIngressGatewayListener, &d.sl.sIngressGatewayListener, fdecRIngressGatewayListener)
+}
+
+func fdecRSIngressGatewayService(d *fdec, v *[]IngressGatewayService) {
+	fdecSlice(d, v, &d.st.sIngressGatewayService, &d.sl.sIngressGatewayService, fdecRIngressGatewayService)
+}
+
+func fdecRSPConfigUpstream(d *fdec, v *[]*ConfigUpstream) {
+	fdecSlice(d, v, &d.st.sPConfigUpstream, &d.sl.sPConfigUpstream, fdecRPConfigUpstream)
+}
+
 func fdecRSPConnectCARoot(d *fdec, v *[]*ConnectCARoot) {
 	fdecSlice(d, v, &d.st.sPConnectCARoot, &d.sl.sPConnectCARoot, fdecRPConnectCARoot)
 }
@@ -2859,12 +5674,24 @@ func fdecRSPCoordinateEntry(d *fdec, v *[]*CoordinateEntry) {
 	fdecSlice(d, v, &d.st.sPCoordinateEntry, &d.sl.sPCoordinateEntry, fdecRPCoordinateEntry)
 }
 
+func fdecRSPDiscoveryRoute(d *fdec, v *[]*DiscoveryRoute) {
+	fdecSlice(d, v, &d.st.sPDiscoveryRoute, &d.sl.sPDiscoveryRoute, fdecRPDiscoveryRoute)
+}
+
+func fdecRSPDiscoverySplit(d *fdec, v *[]*DiscoverySplit) {
+	fdecSlice(d, v, &d.st.sPDiscoverySplit, &d.sl.sPDiscoverySplit, fdecRPDiscoverySplit)
+}
+
 func fdecRSPHealthCheck(d *fdec, v *[]*HealthCheck) {
 	fdecSlice(d, v, &d.st.sPHealthCheck, &d.sl.sPHealthCheck, fdecRPHealthCheck)
 }
 
 func fdecRSPIntention(d *fdec, v *[]*Intention) {
 	fdecSlice(d, v, &d.st.sPIntention, &d.sl.sPIntention, fdecRPIntention)
+}
+
+func fdecRSPJWTProviderLocation(d *fdec, v *[]*JWTProviderLocation) {
+	fdecSlice(d, v, &d.st.sPJWTProviderLocation, &d.sl.sPJWTProviderLocation, fdecRPJWTProviderLocation)
 }
 
 func fdecRSPNodeService(d *fdec, v *[]*NodeService) {
@@ -2883,6 +5710,10 @@ func fdecRSPServiceIntentionsPermission(d *fdec, v *[]*ServiceIntentionsPermissi
 	fdecSlice(d, v, &d.st.sPServiceIntentionsPermission, &d.sl.sPServiceIntentionsPermission, fdecRPServiceIntentionsPermission)
 }
 
+func fdecRSPServiceIntentionsSource(d *fdec, v *[]*ServiceIntentionsSource) {
+	fdecSlice(d, v, &d.st.sPServiceIntentionsSource, &d.sl.sPServiceIntentionsSource, fdecRPServiceIntentionsSource)
+}
+
 func fdecRSPreparedQueryFailoverTarget(d *fdec, v *[]PreparedQueryFailoverTarget) {
 	fdecSlice(d, v, &d.st.sPreparedQueryFailoverTarget, &d.sl.sPreparedQueryFailoverTarget, fdecRPreparedQueryFailoverTarget)
 }
@@ -2891,12 +5722,48 @@ func fdecRSProxyUpstream(d *fdec, v *[]ProxyUpstream) {
 	fdecSlice(d, v, &d.st.sProxyUpstream, &d.sl.sProxyUpstream, fdecRProxyUpstream)
 }
 
+func fdecRSSamenessGroupMember(d *fdec, v *[]SamenessGroupMember) {
+	fdecSlice(d, v, &d.st.sSamenessGroupMember, &d.sl.sSamenessGroupMember, fdecRSamenessGroupMember)
+}
+
 func fdecRSServiceIntentionsHeaderPermission(d *fdec, v *[]ServiceIntentionsHeaderPermission) {
 	fdecSlice(d, v, &d.st.sServiceIntentionsHeaderPermission, &d.sl.sServiceIntentionsHeaderPermission, fdecRServiceIntentionsHeaderPermission)
 }
 
+func fdecRSServiceResolverFailoverTarget(d *fdec, v *[]ServiceResolverFailoverTarget) {
+	fdecSlice(d, v, &d.st.sServiceResolverFailoverTarget, &d.sl.sServiceResolverFailoverTarget, fdecRServiceResolverFailoverTarget)
+}
+
+func fdecRSServiceResolverHashPolicy(d *fdec, v *[]ServiceResolverHashPolicy) {
+	fdecSlice(d, v, &d.st.sServiceResolverHashPolicy, &d.sl.sServiceResolverHashPolicy, fdecRServiceResolverHashPolicy)
+}
+
+func fdecRSServiceRouterHeaderMatch(d *fdec, v *[]ServiceRouterHeaderMatch) {
+	fdecSlice(d, v, &d.st.sServiceRouterHeaderMatch, &d.sl.sServiceRouterHeaderMatch, fdecRServiceRouterHeaderMatch)
+}
+
+func fdecRSServiceRouterQueryParamMatch(d *fdec, v *[]ServiceRouterQueryParamMatch) {
+	fdecSlice(d, v, &d.st.sServiceRouterQueryParamMatch, &d.sl.sServiceRouterQueryParamMatch, fdecRServiceRouterQueryParamMatch)
+}
+
+func fdecRSServiceRouterRoute(d *fdec, v *[]ServiceRouterRoute) {
+	fdecSlice(d, v, &d.st.sServiceRouterRoute, &d.sl.sServiceRouterRoute, fdecRServiceRouterRoute)
+}
+
+func fdecRSServiceSplitterSplit(d *fdec, v *[]ServiceSplitterSplit) {
+	fdecSlice(d, v, &d.st.sServiceSplitterSplit, &d.sl.sServiceSplitterSplit, fdecRServiceSplitterSplit)
+}
+
 func fdecRSSessionServiceCheck(d *fdec, v *[]SessionServiceCheck) {
 	fdecSlice(d, v, &d.st.sSessionServiceCheck, &d.sl.sSessionServiceCheck, fdecRSessionServiceCheck)
+}
+
+func fdecRSTCPRouteService(d *fdec, v *[]TCPRouteService) {
+	fdecSlice(d, v, &d.st.sTCPRouteService, &d.sl.sTCPRouteService, fdecRTCPRouteService)
+}
+
+func fdecRSTerminatingGatewayService(d *fdec, v *[]TerminatingGatewayService) {
+	fdecSlice(d, v, &d.st.sTerminatingGatewayService, &d.sl.sTerminatingGatewayService, fdecRTerminatingGatewayService)
 }
 
 func fdecRSTxnOpError(d *fdec, v *[]TxnOpError) {
@@ -2905,6 +5772,76 @@ func fdecRSTxnOpError(d *fdec, v *[]TxnOpError) {
 
 func fdecRSTxnResult(d *fdec, v *[]TxnResult) {
 	fdecSlice(d, v, &d.st.sTxnResult, &d.sl.sTxnResult, fdecRTxnResult)
+}
+
+func fdecRSamenessGroupConfigEntry(d *fdec, v *SamenessGroupConfigEntry) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Kind":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
+		case "Name":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.ConfigEntryHeader.Name)
+		case "Partition":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
+		case "Namespace":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
+		case "Meta":
+			d.once(&seen[0], 1<<4)
+			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
+		case "CreateIndex":
+			d.once(&seen[0], 1<<5)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
+		case "ModifyIndex":
+			d.once(&seen[0], 1<<6)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
+		case "DefaultForFailover":
+			d.once(&seen[0], 1<<7)
+			fdecBool[bool](d, &v.DefaultForFailover)
+		case "IncludeLocal":
+			d.once(&seen[0], 1<<8)
+			fdecBool[bool](d, &v.IncludeLocal)
+		case "Members":
+			d.once(&seen[0], 1<<9)
+			fdecRSSamenessGroupMember(d, &v.Members)
+		default:
+			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex DefaultForFailover IncludeLocal Members")
+		}
+	}
+}
+
+func fdecRSamenessGroupMember(d *fdec, v *SamenessGroupMember) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Partition":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Partition)
+		case "Peer":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.Peer)
+		default:
+			d.unknown(key, "Partition Peer")
+		}
+	}
 }
 
 func fdecRServiceAddress(d *fdec, v *ServiceAddress) {
@@ -2950,6 +5887,89 @@ func fdecRServiceConnect(d *fdec, v *ServiceConnect) {
 	}
 }
 
+func fdecRServiceDefaultsConfigEntry(d *fdec, v *ServiceDefaultsConfigEntry) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Kind":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
+		case "Name":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.ConfigEntryHeader.Name)
+		case "Partition":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
+		case "Namespace":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
+		case "Meta":
+			d.once(&seen[0], 1<<4)
+			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
+		case "CreateIndex":
+			d.once(&seen[0], 1<<5)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
+		case "ModifyIndex":
+			d.once(&seen[0], 1<<6)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
+		case "Protocol":
+			d.once(&seen[0], 1<<7)
+			fdecStr[string](d, &v.Protocol)
+		case "Mode":
+			d.once(&seen[0], 1<<8)
+			fdecStr[string](d, &v.Mode)
+		case "TransparentProxy":
+			d.once(&seen[0], 1<<9)
+			fdecRConfigTransparentProxy(d, &v.TransparentProxy)
+		case "MutualTLSMode":
+			d.once(&seen[0], 1<<10)
+			fdecStr[string](d, &v.MutualTLSMode)
+		case "MeshGateway":
+			d.once(&seen[0], 1<<11)
+			fdecRConfigMeshGateway(d, &v.MeshGateway)
+		case "Expose":
+			d.once(&seen[0], 1<<12)
+			fdecRConfigExpose(d, &v.Expose)
+		case "ExternalSNI":
+			d.once(&seen[0], 1<<13)
+			fdecStr[string](d, &v.ExternalSNI)
+		case "UpstreamConfig":
+			d.once(&seen[0], 1<<14)
+			fdecRPConfigUpstreams(d, &v.UpstreamConfig)
+		case "Destination":
+			d.once(&seen[0], 1<<15)
+			fdecRPConfigDestination(d, &v.Destination)
+		case "MaxInboundConnections":
+			d.once(&seen[0], 1<<16)
+			fdecInt[int](d, &v.MaxInboundConnections)
+		case "LocalConnectTimeoutMs":
+			d.once(&seen[0], 1<<17)
+			fdecInt[int](d, &v.LocalConnectTimeoutMs)
+		case "LocalRequestTimeoutMs":
+			d.once(&seen[0], 1<<18)
+			fdecInt[int](d, &v.LocalRequestTimeoutMs)
+		case "BalanceInboundConnections":
+			d.once(&seen[0], 1<<19)
+			fdecStr[string](d, &v.BalanceInboundConnections)
+		case "RateLimits":
+			d.once(&seen[0], 1<<20)
+			fdecRPConfigRateLimits(d, &v.RateLimits)
+		case "EnvoyExtensions":
+			d.once(&seen[0], 1<<21)
+			fdecRSConfigEnvoyExtension(d, &v.EnvoyExtensions)
+		default:
+			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Protocol Mode TransparentProxy MutualTLSMode MeshGateway Expose ExternalSNI UpstreamConfig Destination MaxInboundConnections LocalConnectTimeoutMs LocalRequestTimeoutMs BalanceInboundConnections RateLimits EnvoyExtensions")
+		}
+	}
+}
+
 func fdecRServiceEntry(d *fdec, v *ServiceEntry) {
 	if !d.objStart() {
 		return
@@ -2972,6 +5992,50 @@ func fdecRServiceEntry(d *fdec, v *ServiceEntry) {
 			fdecRSPHealthCheck(d, &v.Checks)
 		default:
 			d.unknown(key, "Node Service Checks")
+		}
+	}
+}
+
+func fdecRServiceIntentionsConfigEntry(d *fdec, v *ServiceIntentionsConfigEntry) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Kind":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
+		case "Name":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.ConfigEntryHeader.Name)
+		case "Partition":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
+		case "Namespace":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
+		case "Meta":
+			d.once(&seen[0], 1<<4)
+			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
+		case "CreateIndex":
+			d.once(&seen[0], 1<<5)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
+		case "ModifyIndex":
+			d.once(&seen[0], 1<<6)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
+		case "Sources":
+			d.once(&seen[0], 1<<7)
+			fdecRSPServiceIntentionsSource(d, &v.Sources)
+		case "JWT":
+			d.once(&seen[0], 1<<8)
+			fdecRPServiceIntentionsJWT(d, &v.JWT)
+		default:
+			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Sources JWT")
 		}
 	}
 }
@@ -3138,6 +6202,65 @@ func fdecRServiceIntentionsPermission(d *fdec, v *ServiceIntentionsPermission) {
 	}
 }
 
+func fdecRServiceIntentionsSource(d *fdec, v *ServiceIntentionsSource) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Name":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Name)
+		case "Namespace":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.Namespace)
+		case "Partition":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.Partition)
+		case "Peer":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.Peer)
+		case "SamenessGroup":
+			d.once(&seen[0], 1<<4)
+			fdecStr[string](d, &v.SamenessGroup)
+		case "Action":
+			d.once(&seen[0], 1<<5)
+			fdecStr[string](d, &v.Action)
+		case "Permissions":
+			d.once(&seen[0], 1<<6)
+			fdecRSPServiceIntentionsPermission(d, &v.Permissions)
+		case "Precedence":
+			d.once(&seen[0], 1<<7)
+			fdecInt[int](d, &v.Precedence)
+		case "Type":
+			d.once(&seen[0], 1<<8)
+			fdecStr[string](d, &v.Type)
+		case "Description":
+			d.once(&seen[0], 1<<9)
+			fdecStr[string](d, &v.Description)
+		case "LegacyID":
+			d.once(&seen[0], 1<<10)
+			fdecStr[string](d, &v.LegacyID)
+		case "LegacyMeta":
+			d.once(&seen[0], 1<<11)
+			fdecRMstring_string(d, &v.LegacyMeta)
+		case "LegacyCreateTime":
+			d.once(&seen[0], 1<<12)
+			fdecRPtimeTime(d, &v.LegacyCreateTime)
+		case "LegacyUpdateTime":
+			d.once(&seen[0], 1<<13)
+			fdecRPtimeTime(d, &v.LegacyUpdateTime)
+		default:
+			d.unknown(key, "Name Namespace Partition Peer SamenessGroup Action Permissions Precedence Type Description LegacyID LegacyMeta LegacyCreateTime LegacyUpdateTime")
+		}
+	}
+}
+
 func fdecRServiceNode(d *fdec, v *ServiceNode) {
 	if !d.objStart() {
 		return
@@ -3271,6 +6394,699 @@ func fdecRServiceProxy(d *fdec, v *ServiceProxy) {
 	}
 }
 
+func fdecRServiceResolverConfigEntry(d *fdec, v *ServiceResolverConfigEntry) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Kind":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
+		case "Name":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.ConfigEntryHeader.Name)
+		case "Partition":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
+		case "Namespace":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
+		case "Meta":
+			d.once(&seen[0], 1<<4)
+			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
+		case "CreateIndex":
+			d.once(&seen[0], 1<<5)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
+		case "ModifyIndex":
+			d.once(&seen[0], 1<<6)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
+		case "DefaultSubset":
+			d.once(&seen[0], 1<<7)
+			fdecStr[string](d, &v.DefaultSubset)
+		case "Subsets":
+			d.once(&seen[0], 1<<8)
+			fdecRMstring_ServiceResolverSubset(d, &v.Subsets)
+		case "Redirect":
+			d.once(&seen[0], 1<<9)
+			fdecRPServiceResolverRedirect(d, &v.Redirect)
+		case "Failover":
+			d.once(&seen[0], 1<<10)
+			fdecRMstring_ServiceResolverFailover(d, &v.Failover)
+		case "PrioritizeByLocality":
+			d.once(&seen[0], 1<<11)
+			fdecRPServiceResolverPrioritizeByLocality(d, &v.PrioritizeByLocality)
+		case "ConnectTimeout":
+			d.once(&seen[0], 1<<12)
+			fdecDuration(d, &v.ConnectTimeout)
+		case "RequestTimeout":
+			d.once(&seen[0], 1<<13)
+			fdecDuration(d, &v.RequestTimeout)
+		case "LoadBalancer":
+			d.once(&seen[0], 1<<14)
+			fdecRPServiceResolverLoadBalancer(d, &v.LoadBalancer)
+		default:
+			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex DefaultSubset Subsets Redirect Failover PrioritizeByLocality ConnectTimeout RequestTimeout LoadBalancer")
+		}
+	}
+}
+
+func fdecRServiceResolverCookieConfig(d *fdec, v *ServiceResolverCookieConfig) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Session":
+			d.once(&seen[0], 1<<0)
+			fdecBool[bool](d, &v.Session)
+		case "TTL":
+			d.once(&seen[0], 1<<1)
+			fdecDuration(d, &v.TTL)
+		case "Path":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.Path)
+		default:
+			d.unknown(key, "Session TTL Path")
+		}
+	}
+}
+
+func fdecRServiceResolverFailover(d *fdec, v *ServiceResolverFailover) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Service":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Service)
+		case "ServiceSubset":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.ServiceSubset)
+		case "Namespace":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.Namespace)
+		case "Datacenters":
+			d.once(&seen[0], 1<<3)
+			fdecRSstring(d, &v.Datacenters)
+		case "Targets":
+			d.once(&seen[0], 1<<4)
+			fdecRSServiceResolverFailoverTarget(d, &v.Targets)
+		case "Policy":
+			d.once(&seen[0], 1<<5)
+			fdecRPServiceResolverFailoverPolicy(d, &v.Policy)
+		case "SamenessGroup":
+			d.once(&seen[0], 1<<6)
+			fdecStr[string](d, &v.SamenessGroup)
+		default:
+			d.unknown(key, "Service ServiceSubset Namespace Datacenters Targets Policy SamenessGroup")
+		}
+	}
+}
+
+func fdecRServiceResolverFailoverPolicy(d *fdec, v *ServiceResolverFailoverPolicy) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Mode":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Mode)
+		case "Regions":
+			d.once(&seen[0], 1<<1)
+			fdecRSstring(d, &v.Regions)
+		default:
+			d.unknown(key, "Mode Regions")
+		}
+	}
+}
+
+func fdecRServiceResolverFailoverTarget(d *fdec, v *ServiceResolverFailoverTarget) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Service":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Service)
+		case "ServiceSubset":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.ServiceSubset)
+		case "Partition":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.Partition)
+		case "Namespace":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.Namespace)
+		case "Datacenter":
+			d.once(&seen[0], 1<<4)
+			fdecStr[string](d, &v.Datacenter)
+		case "Peer":
+			d.once(&seen[0], 1<<5)
+			fdecStr[string](d, &v.Peer)
+		default:
+			d.unknown(key, "Service ServiceSubset Partition Namespace Datacenter Peer")
+		}
+	}
+}
+
+func fdecRServiceResolverHashPolicy(d *fdec, v *ServiceResolverHashPolicy) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Field":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Field)
+		case "FieldValue":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.FieldValue)
+		case "CookieConfig":
+			d.once(&seen[0], 1<<2)
+			fdecRPServiceResolverCookieConfig(d, &v.CookieConfig)
+		case "SourceIP":
+			d.once(&seen[0], 1<<3)
+			fdecBool[bool](d, &v.SourceIP)
+		case "Terminal":
+			d.once(&seen[0], 1<<4)
+			fdecBool[bool](d, &v.Terminal)
+		default:
+			d.unknown(key, "Field FieldValue CookieConfig SourceIP Terminal")
+		}
+	}
+}
+
+func fdecRServiceResolverLeastRequest(d *fdec, v *ServiceResolverLeastRequest) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "ChoiceCount":
+			d.once(&seen[0], 1<<0)
+			fdecUint[uint32](d, &v.ChoiceCount)
+		default:
+			d.unknown(key, "ChoiceCount")
+		}
+	}
+}
+
+func fdecRServiceResolverLoadBalancer(d *fdec, v *ServiceResolverLoadBalancer) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Policy":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Policy)
+		case "RingHashConfig":
+			d.once(&seen[0], 1<<1)
+			fdecRPServiceResolverRingHash(d, &v.RingHashConfig)
+		case "LeastRequestConfig":
+			d.once(&seen[0], 1<<2)
+			fdecRPServiceResolverLeastRequest(d, &v.LeastRequestConfig)
+		case "HashPolicies":
+			d.once(&seen[0], 1<<3)
+			fdecRSServiceResolverHashPolicy(d, &v.HashPolicies)
+		default:
+			d.unknown(key, "Policy RingHashConfig LeastRequestConfig HashPolicies")
+		}
+	}
+}
+
+func fdecRServiceResolverPrioritizeByLocality(d *fdec, v *ServiceResolverPrioritizeByLocality) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Mode":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Mode)
+		default:
+			d.unknown(key, "Mode")
+		}
+	}
+}
+
+func fdecRServiceResolverRedirect(d *fdec, v *ServiceResolverRedirect) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Service":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Service)
+		case "ServiceSubset":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.ServiceSubset)
+		case "Namespace":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.Namespace)
+		case "Partition":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.Partition)
+		case "Datacenter":
+			d.once(&seen[0], 1<<4)
+			fdecStr[string](d, &v.Datacenter)
+		case "Peer":
+			d.once(&seen[0], 1<<5)
+			fdecStr[string](d, &v.Peer)
+		case "SamenessGroup":
+			d.once(&seen[0], 1<<6)
+			fdecStr[string](d, &v.SamenessGroup)
+		default:
+			d.unknown(key, "Service ServiceSubset Namespace Partition Datacenter Peer SamenessGroup")
+		}
+	}
+}
+
+func fdecRServiceResolverRingHash(d *fdec, v *ServiceResolverRingHash) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "MinimumRingSize":
+			d.once(&seen[0], 1<<0)
+			fdecUint[uint64](d, &v.MinimumRingSize)
+		case "MaximumRingSize":
+			d.once(&seen[0], 1<<1)
+			fdecUint[uint64](d, &v.MaximumRingSize)
+		default:
+			d.unknown(key, "MinimumRingSize MaximumRingSize")
+		}
+	}
+}
+
+func fdecRServiceResolverSubset(d *fdec, v *ServiceResolverSubset) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Filter":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Filter)
+		case "OnlyPassing":
+			d.once(&seen[0], 1<<1)
+			fdecBool[bool](d, &v.OnlyPassing)
+		default:
+			d.unknown(key, "Filter OnlyPassing")
+		}
+	}
+}
+
+func fdecRServiceRouterConfigEntry(d *fdec, v *ServiceRouterConfigEntry) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Kind":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
+		case "Name":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.ConfigEntryHeader.Name)
+		case "Partition":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
+		case "Namespace":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
+		case "Meta":
+			d.once(&seen[0], 1<<4)
+			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
+		case "CreateIndex":
+			d.once(&seen[0], 1<<5)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
+		case "ModifyIndex":
+			d.once(&seen[0], 1<<6)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
+		case "Routes":
+			d.once(&seen[0], 1<<7)
+			fdecRSServiceRouterRoute(d, &v.Routes)
+		default:
+			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Routes")
+		}
+	}
+}
+
+func fdecRServiceRouterDestination(d *fdec, v *ServiceRouterDestination) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Service":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Service)
+		case "ServiceSubset":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.ServiceSubset)
+		case "Namespace":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.Namespace)
+		case "Partition":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.Partition)
+		case "PrefixRewrite":
+			d.once(&seen[0], 1<<4)
+			fdecStr[string](d, &v.PrefixRewrite)
+		case "RequestTimeout":
+			d.once(&seen[0], 1<<5)
+			fdecDuration(d, &v.RequestTimeout)
+		case "IdleTimeout":
+			d.once(&seen[0], 1<<6)
+			fdecDuration(d, &v.IdleTimeout)
+		case "NumRetries":
+			d.once(&seen[0], 1<<7)
+			fdecUint[uint32](d, &v.NumRetries)
+		case "RetryOnConnectFailure":
+			d.once(&seen[0], 1<<8)
+			fdecBool[bool](d, &v.RetryOnConnectFailure)
+		case "RetryOn":
+			d.once(&seen[0], 1<<9)
+			fdecRSstring(d, &v.RetryOn)
+		case "RetryOnStatusCodes":
+			d.once(&seen[0], 1<<10)
+			fdecRSuint32(d, &v.RetryOnStatusCodes)
+		case "RequestHeaders":
+			d.once(&seen[0], 1<<11)
+			fdecRPConfigHTTPHeaderModifiers(d, &v.RequestHeaders)
+		case "ResponseHeaders":
+			d.once(&seen[0], 1<<12)
+			fdecRPConfigHTTPHeaderModifiers(d, &v.ResponseHeaders)
+		default:
+			d.unknown(key, "Service ServiceSubset Namespace Partition PrefixRewrite RequestTimeout IdleTimeout NumRetries RetryOnConnectFailure RetryOn RetryOnStatusCodes RequestHeaders ResponseHeaders")
+		}
+	}
+}
+
+func fdecRServiceRouterHTTPMatch(d *fdec, v *ServiceRouterHTTPMatch) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "PathExact":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.PathExact)
+		case "PathPrefix":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.PathPrefix)
+		case "PathRegex":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.PathRegex)
+		case "CaseInsensitive":
+			d.once(&seen[0], 1<<3)
+			fdecBool[bool](d, &v.CaseInsensitive)
+		case "Header":
+			d.once(&seen[0], 1<<4)
+			fdecRSServiceRouterHeaderMatch(d, &v.Header)
+		case "QueryParam":
+			d.once(&seen[0], 1<<5)
+			fdecRSServiceRouterQueryParamMatch(d, &v.QueryParam)
+		case "Methods":
+			d.once(&seen[0], 1<<6)
+			fdecRSstring(d, &v.Methods)
+		default:
+			d.unknown(key, "PathExact PathPrefix PathRegex CaseInsensitive Header QueryParam Methods")
+		}
+	}
+}
+
+func fdecRServiceRouterHeaderMatch(d *fdec, v *ServiceRouterHeaderMatch) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Name":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Name)
+		case "Present":
+			d.once(&seen[0], 1<<1)
+			fdecBool[bool](d, &v.Present)
+		case "Exact":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.Exact)
+		case "Prefix":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.Prefix)
+		case "Suffix":
+			d.once(&seen[0], 1<<4)
+			fdecStr[string](d, &v.Suffix)
+		case "Regex":
+			d.once(&seen[0], 1<<5)
+			fdecStr[string](d, &v.Regex)
+		case "Invert":
+			d.once(&seen[0], 1<<6)
+			fdecBool[bool](d, &v.Invert)
+		default:
+			d.unknown(key, "Name Present Exact Prefix Suffix Regex Invert")
+		}
+	}
+}
+
+func fdecRServiceRouterMatch(d *fdec, v *ServiceRouterMatch) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "HTTP":
+			d.once(&seen[0], 1<<0)
+			fdecRPServiceRouterHTTPMatch(d, &v.HTTP)
+		default:
+			d.unknown(key, "HTTP")
+		}
+	}
+}
+
+func fdecRServiceRouterQueryParamMatch(d *fdec, v *ServiceRouterQueryParamMatch) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Name":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Name)
+		case "Present":
+			d.once(&seen[0], 1<<1)
+			fdecBool[bool](d, &v.Present)
+		case "Exact":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.Exact)
+		case "Regex":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.Regex)
+		default:
+			d.unknown(key, "Name Present Exact Regex")
+		}
+	}
+}
+
+func fdecRServiceRouterRoute(d *fdec, v *ServiceRouterRoute) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Match":
+			d.once(&seen[0], 1<<0)
+			fdecRPServiceRouterMatch(d, &v.Match)
+		case "Destination":
+			d.once(&seen[0], 1<<1)
+			fdecRPServiceRouterDestination(d, &v.Destination)
+		default:
+			d.unknown(key, "Match Destination")
+		}
+	}
+}
+
+func fdecRServiceSplitterConfigEntry(d *fdec, v *ServiceSplitterConfigEntry) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Kind":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
+		case "Name":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.ConfigEntryHeader.Name)
+		case "Partition":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
+		case "Namespace":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
+		case "Meta":
+			d.once(&seen[0], 1<<4)
+			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
+		case "CreateIndex":
+			d.once(&seen[0], 1<<5)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
+		case "ModifyIndex":
+			d.once(&seen[0], 1<<6)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
+		case "Splits":
+			d.once(&seen[0], 1<<7)
+			fdecRSServiceSplitterSplit(d, &v.Splits)
+		default:
+			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Splits")
+		}
+	}
+}
+
+func fdecRServiceSplitterSplit(d *fdec, v *ServiceSplitterSplit) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Weight":
+			d.once(&seen[0], 1<<0)
+			fdecFloat[float32](d, &v.Weight)
+		case "Service":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.Service)
+		case "ServiceSubset":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.ServiceSubset)
+		case "Namespace":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.Namespace)
+		case "Partition":
+			d.once(&seen[0], 1<<4)
+			fdecStr[string](d, &v.Partition)
+		case "RequestHeaders":
+			d.once(&seen[0], 1<<5)
+			fdecRPConfigHTTPHeaderModifiers(d, &v.RequestHeaders)
+		case "ResponseHeaders":
+			d.once(&seen[0], 1<<6)
+			fdecRPConfigHTTPHeaderModifiers(d, &v.ResponseHeaders)
+		default:
+			d.unknown(key, "Weight Service ServiceSubset Namespace Partition RequestHeaders ResponseHeaders")
+		}
+	}
+}
+
 func fdecRSessionEntry(d *fdec, v *SessionEntry) {
 	if !d.objStart() {
 		return
@@ -3355,6 +7171,26 @@ func fdecRSstring(d *fdec, v *[]string) {
 	fdecSlice(d, v, &d.st.sstring, &d.sl.sstring, fdecStr[string])
 }
 
+func fdecRStruct_Chain_PCompiledDiscoveryChain(d *fdec, v *struct{ Chain *CompiledDiscoveryChain }) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Chain":
+			d.once(&seen[0], 1<<0)
+			fdecRPCompiledDiscoveryChain(d, &v.Chain)
+		default:
+			d.unknown(key, "Chain")
+		}
+	}
+}
+
 func fdecRStruct_ID_string(d *fdec, v *struct{ ID string }) {
 	if !d.objStart() {
 		return
@@ -3371,6 +7207,165 @@ func fdecRStruct_ID_string(d *fdec, v *struct{ ID string }) {
 			fdecStr[string](d, &v.ID)
 		default:
 			d.unknown(key, "ID")
+		}
+	}
+}
+
+func fdecRSuint32(d *fdec, v *[]uint32) {
+	fdecSlice(d, v, &d.st.suint32, &d.sl.suint32, fdecUint[uint32])
+}
+
+func fdecRTCPRouteConfigEntry(d *fdec, v *TCPRouteConfigEntry) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Kind":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
+		case "Name":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.ConfigEntryHeader.Name)
+		case "Partition":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
+		case "Namespace":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
+		case "Meta":
+			d.once(&seen[0], 1<<4)
+			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
+		case "CreateIndex":
+			d.once(&seen[0], 1<<5)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
+		case "ModifyIndex":
+			d.once(&seen[0], 1<<6)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
+		case "Parents":
+			d.once(&seen[0], 1<<7)
+			fdecRSConfigResourceReference(d, &v.Parents)
+		case "Services":
+			d.once(&seen[0], 1<<8)
+			fdecRSTCPRouteService(d, &v.Services)
+		case "Status":
+			d.once(&seen[0], 1<<9)
+			fdecRPConfigEntryStatus(d, &v.Status)
+		default:
+			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Parents Services Status")
+		}
+	}
+}
+
+func fdecRTCPRouteService(d *fdec, v *TCPRouteService) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Name":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Name)
+		case "Partition":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.Partition)
+		case "Namespace":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.Namespace)
+		default:
+			d.unknown(key, "Name Partition Namespace")
+		}
+	}
+}
+
+func fdecRTerminatingGatewayConfigEntry(d *fdec, v *TerminatingGatewayConfigEntry) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Kind":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
+		case "Name":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.ConfigEntryHeader.Name)
+		case "Partition":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
+		case "Namespace":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
+		case "Meta":
+			d.once(&seen[0], 1<<4)
+			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
+		case "CreateIndex":
+			d.once(&seen[0], 1<<5)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
+		case "ModifyIndex":
+			d.once(&seen[0], 1<<6)
+			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
+		case "Services":
+			d.once(&seen[0], 1<<7)
+			fdecRSTerminatingGatewayService(d, &v.Services)
+		default:
+			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Services")
+		}
+	}
+}
+
+func fdecRTerminatingGatewayService(d *fdec, v *TerminatingGatewayService) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Name":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Name)
+		case "Namespace":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.Namespace)
+		case "Partition":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.Partition)
+		case "CAFile":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.CAFile)
+		case "CertFile":
+			d.once(&seen[0], 1<<4)
+			fdecStr[string](d, &v.CertFile)
+		case "KeyFile":
+			d.once(&seen[0], 1<<5)
+			fdecStr[string](d, &v.KeyFile)
+		case "SNI":
+			d.once(&seen[0], 1<<6)
+			fdecStr[string](d, &v.SNI)
+		case "DisableAutoHostRewrite":
+			d.once(&seen[0], 1<<7)
+			fdecBool[bool](d, &v.DisableAutoHostRewrite)
+		default:
+			d.unknown(key, "Name Namespace Partition CAFile CertFile KeyFile SNI DisableAutoHostRewrite")
 		}
 	}
 }

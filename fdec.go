@@ -723,9 +723,24 @@ func fdecTime(d *fdec, p *time.Time) {
 }
 
 // fdecBytes reads base64 into *p: null is nil, "" an empty non-nil slice.
+// An array of numbers is read too, as encoding/json reads one into a
+// []byte (Consul writes some certificates' bytes so).
 func fdecBytes(d *fdec, p *[]byte) {
 	if d.null() {
 		*p = nil
+		return
+	}
+	if d.peek() == '[' {
+		d.arrStart()
+		s := []byte{}
+		for first := true; d.arrNext(&first); {
+			var c uint8
+			fdecUint(d, &c)
+			s = append(s, c)
+		}
+		if !d.bad {
+			*p = s
+		}
 		return
 	}
 	if d.peek() != '"' {
@@ -862,6 +877,25 @@ func fdecSlow[T any](d *fdec, p *T) {
 	if err := json.Unmarshal(d.b[start:d.i], p); err != nil {
 		d.fail()
 	}
+}
+
+// fdecRaw reads any value into a json.RawMessage, as its UnmarshalJSON
+// does: the value's bytes (a null too), copied.
+func fdecRaw(d *fdec, p *json.RawMessage) {
+	d.ws()
+	start := d.i
+	d.skip()
+	if d.bad {
+		return
+	}
+	raw := d.b[start:d.i]
+	if cap(d.vals)-len(d.vals) < len(raw) {
+		d.vals = make([]byte, 0, d.blockSize(&d.valsUsed, len(raw)))
+	}
+	off := len(d.vals)
+	d.vals = append(d.vals, raw...)
+	d.valsUsed += len(raw)
+	*p = d.vals[off : off+len(raw) : off+len(raw)]
 }
 
 // fdecPtr reads null as a nil pointer and anything else into a new T from

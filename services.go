@@ -87,7 +87,8 @@ type agentServiceWire struct {
 }
 
 // MarshalJSON writes the registration as PUT /v1/agent/service/register
-// reads it.
+// reads it. Hand-written, not generated: its checks go in their service
+// shape (agentServiceCheck).
 func (r AgentServiceRegistration) MarshalJSON() ([]byte, error) {
 	w := agentServiceWire{
 		Kind: r.Kind, ID: r.ID, Name: r.Name, Tags: r.Tags, Address: r.Address,

@@ -70,6 +70,9 @@ type sessionAlias SessionEntry
 const NoLockDelay time.Duration = -1
 
 // MarshalJSON writes LockDelay and TTL in Consul's "15s" form.
+// Hand-written (UnmarshalJSON is generated): NoLockDelay is written as 0
+// and a zero LockDelay left out, and nil check lists are left out while
+// empty ones are sent.
 func (e SessionEntry) MarshalJSON() ([]byte, error) {
 	w := sessionWire{sessionAlias: (*sessionAlias)(&e), TTL: duration(e.TTL)}
 	switch {

@@ -311,10 +311,13 @@ func Param(key, value string) Option { return Option{kind: optParam, s1: key, s2
 // duration codec, written by hand.
 type duration time.Duration
 
+// MarshalJSON writes the "1m30s" form. The generated methods all use it.
 func (d duration) MarshalJSON() ([]byte, error) {
 	return []byte(`"` + time.Duration(d).String() + `"`), nil
 }
 
+// UnmarshalJSON reads "1m30s", "" (zero) or nanoseconds; null changes
+// nothing.
 func (d *duration) UnmarshalJSON(b []byte) error {
 	if bytes.Equal(b, []byte("null")) {
 		return nil

@@ -5,6 +5,8 @@
 //   - decode_gen.go: the fast decoders of the answers of the list and
 //     blocking reads (the field types of the struct fastAnswers), and of
 //     every type they hold; fdec.go is the JSON reader they use.
+//   - codec_gen_test.go: for the tests, the fast reader of each type of
+//     codec_gen.go with a generated UnmarshalJSON.
 //   - codec_gen.go: MarshalJSON and UnmarshalJSON for every wire type with a
 //     time.Duration field (Consul's "10s" form out, "10s" or nanoseconds
 //     in) or a time.Time field tagged omitzero (left out when zero): the
@@ -47,7 +49,7 @@ func main() {
 	for _, out := range []struct {
 		name string
 		gen  func() ([]byte, error)
-	}{{"decode_gen.go", g.decoders}, {"codec_gen.go", g.codecs}} {
+	}{{"decode_gen.go", g.decoders}, {"codec_gen.go", g.codecs}, {"codec_gen_test.go", g.codecTests}} {
 		src, err := out.gen()
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "codegen: %s: %v\n", out.name, err)
@@ -65,6 +67,7 @@ type gen struct {
 	pkg     string
 	types   map[string]ast.Expr        // type name -> its definition
 	methods map[string]map[string]bool // type name -> hand-written methods
+	kinds   map[string]string          // type name -> the constant its configKind method returns
 	roots   []ast.Expr                 // fastAnswers' field types
 	extra   []ast.Expr                 // jsonCodecs' field types
 
@@ -88,6 +91,7 @@ func load(dir string) (*gen, error) {
 	g := &gen{
 		types:   map[string]ast.Expr{},
 		methods: map[string]map[string]bool{},
+		kinds:   map[string]string{},
 		readers: map[string]bool{},
 		funcs:   map[string]string{},
 		slabs:   map[string]string{},
@@ -126,6 +130,15 @@ func load(dir string) (*gen, error) {
 						g.methods[id.Name] = map[string]bool{}
 					}
 					g.methods[id.Name][decl.Name.Name] = true
+					// A configuration entry's kind: its MarshalJSON
+					// writes it as Kind.
+					if decl.Name.Name == "configKind" && decl.Body != nil && len(decl.Body.List) == 1 {
+						if r, ok := decl.Body.List[0].(*ast.ReturnStmt); ok && len(r.Results) == 1 {
+							if k, ok := r.Results[0].(*ast.Ident); ok {
+								g.kinds[id.Name] = k.Name
+							}
+						}
+					}
 				}
 			}
 		}
@@ -162,6 +175,7 @@ const (
 	kSlice
 	kMap
 	kStruct
+	kRaw  // json.RawMessage
 	kSlow // decoded by encoding/json: an interface, a raw message, a type with its own UnmarshalJSON
 )
 
@@ -202,7 +216,7 @@ func (g *gen) resolve(e ast.Expr) (kind, error) {
 		case "time.Time":
 			return kTime, nil
 		case "json.RawMessage":
-			return kSlow, nil
+			return kRaw, nil
 		}
 		return 0, fmt.Errorf("unsupported type %s", str(t))
 	case *ast.StarExpr:
@@ -264,19 +278,42 @@ func ident(e ast.Expr) string {
 // field is one JSON member of a struct.
 type field struct {
 	goName, jsonName string
+	path             string // the Go selector from the struct, e.g. ConfigEntryHeader.Name
 	typ              ast.Expr
 	omitempty        bool
 	omitzero         bool
+	depth            int // of embedding
 }
 
-// fields lists a struct's JSON members as encoding/json sees them.
+// fields lists a struct's JSON members as encoding/json sees them: the
+// fields of an embedded struct are the struct's own, unless a field of
+// the same name is less deep.
 func (g *gen) fields(st *ast.StructType, where string) ([]field, error) {
+	all, err := g.allFields(st, where, "", 0)
+	if err != nil {
+		return nil, err
+	}
+	best := map[string]int{} // name -> index in out
 	var out []field
-	seen := map[string]bool{}
-	for _, f := range st.Fields.List {
-		if len(f.Names) == 0 {
-			return nil, fmt.Errorf("%s: embedded field %s: not supported", where, str(f.Type))
+	for _, f := range all {
+		key := strings.ToLower(f.jsonName)
+		i, ok := best[key]
+		switch {
+		case !ok:
+			best[key] = len(out)
+			out = append(out, f)
+		case f.depth < out[i].depth:
+			out[i] = f
+		case f.depth == out[i].depth:
+			return nil, fmt.Errorf("%s: two fields named %s (up to case) at one depth", where, f.jsonName)
 		}
+	}
+	return out, nil
+}
+
+func (g *gen) allFields(st *ast.StructType, where, prefix string, depth int) ([]field, error) {
+	var out []field
+	for _, f := range st.Fields.List {
 		var tag string
 		if f.Tag != nil {
 			t, err := strconv.Unquote(f.Tag.Value)
@@ -289,11 +326,31 @@ func (g *gen) fields(st *ast.StructType, where string) ([]field, error) {
 			continue
 		}
 		name, opts, _ := strings.Cut(tag, ",")
-		for _, n := range f.Names {
+		names := f.Names
+		if len(names) == 0 {
+			id, ok := f.Type.(*ast.Ident)
+			if !ok {
+				return nil, fmt.Errorf("%s: embedded field %s: not supported", where, str(f.Type))
+			}
+			def, ok := g.types[id.Name].(*ast.StructType)
+			if name == "" && ok {
+				if g.methods[id.Name]["MarshalJSON"] || g.methods[id.Name]["UnmarshalJSON"] {
+					return nil, fmt.Errorf("%s: embedded %s has JSON methods: not supported", where, id.Name)
+				}
+				inner, err := g.allFields(def, where, prefix+id.Name+".", depth+1)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, inner...)
+				continue
+			}
+			names = []*ast.Ident{id}
+		}
+		for _, n := range names {
 			if !n.IsExported() {
 				continue
 			}
-			fl := field{goName: n.Name, jsonName: name, typ: f.Type}
+			fl := field{goName: n.Name, jsonName: name, path: prefix + n.Name, typ: f.Type, depth: depth}
 			if fl.jsonName == "" {
 				fl.jsonName = n.Name
 			}
@@ -308,10 +365,6 @@ func (g *gen) fields(st *ast.StructType, where string) ([]field, error) {
 					return nil, fmt.Errorf("%s.%s: json option %q not supported", where, n.Name, o)
 				}
 			}
-			if seen[strings.ToLower(fl.jsonName)] {
-				return nil, fmt.Errorf("%s: two fields named %s (up to case)", where, fl.jsonName)
-			}
-			seen[strings.ToLower(fl.jsonName)] = true
 			out = append(out, fl)
 		}
 	}
@@ -350,6 +403,8 @@ func (g *gen) reader(e ast.Expr) (string, error) {
 			return "", fmt.Errorf("unsupported byte slice type %s", t)
 		}
 		return "fdecBytes", nil
+	case kRaw:
+		return "fdecRaw", nil
 	case kSlow:
 		return "fdecSlow[" + t + "]", nil
 	}
@@ -410,7 +465,7 @@ func (g *gen) reader(e ast.Expr) (string, error) {
 			if err != nil {
 				return "", fmt.Errorf("%s.%s: %w", t, f.goName, err)
 			}
-			fmt.Fprintf(&b, "\t\tcase %q:\n\t\t\td.once(&seen[%d], 1<<%d)\n\t\t\t%s(d, &v.%s)\n", f.jsonName, i/64, i%64, r, f.goName)
+			fmt.Fprintf(&b, "\t\tcase %q:\n\t\t\td.once(&seen[%d], 1<<%d)\n\t\t\t%s(d, &v.%s)\n", f.jsonName, i/64, i%64, r, f.path)
 		}
 		fmt.Fprintf(&b, "\t\tdefault:\n\t\t\td.unknown(key, %q)\n\t\t}\n\t}\n", strings.Join(names, " "))
 	default:
@@ -469,6 +524,8 @@ func fastDecode(b []byte, out any) bool {
 		case kStruct:
 			g.needReflect = true
 			fmt.Fprintf(&body, "\t\tif !reflect.ValueOf(v).Elem().IsZero() {\n\t\t\treturn false\n\t\t}\n")
+		case kRaw:
+			fmt.Fprintf(&body, "\t\tif len(*v) != 0 {\n\t\t\treturn false\n\t\t}\n")
 		case kBool, kString, kInt, kUint, kFloat:
 		default:
 			return nil, fmt.Errorf("fastAnswers: %s is no answer the fast path reads", t)
@@ -585,12 +642,16 @@ func (g *gen) codecTypes() []string {
 			if g.methods[t.Name]["MarshalJSON"] && g.methods[t.Name]["UnmarshalJSON"] {
 				return
 			}
+			if g.kinds[t.Name] != "" {
+				out = append(out, t.Name)
+				return
+			}
 			fs, err := g.fields(st, t.Name)
 			if err != nil {
 				return // reported when its reader is generated
 			}
 			for _, f := range fs {
-				if k, _ := g.resolve(f.typ); k == kDuration || k == kTime && f.omitzero {
+				if g.special(f) != "" {
 					out = append(out, t.Name)
 					return
 				}
@@ -625,20 +686,38 @@ func lowerFirst(s string) string {
 	return strings.ToLower(s[:i]) + s[i:]
 }
 
+// special tells how a field is shadowed in the generated JSON methods: a
+// duration ("dur"), a pointer to one ("pdur"), a time left out when zero
+// ("time"), or not at all ("").
+func (g *gen) special(f field) string {
+	k, _ := g.resolve(f.typ)
+	switch {
+	case k == kDuration:
+		return "dur"
+	case k == kTime && f.omitzero:
+		return "time"
+	case k == kPtr:
+		if k2, _ := g.resolve(f.typ.(*ast.StarExpr).X); k2 == kDuration {
+			return "pdur"
+		}
+	}
+	return ""
+}
+
 func (g *gen) codecs() ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString(header)
 	fmt.Fprintf(&b, "package %s\n\nimport (\n\t\"encoding/json\"\n\t\"time\"\n)\n\n", g.pkg)
-	b.WriteString(`// The JSON methods of the wire types with durations: Consul writes
-// durations as "10s" strings (and reads them so, or as nanoseconds), where
-// encoding/json would use nanoseconds only. Each type is decoded by its
-// fast reader when the value is zero (decode_gen.go), else through a
-// shadow of its own type whose duration fields point at the value's, so
-// that encoding/json merges into the value as for any other type: a
+	b.WriteString(`// The JSON methods of the wire types with durations, and of the
+// configuration entries: Consul writes durations as "10s" strings (and
+// reads them so, or as nanoseconds), where encoding/json would use
+// nanoseconds only, and an entry's JSON names its kind. Each type is
+// decoded by its fast reader when the value is zero (decode_gen.go), else
+// through a shadow of its own type whose durations start as the value's,
+// so that encoding/json merges into the value as for any other type: a
 // duration the input leaves out, or gives as null, keeps its value.
 
 `)
-	usesTime := true
 	for _, name := range g.codecTypes() {
 		st := g.types[name].(*ast.StructType)
 		fs, err := g.fields(st, name)
@@ -646,86 +725,146 @@ func (g *gen) codecs() ([]byte, error) {
 			return nil, err
 		}
 		var special []field
-		for _, f := range fs {
-			if k, _ := g.resolve(f.typ); k == kDuration || k == kTime && f.omitzero {
-				special = append(special, f)
-			}
-		}
-		lo := lowerFirst(name)
-		wire, alias := lo+"Wire", lo+"Alias"
-		fmt.Fprintf(&b, "// %s is %s on the wire.\ntype %s struct {\n\t*%s\n", wire, name, wire, alias)
 		var durs, times []string
-		for _, f := range special {
-			k, _ := g.resolve(f.typ)
-			typ := "*duration"
-			if k == kTime {
-				typ = "*time.Time"
-				usesTime = true
-				times = append(times, f.goName)
-			} else {
+		for _, f := range fs {
+			switch g.special(f) {
+			case "dur", "pdur":
+				special = append(special, f)
 				durs = append(durs, f.goName)
+			case "time":
+				special = append(special, f)
+				times = append(times, f.goName)
 			}
-			fmt.Fprintf(&b, "\t%s %s `json:\"%s,omitempty\"`\n", f.goName, typ, f.jsonName)
 		}
-		fmt.Fprintf(&b, "}\n\ntype %s %s\n\n", alias, name)
-		what := ""
-		if len(durs) > 0 {
-			what = "writes " + strings.Join(durs, ", ") + " in Consul's \"10s\" form"
-		}
-		if len(times) > 0 {
-			if what != "" {
-				what += " and "
-			}
-			what += "leaves out a zero " + strings.Join(times, ", ")
-		}
+		kind := g.kinds[name]
+		lo := lowerFirst(name)
+		wire, in, alias := lo+"Wire", lo+"WireIn", lo+"Alias"
+		fmt.Fprintf(&b, "type %s %s\n\n", alias, name)
 		if !g.methods[name]["MarshalJSON"] {
-			fmt.Fprintf(&b, "// MarshalJSON %s.\nfunc (v %s) MarshalJSON() ([]byte, error) {\n\tw := %s{%s: (*%s)(&v)}\n", what, name, wire, alias, alias)
+			var what []string
+			if kind != "" {
+				what = append(what, "writes the Kind "+kind)
+			}
+			if len(durs) > 0 {
+				what = append(what, "writes "+strings.Join(durs, ", ")+" in Consul's \"10s\" form")
+			}
+			if len(times) > 0 {
+				what = append(what, "leaves out a zero "+strings.Join(times, ", "))
+			}
+			fmt.Fprintf(&b, "// %s is %s as MarshalJSON writes it.\ntype %s struct {\n", wire, name, wire)
+			if kind != "" {
+				b.WriteString("\tKind string\n")
+			}
+			fmt.Fprintf(&b, "\t*%s\n", alias)
 			for _, f := range special {
-				k, _ := g.resolve(f.typ)
-				switch {
-				case k == kTime:
-					fmt.Fprintf(&b, "\tif !v.%s.IsZero() {\n\t\tw.%s = &v.%s\n\t}\n", f.goName, f.goName, f.goName)
-				case f.omitempty:
-					fmt.Fprintf(&b, "\tif v.%s != 0 {\n\t\tw.%s = (*duration)(&v.%s)\n\t}\n", f.goName, f.goName, f.goName)
-				default:
-					fmt.Fprintf(&b, "\tw.%s = (*duration)(&v.%s)\n", f.goName, f.goName)
+				typ, omit := "*duration", ",omitempty"
+				switch g.special(f) {
+				case "time":
+					typ = "*time.Time"
+				case "pdur":
+					if !f.omitempty {
+						omit = ""
+					}
+				}
+				fmt.Fprintf(&b, "\t%s %s `json:\"%s%s\"`\n", f.goName, typ, f.jsonName, omit)
+			}
+			b.WriteString("}\n\n")
+			fmt.Fprintf(&b, "// MarshalJSON %s.\nfunc (v %s) MarshalJSON() ([]byte, error) {\n\tw := %s{%s: (*%s)(&v)}\n",
+				strings.Join(what, " and "), name, wire, alias, alias)
+			if kind != "" {
+				fmt.Fprintf(&b, "\tw.Kind = %s\n", kind)
+			}
+			for _, f := range special {
+				switch g.special(f) {
+				case "time":
+					fmt.Fprintf(&b, "\tif !v.%s.IsZero() {\n\t\tw.%s = &v.%s\n\t}\n", f.path, f.goName, f.path)
+				case "pdur":
+					fmt.Fprintf(&b, "\tw.%s = (*duration)(v.%s)\n", f.goName, f.path)
+				case "dur":
+					if f.omitempty {
+						fmt.Fprintf(&b, "\tif v.%s != 0 {\n\t\tw.%s = (*duration)(&v.%s)\n\t}\n", f.path, f.goName, f.path)
+					} else {
+						fmt.Fprintf(&b, "\tw.%s = (*duration)(&v.%s)\n", f.goName, f.path)
+					}
 				}
 			}
 			b.WriteString("\treturn json.Marshal(w)\n}\n\n")
 		}
-		// A type with no duration reads as encoding/json reads it.
-		if !g.methods[name]["UnmarshalJSON"] && len(durs) > 0 {
-			r, err := g.reader(&ast.Ident{Name: name})
-			if err != nil {
-				return nil, err
-			}
-			fmt.Fprintf(&b, "// UnmarshalJSON reads %s as Consul writes durations (\"10s\") or as nanoseconds.\n", strings.Join(durs, ", "))
-			in := lo + "WireIn"
-			fmt.Fprintf(&b, "func (v *%s) UnmarshalJSON(b []byte) error {\n\tif fastDecodeOne(b, v, %s) {\n\t\treturn nil\n\t}\n", name, r)
-			fmt.Fprintf(&b, "\tw := %s{%s: (*%s)(v)", in, alias, alias)
-			for _, f := range durs {
-				fmt.Fprintf(&b, ", %s: duration(v.%s)", f, f)
-			}
-			b.WriteString("}\n\terr := json.Unmarshal(b, &w)\n")
-			for _, f := range durs {
-				fmt.Fprintf(&b, "\tv.%s = time.Duration(w.%s)\n", f, f)
-			}
-			b.WriteString("\treturn err\n}\n\n")
-			// Values, not pointers, in the shadow read: a null and then a
-			// value for one key would leave a pointer nil, and the value
-			// would go to a new duration.
-			fmt.Fprintf(&b, "// %s is %s as UnmarshalJSON reads it: each duration starts as the value's\n// own, so that what the input leaves out (or gives as null) keeps it.\ntype %s struct {\n\t*%s\n", in, name, in, alias)
-			for _, f := range special {
-				if k, _ := g.resolve(f.typ); k == kDuration {
-					fmt.Fprintf(&b, "\t%s duration `json:\"%s\"`\n", f.goName, f.jsonName)
-				}
-			}
-			b.WriteString("}\n\n")
+		// A type with no duration reads as encoding/json reads it, but an
+		// entry gets the fast reader: DecodeConfigEntry decodes every
+		// entry of a listing through its UnmarshalJSON.
+		if g.methods[name]["UnmarshalJSON"] || len(durs) == 0 && kind == "" {
+			continue
 		}
+		r, err := g.reader(&ast.Ident{Name: name})
+		if err != nil {
+			return nil, err
+		}
+		if len(durs) > 0 {
+			fmt.Fprintf(&b, "// UnmarshalJSON reads %s as Consul writes durations (\"10s\") or as nanoseconds.\n", strings.Join(durs, ", "))
+		} else {
+			b.WriteString("// UnmarshalJSON reads the entry as encoding/json does, with the fast reader.\n")
+		}
+		fmt.Fprintf(&b, "func (v *%s) UnmarshalJSON(b []byte) error {\n\tif fastDecodeOne(b, v, %s) {\n\t\treturn nil\n\t}\n", name, r)
+		if len(durs) == 0 {
+			fmt.Fprintf(&b, "\treturn json.Unmarshal(b, (*%s)(v))\n}\n\n", alias)
+			continue
+		}
+		fmt.Fprintf(&b, "\tw := %s{%s: (*%s)(v)", in, alias, alias)
+		for _, f := range special {
+			switch g.special(f) {
+			case "dur":
+				fmt.Fprintf(&b, ", %s: duration(v.%s)", f.goName, f.path)
+			case "pdur":
+				fmt.Fprintf(&b, ", %s: (*duration)(v.%s)", f.goName, f.path)
+			}
+		}
+		b.WriteString("}\n\terr := json.Unmarshal(b, &w)\n")
+		for _, f := range special {
+			switch g.special(f) {
+			case "dur":
+				fmt.Fprintf(&b, "\tv.%s = time.Duration(w.%s)\n", f.path, f.goName)
+			case "pdur":
+				fmt.Fprintf(&b, "\tv.%s = (*time.Duration)(w.%s)\n", f.path, f.goName)
+			}
+		}
+		b.WriteString("\treturn err\n}\n\n")
+		// Values, not pointers, in the shadow read: a null and then a
+		// value for one key would leave a pointer nil, and the value would
+		// go to a new duration. A pointer field starts as the value's own
+		// pointer, so that encoding/json writes through it or replaces it
+		// exactly as it would the field.
+		fmt.Fprintf(&b, "// %s is %s as UnmarshalJSON reads it: each duration starts as the value's\n// own, so that what the input leaves out (or gives as null) keeps it.\ntype %s struct {\n\t*%s\n", in, name, in, alias)
+		for _, f := range special {
+			switch g.special(f) {
+			case "dur":
+				fmt.Fprintf(&b, "\t%s duration `json:\"%s\"`\n", f.goName, f.jsonName)
+			case "pdur":
+				fmt.Fprintf(&b, "\t%s *duration `json:\"%s\"`\n", f.goName, f.jsonName)
+			}
+		}
+		b.WriteString("}\n\n")
 	}
-	src := b.Bytes()
-	if !usesTime {
-		src = bytes.Replace(src, []byte("\t\"time\"\n"), nil, 1)
+	return format.Source(b.Bytes())
+}
+
+// codecTests lists the fast readers behind the generated UnmarshalJSON
+// methods, for the tests to check that each really decodes.
+func (g *gen) codecTests() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString(header)
+	fmt.Fprintf(&b, "package %s\n\nimport \"reflect\"\n\n", g.pkg)
+	b.WriteString("// fdecOneReaders runs the fast reader of each type with a generated\n// UnmarshalJSON on a pointer to a zero value of it.\nvar fdecOneReaders = map[reflect.Type]func(b []byte, v any) bool{\n")
+	for _, name := range g.codecTypes() {
+		if g.methods[name]["UnmarshalJSON"] {
+			continue
+		}
+		r, err := g.reader(&ast.Ident{Name: name})
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&b, "\treflect.TypeOf(%s{}): func(b []byte, v any) bool { return fastDecodeOne(b, v.(*%s), %s) },\n", name, name, r)
 	}
-	return format.Source(src)
+	b.WriteString("}\n")
+	return format.Source(b.Bytes())
 }
