@@ -118,7 +118,7 @@ func fastDecode(b []byte, out any) bool {
 		}
 		return fdecRun(b, v, fdecRStruct_ID_string)
 	case *bool:
-		return fdecRun(b, v, fdecBool[bool])
+		return fdecRunInto(b, v, fdecBool[bool])
 	case *ACLToken:
 		if !reflect.ValueOf(v).Elem().IsZero() {
 			return false
@@ -283,7 +283,7 @@ func fastDecode(b []byte, out any) bool {
 		if len(*v) != 0 {
 			return false
 		}
-		return fdecRun(b, v, fdecRaw)
+		return fdecRunInto(b, v, fdecRaw)
 	case *[]json.RawMessage:
 		if len(*v) != 0 || cap(*v) != 0 {
 			return false

@@ -130,7 +130,7 @@ func fdecRun[T any](b []byte, out *T, read func(*fdec, *T)) bool {
 	return ok
 }
 
-// fdecRunInto is fdecRun for a slice, map or pointer answer, whose reader
+// fdecRunInto is fdecRun for an answer that is not a struct, whose reader
 // sets *out only once it read the whole value: no copy of the result is
 // needed (it would be allocated).
 func fdecRunInto[T any](b []byte, out *T, read func(*fdec, *T)) bool {
@@ -347,13 +347,13 @@ func (d *fdec) keep(b []byte) string {
 
 // blockSize is the size of a new block of strings or values that must
 // hold n bytes, when *used bytes went into blocks so far: what the rest of
-// the answer will need at the rate seen so far, plus an eighth (8 KiB until 8 KiB
-// were read), at most 64 KiB (and never more than the rest of the answer could
+// the answer will need at the rate seen so far, plus an eighth (16 KiB until 16
+// KiB were read), at most 64 KiB (and never more than the rest of the answer could
 // hold). It keeps the blocks' unused tails small, and their number low.
 func (d *fdec) blockSize(used *int, n int) int {
 	rest := len(d.b) - d.i
-	size := 8 << 10
-	if d.i >= 8<<10 { // a rate measured on too little input misleads
+	size := 16 << 10
+	if d.i >= 16<<10 { // a rate measured on too little input misleads
 		size = int(int64(*used+n) * int64(rest) / int64(d.i))
 		size += size / 8
 	}

@@ -573,7 +573,14 @@ func readAll(r io.Reader, b []byte, limit int64) ([]byte, error) {
 	if len(full) == 0 {
 		return b, nil
 	}
-	out := make([]byte, 0, total+int64(len(b)))
+	total += int64(len(b))
+	size := total
+	if slack := total + total/8 + 512; slack <= maxPooledBody {
+		// Kept for the next answer: room for one of the same size and
+		// the read that sees its end, which would else start a buffer.
+		size = slack
+	}
+	out := make([]byte, 0, size)
 	for i, f := range full {
 		out = append(out, f...)
 		full[i] = nil // the collector may take it back already

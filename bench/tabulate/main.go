@@ -22,7 +22,10 @@ var decodeLine = regexp.MustCompile(`^Benchmark(?:Fast)?Decode/body=(\w+)/decode
 
 var line = regexp.MustCompile(`^Benchmark(\w+)/op=(\w+)/client=(\w+)-\d+\s+\d+\s+([\d.]+) ns/op(?:\s+[\d.e+]+ [\w/-]+)*?\s+([\d.]+) B/op\s+([\d.]+) allocs/op`)
 
-var peakLine = regexp.MustCompile(`([\d.e+]+) peak-heap-B(?:\s+([\d.e+]+) result-B)?`)
+var (
+	peakMetric   = regexp.MustCompile(`([\d.e+]+) peak-heap-B`)
+	resultMetric = regexp.MustCompile(`([\d.e+]+) result-B`)
+)
 
 type key struct{ group, op, client string }
 
@@ -46,9 +49,11 @@ func main() {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		var pk [2]float64
-		if m := peakLine.FindStringSubmatch(sc.Text()); m != nil {
+		if m := peakMetric.FindStringSubmatch(sc.Text()); m != nil {
 			pk[0], _ = strconv.ParseFloat(m[1], 64)
-			pk[1], _ = strconv.ParseFloat(m[2], 64)
+		}
+		if m := resultMetric.FindStringSubmatch(sc.Text()); m != nil {
+			pk[1], _ = strconv.ParseFloat(m[1], 64)
 		}
 		if m := decodeLine.FindStringSubmatch(sc.Text()); m != nil {
 			k := key{"decode", m[1], m[2]}

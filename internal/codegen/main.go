@@ -534,8 +534,8 @@ func fastDecode(b []byte, out any) bool {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", t, err)
 		}
-		run := "fdecRun"
-		if k == kMap || k == kPtr {
+		run := "fdecRun" // a struct's reader writes as it reads: it needs a copy
+		if k != kStruct {
 			run = "fdecRunInto"
 		}
 		fmt.Fprintf(&body, "\t\treturn %s(b, v, %s)\n", run, rd)
