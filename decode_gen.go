@@ -22,17 +22,17 @@ func fastDecode(b []byte, out any) bool {
 		if len(*v) != 0 || cap(*v) != 0 {
 			return false
 		}
-		return fdecRunInto(b, v, func(d *fdec, v *[]*KVPair) { fdecList(d, v, &d.st.sPKVPair, fdecRPKVPair) })
+		return fdecRunInto(b, v, fdecLSPKVPair)
 	case *[]string:
 		if len(*v) != 0 || cap(*v) != 0 {
 			return false
 		}
-		return fdecRunInto(b, v, func(d *fdec, v *[]string) { fdecList(d, v, &d.st.sstring, fdecStr[string]) })
+		return fdecRunInto(b, v, fdecLSstring)
 	case *[]*Node:
 		if len(*v) != 0 || cap(*v) != 0 {
 			return false
 		}
-		return fdecRunInto(b, v, func(d *fdec, v *[]*Node) { fdecList(d, v, &d.st.sPNode, fdecRPNode) })
+		return fdecRunInto(b, v, fdecLSPNode)
 	case *map[string][]string:
 		if len(*v) != 0 {
 			return false
@@ -42,7 +42,7 @@ func fastDecode(b []byte, out any) bool {
 		if len(*v) != 0 || cap(*v) != 0 {
 			return false
 		}
-		return fdecRunInto(b, v, func(d *fdec, v *[]*ServiceNode) { fdecList(d, v, &d.st.sPServiceNode, fdecRPServiceNode) })
+		return fdecRunInto(b, v, fdecLSPServiceNode)
 	case **CatalogNode:
 		if *v != nil {
 			return false
@@ -57,19 +57,17 @@ func fastDecode(b []byte, out any) bool {
 		if len(*v) != 0 || cap(*v) != 0 {
 			return false
 		}
-		return fdecRunInto(b, v, func(d *fdec, v *[]*CatalogGatewayService) {
-			fdecList(d, v, &d.st.sPCatalogGatewayService, fdecRPCatalogGatewayService)
-		})
+		return fdecRunInto(b, v, fdecLSPCatalogGatewayService)
 	case *[]*ServiceEntry:
 		if len(*v) != 0 || cap(*v) != 0 {
 			return false
 		}
-		return fdecRunInto(b, v, func(d *fdec, v *[]*ServiceEntry) { fdecList(d, v, &d.st.sPServiceEntry, fdecRPServiceEntry) })
+		return fdecRunInto(b, v, fdecLSPServiceEntry)
 	case *[]*HealthCheck:
 		if len(*v) != 0 || cap(*v) != 0 {
 			return false
 		}
-		return fdecRunInto(b, v, func(d *fdec, v *[]*HealthCheck) { fdecList(d, v, &d.st.sPHealthCheck, fdecRPHealthCheck) })
+		return fdecRunInto(b, v, fdecLSPHealthCheck)
 	case *map[string]*HealthCheck:
 		if len(*v) != 0 {
 			return false
@@ -94,19 +92,17 @@ func fastDecode(b []byte, out any) bool {
 		if len(*v) != 0 || cap(*v) != 0 {
 			return false
 		}
-		return fdecRunInto(b, v, func(d *fdec, v *[]*AgentServiceHealth) {
-			fdecList(d, v, &d.st.sPAgentServiceHealth, fdecRPAgentServiceHealth)
-		})
+		return fdecRunInto(b, v, fdecLSPAgentServiceHealth)
 	case *[]*AgentMember:
 		if len(*v) != 0 || cap(*v) != 0 {
 			return false
 		}
-		return fdecRunInto(b, v, func(d *fdec, v *[]*AgentMember) { fdecList(d, v, &d.st.sPAgentMember, fdecRPAgentMember) })
+		return fdecRunInto(b, v, fdecLSPAgentMember)
 	case *[]*SessionEntry:
 		if len(*v) != 0 || cap(*v) != 0 {
 			return false
 		}
-		return fdecRunInto(b, v, func(d *fdec, v *[]*SessionEntry) { fdecList(d, v, &d.st.sPSessionEntry, fdecRPSessionEntry) })
+		return fdecRunInto(b, v, fdecLSPSessionEntry)
 	case *txnResponse:
 		if !reflect.ValueOf(v).Elem().IsZero() {
 			return false
@@ -128,9 +124,7 @@ func fastDecode(b []byte, out any) bool {
 		if len(*v) != 0 || cap(*v) != 0 {
 			return false
 		}
-		return fdecRunInto(b, v, func(d *fdec, v *[]*ACLTokenListEntry) {
-			fdecList(d, v, &d.st.sPACLTokenListEntry, fdecRPACLTokenListEntry)
-		})
+		return fdecRunInto(b, v, fdecLSPACLTokenListEntry)
 	case *ACLPolicy:
 		if !reflect.ValueOf(v).Elem().IsZero() {
 			return false
@@ -145,9 +139,7 @@ func fastDecode(b []byte, out any) bool {
 		if len(*v) != 0 || cap(*v) != 0 {
 			return false
 		}
-		return fdecRunInto(b, v, func(d *fdec, v *[]*ACLPolicyListEntry) {
-			fdecList(d, v, &d.st.sPACLPolicyListEntry, fdecRPACLPolicyListEntry)
-		})
+		return fdecRunInto(b, v, fdecLSPACLPolicyListEntry)
 	case *map[string]*ACLTemplatedPolicyTemplate:
 		if len(*v) != 0 {
 			return false
@@ -172,7 +164,7 @@ func fastDecode(b []byte, out any) bool {
 		if len(*v) != 0 || cap(*v) != 0 {
 			return false
 		}
-		return fdecRunInto(b, v, func(d *fdec, v *[]*ACLRole) { fdecList(d, v, &d.st.sPACLRole, fdecRPACLRole) })
+		return fdecRunInto(b, v, fdecLSPACLRole)
 	case *ACLAuthMethod:
 		if !reflect.ValueOf(v).Elem().IsZero() {
 			return false
@@ -187,9 +179,7 @@ func fastDecode(b []byte, out any) bool {
 		if len(*v) != 0 || cap(*v) != 0 {
 			return false
 		}
-		return fdecRunInto(b, v, func(d *fdec, v *[]*ACLAuthMethodListEntry) {
-			fdecList(d, v, &d.st.sPACLAuthMethodListEntry, fdecRPACLAuthMethodListEntry)
-		})
+		return fdecRunInto(b, v, fdecLSPACLAuthMethodListEntry)
 	case *ACLBindingRule:
 		if !reflect.ValueOf(v).Elem().IsZero() {
 			return false
@@ -204,7 +194,7 @@ func fastDecode(b []byte, out any) bool {
 		if len(*v) != 0 || cap(*v) != 0 {
 			return false
 		}
-		return fdecRunInto(b, v, func(d *fdec, v *[]*ACLBindingRule) { fdecList(d, v, &d.st.sPACLBindingRule, fdecRPACLBindingRule) })
+		return fdecRunInto(b, v, fdecLSPACLBindingRule)
 	case *ConnectCARoots:
 		if !reflect.ValueOf(v).Elem().IsZero() {
 			return false
@@ -219,7 +209,7 @@ func fastDecode(b []byte, out any) bool {
 		if len(*v) != 0 || cap(*v) != 0 {
 			return false
 		}
-		return fdecRunInto(b, v, func(d *fdec, v *[]*Intention) { fdecList(d, v, &d.st.sPIntention, fdecRPIntention) })
+		return fdecRunInto(b, v, fdecLSPIntention)
 	case **Intention:
 		if *v != nil {
 			return false
@@ -234,24 +224,22 @@ func fastDecode(b []byte, out any) bool {
 		if len(*v) != 0 || cap(*v) != 0 {
 			return false
 		}
-		return fdecRunInto(b, v, func(d *fdec, v *[]*CoordinateDatacenterMap) {
-			fdecList(d, v, &d.st.sPCoordinateDatacenterMap, fdecRPCoordinateDatacenterMap)
-		})
+		return fdecRunInto(b, v, fdecLSPCoordinateDatacenterMap)
 	case *[]*CoordinateEntry:
 		if len(*v) != 0 || cap(*v) != 0 {
 			return false
 		}
-		return fdecRunInto(b, v, func(d *fdec, v *[]*CoordinateEntry) { fdecList(d, v, &d.st.sPCoordinateEntry, fdecRPCoordinateEntry) })
+		return fdecRunInto(b, v, fdecLSPCoordinateEntry)
 	case *[]*UserEvent:
 		if len(*v) != 0 || cap(*v) != 0 {
 			return false
 		}
-		return fdecRunInto(b, v, func(d *fdec, v *[]*UserEvent) { fdecList(d, v, &d.st.sPUserEvent, fdecRPUserEvent) })
+		return fdecRunInto(b, v, fdecLSPUserEvent)
 	case *[]*KeyringResponse:
 		if len(*v) != 0 || cap(*v) != 0 {
 			return false
 		}
-		return fdecRunInto(b, v, func(d *fdec, v *[]*KeyringResponse) { fdecList(d, v, &d.st.sPKeyringResponse, fdecRPKeyringResponse) })
+		return fdecRunInto(b, v, fdecLSPKeyringResponse)
 	case *OperatorUsage:
 		if !reflect.ValueOf(v).Elem().IsZero() {
 			return false
@@ -266,19 +254,17 @@ func fastDecode(b []byte, out any) bool {
 		if len(*v) != 0 || cap(*v) != 0 {
 			return false
 		}
-		return fdecRunInto(b, v, func(d *fdec, v *[]*Peering) { fdecList(d, v, &d.st.sPPeering, fdecRPPeering) })
+		return fdecRunInto(b, v, fdecLSPPeering)
 	case *[]*PreparedQuery:
 		if len(*v) != 0 || cap(*v) != 0 {
 			return false
 		}
-		return fdecRunInto(b, v, func(d *fdec, v *[]*PreparedQuery) { fdecList(d, v, &d.st.sPPreparedQuery, fdecRPPreparedQuery) })
+		return fdecRunInto(b, v, fdecLSPPreparedQuery)
 	case *[]ResolvedExportedService:
 		if len(*v) != 0 || cap(*v) != 0 {
 			return false
 		}
-		return fdecRunInto(b, v, func(d *fdec, v *[]ResolvedExportedService) {
-			fdecList(d, v, &d.st.sResolvedExportedService, fdecRResolvedExportedService)
-		})
+		return fdecRunInto(b, v, fdecLSResolvedExportedService)
 	case *json.RawMessage:
 		if len(*v) != 0 {
 			return false
@@ -288,7 +274,7 @@ func fastDecode(b []byte, out any) bool {
 		if len(*v) != 0 || cap(*v) != 0 {
 			return false
 		}
-		return fdecRunInto(b, v, func(d *fdec, v *[]json.RawMessage) { fdecList(d, v, &d.st.sjsonRawMessage, fdecRaw) })
+		return fdecRunInto(b, v, fdecLSjsonRawMessage)
 	case *struct{ Chain *CompiledDiscoveryChain }:
 		if !reflect.ValueOf(v).Elem().IsZero() {
 			return false
@@ -631,6 +617,702 @@ func (s *fdecStacks) reset() {
 	fdecStack(&s.sjsonRawMessage)
 	fdecStack(&s.sstring)
 	fdecStack(&s.suint32)
+}
+
+func fdecLSPACLAuthMethodListEntry(d *fdec, v *[]*ACLAuthMethodListEntry) {
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPACLAuthMethodListEntry
+	mark := len(*st)
+	var zero *ACLAuthMethodListEntry
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPACLAuthMethodListEntry(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := make([]*ACLAuthMethodListEntry, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
+}
+
+func fdecLSPACLBindingRule(d *fdec, v *[]*ACLBindingRule) {
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPACLBindingRule
+	mark := len(*st)
+	var zero *ACLBindingRule
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPACLBindingRule(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := make([]*ACLBindingRule, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
+}
+
+func fdecLSPACLPolicyListEntry(d *fdec, v *[]*ACLPolicyListEntry) {
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPACLPolicyListEntry
+	mark := len(*st)
+	var zero *ACLPolicyListEntry
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPACLPolicyListEntry(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := make([]*ACLPolicyListEntry, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
+}
+
+func fdecLSPACLRole(d *fdec, v *[]*ACLRole) {
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPACLRole
+	mark := len(*st)
+	var zero *ACLRole
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPACLRole(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := make([]*ACLRole, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
+}
+
+func fdecLSPACLTokenListEntry(d *fdec, v *[]*ACLTokenListEntry) {
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPACLTokenListEntry
+	mark := len(*st)
+	var zero *ACLTokenListEntry
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPACLTokenListEntry(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := make([]*ACLTokenListEntry, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
+}
+
+func fdecLSPAgentMember(d *fdec, v *[]*AgentMember) {
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPAgentMember
+	mark := len(*st)
+	var zero *AgentMember
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPAgentMember(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := make([]*AgentMember, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
+}
+
+func fdecLSPAgentServiceHealth(d *fdec, v *[]*AgentServiceHealth) {
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPAgentServiceHealth
+	mark := len(*st)
+	var zero *AgentServiceHealth
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPAgentServiceHealth(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := make([]*AgentServiceHealth, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
+}
+
+func fdecLSPCatalogGatewayService(d *fdec, v *[]*CatalogGatewayService) {
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPCatalogGatewayService
+	mark := len(*st)
+	var zero *CatalogGatewayService
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPCatalogGatewayService(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := make([]*CatalogGatewayService, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
+}
+
+func fdecLSPCoordinateDatacenterMap(d *fdec, v *[]*CoordinateDatacenterMap) {
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPCoordinateDatacenterMap
+	mark := len(*st)
+	var zero *CoordinateDatacenterMap
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPCoordinateDatacenterMap(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := make([]*CoordinateDatacenterMap, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
+}
+
+func fdecLSPCoordinateEntry(d *fdec, v *[]*CoordinateEntry) {
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPCoordinateEntry
+	mark := len(*st)
+	var zero *CoordinateEntry
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPCoordinateEntry(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := make([]*CoordinateEntry, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
+}
+
+func fdecLSPHealthCheck(d *fdec, v *[]*HealthCheck) {
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPHealthCheck
+	mark := len(*st)
+	var zero *HealthCheck
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPHealthCheck(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := make([]*HealthCheck, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
+}
+
+func fdecLSPIntention(d *fdec, v *[]*Intention) {
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPIntention
+	mark := len(*st)
+	var zero *Intention
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPIntention(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := make([]*Intention, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
+}
+
+func fdecLSPKVPair(d *fdec, v *[]*KVPair) {
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPKVPair
+	mark := len(*st)
+	var zero *KVPair
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPKVPair(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := make([]*KVPair, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
+}
+
+func fdecLSPKeyringResponse(d *fdec, v *[]*KeyringResponse) {
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPKeyringResponse
+	mark := len(*st)
+	var zero *KeyringResponse
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPKeyringResponse(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := make([]*KeyringResponse, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
+}
+
+func fdecLSPNode(d *fdec, v *[]*Node) {
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPNode
+	mark := len(*st)
+	var zero *Node
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPNode(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := make([]*Node, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
+}
+
+func fdecLSPPeering(d *fdec, v *[]*Peering) {
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPPeering
+	mark := len(*st)
+	var zero *Peering
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPPeering(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := make([]*Peering, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
+}
+
+func fdecLSPPreparedQuery(d *fdec, v *[]*PreparedQuery) {
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPPreparedQuery
+	mark := len(*st)
+	var zero *PreparedQuery
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPPreparedQuery(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := make([]*PreparedQuery, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
+}
+
+func fdecLSPServiceEntry(d *fdec, v *[]*ServiceEntry) {
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPServiceEntry
+	mark := len(*st)
+	var zero *ServiceEntry
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPServiceEntry(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := make([]*ServiceEntry, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
+}
+
+func fdecLSPServiceNode(d *fdec, v *[]*ServiceNode) {
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPServiceNode
+	mark := len(*st)
+	var zero *ServiceNode
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPServiceNode(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := make([]*ServiceNode, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
+}
+
+func fdecLSPSessionEntry(d *fdec, v *[]*SessionEntry) {
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPSessionEntry
+	mark := len(*st)
+	var zero *SessionEntry
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPSessionEntry(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := make([]*SessionEntry, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
+}
+
+func fdecLSPUserEvent(d *fdec, v *[]*UserEvent) {
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPUserEvent
+	mark := len(*st)
+	var zero *UserEvent
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPUserEvent(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := make([]*UserEvent, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
+}
+
+func fdecLSResolvedExportedService(d *fdec, v *[]ResolvedExportedService) {
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sResolvedExportedService
+	mark := len(*st)
+	var zero ResolvedExportedService
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRResolvedExportedService(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := make([]ResolvedExportedService, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
+}
+
+func fdecLSjsonRawMessage(d *fdec, v *[]json.RawMessage) {
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sjsonRawMessage
+	mark := len(*st)
+	var zero json.RawMessage
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRaw(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := make([]json.RawMessage, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
+}
+
+func fdecLSstring(d *fdec, v *[]string) {
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sstring
+	mark := len(*st)
+	var zero string
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecStr[string](d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := make([]string, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRACLAuthMethod(d *fdec, v *ACLAuthMethod) {
@@ -4424,67 +5106,562 @@ func fdecRLocality(d *fdec, v *Locality) {
 }
 
 func fdecRMstring_Mstring_Mstring_int(d *fdec, v *map[string]map[string]map[string]int) {
-	fdecMap(d, v, &d.st.Mstring_Mstring_Mstring_int, fdecRMstring_Mstring_int)
+	if !d.objStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.Mstring_Mstring_Mstring_int
+	mark := len(*st)
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			break
+		}
+		*st = append(*st, fdecPair[string, map[string]map[string]int]{k: string(d.keep(key))})
+		i := len(*st) - 1
+		p := &(*st)[i].v
+		fdecRMstring_Mstring_int(d, p)
+		if q := &(*st)[i].v; q != p {
+			*q = *p // the stack grew while the value was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	m := *v
+	if m == nil {
+		m = make(map[string]map[string]map[string]int, len(*st)-mark)
+	}
+	for _, e := range (*st)[mark:] {
+		m[e.k] = e.v
+	}
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = m
 }
 
 func fdecRMstring_Mstring_int(d *fdec, v *map[string]map[string]int) {
-	fdecMap(d, v, &d.st.Mstring_Mstring_int, fdecRMstring_int)
+	if !d.objStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.Mstring_Mstring_int
+	mark := len(*st)
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			break
+		}
+		*st = append(*st, fdecPair[string, map[string]int]{k: string(d.keep(key))})
+		i := len(*st) - 1
+		p := &(*st)[i].v
+		fdecRMstring_int(d, p)
+		if q := &(*st)[i].v; q != p {
+			*q = *p // the stack grew while the value was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	m := *v
+	if m == nil {
+		m = make(map[string]map[string]int, len(*st)-mark)
+	}
+	for _, e := range (*st)[mark:] {
+		m[e.k] = e.v
+	}
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = m
 }
 
 func fdecRMstring_OperatorServiceUsage(d *fdec, v *map[string]OperatorServiceUsage) {
-	fdecMap(d, v, &d.st.Mstring_OperatorServiceUsage, fdecROperatorServiceUsage)
+	if !d.objStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.Mstring_OperatorServiceUsage
+	mark := len(*st)
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			break
+		}
+		*st = append(*st, fdecPair[string, OperatorServiceUsage]{k: string(d.keep(key))})
+		i := len(*st) - 1
+		p := &(*st)[i].v
+		fdecROperatorServiceUsage(d, p)
+		if q := &(*st)[i].v; q != p {
+			*q = *p // the stack grew while the value was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	m := *v
+	if m == nil {
+		m = make(map[string]OperatorServiceUsage, len(*st)-mark)
+	}
+	for _, e := range (*st)[mark:] {
+		m[e.k] = e.v
+	}
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = m
 }
 
 func fdecRMstring_PACLTemplatedPolicyTemplate(d *fdec, v *map[string]*ACLTemplatedPolicyTemplate) {
-	fdecMap(d, v, &d.st.Mstring_PACLTemplatedPolicyTemplate, fdecRPACLTemplatedPolicyTemplate)
+	if !d.objStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.Mstring_PACLTemplatedPolicyTemplate
+	mark := len(*st)
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			break
+		}
+		*st = append(*st, fdecPair[string, *ACLTemplatedPolicyTemplate]{k: string(d.keep(key))})
+		i := len(*st) - 1
+		p := &(*st)[i].v
+		fdecRPACLTemplatedPolicyTemplate(d, p)
+		if q := &(*st)[i].v; q != p {
+			*q = *p // the stack grew while the value was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	m := *v
+	if m == nil {
+		m = make(map[string]*ACLTemplatedPolicyTemplate, len(*st)-mark)
+	}
+	for _, e := range (*st)[mark:] {
+		m[e.k] = e.v
+	}
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = m
 }
 
 func fdecRMstring_PDiscoveryGraphNode(d *fdec, v *map[string]*DiscoveryGraphNode) {
-	fdecMap(d, v, &d.st.Mstring_PDiscoveryGraphNode, fdecRPDiscoveryGraphNode)
+	if !d.objStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.Mstring_PDiscoveryGraphNode
+	mark := len(*st)
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			break
+		}
+		*st = append(*st, fdecPair[string, *DiscoveryGraphNode]{k: string(d.keep(key))})
+		i := len(*st) - 1
+		p := &(*st)[i].v
+		fdecRPDiscoveryGraphNode(d, p)
+		if q := &(*st)[i].v; q != p {
+			*q = *p // the stack grew while the value was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	m := *v
+	if m == nil {
+		m = make(map[string]*DiscoveryGraphNode, len(*st)-mark)
+	}
+	for _, e := range (*st)[mark:] {
+		m[e.k] = e.v
+	}
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = m
 }
 
 func fdecRMstring_PDiscoveryTarget(d *fdec, v *map[string]*DiscoveryTarget) {
-	fdecMap(d, v, &d.st.Mstring_PDiscoveryTarget, fdecRPDiscoveryTarget)
+	if !d.objStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.Mstring_PDiscoveryTarget
+	mark := len(*st)
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			break
+		}
+		*st = append(*st, fdecPair[string, *DiscoveryTarget]{k: string(d.keep(key))})
+		i := len(*st) - 1
+		p := &(*st)[i].v
+		fdecRPDiscoveryTarget(d, p)
+		if q := &(*st)[i].v; q != p {
+			*q = *p // the stack grew while the value was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	m := *v
+	if m == nil {
+		m = make(map[string]*DiscoveryTarget, len(*st)-mark)
+	}
+	for _, e := range (*st)[mark:] {
+		m[e.k] = e.v
+	}
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = m
 }
 
 func fdecRMstring_PHealthCheck(d *fdec, v *map[string]*HealthCheck) {
-	fdecMap(d, v, &d.st.Mstring_PHealthCheck, fdecRPHealthCheck)
+	if !d.objStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.Mstring_PHealthCheck
+	mark := len(*st)
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			break
+		}
+		*st = append(*st, fdecPair[string, *HealthCheck]{k: string(d.keep(key))})
+		i := len(*st) - 1
+		p := &(*st)[i].v
+		fdecRPHealthCheck(d, p)
+		if q := &(*st)[i].v; q != p {
+			*q = *p // the stack grew while the value was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	m := *v
+	if m == nil {
+		m = make(map[string]*HealthCheck, len(*st)-mark)
+	}
+	for _, e := range (*st)[mark:] {
+		m[e.k] = e.v
+	}
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = m
 }
 
 func fdecRMstring_PNodeService(d *fdec, v *map[string]*NodeService) {
-	fdecMap(d, v, &d.st.Mstring_PNodeService, fdecRPNodeService)
+	if !d.objStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.Mstring_PNodeService
+	mark := len(*st)
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			break
+		}
+		*st = append(*st, fdecPair[string, *NodeService]{k: string(d.keep(key))})
+		i := len(*st) - 1
+		p := &(*st)[i].v
+		fdecRPNodeService(d, p)
+		if q := &(*st)[i].v; q != p {
+			*q = *p // the stack grew while the value was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	m := *v
+	if m == nil {
+		m = make(map[string]*NodeService, len(*st)-mark)
+	}
+	for _, e := range (*st)[mark:] {
+		m[e.k] = e.v
+	}
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = m
 }
 
 func fdecRMstring_SPIntention(d *fdec, v *map[string][]*Intention) {
-	fdecMap(d, v, &d.st.Mstring_SPIntention, fdecRSPIntention)
+	if !d.objStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.Mstring_SPIntention
+	mark := len(*st)
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			break
+		}
+		*st = append(*st, fdecPair[string, []*Intention]{k: string(d.keep(key))})
+		i := len(*st) - 1
+		p := &(*st)[i].v
+		fdecRSPIntention(d, p)
+		if q := &(*st)[i].v; q != p {
+			*q = *p // the stack grew while the value was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	m := *v
+	if m == nil {
+		m = make(map[string][]*Intention, len(*st)-mark)
+	}
+	for _, e := range (*st)[mark:] {
+		m[e.k] = e.v
+	}
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = m
 }
 
 func fdecRMstring_ServiceAddress(d *fdec, v *map[string]ServiceAddress) {
-	fdecMap(d, v, &d.st.Mstring_ServiceAddress, fdecRServiceAddress)
+	if !d.objStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.Mstring_ServiceAddress
+	mark := len(*st)
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			break
+		}
+		*st = append(*st, fdecPair[string, ServiceAddress]{k: string(d.keep(key))})
+		i := len(*st) - 1
+		p := &(*st)[i].v
+		fdecRServiceAddress(d, p)
+		if q := &(*st)[i].v; q != p {
+			*q = *p // the stack grew while the value was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	m := *v
+	if m == nil {
+		m = make(map[string]ServiceAddress, len(*st)-mark)
+	}
+	for _, e := range (*st)[mark:] {
+		m[e.k] = e.v
+	}
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = m
 }
 
 func fdecRMstring_ServiceResolverFailover(d *fdec, v *map[string]ServiceResolverFailover) {
-	fdecMap(d, v, &d.st.Mstring_ServiceResolverFailover, fdecRServiceResolverFailover)
+	if !d.objStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.Mstring_ServiceResolverFailover
+	mark := len(*st)
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			break
+		}
+		*st = append(*st, fdecPair[string, ServiceResolverFailover]{k: string(d.keep(key))})
+		i := len(*st) - 1
+		p := &(*st)[i].v
+		fdecRServiceResolverFailover(d, p)
+		if q := &(*st)[i].v; q != p {
+			*q = *p // the stack grew while the value was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	m := *v
+	if m == nil {
+		m = make(map[string]ServiceResolverFailover, len(*st)-mark)
+	}
+	for _, e := range (*st)[mark:] {
+		m[e.k] = e.v
+	}
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = m
 }
 
 func fdecRMstring_ServiceResolverSubset(d *fdec, v *map[string]ServiceResolverSubset) {
-	fdecMap(d, v, &d.st.Mstring_ServiceResolverSubset, fdecRServiceResolverSubset)
+	if !d.objStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.Mstring_ServiceResolverSubset
+	mark := len(*st)
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			break
+		}
+		*st = append(*st, fdecPair[string, ServiceResolverSubset]{k: string(d.keep(key))})
+		i := len(*st) - 1
+		p := &(*st)[i].v
+		fdecRServiceResolverSubset(d, p)
+		if q := &(*st)[i].v; q != p {
+			*q = *p // the stack grew while the value was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	m := *v
+	if m == nil {
+		m = make(map[string]ServiceResolverSubset, len(*st)-mark)
+	}
+	for _, e := range (*st)[mark:] {
+		m[e.k] = e.v
+	}
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = m
 }
 
 func fdecRMstring_Sstring(d *fdec, v *map[string][]string) {
-	fdecMap(d, v, &d.st.Mstring_Sstring, fdecRSstring)
+	if !d.objStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.Mstring_Sstring
+	mark := len(*st)
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			break
+		}
+		*st = append(*st, fdecPair[string, []string]{k: string(d.keep(key))})
+		i := len(*st) - 1
+		p := &(*st)[i].v
+		fdecRSstring(d, p)
+		if q := &(*st)[i].v; q != p {
+			*q = *p // the stack grew while the value was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	m := *v
+	if m == nil {
+		m = make(map[string][]string, len(*st)-mark)
+	}
+	for _, e := range (*st)[mark:] {
+		m[e.k] = e.v
+	}
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = m
 }
 
 func fdecRMstring_any(d *fdec, v *map[string]any) {
-	fdecMap(d, v, &d.st.Mstring_any, fdecSlow[any])
+	if !d.objStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.Mstring_any
+	mark := len(*st)
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			break
+		}
+		*st = append(*st, fdecPair[string, any]{k: string(d.keep(key))})
+		i := len(*st) - 1
+		p := &(*st)[i].v
+		fdecSlow[any](d, p)
+		if q := &(*st)[i].v; q != p {
+			*q = *p // the stack grew while the value was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	m := *v
+	if m == nil {
+		m = make(map[string]any, len(*st)-mark)
+	}
+	for _, e := range (*st)[mark:] {
+		m[e.k] = e.v
+	}
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = m
 }
 
 func fdecRMstring_int(d *fdec, v *map[string]int) {
-	fdecMap(d, v, &d.st.Mstring_int, fdecInt[int])
+	if !d.objStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.Mstring_int
+	mark := len(*st)
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			break
+		}
+		*st = append(*st, fdecPair[string, int]{k: string(d.keep(key))})
+		i := len(*st) - 1
+		p := &(*st)[i].v
+		fdecInt[int](d, p)
+		if q := &(*st)[i].v; q != p {
+			*q = *p // the stack grew while the value was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	m := *v
+	if m == nil {
+		m = make(map[string]int, len(*st)-mark)
+	}
+	for _, e := range (*st)[mark:] {
+		m[e.k] = e.v
+	}
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = m
 }
 
 func fdecRMstring_string(d *fdec, v *map[string]string) {
-	fdecMap(d, v, &d.st.Mstring_string, fdecStr[string])
+	fdecStringMap(d, v, &d.st.Mstring_string)
 }
 
 func fdecRNode(d *fdec, v *Node) {
@@ -4682,383 +5859,1143 @@ func fdecROperatorUsage(d *fdec, v *OperatorUsage) {
 }
 
 func fdecRPACLAuthMethod(d *fdec, v **ACLAuthMethod) {
-	fdecPtr(d, v, &d.sl.pACLAuthMethod, fdecRACLAuthMethod)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pACLAuthMethod.new(d)
+	fdecRACLAuthMethod(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPACLAuthMethodListEntry(d *fdec, v **ACLAuthMethodListEntry) {
-	fdecPtr(d, v, &d.sl.pACLAuthMethodListEntry, fdecRACLAuthMethodListEntry)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pACLAuthMethodListEntry.new(d)
+	fdecRACLAuthMethodListEntry(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPACLBindingRule(d *fdec, v **ACLBindingRule) {
-	fdecPtr(d, v, &d.sl.pACLBindingRule, fdecRACLBindingRule)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pACLBindingRule.new(d)
+	fdecRACLBindingRule(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPACLPolicy(d *fdec, v **ACLPolicy) {
-	fdecPtr(d, v, &d.sl.pACLPolicy, fdecRACLPolicy)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pACLPolicy.new(d)
+	fdecRACLPolicy(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPACLPolicyListEntry(d *fdec, v **ACLPolicyListEntry) {
-	fdecPtr(d, v, &d.sl.pACLPolicyListEntry, fdecRACLPolicyListEntry)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pACLPolicyListEntry.new(d)
+	fdecRACLPolicyListEntry(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPACLRole(d *fdec, v **ACLRole) {
-	fdecPtr(d, v, &d.sl.pACLRole, fdecRACLRole)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pACLRole.new(d)
+	fdecRACLRole(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPACLTemplatedPolicyTemplate(d *fdec, v **ACLTemplatedPolicyTemplate) {
-	fdecPtr(d, v, &d.sl.pACLTemplatedPolicyTemplate, fdecRACLTemplatedPolicyTemplate)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pACLTemplatedPolicyTemplate.new(d)
+	fdecRACLTemplatedPolicyTemplate(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPACLTemplatedPolicyVariables(d *fdec, v **ACLTemplatedPolicyVariables) {
-	fdecPtr(d, v, &d.sl.pACLTemplatedPolicyVariables, fdecRACLTemplatedPolicyVariables)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pACLTemplatedPolicyVariables.new(d)
+	fdecRACLTemplatedPolicyVariables(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPACLTokenListEntry(d *fdec, v **ACLTokenListEntry) {
-	fdecPtr(d, v, &d.sl.pACLTokenListEntry, fdecRACLTokenListEntry)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pACLTokenListEntry.new(d)
+	fdecRACLTokenListEntry(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPAPIGatewayPolicy(d *fdec, v **APIGatewayPolicy) {
-	fdecPtr(d, v, &d.sl.pAPIGatewayPolicy, fdecRAPIGatewayPolicy)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pAPIGatewayPolicy.new(d)
+	fdecRAPIGatewayPolicy(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPAgentMember(d *fdec, v **AgentMember) {
-	fdecPtr(d, v, &d.sl.pAgentMember, fdecRAgentMember)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pAgentMember.new(d)
+	fdecRAgentMember(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPAgentServiceHealth(d *fdec, v **AgentServiceHealth) {
-	fdecPtr(d, v, &d.sl.pAgentServiceHealth, fdecRAgentServiceHealth)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pAgentServiceHealth.new(d)
+	fdecRAgentServiceHealth(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPCatalogGatewayService(d *fdec, v **CatalogGatewayService) {
-	fdecPtr(d, v, &d.sl.pCatalogGatewayService, fdecRCatalogGatewayService)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pCatalogGatewayService.new(d)
+	fdecRCatalogGatewayService(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPCatalogNode(d *fdec, v **CatalogNode) {
-	fdecPtr(d, v, &d.sl.pCatalogNode, fdecRCatalogNode)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pCatalogNode.new(d)
+	fdecRCatalogNode(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPCatalogNodeServiceList(d *fdec, v **CatalogNodeServiceList) {
-	fdecPtr(d, v, &d.sl.pCatalogNodeServiceList, fdecRCatalogNodeServiceList)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pCatalogNodeServiceList.new(d)
+	fdecRCatalogNodeServiceList(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPCompiledDiscoveryChain(d *fdec, v **CompiledDiscoveryChain) {
-	fdecPtr(d, v, &d.sl.pCompiledDiscoveryChain, fdecRCompiledDiscoveryChain)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pCompiledDiscoveryChain.new(d)
+	fdecRCompiledDiscoveryChain(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPConfigDestination(d *fdec, v **ConfigDestination) {
-	fdecPtr(d, v, &d.sl.pConfigDestination, fdecRConfigDestination)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pConfigDestination.new(d)
+	fdecRConfigDestination(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPConfigEntryStatus(d *fdec, v **ConfigEntryStatus) {
-	fdecPtr(d, v, &d.sl.pConfigEntryStatus, fdecRConfigEntryStatus)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pConfigEntryStatus.new(d)
+	fdecRConfigEntryStatus(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPConfigHTTPHeaderModifiers(d *fdec, v **ConfigHTTPHeaderModifiers) {
-	fdecPtr(d, v, &d.sl.pConfigHTTPHeaderModifiers, fdecRConfigHTTPHeaderModifiers)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pConfigHTTPHeaderModifiers.new(d)
+	fdecRConfigHTTPHeaderModifiers(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPConfigPassiveHealthCheck(d *fdec, v **ConfigPassiveHealthCheck) {
-	fdecPtr(d, v, &d.sl.pConfigPassiveHealthCheck, fdecRConfigPassiveHealthCheck)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pConfigPassiveHealthCheck.new(d)
+	fdecRConfigPassiveHealthCheck(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPConfigRateLimits(d *fdec, v **ConfigRateLimits) {
-	fdecPtr(d, v, &d.sl.pConfigRateLimits, fdecRConfigRateLimits)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pConfigRateLimits.new(d)
+	fdecRConfigRateLimits(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPConfigResourceReference(d *fdec, v **ConfigResourceReference) {
-	fdecPtr(d, v, &d.sl.pConfigResourceReference, fdecRConfigResourceReference)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pConfigResourceReference.new(d)
+	fdecRConfigResourceReference(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPConfigUpstream(d *fdec, v **ConfigUpstream) {
-	fdecPtr(d, v, &d.sl.pConfigUpstream, fdecRConfigUpstream)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pConfigUpstream.new(d)
+	fdecRConfigUpstream(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPConfigUpstreamLimits(d *fdec, v **ConfigUpstreamLimits) {
-	fdecPtr(d, v, &d.sl.pConfigUpstreamLimits, fdecRConfigUpstreamLimits)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pConfigUpstreamLimits.new(d)
+	fdecRConfigUpstreamLimits(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPConfigUpstreams(d *fdec, v **ConfigUpstreams) {
-	fdecPtr(d, v, &d.sl.pConfigUpstreams, fdecRConfigUpstreams)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pConfigUpstreams.new(d)
+	fdecRConfigUpstreams(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPConnectCARoot(d *fdec, v **ConnectCARoot) {
-	fdecPtr(d, v, &d.sl.pConnectCARoot, fdecRConnectCARoot)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pConnectCARoot.new(d)
+	fdecRConnectCARoot(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPControlPlaneRequestLimitRates(d *fdec, v **ControlPlaneRequestLimitRates) {
-	fdecPtr(d, v, &d.sl.pControlPlaneRequestLimitRates, fdecRControlPlaneRequestLimitRates)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pControlPlaneRequestLimitRates.new(d)
+	fdecRControlPlaneRequestLimitRates(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPCoordinate(d *fdec, v **Coordinate) {
-	fdecPtr(d, v, &d.sl.pCoordinate, fdecRCoordinate)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pCoordinate.new(d)
+	fdecRCoordinate(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPCoordinateDatacenterMap(d *fdec, v **CoordinateDatacenterMap) {
-	fdecPtr(d, v, &d.sl.pCoordinateDatacenterMap, fdecRCoordinateDatacenterMap)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pCoordinateDatacenterMap.new(d)
+	fdecRCoordinateDatacenterMap(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPCoordinateEntry(d *fdec, v **CoordinateEntry) {
-	fdecPtr(d, v, &d.sl.pCoordinateEntry, fdecRCoordinateEntry)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pCoordinateEntry.new(d)
+	fdecRCoordinateEntry(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPDiscoveryFailover(d *fdec, v **DiscoveryFailover) {
-	fdecPtr(d, v, &d.sl.pDiscoveryFailover, fdecRDiscoveryFailover)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pDiscoveryFailover.new(d)
+	fdecRDiscoveryFailover(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPDiscoveryGraphNode(d *fdec, v **DiscoveryGraphNode) {
-	fdecPtr(d, v, &d.sl.pDiscoveryGraphNode, fdecRDiscoveryGraphNode)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pDiscoveryGraphNode.new(d)
+	fdecRDiscoveryGraphNode(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPDiscoveryLocality(d *fdec, v **DiscoveryLocality) {
-	fdecPtr(d, v, &d.sl.pDiscoveryLocality, fdecRDiscoveryLocality)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pDiscoveryLocality.new(d)
+	fdecRDiscoveryLocality(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPDiscoveryResolver(d *fdec, v **DiscoveryResolver) {
-	fdecPtr(d, v, &d.sl.pDiscoveryResolver, fdecRDiscoveryResolver)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pDiscoveryResolver.new(d)
+	fdecRDiscoveryResolver(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPDiscoveryRoute(d *fdec, v **DiscoveryRoute) {
-	fdecPtr(d, v, &d.sl.pDiscoveryRoute, fdecRDiscoveryRoute)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pDiscoveryRoute.new(d)
+	fdecRDiscoveryRoute(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPDiscoverySplit(d *fdec, v **DiscoverySplit) {
-	fdecPtr(d, v, &d.sl.pDiscoverySplit, fdecRDiscoverySplit)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pDiscoverySplit.new(d)
+	fdecRDiscoverySplit(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPDiscoveryTarget(d *fdec, v **DiscoveryTarget) {
-	fdecPtr(d, v, &d.sl.pDiscoveryTarget, fdecRDiscoveryTarget)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pDiscoveryTarget.new(d)
+	fdecRDiscoveryTarget(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPHTTPRouteRetryFilter(d *fdec, v **HTTPRouteRetryFilter) {
-	fdecPtr(d, v, &d.sl.pHTTPRouteRetryFilter, fdecRHTTPRouteRetryFilter)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pHTTPRouteRetryFilter.new(d)
+	fdecRHTTPRouteRetryFilter(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPHTTPRouteTimeoutFilter(d *fdec, v **HTTPRouteTimeoutFilter) {
-	fdecPtr(d, v, &d.sl.pHTTPRouteTimeoutFilter, fdecRHTTPRouteTimeoutFilter)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pHTTPRouteTimeoutFilter.new(d)
+	fdecRHTTPRouteTimeoutFilter(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPHTTPRouteURLRewrite(d *fdec, v **HTTPRouteURLRewrite) {
-	fdecPtr(d, v, &d.sl.pHTTPRouteURLRewrite, fdecRHTTPRouteURLRewrite)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pHTTPRouteURLRewrite.new(d)
+	fdecRHTTPRouteURLRewrite(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPHealthCheck(d *fdec, v **HealthCheck) {
-	fdecPtr(d, v, &d.sl.pHealthCheck, fdecRHealthCheck)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pHealthCheck.new(d)
+	fdecRHealthCheck(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPHealthCheckDefinition(d *fdec, v **HealthCheckDefinition) {
-	fdecPtr(d, v, &d.sl.pHealthCheckDefinition, fdecRHealthCheckDefinition)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pHealthCheckDefinition.new(d)
+	fdecRHealthCheckDefinition(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPIngressGatewayDefaults(d *fdec, v **IngressGatewayDefaults) {
-	fdecPtr(d, v, &d.sl.pIngressGatewayDefaults, fdecRIngressGatewayDefaults)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pIngressGatewayDefaults.new(d)
+	fdecRIngressGatewayDefaults(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPIngressGatewaySDS(d *fdec, v **IngressGatewaySDS) {
-	fdecPtr(d, v, &d.sl.pIngressGatewaySDS, fdecRIngressGatewaySDS)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pIngressGatewaySDS.new(d)
+	fdecRIngressGatewaySDS(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPIngressGatewayServiceTLS(d *fdec, v **IngressGatewayServiceTLS) {
-	fdecPtr(d, v, &d.sl.pIngressGatewayServiceTLS, fdecRIngressGatewayServiceTLS)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pIngressGatewayServiceTLS.new(d)
+	fdecRIngressGatewayServiceTLS(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPIngressGatewayTLS(d *fdec, v **IngressGatewayTLS) {
-	fdecPtr(d, v, &d.sl.pIngressGatewayTLS, fdecRIngressGatewayTLS)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pIngressGatewayTLS.new(d)
+	fdecRIngressGatewayTLS(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPIntention(d *fdec, v **Intention) {
-	fdecPtr(d, v, &d.sl.pIntention, fdecRIntention)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pIntention.new(d)
+	fdecRIntention(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPJWTProviderCacheConfig(d *fdec, v **JWTProviderCacheConfig) {
-	fdecPtr(d, v, &d.sl.pJWTProviderCacheConfig, fdecRJWTProviderCacheConfig)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pJWTProviderCacheConfig.new(d)
+	fdecRJWTProviderCacheConfig(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPJWTProviderCertProviderInstance(d *fdec, v **JWTProviderCertProviderInstance) {
-	fdecPtr(d, v, &d.sl.pJWTProviderCertProviderInstance, fdecRJWTProviderCertProviderInstance)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pJWTProviderCertProviderInstance.new(d)
+	fdecRJWTProviderCertProviderInstance(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPJWTProviderForwarding(d *fdec, v **JWTProviderForwarding) {
-	fdecPtr(d, v, &d.sl.pJWTProviderForwarding, fdecRJWTProviderForwarding)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pJWTProviderForwarding.new(d)
+	fdecRJWTProviderForwarding(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPJWTProviderJWKSCluster(d *fdec, v **JWTProviderJWKSCluster) {
-	fdecPtr(d, v, &d.sl.pJWTProviderJWKSCluster, fdecRJWTProviderJWKSCluster)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pJWTProviderJWKSCluster.new(d)
+	fdecRJWTProviderJWKSCluster(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPJWTProviderKeySet(d *fdec, v **JWTProviderKeySet) {
-	fdecPtr(d, v, &d.sl.pJWTProviderKeySet, fdecRJWTProviderKeySet)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pJWTProviderKeySet.new(d)
+	fdecRJWTProviderKeySet(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPJWTProviderLocalKeySet(d *fdec, v **JWTProviderLocalKeySet) {
-	fdecPtr(d, v, &d.sl.pJWTProviderLocalKeySet, fdecRJWTProviderLocalKeySet)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pJWTProviderLocalKeySet.new(d)
+	fdecRJWTProviderLocalKeySet(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPJWTProviderLocation(d *fdec, v **JWTProviderLocation) {
-	fdecPtr(d, v, &d.sl.pJWTProviderLocation, fdecRJWTProviderLocation)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pJWTProviderLocation.new(d)
+	fdecRJWTProviderLocation(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPJWTProviderLocationCookie(d *fdec, v **JWTProviderLocationCookie) {
-	fdecPtr(d, v, &d.sl.pJWTProviderLocationCookie, fdecRJWTProviderLocationCookie)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pJWTProviderLocationCookie.new(d)
+	fdecRJWTProviderLocationCookie(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPJWTProviderLocationHeader(d *fdec, v **JWTProviderLocationHeader) {
-	fdecPtr(d, v, &d.sl.pJWTProviderLocationHeader, fdecRJWTProviderLocationHeader)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pJWTProviderLocationHeader.new(d)
+	fdecRJWTProviderLocationHeader(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPJWTProviderLocationQueryParam(d *fdec, v **JWTProviderLocationQueryParam) {
-	fdecPtr(d, v, &d.sl.pJWTProviderLocationQueryParam, fdecRJWTProviderLocationQueryParam)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pJWTProviderLocationQueryParam.new(d)
+	fdecRJWTProviderLocationQueryParam(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPJWTProviderRemoteKeySet(d *fdec, v **JWTProviderRemoteKeySet) {
-	fdecPtr(d, v, &d.sl.pJWTProviderRemoteKeySet, fdecRJWTProviderRemoteKeySet)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pJWTProviderRemoteKeySet.new(d)
+	fdecRJWTProviderRemoteKeySet(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPJWTProviderRetryBackOff(d *fdec, v **JWTProviderRetryBackOff) {
-	fdecPtr(d, v, &d.sl.pJWTProviderRetryBackOff, fdecRJWTProviderRetryBackOff)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pJWTProviderRetryBackOff.new(d)
+	fdecRJWTProviderRetryBackOff(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPJWTProviderRetryPolicy(d *fdec, v **JWTProviderRetryPolicy) {
-	fdecPtr(d, v, &d.sl.pJWTProviderRetryPolicy, fdecRJWTProviderRetryPolicy)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pJWTProviderRetryPolicy.new(d)
+	fdecRJWTProviderRetryPolicy(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPJWTProviderTLSCertificates(d *fdec, v **JWTProviderTLSCertificates) {
-	fdecPtr(d, v, &d.sl.pJWTProviderTLSCertificates, fdecRJWTProviderTLSCertificates)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pJWTProviderTLSCertificates.new(d)
+	fdecRJWTProviderTLSCertificates(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPJWTProviderTrustedCA(d *fdec, v **JWTProviderTrustedCA) {
-	fdecPtr(d, v, &d.sl.pJWTProviderTrustedCA, fdecRJWTProviderTrustedCA)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pJWTProviderTrustedCA.new(d)
+	fdecRJWTProviderTrustedCA(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPKVPair(d *fdec, v **KVPair) {
-	fdecPtr(d, v, &d.sl.pKVPair, fdecRKVPair)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pKVPair.new(d)
+	fdecRKVPair(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPKeyringResponse(d *fdec, v **KeyringResponse) {
-	fdecPtr(d, v, &d.sl.pKeyringResponse, fdecRKeyringResponse)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pKeyringResponse.new(d)
+	fdecRKeyringResponse(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPLocality(d *fdec, v **Locality) {
-	fdecPtr(d, v, &d.sl.pLocality, fdecRLocality)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pLocality.new(d)
+	fdecRLocality(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPNode(d *fdec, v **Node) {
-	fdecPtr(d, v, &d.sl.pNode, fdecRNode)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pNode.new(d)
+	fdecRNode(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPNodeService(d *fdec, v **NodeService) {
-	fdecPtr(d, v, &d.sl.pNodeService, fdecRNodeService)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pNodeService.new(d)
+	fdecRNodeService(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPPeering(d *fdec, v **Peering) {
-	fdecPtr(d, v, &d.sl.pPeering, fdecRPeering)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pPeering.new(d)
+	fdecRPeering(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPPeeringLocality(d *fdec, v **PeeringLocality) {
-	fdecPtr(d, v, &d.sl.pPeeringLocality, fdecRPeeringLocality)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pPeeringLocality.new(d)
+	fdecRPeeringLocality(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPPreparedQuery(d *fdec, v **PreparedQuery) {
-	fdecPtr(d, v, &d.sl.pPreparedQuery, fdecRPreparedQuery)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pPreparedQuery.new(d)
+	fdecRPreparedQuery(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPServiceConnect(d *fdec, v **ServiceConnect) {
-	fdecPtr(d, v, &d.sl.pServiceConnect, fdecRServiceConnect)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pServiceConnect.new(d)
+	fdecRServiceConnect(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPServiceEntry(d *fdec, v **ServiceEntry) {
-	fdecPtr(d, v, &d.sl.pServiceEntry, fdecRServiceEntry)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pServiceEntry.new(d)
+	fdecRServiceEntry(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPServiceIntentionsHTTPPermission(d *fdec, v **ServiceIntentionsHTTPPermission) {
-	fdecPtr(d, v, &d.sl.pServiceIntentionsHTTPPermission, fdecRServiceIntentionsHTTPPermission)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pServiceIntentionsHTTPPermission.new(d)
+	fdecRServiceIntentionsHTTPPermission(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPServiceIntentionsJWT(d *fdec, v **ServiceIntentionsJWT) {
-	fdecPtr(d, v, &d.sl.pServiceIntentionsJWT, fdecRServiceIntentionsJWT)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pServiceIntentionsJWT.new(d)
+	fdecRServiceIntentionsJWT(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPServiceIntentionsJWTClaim(d *fdec, v **ServiceIntentionsJWTClaim) {
-	fdecPtr(d, v, &d.sl.pServiceIntentionsJWTClaim, fdecRServiceIntentionsJWTClaim)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pServiceIntentionsJWTClaim.new(d)
+	fdecRServiceIntentionsJWTClaim(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPServiceIntentionsJWTProvider(d *fdec, v **ServiceIntentionsJWTProvider) {
-	fdecPtr(d, v, &d.sl.pServiceIntentionsJWTProvider, fdecRServiceIntentionsJWTProvider)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pServiceIntentionsJWTProvider.new(d)
+	fdecRServiceIntentionsJWTProvider(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPServiceIntentionsPermission(d *fdec, v **ServiceIntentionsPermission) {
-	fdecPtr(d, v, &d.sl.pServiceIntentionsPermission, fdecRServiceIntentionsPermission)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pServiceIntentionsPermission.new(d)
+	fdecRServiceIntentionsPermission(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPServiceIntentionsSource(d *fdec, v **ServiceIntentionsSource) {
-	fdecPtr(d, v, &d.sl.pServiceIntentionsSource, fdecRServiceIntentionsSource)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pServiceIntentionsSource.new(d)
+	fdecRServiceIntentionsSource(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPServiceNode(d *fdec, v **ServiceNode) {
-	fdecPtr(d, v, &d.sl.pServiceNode, fdecRServiceNode)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pServiceNode.new(d)
+	fdecRServiceNode(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPServiceProxy(d *fdec, v **ServiceProxy) {
-	fdecPtr(d, v, &d.sl.pServiceProxy, fdecRServiceProxy)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pServiceProxy.new(d)
+	fdecRServiceProxy(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPServiceResolverCookieConfig(d *fdec, v **ServiceResolverCookieConfig) {
-	fdecPtr(d, v, &d.sl.pServiceResolverCookieConfig, fdecRServiceResolverCookieConfig)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pServiceResolverCookieConfig.new(d)
+	fdecRServiceResolverCookieConfig(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPServiceResolverFailoverPolicy(d *fdec, v **ServiceResolverFailoverPolicy) {
-	fdecPtr(d, v, &d.sl.pServiceResolverFailoverPolicy, fdecRServiceResolverFailoverPolicy)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pServiceResolverFailoverPolicy.new(d)
+	fdecRServiceResolverFailoverPolicy(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPServiceResolverLeastRequest(d *fdec, v **ServiceResolverLeastRequest) {
-	fdecPtr(d, v, &d.sl.pServiceResolverLeastRequest, fdecRServiceResolverLeastRequest)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pServiceResolverLeastRequest.new(d)
+	fdecRServiceResolverLeastRequest(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPServiceResolverLoadBalancer(d *fdec, v **ServiceResolverLoadBalancer) {
-	fdecPtr(d, v, &d.sl.pServiceResolverLoadBalancer, fdecRServiceResolverLoadBalancer)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pServiceResolverLoadBalancer.new(d)
+	fdecRServiceResolverLoadBalancer(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPServiceResolverPrioritizeByLocality(d *fdec, v **ServiceResolverPrioritizeByLocality) {
-	fdecPtr(d, v, &d.sl.pServiceResolverPrioritizeByLocality, fdecRServiceResolverPrioritizeByLocality)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pServiceResolverPrioritizeByLocality.new(d)
+	fdecRServiceResolverPrioritizeByLocality(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPServiceResolverRedirect(d *fdec, v **ServiceResolverRedirect) {
-	fdecPtr(d, v, &d.sl.pServiceResolverRedirect, fdecRServiceResolverRedirect)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pServiceResolverRedirect.new(d)
+	fdecRServiceResolverRedirect(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPServiceResolverRingHash(d *fdec, v **ServiceResolverRingHash) {
-	fdecPtr(d, v, &d.sl.pServiceResolverRingHash, fdecRServiceResolverRingHash)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pServiceResolverRingHash.new(d)
+	fdecRServiceResolverRingHash(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPServiceRouterDestination(d *fdec, v **ServiceRouterDestination) {
-	fdecPtr(d, v, &d.sl.pServiceRouterDestination, fdecRServiceRouterDestination)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pServiceRouterDestination.new(d)
+	fdecRServiceRouterDestination(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPServiceRouterHTTPMatch(d *fdec, v **ServiceRouterHTTPMatch) {
-	fdecPtr(d, v, &d.sl.pServiceRouterHTTPMatch, fdecRServiceRouterHTTPMatch)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pServiceRouterHTTPMatch.new(d)
+	fdecRServiceRouterHTTPMatch(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPServiceRouterMatch(d *fdec, v **ServiceRouterMatch) {
-	fdecPtr(d, v, &d.sl.pServiceRouterMatch, fdecRServiceRouterMatch)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pServiceRouterMatch.new(d)
+	fdecRServiceRouterMatch(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPServiceRouterRoute(d *fdec, v **ServiceRouterRoute) {
-	fdecPtr(d, v, &d.sl.pServiceRouterRoute, fdecRServiceRouterRoute)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pServiceRouterRoute.new(d)
+	fdecRServiceRouterRoute(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPServiceSplitterSplit(d *fdec, v **ServiceSplitterSplit) {
-	fdecPtr(d, v, &d.sl.pServiceSplitterSplit, fdecRServiceSplitterSplit)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pServiceSplitterSplit.new(d)
+	fdecRServiceSplitterSplit(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPSessionEntry(d *fdec, v **SessionEntry) {
-	fdecPtr(d, v, &d.sl.pSessionEntry, fdecRSessionEntry)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pSessionEntry.new(d)
+	fdecRSessionEntry(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPUserEvent(d *fdec, v **UserEvent) {
-	fdecPtr(d, v, &d.sl.pUserEvent, fdecRUserEvent)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pUserEvent.new(d)
+	fdecRUserEvent(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPWeights(d *fdec, v **Weights) {
-	fdecPtr(d, v, &d.sl.pWeights, fdecRWeights)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pWeights.new(d)
+	fdecRWeights(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPeering(d *fdec, v *Peering) {
@@ -5202,7 +7139,15 @@ func fdecRPeeringStreamStatus(d *fdec, v *PeeringStreamStatus) {
 }
 
 func fdecRPint(d *fdec, v **int) {
-	fdecPtr(d, v, &d.sl.pint, fdecInt[int])
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.pint.new(d)
+	fdecInt[int](d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPreparedQuery(d *fdec, v *PreparedQuery) {
@@ -5519,15 +7464,39 @@ func fdecRProxyUpstream(d *fdec, v *ProxyUpstream) {
 }
 
 func fdecRPtimeDuration(d *fdec, v **time.Duration) {
-	fdecPtr(d, v, &d.sl.ptimeDuration, fdecDuration)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.ptimeDuration.new(d)
+	fdecDuration(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPtimeTime(d *fdec, v **time.Time) {
-	fdecPtr(d, v, &d.sl.ptimeTime, fdecTime)
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.ptimeTime.new(d)
+	fdecTime(d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRPuint32(d *fdec, v **uint32) {
-	fdecPtr(d, v, &d.sl.puint32, fdecUint[uint32])
+	if d.null() {
+		*v = nil
+		return
+	}
+	p := d.sl.puint32.new(d)
+	fdecUint[uint32](d, p)
+	if !d.bad {
+		*v = p
+	}
 }
 
 func fdecRResolvedExportedConsumers(d *fdec, v *ResolvedExportedConsumers) {
@@ -5583,195 +7552,1395 @@ func fdecRResolvedExportedService(d *fdec, v *ResolvedExportedService) {
 }
 
 func fdecRSACLLink(d *fdec, v *[]ACLLink) {
-	fdecSlice(d, v, &d.st.sACLLink, &d.sl.sACLLink, fdecRACLLink)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sACLLink
+	mark := len(*st)
+	var zero ACLLink
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRACLLink(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sACLLink.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSACLNodeIdentity(d *fdec, v *[]ACLNodeIdentity) {
-	fdecSlice(d, v, &d.st.sACLNodeIdentity, &d.sl.sACLNodeIdentity, fdecRACLNodeIdentity)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sACLNodeIdentity
+	mark := len(*st)
+	var zero ACLNodeIdentity
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRACLNodeIdentity(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sACLNodeIdentity.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSACLServiceIdentity(d *fdec, v *[]ACLServiceIdentity) {
-	fdecSlice(d, v, &d.st.sACLServiceIdentity, &d.sl.sACLServiceIdentity, fdecRACLServiceIdentity)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sACLServiceIdentity
+	mark := len(*st)
+	var zero ACLServiceIdentity
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRACLServiceIdentity(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sACLServiceIdentity.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSACLTemplatedPolicy(d *fdec, v *[]ACLTemplatedPolicy) {
-	fdecSlice(d, v, &d.st.sACLTemplatedPolicy, &d.sl.sACLTemplatedPolicy, fdecRACLTemplatedPolicy)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sACLTemplatedPolicy
+	mark := len(*st)
+	var zero ACLTemplatedPolicy
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRACLTemplatedPolicy(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sACLTemplatedPolicy.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSAPIGatewayListener(d *fdec, v *[]APIGatewayListener) {
-	fdecSlice(d, v, &d.st.sAPIGatewayListener, &d.sl.sAPIGatewayListener, fdecRAPIGatewayListener)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sAPIGatewayListener
+	mark := len(*st)
+	var zero APIGatewayListener
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRAPIGatewayListener(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sAPIGatewayListener.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSConfigEntryCondition(d *fdec, v *[]ConfigEntryCondition) {
-	fdecSlice(d, v, &d.st.sConfigEntryCondition, &d.sl.sConfigEntryCondition, fdecRConfigEntryCondition)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sConfigEntryCondition
+	mark := len(*st)
+	var zero ConfigEntryCondition
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRConfigEntryCondition(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sConfigEntryCondition.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSConfigEnvoyExtension(d *fdec, v *[]ConfigEnvoyExtension) {
-	fdecSlice(d, v, &d.st.sConfigEnvoyExtension, &d.sl.sConfigEnvoyExtension, fdecRConfigEnvoyExtension)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sConfigEnvoyExtension
+	mark := len(*st)
+	var zero ConfigEnvoyExtension
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRConfigEnvoyExtension(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sConfigEnvoyExtension.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSConfigExposePath(d *fdec, v *[]ConfigExposePath) {
-	fdecSlice(d, v, &d.st.sConfigExposePath, &d.sl.sConfigExposePath, fdecRConfigExposePath)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sConfigExposePath
+	mark := len(*st)
+	var zero ConfigExposePath
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRConfigExposePath(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sConfigExposePath.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSConfigHTTPHeaderModifiers(d *fdec, v *[]ConfigHTTPHeaderModifiers) {
-	fdecSlice(d, v, &d.st.sConfigHTTPHeaderModifiers, &d.sl.sConfigHTTPHeaderModifiers, fdecRConfigHTTPHeaderModifiers)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sConfigHTTPHeaderModifiers
+	mark := len(*st)
+	var zero ConfigHTTPHeaderModifiers
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRConfigHTTPHeaderModifiers(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sConfigHTTPHeaderModifiers.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSConfigResourceReference(d *fdec, v *[]ConfigResourceReference) {
-	fdecSlice(d, v, &d.st.sConfigResourceReference, &d.sl.sConfigResourceReference, fdecRConfigResourceReference)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sConfigResourceReference
+	mark := len(*st)
+	var zero ConfigResourceReference
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRConfigResourceReference(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sConfigResourceReference.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSConfigRouteRateLimits(d *fdec, v *[]ConfigRouteRateLimits) {
-	fdecSlice(d, v, &d.st.sConfigRouteRateLimits, &d.sl.sConfigRouteRateLimits, fdecRConfigRouteRateLimits)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sConfigRouteRateLimits
+	mark := len(*st)
+	var zero ConfigRouteRateLimits
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRConfigRouteRateLimits(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sConfigRouteRateLimits.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSExportedService(d *fdec, v *[]ExportedService) {
-	fdecSlice(d, v, &d.st.sExportedService, &d.sl.sExportedService, fdecRExportedService)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sExportedService
+	mark := len(*st)
+	var zero ExportedService
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRExportedService(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sExportedService.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSExportedServiceConsumer(d *fdec, v *[]ExportedServiceConsumer) {
-	fdecSlice(d, v, &d.st.sExportedServiceConsumer, &d.sl.sExportedServiceConsumer, fdecRExportedServiceConsumer)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sExportedServiceConsumer
+	mark := len(*st)
+	var zero ExportedServiceConsumer
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRExportedServiceConsumer(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sExportedServiceConsumer.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSHTTPRouteHeaderMatch(d *fdec, v *[]HTTPRouteHeaderMatch) {
-	fdecSlice(d, v, &d.st.sHTTPRouteHeaderMatch, &d.sl.sHTTPRouteHeaderMatch, fdecRHTTPRouteHeaderMatch)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sHTTPRouteHeaderMatch
+	mark := len(*st)
+	var zero HTTPRouteHeaderMatch
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRHTTPRouteHeaderMatch(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sHTTPRouteHeaderMatch.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSHTTPRouteMatch(d *fdec, v *[]HTTPRouteMatch) {
-	fdecSlice(d, v, &d.st.sHTTPRouteMatch, &d.sl.sHTTPRouteMatch, fdecRHTTPRouteMatch)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sHTTPRouteMatch
+	mark := len(*st)
+	var zero HTTPRouteMatch
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRHTTPRouteMatch(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sHTTPRouteMatch.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSHTTPRouteQueryMatch(d *fdec, v *[]HTTPRouteQueryMatch) {
-	fdecSlice(d, v, &d.st.sHTTPRouteQueryMatch, &d.sl.sHTTPRouteQueryMatch, fdecRHTTPRouteQueryMatch)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sHTTPRouteQueryMatch
+	mark := len(*st)
+	var zero HTTPRouteQueryMatch
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRHTTPRouteQueryMatch(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sHTTPRouteQueryMatch.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSHTTPRouteRule(d *fdec, v *[]HTTPRouteRule) {
-	fdecSlice(d, v, &d.st.sHTTPRouteRule, &d.sl.sHTTPRouteRule, fdecRHTTPRouteRule)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sHTTPRouteRule
+	mark := len(*st)
+	var zero HTTPRouteRule
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRHTTPRouteRule(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sHTTPRouteRule.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSHTTPRouteService(d *fdec, v *[]HTTPRouteService) {
-	fdecSlice(d, v, &d.st.sHTTPRouteService, &d.sl.sHTTPRouteService, fdecRHTTPRouteService)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sHTTPRouteService
+	mark := len(*st)
+	var zero HTTPRouteService
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRHTTPRouteService(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sHTTPRouteService.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSIngressGatewayListener(d *fdec, v *[]IngressGatewayListener) {
-	fdecSlice(d, v, &d.st.sIngressGatewayListener, &d.sl.sIngressGatewayListener, fdecRIngressGatewayListener)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sIngressGatewayListener
+	mark := len(*st)
+	var zero IngressGatewayListener
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRIngressGatewayListener(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sIngressGatewayListener.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSIngressGatewayService(d *fdec, v *[]IngressGatewayService) {
-	fdecSlice(d, v, &d.st.sIngressGatewayService, &d.sl.sIngressGatewayService, fdecRIngressGatewayService)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sIngressGatewayService
+	mark := len(*st)
+	var zero IngressGatewayService
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRIngressGatewayService(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sIngressGatewayService.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSPConfigUpstream(d *fdec, v *[]*ConfigUpstream) {
-	fdecSlice(d, v, &d.st.sPConfigUpstream, &d.sl.sPConfigUpstream, fdecRPConfigUpstream)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPConfigUpstream
+	mark := len(*st)
+	var zero *ConfigUpstream
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPConfigUpstream(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sPConfigUpstream.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSPConnectCARoot(d *fdec, v *[]*ConnectCARoot) {
-	fdecSlice(d, v, &d.st.sPConnectCARoot, &d.sl.sPConnectCARoot, fdecRPConnectCARoot)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPConnectCARoot
+	mark := len(*st)
+	var zero *ConnectCARoot
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPConnectCARoot(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sPConnectCARoot.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSPCoordinateEntry(d *fdec, v *[]*CoordinateEntry) {
-	fdecSlice(d, v, &d.st.sPCoordinateEntry, &d.sl.sPCoordinateEntry, fdecRPCoordinateEntry)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPCoordinateEntry
+	mark := len(*st)
+	var zero *CoordinateEntry
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPCoordinateEntry(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sPCoordinateEntry.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSPDiscoveryRoute(d *fdec, v *[]*DiscoveryRoute) {
-	fdecSlice(d, v, &d.st.sPDiscoveryRoute, &d.sl.sPDiscoveryRoute, fdecRPDiscoveryRoute)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPDiscoveryRoute
+	mark := len(*st)
+	var zero *DiscoveryRoute
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPDiscoveryRoute(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sPDiscoveryRoute.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSPDiscoverySplit(d *fdec, v *[]*DiscoverySplit) {
-	fdecSlice(d, v, &d.st.sPDiscoverySplit, &d.sl.sPDiscoverySplit, fdecRPDiscoverySplit)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPDiscoverySplit
+	mark := len(*st)
+	var zero *DiscoverySplit
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPDiscoverySplit(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sPDiscoverySplit.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSPHealthCheck(d *fdec, v *[]*HealthCheck) {
-	fdecSlice(d, v, &d.st.sPHealthCheck, &d.sl.sPHealthCheck, fdecRPHealthCheck)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPHealthCheck
+	mark := len(*st)
+	var zero *HealthCheck
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPHealthCheck(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sPHealthCheck.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSPIntention(d *fdec, v *[]*Intention) {
-	fdecSlice(d, v, &d.st.sPIntention, &d.sl.sPIntention, fdecRPIntention)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPIntention
+	mark := len(*st)
+	var zero *Intention
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPIntention(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sPIntention.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSPJWTProviderLocation(d *fdec, v *[]*JWTProviderLocation) {
-	fdecSlice(d, v, &d.st.sPJWTProviderLocation, &d.sl.sPJWTProviderLocation, fdecRPJWTProviderLocation)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPJWTProviderLocation
+	mark := len(*st)
+	var zero *JWTProviderLocation
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPJWTProviderLocation(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sPJWTProviderLocation.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSPNodeService(d *fdec, v *[]*NodeService) {
-	fdecSlice(d, v, &d.st.sPNodeService, &d.sl.sPNodeService, fdecRPNodeService)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPNodeService
+	mark := len(*st)
+	var zero *NodeService
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPNodeService(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sPNodeService.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSPServiceIntentionsJWTClaim(d *fdec, v *[]*ServiceIntentionsJWTClaim) {
-	fdecSlice(d, v, &d.st.sPServiceIntentionsJWTClaim, &d.sl.sPServiceIntentionsJWTClaim, fdecRPServiceIntentionsJWTClaim)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPServiceIntentionsJWTClaim
+	mark := len(*st)
+	var zero *ServiceIntentionsJWTClaim
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPServiceIntentionsJWTClaim(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sPServiceIntentionsJWTClaim.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSPServiceIntentionsJWTProvider(d *fdec, v *[]*ServiceIntentionsJWTProvider) {
-	fdecSlice(d, v, &d.st.sPServiceIntentionsJWTProvider, &d.sl.sPServiceIntentionsJWTProvider, fdecRPServiceIntentionsJWTProvider)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPServiceIntentionsJWTProvider
+	mark := len(*st)
+	var zero *ServiceIntentionsJWTProvider
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPServiceIntentionsJWTProvider(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sPServiceIntentionsJWTProvider.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSPServiceIntentionsPermission(d *fdec, v *[]*ServiceIntentionsPermission) {
-	fdecSlice(d, v, &d.st.sPServiceIntentionsPermission, &d.sl.sPServiceIntentionsPermission, fdecRPServiceIntentionsPermission)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPServiceIntentionsPermission
+	mark := len(*st)
+	var zero *ServiceIntentionsPermission
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPServiceIntentionsPermission(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sPServiceIntentionsPermission.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSPServiceIntentionsSource(d *fdec, v *[]*ServiceIntentionsSource) {
-	fdecSlice(d, v, &d.st.sPServiceIntentionsSource, &d.sl.sPServiceIntentionsSource, fdecRPServiceIntentionsSource)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPServiceIntentionsSource
+	mark := len(*st)
+	var zero *ServiceIntentionsSource
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPServiceIntentionsSource(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sPServiceIntentionsSource.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSPreparedQueryFailoverTarget(d *fdec, v *[]PreparedQueryFailoverTarget) {
-	fdecSlice(d, v, &d.st.sPreparedQueryFailoverTarget, &d.sl.sPreparedQueryFailoverTarget, fdecRPreparedQueryFailoverTarget)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sPreparedQueryFailoverTarget
+	mark := len(*st)
+	var zero PreparedQueryFailoverTarget
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRPreparedQueryFailoverTarget(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sPreparedQueryFailoverTarget.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSProxyUpstream(d *fdec, v *[]ProxyUpstream) {
-	fdecSlice(d, v, &d.st.sProxyUpstream, &d.sl.sProxyUpstream, fdecRProxyUpstream)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sProxyUpstream
+	mark := len(*st)
+	var zero ProxyUpstream
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRProxyUpstream(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sProxyUpstream.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSSamenessGroupMember(d *fdec, v *[]SamenessGroupMember) {
-	fdecSlice(d, v, &d.st.sSamenessGroupMember, &d.sl.sSamenessGroupMember, fdecRSamenessGroupMember)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sSamenessGroupMember
+	mark := len(*st)
+	var zero SamenessGroupMember
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRSamenessGroupMember(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sSamenessGroupMember.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSServiceIntentionsHeaderPermission(d *fdec, v *[]ServiceIntentionsHeaderPermission) {
-	fdecSlice(d, v, &d.st.sServiceIntentionsHeaderPermission, &d.sl.sServiceIntentionsHeaderPermission, fdecRServiceIntentionsHeaderPermission)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sServiceIntentionsHeaderPermission
+	mark := len(*st)
+	var zero ServiceIntentionsHeaderPermission
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRServiceIntentionsHeaderPermission(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sServiceIntentionsHeaderPermission.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSServiceResolverFailoverTarget(d *fdec, v *[]ServiceResolverFailoverTarget) {
-	fdecSlice(d, v, &d.st.sServiceResolverFailoverTarget, &d.sl.sServiceResolverFailoverTarget, fdecRServiceResolverFailoverTarget)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sServiceResolverFailoverTarget
+	mark := len(*st)
+	var zero ServiceResolverFailoverTarget
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRServiceResolverFailoverTarget(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sServiceResolverFailoverTarget.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSServiceResolverHashPolicy(d *fdec, v *[]ServiceResolverHashPolicy) {
-	fdecSlice(d, v, &d.st.sServiceResolverHashPolicy, &d.sl.sServiceResolverHashPolicy, fdecRServiceResolverHashPolicy)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sServiceResolverHashPolicy
+	mark := len(*st)
+	var zero ServiceResolverHashPolicy
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRServiceResolverHashPolicy(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sServiceResolverHashPolicy.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSServiceRouterHeaderMatch(d *fdec, v *[]ServiceRouterHeaderMatch) {
-	fdecSlice(d, v, &d.st.sServiceRouterHeaderMatch, &d.sl.sServiceRouterHeaderMatch, fdecRServiceRouterHeaderMatch)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sServiceRouterHeaderMatch
+	mark := len(*st)
+	var zero ServiceRouterHeaderMatch
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRServiceRouterHeaderMatch(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sServiceRouterHeaderMatch.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSServiceRouterQueryParamMatch(d *fdec, v *[]ServiceRouterQueryParamMatch) {
-	fdecSlice(d, v, &d.st.sServiceRouterQueryParamMatch, &d.sl.sServiceRouterQueryParamMatch, fdecRServiceRouterQueryParamMatch)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sServiceRouterQueryParamMatch
+	mark := len(*st)
+	var zero ServiceRouterQueryParamMatch
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRServiceRouterQueryParamMatch(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sServiceRouterQueryParamMatch.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSServiceRouterRoute(d *fdec, v *[]ServiceRouterRoute) {
-	fdecSlice(d, v, &d.st.sServiceRouterRoute, &d.sl.sServiceRouterRoute, fdecRServiceRouterRoute)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sServiceRouterRoute
+	mark := len(*st)
+	var zero ServiceRouterRoute
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRServiceRouterRoute(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sServiceRouterRoute.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSServiceSplitterSplit(d *fdec, v *[]ServiceSplitterSplit) {
-	fdecSlice(d, v, &d.st.sServiceSplitterSplit, &d.sl.sServiceSplitterSplit, fdecRServiceSplitterSplit)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sServiceSplitterSplit
+	mark := len(*st)
+	var zero ServiceSplitterSplit
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRServiceSplitterSplit(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sServiceSplitterSplit.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSSessionServiceCheck(d *fdec, v *[]SessionServiceCheck) {
-	fdecSlice(d, v, &d.st.sSessionServiceCheck, &d.sl.sSessionServiceCheck, fdecRSessionServiceCheck)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sSessionServiceCheck
+	mark := len(*st)
+	var zero SessionServiceCheck
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRSessionServiceCheck(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sSessionServiceCheck.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSTCPRouteService(d *fdec, v *[]TCPRouteService) {
-	fdecSlice(d, v, &d.st.sTCPRouteService, &d.sl.sTCPRouteService, fdecRTCPRouteService)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sTCPRouteService
+	mark := len(*st)
+	var zero TCPRouteService
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRTCPRouteService(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sTCPRouteService.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSTerminatingGatewayService(d *fdec, v *[]TerminatingGatewayService) {
-	fdecSlice(d, v, &d.st.sTerminatingGatewayService, &d.sl.sTerminatingGatewayService, fdecRTerminatingGatewayService)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sTerminatingGatewayService
+	mark := len(*st)
+	var zero TerminatingGatewayService
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRTerminatingGatewayService(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sTerminatingGatewayService.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSTxnOpError(d *fdec, v *[]TxnOpError) {
-	fdecSlice(d, v, &d.st.sTxnOpError, &d.sl.sTxnOpError, fdecRTxnOpError)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sTxnOpError
+	mark := len(*st)
+	var zero TxnOpError
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRTxnOpError(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sTxnOpError.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSTxnResult(d *fdec, v *[]TxnResult) {
-	fdecSlice(d, v, &d.st.sTxnResult, &d.sl.sTxnResult, fdecRTxnResult)
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sTxnResult
+	mark := len(*st)
+	var zero TxnResult
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRTxnResult(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sTxnResult.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSamenessGroupConfigEntry(d *fdec, v *SamenessGroupConfigEntry) {
@@ -7164,11 +10333,36 @@ func fdecRSessionServiceCheck(d *fdec, v *SessionServiceCheck) {
 }
 
 func fdecRSfloat64(d *fdec, v *[]float64) {
-	fdecSlice(d, v, &d.st.sfloat64, &d.sl.sfloat64, fdecFloat[float64])
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sfloat64
+	mark := len(*st)
+	var zero float64
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecFloat[float64](d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.sfloat64.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRSstring(d *fdec, v *[]string) {
-	fdecSlice(d, v, &d.st.sstring, &d.sl.sstring, fdecStr[string])
+	fdecStrings(d, v, &d.st.sstring, &d.sl.sstring)
 }
 
 func fdecRStruct_Chain_PCompiledDiscoveryChain(d *fdec, v *struct{ Chain *CompiledDiscoveryChain }) {
@@ -7212,7 +10406,32 @@ func fdecRStruct_ID_string(d *fdec, v *struct{ ID string }) {
 }
 
 func fdecRSuint32(d *fdec, v *[]uint32) {
-	fdecSlice(d, v, &d.st.suint32, &d.sl.suint32, fdecUint[uint32])
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.suint32
+	mark := len(*st)
+	var zero uint32
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecUint[uint32](d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := d.sl.suint32.alloc(d, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecRTCPRouteConfigEntry(d *fdec, v *TCPRouteConfigEntry) {

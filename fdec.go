@@ -3,8 +3,8 @@ package consul
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
-	"math"
 	"reflect"
 	"strconv"
 	"strings"
@@ -269,15 +269,10 @@ func (d *fdec) objNext(first *bool) ([]byte, bool) {
 		return nil, false
 	}
 	start := d.i + 1
-	j := start
-	for j < len(d.b) && d.b[j] != '"' {
-		if c := d.b[j]; c == '\\' || c < 0x20 || c >= 0x80 {
-			d.fail()
-			return nil, false
-		}
-		j++
-	}
-	if j >= len(d.b) {
+	j := start + scanPlain(d.b[start:])
+	if j >= len(d.b) || d.b[j] != '"' {
+		// An escape, a control character or a byte that is not ASCII
+		// in a key: encoding/json's.
 		d.fail()
 		return nil, false
 	}
@@ -362,6 +357,27 @@ func (d *fdec) blockSize(used *int, n int) int {
 	return max(size, n)
 }
 
+// scanPlain returns the index of the first byte of b that is a quote, a
+// backslash, a control character or not ASCII, or len(b): eight bytes at a
+// time.
+func scanPlain(b []byte) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		q, bs := w^(ones*'"'), w^(ones*'\\')
+		if ((w-ones*0x20)|(q-ones)&^q|(bs-ones)&^bs|w)&highs != 0 {
+			break
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c == '"' || c == '\\' || c < 0x20 || c >= 0x80 {
+			return i
+		}
+	}
+	return i
+}
+
 // rawString reads a string; null reads as ok with null set.
 func (d *fdec) rawString() (s string, null, ok bool) {
 	if d.null() {
@@ -372,7 +388,12 @@ func (d *fdec) rawString() (s string, null, ok bool) {
 		return "", false, false
 	}
 	start := d.i + 1
-	j := start
+	j := start + scanPlain(d.b[start:])
+	if j < len(d.b) && d.b[j] == '"' {
+		s = d.keep(d.b[start:j])
+		d.i = j + 1
+		return s, false, true
+	}
 	ascii := true
 	for j < len(d.b) {
 		c := d.b[j]
@@ -461,24 +482,9 @@ func (d *fdec) digits() []byte {
 
 // fdecUint reads an unsigned integer of T's size; null leaves *p alone.
 func fdecUint[T ~uint | ~uint8 | ~uint16 | ~uint32 | ~uint64 | ~uintptr](d *fdec, p *T) {
-	if d.null() {
+	n, ok := d.uintLit()
+	if !ok {
 		return
-	}
-	lit := d.digits()
-	if d.bad {
-		return
-	}
-	if len(lit) > 20 || lit[0] == '-' {
-		d.fail()
-		return
-	}
-	var n uint64
-	for _, c := range lit {
-		if n > (math.MaxUint64-uint64(c-'0'))/10 {
-			d.fail() // overflow: encoding/json says so
-			return
-		}
-		n = n*10 + uint64(c-'0')
 	}
 	if uint64(T(n)) != n {
 		d.fail()
@@ -487,27 +493,64 @@ func fdecUint[T ~uint | ~uint8 | ~uint16 | ~uint32 | ~uint64 | ~uintptr](d *fdec
 	*p = T(n)
 }
 
+// uintLit reads a non-negative integer in one pass; it reports false for
+// a null (and on a failure).
+func (d *fdec) uintLit() (uint64, bool) {
+	c := d.peek()
+	if c == 'n' {
+		d.null()
+		return 0, false
+	}
+	b, i := d.b, d.i
+	if c < '0' || c > '9' || c == '0' && i+1 < len(b) && b[i+1] >= '0' && b[i+1] <= '9' {
+		d.fail() // a sign, a leading zero, not a number
+		return 0, false
+	}
+	start := i
+	var n uint64
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		n = n*10 + uint64(b[i]-'0')
+		i++
+	}
+	if i < len(b) && (b[i] == '.' || b[i] == 'e' || b[i] == 'E') {
+		d.fail()
+		return 0, false
+	}
+	if i-start > 19 {
+		// Past 19 digits it may overflow: check with strconv.
+		v, err := strconv.ParseUint(string(b[start:i]), 10, 64)
+		if err != nil {
+			d.fail() // overflow: encoding/json says so
+			return 0, false
+		}
+		n = v
+	}
+	d.i = i
+	return n, true
+}
+
 // fdecInt reads a signed integer of T's size; null leaves *p alone.
 func fdecInt[T ~int | ~int8 | ~int16 | ~int32 | ~int64](d *fdec, p *T) {
-	if d.null() {
-		return
-	}
-	lit := d.digits()
-	if d.bad {
-		return
-	}
-	neg := lit[0] == '-'
+	neg := d.peek() == '-'
 	if neg {
-		lit = lit[1:]
+		d.i++
+		if d.i >= len(d.b) || d.b[d.i] < '0' || d.b[d.i] > '9' {
+			d.fail()
+			return
+		}
 	}
-	if len(lit) > 18 {
-		d.fail()
+	u, ok := d.uintLit()
+	if !ok {
+		if neg && !d.bad {
+			d.fail() // -null
+		}
 		return
 	}
-	var n int64
-	for _, c := range lit {
-		n = n*10 + int64(c-'0')
+	if u > 1<<63-1+boolBit(neg) {
+		d.fail() // overflow: encoding/json says so
+		return
 	}
+	n := int64(u)
 	if neg {
 		n = -n
 	}
@@ -516,6 +559,13 @@ func fdecInt[T ~int | ~int8 | ~int16 | ~int32 | ~int64](d *fdec, p *T) {
 		return
 	}
 	*p = T(n)
+}
+
+func boolBit(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // fdecFloat reads a number of T's size; null leaves *p alone.
@@ -812,7 +862,11 @@ func (d *fdec) skip() {
 // skipString skips a string, checking it as rawString does.
 func (d *fdec) skipString() {
 	start := d.i + 1
-	j := start
+	j := start + scanPlain(d.b[start:])
+	if j < len(d.b) && d.b[j] == '"' {
+		d.i = j + 1
+		return
+	}
 	ascii := true
 	for j < len(d.b) {
 		c := d.b[j]
@@ -898,23 +952,8 @@ func fdecRaw(d *fdec, p *json.RawMessage) {
 	*p = d.vals[off : off+len(raw) : off+len(raw)]
 }
 
-// fdecPtr reads null as a nil pointer and anything else into a new T from
-// the slab.
-func fdecPtr[T any](d *fdec, p **T, sl *fdecSlab[T], read func(*fdec, *T)) {
-	if d.null() {
-		*p = nil
-		return
-	}
-	v := sl.new(d)
-	read(d, v)
-	if !d.bad {
-		*p = v
-	}
-}
-
-// fdecSlice reads an array into a slice from the slab, its elements
-// gathered on the stack st first; null is a nil slice, [] an empty one.
-func fdecSlice[T any](d *fdec, p *[]T, st *[]T, sl *fdecSlab[T], read func(*fdec, *T)) {
+// fdecStrings is fdecSlice for a []string, without a call per element.
+func fdecStrings(d *fdec, p *[]string, st *[]string, sl *fdecSlab[string]) {
 	if !d.arrStart() {
 		if !d.bad {
 			*p = nil
@@ -923,7 +962,11 @@ func fdecSlice[T any](d *fdec, p *[]T, st *[]T, sl *fdecSlab[T], read func(*fdec
 	}
 	mark := len(*st)
 	for first := true; d.arrNext(&first); {
-		fdecPush(d, st, read)
+		s, _, ok := d.rawString() // a null element is ""
+		if !ok {
+			return
+		}
+		*st = append(*st, s)
 	}
 	if d.bad {
 		return
@@ -935,47 +978,9 @@ func fdecSlice[T any](d *fdec, p *[]T, st *[]T, sl *fdecSlab[T], read func(*fdec
 	*p = s
 }
 
-// fdecPush reads one element onto the stack st. It reads into the stack
-// itself: a local variable passed to read, a function value, would be
-// allocated on the heap for every element.
-func fdecPush[T any](d *fdec, st *[]T, read func(*fdec, *T)) {
-	var zero T
-	*st = append(*st, zero)
-	i := len(*st) - 1
-	p := &(*st)[i]
-	read(d, p)
-	if q := &(*st)[i]; q != p {
-		*q = *p // the stack grew while the element was read (a recursive type)
-	}
-}
-
-// fdecList is fdecSlice for an answer's top-level array: one exact
-// allocation rather than a slab's chunks.
-func fdecList[T any](d *fdec, p *[]T, st *[]T, read func(*fdec, *T)) {
-	if !d.arrStart() {
-		if !d.bad {
-			*p = nil
-		}
-		return
-	}
-	mark := len(*st)
-	for first := true; d.arrNext(&first); {
-		fdecPush(d, st, read)
-	}
-	if d.bad {
-		return
-	}
-	s := make([]T, len(*st)-mark)
-	copy(s, (*st)[mark:])
-	clear((*st)[mark:])
-	*st = (*st)[:mark]
-	*p = s
-}
-
-// fdecMap reads an object into a map, its entries gathered on the stack st
-// first so that the map is made at its size; null is a nil map. A key
-// repeated in the object keeps its last value, as with encoding/json.
-func fdecMap[K ~string, V any](d *fdec, p *map[K]V, st *[]fdecPair[K, V], read func(*fdec, *V)) {
+// fdecStringMap is fdecMap for a map[string]string, without a call per
+// entry.
+func fdecStringMap(d *fdec, p *map[string]string, st *[]fdecPair[string, string]) {
 	if !d.objStart() {
 		if !d.bad {
 			*p = nil
@@ -988,20 +993,19 @@ func fdecMap[K ~string, V any](d *fdec, p *map[K]V, st *[]fdecPair[K, V], read f
 		if !ok {
 			break
 		}
-		*st = append(*st, fdecPair[K, V]{k: K(d.keep(key))})
-		i := len(*st) - 1
-		p := &(*st)[i].v
-		read(d, p)
-		if q := &(*st)[i].v; q != p {
-			*q = *p // the stack grew while the value was read
+		k := d.keep(key)
+		v, _, ok := d.rawString() // a null value is ""
+		if !ok {
+			return
 		}
+		*st = append(*st, fdecPair[string, string]{k, v})
 	}
 	if d.bad {
 		return
 	}
 	m := *p
 	if m == nil {
-		m = make(map[K]V, len(*st)-mark)
+		m = make(map[string]string, len(*st)-mark)
 	}
 	for _, e := range (*st)[mark:] {
 		m[e.k] = e.v

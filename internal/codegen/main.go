@@ -420,7 +420,10 @@ func (g *gen) reader(e ast.Expr) (string, error) {
 		}
 		slab := "p" + ident(elem)
 		g.slabs[slab] = str(elem)
-		fmt.Fprintf(&b, "\tfdecPtr(d, v, &d.sl.%s, %s)\n", slab, r)
+		// The loops are written out, not generic helpers taking the
+		// element's reader as a function value: a static call is cheaper
+		// and can be inlined.
+		fmt.Fprintf(&b, "\tif d.null() {\n\t\t*v = nil\n\t\treturn\n\t}\n\tp := d.sl.%s.new(d)\n\t%s(d, p)\n\tif !d.bad {\n\t\t*v = p\n\t}\n", slab, r)
 	case kSlice:
 		elem := e.(*ast.ArrayType).Elt
 		r, err := g.reader(elem)
@@ -430,7 +433,15 @@ func (g *gen) reader(e ast.Expr) (string, error) {
 		slab, stack := "s"+ident(elem), "s"+ident(elem)
 		g.slabs[slab] = str(elem)
 		g.stacks[stack] = "[]" + str(elem)
-		fmt.Fprintf(&b, "\tfdecSlice(d, v, &d.st.%s, &d.sl.%s, %s)\n", stack, slab, r)
+		if str(elem) == "string" {
+			fmt.Fprintf(&b, "\tfdecStrings(d, v, &d.st.%s, &d.sl.%s)\n", stack, slab)
+			break
+		}
+		fmt.Fprintf(&b, "\tif !d.arrStart() {\n\t\tif !d.bad {\n\t\t\t*v = nil\n\t\t}\n\t\treturn\n\t}\n")
+		fmt.Fprintf(&b, "\tst := &d.st.%s\n\tmark := len(*st)\n\tvar zero %s\n", stack, str(elem))
+		fmt.Fprintf(&b, "\tfor first := true; d.arrNext(&first); {\n\t\t*st = append(*st, zero)\n\t\ti := len(*st) - 1\n\t\tp := &(*st)[i]\n\t\t%s(d, p)\n", r)
+		fmt.Fprintf(&b, "\t\tif q := &(*st)[i]; q != p {\n\t\t\t*q = *p // the stack grew while the element was read\n\t\t}\n\t}\n")
+		fmt.Fprintf(&b, "\tif d.bad {\n\t\treturn\n\t}\n\ts := d.sl.%s.alloc(d, len(*st)-mark)\n\tcopy(s, (*st)[mark:])\n\tclear((*st)[mark:])\n\t*st = (*st)[:mark]\n\t*v = s\n", slab)
 	case kMap:
 		m := e.(*ast.MapType)
 		r, err := g.reader(m.Value)
@@ -439,7 +450,17 @@ func (g *gen) reader(e ast.Expr) (string, error) {
 		}
 		stack := ident(e)
 		g.stacks[stack] = "[]fdecPair[" + str(m.Key) + ", " + str(m.Value) + "]"
-		fmt.Fprintf(&b, "\tfdecMap(d, v, &d.st.%s, %s)\n", stack, r)
+		if str(e) == "map[string]string" {
+			fmt.Fprintf(&b, "\tfdecStringMap(d, v, &d.st.%s)\n", stack)
+			break
+		}
+		fmt.Fprintf(&b, "\tif !d.objStart() {\n\t\tif !d.bad {\n\t\t\t*v = nil\n\t\t}\n\t\treturn\n\t}\n")
+		fmt.Fprintf(&b, "\tst := &d.st.%s\n\tmark := len(*st)\n", stack)
+		fmt.Fprintf(&b, "\tfor first := true; ; {\n\t\tkey, ok := d.objNext(&first)\n\t\tif !ok {\n\t\t\tbreak\n\t\t}\n")
+		fmt.Fprintf(&b, "\t\t*st = append(*st, fdecPair[%s, %s]{k: %s(d.keep(key))})\n\t\ti := len(*st) - 1\n\t\tp := &(*st)[i].v\n\t\t%s(d, p)\n", str(m.Key), str(m.Value), str(m.Key), r)
+		fmt.Fprintf(&b, "\t\tif q := &(*st)[i].v; q != p {\n\t\t\t*q = *p // the stack grew while the value was read\n\t\t}\n\t}\n")
+		fmt.Fprintf(&b, "\tif d.bad {\n\t\treturn\n\t}\n\tm := *v\n\tif m == nil {\n\t\tm = make(%s, len(*st)-mark)\n\t}\n", str(e))
+		fmt.Fprintf(&b, "\tfor _, e := range (*st)[mark:] {\n\t\tm[e.k] = e.v\n\t}\n\tclear((*st)[mark:])\n\t*st = (*st)[:mark]\n\t*v = m\n")
 	case kStruct:
 		st, _ := e.(*ast.StructType)
 		if st == nil {
@@ -515,7 +536,19 @@ func fastDecode(b []byte, out any) bool {
 			stack := "s" + ident(elem)
 			g.stacks[stack] = "[]" + str(elem)
 			fmt.Fprintf(&body, "\t\tif len(*v) != 0 || cap(*v) != 0 {\n\t\t\treturn false\n\t\t}\n")
-			fmt.Fprintf(&body, "\t\treturn fdecRunInto(b, v, func(d *fdec, v *%s) { fdecList(d, v, &d.st.%s, %s) })\n", t, stack, er)
+			// The answer's array: as a slice field's, but in one
+			// allocation of its size rather than from a slab.
+			name := "fdecL" + ident(r)
+			var f bytes.Buffer
+			fmt.Fprintf(&f, "func %s(d *fdec, v *%s) {\n", name, t)
+			fmt.Fprintf(&f, "\tif !d.arrStart() {\n\t\tif !d.bad {\n\t\t\t*v = nil\n\t\t}\n\t\treturn\n\t}\n")
+			fmt.Fprintf(&f, "\tst := &d.st.%s\n\tmark := len(*st)\n\tvar zero %s\n", stack, str(elem))
+			fmt.Fprintf(&f, "\tfor first := true; d.arrNext(&first); {\n\t\t*st = append(*st, zero)\n\t\ti := len(*st) - 1\n\t\tp := &(*st)[i]\n\t\t%s(d, p)\n", er)
+			fmt.Fprintf(&f, "\t\tif q := &(*st)[i]; q != p {\n\t\t\t*q = *p // the stack grew while the element was read\n\t\t}\n\t}\n")
+			fmt.Fprintf(&f, "\tif d.bad {\n\t\treturn\n\t}\n\ts := make(%s, len(*st)-mark)\n\tcopy(s, (*st)[mark:])\n\tclear((*st)[mark:])\n\t*st = (*st)[:mark]\n\t*v = s\n}\n", t)
+			g.funcs[name] = f.String()
+			g.order = append(g.order, name)
+			fmt.Fprintf(&body, "\t\treturn fdecRunInto(b, v, %s)\n", name)
 			continue
 		case kMap:
 			fmt.Fprintf(&body, "\t\tif len(*v) != 0 {\n\t\t\treturn false\n\t\t}\n")
