@@ -15,7 +15,7 @@ import (
 // by NUL, which no tag can hold in a query string.
 type queryKey struct {
 	service, tags, dc, near, filter, peer string
-	passing                               bool
+	passing, connect                      bool
 }
 
 func (q *Query) key() queryKey {
@@ -24,7 +24,7 @@ func (q *Query) key() queryKey {
 	tags = slices.Compact(tags)
 	return queryKey{
 		service: q.Service, tags: strings.Join(tags, "\x00"), dc: q.Datacenter,
-		near: q.Near, filter: q.Filter, peer: q.Peer, passing: q.PassingOnly,
+		near: q.Near, filter: q.Filter, peer: q.Peer, passing: q.PassingOnly, connect: q.Connect,
 	}
 }
 
@@ -107,7 +107,11 @@ func acquireGroup(client *consul.Client, key queryKey) (*entriesGroup, *keyState
 			watches.mu.Lock()
 			ks := cw.keys[k]
 			watches.mu.Unlock()
-			bound := consul.Bind(client.Health.ListServiceInstances, k.service, k.options()...)
+			list := client.Health.ListServiceInstances
+			if k.connect {
+				list = client.Health.ListConnectInstances
+			}
+			bound := consul.Bind(list, k.service, k.options()...)
 			return func(ctx context.Context, opts ...consul.Option) ([]*consul.ServiceEntry, *consul.Meta, error) {
 				if ks != nil && ks.lastErr() != nil {
 					// After a failure, a plain read: an answer with nothing

@@ -1,0 +1,55 @@
+package discovery_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/goconsul/consul"
+	"github.com/goconsul/consul/discovery"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Query.Connect reads /v1/health/connect/:service: of two instances of a
+// service, only the Connect-native one is listed, and the plain query of
+// the same service (a watch of its own) still lists both.
+func TestInstancesConnectQuery(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	client := newClient(t, testAgent(t).HTTPAddr)
+	name := serviceName(t)
+	var regs []*discovery.Registration
+	for i, native := range []bool{false, true} {
+		reg := &consul.AgentServiceRegistration{
+			Name: name, ID: name + []string{"-plain", "-native"}[i], Address: "127.0.0.1", Port: 20000 + i,
+		}
+		if native {
+			reg.Connect = &consul.AgentServiceConnect{Native: true}
+		}
+		r, err := discovery.Register(ctx, client, reg, discovery.WithTTL(5*time.Second), discovery.WithDrainPeriod(0))
+		require.NoError(t, err)
+		t.Cleanup(func() { r.Close() })
+		regs = append(regs, r)
+	}
+
+	mesh, err := discovery.NewInstances(ctx, client, discovery.Query{Service: name, Connect: true})
+	require.NoError(t, err)
+	defer mesh.Close()
+	all, err := discovery.NewInstances(ctx, client, discovery.Query{Service: name})
+	require.NoError(t, err)
+	defer all.Close()
+	require.NoError(t, mesh.WaitReady(ctx))
+	require.NoError(t, all.WaitReady(ctx))
+	waitFor(t, 5*time.Second, "both instances passing", func() bool { return all.Len() == 2 })
+	waitFor(t, 5*time.Second, "the native instance", func() bool { return mesh.Len() == 1 })
+	assert.Equal(t, []string{name + "-native"}, ids(mesh.All()))
+	assert.Equal(t, 20001, mesh.All()[0].Port)
+	assert.True(t, mesh.Query().Connect)
+
+	// The two queries are two watches: the native instance leaving empties
+	// the Connect set only.
+	require.NoError(t, regs[1].Close())
+	waitFor(t, 5*time.Second, "the native instance gone", func() bool { return mesh.Len() == 0 })
+	waitFor(t, 5*time.Second, "the plain instance left", func() bool { return all.Len() == 1 })
+	assert.Equal(t, []string{name + "-plain"}, ids(all.All()))
+}
