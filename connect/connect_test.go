@@ -223,8 +223,9 @@ func TestDialInstances(t *testing.T) {
 		conn.Close()
 	}
 
-	_, err := web.Dial(ctx, uniqueName("nothing"))
+	conn, err := web.Dial(ctx, uniqueName("nothing"))
 	require.ErrorIs(t, err, connect.ErrNoInstances)
+	assert.Nil(t, conn, "a failed Dial returns a nil net.Conn")
 
 	_, err = web.HTTPClient().Get("http://" + dbName + ".service.consul/")
 	require.ErrorContains(t, err, "only https://")

@@ -59,7 +59,9 @@ func (s *Service) instancesFor(k instKey) (*discovery.Instances, error) {
 // CA roots.
 //
 // Dial waits, within ctx, for the Service to be ready and for the first
-// answer of the target's watch. A connection that cannot be opened is
+// answer of the target's watch. The TCP connection and the handshake are
+// bounded by ctx and each by the dialer's Timeout (DefaultDialTimeout by
+// default; see WithDialer). A connection that cannot be opened is
 // tried on another instance, up to WithRetries times (2); a failed
 // handshake is not retried. A target with no healthy instance is an error
 // matching ErrNoInstances. With TLS 1.3, a server that refuses this
@@ -69,7 +71,11 @@ func (s *Service) Dial(ctx context.Context, target string) (net.Conn, error) {
 	if target == "" {
 		return nil, errors.New("connect: Dial: empty target")
 	}
-	return s.dial(ctx, instKey{service: target})
+	conn, err := s.dial(ctx, instKey{service: target})
+	if err != nil {
+		return nil, err // not a nil *tls.Conn in a non-nil net.Conn
+	}
+	return conn, nil
 }
 
 func (s *Service) dial(ctx context.Context, k instKey) (*tls.Conn, error) {
@@ -106,7 +112,13 @@ func (s *Service) dial(ctx context.Context, k instKey) (*tls.Conn, error) {
 			continue
 		}
 		conn := tls.Client(raw, cfg)
-		if err := conn.HandshakeContext(ctx); err != nil {
+		hctx := ctx
+		if d := s.o.dialer.Timeout; d > 0 {
+			var cancel context.CancelFunc
+			hctx, cancel = context.WithTimeout(ctx, d)
+			defer cancel()
+		}
+		if err := conn.HandshakeContext(hctx); err != nil {
 			raw.Close()
 			return nil, fmt.Errorf("connect: %s at %s: %w", k.service, inst.HostPort(), err)
 		}
@@ -154,7 +166,11 @@ func (s *Service) HTTPClient() *http.Client {
 				if len(q.Tags) > 0 {
 					k.tag = q.Tags[0]
 				}
-				return s.dial(ctx, k)
+				conn, err := s.dial(ctx, k)
+				if err != nil {
+					return nil, err
+				}
+				return conn, nil
 			},
 			DialContext: func(_ context.Context, _, addr string) (net.Conn, error) {
 				return nil, fmt.Errorf("connect: %s: only https:// URLs go over the service mesh", strings.TrimSuffix(addr, ":80"))

@@ -327,3 +327,47 @@ func TestExpiredLeafIsNotPresented(t *testing.T) {
 	var se *consul.StatusError
 	assert.True(t, errors.As(err, &se) && se.StatusCode == http.StatusInternalServerError, "the agent's error: %v", err)
 }
+
+// A server that accepts the connection and never answers the handshake
+// cannot hold Dial beyond the dialer's Timeout, even with a context that
+// has no deadline.
+func TestDialHandshakeIsBounded(t *testing.T) {
+	t.Parallel()
+	agent := newFakeAgent(t)
+	agent.setLeaf("web", time.Now().Add(time.Hour))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // silent until the test ends
+		}
+	}()
+	agent.setInstance("db", l.Addr().String())
+	svc, err := connect.NewService(testCtx(t), agent.client(t), "web", connect.WithDialer(&net.Dialer{Timeout: 300 * time.Millisecond}))
+	require.NoError(t, err)
+	defer svc.Close()
+
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		conn, err := svc.Dial(context.Background(), "db")
+		if err == nil {
+			conn.Close()
+		} else if conn != nil {
+			err = errors.New("a non-nil net.Conn with an error")
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		t.Logf("Dial gave up after %s", time.Since(start).Round(time.Millisecond))
+	case <-time.After(10 * time.Second):
+		t.Fatal("Dial still waits for the handshake after 10s")
+	}
+}

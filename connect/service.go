@@ -79,9 +79,15 @@ func WithAuthorizeMaxStale(d time.Duration) Option {
 // instances (discovery.RoundRobin when not given).
 func WithPicker(p discovery.Picker) Option { return func(o *options) { o.picker = p } }
 
-// WithDialer sets the net.Dialer of Dial and HTTPClient (a zero
-// net.Dialer when not given): timeouts, keep-alive, local address.
+// WithDialer sets the net.Dialer of Dial and HTTPClient: timeouts,
+// keep-alive, local address. Its Timeout bounds the TCP connection and,
+// separately, the TLS handshake (0: only the context bounds them). When
+// not given, a net.Dialer with a Timeout of DefaultDialTimeout.
 func WithDialer(d *net.Dialer) Option { return func(o *options) { o.dialer = d } }
+
+// DefaultDialTimeout is the Timeout of the default dialer of Dial: it
+// bounds the TCP connection and the TLS handshake, each.
+const DefaultDialTimeout = 10 * time.Second
 
 // WithRetries sets how many other instances Dial tries after a failed
 // connection (2 when not given; 0 for none).
@@ -166,7 +172,7 @@ func NewService(ctx context.Context, client *consul.Client, name string, opts ..
 		}
 	}
 	if o.dialer == nil {
-		o.dialer = &net.Dialer{}
+		o.dialer = &net.Dialer{Timeout: DefaultDialTimeout}
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	s := &Service{
