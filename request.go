@@ -107,7 +107,7 @@ func (c *Client) do(ctx context.Context, r request, opts []Option, out any) (*Me
 	if c.observer == nil {
 		return c.attempts(ctx, &r, &o, timeout, out, nil)
 	}
-	ctx, obs := c.observer.CallStart(ctx, callInfo(&r, &o))
+	ctx, obs := c.observer.StartCall(ctx, callInfo(&r, &o))
 	tr := callTrace{obs: obs}
 	meta, err := c.attempts(ctx, &r, &o, timeout, out, &tr)
 	obs.End(&CallEnd{StatusCode: tr.status, Meta: meta, Err: err, Attempts: tr.n, Agent: tr.agent})
@@ -210,7 +210,7 @@ func (c *Client) stream(ctx context.Context, e *endpoint, path string, ps []para
 	}
 	info := callInfo(&r, &o)
 	info.Stream = true
-	ctx, obs := c.observer.CallStart(ctx, info)
+	ctx, obs := c.observer.StartCall(ctx, info)
 	resp, meta, err := c.send(ctx, &r, &o, base)
 	obs.End(&CallEnd{StatusCode: statusOf(resp, err), Meta: meta, Err: err, Attempts: 1, Agent: base})
 	return resp, meta, err
