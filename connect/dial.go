@@ -36,11 +36,7 @@ func (s *Service) instancesFor(k instKey) (*discovery.Instances, error) {
 	if k.tag != "" {
 		q.Tags = []string{k.tag}
 	}
-	var opts []discovery.Option
-	if s.o.picker != 0 {
-		opts = append(opts, discovery.WithPicker(s.o.picker))
-	}
-	in, err := discovery.NewInstances(s.ctx, s.client, q, opts...)
+	in, err := discovery.NewInstances(s.ctx, s.client, q, discovery.WithPicker(s.o.picker))
 	if err != nil {
 		return nil, fmt.Errorf("connect: %s: %w", k.service, err)
 	}

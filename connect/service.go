@@ -138,12 +138,11 @@ type Service struct {
 	cur atomic.Pointer[identity]
 
 	mu       sync.Mutex
-	leaf     *consul.AgentLeafCert // latest leaf received
-	leafCert *identity             // its parsed form (only the leaf part set)
-	roots    *parsedRoots          // latest roots received
-	leafErr  watchErr              // the errors of the leaf watch
-	rootsErr watchErr              // the errors of the roots watch
-	fatal    error                 // a permanent error before the first identity
+	leafCert *identity    // the latest leaf received, parsed (only the leaf part set)
+	roots    *parsedRoots // the latest roots received, parsed
+	leafErr  watchErr     // the errors of the leaf watch
+	rootsErr watchErr     // the errors of the roots watch
+	fatal    error        // a permanent error before the first identity
 	closed   bool
 	changed  chan struct{} // closed and replaced on every change above
 
@@ -165,7 +164,7 @@ func NewService(ctx context.Context, client *consul.Client, name string, opts ..
 	if name == "" {
 		return nil, &consul.ArgumentError{Arg: "name", Reason: "empty"}
 	}
-	o := options{authzTTL: DefaultAuthorizeCacheTTL, authzMaxStale: DefaultAuthorizeMaxStale, retries: 2}
+	o := options{authzTTL: DefaultAuthorizeCacheTTL, authzMaxStale: DefaultAuthorizeMaxStale, retries: 2, picker: discovery.RoundRobin}
 	for _, f := range opts {
 		if f != nil {
 			f(&o)
@@ -283,7 +282,6 @@ func (s *Service) setLeaf(leaf *consul.AgentLeafCert) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.leaf = leaf
 	s.leafCert = &identity{leaf: leaf, cert: cert, leafX509: cert.Leaf, id: id}
 	s.publish()
 	return nil
