@@ -45,7 +45,11 @@ type Query struct {
 	// GET /v1/health/connect/:service, its Connect-native instances and
 	// the sidecar proxies in front of the others, each with the address
 	// to dial with mutual TLS (a proxy's own). The connect package's Dial
-	// uses it.
+	// uses it. Its blocking reads wait 10 seconds at most, not 5 minutes:
+	// Consul answers the removal of the last Connect-capable instance of
+	// a service that keeps other instances with an older index, which a
+	// blocking read sent just after the change does not see as new; the
+	// change is seen within 10 seconds anyway.
 	Connect bool
 }
 

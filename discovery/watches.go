@@ -59,6 +59,16 @@ func (k queryKey) options() []consul.Option {
 // back is noticed within ten seconds.
 const watchBackoffMax = 10 * time.Second
 
+// connectWatchWait is the wait of each blocking read of a Connect query
+// (/v1/health/connect/:service). When the last Connect-capable instance of
+// a service leaves while other instances of it remain, Consul 1.19 to 1.22
+// answer the now empty list with an older index (that of the last service
+// to disappear from the catalog): a blocking read sent after the change
+// with the previous answer's index then waits for its whole wait, and the
+// change would be seen minutes late. A short wait bounds that to 10
+// seconds, for one request per 10 seconds per watched query.
+const connectWatchWait = 10 * time.Second
+
 type entriesGroup = consul.WatchGroup[queryKey, []*consul.ServiceEntry]
 
 // watches holds one WatchGroup per *consul.Client, so that every Instances
@@ -118,6 +128,9 @@ func acquireGroup(client *consul.Client, key queryKey) (*entriesGroup, *keyState
 					// new comes at once instead of at the end of the wait,
 					// so that Err clears as soon as Consul answers again.
 					opts = append(opts[:len(opts):len(opts)], consul.WaitIndex(0))
+				}
+				if k.connect {
+					opts = append(opts[:len(opts):len(opts)], consul.WaitTime(connectWatchWait))
 				}
 				v, meta, err := bound(ctx, opts...)
 				if ks != nil && ctx.Err() == nil {
