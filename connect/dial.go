@@ -50,7 +50,9 @@ func (s *Service) instancesFor(k instKey) (*discovery.Instances, error) {
 // Connect-native instances and the sidecar proxies of the others, passing
 // or warning), kept by a discovery.Instances with a shared blocking watch
 // (started on the first Dial of a target, kept until Close) and picked by
-// the Picker (WithPicker). The handshake uses ClientTLSConfig(target): the
+// the Picker (WithPicker). The loss of the last Connect-capable instance of
+// a target that keeps other instances is seen within 10 seconds (see
+// discovery.Query.Connect); other changes as they happen. The handshake uses ClientTLSConfig(target): the
 // server must prove target's SPIFFE ID with a certificate of the current
 // CA roots.
 //
