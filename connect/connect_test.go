@@ -77,9 +77,11 @@ func TestIntentions(t *testing.T) {
 			}
 			require.Error(t, err, name)
 		}
-		log := server.errLog.String()
-		assert.Contains(t, log, "client didn't provide a certificate")
-		assert.Contains(t, log, "not signed by the Consul CA")
+		// The server logs the handshake's error after sending its alert.
+		waitFor(t, 2*time.Second, "both refusals in the server's log", func() bool {
+			log := server.errLog.String()
+			return strings.Contains(log, "client didn't provide a certificate") && strings.Contains(log, "not signed by the Consul CA")
+		})
 	})
 
 	t.Run("deny refuses new connections within the cache TTL", func(t *testing.T) {
@@ -99,7 +101,9 @@ func TestIntentions(t *testing.T) {
 			_, err := get(ctx, web.HTTPClient(), dbName)
 			require.Error(t, err)
 		}
-		assert.Contains(t, server.errLog.String(), webName+" may not connect to "+dbName)
+		waitFor(t, 2*time.Second, "the refusal in the server's log", func() bool {
+			return strings.Contains(server.errLog.String(), webName+" may not connect to "+dbName)
+		})
 	})
 }
 

@@ -1,6 +1,7 @@
 package connect_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -51,7 +52,9 @@ func TestAgentStoppedKeepsServing(t *testing.T) {
 	}
 	t.Logf("%d calls on new connections while the agent was stopped", calls)
 	assert.True(t, strictRefused, "WithAuthorizeMaxStale(0) refuses while the agent cannot answer")
-	assert.Contains(t, strictSrv.errLog.String(), "authorizing")
+	waitFor(t, 2*time.Second, "the strict server's refusal logged", func() bool {
+		return strings.Contains(strictSrv.errLog.String(), "authorizing")
+	})
 	assert.True(t, web.Ready() && db.Ready())
 	assert.Error(t, db.Err(), "the outage is reported")
 	assert.Equal(t, leaf, web.Leaf().SerialNumber, "the same leaf is served")
