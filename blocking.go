@@ -66,12 +66,12 @@ type watchConfig struct {
 	wait         time.Duration
 	minInterval  time.Duration
 	pollInterval time.Duration
-	backoffMin  time.Duration
-	backoffMax  time.Duration
-	equal       func(a, b any) bool
-	equalType   reflect.Type // the T of WatchEqual, nil for WatchDistinct
-	readOpts    []Option
-	logger      *slog.Logger
+	backoffMin   time.Duration
+	backoffMax   time.Duration
+	equal        func(a, b any) bool
+	equalType    reflect.Type // the T of WatchEqual, nil for WatchDistinct
+	readOpts     []Option
+	logger       *slog.Logger
 	// onSuccess, if set, is called after every request that succeeded,
 	// whether or not its answer is yielded: the hub of a cache clears its
 	// error there.
@@ -83,8 +83,8 @@ func newWatchConfig(opts []WatchOption) watchConfig {
 		wait:         DefaultWatchWait,
 		minInterval:  DefaultWatchMinInterval,
 		pollInterval: DefaultWatchPollInterval,
-		backoffMin:  DefaultWatchBackoffMin,
-		backoffMax:  DefaultWatchBackoffMax,
+		backoffMin:   DefaultWatchBackoffMin,
+		backoffMax:   DefaultWatchBackoffMax,
 	}
 	for _, o := range opts {
 		if o != nil {
