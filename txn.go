@@ -186,6 +186,14 @@ type txnResponse struct {
 	Errors  []TxnOpError
 }
 
+// failure makes a rolled back transaction the call's error (failedAnswer).
+func (r *txnResponse) failure() error {
+	if len(r.Errors) > 0 {
+		return &TxnError{Errors: r.Errors}
+	}
+	return nil
+}
+
 // Txn builds a transaction: chain operations, then Execute. All operations
 // apply atomically or none does. A Txn is not safe for concurrent use.
 //
@@ -672,10 +680,7 @@ func (t *Txn) Execute(ctx context.Context, opts ...Option) ([]TxnResult, *Meta, 
 	var out txnResponse
 	meta, err := t.c.call(ctx, e, e.route, nil, t.Ops(), opts, &out)
 	if err != nil {
-		return nil, meta, err
-	}
-	if len(out.Errors) > 0 {
-		return nil, meta, &TxnError{Errors: out.Errors}
+		return nil, meta, err // a rolled back transaction's *TxnError too (txnResponse.failure)
 	}
 	return out.Results, meta, nil
 }

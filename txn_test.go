@@ -617,3 +617,19 @@ func TestTxnSessionOpsAreNotServed(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotNil(t, s, "the session lives on")
 }
+
+// A rolled back transaction ends its call with the *TxnError: an Observer
+// (tracing) sees it failed.
+func TestTxnRollbackSeenByObserverWire(t *testing.T) {
+	obs := &recordingObserver{}
+	_, c := newWireConfig(t, consul.Config{Observer: obs},
+		reply{Status: 409, Body: `{"Results":null,"Errors":[{"OpIndex":0,"What":"failed index check"}]}`})
+	_, _, err := c.Txn.New().CheckIndex("a", 1).Execute(testCtx(t))
+	var te *consul.TxnError
+	require.ErrorAs(t, err, &te)
+	calls := obs.all()
+	require.Len(t, calls, 1)
+	assert.Equal(t, 409, calls[0].end.StatusCode)
+	assert.ErrorAs(t, calls[0].end.Err, &te)
+	assert.Equal(t, 1, calls[0].end.Attempts)
+}
