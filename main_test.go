@@ -38,6 +38,7 @@ func TestMain(m *testing.M) {
 			s.Close()
 		}
 	}
+	code = checkRouteCoverage(code) // routes_test.go
 	os.Exit(code)
 }
 

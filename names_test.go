@@ -43,6 +43,9 @@ var nameVerbs = []string{
 	"Proclaim", "Observe", "Close", "WaitReady", "Subscribe", "Watch",
 	// Client.Do: the escape hatch that sends any request.
 	"Do",
+	// Observers of calls (Config.Observer): StartCall, then an Attempt per
+	// retry or failover, and End, named by the event they see.
+	"Start", "Attempt", "End",
 }
 
 // nameFuncVerbs are the verbs a package-level func (other than a
@@ -80,6 +83,7 @@ var nameAllowed = map[string]string{
 	"OperatorService.AutopilotHealth": "singleton: GET /v1/operator/autopilot/health",
 	"OperatorService.AutopilotState":  "singleton: GET /v1/operator/autopilot/state",
 	"OperatorService.Usage":           "singleton: GET /v1/operator/usage",
+	"OperatorService.Utilization":     "singleton: GET /v1/operator/utilization",
 	"ConnectService.CAConfiguration":  "singleton: GET /v1/connect/ca/configuration (written with SetCAConfiguration)",
 	"ConnectService.CARoots":          "singleton: GET /v1/connect/ca/roots",
 	"ConnectService.CARootsPEM":       "singleton: the same roots as PEM",

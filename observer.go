@@ -15,12 +15,12 @@ import (
 // sees is never secret: the route is a template ("/v1/kv/:key"), never a
 // key, an ID or a token, and no body is shown.
 type Observer interface {
-	// CallStart is called when a call starts, before its first attempt.
+	// StartCall is called when a call starts, before its first attempt.
 	// The context it returns is the one the call continues with (the
 	// HTTP request carries it, so a span started here is the parent of
 	// what the transport does); the CallObserver it returns sees the rest
 	// of the call and must not be nil.
-	CallStart(ctx context.Context, info *CallInfo) (context.Context, CallObserver)
+	StartCall(ctx context.Context, info *CallStart) (context.Context, CallObserver)
 }
 
 // CallObserver sees one call after it started.
@@ -33,8 +33,8 @@ type CallObserver interface {
 	End(end *CallEnd)
 }
 
-// CallInfo describes a call as it starts.
-type CallInfo struct {
+// CallStart describes a call as it starts.
+type CallStart struct {
 	Name   string // the method, e.g. "KV.Get"; "Client.Do" for Do
 	Method string // the HTTP method, e.g. "GET"
 	// Route is the route template, e.g. "/v1/kv/:key"; for Client.Do, the
@@ -75,8 +75,8 @@ type CallEnd struct {
 	Agent string
 }
 
-func callInfo(r *request, o *callOptions) *CallInfo {
-	info := &CallInfo{
+func callInfo(r *request, o *callOptions) *CallStart {
+	info := &CallStart{
 		Name: r.e.name, Method: r.e.method, Route: r.e.route,
 		Datacenter: o.dc, Consistency: o.consistency, Cached: o.cached,
 	}

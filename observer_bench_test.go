@@ -15,7 +15,7 @@ type nopObserver struct{}
 
 type nopCall struct{}
 
-func (nopObserver) CallStart(ctx context.Context, _ *consul.CallInfo) (context.Context, consul.CallObserver) {
+func (nopObserver) StartCall(ctx context.Context, _ *consul.CallStart) (context.Context, consul.CallObserver) {
 	return ctx, nopCall{}
 }
 func (nopCall) Attempt(int, string) {}

@@ -21,14 +21,14 @@ type recordingObserver struct {
 }
 
 type recordedCall struct {
-	info     consul.CallInfo
+	info     consul.CallStart
 	attempts []string
 	end      *consul.CallEnd
 }
 
 type ctxKey struct{}
 
-func (o *recordingObserver) CallStart(ctx context.Context, info *consul.CallInfo) (context.Context, consul.CallObserver) {
+func (o *recordingObserver) StartCall(ctx context.Context, info *consul.CallStart) (context.Context, consul.CallObserver) {
 	rc := &recordedCall{info: *info}
 	o.mu.Lock()
 	o.calls = append(o.calls, rc)
@@ -59,7 +59,7 @@ func TestObserverSeesCalls(t *testing.T) {
 	calls := obs.all()
 	require.Len(t, calls, 1, "one call, however many attempts")
 	rc := calls[0]
-	assert.Equal(t, consul.CallInfo{Name: "KV.Get", Method: "GET", Route: "/v1/kv/:key", Datacenter: "dc2",
+	assert.Equal(t, consul.CallStart{Name: "KV.Get", Method: "GET", Route: "/v1/kv/:key", Datacenter: "dc2",
 		Consistency: consul.ConsistencyStale, Agent: w.srv.URL}, rc.info)
 	assert.Equal(t, []string{w.srv.URL}, rc.attempts, "the retry is an attempt")
 	require.NotNil(t, rc.end)

@@ -628,3 +628,38 @@ func (s *OperatorService) Usage(ctx context.Context, opts ...Option) (*OperatorU
 	}
 	return &out, meta, nil
 }
+
+// --- Utilization ---
+
+// UtilizationTodayOnly limits Utilization's bundle to today's data
+// (?today_only=true).
+func UtilizationTodayOnly() Option { return routeOption(optUtilTodayOnly, "today_only", "true") }
+
+// UtilizationSendReport makes Utilization also send the bundle to
+// HashiCorp's reporting service (?send_report=true), as Consul Enterprise's
+// license reporting does.
+func UtilizationSendReport() Option { return routeOption(optUtilSendReport, "send_report", "true") }
+
+// UtilizationMessage attaches a note to the bundle (?message=).
+func UtilizationMessage(msg string) Option { return routeOption(optUtilMessage, "message", msg) }
+
+var epOperatorUtilization = endpoint{name: "Operator.Utilization", method: http.MethodGet, route: "/v1/operator/utilization",
+	opts: oDC | oEnt | 1<<optUtilTodayOnly | 1<<optUtilSendReport | 1<<optUtilMessage, read: true}
+
+// Utilization returns the license utilization bundle of the datacenter:
+// GET /v1/operator/utilization, new in Consul 1.22, served by Consul
+// Enterprise only. The bundle is a JSON document whose shape Consul
+// Enterprise defines, returned as is; when there is no data Consul answers
+// {"message":"no utilization data available"}. Consul CE 1.22 refuses the
+// route with a 404 whose body is "operator utilization requires Consul
+// Enterprise", and agents older than 1.22 answer 404 as for any unknown
+// route: both are a *StatusError matching ErrNotFound (the 404 rule does
+// not apply, since there is no object to wait for). It does not block.
+func (s *OperatorService) Utilization(ctx context.Context, opts ...Option) (json.RawMessage, *Meta, error) {
+	var out json.RawMessage
+	meta, err := s.client.call(ctx, &epOperatorUtilization, "/v1/operator/utilization", nil, nil, opts, &out)
+	if err != nil {
+		return nil, meta, err
+	}
+	return out, meta, nil
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"net/http"
 	"testing"
 	"time"
 
@@ -437,7 +438,7 @@ func TestOperatorAutopilotHealthAndState(t *testing.T) {
 	assert.Equal(t, srv.NodeName, s.Name)
 	assert.Equal(t, srv.ServerAddr, s.Address)
 	assert.Equal(t, "alive", s.SerfStatus)
-	assert.Equal(t, consultest.Version, s.Version)
+	assert.Equal(t, srv.Version, s.Version, "autopilot reports the agent's own version")
 	assert.True(t, s.Leader)
 	assert.True(t, s.Voter)
 	assert.True(t, s.Healthy)
@@ -499,11 +500,17 @@ func TestOperatorKeyring(t *testing.T) {
 	require.Equal(t, map[string]int{operatorKey2: 1}, lan.PrimaryKeys)
 	require.Equal(t, map[string]int{operatorKey2: 1}, wan.PrimaryKeys)
 
-	// The primary key cannot be removed; the old one can.
+	// The primary key cannot be removed (Consul refuses it, with a message
+	// that changes between versions, so only the refusal is checked) and
+	// stays; the old one can.
 	err := c.Operator.RemoveKey(ctx, operatorKey2)
 	var se *consul.StatusError
 	require.ErrorAs(t, err, &se)
-	require.Contains(t, se.Body, "Removing the primary key is not allowed")
+	assert.Equal(t, http.StatusInternalServerError, se.StatusCode)
+	assert.Equal(t, "DELETE", se.Method)
+	lan, _ = keys()
+	require.Equal(t, map[string]int{operatorKey2: 1}, lan.PrimaryKeys, "the refused removal changed nothing")
+	require.Contains(t, lan.Keys, operatorKey2)
 
 	require.NoError(t, c.Operator.RemoveKey(ctx, operatorKey1))
 	lan, wan = keys()
@@ -546,6 +553,45 @@ func TestOperatorUsage(t *testing.T) {
 	require.NoError(t, err)
 	if meta2.Index == meta.Index {
 		require.GreaterOrEqual(t, time.Since(start), 900*time.Millisecond, "a blocking read waits")
+	}
+}
+
+func TestOperatorUtilizationWire(t *testing.T) {
+	bundle := `{"version":"1","snapshots":[{"metrics":{"consul.billable.nodes":1}}]}`
+	w, c := newWire(t, reply{Body: bundle, Header: map[string]string{"Content-Disposition": `attachment; filename="consul-utilization-bundle.json"`}})
+	got, meta, err := c.Operator.Utilization(testCtx(t), consul.UtilizationTodayOnly(), consul.UtilizationSendReport(),
+		consul.UtilizationMessage("q3 report"), consul.Datacenter("dc2"))
+	require.NoError(t, err)
+	require.NotNil(t, meta)
+	w.only(t).expect(t, "GET", "/v1/operator/utilization", q("today_only", "true", "send_report", "true", "message", "q3 report", "dc", "dc2"))
+	assert.JSONEq(t, bundle, string(got), "the bundle is returned as sent")
+
+	// Consul CE's refusal is an error matching ErrNotFound, with its reason.
+	_, c = newWire(t, reply{Status: http.StatusNotFound, Body: "operator utilization requires Consul Enterprise"})
+	got, _, err = c.Operator.Utilization(testCtx(t))
+	require.ErrorIs(t, err, consul.ErrNotFound)
+	var se *consul.StatusError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, "operator utilization requires Consul Enterprise", se.Body)
+	assert.Nil(t, got)
+}
+
+func TestOperatorUtilization(t *testing.T) {
+	srv := testAgent(t)
+	c := newClient(t, srv)
+	got, _, err := c.Operator.Utilization(testCtx(t), consul.UtilizationTodayOnly())
+	require.Nil(t, got)
+	var se *consul.StatusError
+	require.ErrorAs(t, err, &se, "Consul CE serves no utilization bundle")
+	assert.Equal(t, http.StatusNotFound, se.StatusCode)
+	assert.Equal(t, "/v1/operator/utilization", se.Path)
+	require.ErrorIs(t, err, consul.ErrNotFound)
+	if agentAtLeast(t, srv, 1, 22) {
+		// 1.22 registers the route and refuses it in CE, saying why.
+		assert.Equal(t, "operator utilization requires Consul Enterprise", se.Body)
+	} else {
+		// Older agents do not know the route.
+		assert.NotContains(t, se.Body, "Enterprise")
 	}
 }
 

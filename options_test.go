@@ -67,6 +67,9 @@ var optionProbes = []optionProbe{
 	{"LocalOnly", "KeyringLocalOnly", []consul.Option{consul.KeyringLocalOnly()}, hasQuery("local-only", "true")},
 	{"Global", "UsageGlobal", []consul.Option{consul.UsageGlobal()}, hasQuery("global", "")},
 	{"Replace", "ServicesReplaceChecks", []consul.Option{consul.ServicesReplaceChecks()}, hasQuery("replace-existing-checks", "true")},
+	{"UTodayOnly", "UtilizationTodayOnly", []consul.Option{consul.UtilizationTodayOnly()}, hasQuery("today_only", "true")},
+	{"USendReport", "UtilizationSendReport", []consul.Option{consul.UtilizationSendReport()}, hasQuery("send_report", "true")},
+	{"UMessage", "UtilizationMessage", []consul.Option{consul.UtilizationMessage("hi")}, hasQuery("message", "hi")},
 }
 
 // optionCodes expands a row's codes: READ is a blocking read of the
@@ -336,6 +339,9 @@ var optionRows = []optionRow{
 	{"ConfigEntries.GetDiscoveryChain", "READ MaxStale Cached ENT", func(ctx context.Context, c *consul.Client, o ...consul.Option) error {
 		return ignore2(c.ConfigEntries.GetDiscoveryChain(ctx, "web", nil, o...))
 	}},
+	{"ConfigEntries.ListImportedServices", "Cons Idx Wait AP", func(ctx context.Context, c *consul.Client, o ...consul.Option) error {
+		return ignore2(c.ConfigEntries.ListImportedServices(ctx, o...))
+	}},
 	{"ConfigEntries.ListExportedServices", "Cons Idx Wait AP", func(ctx context.Context, c *consul.Client, o ...consul.Option) error {
 		return ignore2(c.ConfigEntries.ListExportedServices(ctx, o...))
 	}},
@@ -514,6 +520,9 @@ var optionRows = []optionRow{
 	}},
 	{"Operator.RemoveKey", "Relay", func(ctx context.Context, c *consul.Client, o ...consul.Option) error {
 		return c.Operator.RemoveKey(ctx, "pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=", o...)
+	}},
+	{"Operator.Utilization", "DC ENT UTodayOnly USendReport UMessage", func(ctx context.Context, c *consul.Client, o ...consul.Option) error {
+		return ignore2(c.Operator.Utilization(ctx, o...))
 	}},
 	{"Operator.Usage", "READ MaxStale ENT Global", func(ctx context.Context, c *consul.Client, o ...consul.Option) error {
 		return ignore2(c.Operator.Usage(ctx, o...))

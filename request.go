@@ -109,7 +109,7 @@ func (c *Client) do(ctx context.Context, r request, opts []Option, out any) (*Me
 	}
 	info := callInfo(&r, &o)
 	info.Agent = c.bases[c.cur.Load()]
-	ctx, obs := c.observer.CallStart(ctx, info)
+	ctx, obs := c.observer.StartCall(ctx, info)
 	tr := callTrace{obs: obs}
 	meta, err := c.attempts(ctx, &r, &o, timeout, out, &tr)
 	obs.End(&CallEnd{StatusCode: tr.status, Meta: meta, Err: err, Attempts: tr.n, Agent: tr.agent})
@@ -221,7 +221,7 @@ func (c *Client) stream(ctx context.Context, e *endpoint, path string, ps []para
 	}
 	info := callInfo(&r, &o)
 	info.Stream, info.Agent = true, base
-	ctx, obs := c.observer.CallStart(ctx, info)
+	ctx, obs := c.observer.StartCall(ctx, info)
 	resp, meta, err := c.send(ctx, &r, &o, base)
 	obs.End(&CallEnd{StatusCode: statusOf(resp, err), Meta: meta, Err: err, Attempts: 1, Agent: base})
 	return resp, meta, err

@@ -155,6 +155,9 @@ const (
 	optKeyringLocalOnly
 	optUsageGlobal
 	optReplaceChecks
+	optUtilTodayOnly
+	optUtilSendReport
+	optUtilMessage
 	optKindEnd
 )
 
@@ -170,6 +173,7 @@ var optNames = [optKindEnd]string{
 	optMembersWAN: "MembersWAN", optMembersSegment: "MembersSegment", optMembersPrune: "MembersPrune",
 	optKeyringRelayFactor: "KeyringRelayFactor", optKeyringLocalOnly: "KeyringLocalOnly",
 	optUsageGlobal: "UsageGlobal", optReplaceChecks: "ServicesReplaceChecks",
+	optUtilTodayOnly: "UtilizationTodayOnly", optUtilSendReport: "UtilizationSendReport", optUtilMessage: "UtilizationMessage",
 }
 
 // optSet is a set of option kinds: the options a method declares.

@@ -47,7 +47,7 @@ func NewCluster(t testing.TB, n int, cfg Config) *Cluster {
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, s := range c.Servers {
-				t.Logf("consultest: log of agent %s (%s):\n%s", s.NodeName, s.HTTPAddr, s.LogTail(100))
+				t.Logf("consultest: log of agent %s (%s):\n%s", s.NodeName, s.Address, s.LogTail(100))
 			}
 		}
 		if err := c.Close(); err != nil {
@@ -142,7 +142,7 @@ func StartCluster(n int, cfg Config) (*Cluster, error) {
 	if err := c.waitFormed(ctx); err != nil {
 		tails := ""
 		for _, s := range c.Servers {
-			tails += fmt.Sprintf("\n--- %s (%s):\n%s", s.NodeName, s.HTTPAddr, s.LogTail(20))
+			tails += fmt.Sprintf("\n--- %s (%s):\n%s", s.NodeName, s.Address, s.LogTail(20))
 		}
 		c.Close()
 		return nil, fmt.Errorf("consultest: cluster of %d servers: %w%s", n, err, tails)
@@ -385,7 +385,7 @@ func NewFederation(t testing.TB, dcs ...string) *Federation {
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, s := range f.Servers {
-				t.Logf("consultest: log of agent %s of %s (%s):\n%s", s.NodeName, s.Datacenter, s.HTTPAddr, s.LogTail(100))
+				t.Logf("consultest: log of agent %s of %s (%s):\n%s", s.NodeName, s.Datacenter, s.Address, s.LogTail(100))
 			}
 		}
 		if err := f.Close(); err != nil {
@@ -493,7 +493,7 @@ func StartFederation(dcs ...string) (*Federation, error) {
 	if err := pollUntil(ctx, check, func() string { return last }); err != nil {
 		tails := ""
 		for _, s := range f.Servers {
-			tails += fmt.Sprintf("\n--- %s of %s (%s):\n%s", s.NodeName, s.Datacenter, s.HTTPAddr, s.LogTail(20))
+			tails += fmt.Sprintf("\n--- %s of %s (%s):\n%s", s.NodeName, s.Datacenter, s.Address, s.LogTail(20))
 		}
 		f.Close()
 		return nil, fmt.Errorf("consultest: federation of %v: %w%s", dcs, err, tails)

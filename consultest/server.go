@@ -8,11 +8,15 @@
 //	}
 //
 // Each agent is a Consul server with its own data directory and free
-// loopback ports, started from Binary (the $CONSUL_BIN binary, else one
-// built from Consul's Go module). NewServer waits until the agent has a
-// leader and has registered its own node, stops the agent on t.Cleanup and
-// shows the agent's log when the test failed. Stop and Start restart an
-// agent on the same ports and data directory, for fault tests.
+// loopback ports, started from FindBinary's binary: $CONSUL_BIN, else a
+// supported consul on PATH, else one built from Consul's Go module (Version,
+// or the version $CONSUL_VERSION or Config.Version asks for). NewServer
+// waits until the agent has a leader and has registered its own node, stops
+// the agent on t.Cleanup and shows the agent's log when the test failed.
+// Stop and Start restart an agent on the same ports and data directory, for
+// fault tests. Its HTTP API is plain HTTP on a loopback port, or HTTPS only
+// with client certificates (Config.TLS), or a unix socket
+// (Config.UnixSocket); Server.Address is what consul.Config.Address takes.
 //
 // The package needs a Unix system (it uses flock and process signals).
 package consultest
@@ -77,14 +81,47 @@ type Config struct {
 	// waiting for a leader (for servers of a cluster that waits for peers).
 	NoWait bool
 	// StartTimeout bounds the wait for the agent to be ready; 0 means 60s.
+	// It does not include finding or building the binary.
 	StartTimeout time.Duration
+
+	// Version asks for a Consul version ("1.19.2"); empty means the one
+	// $CONSUL_VERSION asks for, else any supported one (see FindBinary).
+	Version string
+
+	// TLS serves the HTTP API over HTTPS only (the plain HTTP port is off),
+	// with verify_incoming: every client must present a certificate of the
+	// CA that consultest makes for the agent. Server.TLS holds the CA, a
+	// client certificate and the server name; Server.Address is
+	// "https://ip:port".
+	TLS bool
+	// UnixSocket serves the HTTP API on a unix socket only
+	// (addresses.http = "unix://..."): Server.SocketPath, and
+	// Server.Address is "unix://" + SocketPath. TLS and UnixSocket do not
+	// go together.
+	UnixSocket bool
 }
 
 // Server is a running (or stopped) Consul agent.
 type Server struct {
-	// HTTPAddr is the agent's HTTP API, "ip:port": pass it as
-	// consul.Config.Address.
+	// Address is the agent's HTTP API as consul.Config.Address takes it:
+	// HTTPAddr, or "https://" + HTTPSAddr with Config.TLS, or "unix://" +
+	// SocketPath with Config.UnixSocket.
+	Address string
+	// HTTPAddr is the agent's plain HTTP API, "ip:port"; empty with
+	// Config.TLS or Config.UnixSocket.
 	HTTPAddr string
+	// HTTPSAddr is the agent's HTTPS API, "ip:port", with Config.TLS.
+	HTTPSAddr string
+	// SocketPath is the unix socket of the HTTP API, with
+	// Config.UnixSocket.
+	SocketPath string
+	// TLS holds the agent's CA, a client certificate and the server name,
+	// with Config.TLS; nil otherwise.
+	TLS *TLSFiles
+	// Version is the agent's Consul version, "1.22.7", and Binary the
+	// consul binary it runs.
+	Version string
+	Binary  string
 	// SerfLANAddr and SerfWANAddr are the gossip addresses, for joins.
 	SerfLANAddr string
 	SerfWANAddr string
@@ -108,6 +145,12 @@ type Server struct {
 	cfgPath string
 	logPath string
 
+	bin   AgentBinary
+	base  string       // scheme://host of the API for consultest's own probes
+	probe *http.Client // consultest's own client of the API
+
+	closeOnce sync.Once
+
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{}
@@ -124,7 +167,7 @@ func NewServer(t testing.TB, cfg Config) *Server {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("consultest: log of agent %s (%s):\n%s", s.NodeName, s.HTTPAddr, s.LogTail(200))
+			t.Logf("consultest: log of agent %s (%s):\n%s", s.NodeName, s.Address, s.LogTail(200))
 		}
 		if err := s.Close(); err != nil {
 			t.Logf("consultest: %v", err)
@@ -137,9 +180,12 @@ func NewServer(t testing.TB, cfg Config) *Server {
 // its own node is in the catalog (or, with NoWait, its HTTP port answers).
 // Call Close when done.
 func Start(cfg Config) (*Server, error) {
-	bin, err := Binary()
+	bin, err := FindBinary(cfg.Version)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.TLS && cfg.UnixSocket {
+		return nil, errors.New("consultest: Config.TLS and Config.UnixSocket do not go together")
 	}
 	if cfg.Bind == "" {
 		cfg.Bind = "127.0.0.1"
@@ -170,6 +216,9 @@ func Start(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		HTTPAddr:        net.JoinHostPort(cfg.Bind, strconv.Itoa(ports[0])),
+		Version:         bin.Version,
+		Binary:          bin.Path,
+		bin:             bin,
 		SerfLANAddr:     net.JoinHostPort(cfg.Bind, strconv.Itoa(ports[1])),
 		SerfWANAddr:     net.JoinHostPort(cfg.Bind, strconv.Itoa(ports[2])),
 		ServerAddr:      net.JoinHostPort(cfg.Bind, strconv.Itoa(ports[3])),
@@ -189,11 +238,15 @@ func Start(cfg Config) (*Server, error) {
 		s.GRPCAddr = net.JoinHostPort(cfg.Bind, strconv.Itoa(ports[4]))
 		s.GRPCTLSAddr = net.JoinHostPort(cfg.Bind, strconv.Itoa(ports[5]))
 	}
+	if err := s.setAPI(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
 	if err := s.writeConfig(ports); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	if err := s.start(bin); err != nil {
+	if err := s.start(); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -250,6 +303,21 @@ func (s *Server) writeConfig(ports []int) error {
 			},
 		}
 	}
+	switch {
+	case s.cfg.TLS:
+		c["ports"].(map[string]any)["http"] = -1
+		c["ports"].(map[string]any)["https"] = ports[0]
+		c["tls"] = map[string]any{
+			"defaults": map[string]any{
+				"ca_file":   s.TLS.CAFile,
+				"cert_file": s.TLS.serverCert,
+				"key_file":  s.TLS.serverKey,
+			},
+			"https": map[string]any{"verify_incoming": true},
+		}
+	case s.cfg.UnixSocket:
+		c["addresses"] = map[string]any{"http": "unix://" + s.SocketPath}
+	}
 	for k, v := range s.cfg.Extra {
 		c[k] = v
 	}
@@ -260,8 +328,41 @@ func (s *Server) writeConfig(ports []int) error {
 	return os.WriteFile(s.cfgPath, b, 0o600)
 }
 
+// setAPI sets Address and what consultest's probes use, per the kind of
+// API the agent serves; with TLS it writes the certificates first.
+func (s *Server) setAPI() error {
+	tr := &http.Transport{DisableKeepAlives: true}
+	s.probe = &http.Client{Timeout: 2 * time.Second, Transport: tr}
+	switch {
+	case s.cfg.TLS:
+		files, err := writeTLSFiles(filepath.Join(s.dir, "tls"), s.Datacenter)
+		if err != nil {
+			return err
+		}
+		s.TLS = files
+		s.HTTPSAddr, s.HTTPAddr = s.HTTPAddr, ""
+		s.Address = "https://" + s.HTTPSAddr
+		s.base = s.Address
+		tr.TLSClientConfig = files.clientConfig()
+	case s.cfg.UnixSocket:
+		s.SocketPath = filepath.Join(s.dir, "http.sock")
+		s.HTTPAddr = ""
+		s.Address = "unix://" + s.SocketPath
+		s.base = "http://localhost"
+		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", s.SocketPath)
+		}
+	default:
+		s.Address = s.HTTPAddr
+		s.base = "http://" + s.HTTPAddr
+	}
+	return nil
+}
+
 // start runs the agent with the written config and waits for readiness.
-func (s *Server) start(bin string) error {
+func (s *Server) start() error {
+	bin := s.bin.Path
 	logf, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("consultest: %w", err)
@@ -290,19 +391,19 @@ func (s *Server) start(bin string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := s.waitReady(ctx, done); err != nil {
-		return fmt.Errorf("consultest: agent %s on %s: %w\n%s", s.NodeName, s.HTTPAddr, err, s.LogTail(40))
+		return fmt.Errorf("consultest: agent %s on %s: %w\n%s", s.NodeName, s.Address, err, s.LogTail(40))
 	}
 	return nil
 }
 
 func (s *Server) waitReady(ctx context.Context, exited <-chan struct{}) error {
-	hc := &http.Client{Timeout: 2 * time.Second}
+	hc := s.probe
 	check := func() bool {
 		if s.cfg.NoWait {
 			// Any answer will do: a client agent without servers answers
 			// /v1/status/leader with a 500, and with ACLs on a token cannot
 			// be resolved before there is a leader.
-			resp, err := hc.Get("http://" + s.HTTPAddr + "/v1/agent/version")
+			resp, err := s.probe.Get(s.base + "/v1/agent/version?" + probeMarker)
 			if err != nil {
 				return false
 			}
@@ -332,8 +433,21 @@ func (s *Server) waitReady(ctx context.Context, exited <-chan struct{}) error {
 	}
 }
 
+// probeMarker is added to the query of consultest's own requests, so that
+// Requests can tell them from the requests of the code under test.
+const probeMarker = "consultest=probe"
+
+// getJSON GETs path with consultest's own client of the agent (hc is used
+// for a plain HTTP API) and returns the body and whether the status was 200.
 func (s *Server) getJSON(hc *http.Client, path string) (string, bool) {
-	req, err := http.NewRequest(http.MethodGet, "http://"+s.HTTPAddr+path, nil)
+	if s.HTTPAddr == "" {
+		hc = s.probe
+	}
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	req, err := http.NewRequest(http.MethodGet, s.base+path+sep+probeMarker, nil)
 	if err != nil {
 		return "", false
 	}
@@ -406,11 +520,7 @@ func (s *Server) Start() error {
 	if s.Running() {
 		return errors.New("consultest: agent already running")
 	}
-	bin, err := Binary()
-	if err != nil {
-		return err
-	}
-	return s.start(bin)
+	return s.start()
 }
 
 // Restart is Stop then Start.
@@ -421,9 +531,11 @@ func (s *Server) Restart() error {
 	return s.Start()
 }
 
-// Close stops the agent and removes its data directory, config and log.
+// Close stops the agent, runs the OnClose functions, and removes its data
+// directory, config and log.
 func (s *Server) Close() error {
 	err := s.Stop()
+	runOnClose(s)
 	if rmErr := os.RemoveAll(s.dir); err == nil && rmErr != nil {
 		err = fmt.Errorf("consultest: %w", rmErr)
 	}

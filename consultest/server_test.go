@@ -1,10 +1,17 @@
 package consultest_test
 
 import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/goconsul/consul/consultest"
 	"github.com/stretchr/testify/require"
@@ -62,4 +69,91 @@ func TestNewUUID(t *testing.T) {
 	u := consultest.NewUUID()
 	require.Regexp(t, `^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`, u)
 	require.NotEqual(t, u, consultest.NewUUID())
+}
+
+func TestServerReportsItsVersion(t *testing.T) {
+	srv := consultest.NewServer(t, consultest.Config{})
+	b, err := consultest.FindBinary("")
+	require.NoError(t, err)
+	require.Equal(t, b.Path, srv.Binary)
+	require.Equal(t, b.Version, srv.Version)
+	require.Equal(t, srv.HTTPAddr, srv.Address)
+	code, body := do(t, "GET", "http://"+srv.HTTPAddr+"/v1/agent/version", "", "")
+	require.Equal(t, 200, code)
+	require.Contains(t, body, `"HumanVersion":"`+srv.Version+`"`, "the agent runs the version the binary reports")
+}
+
+func TestServerTLSOnly(t *testing.T) {
+	srv := consultest.NewServer(t, consultest.Config{TLS: true})
+	require.NotNil(t, srv.TLS)
+	require.Empty(t, srv.HTTPAddr)
+	f := srv.TLS
+	pool := x509.NewCertPool()
+	require.True(t, pool.AppendCertsFromPEM(f.CAPEM))
+	ca, err := os.ReadFile(f.CAFile)
+	require.NoError(t, err)
+	require.Equal(t, f.CAPEM, ca)
+	entries, err := os.ReadDir(f.CADir)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "CADir holds the CA only")
+	cert, err := tls.LoadX509KeyPair(f.CertFile, f.KeyFile)
+	require.NoError(t, err)
+	get := func(tc *tls.Config) (*http.Response, error) {
+		hc := &http.Client{Transport: &http.Transport{TLSClientConfig: tc}, Timeout: 5 * time.Second}
+		defer hc.CloseIdleConnections()
+		return hc.Get("https://" + srv.HTTPSAddr + "/v1/status/leader")
+	}
+	resp, err := get(&tls.Config{RootCAs: pool, ServerName: f.ServerName, Certificates: []tls.Certificate{cert}})
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+
+	// verify_incoming: no certificate, no answer.
+	resp, err = get(&tls.Config{RootCAs: pool, ServerName: f.ServerName})
+	if err == nil {
+		resp.Body.Close()
+	}
+	require.Error(t, err)
+}
+
+func TestServerUnixSocket(t *testing.T) {
+	srv := consultest.NewServer(t, consultest.Config{UnixSocket: true})
+	require.Empty(t, srv.HTTPAddr)
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", srv.SocketPath)
+	}}}
+	defer hc.CloseIdleConnections()
+	resp, err := hc.Get("http://agent/v1/status/leader")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	require.NoError(t, srv.Restart(), "the socket is served again after a restart")
+	resp, err = hc.Get("http://agent/v1/status/leader")
+	require.NoError(t, err)
+	resp.Body.Close()
+}
+
+func TestServerRequestsAndOnClose(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[*consultest.Server][]consultest.Request{}
+	consultest.OnClose(func(s *consultest.Server) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen[s] = s.Requests()
+	})
+	srv, err := consultest.Start(consultest.Config{})
+	require.NoError(t, err)
+	code, _ := do(t, "PUT", "http://"+srv.HTTPAddr+"/v1/kv/recorded?flags=3&cas=0", "", "x")
+	require.Equal(t, 200, code)
+	want := consultest.Request{Method: "PUT", URL: "/v1/kv/recorded?flags=3&cas=0"}
+	require.Contains(t, srv.Requests(), want)
+	for _, r := range srv.Requests() {
+		require.NotContains(t, r.URL, "consultest=probe", "consultest's own probes are left out")
+	}
+	require.NoError(t, srv.Close())
+	mu.Lock()
+	defer mu.Unlock()
+	require.Contains(t, seen[srv], want, "OnClose saw the requests before the log was removed")
+	require.Empty(t, srv.Requests(), "the log is gone after Close")
 }

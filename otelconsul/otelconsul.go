@@ -136,8 +136,8 @@ type observer struct {
 	attrs  []attribute.KeyValue
 }
 
-// CallStart starts the call's span, as a child of the span in ctx.
-func (o *observer) CallStart(ctx context.Context, info *consul.CallInfo) (context.Context, consul.CallObserver) {
+// StartCall starts the call's span, as a child of the span in ctx.
+func (o *observer) StartCall(ctx context.Context, info *consul.CallStart) (context.Context, consul.CallObserver) {
 	attrs := make([]attribute.KeyValue, 0, 12+len(o.attrs))
 	attrs = append(attrs,
 		semconv.HTTPRequestMethodKey.String(info.Method),

@@ -19,10 +19,11 @@ import (
 
 func main() {
 	log.SetFlags(0)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	client, stop := exampleagent.Connect()
 	defer stop()
+	// The minute starts once the agent is ready (its first build takes minutes).
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	prefix := fmt.Sprintf("example-cache-%d/", time.Now().UnixNano())
 	if err := client.KV.Put(ctx, prefix+"feature/dark-mode", []byte("off")); err != nil {
 		log.Fatal(err)

@@ -20,10 +20,11 @@ import (
 
 func main() {
 	log.SetFlags(0)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	client, stop := exampleagent.Connect()
 	defer stop()
+	// The minute starts once the agent is ready (its first build takes minutes).
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	key := fmt.Sprintf("example-election-%d/leader", time.Now().UnixNano())
 
 	observer, err := concurrency.NewElection(client, key, nil)

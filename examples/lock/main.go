@@ -23,10 +23,11 @@ import (
 
 func main() {
 	log.SetFlags(0)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	client, stop := exampleagent.Connect()
 	defer stop()
+	// The minute starts once the agent is ready (its first build takes minutes).
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	key := fmt.Sprintf("example-lock-%d/leader", time.Now().UnixNano())
 	opts := &concurrency.LockOptions{SessionOptions: &concurrency.SessionOptions{TTL: 10 * time.Second, LockDelay: consul.NoLockDelay}}
 

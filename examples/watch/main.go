@@ -20,10 +20,11 @@ import (
 
 func main() {
 	log.SetFlags(0)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	client, stop := exampleagent.Connect()
 	defer stop()
+	// The minute starts once the agent is ready (its first build takes minutes).
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	prefix := fmt.Sprintf("example-watch-%d/", time.Now().UnixNano())
 
 	// The writer: five values, one every 200ms.

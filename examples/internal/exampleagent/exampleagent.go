@@ -24,7 +24,8 @@ func Connect() (*consul.Client, func()) {
 		if err != nil {
 			log.Fatal(err)
 		}
-		cfg.Address, stop = srv.HTTPAddr, func() { srv.Close() }
+		log.Printf("started consul %s (%s) at %s", srv.Version, srv.Binary, srv.Address)
+		cfg.Address, stop = srv.Address, func() { srv.Close() }
 	}
 	client, err := consul.NewClient(cfg)
 	if err != nil {
