@@ -63,10 +63,13 @@ package otelconsul
 import (
 	"context"
 	"errors"
+	"maps"
 	"net"
 	"net/url"
 	"reflect"
 	"strconv"
+	"sync"
+	"sync/atomic"
 
 	"github.com/goconsul/consul"
 	"go.opentelemetry.io/otel"
@@ -134,6 +137,71 @@ func NewObserver(opts ...Option) consul.Observer {
 type observer struct {
 	tracer trace.Tracer
 	attrs  []attribute.KeyValue
+	// names and servers cache the span names by method and route, and the
+	// server attributes by agent: both are few, and a call then builds
+	// neither. They are copied on write and read without a lock.
+	names   atomic.Pointer[map[[2]string]string]
+	servers atomic.Pointer[map[string][]attribute.KeyValue]
+	mu      sync.Mutex // serialises the writers of names and servers
+}
+
+// spanName is "GET /v1/kv/:key".
+func (o *observer) spanName(method, route string) string {
+	k := [2]string{method, route}
+	if m := o.names.Load(); m != nil {
+		if n, ok := (*m)[k]; ok {
+			return n
+		}
+	}
+	n := method + " " + route
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	old := o.names.Load()
+	if old != nil && len(*old) >= maxCached {
+		return n
+	}
+	m := make(map[[2]string]string, 1+mapLen(old))
+	if old != nil {
+		maps.Copy(m, *old)
+	}
+	m[k] = n
+	o.names.Store(&m)
+	return n
+}
+
+// server returns the server.address and server.port of an agent's base
+// URL.
+func (o *observer) server(agent string) []attribute.KeyValue {
+	if m := o.servers.Load(); m != nil {
+		if a, ok := (*m)[agent]; ok {
+			return a
+		}
+	}
+	a := serverAttrs(agent)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	old := o.servers.Load()
+	if old != nil && len(*old) >= maxCached {
+		return a
+	}
+	m := make(map[string][]attribute.KeyValue, 1+mapLen(old))
+	if old != nil {
+		maps.Copy(m, *old)
+	}
+	m[agent] = a
+	o.servers.Store(&m)
+	return a
+}
+
+// maxCached bounds each cache: routes and agents are few, but Client.Do
+// takes any route.
+const maxCached = 1024
+
+func mapLen[M ~map[K]V, K comparable, V any](m *M) int {
+	if m == nil {
+		return 0
+	}
+	return len(*m)
 }
 
 // StartCall starts the call's span, as a child of the span in ctx.
@@ -165,13 +233,24 @@ func (o *observer) StartCall(ctx context.Context, info *consul.CallStart) (conte
 		attrs = append(attrs, AttrStream.Bool(true))
 	}
 	attrs = append(attrs, o.attrs...)
-	ctx, span := o.tracer.Start(ctx, info.Method+" "+info.Route,
+	ctx, span := o.tracer.Start(ctx, o.spanName(info.Method, info.Route),
 		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
-	return ctx, &call{span: span, agent: info.Agent}
+	if !span.IsRecording() {
+		// Not sampled, or a no-op tracer: nothing to add to it.
+		return ctx, unrecorded{span}
+	}
+	return ctx, &call{o: o, span: span, agent: info.Agent}
 }
+
+// unrecorded is the CallObserver of a span that records nothing.
+type unrecorded struct{ span trace.Span }
+
+func (unrecorded) Attempt(int, string)   {}
+func (u unrecorded) End(*consul.CallEnd) { u.span.End() }
 
 // call is the CallObserver of one call.
 type call struct {
+	o     *observer
 	span  trace.Span
 	agent string // the agent of the last attempt
 }
@@ -185,14 +264,14 @@ func (c *call) Attempt(n int, agent string) {
 	}
 	c.agent = agent
 	attrs := []attribute.KeyValue{AttrAttempt.Int(n)}
-	attrs = appendServer(attrs, agent)
+	attrs = append(attrs, c.o.server(agent)...)
 	c.span.AddEvent(name, trace.WithAttributes(attrs...))
 }
 
 // End ends the span with the answer's status and what its headers said.
 func (c *call) End(end *consul.CallEnd) {
 	attrs := make([]attribute.KeyValue, 0, 8)
-	attrs = appendServer(attrs, end.Agent)
+	attrs = append(attrs, c.o.server(end.Agent)...)
 	if end.StatusCode != 0 {
 		attrs = append(attrs, semconv.HTTPResponseStatusCode(end.StatusCode))
 	}
@@ -215,20 +294,20 @@ func (c *call) End(end *consul.CallEnd) {
 	c.span.End()
 }
 
-// appendServer adds the host and port of an agent's base URL.
-func appendServer(attrs []attribute.KeyValue, agent string) []attribute.KeyValue {
+// serverAttrs are the host and port of an agent's base URL.
+func serverAttrs(agent string) []attribute.KeyValue {
 	if agent == "" {
-		return attrs
+		return nil
 	}
 	u, err := url.Parse(agent)
 	if err != nil || u.Host == "" {
-		return attrs
+		return nil
 	}
 	host, port, err := net.SplitHostPort(u.Host)
 	if err != nil {
-		return append(attrs, semconv.ServerAddress(u.Host))
+		return []attribute.KeyValue{semconv.ServerAddress(u.Host)}
 	}
-	attrs = append(attrs, semconv.ServerAddress(host))
+	attrs := []attribute.KeyValue{semconv.ServerAddress(host)}
 	if p, err := strconv.Atoi(port); err == nil {
 		attrs = append(attrs, semconv.ServerPort(p))
 	}
