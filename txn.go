@@ -132,8 +132,10 @@ type NodeTxnOp struct {
 }
 
 // ServiceTxnOp is a catalog service operation of a transaction, in
-// Consul's shape: the service is Service.ID on the node named Node, and the
-// index of cas and delete-cas is Service.ModifyIndex.
+// Consul's shape: the service is Service.ID on the node named Node (an
+// empty ID is the name, Service.Service, which set, cas, delete and
+// delete-cas need: Consul checks it, and the token's service:write on it),
+// and the index of cas and delete-cas is Service.ModifyIndex.
 //
 // It is sent with the fields /v1/txn keeps: Kind, ID, Service, Tags,
 // Address, Meta, Port, Weights (Consul's default of 1 and 1 when nil),

@@ -563,7 +563,7 @@ func planFieldArg(key string) string {
 			return "WatchPlan." + pp.field
 		}
 	}
-	return "WatchPlan." + map[string]string{"type": "Type"}[key]
+	return "WatchPlan.Type" // "type", the one key not in planParams that check names
 }
 
 // Watch runs the plan's read on c in a loop, as Watch does, and yields each
