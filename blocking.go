@@ -67,6 +67,10 @@ type watchConfig struct {
 	equalType   reflect.Type // the T of WatchEqual, nil for WatchDistinct
 	readOpts    []Option
 	logger      *slog.Logger
+	// onSuccess, if set, is called after every request that succeeded,
+	// whether or not its answer is yielded: the hub of a cache clears its
+	// error there.
+	onSuccess func()
 }
 
 func newWatchConfig(opts []WatchOption) watchConfig {
@@ -201,6 +205,9 @@ func WatchRequestOptions(opts ...Option) WatchOption {
 // dead connection is noticed, and the first, which does not block, by
 // Config.Timeout.
 //
+// After a failed request, the next is a plain (non-blocking) read, so
+// that the recovery is seen at once; blocking resumes from its answer.
+//
 // Errors are yielded with a zero Value and the loop goes on after a
 // backoff (WatchBackoff; the Retry-After of a 429 or 503 answer is waited
 // up to the backoff's maximum)
@@ -260,6 +267,10 @@ func watchLoop[T any](ctx context.Context, read BlockingRead[T], cfg *watchConfi
 
 		ropts = append(ropts[:0], cfg.readOpts...)
 		switch {
+		case failures > 0:
+			// After a failure, a plain read: it answers at once, so that
+			// the recovery is seen now rather than when the data changes
+			// (a blocking read on the old index could wait minutes).
 		case hash != "":
 			ropts = append(ropts, WaitHash(hash), WaitTime(cfg.wait))
 		case index > 0:
@@ -294,6 +305,9 @@ func watchLoop[T any](ctx context.Context, read BlockingRead[T], cfg *watchConfi
 		failures = 0
 		if meta == nil {
 			meta = &Meta{}
+		}
+		if cfg.onSuccess != nil {
+			cfg.onSuccess()
 		}
 
 		changed := first
@@ -362,9 +376,16 @@ func newWatchHub[T any]() *watchHub[T] {
 }
 
 // run is the hub's loop; it returns when ctx ends or on a permanent error.
-func (h *watchHub[T]) run(ctx context.Context, read BlockingRead[T], cfg *watchConfig) {
+func (h *watchHub[T]) run(ctx context.Context, read BlockingRead[T], shared *watchConfig) {
 	defer close(h.done)
-	watchLoop(ctx, read, cfg, func(u WatchUpdate[T], err error) bool {
+	cfg := *shared
+	cfg.onSuccess = func() {
+		// An answer, changed or not: the error is over (Cache.Err).
+		h.mu.Lock()
+		h.err = nil
+		h.mu.Unlock()
+	}
+	watchLoop(ctx, read, &cfg, func(u WatchUpdate[T], err error) bool {
 		h.mu.Lock()
 		if err != nil {
 			h.err = err

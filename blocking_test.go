@@ -834,3 +834,26 @@ func TestWatchAgentServiceHashBlocking(t *testing.T) {
 		require.NotContains(t, g, "index=")
 	}
 }
+
+// After a failure, the next request is a plain read, and a cache's Err
+// clears as soon as a request succeeds, even when the data did not change
+// (a blocking read on the old index could hold the error for minutes).
+func TestCacheErrClearsOnRecoveryWithoutChange(t *testing.T) {
+	w, c := newWire(t, watchTestReply(5, "a"), reply{Status: 500, Body: "boom"}, watchTestReply(5, "a"))
+	ctx := testCtx(t)
+	cache := consul.NewCache(ctx, consul.Bind(c.KV.Get, "k"), consul.WatchMinInterval(20*time.Millisecond), consul.WatchBackoff(time.Millisecond, time.Millisecond))
+	defer cache.Close()
+	require.NoError(t, cache.WaitReady(ctx))
+	deadline := time.Now().Add(5 * time.Second)
+	for len(w.requests()) < 3 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	require.Eventually(t, func() bool { return cache.Err() == nil }, 2*time.Second, 5*time.Millisecond)
+	reqs := w.requests()
+	require.GreaterOrEqual(t, len(reqs), 3)
+	reqs[1].expect(t, "GET", "/v1/kv/k", q("index", "5", "wait", "5m0s"))
+	reqs[2].expect(t, "GET", "/v1/kv/k", nil) // after the failure: a plain read
+	v, _, ok := cache.Snapshot()
+	require.True(t, ok)
+	require.Equal(t, "a", string(v.Value))
+}

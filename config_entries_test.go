@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -36,18 +38,9 @@ const (
 		`"Hash":17030198486066955139,"CreateIndex":15,"ModifyIndex":16}`
 	configTestDefaultsJSON = `{"Kind":"service-defaults","Name":"web","Protocol":"http","TransparentProxy":{},"MeshGateway":{"Mode":"local"},` +
 		`"Expose":{},"Meta":{"team":"a"},"Hash":4570506531397265768,"CreateIndex":14,"ModifyIndex":14}`
-	configTestAPIGatewayJSON = `{"Kind":"api-gateway","Name":"gw","Listeners":[{"Name":"l1","Hostname":"","Port":9090,"Protocol":"http",` +
-		`"TLS":{"Certificates":null,"MaxVersion":"","MinVersion":"","CipherSuites":null}}],"Status":{"Conditions":[]},` +
-		`"Hash":8980060252253708886,"CreateIndex":19,"ModifyIndex":20}`
-	configTestChainJSON = `{"Chain":{"ServiceName":"web","Namespace":"default","Partition":"default","Datacenter":"dc1","CustomizationHash":"39c97fee",` +
-		`"Protocol":"http","StartNode":"router:web.default.default","Nodes":{` +
-		`"resolver:web.default.default.dc1":{"Type":"resolver","Name":"web.default.default.dc1","Resolver":{"ConnectTimeout":"7s","RequestTimeout":3000000000,"Target":"web.default.default.dc1"},` +
-		`"LoadBalancer":{"Policy":"ring_hash","HashPolicies":[{"Field":"cookie","FieldValue":"x","CookieConfig":{"TTL":10000000000}}]}},` +
-		`"router:web.default.default":{"Type":"router","Name":"web.default.default","Routes":[{"Definition":{"Match":{"HTTP":{"PathPrefix":"/v2"}},` +
-		`"Destination":{"RequestTimeout":"2s","ServiceSubset":"v2"}},"NextNode":"resolver:v2.web.default.default.dc1"}]}},` +
-		`"Targets":{"web.default.default.dc1":{"ConnectTimeout":"7s","ID":"web.default.default.dc1","Service":"web","Namespace":"default","Partition":"default",` +
-		`"Datacenter":"dc1","MeshGateway":{"Mode":"local"},"Subset":{},"TransparentProxy":{},"SNI":"web.default.dc1.internal.5dd78cbc.consul","Name":"web.default.dc1.internal.5dd78cbc.consul"}},` +
-		`"AutoVirtualIPs":["240.0.0.1"],"ManualVirtualIPs":[]}}`
+	// bound-api-gateway is written by Consul itself; it has no typed struct.
+	configTestBoundGatewayJSON = `{"Kind":"bound-api-gateway","Name":"gw","Listeners":[{"Name":"l1","Routes":null,"Certificates":null},` +
+		`{"Name":"l2","Routes":null,"Certificates":null}],"Services":{},"Hash":8980060252253708886,"CreateIndex":20,"ModifyIndex":20}`
 )
 
 func TestConfigEntriesApplyWire(t *testing.T) {
@@ -164,17 +157,17 @@ func TestConfigEntriesGetWire(t *testing.T) {
 	assert.Equal(t, map[string]string{"team": "a"}, sd.Header().Meta)
 
 	// A kind without a typed struct keeps all its JSON.
-	_, c = newWire(t, reply{Body: configTestAPIGatewayJSON})
-	entry, _, err = c.ConfigEntries.Get(testCtx(t), consul.ConfigKindAPIGateway, "gw")
+	_, c = newWire(t, reply{Body: configTestBoundGatewayJSON})
+	entry, _, err = c.ConfigEntries.Get(testCtx(t), consul.ConfigKindBoundAPIGateway, "gw")
 	require.NoError(t, err)
 	raw, ok := entry.(*consul.RawConfigEntry)
 	require.True(t, ok, "%T", entry)
-	assert.Equal(t, "api-gateway", raw.Kind)
+	assert.Equal(t, "bound-api-gateway", raw.Kind)
 	assert.Equal(t, "gw", raw.Name)
 	assert.EqualValues(t, 20, raw.ModifyIndex)
 	assert.Equal(t, json.Number("8980060252253708886"), raw.Fields["Hash"], "numbers kept exactly")
 	listeners := raw.Fields["Listeners"].([]any)
-	assert.Equal(t, json.Number("9090"), listeners[0].(map[string]any)["Port"])
+	assert.Equal(t, "l2", listeners[1].(map[string]any)["Name"])
 
 	// Missing: nil entry, filled meta, nil error.
 	w, c = newWire(t, reply{Status: 404, Header: map[string]string{"X-Consul-Index": "22"}, Body: `Config entry not found for "service-defaults" / "nope"`})
@@ -203,8 +196,8 @@ func TestConfigEntriesListWire(t *testing.T) {
 	assert.Equal(t, "web", list[0].Header().Name)
 	assert.Equal(t, "grpc", list[1].(*consul.ServiceDefaultsConfigEntry).Protocol)
 
-	_, c = newWire(t, reply{Body: "[" + configTestAPIGatewayJSON + "]"})
-	list, _, err = c.ConfigEntries.List(testCtx(t), consul.ConfigKindAPIGateway)
+	_, c = newWire(t, reply{Body: "[" + configTestBoundGatewayJSON + "]"})
+	list, _, err = c.ConfigEntries.List(testCtx(t), consul.ConfigKindBoundAPIGateway)
 	require.NoError(t, err)
 	require.Len(t, list, 1)
 	assert.IsType(t, &consul.RawConfigEntry{}, list[0])
@@ -237,82 +230,6 @@ func TestConfigEntriesDeleteWire(t *testing.T) {
 	_, c = newWire(t, reply{Status: 403, Body: "Permission denied"})
 	err := c.ConfigEntries.Delete(testCtx(t), consul.ConfigKindServiceDefaults, "web")
 	require.ErrorIs(t, err, consul.ErrPermissionDenied)
-}
-
-func TestConfigEntriesDiscoveryChainWire(t *testing.T) {
-	// No options: a plain GET, with the read options.
-	w, c := newWire(t, reply{Header: map[string]string{"X-Consul-Index": "16"}, Body: configTestChainJSON})
-	chain, meta, err := c.ConfigEntries.GetDiscoveryChain(testCtx(t), "web", nil, consul.WaitIndex(9), consul.Cached())
-	require.NoError(t, err)
-	r := w.only(t)
-	r.expect(t, "GET", "/v1/discovery-chain/web", q("index", "9", "cached", ""))
-	assert.Empty(t, r.Body)
-	assert.EqualValues(t, 16, meta.Index)
-
-	assert.Equal(t, "web", chain.ServiceName)
-	assert.Equal(t, "http", chain.Protocol)
-	assert.Equal(t, "dc1", chain.Datacenter)
-	assert.Equal(t, "router:web.default.default", chain.StartNode)
-	res := chain.Nodes["resolver:web.default.default.dc1"]
-	require.NotNil(t, res)
-	assert.Equal(t, "resolver", res.Type)
-	assert.Equal(t, 7*time.Second, res.Resolver.ConnectTimeout)
-	assert.Equal(t, 3*time.Second, res.Resolver.RequestTimeout, "nanoseconds read")
-	assert.Equal(t, 10*time.Second, res.LoadBalancer.HashPolicies[0].CookieConfig.TTL)
-	router := chain.Nodes[chain.StartNode]
-	require.Len(t, router.Routes, 1)
-	assert.Equal(t, 2*time.Second, router.Routes[0].Definition.Destination.RequestTimeout)
-	assert.Equal(t, "resolver:v2.web.default.default.dc1", router.Routes[0].NextNode)
-	target := chain.Targets["web.default.default.dc1"]
-	require.NotNil(t, target)
-	assert.Equal(t, 7*time.Second, target.ConnectTimeout)
-	assert.Equal(t, "local", target.MeshGateway.Mode)
-	assert.Equal(t, []string{"240.0.0.1"}, chain.AutoVirtualIPs)
-
-	// Only the datacenter to compile in: still a GET.
-	w, c = newWire(t, reply{Body: configTestChainJSON})
-	_, _, err = c.ConfigEntries.GetDiscoveryChain(testCtx(t), "a b", &consul.DiscoveryChainOptions{EvaluateInDatacenter: "dc2"})
-	require.NoError(t, err)
-	w.only(t).expect(t, "GET", "/v1/discovery-chain/a%20b", q("compile-dc", "dc2"))
-
-	// Overrides: a POST read with them in the body, still blocking.
-	w, c = newWire(t, reply{Body: configTestChainJSON})
-	_, _, err = c.ConfigEntries.GetDiscoveryChain(testCtx(t), "web", &consul.DiscoveryChainOptions{
-		EvaluateInDatacenter:   "dc1",
-		OverrideMeshGateway:    consul.ConfigMeshGateway{Mode: "local"},
-		OverrideProtocol:       "grpc",
-		OverrideConnectTimeout: 2500 * time.Millisecond,
-	}, consul.WaitIndex(4), consul.Consistent())
-	require.NoError(t, err)
-	r = w.only(t)
-	r.expect(t, "POST", "/v1/discovery-chain/web", q("compile-dc", "dc1", "index", "4", "consistent", ""))
-	assert.JSONEq(t, `{"OverrideMeshGateway":{"Mode":"local"},"OverrideProtocol":"grpc","OverrideConnectTimeout":"2.5s"}`, r.Body)
-
-	w, c = newWire(t, reply{Body: configTestChainJSON})
-	_, _, err = c.ConfigEntries.GetDiscoveryChain(testCtx(t), "web", &consul.DiscoveryChainOptions{OverrideProtocol: "http"})
-	require.NoError(t, err)
-	r = w.only(t)
-	r.expect(t, "POST", "/v1/discovery-chain/web", nil)
-	assert.JSONEq(t, `{"OverrideProtocol":"http"}`, r.Body)
-}
-
-func TestConfigEntriesExportedServicesWire(t *testing.T) {
-	w, c := newWire(t, reply{Header: map[string]string{"X-Consul-Index": "17"},
-		Body: `[{"Service":"web","Consumers":{"Peers":["east"]}},{"Service":"db","Partition":"p1","Namespace":"ns1","Consumers":{"Partitions":["p2"]}}]`})
-	list, meta, err := c.ConfigEntries.ListExportedServices(testCtx(t), consul.Partition("p1"), consul.WaitIndex(3))
-	require.NoError(t, err)
-	w.only(t).expect(t, "GET", "/v1/exported-services", q("partition", "p1", "index", "3"))
-	assert.EqualValues(t, 17, meta.Index)
-	assert.Equal(t, []consul.ResolvedExportedService{
-		{Service: "web", Consumers: consul.ResolvedExportedConsumers{Peers: []string{"east"}}},
-		{Service: "db", Partition: "p1", Namespace: "ns1", Consumers: consul.ResolvedExportedConsumers{Partitions: []string{"p2"}}},
-	}, list)
-
-	_, c = newWire(t, reply{Body: "[]"})
-	list, _, err = c.ConfigEntries.ListExportedServices(testCtx(t))
-	require.NoError(t, err)
-	assert.NotNil(t, list)
-	assert.Empty(t, list)
 }
 
 func TestConfigEntriesBadInput(t *testing.T) {
@@ -370,19 +287,26 @@ func TestConfigEntriesBadInput(t *testing.T) {
 
 func TestConfigEntriesDecode(t *testing.T) {
 	for kind, want := range map[string]consul.ConfigEntry{
-		consul.ConfigKindServiceDefaults:    &consul.ServiceDefaultsConfigEntry{},
-		consul.ConfigKindProxyDefaults:      &consul.ProxyConfigEntry{},
-		consul.ConfigKindServiceRouter:      &consul.ServiceRouterConfigEntry{},
-		consul.ConfigKindServiceSplitter:    &consul.ServiceSplitterConfigEntry{},
-		consul.ConfigKindServiceResolver:    &consul.ServiceResolverConfigEntry{},
-		consul.ConfigKindIngressGateway:     &consul.IngressGatewayConfigEntry{},
-		consul.ConfigKindTerminatingGateway: &consul.TerminatingGatewayConfigEntry{},
-		consul.ConfigKindServiceIntentions:  &consul.ServiceIntentionsConfigEntry{},
-		consul.ConfigKindMesh:               &consul.MeshConfigEntry{},
-		consul.ConfigKindExportedServices:   &consul.ExportedServicesConfigEntry{},
-		consul.ConfigKindSamenessGroup:      &consul.SamenessGroupConfigEntry{},
-		consul.ConfigKindHTTPRoute:          &consul.RawConfigEntry{},
-		consul.ConfigKindJWTProvider:        &consul.RawConfigEntry{},
+		consul.ConfigKindServiceDefaults:          &consul.ServiceDefaultsConfigEntry{},
+		consul.ConfigKindProxyDefaults:            &consul.ProxyConfigEntry{},
+		consul.ConfigKindServiceRouter:            &consul.ServiceRouterConfigEntry{},
+		consul.ConfigKindServiceSplitter:          &consul.ServiceSplitterConfigEntry{},
+		consul.ConfigKindServiceResolver:          &consul.ServiceResolverConfigEntry{},
+		consul.ConfigKindIngressGateway:           &consul.IngressGatewayConfigEntry{},
+		consul.ConfigKindTerminatingGateway:       &consul.TerminatingGatewayConfigEntry{},
+		consul.ConfigKindServiceIntentions:        &consul.ServiceIntentionsConfigEntry{},
+		consul.ConfigKindMesh:                     &consul.MeshConfigEntry{},
+		consul.ConfigKindExportedServices:         &consul.ExportedServicesConfigEntry{},
+		consul.ConfigKindSamenessGroup:            &consul.SamenessGroupConfigEntry{},
+		consul.ConfigKindAPIGateway:               &consul.APIGatewayConfigEntry{},
+		consul.ConfigKindHTTPRoute:                &consul.HTTPRouteConfigEntry{},
+		consul.ConfigKindTCPRoute:                 &consul.TCPRouteConfigEntry{},
+		consul.ConfigKindInlineCertificate:        &consul.InlineCertificateConfigEntry{},
+		consul.ConfigKindFileSystemCertificate:    &consul.FileSystemCertificateConfigEntry{},
+		consul.ConfigKindJWTProvider:              &consul.JWTProviderConfigEntry{},
+		consul.ConfigKindControlPlaneRequestLimit: &consul.ControlPlaneRequestLimitConfigEntry{},
+		consul.ConfigKindBoundAPIGateway:          &consul.RawConfigEntry{},
+		"some-future-kind":                        &consul.RawConfigEntry{},
 	} {
 		entry, err := consul.DecodeConfigEntry([]byte(`{"Kind":"` + kind + `","Name":"n"}`))
 		require.NoError(t, err, kind)
@@ -399,6 +323,20 @@ func TestConfigEntriesDecode(t *testing.T) {
 		again, err := consul.DecodeConfigEntry(b)
 		require.NoError(t, err, "%s", b)
 		assert.Equal(t, entry, again, kind)
+
+		// A typed struct sends the kind it was decoded from, and refuses
+		// to send another.
+		w, c := newWire(t, reply{Body: "true"})
+		require.NoError(t, c.ConfigEntries.Put(testCtx(t), entry), kind)
+		var sent struct{ Kind string }
+		require.NoError(t, json.Unmarshal([]byte(w.only(t).Body), &sent))
+		assert.Equal(t, kind, sent.Kind)
+		if _, raw := entry.(*consul.RawConfigEntry); !raw {
+			entry.Header().Kind = "some-other-kind"
+			var ae *consul.ArgumentError
+			require.ErrorAs(t, c.ConfigEntries.Put(testCtx(t), entry), &ae, kind)
+			assert.True(t, strings.HasSuffix(ae.Arg, "ConfigEntry.Kind"), ae.Arg)
+		}
 	}
 	// Consul's mesh entry has no Name field: it is never sent.
 	meshJSON, err := json.Marshal(&consul.MeshConfigEntry{ConfigEntryHeader: consul.ConfigEntryHeader{Name: consul.MeshConfigName}})
@@ -559,189 +497,47 @@ func TestConfigEntriesBlockingGetIntegration(t *testing.T) {
 	assert.Less(t, time.Since(start), 15*time.Second)
 }
 
-func TestConfigEntriesDiscoveryChainIntegration(t *testing.T) {
+// TestConfigEntriesRawIntegration: a RawConfigEntry writes any kind, and
+// what is read back is the kind's typed struct, which writes back through
+// CAS; the kind Consul writes itself (bound-api-gateway) reads raw.
+func TestConfigEntriesRawIntegration(t *testing.T) {
 	srv := testAgent(t)
 	c := newClient(t, srv)
 	ctx := testCtx(t)
 	s := c.ConfigEntries
-	name := configTestName(t, "web")
-	t.Cleanup(func() {
-		for _, kind := range []string{consul.ConfigKindServiceRouter, consul.ConfigKindServiceResolver, consul.ConfigKindServiceDefaults} {
-			_ = s.Delete(ctx, kind, name)
-		}
-	})
-
-	// Without any entry the chain is the default one.
-	chain, meta, err := s.GetDiscoveryChain(ctx, name, nil)
-	require.NoError(t, err)
-	assert.Equal(t, name, chain.ServiceName)
-	assert.Equal(t, "tcp", chain.Protocol)
-	assert.True(t, chain.Default)
-	assert.NotZero(t, meta.Index)
-
-	require.NoError(t, s.Put(ctx, &consul.ServiceDefaultsConfigEntry{ConfigEntryHeader: consul.ConfigEntryHeader{Name: name}, Protocol: "http"}))
-	require.NoError(t, s.Put(ctx, &consul.ServiceResolverConfigEntry{
-		ConfigEntryHeader: consul.ConfigEntryHeader{Name: name},
-		ConnectTimeout:    7 * time.Second,
-		Subsets:           map[string]consul.ServiceResolverSubset{"v2": {Filter: "Service.Meta.version == v2"}},
-	}))
-	require.NoError(t, s.Put(ctx, &consul.ServiceRouterConfigEntry{
-		ConfigEntryHeader: consul.ConfigEntryHeader{Name: name}, Routes: []consul.ServiceRouterRoute{{
-			Match:       &consul.ServiceRouterMatch{HTTP: &consul.ServiceRouterHTTPMatch{PathPrefix: "/v2"}},
-			Destination: &consul.ServiceRouterDestination{ServiceSubset: "v2", RequestTimeout: 2 * time.Second},
-		}}}))
-
-	entry, _, err := s.Get(ctx, consul.ConfigKindServiceRouter, name)
-	require.NoError(t, err)
-	router := entry.(*consul.ServiceRouterConfigEntry)
-	require.Len(t, router.Routes, 1)
-	assert.Equal(t, 2*time.Second, router.Routes[0].Destination.RequestTimeout)
-
-	chain, _, err = s.GetDiscoveryChain(ctx, name, nil)
-	require.NoError(t, err)
-	assert.False(t, chain.Default)
-	assert.Equal(t, "http", chain.Protocol)
-	assert.Equal(t, "dc1", chain.Datacenter)
-	start := chain.Nodes[chain.StartNode]
-	require.NotNil(t, start, chain.StartNode)
-	assert.Equal(t, "router", start.Type)
-	require.NotEmpty(t, start.Routes)
-	assert.Equal(t, 2*time.Second, start.Routes[0].Definition.Destination.RequestTimeout)
-	v2 := chain.Nodes[start.Routes[0].NextNode]
-	require.NotNil(t, v2)
-	assert.Equal(t, 7*time.Second, v2.Resolver.ConnectTimeout)
-	target := chain.Targets[v2.Resolver.Target]
-	require.NotNil(t, target)
-	assert.Equal(t, name, target.Service)
-	assert.Equal(t, "v2", target.ServiceSubset)
-	assert.Equal(t, 7*time.Second, target.ConnectTimeout)
-
-	// Overrides: a POST compiles with them.
-	chain, _, err = s.GetDiscoveryChain(ctx, name, &consul.DiscoveryChainOptions{
-		EvaluateInDatacenter:   "dc1",
-		OverrideProtocol:       "grpc",
-		OverrideConnectTimeout: 2 * time.Second,
-		OverrideMeshGateway:    consul.ConfigMeshGateway{Mode: "local"},
-	})
-	require.NoError(t, err)
-	assert.Equal(t, "grpc", chain.Protocol)
-	assert.NotEmpty(t, chain.CustomizationHash)
-	for id, tg := range chain.Targets {
-		assert.Equal(t, 2*time.Second, tg.ConnectTimeout, id)
-		assert.Equal(t, "local", tg.MeshGateway.Mode, id)
-	}
-
-	// A datacenter that does not exist is Consul's error.
-	_, _, err = s.GetDiscoveryChain(ctx, name, &consul.DiscoveryChainOptions{EvaluateInDatacenter: "nowhere"}, consul.Datacenter("nowhere"))
-	require.Error(t, err)
-}
-
-func TestConfigEntriesExportedServicesIntegration(t *testing.T) {
-	srv := testAgent(t)
-	c := newClient(t, srv)
-	ctx := testCtx(t)
-	s := c.ConfigEntries
-	svc := configTestName(t, "db")
-
-	// exported-services is one entry per partition, "default" on CE.
-	prev, _, err := s.Get(ctx, consul.ConfigKindExportedServices, "default")
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		if prev != nil {
-			_ = s.Put(ctx, prev)
-		} else {
-			_ = s.Delete(ctx, consul.ConfigKindExportedServices, "default")
-		}
-	})
-	if prev == nil {
-		list, _, err := s.ListExportedServices(ctx)
-		require.NoError(t, err)
-		assert.NotNil(t, list)
-		assert.Empty(t, list)
-	}
-
-	// A peer that does not exist yet is accepted: the export waits for it.
-	entry := &consul.ExportedServicesConfigEntry{
-		ConfigEntryHeader: consul.ConfigEntryHeader{Name: "default"}, Services: []consul.ExportedService{
-			{Name: svc, Consumers: []consul.ExportedServiceConsumer{{Peer: "east"}, {Peer: "west"}}},
-		}}
-	require.NoError(t, s.Put(ctx, entry))
-
-	got, _, err := s.Get(ctx, consul.ConfigKindExportedServices, "default")
-	require.NoError(t, err)
-	es := got.(*consul.ExportedServicesConfigEntry)
-	require.Len(t, es.Services, 1)
-	assert.Equal(t, entry.Services, es.Services)
-
-	list, meta, err := s.ListExportedServices(ctx)
-	require.NoError(t, err)
-	assert.NotZero(t, meta.Index)
-	require.Len(t, list, 1)
-	assert.Equal(t, svc, list[0].Service)
-	assert.ElementsMatch(t, []string{"east", "west"}, list[0].Consumers.Peers)
-
-	// CE allows only the name "default".
-	err = s.Put(ctx, &consul.ExportedServicesConfigEntry{ConfigEntryHeader: consul.ConfigEntryHeader{Name: "other"}})
-	require.Error(t, err)
-}
-
-func TestConfigEntriesOtherKindsIntegration(t *testing.T) {
-	srv := testAgent(t)
-	c := newClient(t, srv)
-	ctx := testCtx(t)
-	s := c.ConfigEntries
-	dest := configTestName(t, "dest")
 	gw := configTestName(t, "gw")
 	jwt := configTestName(t, "jwt")
 	t.Cleanup(func() {
 		_ = s.Delete(ctx, consul.ConfigKindJWTProvider, jwt)
-		_ = s.Delete(ctx, consul.ConfigKindServiceIntentions, dest)
 		_ = s.Delete(ctx, consul.ConfigKindAPIGateway, gw)
-		_ = s.Delete(ctx, consul.ConfigKindMesh, consul.MeshConfigName)
 	})
 
-	// service-intentions, typed.
-	require.NoError(t, s.Put(ctx, &consul.ServiceIntentionsConfigEntry{
-		ConfigEntryHeader: consul.ConfigEntryHeader{Name: dest}, Sources: []*consul.ServiceIntentionsSource{
-			{Name: "api", Action: "allow", Description: "api may call"},
-			{Name: "*", Action: "deny"},
-		}}))
-	entry, _, err := s.Get(ctx, consul.ConfigKindServiceIntentions, dest)
-	require.NoError(t, err)
-	ixn := entry.(*consul.ServiceIntentionsConfigEntry)
-	require.Len(t, ixn.Sources, 2)
-	assert.Equal(t, "api", ixn.Sources[0].Name)
-	assert.Equal(t, "allow", ixn.Sources[0].Action)
-	assert.Equal(t, "consul", ixn.Sources[0].Type)
-	assert.NotZero(t, ixn.Sources[0].Precedence, "computed by Consul")
-
-	// mesh: no name on the wire, "mesh" in the path.
-	require.NoError(t, s.Put(ctx, &consul.MeshConfigEntry{
-		ConfigEntryHeader: consul.ConfigEntryHeader{Meta: map[string]string{"by": "config-test"}},
-		TransparentProxy:  consul.MeshConfigTransparentProxy{MeshDestinationsOnly: true},
-	}))
-	entry, _, err = s.Get(ctx, consul.ConfigKindMesh, consul.MeshConfigName)
-	require.NoError(t, err)
-	mesh := entry.(*consul.MeshConfigEntry)
-	assert.True(t, mesh.TransparentProxy.MeshDestinationsOnly)
-	assert.Equal(t, "config-test", mesh.Meta["by"])
-	require.NoError(t, s.Delete(ctx, consul.ConfigKindMesh, consul.MeshConfigName))
-
-	// api-gateway has no typed struct: a raw entry round-trips.
 	require.NoError(t, s.Put(ctx, &consul.RawConfigEntry{
 		ConfigEntryHeader: consul.ConfigEntryHeader{Kind: consul.ConfigKindAPIGateway, Name: gw}, Fields: map[string]any{
 			"Listeners": []any{map[string]any{"Name": "l1", "Port": 9090, "Protocol": "http"}},
 		}}))
-	entry, _, err = s.Get(ctx, consul.ConfigKindAPIGateway, gw)
+	entry, meta, err := s.Get(ctx, consul.ConfigKindAPIGateway, gw)
 	require.NoError(t, err)
-	raw := entry.(*consul.RawConfigEntry)
-	assert.Equal(t, gw, raw.Name)
-	listeners := raw.Fields["Listeners"].([]any)
-	require.Len(t, listeners, 1)
-	assert.Equal(t, json.Number("9090"), listeners[0].(map[string]any)["Port"])
+	apigw, ok := entry.(*consul.APIGatewayConfigEntry)
+	require.True(t, ok, "%T", entry)
+	require.Len(t, apigw.Listeners, 1)
+	assert.Equal(t, consul.APIGatewayListener{Name: "l1", Port: 9090, Protocol: "http"}, apigw.Listeners[0])
 
-	// So does a jwt-provider, and what was read can be written back
-	// through CAS.
+	// Consul writes the gateway's bound-api-gateway in the background.
+	var bound consul.ConfigEntry
+	for deadline := time.Now().Add(20 * time.Second); bound == nil && time.Now().Before(deadline); {
+		bound, meta, err = s.Get(ctx, consul.ConfigKindBoundAPIGateway, gw, consul.WaitIndex(meta.Index), consul.WaitTime(2*time.Second))
+		require.NoError(t, err)
+	}
+	require.NotNil(t, bound, "bound-api-gateway written by Consul")
+	raw, ok := bound.(*consul.RawConfigEntry)
+	require.True(t, ok, "%T", bound)
+	assert.Equal(t, gw, raw.Name)
+	listeners, _ := raw.Fields["Listeners"].([]any)
+	require.Len(t, listeners, 1)
+	assert.Equal(t, "l1", listeners[0].(map[string]any)["Name"])
+
+	// A jwt-provider written raw reads typed, and writes back through CAS.
 	require.NoError(t, s.Put(ctx, &consul.RawConfigEntry{
 		ConfigEntryHeader: consul.ConfigEntryHeader{Kind: consul.ConfigKindJWTProvider, Name: jwt}, Fields: map[string]any{
 			"Issuer":        "test-issuer",
@@ -749,33 +545,21 @@ func TestConfigEntriesOtherKindsIntegration(t *testing.T) {
 		}}))
 	entry, _, err = s.Get(ctx, consul.ConfigKindJWTProvider, jwt)
 	require.NoError(t, err)
-	raw = entry.(*consul.RawConfigEntry)
-	assert.Equal(t, "test-issuer", raw.Fields["Issuer"])
-	raw.Meta = map[string]string{"v": "2"}
-	ok, err := s.PutCAS(ctx, raw, raw.ModifyIndex-1)
+	jp, ok := entry.(*consul.JWTProviderConfigEntry)
+	require.True(t, ok, "%T", entry)
+	assert.Equal(t, "test-issuer", jp.Issuer)
+	assert.True(t, jp.JSONWebKeySet.Remote.FetchAsynchronously)
+	jp.Meta = map[string]string{"v": "2"}
+	ok, err = s.PutCAS(ctx, jp, jp.ModifyIndex-1)
 	require.NoError(t, err)
 	assert.False(t, ok, "stale index")
-	ok, err = s.PutCAS(ctx, raw, raw.ModifyIndex)
+	ok, err = s.PutCAS(ctx, jp, jp.ModifyIndex)
 	require.NoError(t, err)
 	assert.True(t, ok, "current index")
 	entry, _, err = s.Get(ctx, consul.ConfigKindJWTProvider, jwt)
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{"v": "2"}, entry.Header().Meta)
-	assert.Equal(t, "test-issuer", entry.(*consul.RawConfigEntry).Fields["Issuer"])
-
-	// proxy-defaults, typed, with its opaque Config.
-	prev, _, err := s.Get(ctx, consul.ConfigKindProxyDefaults, consul.ProxyConfigGlobal)
-	require.NoError(t, err)
-	if prev == nil {
-		t.Cleanup(func() { _ = s.Delete(ctx, consul.ConfigKindProxyDefaults, consul.ProxyConfigGlobal) })
-		require.NoError(t, s.Put(ctx, &consul.ProxyConfigEntry{
-			ConfigEntryHeader: consul.ConfigEntryHeader{Name: consul.ProxyConfigGlobal}, Config: map[string]any{"local_connect_timeout_ms": 1000}, AccessLogs: consul.ConfigAccessLogs{Enabled: true}}))
-		entry, _, err = s.Get(ctx, consul.ConfigKindProxyDefaults, consul.ProxyConfigGlobal)
-		require.NoError(t, err)
-		pd := entry.(*consul.ProxyConfigEntry)
-		assert.EqualValues(t, 1000, pd.Config["local_connect_timeout_ms"])
-		assert.True(t, pd.AccessLogs.Enabled)
-	}
+	assert.Equal(t, "test-issuer", entry.(*consul.JWTProviderConfigEntry).Issuer)
 }
 
 func TestConfigEntriesACLIntegration(t *testing.T) {
@@ -998,21 +782,6 @@ func ExampleConfigEntriesService_PutCAS() {
 	fmt.Println("written:", ok)
 }
 
-func ExampleConfigEntriesService_GetDiscoveryChain() {
-	client, _ := consul.NewClient(consul.Config{})
-	ctx := context.Background()
-
-	chain, _, err := client.ConfigEntries.GetDiscoveryChain(ctx, "web", &consul.DiscoveryChainOptions{
-		OverrideConnectTimeout: time.Second,
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	for id, target := range chain.Targets {
-		fmt.Println(id, target.ConnectTimeout)
-	}
-}
-
 // configTestOwnEntry is a ConfigEntry of another package: its kind is its
 // header's.
 type configTestOwnEntry struct {
@@ -1069,4 +838,173 @@ func TestConfigEntryHeader(t *testing.T) {
 			Namespace: "ns", Meta: map[string]string{"k": "v"}, CreateIndex: 3, ModifyIndex: 9},
 		Protocol: "http",
 	}, got)
+}
+
+// --- helpers of the round-trip tests of the typed kinds ---
+
+// configTestAllSet fails the test unless every field of every struct type
+// reachable from the values is non-zero somewhere in them, so that a round
+// trip covers every field the package sends, including fields added later.
+// except lists the fields Consul refuses or sets itself, as "Type.Field";
+// the types reachable only through them are not checked.
+func configTestAllSet(t *testing.T, except []string, values ...any) {
+	t.Helper()
+	skip := map[string]bool{}
+	for _, e := range except {
+		skip[e] = true
+	}
+	set := map[string]bool{}
+	types := map[reflect.Type]bool{}
+	var walkType func(reflect.Type)
+	walkType = func(typ reflect.Type) {
+		switch typ.Kind() {
+		case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+			walkType(typ.Elem())
+		case reflect.Struct:
+			if types[typ] || typ.PkgPath() != reflect.TypeOf(consul.ConfigEntryHeader{}).PkgPath() {
+				return
+			}
+			types[typ] = true
+			for i := 0; i < typ.NumField(); i++ {
+				if !skip[typ.Name()+"."+typ.Field(i).Name] {
+					walkType(typ.Field(i).Type)
+				}
+			}
+		}
+	}
+	var walk func(reflect.Value)
+	walk = func(v reflect.Value) {
+		switch v.Kind() {
+		case reflect.Pointer, reflect.Interface:
+			if !v.IsNil() {
+				walk(v.Elem())
+			}
+		case reflect.Slice, reflect.Array:
+			for i := 0; i < v.Len(); i++ {
+				walk(v.Index(i))
+			}
+		case reflect.Map:
+			for it := v.MapRange(); it.Next(); {
+				walk(it.Value())
+			}
+		case reflect.Struct:
+			for i := 0; i < v.NumField(); i++ {
+				if !v.Field(i).IsZero() {
+					set[v.Type().Name()+"."+v.Type().Field(i).Name] = true
+				}
+				walk(v.Field(i))
+			}
+		}
+	}
+	for _, v := range values {
+		walkType(reflect.TypeOf(v))
+		walk(reflect.ValueOf(v))
+	}
+	var unset []string
+	for typ := range types {
+		for i := 0; i < typ.NumField(); i++ {
+			name := typ.Name() + "." + typ.Field(i).Name
+			if !set[name] && !skip[name] {
+				unset = append(unset, name)
+			}
+		}
+	}
+	sort.Strings(unset)
+	assert.Empty(t, unset, "fields the round trip leaves zero")
+}
+
+// configTestHeaderExcept are the header's fields a round trip leaves zero
+// on Consul CE: Kind (a typed struct writes its own), the Enterprise
+// placement, and the Raft indexes Consul sets.
+var configTestHeaderExcept = []string{
+	"ConfigEntryHeader.Kind", "ConfigEntryHeader.Partition", "ConfigEntryHeader.Namespace",
+	"ConfigEntryHeader.CreateIndex", "ConfigEntryHeader.ModifyIndex",
+}
+
+// configTestPut writes entry. When newer is not nil and the agent refuses
+// the entry because it is older than a field of it (Consul answers 400
+// "invalid config key" naming the field's path), it asserts exactly that,
+// calls newer to drop the field from the entry, and writes it again; it
+// reports whether the agent took the entry as it was.
+func configTestPut(t *testing.T, s *consul.ConfigEntriesService, entry consul.ConfigEntry, fieldPath string, newer func()) bool {
+	t.Helper()
+	ctx := testCtx(t)
+	err := s.Put(ctx, entry)
+	if err == nil || newer == nil {
+		require.NoError(t, err)
+		return true
+	}
+	var se *consul.StatusError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, 400, se.StatusCode)
+	assert.Contains(t, se.Body, `invalid config key "`+fieldPath+`"`)
+	t.Logf("this agent refuses %s (a field of newer Consul versions): %s", fieldPath, se.Body)
+	newer()
+	require.NoError(t, s.Put(ctx, entry))
+	return false
+}
+
+// configTestGet reads an entry back and clears what Consul sets on it (the
+// Raft indexes), after checking they are set.
+func configTestGet(t *testing.T, s *consul.ConfigEntriesService, kind, name string) consul.ConfigEntry {
+	t.Helper()
+	got, _, err := s.Get(testCtx(t), kind, name)
+	require.NoError(t, err)
+	require.NotNil(t, got, "%s %s", kind, name)
+	h := got.Header()
+	assert.NotZero(t, h.CreateIndex)
+	assert.GreaterOrEqual(t, h.ModifyIndex, h.CreateIndex)
+	h.CreateIndex, h.ModifyIndex = 0, 0
+	return got
+}
+
+// configTestStatus waits (by blocking reads, at most 30s) until Consul's
+// controller has reported a condition of type cond on the entry, and
+// returns the entry's status then.
+func configTestStatus(t *testing.T, s *consul.ConfigEntriesService, kind, name, cond string) *consul.ConfigEntryStatus {
+	t.Helper()
+	ctx := testCtx(t)
+	var index uint64
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		entry, meta, err := s.Get(ctx, kind, name, consul.WaitIndex(index), consul.WaitTime(2*time.Second))
+		require.NoError(t, err)
+		index = meta.Index
+		var st *consul.ConfigEntryStatus
+		switch e := entry.(type) {
+		case *consul.APIGatewayConfigEntry:
+			st = e.Status
+		case *consul.HTTPRouteConfigEntry:
+			st = e.Status
+		case *consul.TCPRouteConfigEntry:
+			st = e.Status
+		default:
+			t.Fatalf("%s %s: %T has no status", kind, name, entry)
+		}
+		if st != nil {
+			for _, c := range st.Conditions {
+				if c.Type == cond {
+					return st
+				}
+			}
+		}
+	}
+	t.Fatalf("%s %s: no %s condition after 30s", kind, name, cond)
+	return nil
+}
+
+// configTestCondition returns the condition of st of type cond about the
+// resource of that kind, name and section ("" for the entry itself).
+func configTestCondition(t *testing.T, st *consul.ConfigEntryStatus, cond, kind, name, section string) consul.ConfigEntryCondition {
+	t.Helper()
+	for _, c := range st.Conditions {
+		r := consul.ConfigResourceReference{}
+		if c.Resource != nil {
+			r = *c.Resource
+		}
+		if c.Type == cond && r.Kind == kind && r.Name == name && r.SectionName == section {
+			return c
+		}
+	}
+	t.Fatalf("no %s condition about %s %s %s in %+v", cond, kind, name, section, st.Conditions)
+	return consul.ConfigEntryCondition{}
 }
