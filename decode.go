@@ -1576,8 +1576,8 @@ func (d *fdec) idObject(p *string) {
 	}
 }
 
-// txnResponse reads PUT /v1/txn's answer; its rare Errors go through
-// encoding/json.
+// txnResponse reads PUT /v1/txn's answer; its rare Errors, and the results
+// of node, service and check operations, go through encoding/json.
 func (d *fdec) txnResponse(r *txnResponse) {
 	if !d.objStart() {
 		return
@@ -1606,17 +1606,29 @@ func (d *fdec) txnResponse(r *txnResponse) {
 						if !ok {
 							break
 						}
-						if string(key) != "KV" {
-							d.unknown(key, "KV")
-							continue
+						switch string(key) {
+						case "KV":
+							d.once(&seen2, 1<<0)
+							if d.null() {
+								tr.KV = nil
+								continue
+							}
+							tr.KV = slab.new()
+							d.kvPair(tr.KV)
+						// The catalog operations' results are rare:
+						// encoding/json decodes them in place.
+						case "Node":
+							d.once(&seen2, 1<<1)
+							d.slow(&tr.Node)
+						case "Service":
+							d.once(&seen2, 1<<2)
+							d.slow(&tr.Service)
+						case "Check":
+							d.once(&seen2, 1<<3)
+							d.slow(&tr.Check)
+						default:
+							d.unknown(key, "KV Node Service Check")
 						}
-						d.once(&seen2, 1<<0)
-						if d.null() {
-							tr.KV = nil
-							continue
-						}
-						tr.KV = slab.new()
-						d.kvPair(tr.KV)
 					}
 				}
 				res = append(res, tr)

@@ -121,19 +121,30 @@ var nameAllowed = map[string]string{
 	"ConfigEntry.Header":              "accessor: the fields every configuration entry has",
 	"Txn.Ops":                         "accessor: the operations added so far",
 	"Txn.KV":                          "builder: adds any KV operation (the verb is in the KVTxnOp)",
+	"Txn.Node":                        "builder: adds any catalog node operation (the verb is in the NodeTxnOp)",
+	"Txn.Service":                     "builder: adds any catalog service operation (the verb is in the ServiceTxnOp)",
+	"Txn.Check":                       "builder: adds any catalog check operation (the verb is in the CheckTxnOp)",
 	// Package-level funcs.
 	"ConfigFromEnv":    "constructor of a Config from the CONSUL_* variables (DESIGN's name)",
 	"EventIDToIndex":   "conversion: an event ID to the index to block on",
 	"NewSessionFromID": "constructor of a concurrency.Session from the ID of an existing session",
 }
 
-// nameTxnVerbs are the builder methods of Txn: Consul's KV verbs of
-// /v1/txn (set, cas, lock, get-tree, check-index...), spelled as Consul
-// spells them, not as the rule spells calls that touch the network.
+// nameTxnVerbs are the builder methods of Txn: Consul's verbs of /v1/txn
+// (set, cas, lock, get-tree, check-index...), spelled as Consul spells
+// them, not as the rule spells calls that touch the network. The KV verbs
+// are bare (Set, GetTree); the node, service and check verbs (get, set,
+// cas, delete, delete-cas) name their object after the verb, with CAS last
+// as the rule puts it (GetNode, SetServiceCAS, DeleteCheckCAS). They add an
+// operation and send nothing: a Get here reads nothing yet, which is why
+// the rule's "no Get prefix on an accessor" does not apply.
 var nameTxnVerbs = map[string]bool{
 	"Set": true, "SetFlags": true, "CAS": true, "Lock": true, "Unlock": true,
-	"Get": true, "GetTree": true, "CheckIndex": true, "CheckSession": true,
+	"Get": true, "GetOrEmpty": true, "GetTree": true, "CheckIndex": true, "CheckSession": true,
 	"CheckNotExists": true, "Delete": true, "DeleteCAS": true, "DeleteTree": true,
+	"GetNode": true, "SetNode": true, "SetNodeCAS": true, "DeleteNode": true, "DeleteNodeCAS": true,
+	"GetService": true, "SetService": true, "SetServiceCAS": true, "DeleteService": true, "DeleteServiceCAS": true,
+	"GetCheck": true, "SetCheck": true, "SetCheckCAS": true, "DeleteCheck": true, "DeleteCheckCAS": true,
 }
 
 // nameTypeAllowed lists the exported types whose name holds a word the rule

@@ -578,7 +578,9 @@ func TestLockLossSeenByRenewerDespiteWatchFault(t *testing.T) {
 	held, err := l.Lock(ctx)
 	require.NoError(t, err)
 	sid := l.Session()
-	p.OnFunc(func(r *http.Request) bool { return kindLock.watch(key, r) }).Status(503, 30*time.Second, "")
+	// Every read of the key fails: the blocking reads of the watch and the
+	// plain read it makes after a failure.
+	p.OnFunc(func(r *http.Request) bool { return r.Method == http.MethodGet && r.URL.Path == "/v1/kv/"+key }).Status(503, 30*time.Second, "")
 	time.Sleep(200 * time.Millisecond)
 	destroyed := time.Now()
 	require.NoError(t, newClient(t, srv).Session.Destroy(ctx, sid))
@@ -586,6 +588,7 @@ func TestLockLossSeenByRenewerDespiteWatchFault(t *testing.T) {
 	require.ErrorIs(t, context.Cause(held), concurrency.ErrLockLost)
 	require.ErrorIs(t, context.Cause(held), concurrency.ErrSessionLost)
 	t.Logf("lost %s after the session was destroyed: %v", time.Since(destroyed).Round(time.Millisecond), context.Cause(held))
+	p.Clear()
 	require.NoError(t, l.Unlock(ctx))
 }
 
