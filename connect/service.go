@@ -204,17 +204,12 @@ type watchErr struct {
 // until the token is given the right...).
 func runWatch[T any](s *Service, what string, read consul.BlockingRead[*T], set func(*T) error, we *watchErr) {
 	defer s.wg.Done()
-	failed := false
+	// Every request's outcome is recorded: the watch yields only changes,
+	// and Err must clear as soon as the agent answers again (after a
+	// failure the watch's next request does not block), changed or not.
 	tracked := func(ctx context.Context, opts ...consul.Option) (*T, *consul.Meta, error) {
-		if failed {
-			// After a failure, a request that does not block: the watch
-			// yields only changes, and this is how Err learns at once that
-			// the agent answers again with nothing new.
-			opts = append(opts[:len(opts):len(opts)], consul.WaitIndex(0))
-		}
 		v, meta, err := read(ctx, opts...)
 		if ctx.Err() == nil {
-			failed = err != nil
 			s.setErr(&we.req, err)
 		}
 		return v, meta, err
