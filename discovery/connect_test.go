@@ -1,6 +1,7 @@
 package discovery_test
 
 import (
+	"net/http"
 	"testing"
 	"time"
 
@@ -14,13 +15,16 @@ import (
 // service, only the Connect-native one is listed, and the plain query of
 // the same service (a watch of its own) still lists both. When the native
 // instance leaves, the Connect set empties within the Connect watch's
-// wait (10s) although Consul answers that change with an older index: a
-// service that disappeared from the catalog just before makes that index
-// lower than the one the watch sends next.
+// wait (10s) although Consul answers that change with an older index, that
+// of a service that disappeared from the catalog before, and the watch's
+// next blocking request (held back 300ms by the test's transport) reaches
+// the agent after the change: with the default wait of 5 minutes, the
+// change would be seen minutes late.
 func TestInstancesConnectQuery(t *testing.T) {
 	t.Parallel()
 	ctx := testCtx(t)
 	client := newClient(t, testAgent(t).HTTPAddr)
+	watchClient := newClient(t, testAgent(t).HTTPAddr, consul.Config{Transport: lateBlockingReads{}})
 	name := serviceName(t)
 
 	// A service disappearing from the catalog: the index Consul gives an
@@ -52,10 +56,10 @@ func TestInstancesConnectQuery(t *testing.T) {
 		regs = append(regs, r)
 	}
 
-	mesh, err := discovery.NewInstances(ctx, client, discovery.Query{Service: name, Connect: true})
+	mesh, err := discovery.NewInstances(ctx, watchClient, discovery.Query{Service: name, Connect: true})
 	require.NoError(t, err)
 	defer mesh.Close()
-	all, err := discovery.NewInstances(ctx, client, discovery.Query{Service: name})
+	all, err := discovery.NewInstances(ctx, watchClient, discovery.Query{Service: name})
 	require.NoError(t, err)
 	defer all.Close()
 	require.NoError(t, mesh.WaitReady(ctx))
@@ -73,4 +77,21 @@ func TestInstancesConnectQuery(t *testing.T) {
 	took := waitFor(t, 12*time.Second, "the native instance gone", func() bool { return mesh.Len() == 0 })
 	t.Logf("the Connect set emptied %s after the native instance left", took.Round(time.Millisecond))
 	assert.Equal(t, []string{name + "-plain"}, ids(all.All()))
+}
+
+// lateBlockingReads sends every blocking read 300ms late.
+type lateBlockingReads struct{}
+
+func (lateBlockingReads) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Query().Has("index") {
+		select {
+		case <-time.After(300 * time.Millisecond):
+		case <-req.Context().Done():
+			if req.Body != nil {
+				req.Body.Close()
+			}
+			return nil, req.Context().Err()
+		}
+	}
+	return http.DefaultTransport.RoundTrip(req)
 }
