@@ -52,6 +52,10 @@ const (
 	// DefaultWatchMinInterval is the least time between the starts of two
 	// requests of one watch.
 	DefaultWatchMinInterval = 100 * time.Millisecond
+	// DefaultWatchPollInterval is the time between two reads of a route
+	// that cannot block (its answer has neither an index nor a content
+	// hash): the watch polls it.
+	DefaultWatchPollInterval = time.Second
 	// DefaultWatchBackoffMin and DefaultWatchBackoffMax bound the delay
 	// after a failed request; it doubles with each failure in a row.
 	DefaultWatchBackoffMin = 500 * time.Millisecond
@@ -59,14 +63,15 @@ const (
 )
 
 type watchConfig struct {
-	wait        time.Duration
-	minInterval time.Duration
-	backoffMin  time.Duration
-	backoffMax  time.Duration
-	equal       func(a, b any) bool
-	equalType   reflect.Type // the T of WatchEqual, nil for WatchDistinct
-	readOpts    []Option
-	logger      *slog.Logger
+	wait         time.Duration
+	minInterval  time.Duration
+	pollInterval time.Duration
+	backoffMin   time.Duration
+	backoffMax   time.Duration
+	equal        func(a, b any) bool
+	equalType    reflect.Type // the T of WatchEqual, nil for WatchDistinct
+	readOpts     []Option
+	logger       *slog.Logger
 	// onSuccess, if set, is called after every request that succeeded,
 	// whether or not its answer is yielded: the hub of a cache clears its
 	// error there.
@@ -75,10 +80,11 @@ type watchConfig struct {
 
 func newWatchConfig(opts []WatchOption) watchConfig {
 	c := watchConfig{
-		wait:        DefaultWatchWait,
-		minInterval: DefaultWatchMinInterval,
-		backoffMin:  DefaultWatchBackoffMin,
-		backoffMax:  DefaultWatchBackoffMax,
+		wait:         DefaultWatchWait,
+		minInterval:  DefaultWatchMinInterval,
+		pollInterval: DefaultWatchPollInterval,
+		backoffMin:   DefaultWatchBackoffMin,
+		backoffMax:   DefaultWatchBackoffMax,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -114,6 +120,13 @@ func WatchWait(d time.Duration) WatchOption { return func(c *watchConfig) { c.wa
 // fast-changing result puts on Consul. Zero disables it.
 func WatchMinInterval(d time.Duration) WatchOption {
 	return func(c *watchConfig) { c.minInterval = d }
+}
+
+// WatchPollInterval sets the time between two reads of a route that cannot
+// block (DefaultWatchPollInterval); it is never shorter than the minimum
+// interval.
+func WatchPollInterval(d time.Duration) WatchOption {
+	return func(c *watchConfig) { c.pollInterval = d }
 }
 
 // WatchBackoff sets the delay after a failed request: min after the first
@@ -191,15 +204,17 @@ func WatchRequestOptions(opts ...Option) WatchOption {
 // reads see states, not every write: writes that land between two requests
 // are seen together, as the latest value.
 //
-// The read must be able to block: its method takes WaitIndex (and
-// WaitTime), or WaitHash for the agent's hash-based endpoints. A read that
-// cannot block (Status.Leader, Agent.Self...) gets its first answer, then
-// its second request is refused with an *ArgumentError, which ends the
-// watch: poll such reads with a time.Ticker instead.
+// A read that can block (its answers carry an index, or a content hash for
+// the agent's hash-based endpoints) is watched with blocking requests. A
+// read whose answer has neither (Status.Leader, Agent.Self, the agent's
+// service endpoint for a service it does not have yet) is polled with
+// plain reads every WatchPollInterval (1s), and an answer is yielded when
+// its value changed (by WatchEqual, else reflect.DeepEqual); an index of 0
+// is never sent.
 //
 // It follows Consul's rules for blocking queries: the index sent is the
 // last answer's; an index that goes backwards is reset to 0 (a new
-// non-blocking read); an index of 0 in an answer is sent as 1; requests
+// non-blocking read); an answer without an index is polled; requests
 // start at least WatchMinInterval apart; each blocking request is bounded
 // by the client's rule for blocking reads (wait + wait/16 + 5s) so that a
 // dead connection is noticed, and the first, which does not block, by
@@ -311,11 +326,22 @@ func watchLoop[T any](ctx context.Context, read BlockingRead[T], cfg *watchConfi
 		}
 
 		changed := first
-		if meta.ContentHash != "" && meta.Index == 0 {
+		switch {
+		case meta.ContentHash != "" && meta.Index == 0:
 			// Hash-based blocking (the agent's local endpoints).
 			changed = changed || meta.ContentHash != hash
 			hash, index = meta.ContentHash, 0
-		} else {
+		case meta.Index == 0:
+			// Neither an index nor a content hash: the route cannot
+			// block, or not on this answer (the agent's service endpoint
+			// for a service it does not have). Poll it with plain reads,
+			// never sending an index of 0, and yield a value that changed.
+			if !first {
+				changed = !watchSame(cfg, last, v)
+			}
+			hash, index, lastIndex = "", 0, 0
+			delay = cfg.pollInterval
+		default:
 			hash = ""
 			switch {
 			case meta.Index < lastIndex:
@@ -326,11 +352,6 @@ func watchLoop[T any](ctx context.Context, read BlockingRead[T], cfg *watchConfi
 				changed, index = true, meta.Index
 			default:
 				index = meta.Index
-			}
-			if index == 0 && meta.Index >= lastIndex {
-				// Consul must not answer 0, but some versions did: an index
-				// of 0 would make every request return at once.
-				index = 1
 			}
 			lastIndex = meta.Index
 		}
@@ -343,6 +364,15 @@ func watchLoop[T any](ctx context.Context, read BlockingRead[T], cfg *watchConfi
 			return
 		}
 	}
+}
+
+// watchSame reports whether two answers of a polled read hold the same
+// value: by the watch's WatchEqual, else reflect.DeepEqual.
+func watchSame[T any](cfg *watchConfig, a, b T) bool {
+	if cfg.equal != nil {
+		return cfg.equal(any(a), any(b))
+	}
+	return reflect.DeepEqual(a, b)
 }
 
 // watchBackoff is the delay after the n-th failure in a row.

@@ -74,25 +74,73 @@ func TestWatchWireIndexBackwardsResets(t *testing.T) {
 }
 
 func TestWatchWireIndexZeroNeverSent(t *testing.T) {
-	w, c := newWire(t, watchTestReply(0, "a"))
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	// An answer without an index (nor a content hash) cannot be blocked
+	// on: the watch polls with plain reads, never sending an index of 0,
+	// and yields an answer only when its value changed.
+	w, c := newWire(t, watchTestReply(0, "a"), watchTestReply(0, "a"), watchTestReply(0, "a"), watchTestReply(0, "b"))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	n := 0
-	for u, err := range consul.Watch(ctx, consul.Bind(c.KV.Get, "k"), consul.WatchWait(time.Second), consul.WatchMinInterval(20*time.Millisecond)) {
+	var got []string
+	start := time.Now()
+	for u, err := range consul.Watch(ctx, consul.Bind(c.KV.Get, "k"), consul.WatchPollInterval(50*time.Millisecond), consul.WatchMinInterval(0)) {
 		require.NoError(t, err)
-		require.Equal(t, "a", string(u.Value.Value))
-		n++
+		got = append(got, string(u.Value.Value))
+		if len(got) == 2 {
+			break
+		}
 	}
-	// Same index every time: yielded once; the end of ctx is not an error.
-	require.Equal(t, 1, n)
-	reqs := w.requests()
-	require.Greater(t, len(reqs), 3)
-	require.Empty(t, reqs[0].Query.Get("index"))
-	for _, r := range reqs[1:] {
-		require.Equal(t, "1", r.Query.Get("index"), "an answer's index 0 is sent as 1")
+	require.Equal(t, []string{"a", "b"}, got, "unchanged values are not yielded")
+	require.GreaterOrEqual(t, time.Since(start), 150*time.Millisecond, "three polls apart")
+	for _, r := range w.requests() {
+		require.Empty(t, r.Query.Get("index"), "no index is sent")
+		require.Empty(t, r.Query.Get("wait"))
 	}
-	// The minimum interval bounds the requests: 300ms / 20ms.
-	require.LessOrEqual(t, len(reqs), 16)
+	require.Len(t, w.requests(), 4)
+}
+
+// A read that cannot block (Status.Leader) is polled: its second request
+// is a plain read, not one refused for WaitIndex.
+func TestWatchPollsReadsThatCannotBlock(t *testing.T) {
+	w, c := newWire(t, reply{Body: `"10.0.0.1:8300"`}, reply{Body: `"10.0.0.1:8300"`}, reply{Body: `"10.0.0.2:8300"`})
+	var got []string
+	for u, err := range consul.Watch(testCtx(t), c.Status.Leader, consul.WatchPollInterval(10*time.Millisecond)) {
+		require.NoError(t, err)
+		got = append(got, u.Value)
+		if len(got) == 2 {
+			break
+		}
+	}
+	require.Equal(t, []string{"10.0.0.1:8300", "10.0.0.2:8300"}, got)
+	require.Len(t, w.requests(), 3)
+}
+
+// The agent's service endpoint blocks on a content hash, but a service the
+// agent does not have answers 404 without one: the watch polls until the
+// service appears, then blocks on its hash.
+func TestWatchAgentServiceAppears(t *testing.T) {
+	c := newClient(t, testAgent(t))
+	ctx := testCtx(t)
+	id := uniq(t, "svc")
+	t.Cleanup(func() { _ = c.Services.Deregister(context.Background(), id) })
+	var got []string
+	for u, err := range consul.Watch(ctx, consul.Bind(c.Services.Get, id), consul.WatchPollInterval(100*time.Millisecond), consul.WatchWait(5*time.Second)) {
+		require.NoError(t, err)
+		switch {
+		case u.Value == nil:
+			got = append(got, "absent")
+			require.NoError(t, c.Services.Register(ctx, &consul.AgentServiceRegistration{ID: id, Name: id, Port: 80}))
+		case u.Value.Port == 80:
+			got = append(got, "80")
+			require.NotEmpty(t, u.Meta.ContentHash)
+			require.NoError(t, c.Services.Register(ctx, &consul.AgentServiceRegistration{ID: id, Name: id, Port: 81}))
+		default:
+			got = append(got, strconv.Itoa(u.Value.Port))
+		}
+		if len(got) == 3 {
+			break
+		}
+	}
+	require.Equal(t, []string{"absent", "80", "81"}, got)
 }
 
 func TestWatchWireBackoffOn500(t *testing.T) {

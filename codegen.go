@@ -64,6 +64,7 @@ type fastAnswers struct {
 	Peerings         []*Peering
 	Queries          []*PreparedQuery
 	ExportedServices []ResolvedExportedService
+	ImportedServices []ImportedService
 	ConfigEntry      json.RawMessage   // each entry is then decoded by its type's UnmarshalJSON
 	ConfigEntries    []json.RawMessage // (see jsonCodecs)
 	DiscoveryChain   struct{ Chain *CompiledDiscoveryChain }

@@ -265,6 +265,11 @@ func fastDecode(b []byte, out any) bool {
 			return false
 		}
 		return fdecRunInto(b, v, fdecLSResolvedExportedService)
+	case *[]ImportedService:
+		if len(*v) != 0 || cap(*v) != 0 {
+			return false
+		}
+		return fdecRunInto(b, v, fdecLSImportedService)
 	case *json.RawMessage:
 		if len(*v) != 0 {
 			return false
@@ -474,6 +479,7 @@ type fdecStacks struct {
 	sHTTPRouteQueryMatch                []HTTPRouteQueryMatch
 	sHTTPRouteRule                      []HTTPRouteRule
 	sHTTPRouteService                   []HTTPRouteService
+	sImportedService                    []ImportedService
 	sIngressGatewayListener             []IngressGatewayListener
 	sIngressGatewayService              []IngressGatewayService
 	sPACLAuthMethodListEntry            []*ACLAuthMethodListEntry
@@ -564,6 +570,7 @@ func (s *fdecStacks) reset() {
 	fdecStack(&s.sHTTPRouteQueryMatch)
 	fdecStack(&s.sHTTPRouteRule)
 	fdecStack(&s.sHTTPRouteService)
+	fdecStack(&s.sImportedService)
 	fdecStack(&s.sIngressGatewayListener)
 	fdecStack(&s.sIngressGatewayService)
 	fdecStack(&s.sPACLAuthMethodListEntry)
@@ -617,6 +624,35 @@ func (s *fdecStacks) reset() {
 	fdecStack(&s.sjsonRawMessage)
 	fdecStack(&s.sstring)
 	fdecStack(&s.suint32)
+}
+
+func fdecLSImportedService(d *fdec, v *[]ImportedService) {
+	if !d.arrStart() {
+		if !d.bad {
+			*v = nil
+		}
+		return
+	}
+	st := &d.st.sImportedService
+	mark := len(*st)
+	var zero ImportedService
+	for first := true; d.arrNext(&first); {
+		*st = append(*st, zero)
+		i := len(*st) - 1
+		p := &(*st)[i]
+		fdecRImportedService(d, p)
+		if q := &(*st)[i]; q != p {
+			*q = *p // the stack grew while the element was read
+		}
+	}
+	if d.bad {
+		return
+	}
+	s := make([]ImportedService, len(*st)-mark)
+	copy(s, (*st)[mark:])
+	clear((*st)[mark:])
+	*st = (*st)[:mark]
+	*v = s
 }
 
 func fdecLSPACLAuthMethodListEntry(d *fdec, v *[]*ACLAuthMethodListEntry) {
@@ -4214,6 +4250,38 @@ func fdecRHealthCheckDefinition(d *fdec, v *HealthCheckDefinition) {
 			fdecDuration(d, &v.DeregisterCriticalServiceAfter)
 		default:
 			d.unknown(key, "HTTP TLSServerName TLSSkipVerify Header Method Body DisableRedirects TCP TCPUseTLS UDP H2PING H2PingUseTLS OSService GRPC GRPCUseTLS AliasNode AliasService ScriptArgs OutputMaxSize Interval Timeout TTL DeregisterCriticalServiceAfter")
+		}
+	}
+}
+
+func fdecRImportedService(d *fdec, v *ImportedService) {
+	if !d.objStart() {
+		return
+	}
+	var seen [1]uint64
+	for first := true; ; {
+		key, ok := d.objNext(&first)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "Service":
+			d.once(&seen[0], 1<<0)
+			fdecStr[string](d, &v.Service)
+		case "Partition":
+			d.once(&seen[0], 1<<1)
+			fdecStr[string](d, &v.Partition)
+		case "Namespace":
+			d.once(&seen[0], 1<<2)
+			fdecStr[string](d, &v.Namespace)
+		case "SourcePeer":
+			d.once(&seen[0], 1<<3)
+			fdecStr[string](d, &v.SourcePeer)
+		case "SourcePartition":
+			d.once(&seen[0], 1<<4)
+			fdecStr[string](d, &v.SourcePartition)
+		default:
+			d.unknown(key, "Service Partition Namespace SourcePeer SourcePartition")
 		}
 	}
 }
@@ -10626,8 +10694,17 @@ func fdecRTxnResult(d *fdec, v *TxnResult) {
 		case "KV":
 			d.once(&seen[0], 1<<0)
 			fdecRPKVPair(d, &v.KV)
+		case "Node":
+			d.once(&seen[0], 1<<1)
+			fdecRPNode(d, &v.Node)
+		case "Service":
+			d.once(&seen[0], 1<<2)
+			fdecRPNodeService(d, &v.Service)
+		case "Check":
+			d.once(&seen[0], 1<<3)
+			fdecRPHealthCheck(d, &v.Check)
 		default:
-			d.unknown(key, "KV")
+			d.unknown(key, "KV Node Service Check")
 		}
 	}
 }

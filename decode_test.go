@@ -241,6 +241,13 @@ func TestFastDecodeEdges(t *testing.T) {
 		`{"Results":[{"KV":{"Key":"a","Value":null}},{"KV":null},{}],"Errors":null}`,
 		`{"Results":null,"Errors":[{"OpIndex":3,"What":"failed \"x\""}]}`, `{"Results":[{"kv":{}}]}`,
 		`{"Results":[{"KV":{"Key":"a"},"Node":{"Node":"n"}}]}`, `{"Results":[1]}`,
+		// The catalog operations' results.
+		`{"Results":[{"Node":{"ID":"","Node":"n1","Address":"10.0.0.1","Datacenter":"dc1","TaggedAddresses":null,"Meta":{"a":"b"},"CreateIndex":19,"ModifyIndex":19}},` +
+			`{"Service":{"ID":"web1","Service":"web","Tags":null,"Port":80,"Weights":{"Passing":1,"Warning":1},"Proxy":{"Mode":"","MeshGateway":{},"Expose":{}},"Connect":{},"CreateIndex":19,"ModifyIndex":19}},` +
+			`{"Check":{"Node":"n1","CheckID":"c1","Status":"passing","Interval":"","Timeout":"","Definition":{"Interval":"10s","HTTP":"http://x"},"CreateIndex":19,"ModifyIndex":19}},` +
+			`{"KV":{"Key":"k","Value":"dg=="}}],"Errors":null}`,
+		`{"Results":[{"Node":null,"Service":null,"Check":null}]}`, `{"Results":[{"node":{"Node":"n"}}]}`,
+		`{"Results":[{"Node":{"Node":1}}]}`, `{"Results":[{"Check":{"Interval":"soon"}}]}`,
 	}
 	other := map[string][]string{
 		"checks":    {`[]`, `null`, `[null,{}]`, `[{"Interval":"10s","Definition":null}]`, `[{"Status":1}]`},
@@ -361,6 +368,9 @@ var fdecTestDuplicates = []struct {
 	{"txn", `{"Results":[{"KV":{"Key":"a","Flags":1}}],"Results":[{"KV":{"Key":"b"}}]}`, false},
 	{"txn", `{"Results":[{"KV":{"Key":"a","Flags":1},"KV":{"Key":"b"}}]}`, false},
 	{"txn", `{"Results":[{"KV":{"Key":"a"},"KV":null}]}`, false},
+	{"txn", `{"Results":[{"Node":{"Node":"a"},"Node":{"Address":"b"}}]}`, false},
+	{"txn", `{"Results":[{"Service":{"ID":"a"},"Service":null}]}`, false},
+	{"txn", `{"Results":[{"Check":{"CheckID":"a"},"Check":{"Name":"b"}}]}`, false},
 	{"txn", `{"Results":[{"KV":{"Key":"a"}}],"Results":null}`, false},
 	{"txn", `{"Results":[{"KV":{"Key":"a","Key":"b"}}]}`, false},
 	{"txn", `{"Errors":[{"OpIndex":1,"What":"x"}],"Errors":[{"What":"y"}]}`, false},

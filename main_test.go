@@ -22,22 +22,12 @@ import (
 // Tests that stop or restart an agent start their own with
 // consultest.NewServer instead.
 var (
-	agentOnce, aclOnce sync.Once
-	sharedAgent        *consultest.Server
-	sharedACLAgent     *consultest.Server
-	agentErr, aclErr   error
+	sharedAgent    = consultest.NewSharedServer(consultest.Config{})
+	sharedACLAgent = consultest.NewSharedServer(consultest.Config{ACL: true})
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	for _, s := range []*consultest.Server{sharedAgent, sharedACLAgent} {
-		if s != nil {
-			if code != 0 {
-				fmt.Fprintf(os.Stderr, "log of shared agent %s:\n%s\n", s.NodeName, s.LogTail(100))
-			}
-			s.Close()
-		}
-	}
+	code := sharedAgent.Run(m, sharedACLAgent)
 	code = checkRouteCoverage(code) // routes_test.go
 	os.Exit(code)
 }
@@ -45,22 +35,14 @@ func TestMain(m *testing.M) {
 // testAgent returns the shared agent with ACLs off.
 func testAgent(t testing.TB) *consultest.Server {
 	t.Helper()
-	agentOnce.Do(func() { sharedAgent, agentErr = consultest.Start(consultest.Config{}) })
-	if agentErr != nil {
-		t.Fatal(agentErr)
-	}
-	return sharedAgent
+	return sharedAgent.Server(t)
 }
 
 // testACLAgent returns the shared agent with ACLs on, default deny; its
 // ManagementToken is the management token.
 func testACLAgent(t testing.TB) *consultest.Server {
 	t.Helper()
-	aclOnce.Do(func() { sharedACLAgent, aclErr = consultest.Start(consultest.Config{ACL: true}) })
-	if aclErr != nil {
-		t.Fatal(aclErr)
-	}
-	return sharedACLAgent
+	return sharedACLAgent.Server(t)
 }
 
 // newClient returns a client of srv; cfg's Address is filled in.

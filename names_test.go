@@ -50,7 +50,7 @@ var nameVerbs = []string{
 
 // nameFuncVerbs are the verbs a package-level func (other than a
 // constructor NewX or an Option constructor) may start with.
-var nameFuncVerbs = []string{"Watch", "Bind", "Parse", "Decode", "Is"}
+var nameFuncVerbs = []string{"Watch", "Bind", "Parse", "Decode", "Is", "Register"}
 
 // nameForbidden are the words the rule bans from every func and method
 // name: Get reads one object, Put writes by key; never Read, Info, Fetch,
@@ -66,6 +66,32 @@ var nameCollectionVerbs = []string{"List", "Get", "Create", "Update", "Delete", 
 // a value, and conversions. An entry that no longer matches a declaration
 // fails the test, so that the list stays true.
 var nameAllowed = map[string]string{
+	// The discovery package.
+	"Instance.HostPort":   "accessor: the instance's address as host:port",
+	"Instances.All":       "accessor: the current healthy set, every instance",
+	"Instances.Err":       "accessor: the error of the latest request, like Cache.Err",
+	"Instances.Len":       "accessor: the size of the current set",
+	"Instances.Meta":      "accessor: the Meta of the current set",
+	"Instances.Next":      "the picker's next instance, as an iterator's Next",
+	"Instances.Picker":    "accessor: the picker in use",
+	"Instances.Query":     "accessor: what the set selects",
+	"Registration.Done":   "accessor: closed when the registration ended, like context.Context.Done",
+	"Registration.ID":     "accessor: the registered service's ID",
+	"Registration.State":  "accessor: the registration's state",
+	"Transport.Instances": "accessor: the live set a host resolves to",
+	"Dialer.Instances":    "accessor: the live set a host resolves to",
+	// The connect package.
+	"Service.Name":            "accessor: the service's name",
+	"Service.ID":              "accessor: the service's SPIFFE ID",
+	"Service.Ready":           "accessor: whether the first leaf and roots arrived",
+	"Service.Err":             "accessor: the error of the latest request, like Cache.Err",
+	"Service.Leaf":            "accessor: the current leaf certificate",
+	"Service.Roots":           "accessor: the current CA roots",
+	"Service.ServerTLSConfig": "accessor: the server side's *tls.Config, named after its type",
+	"Service.ClientTLSConfig": "accessor: the client side's *tls.Config for a target, named after its type",
+	"Service.HTTPClient":      "accessor: an *http.Client for Connect services, named after its type",
+	"Service.Dial":            "net's verb: dial a connection (net.Dial, tls.Dial)",
+	"PeerServiceID":           "reads the SPIFFE ID of a TLS connection's peer, like tls.ConnectionState's fields",
 	// Singletons read by their noun (DESIGN: "read by its noun").
 	"AgentService.Self":                 "singleton: GET /v1/agent/self",
 	"AgentService.Host":                 "singleton: GET /v1/agent/host",
@@ -121,19 +147,30 @@ var nameAllowed = map[string]string{
 	"ConfigEntry.Header":              "accessor: the fields every configuration entry has",
 	"Txn.Ops":                         "accessor: the operations added so far",
 	"Txn.KV":                          "builder: adds any KV operation (the verb is in the KVTxnOp)",
+	"Txn.Node":                        "builder: adds any catalog node operation (the verb is in the NodeTxnOp)",
+	"Txn.Service":                     "builder: adds any catalog service operation (the verb is in the ServiceTxnOp)",
+	"Txn.Check":                       "builder: adds any catalog check operation (the verb is in the CheckTxnOp)",
 	// Package-level funcs.
 	"ConfigFromEnv":    "constructor of a Config from the CONSUL_* variables (DESIGN's name)",
 	"EventIDToIndex":   "conversion: an event ID to the index to block on",
 	"NewSessionFromID": "constructor of a concurrency.Session from the ID of an existing session",
 }
 
-// nameTxnVerbs are the builder methods of Txn: Consul's KV verbs of
-// /v1/txn (set, cas, lock, get-tree, check-index...), spelled as Consul
-// spells them, not as the rule spells calls that touch the network.
+// nameTxnVerbs are the builder methods of Txn: Consul's verbs of /v1/txn
+// (set, cas, lock, get-tree, check-index...), spelled as Consul spells
+// them, not as the rule spells calls that touch the network. The KV verbs
+// are bare (Set, GetTree); the node, service and check verbs (get, set,
+// cas, delete, delete-cas) name their object after the verb, with CAS last
+// as the rule puts it (GetNode, SetServiceCAS, DeleteCheckCAS). They add an
+// operation and send nothing: a Get here reads nothing yet, which is why
+// the rule's "no Get prefix on an accessor" does not apply.
 var nameTxnVerbs = map[string]bool{
 	"Set": true, "SetFlags": true, "CAS": true, "Lock": true, "Unlock": true,
-	"Get": true, "GetTree": true, "CheckIndex": true, "CheckSession": true,
+	"Get": true, "GetOrEmpty": true, "GetTree": true, "CheckIndex": true, "CheckSession": true,
 	"CheckNotExists": true, "Delete": true, "DeleteCAS": true, "DeleteTree": true,
+	"GetNode": true, "SetNode": true, "SetNodeCAS": true, "DeleteNode": true, "DeleteNodeCAS": true,
+	"GetService": true, "SetService": true, "SetServiceCAS": true, "DeleteService": true, "DeleteServiceCAS": true,
+	"GetCheck": true, "SetCheck": true, "SetCheckCAS": true, "DeleteCheck": true, "DeleteCheckCAS": true,
 }
 
 // nameTypeAllowed lists the exported types whose name holds a word the rule
@@ -149,7 +186,9 @@ var nameTypeAllowed = map[string]string{
 var nameInterfaceMethods = map[string]bool{
 	"MarshalJSON": true, "UnmarshalJSON": true, // json.Marshaler, json.Unmarshaler
 	"Error": true, "Unwrap": true, "Is": true, "As": true, // error
-	"String": true, // fmt.Stringer
+	"String":      true, // fmt.Stringer
+	"RoundTrip":   true, // http.RoundTripper
+	"DialContext": true, // the dial func of net.Dialer and http.Transport
 }
 
 // nameDecl is one exported func or method as the checker sees it.
@@ -257,7 +296,7 @@ func nameCheck(d nameDecl) []string {
 
 	if d.recv == "" {
 		switch {
-		case len(d.results) == 1 && (d.results[0] == "Option" || d.results[0] == "WatchOption"):
+		case len(d.results) == 1 && strings.HasSuffix(d.results[0], "Option"):
 			// An Option constructor is named after the option it sets
 			// (Datacenter, Stale, WatchBackoff); the forbidden words above
 			// still apply.
@@ -401,7 +440,7 @@ func nameScan(t *testing.T, dir string) (decls []nameDecl, types []string) {
 		require.NoError(t, err)
 		f, err := parser.ParseFile(fset, p, src, parser.SkipObjectResolution)
 		require.NoError(t, err)
-		if f.Name.Name != "consul" && f.Name.Name != "concurrency" {
+		if strings.HasSuffix(f.Name.Name, "_test") || f.Name.Name == "main" {
 			continue
 		}
 		for _, decl := range f.Decls {
@@ -449,11 +488,13 @@ func nameScan(t *testing.T, dir string) (decls []nameDecl, types []string) {
 }
 
 // TestNames applies the naming rule to the exported API of the package and
-// of its concurrency package.
+// of its concurrency, discovery and connect packages.
 func TestNames(t *testing.T) {
 	decls, types := nameScan(t, ".")
-	cdecls, ctypes := nameScan(t, "concurrency")
-	decls, types = append(decls, cdecls...), append(types, ctypes...)
+	for _, dir := range []string{"concurrency", "discovery", "connect"} {
+		pdecls, ptypes := nameScan(t, dir)
+		decls, types = append(decls, pdecls...), append(types, ptypes...)
+	}
 	// The scan must see the API, or the test would pass on nothing.
 	require.Greater(t, len(decls), 250, "exported funcs and methods found")
 	seen := map[string]bool{}

@@ -54,6 +54,9 @@ type CallStart struct {
 	// Stream says the call's answer is a stream (a snapshot, the agent's
 	// log or metrics): End comes when its headers arrived.
 	Stream bool
+	// Agent is the base URL of the agent the call starts with; an
+	// Attempt with another agent is a failover.
+	Agent string
 }
 
 // CallEnd describes how a call ended.

@@ -60,7 +60,7 @@ func TestObserverSeesCalls(t *testing.T) {
 	require.Len(t, calls, 1, "one call, however many attempts")
 	rc := calls[0]
 	assert.Equal(t, consul.CallStart{Name: "KV.Get", Method: "GET", Route: "/v1/kv/:key", Datacenter: "dc2",
-		Consistency: consul.ConsistencyStale}, rc.info)
+		Consistency: consul.ConsistencyStale, Agent: w.srv.URL}, rc.info)
 	assert.Equal(t, []string{w.srv.URL}, rc.attempts, "the retry is an attempt")
 	require.NotNil(t, rc.end)
 	assert.Equal(t, 200, rc.end.StatusCode)
@@ -101,6 +101,7 @@ func TestObserverSeesFailoverAndStreams(t *testing.T) {
 	_, _, err = c.Status.Leader(testCtx(t))
 	require.NoError(t, err)
 	rc := obs.all()[0]
+	assert.Equal(t, "http://"+dead, rc.info.Agent, "the call starts with the first agent")
 	assert.Equal(t, []string{w.srv.URL}, rc.attempts, "the failover is an attempt")
 	assert.Equal(t, w.srv.URL, rc.end.Agent)
 	assert.Equal(t, 2, rc.end.Attempts)

@@ -107,12 +107,20 @@ func (c *Client) do(ctx context.Context, r request, opts []Option, out any) (*Me
 	if c.observer == nil {
 		return c.attempts(ctx, &r, &o, timeout, out, nil)
 	}
-	ctx, obs := c.observer.StartCall(ctx, callInfo(&r, &o))
+	info := callInfo(&r, &o)
+	info.Agent = c.bases[c.cur.Load()]
+	ctx, obs := c.observer.StartCall(ctx, info)
 	tr := callTrace{obs: obs}
 	meta, err := c.attempts(ctx, &r, &o, timeout, out, &tr)
 	obs.End(&CallEnd{StatusCode: tr.status, Meta: meta, Err: err, Attempts: tr.n, Agent: tr.agent})
 	return meta, err
 }
+
+// failedAnswer is an answer that can say the call failed, such as a
+// rolled back transaction's (a 409 whose body lists the failed
+// operations): the call's error, seen by the Observer too, and never
+// retried.
+type failedAnswer interface{ failure() error }
 
 // callTrace is what an observed call's attempts report: how many there
 // were, the agent of the last and the status it answered.
@@ -152,6 +160,9 @@ func (c *Client) attempts(ctx context.Context, r0 *request, o *callOptions, time
 		if err == nil {
 			if err = c.decodeAnswer(ctx, &r, resp, out); err != nil && ctx.Err() != nil {
 				err = c.ctxErr(parent, ctx, &r, timeout, err)
+			}
+			if fa, ok := out.(failedAnswer); ok && err == nil {
+				err = fa.failure()
 			}
 			return meta, err
 		}
@@ -209,7 +220,7 @@ func (c *Client) stream(ctx context.Context, e *endpoint, path string, ps []para
 		return c.send(ctx, &r, &o, base)
 	}
 	info := callInfo(&r, &o)
-	info.Stream = true
+	info.Stream, info.Agent = true, base
 	ctx, obs := c.observer.StartCall(ctx, info)
 	resp, meta, err := c.send(ctx, &r, &o, base)
 	obs.End(&CallEnd{StatusCode: statusOf(resp, err), Meta: meta, Err: err, Attempts: 1, Agent: base})

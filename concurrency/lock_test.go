@@ -160,7 +160,7 @@ func TestLockOwnSessionRenewed(t *testing.T) {
 	ctx := testCtx(t)
 	key := uniq(t, "lock")
 	opts := testOpts(uniq(t, "s"))
-	opts.SessionOptions.TTL = time.Second
+	opts.SessionOptions.TTL = 2 * time.Second // held past 2×TTL, when Consul invalidates an unrenewed session
 	l, err := concurrency.NewLock(c, key, opts)
 	require.NoError(t, err)
 	held, err := l.Lock(ctx)

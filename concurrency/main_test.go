@@ -25,11 +25,7 @@ import (
 // The shared agent: started on first use, stopped after every test ran.
 // Tests that stop or restart an agent start their own with
 // consultest.NewServer instead.
-var (
-	agentOnce   sync.Once
-	sharedAgent *consultest.Server
-	agentErr    error
-)
+var sharedAgent = consultest.NewSharedServer(consultest.Config{})
 
 // defaultParallel is the parallelism of this package's tests unless
 // -test.parallel is given: they spend their time waiting for TTLs and
@@ -44,24 +40,13 @@ func TestMain(m *testing.M) {
 	if !set {
 		_ = flag.Set("test.parallel", strconv.Itoa(max(defaultParallel, runtime.GOMAXPROCS(0))))
 	}
-	code := m.Run()
-	if sharedAgent != nil {
-		if code != 0 {
-			fmt.Fprintf(os.Stderr, "log of shared agent %s:\n%s\n", sharedAgent.NodeName, sharedAgent.LogTail(100))
-		}
-		sharedAgent.Close()
-	}
-	os.Exit(code)
+	os.Exit(sharedAgent.Run(m))
 }
 
 // testAgent returns the shared agent (ACLs off, session_ttl_min 1s).
 func testAgent(t testing.TB) *consultest.Server {
 	t.Helper()
-	agentOnce.Do(func() { sharedAgent, agentErr = consultest.Start(consultest.Config{}) })
-	if agentErr != nil {
-		t.Fatal(agentErr)
-	}
-	return sharedAgent
+	return sharedAgent.Server(t)
 }
 
 // newClient returns a client of srv; cfg's Address is filled in.

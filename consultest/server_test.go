@@ -157,3 +157,28 @@ func TestServerRequestsAndOnClose(t *testing.T) {
 	require.Contains(t, seen[srv], want, "OnClose saw the requests before the log was removed")
 	require.Empty(t, srv.Requests(), "the log is gone after Close")
 }
+
+// A SharedServer starts once, on first use, for every caller, and Close
+// stops it (and is a no-op when it never started).
+func TestSharedServer(t *testing.T) {
+	idle := consultest.NewSharedServer(consultest.Config{})
+	require.NoError(t, idle.Close(false), "never started: nothing to close")
+
+	shared := consultest.NewSharedServer(consultest.Config{})
+	var wg sync.WaitGroup
+	got := make([]*consultest.Server, 4)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i] = shared.Server(t)
+		}()
+	}
+	wg.Wait()
+	for _, s := range got {
+		require.Same(t, got[0], s, "one agent for every caller")
+	}
+	require.True(t, got[0].Running())
+	require.NoError(t, shared.Close(false))
+	require.False(t, got[0].Running())
+}

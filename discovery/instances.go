@@ -41,6 +41,16 @@ type Query struct {
 	Filter string
 	// Peer reads the instances a cluster peer exports (?peer=).
 	Peer string
+	// Connect reads the service's Connect-capable instances instead:
+	// GET /v1/health/connect/:service, its Connect-native instances and
+	// the sidecar proxies in front of the others, each with the address
+	// to dial with mutual TLS (a proxy's own). The connect package's Dial
+	// uses it. Its blocking reads wait 10 seconds at most, not 5 minutes:
+	// Consul answers the removal of the last Connect-capable instance of
+	// a service that keeps other instances with an older index, which a
+	// blocking read sent just after the change does not see as new; the
+	// change is seen within 10 seconds anyway.
+	Connect bool
 }
 
 // Instance is one healthy instance of a service.
@@ -86,7 +96,8 @@ type counter struct{ atomic.Uint64 }
 func (c *counter) next() uint64 { return c.Add(1) - 1 }
 
 // Instances is a live set of the healthy instances of a service, kept
-// fresh by a blocking query on /v1/health/service/:service that every
+// fresh by a blocking query on /v1/health/service/:service (with
+// Query.Connect, /v1/health/connect/:service) that every
 // Instances of the same Query on the same *consul.Client shares (one
 // request per query per process, however many users). Next picks one
 // instance per call, without a request and without allocating.
@@ -146,9 +157,9 @@ func WithPicker(p Picker) Option { return func(o *options) { o.picker = p } }
 
 // NewInstances starts keeping the healthy instances of q in memory, until
 // ctx ends or Close is called: it watches GET /v1/health/service/:service
-// with a blocking query (shared with every Instances of the same query on
-// client), so that each change of the instances or of their checks is seen
-// as it happens. It returns at once: WaitReady waits for the first answer.
+// (GET /v1/health/connect/:service with q.Connect) with a blocking query
+// (shared with every Instances of the same query on client), so that each
+// change of the instances or of their checks is seen as it happens. It returns at once: WaitReady waits for the first answer.
 // A service that does not exist, or has no healthy instance, is an empty
 // set (Consul answers it with an empty list, not a 404). opts may set the
 // Picker (default RoundRobin). An empty q.Service or an unknown Picker is

@@ -18,30 +18,15 @@ import (
 
 // The shared agent, started on first use; tests that stop or restart an
 // agent start their own.
-var (
-	agentOnce   sync.Once
-	sharedAgent *consultest.Server
-	agentErr    error
-)
+var sharedAgent = consultest.NewSharedServer(consultest.Config{})
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if sharedAgent != nil {
-		if code != 0 {
-			fmt.Fprintf(os.Stderr, "log of the shared agent:\n%s\n", sharedAgent.LogTail(100))
-		}
-		sharedAgent.Close()
-	}
-	os.Exit(code)
+	os.Exit(sharedAgent.Run(m))
 }
 
 func testAgent(t testing.TB) *consultest.Server {
 	t.Helper()
-	agentOnce.Do(func() { sharedAgent, agentErr = consultest.Start(consultest.Config{}) })
-	if agentErr != nil {
-		t.Fatal(agentErr)
-	}
-	return sharedAgent
+	return sharedAgent.Server(t)
 }
 
 // newClient returns a client of the agent at addr; cfg's Address is set.

@@ -15,7 +15,7 @@ import (
 // by NUL, which no tag can hold in a query string.
 type queryKey struct {
 	service, tags, dc, near, filter, peer string
-	passing                               bool
+	passing, connect                      bool
 }
 
 func (q *Query) key() queryKey {
@@ -24,7 +24,7 @@ func (q *Query) key() queryKey {
 	tags = slices.Compact(tags)
 	return queryKey{
 		service: q.Service, tags: strings.Join(tags, "\x00"), dc: q.Datacenter,
-		near: q.Near, filter: q.Filter, peer: q.Peer, passing: q.PassingOnly,
+		near: q.Near, filter: q.Filter, peer: q.Peer, passing: q.PassingOnly, connect: q.Connect,
 	}
 }
 
@@ -58,6 +58,16 @@ func (k queryKey) options() []consul.Option {
 // below the consul package's default of a minute: an agent that comes
 // back is noticed within ten seconds.
 const watchBackoffMax = 10 * time.Second
+
+// connectWatchWait is the wait of each blocking read of a Connect query
+// (/v1/health/connect/:service). When the last Connect-capable instance of
+// a service leaves while other instances of it remain, Consul 1.19 to 1.22
+// answer the now empty list with an older index (that of the last service
+// to disappear from the catalog): a blocking read sent after the change
+// with the previous answer's index then waits for its whole wait, and the
+// change would be seen minutes late. A short wait bounds that to 10
+// seconds, for one request per 10 seconds per watched query.
+const connectWatchWait = 10 * time.Second
 
 type entriesGroup = consul.WatchGroup[queryKey, []*consul.ServiceEntry]
 
@@ -107,13 +117,20 @@ func acquireGroup(client *consul.Client, key queryKey) (*entriesGroup, *keyState
 			watches.mu.Lock()
 			ks := cw.keys[k]
 			watches.mu.Unlock()
-			bound := consul.Bind(client.Health.ListServiceInstances, k.service, k.options()...)
+			list := client.Health.ListServiceInstances
+			if k.connect {
+				list = client.Health.ListConnectInstances
+			}
+			bound := consul.Bind(list, k.service, k.options()...)
 			return func(ctx context.Context, opts ...consul.Option) ([]*consul.ServiceEntry, *consul.Meta, error) {
 				if ks != nil && ks.lastErr() != nil {
 					// After a failure, a plain read: an answer with nothing
 					// new comes at once instead of at the end of the wait,
 					// so that Err clears as soon as Consul answers again.
 					opts = append(opts[:len(opts):len(opts)], consul.WaitIndex(0))
+				}
+				if k.connect {
+					opts = append(opts[:len(opts):len(opts)], consul.WaitTime(connectWatchWait))
 				}
 				v, meta, err := bound(ctx, opts...)
 				if ks != nil && ctx.Err() == nil {

@@ -1,0 +1,67 @@
+package consultest
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+)
+
+// SharedServer is an agent shared by the tests of a package: it starts on
+// the first test that asks for it, and TestMain stops it once every test
+// ran, printing its log when a test failed. Tests that stop, restart or
+// reconfigure an agent start their own with NewServer instead.
+//
+//	var agent = consultest.NewSharedServer(consultest.Config{})
+//
+//	func TestMain(m *testing.M) { os.Exit(agent.Run(m)) }
+//
+//	func TestSomething(t *testing.T) {
+//		srv := agent.Server(t)
+//		...
+//	}
+//
+// Its methods are safe for concurrent use.
+type SharedServer struct {
+	cfg  Config
+	once sync.Once
+	srv  *Server
+	err  error
+}
+
+// NewSharedServer returns a shared agent of cfg; nothing starts yet.
+func NewSharedServer(cfg Config) *SharedServer { return &SharedServer{cfg: cfg} }
+
+// Server returns the shared agent, starting it on first use; a failure to
+// start fails t (and every later caller's test, with the same error).
+func (s *SharedServer) Server(t testing.TB) *Server {
+	t.Helper()
+	s.once.Do(func() { s.srv, s.err = Start(s.cfg) })
+	if s.err != nil {
+		t.Fatal(s.err)
+	}
+	return s.srv
+}
+
+// Close stops the agent if it was started; failed prints the last lines
+// of its log on stderr first, for a suite that failed.
+func (s *SharedServer) Close(failed bool) error {
+	s.once.Do(func() {}) // no start after Close
+	if s.srv == nil {
+		return nil
+	}
+	if failed {
+		fmt.Fprintf(os.Stderr, "log of shared agent %s:\n%s\n", s.srv.NodeName, s.srv.LogTail(100))
+	}
+	return s.srv.Close()
+}
+
+// Run runs the package's tests and closes the shared agents, returning
+// m.Run's code for os.Exit: the one-line TestMain of a package.
+func (s *SharedServer) Run(m *testing.M, more ...*SharedServer) int {
+	code := m.Run()
+	for _, sh := range append([]*SharedServer{s}, more...) {
+		_ = sh.Close(code != 0)
+	}
+	return code
+}
