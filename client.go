@@ -161,7 +161,9 @@ type Config struct {
 	// DefaultTimeout; a negative value means no bound but the context's.
 	// Blocking reads are bounded by their wait instead (wait + wait/16 +
 	// 5s), and streams (Agent.Monitor, Agent.MetricsStream, Snapshot.Save
-	// and Restore) by their context only.
+	// and Restore) by their context only. Calls made with
+	// context.Background or TODO share one deadline per 64th of the bound
+	// (no timer of their own), so such a call may run up to 1/64 longer.
 	Timeout time.Duration
 	// MaxResponseSize bounds the size of an answer, counted after
 	// decompression: a larger one fails with an error matching
@@ -285,23 +287,26 @@ type service struct {
 // paths that are not clean, such as KV keys with "." segments, which the
 // client refuses before sending.)
 type Client struct {
-	hc          *http.Client  // calls that do not block
-	hcLong      *http.Client  // blocking reads and streams
-	bases       []string      // scheme://host of the agent and its fallbacks
-	cur         atomic.Uint32 // index in bases of the agent in use
-	retries     int
-	backoff     Backoff
-	timeout     time.Duration // 0: none
-	maxResponse int64
-	logger      *slog.Logger // nil: silent
-	observer    Observer     // nil: none
-	datacenter  string
-	token       string
-	namespace   string
-	partition   string
-	authHeader  string // precomputed "Basic ..." or empty
-	consistency Consistency
-	kvMaxValue  int
+	hc      *http.Client  // calls that do not block
+	hcLong  *http.Client  // blocking reads and streams
+	bases   []string      // scheme://host of the agent and its fallbacks
+	cur     atomic.Uint32 // index in bases of the agent in use
+	retries int
+	backoff Backoff
+	timeout time.Duration // 0: none
+	// The bounds of calls without a context of their own: those that do
+	// not block, and blocking reads.
+	deadlines, blockingDeadlines sharedDeadline
+	maxResponse                  int64
+	logger                       *slog.Logger // nil: silent
+	observer                     Observer     // nil: none
+	datacenter                   string
+	token                        string
+	namespace                    string
+	partition                    string
+	authHeader                   string // precomputed "Basic ..." or empty
+	consistency                  Consistency
+	kvMaxValue                   int
 
 	common service
 
@@ -522,7 +527,8 @@ func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastRe
 // responseHeaderTimeout bounds the wait for an answer's headers on the
 // client's own transports: the longest a blocking read may be held (the
 // longest wait, its jitter and the margin). Calls that do not block are
-// bounded tighter by Config.Timeout.
+// bounded tighter by Config.Timeout, so the pool of short calls has no
+// header timeout of its own unless Config.Timeout is off or longer.
 const responseHeaderTimeout = maxWait + maxWait/16 + 5*time.Second
 
 // newTransports builds the client's two pools: one for calls that do not
@@ -547,6 +553,12 @@ func newTransports(cfg Config, https bool, socket string) (short, long *http.Tra
 	long = t.Clone()
 	t.MaxConnsPerHost, t.MaxIdleConnsPerHost = nShort, nShort
 	long.MaxConnsPerHost, long.MaxIdleConnsPerHost = nLong, nLong
+	if timeout := cfg.Timeout; timeout == 0 || (timeout > 0 && timeout <= responseHeaderTimeout) {
+		// Every call of the short pool is bounded by Config.Timeout, which
+		// also bounds the wait for headers, tighter: a second timer per
+		// request would cost three allocations for nothing.
+		t.ResponseHeaderTimeout = 0
+	}
 	return t, long, nil
 }
 

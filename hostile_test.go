@@ -405,6 +405,21 @@ func TestBlockingReadsOutliveTimeout(t *testing.T) {
 	assert.Equal(t, uint64(8), meta.Index)
 	_, _, err = c.KV.Get(testCtx(t), "k")
 	require.ErrorIs(t, err, context.DeadlineExceeded, "the same read without an index is bounded")
+
+	// The same without a context of the caller's (context.Background
+	// shares a deadline among calls of the same bound): the blocking read
+	// keeps its own bound, the plain read gets Config.Timeout.
+	_, meta, err = c.KV.Get(context.Background(), "k", consul.WaitIndex(7), consul.WaitTime(time.Second))
+	require.NoError(t, err)
+	assert.Equal(t, uint64(8), meta.Index)
+	start := time.Now()
+	_, _, err = c.KV.Get(context.Background(), "k")
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), "no answer within 200ms")
+	assert.Less(t, time.Since(start), 550*time.Millisecond)
+	_, meta, err = c.KV.Get(context.TODO(), "k", consul.WaitIndex(7), consul.WaitTime(time.Second))
+	require.NoError(t, err, "a blocking read right after a plain one keeps its bound")
+	assert.Equal(t, uint64(8), meta.Index)
 }
 
 // --- retries ---

@@ -137,7 +137,16 @@ func (c *Client) attempts(ctx context.Context, r0 *request, o *callOptions, time
 	r := *r0
 	parent := ctx
 	if timeout > 0 {
-		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > timeout {
+		if ctx == context.Background() || ctx == context.TODO() {
+			// A call without a context of its own: the deadline shared by
+			// the calls of the same bound that start about now (see
+			// sharedDeadline); blocking reads share theirs apart.
+			d := &c.deadlines
+			if timeout != c.timeout {
+				d = &c.blockingDeadlines
+			}
+			ctx = d.context(timeout)
+		} else if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > timeout {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, timeout)
 			defer cancel()
@@ -449,7 +458,7 @@ func (c *Client) writeQuery(q *queryWriter, r *request, o *callOptions) {
 	if o.cached {
 		q.add("cached", "")
 	}
-	for _, p := range o.params {
+	for _, p := range o.params() {
 		q.add(p.k, p.v)
 	}
 }
@@ -843,11 +852,35 @@ type callOptions struct {
 	maxStale            time.Duration
 	hasMaxAge, hasStale bool
 	cached              bool
-	// params are the query parameters of the multi-valued and route
-	// options, in the order given; buf holds the first few without an
-	// allocation.
-	params []param
-	buf    [4]param
+	// The query parameters of the multi-valued and route options, in the
+	// order given: the first few in buf, without an allocation, the rest
+	// in more (which then holds them all). No field points into the
+	// value itself, so that a callOptions stays on the caller's stack.
+	nparams int
+	buf     [4]param
+	more    []param
+}
+
+// addParam appends a query parameter of an option.
+func (o *callOptions) addParam(p param) {
+	if o.more == nil && o.nparams < len(o.buf) {
+		o.buf[o.nparams] = p
+		o.nparams++
+		return
+	}
+	if o.more == nil {
+		o.more = make([]param, o.nparams, 2*len(o.buf))
+		copy(o.more, o.buf[:o.nparams])
+	}
+	o.more = append(o.more, p)
+}
+
+// params returns the query parameters of the options, in the order given.
+func (o *callOptions) params() []param {
+	if o.more != nil {
+		return o.more
+	}
+	return o.buf[:o.nparams]
 }
 
 // blocking reports whether the call waits on the server.
@@ -870,7 +903,6 @@ func (c *Client) resolve(e *endpoint, opts []Option, o *callOptions) error {
 	if allowed.has(optConsistency) {
 		o.consistency = c.consistency
 	}
-	o.params = o.buf[:0]
 	for i := range opts {
 		op := &opts[i]
 		if op.kind >= optKindEnd || !allowed.has(op.kind) {
@@ -920,23 +952,23 @@ func (c *Client) resolve(e *endpoint, opts []Option, o *callOptions) error {
 		case optPartition:
 			o.partition = op.s1
 		case optFilter:
-			o.params = append(o.params, param{"filter", op.s1})
+			o.addParam(param{"filter", op.s1})
 		case optNear:
-			o.params = append(o.params, param{"near", op.s1})
+			o.addParam(param{"near", op.s1})
 		case optNodeMeta:
-			o.params = append(o.params, param{"node-meta", op.s1 + ":" + op.s2})
+			o.addParam(param{"node-meta", op.s1 + ":" + op.s2})
 		case optPeer:
-			o.params = append(o.params, param{"peer", op.s1})
+			o.addParam(param{"peer", op.s1})
 		case optTag:
-			o.params = append(o.params, param{"tag", op.s1})
+			o.addParam(param{"tag", op.s1})
 		case optPassing:
-			o.params = append(o.params, param{"passing", ""})
+			o.addParam(param{"passing", ""})
 		case optSeparator:
-			o.params = append(o.params, param{"separator", op.s1})
+			o.addParam(param{"separator", op.s1})
 		case optFlags:
-			o.params = append(o.params, param{"flags", strconv.FormatUint(op.n, 10)})
+			o.addParam(param{"flags", strconv.FormatUint(op.n, 10)})
 		default: // Param and the route options
-			o.params = append(o.params, param{op.s1, op.s2})
+			o.addParam(param{op.s1, op.s2})
 		}
 	}
 	return nil

@@ -1,0 +1,91 @@
+package consul
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+)
+
+// A shared deadline gives every call at least its timeout and at most a
+// 64th more, is shared only by calls of the same timeout that start in the
+// same slice, and costs nothing once its slice exists.
+func TestSharedDeadlineBounds(t *testing.T) {
+	var d sharedDeadline
+	const timeout = 640 * time.Millisecond
+	start := time.Now()
+	ctx := d.context(timeout)
+	dl, ok := ctx.Deadline()
+	if !ok {
+		t.Fatal("the shared context has no deadline")
+	}
+	if got := dl.Sub(start); got < timeout || got > timeout+timeout/64+5*time.Millisecond {
+		t.Fatalf("deadline %s after the start, want within [%s, %s]", got, timeout, timeout+timeout/64)
+	}
+	if d.context(timeout) != ctx {
+		t.Fatal("a call of the same timeout in the same slice got another context")
+	}
+	other := d.context(time.Second)
+	if other == ctx {
+		t.Fatal("a call of another timeout shared the context")
+	}
+	if dl, _ := other.Deadline(); dl.Sub(start) < time.Second {
+		t.Fatalf("the other timeout's deadline is %s after the start", dl.Sub(start))
+	}
+
+	// Calls after the slice get a later deadline, still at least their
+	// timeout away.
+	time.Sleep(timeout/64 + 5*time.Millisecond)
+	now := time.Now()
+	late := d.context(timeout)
+	if late == ctx {
+		t.Fatal("a call after the slice shared the earlier context")
+	}
+	if dl, _ := late.Deadline(); dl.Sub(now) < timeout {
+		t.Fatalf("deadline %s after the call, want at least %s", dl.Sub(now), timeout)
+	}
+
+	// The shared context ends by itself at its deadline.
+	select {
+	case <-ctx.Done():
+		if ctx.Err() != context.DeadlineExceeded {
+			t.Fatalf("ended with %v", ctx.Err())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the shared context did not end")
+	}
+
+	var long sharedDeadline
+	long.context(time.Hour)
+	if n := testing.AllocsPerRun(100, func() { long.context(time.Hour) }); n != 0 {
+		t.Fatalf("%v allocations per call within a slice", n)
+	}
+}
+
+// Many goroutines asking at once all get a context whose deadline is at
+// least the timeout away from their own start.
+func TestSharedDeadlineConcurrent(t *testing.T) {
+	var d sharedDeadline
+	const timeout = 64 * time.Millisecond
+	var wg sync.WaitGroup
+	errs := make(chan string, 64)
+	for g := 0; g < 16; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 500; i++ {
+				now := time.Now()
+				dl, _ := d.context(timeout).Deadline()
+				if dl.Sub(now) < timeout {
+					errs <- dl.Sub(now).String()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Errorf("a call got a deadline %s away, under its timeout %s", e, timeout)
+	}
+}
