@@ -630,9 +630,10 @@ func TestLockLossSeenThroughWatchedKey(t *testing.T) {
 	require.ErrorIs(t, context.Cause(held), concurrency.ErrLockLost)
 	require.NotErrorIs(t, context.Cause(held), concurrency.ErrSessionLost, "seen through the key, not the session")
 	t.Logf("lost %s after the key went to another session: %v", time.Since(stolen).Round(time.Millisecond), context.Cause(held))
-	info, _, err := c.Session.Get(ctx, sid)
-	require.NoError(t, err)
-	require.NotNil(t, info, "the holder's session was alive all along")
+	// Seen through the key: the cause names the session now holding it.
+	// (The holder's session was alive, renewed, until the loss; the lock
+	// then destroys the session it created, so it is not looked up here.)
+	require.Contains(t, context.Cause(held).Error(), "held by session "+other)
 	require.NoError(t, l.Unlock(ctx))
 	pair, _, err := c.KV.Get(ctx, key)
 	require.NoError(t, err)
