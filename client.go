@@ -444,7 +444,7 @@ func NewClient(cfg Config) (*Client, error) {
 		c.hc = &http.Client{Transport: cfg.Transport, CheckRedirect: noRedirect}
 		c.hcLong = c.hc
 	default:
-		short, long, err := newTransports(cfg, https, socket)
+		short, long, err := newTransports(cfg, c.timeout, https, socket)
 		if err != nil {
 			return nil, err
 		}
@@ -539,7 +539,7 @@ const responseHeaderTimeout = maxWait + maxWait/16 + 5*time.Second
 // connections as it may open: blocking reads come back in bursts, and the
 // default of GOMAXPROCS+1 idle connections would close and reopen them all
 // the time.
-func newTransports(cfg Config, https bool, socket string) (short, long *http.Transport, err error) {
+func newTransports(cfg Config, timeout time.Duration, https bool, socket string) (short, long *http.Transport, err error) {
 	t, err := newTransport(cfg, https, socket)
 	if err != nil {
 		return nil, nil, err
@@ -553,8 +553,9 @@ func newTransports(cfg Config, https bool, socket string) (short, long *http.Tra
 	long = t.Clone()
 	t.MaxConnsPerHost, t.MaxIdleConnsPerHost = nShort, nShort
 	long.MaxConnsPerHost, long.MaxIdleConnsPerHost = nLong, nLong
-	if timeout := cfg.Timeout; timeout == 0 || (timeout > 0 && timeout <= responseHeaderTimeout) {
-		// Every call of the short pool is bounded by Config.Timeout, which
+	if timeout > 0 && timeout <= responseHeaderTimeout {
+		// Every call of the short pool is bounded by timeout (the client's
+		// Config.Timeout, resolved; 0: none), which
 		// also bounds the wait for headers, tighter: a second timer per
 		// request would cost three allocations for nothing.
 		t.ResponseHeaderTimeout = 0

@@ -2,6 +2,7 @@ package consul
 
 import (
 	"context"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -87,5 +88,33 @@ func TestSharedDeadlineConcurrent(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Errorf("a call got a deadline %s away, under its timeout %s", e, timeout)
+	}
+}
+
+// The pool of calls that do not block has no header timer of its own
+// when Config.Timeout bounds its calls tighter; with Config.Timeout off or
+// longer it keeps one. The pool of blocking reads and streams always does.
+func TestShortPoolHeaderTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		timeout time.Duration
+		want    time.Duration
+	}{
+		{0, 0},
+		{time.Second, 0},
+		{-1, responseHeaderTimeout},
+		{time.Hour, responseHeaderTimeout},
+	} {
+		c, err := NewClient(Config{Address: "127.0.0.1:1", Timeout: tc.timeout})
+		if err != nil {
+			t.Fatal(err)
+		}
+		short := c.hc.Transport.(*http.Transport)
+		long := c.hcLong.Transport.(*http.Transport)
+		if short.ResponseHeaderTimeout != tc.want {
+			t.Errorf("Timeout %s: short pool header timeout %s, want %s", tc.timeout, short.ResponseHeaderTimeout, tc.want)
+		}
+		if long.ResponseHeaderTimeout != responseHeaderTimeout {
+			t.Errorf("Timeout %s: long pool header timeout %s", tc.timeout, long.ResponseHeaderTimeout)
+		}
 	}
 }
