@@ -229,11 +229,15 @@ func (d *fdec) null() bool {
 }
 
 // objStart opens an object; it returns false for a null (or a failure).
-func (d *fdec) objStart() bool {
+func (d *fdec) objStart() bool { return d.open('{') }
+
+// open opens an object or an array (c is '{' or '['); it returns false for
+// a null (or a failure, or nesting deeper than 100).
+func (d *fdec) open(c byte) bool {
 	if d.null() {
 		return false
 	}
-	if d.peek() != '{' {
+	if d.peek() != c {
 		d.fail()
 		return false
 	}
@@ -287,22 +291,7 @@ func (d *fdec) objNext(first *bool) ([]byte, bool) {
 }
 
 // arrStart opens an array; it returns false for a null (or a failure).
-func (d *fdec) arrStart() bool {
-	if d.null() {
-		return false
-	}
-	if d.peek() != '[' {
-		d.fail()
-		return false
-	}
-	d.i++
-	d.depth++
-	if d.depth > 100 {
-		d.fail()
-		return false
-	}
-	return true
-}
+func (d *fdec) arrStart() bool { return d.open('[') }
 
 // arrNext moves to the next element of the open array, or past its end.
 func (d *fdec) arrNext(first *bool) bool {
