@@ -173,28 +173,32 @@ func TestPrimitivesRefusePlainData(t *testing.T) {
 
 // TestHolderLosesOnOverwrite: a holder whose key is overwritten by a plain
 // KV.Put (which keeps the key's session) loses its hold within one
-// blocking round, though its session lives on; and releasing leaves what
-// was written alone.
+// blocking round, though its session lives on; and neither the loss (which
+// closes the holder's session, whatever its behavior) nor the release
+// deletes or changes what was written.
 func TestHolderLosesOnOverwrite(t *testing.T) {
 	t.Parallel()
 	c := newClient(t, testAgent(t))
 	type overwrite struct {
-		name  string
-		key   func(h holder, base string) string // the key to overwrite
-		flags uint64
+		name     string
+		key      func(h holder, base string) string // the key to overwrite
+		flags    uint64
+		behavior consul.SessionBehavior
 	}
 	holderKey := func(h holder, _ string) string { return h.fenceKey(h.session()) }
 	cases := map[string][]overwrite{
 		"lock": {
-			{"plain put", holderKey, 0},
-			{"put with the marker", holderKey, concurrency.LockFlags},
+			{"plain put", holderKey, 0, ""},
+			{"put with the marker", holderKey, concurrency.LockFlags, ""},
+			{"plain put, delete behavior", holderKey, 0, consul.SessionDelete},
 		},
 		"election": {
-			{"plain put", holderKey, 0},
+			{"plain put", holderKey, 0, ""},
 		},
 		"semaphore": {
-			{"plain put on the contender key", holderKey, 0},
-			{"plain put on .lock", func(_ holder, base string) string { return base + "/.lock" }, 0},
+			// The semaphore's sessions have the delete behavior.
+			{"plain put on the contender key", holderKey, 0, ""},
+			{"plain put on .lock", func(_ holder, base string) string { return base + "/.lock" }, 0, ""},
 		},
 	}
 	for _, kind := range kinds {
@@ -204,6 +208,7 @@ func TestHolderLosesOnOverwrite(t *testing.T) {
 				ctx := testCtx(t)
 				base := uniq(t, "k")
 				opts := testOpts(uniq(t, "s"))
+				opts.SessionOptions.Behavior = ow.behavior
 				h := on(t, kind, c, base, opts)
 				held, err := h.acquire(ctx)
 				require.NoError(t, err)
@@ -212,21 +217,31 @@ func TestHolderLosesOnOverwrite(t *testing.T) {
 				time.Sleep(100 * time.Millisecond) // the watch is blocking
 				written := time.Now()
 				require.NoError(t, c.KV.Put(ctx, key, []byte("overwritten"), consul.Flags(ow.flags)))
-				pair := mustGet(t, c, key)
-				if pair.Session != "" {
+				// The holder may already have noticed and unlocked the key:
+				// a session on it can only be the holder's.
+				if pair := mustGet(t, c, key); pair.Session != "" {
 					require.Equal(t, sid, pair.Session, "a plain put keeps the key's session")
 				}
 				waitDone(t, held, time.Second, "the overwrite went unnoticed")
 				require.ErrorIs(t, context.Cause(held), concurrency.ErrLockLost)
 				require.NotErrorIs(t, context.Cause(held), concurrency.ErrSessionLost)
 				t.Logf("lost %s after the overwrite: %v", time.Since(written).Round(time.Millisecond), context.Cause(held))
-				require.NoError(t, h.release(ctx))
-				if kind.name != "semaphore" {
-					pair = mustGet(t, c, key)
-					require.Equal(t, "overwritten", string(pair.Value), "the release left what was written")
-					require.Equal(t, ow.flags, pair.Flags)
-					require.Empty(t, pair.Session)
+				requireWritten := func(when string) {
+					t.Helper()
+					pair := mustGet(t, c, key)
+					require.Equal(t, "overwritten", string(pair.Value), "%s: what was written changed", when)
+					require.Equal(t, ow.flags, pair.Flags, when)
 				}
+				// The loss closes the session the holder created: the
+				// session's end must not take what was written along.
+				require.Eventually(t, func() bool {
+					info, _, err := c.Session.Get(ctx, sid)
+					return err == nil && info == nil
+				}, 5*time.Second, 20*time.Millisecond, "the lost holder's session was not closed")
+				requireWritten("after the loss")
+				require.NoError(t, h.release(ctx))
+				requireWritten("after the release")
+				require.Empty(t, mustGet(t, c, key).Session)
 			})
 		}
 	}

@@ -346,8 +346,13 @@ func (k *core) follow(h *hold, r recipe) {
 	k.logLoss(h, err)
 	if h.own {
 		// Nothing is held with it any more: stop renewing it, and destroy
-		// it (bounded by the client's timeout).
-		go func() { _ = h.sess.Close(context.Background()) }()
+		// it (each call bounded by the client's timeout). Release first:
+		// a key overwritten by a plain put still carries the session, and
+		// a session with the delete behavior would delete what was written.
+		go func() {
+			_ = r.release(context.Background(), h.sess.id)
+			_ = h.sess.Close(context.Background())
+		}()
 	} else {
 		// A key of the session released or deleted is how an invalidated
 		// session shows first: end it now if it is gone, and with it the

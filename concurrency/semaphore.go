@@ -385,9 +385,18 @@ func (s *Semaphore) release(ctx context.Context, sid string) error {
 			ops++
 		}
 		// The contender key only if it is still ours: what someone else
-		// wrote over it is not ours to delete.
-		if contender != nil && contender.Flags == s.kind.flags && (contender.Session == "" || contender.Session == sid) {
+		// wrote over it is not ours to delete. A plain put over it keeps
+		// our session on it, and a session with the delete behavior would
+		// take it along when it ends: unlock it, value and flags as they
+		// are, so that it outlives the session.
+		switch {
+		case contender == nil:
+		case contender.Flags == s.kind.flags && (contender.Session == "" || contender.Session == sid):
 			txn.DeleteCAS(contender.Key, contender.ModifyIndex)
+			ops++
+		case contender.Session == sid:
+			txn.CheckIndex(contender.Key, contender.ModifyIndex)
+			txn.KV(consul.KVTxnOp{Verb: consul.KVUnlock, Key: contender.Key, Value: contender.Value, Flags: contender.Flags, Session: sid})
 			ops++
 		}
 		if ops == 0 {
