@@ -155,14 +155,18 @@ type core struct {
 
 // hold is one acquisition: its session, its context and its watch.
 type hold struct {
-	sess   *Session
-	own    bool // created for this hold, closed with it
-	key    string
-	index  uint64
-	ctx    context.Context
-	cancel context.CancelCauseFunc
-	detach func()
-	done   chan struct{} // closed when the watch exits
+	sess  *Session
+	own   bool // created for this hold, closed with it
+	key   string
+	index uint64
+	// written is the ModifyIndex of the hold's last confirmed write of its
+	// key (the acquisition, then each Proclaim); guarded by core.mu. A
+	// state of the key older than that write was superseded by it.
+	written uint64
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	detach  func()
+	done    chan struct{} // closed when the watch exits
 }
 
 // current returns the live hold, or nil.
@@ -193,6 +197,23 @@ func (k *core) isBusy() bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.busy
+}
+
+// ownWrite compares a state of the hold's key, written at index with
+// value v, with the hold's own writes: older is true for a state older
+// than its last confirmed write (superseded by it), ours for that write
+// or a proclamation on its way; a newer state that is neither was written
+// by someone else, whatever its value.
+func (k *core) ownWrite(h *hold, index uint64, v []byte) (older, ours bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	switch {
+	case index < h.written:
+		return true, false
+	case index == h.written:
+		return false, string(v) == string(k.value) || (k.pending != nil && string(v) == string(k.pending))
+	}
+	return false, k.pending != nil && string(v) == string(k.pending)
 }
 
 // valueOK reports whether v is the value the hold wrote (or is writing).
@@ -305,7 +326,7 @@ func (k *core) contendWith(ctx context.Context, sess *Session, own bool, key str
 		if err != nil {
 			return nil, err
 		}
-		h := &hold{sess: sess, own: own, key: key, index: index, done: make(chan struct{})}
+		h := &hold{sess: sess, own: own, key: key, index: index, written: index, done: make(chan struct{})}
 		h.ctx, h.cancel = context.WithCancelCause(context.WithoutCancel(ctx))
 		detach, ok := sess.attach(func(err error) {
 			h.cancel(fmt.Errorf("%w: %s: %w", ErrLockLost, k.name, err))

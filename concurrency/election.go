@@ -103,7 +103,7 @@ func (e *Election) Proclaim(ctx context.Context, value []byte) error {
 	k.pending = value // the watch accepts it from now on
 	k.mu.Unlock()
 	key := e.lock.key
-	_, _, err := e.lock.client.Txn.New().
+	results, _, err := e.lock.client.Txn.New().
 		CheckSession(key, h.sess.id).
 		KV(consul.KVTxnOp{Verb: consul.KVLock, Key: key, Value: value, Flags: ElectionFlags, Session: h.sess.id}).
 		Execute(ctx)
@@ -113,6 +113,7 @@ func (e *Election) Proclaim(ctx context.Context, value []byte) error {
 	case err == nil:
 		if k.hold == h {
 			k.value, k.pending = value, nil
+			h.written = max(h.written, txnIndex(results))
 		}
 		return nil
 	case failedOp(err) >= 0:

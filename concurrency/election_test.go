@@ -140,6 +140,41 @@ func TestElectionProclaimAndLoss(t *testing.T) {
 	require.NoError(t, e.Resign(ctx))
 }
 
+// TestElectionProclaimOutrunsStaleAnswer: an answer of the term's watch
+// that left the agent before a proclamation and arrives after it shows
+// the old value; it is older than the proclamation, which proved the
+// session held the key, and ends nothing.
+func TestElectionProclaimOutrunsStaleAnswer(t *testing.T) {
+	t.Parallel()
+	srv := testAgent(t)
+	c, p := proxiedClient(t, srv)
+	ctx := testCtx(t)
+	key := uniq(t, "leader")
+	reads := p.On("GET", "/v1/kv/"+key).DelayAnswer(time.Second)
+	e, err := concurrency.NewElection(c, key, testOpts(uniq(t, "s")))
+	require.NoError(t, err)
+	lead, err := e.Campaign(ctx, []byte("a"))
+	require.NoError(t, err)
+	// The watch's first read reaches the agent, which answers "a" at
+	// once; the answer is held back while "b" is proclaimed.
+	n := reads.Count()
+	require.Eventually(t, func() bool { return reads.Count() > n }, 5*time.Second, 5*time.Millisecond)
+	time.Sleep(100 * time.Millisecond)
+	require.NoError(t, e.Proclaim(ctx, []byte("b")))
+	require.Equal(t, "b", string(mustGet(t, newClient(t, srv), key).Value))
+	// The stale "a" arrives, then the next read shows "b".
+	require.Eventually(t, func() bool { return reads.Count() >= n+2 }, 5*time.Second, 10*time.Millisecond)
+	time.Sleep(1200 * time.Millisecond)
+	require.NoError(t, lead.Err(), "lost by a stale answer: %v", context.Cause(lead))
+
+	// A real overwrite after the proclamation still ends the term.
+	reads.Pass()
+	require.NoError(t, newClient(t, srv).KV.Put(ctx, key, []byte("b"), consul.Flags(concurrency.ElectionFlags)))
+	waitDone(t, lead, 5*time.Second, "an overwrite with the same value and flags went unnoticed")
+	require.ErrorIs(t, context.Cause(lead), concurrency.ErrLockLost)
+	require.NoError(t, e.Resign(ctx))
+}
+
 func TestElectionCandidateWaitsFiveTTLs(t *testing.T) {
 	t.Parallel()
 	testContenderWaitsFiveTTLs(t, kindElection)

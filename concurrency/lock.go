@@ -277,27 +277,34 @@ func (l *Lock) watch(ctx context.Context, h *hold) error {
 			}
 			continue
 		}
-		if err := l.lost(u.Value, h.sess.id); err != nil {
+		if err := l.lost(u.Value, h); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// lost says why pair shows that session sid no longer holds the lock, nil
-// when it holds.
-func (l *Lock) lost(pair *consul.KVPair, sid string) error {
-	switch {
-	case pair == nil:
+// lost says why pair shows that the hold h no longer holds the lock, nil
+// when it holds. A state older than the hold's last confirmed write (an
+// answer that was on its way while Proclaim wrote) was superseded by that
+// write, which proved the session held the key: it says nothing.
+func (l *Lock) lost(pair *consul.KVPair, h *hold) error {
+	sid := h.sess.id
+	if pair == nil {
 		return fmt.Errorf("key %q was deleted", l.key)
+	}
+	older, ours := l.ownWrite(h, pair.ModifyIndex, pair.Value)
+	switch {
+	case older:
+		return nil
 	case pair.Session == "":
 		return fmt.Errorf("key %q was released", l.key)
 	case pair.Session != sid:
 		return fmt.Errorf("key %q is held by session %s", l.key, pair.Session)
 	case pair.Flags != l.kind.flags:
 		return fmt.Errorf("key %q was overwritten: its flags are %#x", l.key, pair.Flags)
-	case !l.valueOK(pair.Value):
-		return fmt.Errorf("key %q was overwritten: its value changed", l.key)
+	case !ours:
+		return fmt.Errorf("key %q was overwritten at index %d", l.key, pair.ModifyIndex)
 	}
 	return nil
 }

@@ -35,10 +35,11 @@ import (
 //	t.Log(renew.Count(), "renewals")
 //
 // The faults: Status answers without asking the agent; Delay waits, then
-// passes the request on; Hang never answers, until the client gives up or
-// the proxy is closed; CutMidBody passes the request on and sends the
-// agent's status, headers and half of its body, then closes the
-// connection. A rule's fault can be changed at any time, by any goroutine;
+// passes the request on; DelayAnswer passes the request on and holds the
+// agent's whole answer back for a while (the client gets a stale answer);
+// Hang never answers, until the client gives up or the proxy is closed;
+// CutMidBody passes the request on and sends the agent's status, headers
+// and half of its body, then closes the connection. A rule's fault can be changed at any time, by any goroutine;
 // the first rule (in the order they were added) that matches a request
 // decides, and counts it.
 //
@@ -185,6 +186,7 @@ const (
 	faultDelay
 	faultHang
 	faultCut
+	faultDelayAnswer
 )
 
 type fault struct {
@@ -226,6 +228,14 @@ func (r *FaultRule) Status(code int, retryAfter time.Duration, body string) *Fau
 // (a request whose client gives up meanwhile never reaches it).
 func (r *FaultRule) Delay(d time.Duration) *FaultRule {
 	return r.set(fault{kind: faultDelay, delay: d})
+}
+
+// DelayAnswer passes the matching requests to the agent at once, waits for
+// its whole answer (a blocking read answers after its wait), and sends it
+// d later: by then it may describe a state that has changed since. The
+// client giving up meanwhile closes the connection instead.
+func (r *FaultRule) DelayAnswer(d time.Duration) *FaultRule {
+	return r.set(fault{kind: faultDelayAnswer, delay: d})
 }
 
 // Hang never answers the matching requests (nor passes them on): they wait
@@ -334,7 +344,7 @@ func (p *FaultProxy) serve(w http.ResponseWriter, req *http.Request) {
 		case <-t.C:
 		}
 	}
-	p.forward(ctx, w, req, f.kind == faultCut)
+	p.forward(ctx, w, req, f)
 }
 
 // abort closes the connection of a request without answering.
@@ -350,9 +360,10 @@ var hopHeaders = []string{
 	"Proxy-Connection", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
 }
 
-// forward passes req to the target and its answer back, streamed, or cut
-// in the middle of the body.
-func (p *FaultProxy) forward(ctx context.Context, w http.ResponseWriter, req *http.Request, cut bool) {
+// forward passes req to the target and its answer back: streamed, cut in
+// the middle of the body (faultCut) or held back for f.delay
+// (faultDelayAnswer).
+func (p *FaultProxy) forward(ctx context.Context, w http.ResponseWriter, req *http.Request, f fault) {
 	out := req.Clone(ctx)
 	out.RequestURI = ""
 	out.URL.Scheme = p.target.Scheme
@@ -381,7 +392,26 @@ func (p *FaultProxy) forward(ctx context.Context, w http.ResponseWriter, req *ht
 		w.Header()[k] = vs
 	}
 	rc := http.NewResponseController(w)
-	if cut {
+	if f.kind == faultDelayAnswer {
+		body, err := io.ReadAll(io.LimitReader(resp.Body, cutMaxBody))
+		if err != nil {
+			p.abort(w)
+			return
+		}
+		t := time.NewTimer(f.delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			p.abort(w)
+			return
+		case <-t.C:
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(resp.StatusCode)
+		_, _ = w.Write(body)
+		return
+	}
+	if f.kind == faultCut {
 		body, err := io.ReadAll(io.LimitReader(resp.Body, cutMaxBody))
 		if err != nil {
 			p.abort(w)

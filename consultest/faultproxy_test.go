@@ -147,6 +147,45 @@ func TestFaultProxyAgainstAgent(t *testing.T) {
 		require.Equal(t, 404, code, "the abandoned write was not passed on")
 	})
 
+	t.Run("delay answer", func(t *testing.T) {
+		code, body := do(t, "PUT", "http://"+srv.HTTPAddr+"/v1/kv/fp/stale", "", "before")
+		require.Equal(t, 200, code, body)
+		r := p.On("GET", "/v1/kv/fp/stale").DelayAnswer(600 * time.Millisecond)
+		defer r.Remove()
+		type answer struct {
+			body string
+			err  error
+			took time.Duration
+		}
+		got := make(chan answer, 1)
+		start := time.Now()
+		go func() {
+			resp, err := hc.Get(p.URL() + "/v1/kv/fp/stale?raw")
+			if err != nil {
+				got <- answer{err: err}
+				return
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			got <- answer{string(b), err, time.Since(start)}
+		}()
+		// The agent answered at once; change the key while the answer is
+		// held back.
+		require.Eventually(t, func() bool { return r.Count() == 1 }, 5*time.Second, 5*time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
+		code, body = do(t, "PUT", "http://"+srv.HTTPAddr+"/v1/kv/fp/stale", "", "after")
+		require.Equal(t, 200, code, body)
+		a := <-got
+		require.NoError(t, a.err)
+		require.GreaterOrEqual(t, a.took, 600*time.Millisecond)
+		require.Equal(t, "before", a.body, "the answer is the state the agent read, delivered late")
+
+		// A client that gives up while the answer is held gets nothing.
+		short := &http.Client{Timeout: 200 * time.Millisecond}
+		_, err := short.Get(p.URL() + "/v1/kv/fp/stale?raw")
+		require.Error(t, err)
+	})
+
 	t.Run("hang", func(t *testing.T) {
 		r := p.On("GET", "/v1/kv/fp/a").Hang()
 		defer r.Remove()

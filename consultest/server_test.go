@@ -1,6 +1,7 @@
 package consultest_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -179,6 +180,30 @@ func TestSharedServer(t *testing.T) {
 		require.Same(t, got[0], s, "one agent for every caller")
 	}
 	require.True(t, got[0].Running())
+
+	// More connections than Consul's default per-client limit (200), all
+	// open at once from one address: none is refused with a 429.
+	const conns = 250
+	open := make([]net.Conn, 0, conns)
+	defer func() {
+		for _, c := range open {
+			_ = c.Close()
+		}
+	}()
+	for range conns {
+		c, err := net.DialTimeout("tcp", got[0].HTTPAddr, 5*time.Second)
+		require.NoError(t, err)
+		open = append(open, c)
+	}
+	for i, c := range open {
+		require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
+		_, err := io.WriteString(c, "GET /v1/status/leader HTTP/1.1\r\nHost: consul\r\n\r\n")
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		require.NoError(t, err, "connection %d", i)
+		_ = resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, "connection %d of %d", i+1, conns)
+	}
 	require.NoError(t, shared.Close(false))
 	require.False(t, got[0].Running())
 }

@@ -30,7 +30,27 @@ type SharedServer struct {
 }
 
 // NewSharedServer returns a shared agent of cfg; nothing starts yet.
-func NewSharedServer(cfg Config) *SharedServer { return &SharedServer{cfg: cfg} }
+//
+// A shared agent serves every test of a package, all from one loopback
+// address, and Consul counts connections per client address (200 by
+// default, then 429 Too Many Requests): unless cfg.Extra sets "limits",
+// its limits.http_max_conns_per_client is SharedMaxConnsPerClient.
+func NewSharedServer(cfg Config) *SharedServer {
+	if _, ok := cfg.Extra["limits"]; !ok {
+		extra := make(map[string]any, len(cfg.Extra)+1)
+		for k, v := range cfg.Extra {
+			extra[k] = v
+		}
+		extra["limits"] = map[string]any{"http_max_conns_per_client": SharedMaxConnsPerClient}
+		cfg.Extra = extra
+	}
+	return &SharedServer{cfg: cfg}
+}
+
+// SharedMaxConnsPerClient is a shared agent's per-client connection limit:
+// room for many parallel tests, each with clients and fault proxies of its
+// own, whose idle connections outlive the test.
+const SharedMaxConnsPerClient = 4096
 
 // Server returns the shared agent, starting it on first use; a failure to
 // start fails t (and every later caller's test, with the same error).
