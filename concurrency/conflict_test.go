@@ -184,21 +184,25 @@ func TestHolderLosesOnOverwrite(t *testing.T) {
 		key      func(h holder, base string) string // the key to overwrite
 		flags    uint64
 		behavior consul.SessionBehavior
+		same     bool // put back the key's own value and flags
 	}
 	holderKey := func(h holder, _ string) string { return h.fenceKey(h.session()) }
 	cases := map[string][]overwrite{
 		"lock": {
-			{"plain put", holderKey, 0, ""},
-			{"put with the marker", holderKey, concurrency.LockFlags, ""},
-			{"plain put, delete behavior", holderKey, 0, consul.SessionDelete},
+			{"plain put", holderKey, 0, "", false},
+			{"put with the marker", holderKey, concurrency.LockFlags, "", false},
+			{"plain put, delete behavior", holderKey, 0, consul.SessionDelete, false},
+			{"put of its own value and flags", holderKey, 0, "", true},
 		},
 		"election": {
-			{"plain put", holderKey, 0, ""},
+			{"plain put", holderKey, 0, "", false},
+			{"put of its own value and flags", holderKey, 0, "", true},
 		},
 		"semaphore": {
 			// The semaphore's sessions have the delete behavior.
-			{"plain put on the contender key", holderKey, 0, ""},
-			{"plain put on .lock", func(_ holder, base string) string { return base + "/.lock" }, 0, ""},
+			{"plain put on the contender key", holderKey, 0, "", false},
+			{"plain put on .lock", func(_ holder, base string) string { return base + "/.lock" }, 0, "", false},
+			{"put of its own value and flags on the contender key", holderKey, 0, "", true},
 		},
 	}
 	for _, kind := range kinds {
@@ -215,8 +219,13 @@ func TestHolderLosesOnOverwrite(t *testing.T) {
 				sid := h.session()
 				key := ow.key(h, base)
 				time.Sleep(100 * time.Millisecond) // the watch is blocking
+				value, flags := []byte("overwritten"), ow.flags
+				if ow.same {
+					pair := mustGet(t, c, key)
+					value, flags = pair.Value, pair.Flags
+				}
 				written := time.Now()
-				require.NoError(t, c.KV.Put(ctx, key, []byte("overwritten"), consul.Flags(ow.flags)))
+				require.NoError(t, c.KV.Put(ctx, key, value, consul.Flags(flags)))
 				// The holder may already have noticed and unlocked the key:
 				// a session on it can only be the holder's.
 				if pair := mustGet(t, c, key); pair.Session != "" {
@@ -229,8 +238,8 @@ func TestHolderLosesOnOverwrite(t *testing.T) {
 				requireWritten := func(when string) {
 					t.Helper()
 					pair := mustGet(t, c, key)
-					require.Equal(t, "overwritten", string(pair.Value), "%s: what was written changed", when)
-					require.Equal(t, ow.flags, pair.Flags, when)
+					require.Equal(t, string(value), string(pair.Value), "%s: what was written changed", when)
+					require.Equal(t, flags, pair.Flags, when)
 				}
 				// The loss closes the session the holder created: the
 				// session's end must not take what was written along.

@@ -134,8 +134,11 @@ type recipe interface {
 	// watch follows a hold until ctx ends (it returns nil) or the hold is
 	// lost (it returns why).
 	watch(ctx context.Context, h *hold) error
-	// release gives back what sid holds, leaving the session alone.
-	release(ctx context.Context, sid string) error
+	// release gives back what sid holds, leaving the session alone. A
+	// hold's release passes the hold's index: a key of the hold written
+	// after it was written by someone else, and is not deleted. An
+	// attempt's passes 0 (no bound).
+	release(ctx context.Context, sid string, index uint64) error
 }
 
 // core is what Lock, Semaphore and Election share: one hold at a time,
@@ -283,7 +286,7 @@ func (k *core) contend(ctx context.Context, wait bool, r recipe) (*hold, error) 
 		// the session: destroying a session that holds a lock starts a
 		// lock-delay, a release does not.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-		_ = r.release(cctx, sess.id)
+		_ = r.release(cctx, sess.id, 0)
 		if own {
 			_ = sess.Close(cctx)
 		}
@@ -342,7 +345,7 @@ func (k *core) contendWith(ctx context.Context, sess *Session, own bool, key str
 		// its TTL while acquiring: the hold cannot be promised. Give it
 		// back (a release starts no lock-delay).
 		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-		_ = r.release(cctx, sess.id)
+		_ = r.release(cctx, sess.id, 0)
 		ccancel()
 		if serr := sess.Err(); serr != nil {
 			return nil, serr
@@ -371,7 +374,7 @@ func (k *core) follow(h *hold, r recipe) {
 		// a key overwritten by a plain put still carries the session, and
 		// a session with the delete behavior would delete what was written.
 		go func() {
-			_ = r.release(context.Background(), h.sess.id)
+			_ = r.release(context.Background(), h.sess.id, h.index)
 			_ = h.sess.Close(context.Background())
 		}()
 	} else {
@@ -409,7 +412,7 @@ func (k *core) releaseHold(ctx context.Context, r recipe) error {
 	// Release even after a loss: when the loss was the session's deadline
 	// it may still hold the key, and a release by a session that does not
 	// hold the key changes nothing.
-	err := r.release(ctx, h.sess.id)
+	err := r.release(ctx, h.sess.id, h.index)
 	h.sess.unclaim(h.key)
 	if h.own {
 		if cerr := h.sess.Close(ctx); err == nil {

@@ -311,7 +311,7 @@ func (l *Lock) lost(pair *consul.KVPair, h *hold) error {
 
 // release unlocks the key if sid holds it, leaving its value and flags as
 // they are.
-func (l *Lock) release(ctx context.Context, sid string) error {
+func (l *Lock) release(ctx context.Context, sid string, _ uint64) error {
 	return unlockKey(ctx, l.client, l.key, sid)
 }
 

@@ -270,11 +270,14 @@ func (s *Semaphore) attempt(ctx context.Context, sess *Session, wait bool) (uint
 					delete(st.Holders, h)
 				}
 			}
-			if st.Holders[sid] {
-				// An earlier write went through though its answer was lost.
+			held := st.Holders[sid]
+			if held && l.contender.ModifyIndex < l.lockPair.ModifyIndex {
+				// An earlier write went through though its answer was
+				// lost. (A contender key written after it is written
+				// again below: the hold's index must be newer than it.)
 				return l.lockPair.ModifyIndex, nil
 			}
-			if len(st.Holders) >= s.limit {
+			if !held && len(st.Holders) >= s.limit {
 				if !wait {
 					return 0, fmt.Errorf("%w: %s: all %d slots are taken", ErrLockHeld, s.name, s.limit)
 				}
@@ -343,8 +346,11 @@ func (s *Semaphore) watch(ctx context.Context, h *hold) error {
 			return fmt.Errorf("contender key %q was deleted", h.key)
 		case !l.live[sid]:
 			return fmt.Errorf("contender key %q is no longer held by session %s", h.key, sid)
-		case l.contender.Flags != s.kind.flags || !s.valueOK(l.contender.Value):
-			return fmt.Errorf("contender key %q was overwritten", h.key)
+		case l.contender.Flags != s.kind.flags || !s.valueOK(l.contender.Value) || l.contender.ModifyIndex > h.index:
+			// The contender key is never written while the slot is held:
+			// a write after the one that took the slot is someone else's,
+			// whatever it wrote.
+			return fmt.Errorf("contender key %q was overwritten at index %d", h.key, l.contender.ModifyIndex)
 		case l.lockPair == nil:
 			return fmt.Errorf("key %q was deleted", s.prefix+semaphoreLockKey)
 		case !l.state.Holders[sid]:
@@ -355,8 +361,9 @@ func (s *Semaphore) watch(ctx context.Context, h *hold) error {
 }
 
 // release removes sid from the holders and deletes its contender key, in
-// one transaction.
-func (s *Semaphore) release(ctx context.Context, sid string) error {
+// one transaction; a contender key written after index (when not 0) is
+// someone else's write, and is unlocked instead.
+func (s *Semaphore) release(ctx context.Context, sid string, index uint64) error {
 	c := s.client
 	for attempt := 0; attempt < 20; attempt++ {
 		pairs, _, err := c.KV.List(ctx, s.prefix)
@@ -391,7 +398,7 @@ func (s *Semaphore) release(ctx context.Context, sid string) error {
 		// are, so that it outlives the session.
 		switch {
 		case contender == nil:
-		case contender.Flags == s.kind.flags && (contender.Session == "" || contender.Session == sid):
+		case contender.Flags == s.kind.flags && (contender.Session == "" || contender.Session == sid) && (index == 0 || contender.ModifyIndex <= index):
 			txn.DeleteCAS(contender.Key, contender.ModifyIndex)
 			ops++
 		case contender.Session == sid:
