@@ -20,7 +20,14 @@
 // whatever the agent answers in between, and Consul waits twice the TTL
 // before it gives the key to anyone else: two holders never overlap. The
 // held key stays watched: a hold ends within one blocking round when its
-// key is taken, released, deleted or overwritten.
+// key is taken, released, deleted or overwritten. Its own writes are told
+// from anyone else's by the key's ModifyIndex, not by its content: a
+// write by someone else ends the hold even when it puts back the same
+// value and flags, and an answer older than the hold's own last write
+// (Election.Proclaim) ends nothing. What someone else wrote over a held
+// key is left in place, by the loss and by the release: the key is
+// unlocked before the session that held it is closed, so that a session
+// with the delete behavior does not take it along.
 //
 // # Markers
 //
