@@ -30,6 +30,10 @@ func (b Backoff) check(arg string) error {
 func (b Backoff) Delay(n int, err error) time.Duration {
 	d := b.Min
 	for i := 1; i < n && d < b.Max; i++ {
+		if d > b.Max/2 {
+			d = b.Max // doubling would pass Max, or overflow
+			break
+		}
 		d *= 2
 	}
 	d = min(d, b.Max)

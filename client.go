@@ -176,8 +176,9 @@ type Config struct {
 	// limits.http_max_conns_per_client of 200 (beyond which the agent
 	// refuses connections with 429s). A fifth of them is kept for calls
 	// that do not block, so that long blocking reads cannot starve other
-	// calls: blocking reads beyond their share wait for a connection. It
-	// does not apply to an HTTPClient or Transport given here.
+	// calls: blocking reads beyond their share wait for a connection.
+	// Each share needs one connection: 1 is refused. It does not apply to
+	// an HTTPClient or Transport given here.
 	MaxConns int
 
 	// Logger receives what the client does in the background or on its own
@@ -395,6 +396,11 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	if cfg.MaxConns < 0 {
 		return nil, argError("Config.MaxConns", "negative")
+	}
+	if cfg.MaxConns == 1 && cfg.HTTPClient == nil && cfg.Transport == nil {
+		// One pool for calls that do not block and one for blocking reads:
+		// each needs a connection of its own.
+		return nil, argError("Config.MaxConns", "must be 0 (the default) or at least 2")
 	}
 	addr := cfg.Address
 	if addr == "" {

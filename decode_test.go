@@ -8,11 +8,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"reflect"
 	"runtime"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -720,4 +722,66 @@ func FuzzFastDecode(f *testing.F) {
 		}
 		fdecTestCompare(t, mk, b)
 	})
+}
+
+// TestFastDecodeBase64RawNewline: a raw CR or LF inside a base64 string is
+// invalid JSON (encoding/json refuses it), though base64 would skip it.
+func TestFastDecodeBase64RawNewline(t *testing.T) {
+	mk := fdecTestTargets()["kv"]
+	for _, in := range []string{"[{\"Key\":\"a\",\"Value\":\"YW\nJj\"}]", "[{\"Key\":\"a\",\"Value\":\"YW\rJj\"}]", "[{\"Key\":\"a\",\"Value\":\"YW\tJj\"}]"} {
+		fdecTestCompare(t, mk, []byte(in))
+	}
+}
+
+// TestFastDecodeMutations inserts or replaces bytes at random (seeded) in
+// an answer of every fast-path type and compares the generated decoder
+// with encoding/json on each: same error or not, same value.
+func TestFastDecodeMutations(t *testing.T) {
+	targets := fdecTestTargets()
+	names := make([]string, 0, len(targets))
+	for n := range targets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	r := rand.New(rand.NewSource(1))
+	inserts := []string{"}", "]", ",", ":", "{", "[", "\\u0041", "\\ud800", "true", "\x7f", "é", "\"\":1,", "\"Key\":\"x\",", "\"key\":1,", "-0", "01", "1.5", "\"\"", "[]", "{}", "\x00"}
+	reported := map[string]bool{}
+	for _, name := range names {
+		mk := targets[name]
+		v := reflect.ValueOf(mk()).Elem()
+		fdecTestFill(v, name)
+		b0, _ := json.Marshal(v.Interface())
+		b0 = bytes.ReplaceAll(b0, []byte(`\"quoted\" \u003cb\u003e\u0026é\\ `), []byte("x"))
+		for k := 0; k < 400; k++ {
+			i := r.Intn(len(b0) + 1)
+			ins := inserts[r.Intn(len(inserts))]
+			var b []byte
+			if r.Intn(2) == 0 {
+				b = append(append(append([]byte{}, b0[:i]...), ins...), b0[i:]...)
+			} else if i < len(b0) {
+				b = append(append(append([]byte{}, b0[:i]...), ins...), b0[i+1:]...)
+			} else {
+				continue
+			}
+			fast, slow := mk(), mk()
+			errFast := unmarshalAnswer(b, fast)
+			fdecOff = true
+			errSlow := refDecode(b, slow)
+			fdecOff = false
+			key := name + "|" + ins
+			if (errFast == nil) != (errSlow == nil) {
+				if !reported[key] {
+					reported[key] = true
+					t.Errorf("%s: fast err %v, slow err %v; ins %q at %d: ...%q...", name, errFast, errSlow, ins, i, b[max(0, i-40):min(len(b), i+40)])
+				}
+				continue
+			}
+			if errSlow == nil && !reflect.DeepEqual(fast, slow) {
+				if !reported[key+"v"] {
+					reported[key+"v"] = true
+					t.Errorf("%s: values differ; ins %q at %d: ...%q...", name, ins, i, b[max(0, i-40):min(len(b), i+40)])
+				}
+			}
+		}
+	}
 }

@@ -793,7 +793,9 @@ func fdecBytes(d *fdec, p *[]byte) {
 		return
 	}
 	src := d.b[start : start+end]
-	if bytes.IndexByte(src, '\\') >= 0 {
+	if scanPlain(src) != len(src) {
+		// An escape, or a control character that encoding/json refuses in a
+		// string (base64 would skip a raw CR or LF): encoding/json's.
 		d.fail()
 		return
 	}

@@ -167,7 +167,18 @@ func (c *Client) attempts(ctx context.Context, r0 *request, o *callOptions, time
 			tr.status = statusOf(resp, err)
 		}
 		if err == nil {
-			if err = c.decodeAnswer(ctx, &r, resp, out); err != nil && ctx.Err() != nil {
+			err = c.decodeAnswer(ctx, &r, o, resp, out)
+			var rerr *readError
+			if err != nil && ctx.Err() == nil && errors.As(err, &rerr) && attempt < c.retries && replayable(r.body) && retryable(&r, o, rerr.err) {
+				// The answer was cut short: a read that failed in transport.
+				attempt++
+				if werr := sleepCtx(ctx, c.backoff.Delay(attempt, err)); werr != nil {
+					return meta, c.ctxErr(parent, ctx, &r, timeout, err)
+				}
+				tried = 1
+				continue
+			}
+			if err != nil && ctx.Err() != nil {
 				err = c.ctxErr(parent, ctx, &r, timeout, err)
 			}
 			if fa, ok := out.(failedAnswer); ok && err == nil {
@@ -266,15 +277,41 @@ func fromConsul(meta *Meta) bool { return meta != nil && meta.DefaultACLPolicy !
 
 // decodeAnswer decodes a successful answer into out and closes its body.
 // (A defer in call's retry loop would be allocated on every call.)
-func (c *Client) decodeAnswer(ctx context.Context, r *request, resp *http.Response, out any) error {
+func (c *Client) decodeAnswer(ctx context.Context, r *request, o *callOptions, resp *http.Response, out any) error {
 	defer closeBody(resp.Body)
 	if err := decodeBody(resp, out, c.maxResponse); err != nil {
 		if errors.Is(err, ErrResponseTooLarge) {
 			return fmt.Errorf("consul: %s %s: %w", r.e.method, r.path, err)
 		}
-		return c.wrapErr(ctx, r, "decode answer", err)
+		// A decode error can quote the answer (a duration, a time...),
+		// which a hostile server may fill with the token it was sent.
+		return redactErr(c.wrapErr(ctx, r, "decode answer", err), o.token, c.token)
 	}
 	return nil
+}
+
+// readError is an answer whose body could not be read to its end.
+type readError struct{ err error }
+
+func (e *readError) Error() string { return e.err.Error() }
+func (e *readError) Unwrap() error { return e.err }
+
+// redactedError is an error whose message had a token redacted.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redactErr returns err, or err with the tokens redacted from its message
+// when it holds one (errors.Is and errors.As still see through it).
+func redactErr(err error, tokens ...string) error {
+	if msg := redact(err.Error(), tokens...); msg != err.Error() {
+		return &redactedError{msg: msg, err: err}
+	}
+	return err
 }
 
 // replayable reports whether a request body can be sent again.
@@ -373,7 +410,7 @@ func (c *Client) send(ctx context.Context, r *request, o *callOptions, base stri
 	meta, err := parseMeta(resp.Header, r.e.read)
 	if err != nil {
 		closeBody(resp.Body)
-		return nil, nil, fmt.Errorf("consul: %s %s: %w", r.e.method, r.path, err)
+		return nil, nil, redactErr(fmt.Errorf("consul: %s %s: %w", r.e.method, r.path, err), o.token, c.token)
 	}
 	meta.RequestTime = time.Since(start)
 	if resp.StatusCode/100 == 2 {
@@ -527,6 +564,9 @@ func decodeBody(resp *http.Response, out any, limit int64) error {
 	if raw, ok := out.(*[]byte); ok {
 		b, err := readAll(resp.Body, nil, limit)
 		if err != nil {
+			if !errors.Is(err, ErrResponseTooLarge) {
+				err = &readError{err}
+			}
 			return err
 		}
 		if b == nil {
@@ -537,12 +577,20 @@ func decodeBody(resp *http.Response, out any, limit int64) error {
 	}
 	buf := bodyBufs.get()
 	start := (*buf)[:0]
+	declared := int64(0)
 	if resp.ContentLength > int64(cap(start)) {
 		// A large answer of known size is read in one buffer of its size
-		// (+1 for the read that sees the end), not regrown.
-		start = make([]byte, 0, resp.ContentLength+1)
+		// (+1 for the read that sees the end), not regrown. The declared
+		// size is only a claim: the buffer starts at 1 MiB at most and
+		// grows towards it (eightfold) as the bytes arrive, so that
+		// headers alone cannot make the client allocate MaxResponseSize.
+		declared = resp.ContentLength + 1
+		start = make([]byte, 0, min(declared, declaredFirstBuffer))
 	}
-	b, err := readAll(resp.Body, start, limit)
+	b, err := readAllHint(resp.Body, start, limit, declared)
+	if err != nil && !errors.Is(err, ErrResponseTooLarge) {
+		err = &readError{err}
+	}
 	defer func() {
 		// Decoded values never point into b: it can be reused.
 		if cap(b) <= maxPooledBody {
@@ -563,9 +611,25 @@ func decodeBody(resp *http.Response, out any, limit int64) error {
 // size in memory at the peak, where regrowing one buffer costs up to three
 // times, and copies it once, not at every growth.
 func readAll(r io.Reader, b []byte, limit int64) ([]byte, error) {
+	return readAllHint(r, b, limit, 0)
+}
+
+// declaredFirstBuffer is the most allocated for an answer's declared
+// Content-Length before any of it arrived.
+const declaredFirstBuffer = 1 << 20
+
+// readAllHint is readAll for an answer announced as declared bytes (0 when
+// unknown): while b is the only buffer and smaller than declared, a full
+// b is regrown to at most eight times its size, up to declared.
+func readAllHint(r io.Reader, b []byte, limit, declared int64) ([]byte, error) {
 	var full [][]byte // the buffers filled before b
 	total := int64(0)
 	for {
+		if len(b) == cap(b) && len(full) == 0 && int64(cap(b)) < declared && cap(b) > 0 {
+			nb := make([]byte, len(b), min(declared, 8*int64(cap(b))))
+			copy(nb, b)
+			b = nb
+		}
 		if len(b) == cap(b) {
 			if len(b) < 512 {
 				b = append(b, 0)[:len(b)]
@@ -690,7 +754,19 @@ func statusError(r *request, resp *http.Response, tokens ...string) *StatusError
 	}
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, int64(maxErrorBody+extra)))
 	body := redact(string(raw), tokens...)
-	if len(raw) > maxErrorBody && len(body) > maxErrorBody {
+	if len(raw) == maxErrorBody+extra {
+		// The read may have cut a token: drop a tail that begins one, which
+		// redacting earlier copies could have pulled back under the cut.
+		for _, t := range tokens {
+			for k := len(t) - 1; k > 0; k-- {
+				if strings.HasSuffix(body, t[:k]) {
+					body = body[:len(body)-k]
+					break
+				}
+			}
+		}
+	}
+	if len(body) > maxErrorBody {
 		body = body[:maxErrorBody]
 	}
 	e := &StatusError{
@@ -741,6 +817,10 @@ func parseMeta(h http.Header, strict bool) (*Meta, error) {
 	bad := func(name, v string) error {
 		if !strict {
 			return nil
+		}
+		if len(v) > 64 {
+			// Not quoted in part: a part of a token would escape redaction.
+			return fmt.Errorf("malformed %s header (%d bytes)", name, len(v))
 		}
 		return fmt.Errorf("malformed %s header %q", name, v)
 	}

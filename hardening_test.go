@@ -1,0 +1,216 @@
+package consul_test
+
+// Hardening of the client core found by review: tokens echoed where a
+// redaction missed them, cut answers, sizes and counts at their limits.
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/goconsul/consul"
+	"github.com/stretchr/testify/require"
+)
+
+// A token echoed several times, the last copy straddling the end of what
+// statusError reads, must not leak: redacting the earlier copies shrinks
+// the body and pulls the partial copy back under the 4 KiB cut.
+func TestEchoedTokenCutAtErrorBodyLimitRedacted(t *testing.T) {
+	const tok = "11111111-2222-4333-8444-555555555555" // 36 bytes
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		// statusError reads 4096+len(tok) = 4132 bytes: two whole copies,
+		// then padding, then a copy of which only 35 bytes are read.
+		head := tok + " " + tok + " "
+		pad := strings.Repeat("x", 4096+len(tok)-(len(tok)-1)-len(head))
+		fmt.Fprint(w, head+pad+tok+" trailing")
+	}))
+	defer srv.Close()
+	c, err := consul.NewClient(consul.Config{Address: srv.URL, Token: tok})
+	require.NoError(t, err)
+	_, _, err = c.KV.Get(testCtx(t), "k")
+	var se *consul.StatusError
+	require.ErrorAs(t, err, &se)
+	for i := 8; i <= len(tok); i++ {
+		require.NotContains(t, err.Error(), tok[:i], "token prefix of %d bytes leaked", i)
+	}
+}
+
+// Backoff.Delay must stay within (0, Max] whatever n, even for a large Max.
+func TestBackoffDelayNeverOverflows(t *testing.T) {
+	b := consul.Backoff{Min: time.Second, Max: math.MaxInt64}
+	for n := 1; n <= 100; n++ {
+		d := b.Delay(n, nil)
+		require.Greater(t, d, time.Duration(0), "n=%d", n)
+	}
+}
+
+// Config.MaxConns is the most connections the client opens to one agent:
+// 1 cannot hold a blocking read and a short call, and is refused.
+func TestMaxConnsOneRefused(t *testing.T) {
+	var mu sync.Mutex
+	open, peak := 0, 0
+	release := make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Has("index") {
+			<-release
+		}
+		w.Header().Set("X-Consul-Default-ACL-Policy", "allow")
+		w.Header().Set("X-Consul-Index", "7")
+		fmt.Fprint(w, `"10.0.0.1:8300"`)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch s {
+		case http.StateNew:
+			open++
+			peak = max(peak, open)
+		case http.StateClosed, http.StateHijacked:
+			open--
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	defer close(release)
+	_, err := consul.NewClient(consul.Config{Address: srv.URL, MaxConns: 1})
+	var ae *consul.ArgumentError
+	require.ErrorAs(t, err, &ae, "one pool for blocking reads and one for the rest need two connections")
+	// Two: never more than two at once, a blocking read held meanwhile.
+	c, err := consul.NewClient(consul.Config{Address: srv.URL, MaxConns: 2})
+	require.NoError(t, err)
+	ctx := testCtx(t)
+	go func() { _, _, _ = c.KV.Get(ctx, "k", consul.WaitIndex(7)) }()
+	time.Sleep(200 * time.Millisecond)
+	for range 5 {
+		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, _, err = c.Status.Leader(sctx)
+		cancel()
+		require.NoError(t, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	require.LessOrEqual(t, peak, 2, "MaxConns 2")
+}
+
+// A server that echoes the token into a Meta header must not get it into
+// the error (nor the logs): parseMeta quotes the malformed value.
+func TestTokenEchoedInMalformedHeaderRedacted(t *testing.T) {
+	const tok = "11111111-2222-4333-8444-555555555555"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Consul-Default-ACL-Policy", "allow")
+		w.Header().Set("X-Consul-Index", r.Header.Get("X-Consul-Token"))
+		fmt.Fprint(w, `"10.0.0.1:8300"`)
+	}))
+	defer srv.Close()
+	c, err := consul.NewClient(consul.Config{Address: srv.URL, Token: tok})
+	require.NoError(t, err)
+	_, _, err = c.Status.Leader(testCtx(t))
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), tok)
+}
+
+// Same leak through a decode error: a duration field holding the token.
+func TestTokenEchoedInDecodeErrorRedacted(t *testing.T) {
+	const tok = "11111111-2222-4333-8444-555555555555"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Consul-Default-ACL-Policy", "allow")
+		w.Header().Set("X-Consul-Index", "5")
+		fmt.Fprintf(w, `[{"ID":"x","TTL":%q}]`, r.Header.Get("X-Consul-Token"))
+	}))
+	defer srv.Close()
+	c, err := consul.NewClient(consul.Config{Address: srv.URL, Token: tok})
+	require.NoError(t, err)
+	_, _, err = c.Session.List(testCtx(t))
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), tok)
+}
+
+// A non-blocking read whose answer is cut short (the agent died mid-answer)
+// failed in transport: Config.Retries says it is retried.
+func TestReadCutShortIsRetried(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Consul-Default-ACL-Policy", "allow")
+		if n.Add(1) == 1 {
+			w.Header().Set("Content-Length", "100")
+			w.WriteHeader(200)
+			fmt.Fprint(w, `["10.0.0.1:`)
+			w.(http.Flusher).Flush()
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+			return
+		}
+		fmt.Fprint(w, `["10.0.0.1:8300"]`)
+	}))
+	defer srv.Close()
+	c, err := consul.NewClient(consul.Config{Address: srv.URL, Retries: 2})
+	require.NoError(t, err)
+	peers, _, err := c.Status.Peers(testCtx(t))
+	require.NoError(t, err)
+	require.Equal(t, []string{"10.0.0.1:8300"}, peers)
+	require.Equal(t, int32(2), n.Load())
+}
+
+// A declared Content-Length under MaxResponseSize is allocated in full
+// before a byte of the body arrives: headers alone cost the client 100 MiB.
+func TestDeclaredLengthNotAllocatedUpFront(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Consul-Default-ACL-Policy", "allow")
+		w.Header().Set("Content-Length", strconv.Itoa(100<<20))
+		w.WriteHeader(200)
+		_, _ = w.Write([]byte(`[`))
+		// then the connection drops
+	}))
+	defer srv.Close()
+	c, err := consul.NewClient(consul.Config{Address: srv.URL})
+	require.NoError(t, err)
+	grew := heapGrowth(func() { _, _, _ = c.KV.List(testCtx(t), "a") })
+	require.Less(t, grew, uint64(8<<20), "allocated %d bytes for a 1-byte answer", grew)
+}
+
+// TestFailoverUnderConcurrency: 50 goroutines, half of them in blocking
+// reads, fail over from two dead agents to a live one: no call fails.
+func TestFailoverUnderConcurrency(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Consul-Default-ACL-Policy", "allow")
+		w.Header().Set("X-Consul-Index", "3")
+		if r.URL.Query().Has("index") {
+			time.Sleep(50 * time.Millisecond)
+		}
+		w.Write([]byte(`[{"Key":"a","Value":"YWJj"}]`))
+	}))
+	defer srv.Close()
+	c, err := consul.NewClient(consul.Config{Address: retryTestDeadAddr(t), Fallbacks: []string{retryTestDeadAddr(t), srv.URL}, Retries: 2, Timeout: 2 * time.Second})
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			ctx := context.Background()
+			for j := 0; j < 20; j++ {
+				var err error
+				if i%2 == 0 {
+					_, _, err = c.KV.List(ctx, "a")
+				} else {
+					_, _, err = c.KV.List(ctx, "a", consul.WaitIndex(3), consul.WaitTime(time.Second))
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+}
