@@ -1,6 +1,7 @@
 package concurrency
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -104,6 +105,12 @@ func (o *LockOptions) watchOptions(c *consul.Client) []consul.WatchOption {
 		consul.WatchLogger(c.Logger()),
 	}
 }
+
+// fresh makes the primitives' own reads come from the leader, whatever
+// the client's default consistency or the agent's discovery_max_stale: a
+// stale read could show a hold that ended, miss one that began, or end a
+// session that lives.
+var fresh = consul.WithConsistency(consul.ConsistencyLeader)
 
 // cleanupTimeout bounds the requests that clean up after an acquisition
 // that failed or was given up, which run on a context of their own (the
@@ -228,12 +235,21 @@ func (k *core) valueOK(v []byte) bool {
 
 // acquire runs one acquisition.
 func (k *core) acquire(ctx context.Context, wait bool, r recipe) (context.Context, error) {
+	return k.acquireValue(ctx, wait, r, nil, false)
+}
+
+// acquireValue is acquire; with set, value becomes the value to write in
+// the same critical section that makes the value busy.
+func (k *core) acquireValue(ctx context.Context, wait bool, r recipe, value []byte, set bool) (context.Context, error) {
 	k.mu.Lock()
 	if k.busy {
 		k.mu.Unlock()
 		return nil, fmt.Errorf("%w: %s", ErrBusy, k.name)
 	}
 	k.busy = true
+	if set {
+		k.value = bytes.Clone(value) // the caller may reuse its slice
+	}
 	k.mu.Unlock()
 
 	h, err := k.contend(ctx, wait, r)
@@ -281,12 +297,20 @@ func (k *core) contend(ctx context.Context, wait bool, r recipe) (*hold, error) 
 			return h, nil
 		}
 		sess.unclaim(key)
+		var mh *mayHoldError
+		mayHold := errors.As(err, &mh)
+		if mayHold {
+			err = mh.err
+		}
 		// ctx may have ended: clean up on a context of our own. Give back
 		// what an abandoned acquisition may have taken before destroying
 		// the session: destroying a session that holds a lock starts a
-		// lock-delay, a release does not.
+		// lock-delay, a release does not. A shared session's key that
+		// the attempt did not write is someone else's hold: left alone.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-		_ = r.release(cctx, sess.id, 0)
+		if own || mayHold {
+			_ = r.release(cctx, sess.id, 0)
+		}
 		if own {
 			_ = sess.Close(cctx)
 		}
@@ -305,6 +329,14 @@ func (k *core) contend(ctx context.Context, wait bool, r recipe) (*hold, error) 
 		return nil, k.ctxErr(ctx, err)
 	}
 }
+
+// mayHoldError is an attempt's error after it wrote, or may have written
+// (a transaction without an answer), what it contended for: the caller
+// releases it.
+type mayHoldError struct{ err error }
+
+func (e *mayHoldError) Error() string { return e.err.Error() }
+func (e *mayHoldError) Unwrap() error { return e.err }
 
 // ctxErr returns err, or ctx's error when ctx ended and err is not it.
 func (k *core) ctxErr(ctx context.Context, err error) error {
@@ -394,7 +426,9 @@ func (k *core) logLoss(h *hold, err error) {
 }
 
 // releaseHold ends the hold, then gives back what it held and closes the
-// session it created.
+// session it created. When the release fails on a shared session that
+// lives on (which may still hold the key), the hold stays on record: the
+// value stays busy, and Unlock can be called again.
 func (k *core) releaseHold(ctx context.Context, r recipe) error {
 	k.mu.Lock()
 	h := k.hold
@@ -402,23 +436,32 @@ func (k *core) releaseHold(ctx context.Context, r recipe) error {
 		k.mu.Unlock()
 		return fmt.Errorf("%w: %s", ErrLockNotHeld, k.name)
 	}
-	k.hold, k.busy, k.pending = nil, false, nil
-	k.mu.Unlock()
+	k.hold, k.pending = nil, nil
 	// The hold ends before anything is sent: nobody else can get the lock
 	// while this holder still believes it holds it.
 	h.cancel(nil)
+	k.mu.Unlock()
 	<-h.done
 	h.detach()
 	// Release even after a loss: when the loss was the session's deadline
 	// it may still hold the key, and a release by a session that does not
 	// hold the key changes nothing.
 	err := r.release(ctx, h.sess.id, h.index)
+	if err != nil && !h.own && h.sess.Err() == nil {
+		k.mu.Lock()
+		k.hold = h
+		k.mu.Unlock()
+		return err
+	}
 	h.sess.unclaim(h.key)
 	if h.own {
 		if cerr := h.sess.Close(ctx); err == nil {
 			err = cerr
 		}
 	}
+	k.mu.Lock()
+	k.busy = false
+	k.mu.Unlock()
 	return err
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"sync"
 
 	"github.com/goconsul/consul"
 )
@@ -44,6 +45,8 @@ type Leader struct {
 // Election value campaigns at most once at a time; use one per candidate.
 type Election struct {
 	lock *Lock
+	// proclaim serializes Proclaim: the watch knows one pending value.
+	proclaim sync.Mutex
 }
 
 // NewElection returns an election on key; opts may be nil (its Value is
@@ -76,13 +79,7 @@ func (e *Election) Index() uint64 { return e.lock.Index() }
 // not an election's is refused with a *KeyConflictError; a second call
 // while campaigning or leading returns ErrBusy.
 func (e *Election) Campaign(ctx context.Context, value []byte) (context.Context, error) {
-	k := &e.lock.core
-	k.mu.Lock()
-	if !k.busy {
-		k.value = value
-	}
-	k.mu.Unlock()
-	return e.lock.Lock(ctx)
+	return e.lock.acquireValue(ctx, true, e.lock, value, true)
 }
 
 // Proclaim changes the value of the current term without giving it up:
@@ -90,6 +87,8 @@ func (e *Election) Campaign(ctx context.Context, value []byte) (context.Context,
 // lock of it with the new value. It returns ErrLockNotHeld when not
 // leader.
 func (e *Election) Proclaim(ctx context.Context, value []byte) error {
+	e.proclaim.Lock()
+	defer e.proclaim.Unlock()
 	k := &e.lock.core
 	k.mu.Lock()
 	h := k.hold
@@ -100,7 +99,8 @@ func (e *Election) Proclaim(ctx context.Context, value []byte) error {
 	if value == nil {
 		value = []byte{}
 	}
-	k.pending = value // the watch accepts it from now on
+	value = bytes.Clone(value) // the caller may reuse its slice
+	k.pending = value          // the watch accepts it from now on
 	k.mu.Unlock()
 	key := e.lock.key
 	results, _, err := e.lock.client.Txn.New().

@@ -1,6 +1,7 @@
 package concurrency
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -71,7 +72,7 @@ func newLock(client *consul.Client, key string, opts *LockOptions, k *kind) (*Lo
 		core: core{client: client, kind: k, name: fmt.Sprintf("%s %q", k.name, key), opts: opts.withDefaults()},
 		key:  key,
 	}
-	l.value = l.opts.Value
+	l.value = bytes.Clone(l.opts.Value)
 	return l, nil
 }
 
@@ -131,8 +132,10 @@ func (l *Lock) Unlock(ctx context.Context) error { return l.releaseHold(ctx, l) 
 // Destroy deletes the lock's key when nobody holds it: GET /v1/kv/:key and
 // DELETE /v1/kv/:key?cas=. A held key, or a Lock value that holds or is
 // acquiring, is an error matching ErrInUse; a key that is not a lock's a
-// *KeyConflictError. A missing key is not an error. Contenders waiting for
-// the lock re-create the key when they acquire it.
+// *KeyConflictError. A missing key, or an empty key without the lock's
+// marker (which a lock may take over, but did not write), is left alone
+// without an error. Contenders waiting for the lock re-create the key when
+// they acquire it.
 func (l *Lock) Destroy(ctx context.Context) error {
 	if l.isBusy() {
 		return fmt.Errorf("%w: %s is held or being acquired by this value", ErrInUse, l.name)
@@ -143,7 +146,7 @@ func (l *Lock) Destroy(ctx context.Context) error {
 // destroyKey deletes a free key of the primitive kind.
 func destroyKey(ctx context.Context, c *consul.Client, key string, k *kind) error {
 	for attempt := 0; attempt < 10; attempt++ {
-		pair, _, err := c.KV.Get(ctx, key)
+		pair, _, err := c.KV.Get(ctx, key, fresh)
 		if err != nil {
 			return fmt.Errorf("concurrency: destroy %s %q: %w", k.name, key, err)
 		}
@@ -152,6 +155,11 @@ func destroyKey(ctx context.Context, c *consul.Client, key string, k *kind) erro
 		}
 		if err := checkPair(pair, k); err != nil {
 			return err
+		}
+		if pair.Flags != k.flags {
+			// An empty key without flags, which a primitive may take
+			// over but did not write: not ours to delete.
+			return nil
 		}
 		if pair.Session != "" {
 			return fmt.Errorf("%w: %s %q is held by session %s", ErrInUse, k.name, key, pair.Session)
@@ -171,7 +179,13 @@ func destroyKey(ctx context.Context, c *consul.Client, key string, k *kind) erro
 func (l *Lock) claimKey(string) string { return l.key }
 
 // attempt waits for the key to be free and acquires it with sess.
-func (l *Lock) attempt(ctx context.Context, sess *Session, wait bool) (uint64, error) {
+func (l *Lock) attempt(ctx context.Context, sess *Session, wait bool) (_ uint64, err error) {
+	lost := false // a transaction of this attempt lost its answer
+	defer func() {
+		if err != nil && lost {
+			err = &mayHoldError{err}
+		}
+	}()
 	c := l.client
 	sid := sess.id
 	l.mu.Lock()
@@ -182,7 +196,7 @@ func (l *Lock) attempt(ctx context.Context, sess *Session, wait bool) (uint64, e
 	failures := 0
 	for {
 		var failed error // a failed request: back off, then read again
-		for u, err := range consul.Watch(ctx, consul.Bind(c.KV.Get, l.key), l.opts.watchOptions(c)...) {
+		for u, err := range consul.Watch(ctx, consul.Bind(c.KV.Get, l.key, fresh), l.opts.watchOptions(c)...) {
 			if err != nil {
 				if consul.IsPermanent(err) {
 					return 0, err
@@ -197,10 +211,20 @@ func (l *Lock) attempt(ctx context.Context, sess *Session, wait bool) (uint64, e
 				return 0, err
 			}
 			switch {
-			case pair != nil && pair.Session == sid:
+			case pair != nil && pair.Session == sid && lost:
 				// An earlier acquisition went through though its answer was
 				// lost.
 				return pair.ModifyIndex, nil
+			case pair != nil && pair.Session == sid:
+				// Held with this session, but not by this attempt: by
+				// someone else using the session's ID. Wait as for any
+				// holder; taking it over would share the key and reuse
+				// the holder's fencing index.
+				if !wait {
+					return 0, fmt.Errorf("%w: %s is held with session %s outside this value", ErrLockHeld, l.name, sid)
+				}
+				refused = false
+				continue
 			case pair != nil && pair.Session != "":
 				if !wait {
 					return 0, fmt.Errorf("%w: %s is held by session %s", ErrLockHeld, l.name, pair.Session)
@@ -231,6 +255,8 @@ func (l *Lock) attempt(ctx context.Context, sess *Session, wait bool) (uint64, e
 				if err == nil {
 					return txnIndex(results), nil
 				}
+				// No answer: the transaction may have been applied.
+				lost = true
 				if ctx.Err() != nil {
 					return 0, ctx.Err()
 				}
@@ -270,7 +296,7 @@ func (l *Lock) attempt(ctx context.Context, sess *Session, wait bool) (uint64, e
 
 // watch follows the hold with blocking reads of the key.
 func (l *Lock) watch(ctx context.Context, h *hold) error {
-	for u, err := range consul.Watch(ctx, consul.Bind(l.client.KV.Get, l.key), l.opts.watchOptions(l.client)...) {
+	for u, err := range consul.Watch(ctx, consul.Bind(l.client.KV.Get, l.key, fresh), l.opts.watchOptions(l.client)...) {
 		if err != nil {
 			if consul.IsPermanent(err) {
 				return err
@@ -319,7 +345,7 @@ func (l *Lock) release(ctx context.Context, sid string, _ uint64) error {
 // they are (someone may have overwritten them: that is not ours to undo).
 func unlockKey(ctx context.Context, c *consul.Client, key, sid string) error {
 	for attempt := 0; attempt < 10; attempt++ {
-		pair, _, err := c.KV.Get(ctx, key)
+		pair, _, err := c.KV.Get(ctx, key, fresh)
 		if err != nil {
 			return fmt.Errorf("concurrency: release %q: %w", key, err)
 		}

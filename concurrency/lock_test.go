@@ -79,7 +79,9 @@ func TestLockWire(t *testing.T) {
 	require.GreaterOrEqual(t, len(reqs), 6)
 	reqs[0].expect(t, "PUT", "/v1/session/create", nil)
 	require.JSONEq(t, `{"Name":"n","LockDelay":"3s","Behavior":"release","TTL":"20s"}`, reqs[0].Body)
-	reqs[1].expect(t, "GET", "/v1/kv/k", nil)
+	// Every read of the primitives is the leader's (?leader), whatever
+	// the client's default consistency.
+	reqs[1].expect(t, "GET", "/v1/kv/k", q("leader", ""))
 	reqs[2].expect(t, "PUT", "/v1/txn", nil)
 	var ops []map[string]map[string]any
 	d := json.NewDecoder(stringsReader(reqs[2].Body))
@@ -89,8 +91,8 @@ func TestLockWire(t *testing.T) {
 	require.Equal(t, map[string]any{"Verb": "check-not-exists", "Key": "k"}, ops[0]["KV"])
 	require.Equal(t, map[string]any{"Verb": "lock", "Key": "k", "Value": "bWU=", // "me"
 		"Flags": json.Number(strconv.FormatUint(concurrency.LockFlags, 10)), "Session": sid}, ops[1]["KV"])
-	reqs[3].expect(t, "GET", "/v1/kv/k", nil)                           // refused: read again at once
-	reqs[4].expect(t, "GET", "/v1/kv/k", q("index", "6", "wait", "2s")) // held by another: block
+	reqs[3].expect(t, "GET", "/v1/kv/k", q("leader", ""))                             // refused: read again at once
+	reqs[4].expect(t, "GET", "/v1/kv/k", q("leader", "", "index", "6", "wait", "2s")) // held by another: block
 	last := reqs[len(reqs)-1]
 	last.expect(t, "PUT", "/v1/session/destroy/"+sid, nil)
 }

@@ -1,6 +1,7 @@
 package concurrency
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -69,7 +70,7 @@ func NewSemaphore(client *consul.Client, prefix string, limit int, opts *LockOpt
 		prefix: prefix + "/",
 		limit:  limit,
 	}
-	s.value = s.opts.Value
+	s.value = bytes.Clone(s.opts.Value)
 	return s, nil
 }
 
@@ -123,7 +124,9 @@ func (s *Semaphore) TryAcquire(ctx context.Context) (context.Context, error) {
 func (s *Semaphore) Release(ctx context.Context) error { return s.releaseHold(ctx, s) }
 
 // Destroy deletes the semaphore's keys (the .lock key and any contender
-// key left without a session) when nobody holds or waits for a slot:
+// key left without a session, all carrying its marker, directly under the
+// prefix; empty keys without it are left alone) when nobody holds or
+// waits for a slot:
 // GET /v1/kv/:prefix?recurse and PUT /v1/txn with a delete-cas of each
 // key. A contender key that a session holds, or a Semaphore value that
 // holds or is acquiring, is an error matching ErrInUse; a prefix holding
@@ -134,21 +137,29 @@ func (s *Semaphore) Destroy(ctx context.Context) error {
 	}
 	c := s.client
 	for attempt := 0; attempt < 10; attempt++ {
-		pairs, _, err := c.KV.List(ctx, s.prefix)
+		pairs, _, err := c.KV.List(ctx, s.prefix, fresh)
 		if err != nil {
 			return fmt.Errorf("concurrency: destroy %s: %w", s.name, err)
 		}
 		if len(pairs) == 0 {
 			return nil
 		}
+		ours := pairs[:0:0]
 		for _, p := range pairs {
 			if err := checkPair(p, s.kind); err != nil {
 				return err
 			}
+			if name := strings.TrimPrefix(p.Key, s.prefix); p.Flags != s.kind.flags || name == "" || strings.Contains(name, "/") {
+				// Empty keys without the marker (a folder's key, say),
+				// and keys below the semaphore's own: not written by it.
+				continue
+			}
 			if p.Session != "" {
 				return fmt.Errorf("%w: %s: key %q is held by session %s", ErrInUse, s.name, p.Key, p.Session)
 			}
+			ours = append(ours, p)
 		}
+		pairs = ours
 		changed := false
 		for len(pairs) > 0 && !changed {
 			n := min(len(pairs), consul.MaxTxnOps)
@@ -183,14 +194,21 @@ type listing struct {
 	contender *consul.KVPair  // the contender key of the session asked about
 }
 
-// parse reads a listing of the prefix for session sid.
-func (s *Semaphore) parse(pairs []*consul.KVPair, sid string) (*listing, error) {
+// parse reads a listing of the prefix for session sid. When strict (to
+// acquire), a key that is not a semaphore's is refused; otherwise (to
+// watch a slot held) only the .lock key and sid's contender key are
+// checked: a key someone put under the prefix since does not end the
+// slot.
+func (s *Semaphore) parse(pairs []*consul.KVPair, sid string, strict bool) (*listing, error) {
 	l := &listing{live: make(map[string]bool, len(pairs))}
 	for _, p := range pairs {
-		if err := checkPair(p, s.kind); err != nil {
-			return nil, err
-		}
 		name := strings.TrimPrefix(p.Key, s.prefix)
+		if err := checkPair(p, s.kind); err != nil {
+			if strict || name == semaphoreLockKey || name == sid {
+				return nil, err
+			}
+			continue
+		}
 		switch {
 		case name == semaphoreLockKey:
 			l.lockPair = p
@@ -218,7 +236,14 @@ func (s *Semaphore) parse(pairs []*consul.KVPair, sid string) (*listing, error) 
 // attempt takes a slot with sess: it acquires the contender key, waits for
 // a free slot and writes the holders, in a transaction that checks the
 // contender key is still held by the session.
-func (s *Semaphore) attempt(ctx context.Context, sess *Session, wait bool) (uint64, error) {
+func (s *Semaphore) attempt(ctx context.Context, sess *Session, wait bool) (_ uint64, err error) {
+	// The contender key is written first, then waited on: an attempt that
+	// fails may leave it, and the holders, to clean up.
+	defer func() {
+		if err != nil {
+			err = &mayHoldError{err}
+		}
+	}()
 	c := s.client
 	sid := sess.id
 	contender := s.prefix + sid
@@ -229,7 +254,7 @@ func (s *Semaphore) attempt(ctx context.Context, sess *Session, wait bool) (uint
 	failures := 0
 	for {
 		var failed error // a failed request: back off, then read again
-		for u, err := range consul.Watch(ctx, consul.Bind(c.KV.List, s.prefix), s.opts.watchOptions(c)...) {
+		for u, err := range consul.Watch(ctx, consul.Bind(c.KV.List, s.prefix, fresh), s.opts.watchOptions(c)...) {
 			if err != nil {
 				if consul.IsPermanent(err) {
 					return 0, err
@@ -239,7 +264,7 @@ func (s *Semaphore) attempt(ctx context.Context, sess *Session, wait bool) (uint
 				failed = err
 				break
 			}
-			l, err := s.parse(u.Value, sid)
+			l, err := s.parse(u.Value, sid, true)
 			if err != nil {
 				return 0, err
 			}
@@ -331,14 +356,14 @@ func (s *Semaphore) attempt(ctx context.Context, sess *Session, wait bool) (uint
 // watch follows the slot with blocking reads of the prefix.
 func (s *Semaphore) watch(ctx context.Context, h *hold) error {
 	sid := h.sess.id
-	for u, err := range consul.Watch(ctx, consul.Bind(s.client.KV.List, s.prefix), s.opts.watchOptions(s.client)...) {
+	for u, err := range consul.Watch(ctx, consul.Bind(s.client.KV.List, s.prefix, fresh), s.opts.watchOptions(s.client)...) {
 		if err != nil {
 			if consul.IsPermanent(err) {
 				return err
 			}
 			continue
 		}
-		l, err := s.parse(u.Value, sid)
+		l, err := s.parse(u.Value, sid, false)
 		switch {
 		case err != nil:
 			return err
@@ -366,7 +391,7 @@ func (s *Semaphore) watch(ctx context.Context, h *hold) error {
 func (s *Semaphore) release(ctx context.Context, sid string, index uint64) error {
 	c := s.client
 	for attempt := 0; attempt < 20; attempt++ {
-		pairs, _, err := c.KV.List(ctx, s.prefix)
+		pairs, _, err := c.KV.List(ctx, s.prefix, fresh)
 		if err != nil {
 			return fmt.Errorf("concurrency: release %s: %w", s.name, err)
 		}

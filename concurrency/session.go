@@ -177,7 +177,7 @@ func newSession(ctx context.Context, client *consul.Client, entry *consul.Sessio
 // after Consul invalidates it; Close stops the watch and does not destroy
 // it.
 func NewSessionFromID(ctx context.Context, client *consul.Client, id string) (*Session, error) {
-	info, _, err := client.Session.Get(ctx, id)
+	info, _, err := client.Session.Get(ctx, id, fresh)
 	if err != nil {
 		return nil, fmt.Errorf("concurrency: read session %s: %w", id, err)
 	}
@@ -301,7 +301,7 @@ func (s *Session) renew(ctx context.Context) {
 // watch follows a session not ours until it is gone or the watch stops.
 func (s *Session) watch(ctx context.Context) {
 	defer close(s.stopped)
-	for u, err := range consul.Watch(ctx, consul.Bind(s.client.Session.Get, s.id), consul.WatchLogger(s.client.Logger())) {
+	for u, err := range consul.Watch(ctx, consul.Bind(s.client.Session.Get, s.id, fresh), consul.WatchLogger(s.client.Logger())) {
 		switch {
 		case err != nil && consul.IsPermanent(err):
 			s.end(fmt.Errorf("%w: watch session %s: %w", ErrSessionLost, s.id, err))
@@ -454,7 +454,7 @@ func (s *Session) unclaim(key string) {
 // checkAlive reads the session and ends it when Consul says it is gone.
 // A failed read is not taken as a loss. It returns the session's error.
 func (s *Session) checkAlive(ctx context.Context) error {
-	info, _, err := s.client.Session.Get(ctx, s.id)
+	info, _, err := s.client.Session.Get(ctx, s.id, fresh)
 	if err == nil && info == nil {
 		s.end(fmt.Errorf("%w: session %s is gone", ErrSessionLost, s.id))
 	}
