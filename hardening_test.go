@@ -214,3 +214,61 @@ func TestFailoverUnderConcurrency(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestNullListAnswersAreEmpty: a list or map answered with null (by a
+// proxy, say) is empty, never nil, as every list the library returns.
+func TestNullListAnswersAreEmpty(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Consul-Default-ACL-Policy", "allow")
+		w.Header().Set("X-Consul-Index", "5")
+		fmt.Fprint(w, " null\n")
+	}))
+	defer srv.Close()
+	c, err := consul.NewClient(consul.Config{Address: srv.URL})
+	require.NoError(t, err)
+	ctx := testCtx(t)
+	nodes, _, err := c.Catalog.ListNodes(ctx)
+	require.NoError(t, err)
+	require.NotNil(t, nodes)
+	require.Empty(t, nodes)
+	services, _, err := c.Catalog.ListServices(ctx)
+	require.NoError(t, err)
+	require.NotNil(t, services)
+	require.Empty(t, services)
+	pairs, _, err := c.KV.List(ctx, "p")
+	require.NoError(t, err)
+	require.NotNil(t, pairs)
+	require.Empty(t, pairs)
+	entries, _, err := c.Health.ListServiceInstances(ctx, "web")
+	require.NoError(t, err)
+	require.NotNil(t, entries)
+	// One object: null stays nil (not found).
+	node, _, err := c.Catalog.GetNode(ctx, "n")
+	require.NoError(t, err)
+	require.Nil(t, node)
+}
+
+// TestMalformedHeaderOnErrorAnswerKeepsStatus: an error answer whose Meta
+// headers do not parse is still the status error it is (a 403 stays
+// permanent, a 404 of one object stays "not found").
+func TestMalformedHeaderOnErrorAnswerKeepsStatus(t *testing.T) {
+	var status atomic.Int32
+	status.Store(403)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Consul-Default-ACL-Policy", "allow")
+		w.Header().Set("X-Consul-Index", "not-a-number")
+		w.WriteHeader(int(status.Load()))
+		fmt.Fprint(w, "Permission denied")
+	}))
+	defer srv.Close()
+	c, err := consul.NewClient(consul.Config{Address: srv.URL})
+	require.NoError(t, err)
+	ctx := testCtx(t)
+	_, _, err = c.KV.Get(ctx, "k")
+	require.ErrorIs(t, err, consul.ErrPermissionDenied)
+	require.True(t, consul.IsPermanent(err))
+	status.Store(404)
+	pair, _, err := c.KV.Get(ctx, "k")
+	require.NoError(t, err)
+	require.Nil(t, pair)
+}

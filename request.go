@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -407,7 +408,9 @@ func (c *Client) send(ctx context.Context, r *request, o *callOptions, base stri
 	// A write's answer is what Consul did: a header it does not need
 	// cannot turn a write that was applied into an error the caller might
 	// retry. A read's headers are its Meta, and must parse.
-	meta, err := parseMeta(resp.Header, r.e.read)
+	// An error answer's status is what counts: its headers must not turn
+	// a 404 or a 403 into an error of another kind.
+	meta, err := parseMeta(resp.Header, r.e.read && (resp.StatusCode/100 == 2 || slices.Contains(r.e.okStatuses, resp.StatusCode)))
 	if err != nil {
 		closeBody(resp.Body)
 		return nil, nil, redactErr(fmt.Errorf("consul: %s %s: %w", r.e.method, r.path, err), o.token, c.token)
@@ -601,7 +604,33 @@ func decodeBody(resp *http.Response, out any, limit int64) error {
 	if err != nil {
 		return err
 	}
-	return unmarshalAnswer(b, out)
+	if err := unmarshalAnswer(b, out); err != nil {
+		return err
+	}
+	if len(b) <= 16 && string(bytes.TrimSpace(b)) == "null" {
+		// A list or a map is empty, never nil, even when the answer is
+		// null (Consul sends [] or {}, a proxy may not).
+		emptyNotNil(out)
+	}
+	return nil
+}
+
+// emptyNotNil makes a nil slice or map that out points to empty.
+func emptyNotNil(out any) {
+	v := reflect.ValueOf(out)
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		return
+	}
+	switch e := v.Elem(); e.Kind() {
+	case reflect.Slice:
+		if e.IsNil() {
+			e.Set(reflect.MakeSlice(e.Type(), 0, 0))
+		}
+	case reflect.Map:
+		if e.IsNil() {
+			e.Set(reflect.MakeMap(e.Type()))
+		}
+	}
 }
 
 // readAll appends r's content to b, failing with ErrResponseTooLarge once
