@@ -158,7 +158,9 @@ type Config struct {
 	// Timeout bounds every call that does not block on the server (the
 	// whole call: connection, answer and retries), even when its context has
 	// no deadline; a context with an earlier deadline wins. Zero means
-	// DefaultTimeout; a negative value means no bound but the context's.
+	// DefaultTimeout; a negative value means no bound but the context's
+	// (and, on the client's own transports, the wait for an answer's
+	// headers: that of the longest blocking read, about 10m43s).
 	// Blocking reads are bounded by their wait instead (wait + wait/16 +
 	// 5s), and streams (Agent.Monitor, Agent.MetricsStream, Snapshot.Save
 	// and Restore) by their context only. Calls made with
