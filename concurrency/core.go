@@ -156,11 +156,13 @@ type core struct {
 	name   string // "lock \"key\"", for errors and logs
 	opts   LockOptions
 
-	mu      sync.Mutex
-	busy    bool  // an acquisition is running or the lock is held
-	hold    *hold // the current hold
-	value   []byte
-	pending []byte // a value being written by Proclaim
+	mu    sync.Mutex
+	busy  bool  // an acquisition is running or the lock is held
+	hold  *hold // the current hold
+	value []byte
+	// pending are the values of proclamations not confirmed yet (on
+	// their way, or whose answer was lost), oldest first.
+	pending [][]byte
 }
 
 // hold is one acquisition: its session, its context and its watch.
@@ -212,8 +214,8 @@ func (k *core) isBusy() bool {
 // ownWrite compares a state of the hold's key, written at index with
 // value v, with the hold's own writes: older is true for a state older
 // than its last confirmed write (superseded by it), ours for that write
-// or a proclamation on its way; a newer state that is neither was written
-// by someone else, whatever its value.
+// or a proclamation not confirmed yet, which it confirms; a newer state
+// that is neither was written by someone else, whatever its value.
 func (k *core) ownWrite(h *hold, index uint64, v []byte) (older, ours bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -221,16 +223,24 @@ func (k *core) ownWrite(h *hold, index uint64, v []byte) (older, ours bool) {
 	case index < h.written:
 		return true, false
 	case index == h.written:
-		return false, string(v) == string(k.value) || (k.pending != nil && string(v) == string(k.pending))
+		return false, string(v) == string(k.value)
 	}
-	return false, k.pending != nil && string(v) == string(k.pending)
+	for i, p := range k.pending {
+		if string(p) == string(v) {
+			// Proclaimed: confirmed by what the key shows. Earlier
+			// proclamations were superseded by it.
+			h.written, k.value, k.pending = index, p, k.pending[i+1:]
+			return false, true
+		}
+	}
+	return false, false
 }
 
 // valueOK reports whether v is the value the hold wrote (or is writing).
 func (k *core) valueOK(v []byte) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return string(v) == string(k.value) || (k.pending != nil && string(v) == string(k.pending))
+	return string(v) == string(k.value)
 }
 
 // acquire runs one acquisition.

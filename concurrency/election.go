@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"slices"
 	"sync"
 
 	"github.com/goconsul/consul"
@@ -45,7 +46,8 @@ type Leader struct {
 // Election value campaigns at most once at a time; use one per candidate.
 type Election struct {
 	lock *Lock
-	// proclaim serializes Proclaim: the watch knows one pending value.
+	// proclaim serializes Proclaim: each writes on the last confirmed
+	// write of the term.
 	proclaim sync.Mutex
 }
 
@@ -83,9 +85,12 @@ func (e *Election) Campaign(ctx context.Context, value []byte) (context.Context,
 }
 
 // Proclaim changes the value of the current term without giving it up:
-// PUT /v1/txn with a check that the term's session holds the key and a
-// lock of it with the new value. It returns ErrLockNotHeld when not
-// leader.
+// PUT /v1/txn with a check that the key is as the term last wrote it
+// (check-index) and held by the term's session, and a lock of it with the
+// new value. It returns ErrLockNotHeld when not leader, or when the key
+// changed since (someone else wrote it, or a new term began). When the
+// answer is lost, it reads the key (GET /v1/kv/:key) and returns nil if
+// the proclamation shows there. Concurrent calls run one after another.
 func (e *Election) Proclaim(ctx context.Context, value []byte) error {
 	e.proclaim.Lock()
 	defer e.proclaim.Unlock()
@@ -99,31 +104,89 @@ func (e *Election) Proclaim(ctx context.Context, value []byte) error {
 	if value == nil {
 		value = []byte{}
 	}
-	value = bytes.Clone(value) // the caller may reuse its slice
-	k.pending = value          // the watch accepts it from now on
+	value = bytes.Clone(value)           // the caller may reuse its slice
+	k.pending = append(k.pending, value) // the watch accepts it from now on
 	k.mu.Unlock()
 	key := e.lock.key
-	results, _, err := e.lock.client.Txn.New().
-		CheckSession(key, h.sess.id).
-		KV(consul.KVTxnOp{Verb: consul.KVLock, Key: key, Value: value, Flags: ElectionFlags, Session: h.sess.id}).
-		Execute(ctx)
+	for attempt := 0; ; attempt++ {
+		k.mu.Lock()
+		written := h.written
+		k.mu.Unlock()
+		// A write on the term's last confirmed one, by its session: never
+		// into a later term, even on a shared session.
+		results, _, err := e.lock.client.Txn.New().
+			CheckIndex(key, written).
+			CheckSession(key, h.sess.id).
+			KV(consul.KVTxnOp{Verb: consul.KVLock, Key: key, Value: value, Flags: ElectionFlags, Session: h.sess.id}).
+			Execute(ctx)
+		switch {
+		case err == nil:
+			k.mu.Lock()
+			if k.hold == h {
+				// Proclamations are serialized: every value still pending
+				// is this one or older, superseded by it.
+				k.pending = nil
+				if idx := txnIndex(results); idx > h.written {
+					h.written, k.value = idx, value
+				}
+			}
+			k.mu.Unlock()
+			return nil
+		case failedOp(err) >= 0:
+			// The key changed since the last confirmed write: by an
+			// earlier proclamation whose answer was lost (confirmed now,
+			// try again), or by someone else.
+			if attempt == 0 && e.confirm(ctx, h) {
+				continue
+			}
+			e.drop(h, value)
+			return fmt.Errorf("%w: %s: %w", ErrLockNotHeld, k.name, err)
+		}
+		// The write may have been applied: the watch keeps accepting it.
+		// Look now, so as to say so.
+		if e.confirm(context.WithoutCancel(ctx), h) {
+			k.mu.Lock()
+			done := k.hold == h && bytes.Equal(k.value, value) && !slices.ContainsFunc(k.pending, func(p []byte) bool { return bytes.Equal(p, value) })
+			k.mu.Unlock()
+			if done {
+				return nil
+			}
+		}
+		return fmt.Errorf("concurrency: %s: proclaim: %w", k.name, err)
+	}
+}
+
+// confirm reads the key from the leader and reports whether it shows a
+// proclamation of the term h not confirmed before (which it confirms).
+func (e *Election) confirm(ctx context.Context, h *hold) bool {
+	ctx, cancel := context.WithTimeout(ctx, cleanupTimeout)
+	defer cancel()
+	pair, _, err := e.lock.client.KV.Get(ctx, e.lock.key, fresh)
+	if err != nil || pair == nil || pair.Session != h.sess.id || pair.Flags != ElectionFlags {
+		return false
+	}
+	k := &e.lock.core
+	k.mu.Lock()
+	before := h.written
+	k.mu.Unlock()
+	older, ours := k.ownWrite(h, pair.ModifyIndex, pair.Value)
+	return !older && ours && pair.ModifyIndex > before
+}
+
+// drop forgets a proclamation that was refused.
+func (e *Election) drop(h *hold, value []byte) {
+	k := &e.lock.core
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	switch {
-	case err == nil:
-		if k.hold == h {
-			k.value, k.pending = value, nil
-			h.written = max(h.written, txnIndex(results))
-		}
-		return nil
-	case failedOp(err) >= 0:
-		if k.hold == h {
-			k.pending = nil
-		}
-		return fmt.Errorf("%w: %s: %w", ErrLockNotHeld, k.name, err)
+	if k.hold != h {
+		return
 	}
-	// The write may have been applied: the watch keeps accepting it.
-	return fmt.Errorf("concurrency: %s: proclaim: %w", k.name, err)
+	for i := len(k.pending) - 1; i >= 0; i-- {
+		if bytes.Equal(k.pending[i], value) {
+			k.pending = append(k.pending[:i:i], k.pending[i+1:]...)
+			return
+		}
+	}
 }
 
 // Resign gives leadership up: the term's context ends, the key is

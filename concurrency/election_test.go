@@ -3,6 +3,7 @@ package concurrency_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -187,4 +188,63 @@ func mustGet(t *testing.T, c *consul.Client, key string) *consul.KVPair {
 	require.NoError(t, err)
 	require.NotNil(t, pair, "key %s", key)
 	return pair
+}
+
+// TestElectionProclaimNeverWritesIntoNextTerm: a proclamation still on its
+// way when its term ends and a new one begins on the same shared session
+// is refused (it writes on the term's last write), instead of writing into
+// the new term and ending it.
+func TestElectionProclaimNeverWritesIntoNextTerm(t *testing.T) {
+	t.Parallel()
+	srv := testAgent(t)
+	direct := newClient(t, srv)
+	c, p := proxiedClient(t, srv)
+	ctx := testCtx(t)
+	sess, err := concurrency.NewSession(ctx, direct, &concurrency.SessionOptions{TTL: 10 * time.Second, LockDelay: consul.NoLockDelay})
+	require.NoError(t, err)
+	defer sess.Close(context.Background())
+	key := uniq(t, "leader")
+	e, err := concurrency.NewElection(c, key, &concurrency.LockOptions{Session: sess, WaitTime: time.Second})
+	require.NoError(t, err)
+	_, err = e.Campaign(ctx, []byte("a"))
+	require.NoError(t, err)
+
+	var n atomic.Int32
+	p.OnFunc(func(r *http.Request) bool { return isTxn(r) && n.Add(1) == 1 }).Delay(1500 * time.Millisecond)
+	proclaimed := make(chan error, 1)
+	go func() { proclaimed <- e.Proclaim(ctx, []byte("b")) }()
+	require.Eventually(t, func() bool { return n.Load() >= 1 }, 5*time.Second, 5*time.Millisecond)
+	require.NoError(t, e.Resign(ctx))
+	term2, err := e.Campaign(ctx, []byte("c"))
+	require.NoError(t, err)
+	require.ErrorIs(t, <-proclaimed, concurrency.ErrLockNotHeld, "the first term's proclamation reached the second")
+	require.Equal(t, "c", string(mustGet(t, direct, key).Value))
+	time.Sleep(500 * time.Millisecond)
+	require.NoError(t, term2.Err(), "the second term ended: %v", context.Cause(term2))
+	require.NoError(t, e.Resign(ctx))
+}
+
+// TestElectionProclaimWithLostAnswer: a proclamation applied whose answer
+// was cut reports success once the key shows it, and the term goes on
+// with it (the next proclamation writes on it).
+func TestElectionProclaimWithLostAnswer(t *testing.T) {
+	t.Parallel()
+	srv := testAgent(t)
+	c, p := proxiedClient(t, srv)
+	ctx := testCtx(t)
+	key := uniq(t, "leader")
+	e, err := concurrency.NewElection(c, key, testOpts(uniq(t, "s")))
+	require.NoError(t, err)
+	term, err := e.Campaign(ctx, []byte("a"))
+	require.NoError(t, err)
+	var n atomic.Int32
+	p.OnFunc(func(r *http.Request) bool { return isTxn(r) && n.Add(1) == 1 }).CutMidBody()
+	require.NoError(t, e.Proclaim(ctx, []byte("b")), "applied, though its answer was cut")
+	require.Equal(t, int32(1), n.Load())
+	require.Equal(t, "b", string(mustGet(t, newClient(t, srv), key).Value))
+	require.NoError(t, e.Proclaim(ctx, []byte("c")))
+	require.Equal(t, "c", string(mustGet(t, newClient(t, srv), key).Value))
+	time.Sleep(300 * time.Millisecond)
+	require.NoError(t, term.Err(), "%v", context.Cause(term))
+	require.NoError(t, e.Resign(ctx))
 }
