@@ -25,8 +25,9 @@ const (
 type LockOptions struct {
 	// Session, if set, is the session to hold with, shared with other
 	// primitives: they neither renew nor close it, and a hold on it ends
-	// when it ends. Lock, Acquire and Campaign then return an error
-	// matching ErrSessionLost when it ends while they wait.
+	// when it ends. Lock, Acquire and Campaign then return the session's
+	// Err when it ends while they wait: an error matching ErrSessionLost,
+	// or ErrSessionClosed when it was closed.
 	//
 	// Otherwise each acquisition creates a session with SessionOptions,
 	// renewed from its creation on (also while waiting), and closes it on
