@@ -335,16 +335,25 @@ func (p *FaultProxy) serve(w http.ResponseWriter, req *http.Request) {
 		p.abort(w)
 		return
 	case faultDelay:
-		t := time.NewTimer(f.delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			p.abort(w)
+		if !p.hold(ctx, w, f.delay) {
 			return
-		case <-t.C:
 		}
 	}
 	p.forward(ctx, w, req, f)
+}
+
+// hold waits d; when ctx ends first it aborts the request and returns
+// false.
+func (p *FaultProxy) hold(ctx context.Context, w http.ResponseWriter, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		p.abort(w)
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // abort closes the connection of a request without answering.
@@ -398,13 +407,8 @@ func (p *FaultProxy) forward(ctx context.Context, w http.ResponseWriter, req *ht
 			p.abort(w)
 			return
 		}
-		t := time.NewTimer(f.delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			p.abort(w)
+		if !p.hold(ctx, w, f.delay) {
 			return
-		case <-t.C:
 		}
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		w.WriteHeader(resp.StatusCode)
