@@ -2,9 +2,13 @@ package discovery
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -160,8 +164,26 @@ type Registration struct {
 	mu    sync.Mutex
 	state State
 
+	owner string // the value of ownerMetaKey in the service's Meta
+
 	cancel context.CancelFunc
 	done   chan struct{}
+}
+
+// ownerMetaKey is the service Meta key that marks the registrations of a
+// Registration.
+const ownerMetaKey = "goconsul-registration"
+
+// ours reports whether the agent's registration of the service ID is this
+// Registration's (false when another process registered the same ID
+// since). An error reading it counts as ours, so that a flaky agent
+// does not keep a service registered.
+func (r *Registration) ours(ctx context.Context) bool {
+	s, _, err := r.client.Services.Get(ctx, r.id, r.cfg.callOpts...)
+	if err != nil {
+		return !errors.Is(err, consul.ErrNotFound)
+	}
+	return s != nil && s.Meta[ownerMetaKey] == r.owner
 }
 
 // Register registers reg with the local agent (PUT
@@ -175,7 +197,13 @@ type Registration struct {
 // Checks), which is used instead (an empty ID is then set to that same
 // form). Its other checks are registered as they are. An empty reg.ID
 // means reg.Name, as for Consul: give each instance of a service on one
-// agent an ID of its own. reg is not modified.
+// agent an ID of its own. reg is not modified, and is copied (its Tags,
+// Meta and the like): changing it afterwards changes nothing.
+//
+// The registration carries a marker of the Registration in its Meta (key
+// "goconsul-registration"). The drain and the deregistration first read
+// the service (GET /v1/agent/service/:id) and leave it alone when another
+// process registered the same ID since (a restart on the same host).
 //
 // The heartbeat (PUT /v1/agent/check/update/:id) repeats the current
 // status every heartbeat interval. When the agent answers 404 to it (the
@@ -184,7 +212,8 @@ type Registration struct {
 // again at once, with its current status.
 //
 // The first registration is made before Register returns: its failure is
-// returned, and nothing runs then. A nil reg, two TTL checks, a TTL or
+// returned, and nothing runs then (a registration the agent applied
+// though the call failed is removed). A nil reg, two TTL checks, a TTL or
 // heartbeat interval that is not positive, an interval not below the TTL,
 // a negative drain period or an unknown initial status are refused with a
 // *consul.ArgumentError before sending.
@@ -207,6 +236,28 @@ func Register(ctx context.Context, client *consul.Client, reg *consul.AgentServi
 	}
 
 	r := &Registration{client: client, logger: client.Logger(), reg: *reg, done: make(chan struct{})}
+	// Own copies of what the caller may change or reuse after Register
+	// returns: a re-registration must send what was registered.
+	r.reg.Tags = slices.Clone(reg.Tags)
+	r.reg.TaggedAddresses = maps.Clone(reg.TaggedAddresses)
+	r.reg.Meta = maps.Clone(reg.Meta)
+	if reg.Weights != nil {
+		w := *reg.Weights
+		r.reg.Weights = &w
+	}
+	if reg.Locality != nil {
+		l := *reg.Locality
+		r.reg.Locality = &l
+	}
+	// A marker of this Registration, so that its drain and deregistration
+	// never touch a registration of the same ID made by someone else.
+	var tok [12]byte
+	rand.Read(tok[:])
+	r.owner = hex.EncodeToString(tok[:])
+	if r.reg.Meta == nil {
+		r.reg.Meta = map[string]string{}
+	}
+	r.reg.Meta[ownerMetaKey] = r.owner
 	r.id = reg.ID
 	if r.id == "" {
 		r.id = reg.Name
@@ -221,6 +272,8 @@ func Register(ctx context.Context, client *consul.Client, reg *consul.AgentServi
 			return nil
 		}
 		cp := *c
+		cp.Header = maps.Clone(c.Header)
+		cp.ScriptArgs = slices.Clone(c.ScriptArgs)
 		if cp.TTL > 0 {
 			ttlChecks++
 			if cp.ID == "" {
@@ -265,6 +318,14 @@ func Register(ctx context.Context, client *consul.Client, reg *consul.AgentServi
 	r.state = State{Phase: PhaseActive, Status: cfg.status, Output: cfg.output}
 
 	if err := r.register(ctx, false); err != nil {
+		// The agent may hold the registration (the output update failed
+		// after it, or the answer was lost): nobody would ever
+		// deregister it. Remove it if it is ours.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainCallTimeout)
+		if r.ours(cctx) {
+			r.client.Services.Deregister(cctx, r.id, r.cfg.callOpts...)
+		}
+		cancel()
 		return nil, err
 	}
 	lctx, cancel := context.WithCancel(ctx)
@@ -476,6 +537,15 @@ func (r *Registration) drain(ctx context.Context) {
 		defer cancel()
 		return f(cctx)
 	}
+	if !r.ours(ctx) {
+		// Gone, or registered again by someone else (a new process with
+		// the same ID): theirs to keep.
+		r.mu.Lock()
+		r.state.Phase = PhaseClosed
+		r.state.Err = nil
+		r.mu.Unlock()
+		return
+	}
 	var err error
 	if r.cfg.drain > 0 {
 		err = call(func(ctx context.Context) error {
@@ -500,7 +570,24 @@ func (r *Registration) drain(ctx context.Context) {
 		}
 	}
 	err = call(func(ctx context.Context) error {
-		return r.client.Services.Deregister(ctx, r.id, r.cfg.callOpts...)
+		// Retried within the call's bound: one transient failure must
+		// not leave the service registered for good.
+		for n := 1; ; n++ {
+			if !r.ours(ctx) {
+				return nil
+			}
+			err := r.client.Services.Deregister(ctx, r.id, r.cfg.callOpts...)
+			if err == nil || consul.IsPermanent(err) || errors.Is(err, consul.ErrNotFound) {
+				return err
+			}
+			t := time.NewTimer(consul.Backoff{Min: heartbeatRetryMin, Max: time.Second}.Delay(n, err))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return err
+			case <-t.C:
+			}
+		}
 	})
 	if errors.Is(err, consul.ErrNotFound) {
 		err = nil
@@ -524,8 +611,10 @@ func (r *Registration) drain(ctx context.Context) {
 // done: the TTL check is failed (or the service put in maintenance, with
 // WithMaintenanceDrain), the drain period is waited out, and the service
 // is deregistered (PUT /v1/agent/service/deregister/:id; a service the
-// agent no longer knows is not an error). Each of these calls is bounded
-// by 10 seconds. It returns the deregistration's error; closing again
+// agent no longer knows is not an error; a temporary failure is retried).
+// Each of these steps is bounded by 10 seconds. A service registered
+// again by another process with the same ID since is left alone. It
+// returns the deregistration's error; closing again
 // returns it again. After Register's context ended, Close waits for the
 // drain that the end started.
 func (r *Registration) Close() error {

@@ -400,6 +400,7 @@ func TestRegisterWire(t *testing.T) {
 	var mu sync.Mutex
 	var calls []call
 	checkKnown := true
+	var registered map[string]any
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		var body map[string]any
@@ -409,10 +410,16 @@ func TestRegisterWire(t *testing.T) {
 		known := checkKnown
 		if strings.HasPrefix(r.URL.Path, "/v1/agent/service/register") {
 			checkKnown = true
+			registered = body
 		}
+		last := registered
 		mu.Unlock()
 		if strings.HasPrefix(r.URL.Path, "/v1/agent/check/update/") && !known {
 			http.Error(w, "Unknown check ID", http.StatusNotFound)
+		}
+		if r.Method == http.MethodGet && r.URL.Path == "/v1/agent/service/web-1" {
+			// The agent's view of the service: what was registered last.
+			_ = json.NewEncoder(w).Encode(map[string]any{"ID": "web-1", "Service": "web", "Meta": last["Meta"]})
 		}
 	}))
 	defer srv.Close()
@@ -436,6 +443,13 @@ func TestRegisterWire(t *testing.T) {
 	require.GreaterOrEqual(t, len(calls), 6)
 	first := calls[0]
 	assert.Equal(t, "PUT /v1/agent/service/register replace-existing-checks=true", first.method+" "+first.path+" "+first.query)
+	// The registration carries its owner's marker: the drain and the
+	// deregistration leave a registration of the same ID by another
+	// process alone.
+	meta, _ := first.body["Meta"].(map[string]any)
+	require.Len(t, meta, 1)
+	assert.Regexp(t, "^[0-9a-f]{24}$", meta["goconsul-registration"])
+	delete(first.body, "Meta")
 	assert.Equal(t, map[string]any{
 		"ID": "web-1", "Name": "web", "Port": float64(80), "Tags": []any{"v2"},
 		"Check": map[string]any{
@@ -450,7 +464,12 @@ func TestRegisterWire(t *testing.T) {
 	n := len(calls)
 	assert.Equal(t, "PUT /v1/agent/check/update/service:web-1:ttl", paths[0])
 	assert.Contains(t, paths, "PUT /v1/agent/service/register", "registered again after the 404")
-	mark, dereg := calls[n-2], calls[n-1]
+	// Close: is the registration still ours? mark it critical; drain; is
+	// it still ours? deregister.
+	require.GreaterOrEqual(t, n, 5)
+	assert.Equal(t, "GET /v1/agent/service/web-1", paths[n-5])
+	assert.Equal(t, "GET /v1/agent/service/web-1", paths[n-3])
+	mark, dereg := calls[n-3], calls[n-1]
 	assert.Equal(t, "PUT /v1/agent/check/update/service:web-1:ttl", mark.method+" "+mark.path)
 	assert.Equal(t, map[string]any{"Status": "critical", "Output": "draining: the service is shutting down"}, mark.body)
 	assert.Equal(t, "PUT /v1/agent/service/deregister/web-1", dereg.method+" "+dereg.path)

@@ -1,0 +1,111 @@
+package discovery_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/goconsul/consul"
+	"github.com/goconsul/consul/consultest"
+	"github.com/goconsul/consul/discovery"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Register returns an error when the output update that follows the
+// registration fails, and promises that nothing runs then: the service it
+// registered is removed, not left without a heartbeat.
+func TestRegisterFailureLeavesNothingRegistered(t *testing.T) {
+	ctx := testCtx(t)
+	srv := testAgent(t)
+	p := consultest.NewFaultProxy(t, srv.HTTPAddr)
+	client := newClient(t, p.Addr())
+	direct := newClient(t, srv.HTTPAddr)
+	name := serviceName(t)
+	p.On(http.MethodPut, "/v1/agent/check/update/").Status(500, 0, "agent hiccup")
+
+	r, err := discovery.Register(ctx, client, &consul.AgentServiceRegistration{Name: name, Port: 1},
+		discovery.WithInitialStatus(consul.HealthPassing, "ready"), discovery.WithDrainPeriod(0))
+	require.Error(t, err)
+	require.Nil(t, r)
+	t.Cleanup(func() { direct.Services.Deregister(context.Background(), name) })
+
+	s, _, err := direct.Services.Get(ctx, name)
+	require.NoError(t, err)
+	assert.Nil(t, s, "Register failed, yet its service was left registered in the agent")
+}
+
+// Two Registrations of one service ID (a process restarted on the same
+// host while the old one drains): the old one's Close leaves the new
+// process's registration alone.
+func TestCloseLeavesAnotherProcessRegistration(t *testing.T) {
+	ctx := testCtx(t)
+	client := newClient(t, testAgent(t).HTTPAddr)
+	name := serviceName(t)
+	id := name + "-1"
+	old, err := discovery.Register(ctx, client, &consul.AgentServiceRegistration{Name: name, ID: id, Port: 1000},
+		discovery.WithDrainPeriod(0))
+	require.NoError(t, err)
+	// The new process registers the same ID, with its own port.
+	cur, err := discovery.Register(ctx, client, &consul.AgentServiceRegistration{Name: name, ID: id, Port: 2000},
+		discovery.WithTTL(30*time.Second), discovery.WithDrainPeriod(0))
+	require.NoError(t, err)
+	defer cur.Close()
+
+	require.NoError(t, old.Close())
+	s, _, err := client.Services.Get(ctx, id)
+	require.NoError(t, err)
+	assert.NotNil(t, s, "the old Registration's Close deregistered the new process's service")
+}
+
+// Register copies the caller's Tags and Meta: a caller that reuses its
+// registration struct for the next instance does not change what the
+// heartbeat registers again after a 404.
+func TestRegisterCopiesCallerRegistration(t *testing.T) {
+	ctx := testCtx(t)
+	client := newClient(t, testAgent(t).HTTPAddr)
+	name := serviceName(t)
+	tmpl := &consul.AgentServiceRegistration{Name: name, ID: name + "-0", Port: 1,
+		Tags: []string{"slot-0"}, Meta: map[string]string{"slot": "0"}}
+	r, err := discovery.Register(ctx, client, tmpl, discovery.WithTTL(900*time.Millisecond), discovery.WithDrainPeriod(0))
+	require.NoError(t, err)
+	defer r.Close()
+	// The caller prepares its next instance in the same struct.
+	tmpl.ID, tmpl.Meta["slot"], tmpl.Tags[0] = name+"-1", "1", "slot-1"
+
+	require.NoError(t, client.Services.Deregister(ctx, r.ID()))
+	waitFor(t, 3*time.Second, "registered again", func() bool { return r.State().Reregistrations == 1 })
+	s, _, err := client.Services.Get(ctx, r.ID())
+	require.NoError(t, err)
+	require.NotNil(t, s)
+	assert.Equal(t, "0", s.Meta["slot"])
+	assert.Equal(t, []string{"slot-0"}, s.Tags)
+}
+
+// One transient failure of the deregistration (a 503 while the agent
+// restarts, or a refused connection) is retried within Close's bound: the
+// service does not stay registered for good.
+func TestCloseRetriesDeregistration(t *testing.T) {
+	ctx := testCtx(t)
+	srv := testAgent(t)
+	p := consultest.NewFaultProxy(t, srv.HTTPAddr)
+	client := newClient(t, p.Addr())
+	direct := newClient(t, srv.HTTPAddr)
+	name := serviceName(t)
+	var n atomic.Int32
+	p.OnFunc(func(r *http.Request) bool {
+		return r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/v1/agent/service/deregister/") && n.Add(1) == 1
+	}).Status(503, 0, "restarting")
+
+	r, err := discovery.Register(ctx, client, &consul.AgentServiceRegistration{Name: name, Port: 1},
+		discovery.WithDrainPeriod(0))
+	require.NoError(t, err)
+	t.Cleanup(func() { direct.Services.Deregister(context.Background(), name) })
+	closeErr := r.Close()
+	s, _, err := direct.Services.Get(ctx, name)
+	require.NoError(t, err)
+	assert.Nil(t, s, "a single transient failure left the service registered (Close: %v)", closeErr)
+}
