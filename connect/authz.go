@@ -28,12 +28,19 @@ const (
 	// inside a handshake.
 	AuthorizeTimeout = 10 * time.Second
 	// authzMaxEntries bounds the cache: one entry per client SPIFFE ID.
+	// A client beyond it while every entry waits for the agent is refused
+	// (errTooManyPending), not added.
 	authzMaxEntries = 4096
 )
 
 // ErrNotAuthorized is matched by the error of a server handshake whose
 // client the intentions do not allow to connect.
 var ErrNotAuthorized = errors.New("not authorized by the intentions")
+
+// errTooManyPending refuses a client while the cache is full of clients
+// whose authorization is being asked: it stays bounded when the agent is
+// slow.
+var errTooManyPending = errors.New("too many authorizations waiting for the agent")
 
 // authzCache asks the agent whether clients may connect to the service
 // and remembers the answers, one per client SPIFFE ID, for ttl (and, while
@@ -58,6 +65,8 @@ type authzEntry struct {
 	err        error         // the error of the last request, nil after a success
 }
 
+// get returns the entry of uri, made if needed; nil when the cache is full
+// of entries whose request is in flight.
 func (c *authzCache) get(uri string) *authzEntry {
 	e := c.m[uri]
 	if e != nil {
@@ -65,6 +74,9 @@ func (c *authzCache) get(uri string) *authzEntry {
 	}
 	if len(c.m) >= authzMaxEntries {
 		c.evict()
+		if len(c.m) >= authzMaxEntries {
+			return nil
+		}
 	}
 	e = &authzEntry{}
 	c.m[uri] = e
@@ -103,6 +115,10 @@ func (c *authzCache) authorize(ctx context.Context, id ServiceID, cert *x509.Cer
 	c.mu.Lock()
 	for {
 		e := c.get(uri)
+		if e == nil {
+			c.mu.Unlock()
+			return fmt.Errorf("connect: authorizing %s: %w", uri, errTooManyPending)
+		}
 		if !e.at.IsZero() && c.now().Sub(e.at) < c.ttl {
 			c.mu.Unlock()
 			return c.decision(id, e.authorized, e.reason, false)
@@ -120,6 +136,10 @@ func (c *authzCache) authorize(ctx context.Context, id ServiceID, cert *x509.Cer
 			return fmt.Errorf("connect: authorizing %s: %w", uri, ctx.Err())
 		}
 		c.mu.Lock()
+		if ctx.Err() != nil {
+			c.mu.Unlock()
+			return fmt.Errorf("connect: authorizing %s: %w", uri, ctx.Err())
+		}
 		if e.pending == nil && e.err != nil {
 			err := c.fallback(e, id, uri)
 			c.mu.Unlock()
@@ -142,6 +162,10 @@ func (c *authzCache) ask(ctx context.Context, e *authzEntry, id ServiceID, uri s
 	e.pending = nil
 	if err != nil {
 		e.err = err
+		if ctx.Err() != nil {
+			// The Service is closed: not an agent that cannot answer.
+			return fmt.Errorf("connect: authorizing %s: %w", uri, ctx.Err())
+		}
 		return c.fallback(e, id, uri)
 	}
 	e.authorized, e.reason, e.at, e.err = res.Authorized, res.Reason, c.now(), nil

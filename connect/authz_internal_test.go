@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -164,4 +165,57 @@ func TestAuthzCacheSharedAndBounded(t *testing.T) {
 	n := len(c.m)
 	c.mu.Unlock()
 	assert.LessOrEqual(t, n, authzMaxEntries)
+}
+
+// TestAuthorizeAfterCloseNotAdmittedByStaleDecision: once the Service is
+// closed (its context ended), a decision past its TTL is not extended as
+// if the agent could not answer: the handshake is refused.
+func TestAuthorizeAfterCloseNotAdmittedByStaleDecision(t *testing.T) {
+	c, f, clock := newTestAuthz(t, 5*time.Second, time.Minute)
+	id, cert := testPeer("web", 7)
+	ctx, cancel := context.WithCancel(context.Background())
+	require.NoError(t, c.authorize(ctx, id, cert))
+	clock.Add(6 * time.Second) // past the TTL, within maxStale
+	cancel()                   // the Service is closed
+	err := c.authorize(ctx, id, cert)
+	require.ErrorIs(t, err, context.Canceled, "admitted after the Service closed (agent calls: %d)", f.calls.Load())
+}
+
+// TestAuthzCacheBoundedWhileRequestsInFlight: while the agent is slow,
+// clients beyond the bound are refused, not added.
+func TestAuthzCacheBoundedWhileRequestsInFlight(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		fmt.Fprint(w, `{"Authorized":true,"Reason":"ok"}`)
+	}))
+	defer srv.Close()
+	client, err := consul.NewClient(consul.Config{Address: srv.Listener.Addr().String()})
+	require.NoError(t, err)
+	c := &authzCache{client: client, target: "db", ttl: 5 * time.Second, maxStale: time.Minute, now: time.Now, m: map[string]*authzEntry{}}
+	var wg sync.WaitGroup
+	var refused atomic.Int32
+	for i := 0; i < authzMaxEntries+500; i++ {
+		id, cert := testPeer(fmt.Sprintf("web%d", i), int64(i+1))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if errors.Is(c.authorize(context.Background(), id, cert), errTooManyPending) {
+				refused.Add(1)
+			}
+		}()
+	}
+	require.Eventually(t, func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.m) == authzMaxEntries
+	}, 10*time.Second, 10*time.Millisecond)
+	time.Sleep(200 * time.Millisecond)
+	c.mu.Lock()
+	size := len(c.m)
+	c.mu.Unlock()
+	close(release)
+	wg.Wait()
+	require.LessOrEqual(t, size, authzMaxEntries, "entries while requests are in flight")
+	require.Equal(t, int32(500), refused.Load(), "the clients beyond the bound")
 }
