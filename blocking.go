@@ -238,6 +238,10 @@ func Watch[T any](ctx context.Context, read BlockingRead[T], opts ...WatchOption
 }
 
 func watchLoop[T any](ctx context.Context, read BlockingRead[T], cfg *watchConfig, yield func(WatchUpdate[T], error) bool) {
+	if read == nil {
+		yield(WatchUpdate[T]{}, argError("read", "nil"))
+		return
+	}
 	if err := cfg.check(reflect.TypeFor[T]()); err != nil {
 		yield(WatchUpdate[T]{}, err)
 		return

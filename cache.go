@@ -98,6 +98,9 @@ func (c *Cache[T]) Subscribe(ctx context.Context) iter.Seq2[WatchUpdate[T], erro
 // Close stops the cache's watch and waits until its goroutine has exited.
 // Snapshot keeps returning the last value.
 func (c *Cache[T]) Close() {
+	if c == nil || c.cancel == nil {
+		return // nil, or never started: nothing to stop
+	}
 	c.cancel()
 	<-c.hub.done
 }
@@ -125,6 +128,9 @@ type KVCache struct {
 // WatchRequestOptions(Stale()) to keep being served by any server while there
 // is no leader.
 func NewKVCache(ctx context.Context, client *Client, prefix string, opts ...WatchOption) (*KVCache, error) {
+	if client == nil {
+		return nil, argError("client", "nil")
+	}
 	if err := checkKey("prefix", prefix, true); err != nil {
 		return nil, err
 	}
@@ -176,6 +182,9 @@ type HealthCache struct {
 // read options (WatchRequestOptions(Stale()) lets any server answer while
 // there is no leader; WatchRequestOptions(Cached()) uses the agent's cache).
 func NewHealthCache(ctx context.Context, client *Client, q HealthCacheQuery, opts ...WatchOption) (*HealthCache, error) {
+	if client == nil {
+		return nil, argError("client", "nil")
+	}
 	if q.Service == "" {
 		return nil, argError("HealthCacheQuery.Service", "empty")
 	}

@@ -272,3 +272,23 @@ func TestMalformedHeaderOnErrorAnswerKeepsStatus(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, pair)
 }
+
+// TestNilAndZeroValuesDoNotPanic: Close on a nil or zero value is a no-op,
+// a nil client or read is an *ArgumentError, not a panic in a goroutine.
+func TestNilAndZeroValuesDoNotPanic(t *testing.T) {
+	var ae *consul.ArgumentError
+	_, err := consul.NewKVCache(testCtx(t), nil, "p")
+	require.ErrorAs(t, err, &ae)
+	_, err = consul.NewHealthCache(testCtx(t), nil, consul.HealthCacheQuery{Service: "web"})
+	require.ErrorAs(t, err, &ae)
+	for _, err := range consul.Watch[[]string](testCtx(t), nil) {
+		require.ErrorAs(t, err, &ae)
+	}
+	c := consul.NewCache[[]string](testCtx(t), nil)
+	require.ErrorAs(t, c.WaitReady(testCtx(t)), &ae)
+	c.Close()
+	var zero consul.Cache[[]string]
+	zero.Close()
+	var none *consul.Cache[[]string]
+	none.Close()
+}

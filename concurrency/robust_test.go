@@ -340,3 +340,14 @@ func TestPrimitivesReadFromLeader(t *testing.T) {
 		require.False(t, v.Has("stale"), "stale read: %q", q)
 	}
 }
+
+// TestCloseAndUnlockOnNilAndZeroValues: what a failed constructor returned
+// (nil), or a zero value, neither panics nor hangs.
+func TestCloseAndUnlockOnNilAndZeroValues(t *testing.T) {
+	ctx := testCtx(t)
+	var s *concurrency.Session
+	require.NoError(t, s.Close(ctx))
+	require.NoError(t, (&concurrency.Session{}).Close(ctx))
+	require.ErrorIs(t, (&concurrency.Lock{}).Unlock(ctx), concurrency.ErrLockNotHeld)
+	require.ErrorIs(t, (&concurrency.Semaphore{}).Release(ctx), concurrency.ErrLockNotHeld)
+}

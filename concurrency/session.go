@@ -221,6 +221,9 @@ func (s *Session) Err() error {
 // behavior says. Closing a lost session still destroys it, in case Consul
 // has not invalidated it yet. It is safe to call more than once.
 func (s *Session) Close(ctx context.Context) error {
+	if s == nil || s.stopped == nil {
+		return nil // nil (a failed NewSession), or a zero value
+	}
 	s.end(fmt.Errorf("%w: session %s", ErrSessionClosed, s.id))
 	<-s.stopped
 	if !s.own {

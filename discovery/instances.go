@@ -488,6 +488,9 @@ func (in *Instances) Subscribe(ctx context.Context) iter.Seq2[[]*Instance, error
 // Close stops the watch (the shared request ends with its last user) and
 // waits for its goroutine. Next and All keep serving the last set.
 func (in *Instances) Close() {
+	if in == nil || in.cancel == nil {
+		return // nil (a failed NewInstances), or never started
+	}
 	in.cancel()
 	<-in.done
 }

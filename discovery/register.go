@@ -618,6 +618,9 @@ func (r *Registration) drain(ctx context.Context) {
 // returns it again. After Register's context ended, Close waits for the
 // drain that the end started.
 func (r *Registration) Close() error {
+	if r == nil || r.cancel == nil {
+		return nil // nil (a failed Register), or never started
+	}
 	r.cancel()
 	<-r.done
 	r.mu.Lock()

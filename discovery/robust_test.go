@@ -109,3 +109,20 @@ func TestCloseRetriesDeregistration(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, s, "a single transient failure left the service registered (Close: %v)", closeErr)
 }
+
+// TestCloseOnNilAndZeroValues: Close on what a failed constructor returned
+// (nil), or on a zero value, does nothing.
+func TestCloseOnNilAndZeroValues(t *testing.T) {
+	var r *discovery.Registration
+	require.NoError(t, r.Close())
+	require.NoError(t, (&discovery.Registration{}).Close())
+	var in *discovery.Instances
+	in.Close()
+	(&discovery.Instances{}).Close()
+	var tr *discovery.Transport
+	tr.Close()
+	(&discovery.Transport{}).Close()
+	var d *discovery.Dialer
+	d.Close()
+	(&discovery.Dialer{}).Close()
+}

@@ -131,6 +131,9 @@ func (r *hostResolver) lookup(host string) (*Instances, bool, error) {
 var errResolverClosed = errors.New("closed")
 
 func (r *hostResolver) close() {
+	if r == nil {
+		return // a zero Transport or Dialer: nothing started
+	}
 	r.mu.Lock()
 	r.closed = true
 	m := r.m
@@ -289,7 +292,11 @@ func (t *Transport) CloseIdleConnections() {
 
 // Close stops the Transport's watches; requests for resolved hosts fail
 // afterwards.
-func (t *Transport) Close() { t.res.close() }
+func (t *Transport) Close() {
+	if t != nil {
+		t.res.close()
+	}
+}
 
 // Dialer dials hosts such as redis.service.consul (see WithHostMapping and
 // ParseServiceHost) at a healthy instance of the service, for clients that take
@@ -362,4 +369,8 @@ func (d *Dialer) Instances(host string) (*Instances, bool, error) {
 
 // Close stops the Dialer's watches; dials of resolved hosts fail
 // afterwards.
-func (d *Dialer) Close() { d.res.close() }
+func (d *Dialer) Close() {
+	if d != nil {
+		d.res.close()
+	}
+}
