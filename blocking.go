@@ -100,6 +100,11 @@ func newWatchConfig(opts []WatchOption) watchConfig {
 	if c.minInterval < 0 {
 		c.minInterval = 0
 	}
+	if c.pollInterval <= 0 {
+		// With no minimum interval either, a route that cannot block
+		// would be read in a loop as fast as the agent answers.
+		c.pollInterval = DefaultWatchPollInterval
+	}
 	if c.backoffMin <= 0 {
 		c.backoffMin = time.Millisecond
 	}
@@ -124,7 +129,7 @@ func WatchMinInterval(d time.Duration) WatchOption {
 
 // WatchPollInterval sets the time between two reads of a route that cannot
 // block (DefaultWatchPollInterval); it is never shorter than the minimum
-// interval.
+// interval. A value that is not positive means DefaultWatchPollInterval.
 func WatchPollInterval(d time.Duration) WatchOption {
 	return func(c *watchConfig) { c.pollInterval = d }
 }

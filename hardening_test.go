@@ -292,3 +292,22 @@ func TestNilAndZeroValuesDoNotPanic(t *testing.T) {
 	var none *consul.Cache[[]string]
 	none.Close()
 }
+
+// TestWatchNeverPollsInATightLoop: a poll interval that is not positive,
+// with no minimum interval, means the default poll interval, not reads as
+// fast as the agent answers.
+func TestWatchNeverPollsInATightLoop(t *testing.T) {
+	var calls atomic.Int32
+	read := func(context.Context, ...consul.Option) ([]string, *consul.Meta, error) {
+		calls.Add(1)
+		return nil, &consul.Meta{}, nil // no index: a route that cannot block
+	}
+	for _, d := range []time.Duration{0, -time.Second} {
+		calls.Store(0)
+		ctx, cancel := context.WithTimeout(testCtx(t), 300*time.Millisecond)
+		for range consul.Watch(ctx, read, consul.WatchPollInterval(d), consul.WatchMinInterval(0)) {
+		}
+		cancel()
+		require.LessOrEqual(t, calls.Load(), int32(2), "poll interval %s", d)
+	}
+}
