@@ -164,6 +164,10 @@ type core struct {
 	// pending are the values of proclamations not confirmed yet (on
 	// their way, or whose answer was lost), oldest first.
 	pending [][]byte
+	// leftover are the shared sessions on which an attempt may have
+	// written, and whose cleanup release failed: the next attempt with
+	// one takes what it finds held with it for its own.
+	leftover map[string]bool
 }
 
 // hold is one acquisition: its session, its context and its watch.
@@ -320,7 +324,19 @@ func (k *core) contend(ctx context.Context, wait bool, r recipe) (*hold, error) 
 		// the attempt did not write is someone else's hold: left alone.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 		if own || mayHold {
-			_ = r.release(cctx, sess.id, 0)
+			rerr := r.release(cctx, sess.id, 0)
+			if !own {
+				k.mu.Lock()
+				if rerr != nil {
+					if k.leftover == nil {
+						k.leftover = make(map[string]bool)
+					}
+					k.leftover[sess.id] = true
+				} else {
+					delete(k.leftover, sess.id)
+				}
+				k.mu.Unlock()
+			}
 		}
 		if own {
 			_ = sess.Close(cctx)
@@ -367,6 +383,11 @@ func (k *core) contendWith(ctx context.Context, sess *Session, own bool, key str
 		remove()
 		cancel(nil)
 		if serr := sess.Err(); serr != nil {
+			if mh := (*mayHoldError)(nil); err == nil || errors.As(err, &mh) {
+				// Ended here; a shared session may live on in Consul,
+				// with what the attempt took or wrote: still to release.
+				return nil, &mayHoldError{serr}
+			}
 			return nil, serr
 		}
 		if err != nil {

@@ -3,6 +3,7 @@ package concurrency
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"slices"
@@ -92,6 +93,9 @@ func (e *Election) Campaign(ctx context.Context, value []byte) (context.Context,
 // answer is lost, it reads the key (GET /v1/kv/:key) and returns nil if
 // the proclamation shows there. Concurrent calls run one after another.
 func (e *Election) Proclaim(ctx context.Context, value []byte) error {
+	if e == nil || e.lock == nil {
+		return fmt.Errorf("%w: nil or zero Election", ErrLockNotHeld)
+	}
 	e.proclaim.Lock()
 	defer e.proclaim.Unlock()
 	k := &e.lock.core
@@ -144,13 +148,19 @@ func (e *Election) Proclaim(ctx context.Context, value []byte) error {
 		}
 		// The write may have been applied: the watch keeps accepting it.
 		// Look now, so as to say so.
-		if e.confirm(context.WithoutCancel(ctx), h) {
-			k.mu.Lock()
-			done := k.hold == h && bytes.Equal(k.value, value) && !slices.ContainsFunc(k.pending, func(p []byte) bool { return bytes.Equal(p, value) })
-			k.mu.Unlock()
-			if done {
-				return nil
-			}
+		e.confirm(context.WithoutCancel(ctx), h)
+		k.mu.Lock()
+		done := k.hold == h && bytes.Equal(k.value, value) && !slices.ContainsFunc(k.pending, func(p []byte) bool { return bytes.Equal(p, value) })
+		k.mu.Unlock()
+		if done {
+			return nil
+		}
+		var se *consul.StatusError
+		if errors.As(err, &se) {
+			// The agent answered, and the key does not show the value:
+			// refused, not on its way. Should it still land, the term
+			// ends, as for any write of someone else's.
+			e.drop(h, value)
 		}
 		return fmt.Errorf("concurrency: %s: proclaim: %w", k.name, err)
 	}
@@ -193,7 +203,12 @@ func (e *Election) drop(h *hold, value []byte) {
 // released (so that another candidate takes over at once, without a
 // lock-delay) and the session created for the term destroyed. It returns
 // ErrLockNotHeld when not leader.
-func (e *Election) Resign(ctx context.Context) error { return e.lock.Unlock(ctx) }
+func (e *Election) Resign(ctx context.Context) error {
+	if e == nil || e.lock == nil {
+		return fmt.Errorf("%w: nil or zero Election", ErrLockNotHeld)
+	}
+	return e.lock.Unlock(ctx)
+}
 
 // Destroy deletes the election's key when nobody leads, as Lock.Destroy
 // does; otherwise it returns an error matching ErrInUse.

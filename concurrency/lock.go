@@ -127,7 +127,12 @@ func (l *Lock) TryLock(ctx context.Context) (context.Context, error) {
 // Unlocking a lock that was lost only cleans up; unlocking a lock not held
 // returns ErrLockNotHeld. After a loss, call Unlock before locking again.
 // It returns the first error of the release and the destroy.
-func (l *Lock) Unlock(ctx context.Context) error { return l.releaseHold(ctx, l) }
+func (l *Lock) Unlock(ctx context.Context) error {
+	if l == nil {
+		return fmt.Errorf("%w: nil Lock", ErrLockNotHeld)
+	}
+	return l.releaseHold(ctx, l)
+}
 
 // Destroy deletes the lock's key when nobody holds it: GET /v1/kv/:key and
 // DELETE /v1/kv/:key?cas=. A held key, or a Lock value that holds or is
@@ -190,6 +195,8 @@ func (l *Lock) attempt(ctx context.Context, sess *Session, wait bool) (_ uint64,
 	sid := sess.id
 	l.mu.Lock()
 	value := l.value
+	lost = l.leftover[sid]
+	delete(l.leftover, sid)
 	l.mu.Unlock()
 	bo := l.opts.backoff()
 	refused := false // the last acquisition was refused
@@ -321,7 +328,8 @@ func (l *Lock) lost(pair *consul.KVPair, h *hold) error {
 	}
 	older, ours := l.ownWrite(h, pair.ModifyIndex, pair.Value)
 	switch {
-	case older:
+	case older && pair.Session == sid && pair.Flags == l.kind.flags:
+		// A stale answer of this hold's own state: superseded.
 		return nil
 	case pair.Session == "":
 		return fmt.Errorf("key %q was released", l.key)

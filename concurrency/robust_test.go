@@ -1,14 +1,17 @@
 package concurrency_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -350,4 +353,147 @@ func TestCloseAndUnlockOnNilAndZeroValues(t *testing.T) {
 	require.NoError(t, (&concurrency.Session{}).Close(ctx))
 	require.ErrorIs(t, (&concurrency.Lock{}).Unlock(ctx), concurrency.ErrLockNotHeld)
 	require.ErrorIs(t, (&concurrency.Semaphore{}).Release(ctx), concurrency.ErrLockNotHeld)
+	var l *concurrency.Lock
+	require.ErrorIs(t, l.Unlock(ctx), concurrency.ErrLockNotHeld)
+	var s2 *concurrency.Semaphore
+	require.ErrorIs(t, s2.Release(ctx), concurrency.ErrLockNotHeld)
+	var e *concurrency.Election
+	require.ErrorIs(t, e.Resign(ctx), concurrency.ErrLockNotHeld)
+	require.ErrorIs(t, (&concurrency.Election{}).Resign(ctx), concurrency.ErrLockNotHeld)
+	require.ErrorIs(t, (&concurrency.Election{}).Proclaim(ctx, []byte("v")), concurrency.ErrLockNotHeld)
+}
+
+// A proclamation applied whose answer is lost, and which the term's watch
+// confirms before Proclaim's own confirming read: the key shows it, and
+// Proclaim returns nil.
+func TestElectionProclaimLostAnswerConfirmedByWatchFirst(t *testing.T) {
+	t.Parallel()
+	srv := testAgent(t)
+	c, p := proxiedClient(t, srv)
+	ctx := testCtx(t)
+	key := uniq(t, "leader")
+	e, err := concurrency.NewElection(c, key, testOpts(uniq(t, "s")))
+	require.NoError(t, err)
+	term, err := e.Campaign(ctx, []byte("a"))
+	require.NoError(t, err)
+	defer e.Resign(context.Background())
+	time.Sleep(200 * time.Millisecond) // the watch is blocking
+	var n atomic.Int32
+	// The agent applies the txn at once; its answer is held back 2s, and
+	// the caller gives up after 500ms.
+	p.OnFunc(func(r *http.Request) bool { return isTxn(r) && n.Add(1) == 1 }).DelayAnswer(2 * time.Second)
+	pctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	perr := e.Proclaim(pctx, []byte("b"))
+	require.Equal(t, "b", string(mustGet(t, newClient(t, srv), key).Value), "the proclamation was applied")
+	require.NoError(t, term.Err())
+	require.NoError(t, perr, "the key shows the proclamation, but Proclaim failed")
+}
+
+// A snapshot restore puts the key back as it was before the hold (free,
+// at a lower ModifyIndex): the holder loses at once, though the state is
+// older than its last write (only a stale answer of its own hold is
+// ignored).
+func TestLockLossSeenAfterSnapshotRestore(t *testing.T) {
+	t.Parallel()
+	srv := consultest.NewServer(t, consultest.Config{})
+	c := newClient(t, srv)
+	ctx := testCtx(t)
+	key := uniq(t, "lock")
+	opts := func() *concurrency.LockOptions {
+		o := testOpts(uniq(t, "s"))
+		o.WaitTime = time.Second
+		return o
+	}
+	// The key exists, free, with the lock's marker.
+	b, err := concurrency.NewLock(c, key, opts())
+	require.NoError(t, err)
+	_, err = b.Lock(ctx)
+	require.NoError(t, err)
+	require.NoError(t, b.Unlock(ctx))
+	// A's session exists before the snapshot: it survives the restore.
+	sess, err := concurrency.NewSession(ctx, c, &concurrency.SessionOptions{TTL: 10 * time.Second, LockDelay: consul.NoLockDelay})
+	require.NoError(t, err)
+	defer sess.Close(context.Background())
+	rc, _, err := c.Snapshot.Save(ctx)
+	require.NoError(t, err)
+	snap, err := io.ReadAll(rc)
+	rc.Close()
+	require.NoError(t, err)
+
+	a, err := concurrency.NewLock(c, key, &concurrency.LockOptions{Session: sess, WaitTime: time.Second})
+	require.NoError(t, err)
+	heldA, err := a.Lock(ctx)
+	require.NoError(t, err)
+	defer a.Unlock(context.Background())
+
+	require.NoError(t, c.Snapshot.Restore(ctx, bytes.NewReader(snap)))
+	pair := mustGet(t, c, key)
+	require.Empty(t, pair.Session, "the restored key is free")
+	t.Logf("restored ModifyIndex %d, A's index %d", pair.ModifyIndex, a.Index())
+
+	// The key is free in Consul: the holder must lose within a blocking
+	// round or two (WaitTime 1s), before anyone else takes it.
+	waitDone(t, heldA, 3*time.Second, "A still holds a key that Consul shows free after the restore")
+}
+
+// A Lock on a shared session whose acquisition txn was applied but lost
+// its answer (the caller gave up), and whose cleanup release then failed:
+// the key stays held with the session, and the next attempt of the Lock
+// value takes it as its own (it is), rather than waiting for it forever.
+func TestSharedSessionFailedCleanupRetakenByNextAttempt(t *testing.T) {
+	t.Parallel()
+	srv := testAgent(t)
+	direct := newClient(t, srv)
+	c, p := proxiedClient(t, srv)
+	ctx := testCtx(t)
+	sess, err := concurrency.NewSession(ctx, direct, &concurrency.SessionOptions{TTL: 10 * time.Second, LockDelay: consul.NoLockDelay})
+	require.NoError(t, err)
+	defer sess.Close(context.Background())
+	key := uniq(t, "lock")
+	l, err := concurrency.NewLock(c, key, &concurrency.LockOptions{Session: sess, WaitTime: time.Second})
+	require.NoError(t, err)
+
+	var n atomic.Int32
+	first := p.OnFunc(func(r *http.Request) bool { return isTxn(r) && n.Add(1) == 1 }).DelayAnswer(2 * time.Second)
+	rest := p.OnFunc(isTxn).Status(500, 0, "rpc error: no cluster leader")
+	lctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	_, err = l.Lock(lctx)
+	cancel()
+	require.Error(t, err)
+	first.Remove()
+	rest.Remove()
+	require.Equal(t, sess.ID(), mustGet(t, direct, key).Session, "the lost acquisition was applied and not given back")
+
+	_, err = l.TryLock(ctx)
+	require.NoError(t, err, "this value's own leftover acquisition is now 'held elsewhere'")
+	require.NoError(t, l.Unlock(ctx))
+}
+
+var _ = errors.Is
+
+// A Proclaim refused with a status (a 503 in front of the agent) does not
+// leave its value pending: an overwrite of the key with that value and the
+// marker (a plain put keeps the session) ends the term, as one with any
+// other value does.
+func TestElectionRefusedProclaimNotPending(t *testing.T) {
+	t.Parallel()
+	srv := testAgent(t)
+	c, p := proxiedClient(t, srv)
+	ctx := testCtx(t)
+	key := uniq(t, "leader")
+	e, err := concurrency.NewElection(c, key, testOpts(uniq(t, "s")))
+	require.NoError(t, err)
+	term, err := e.Campaign(ctx, []byte("a"))
+	require.NoError(t, err)
+	defer e.Resign(context.Background())
+	r := p.OnFunc(isTxn).Status(503, 0, "no leader")
+	require.Error(t, e.Proclaim(ctx, []byte("b")))
+	r.Remove()
+	time.Sleep(2 * time.Second)
+	require.NoError(t, term.Err())
+	require.Equal(t, "a", string(mustGet(t, newClient(t, srv), key).Value), "never written")
+	// Someone else overwrites the key.
+	require.NoError(t, newClient(t, srv).KV.Put(ctx, key, []byte("b"), consul.Flags(concurrency.ElectionFlags)))
+	waitDone(t, term, 5*time.Second, "an overwrite with a failed proclamation's value went unnoticed")
 }

@@ -121,7 +121,12 @@ func (s *Semaphore) TryAcquire(ctx context.Context) (context.Context, error) {
 // (one PUT /v1/txn with check-and-set), and the session it created is
 // destroyed. Releasing a semaphore not held returns ErrLockNotHeld; after
 // a loss, call Release before acquiring again.
-func (s *Semaphore) Release(ctx context.Context) error { return s.releaseHold(ctx, s) }
+func (s *Semaphore) Release(ctx context.Context) error {
+	if s == nil {
+		return fmt.Errorf("%w: nil Semaphore", ErrLockNotHeld)
+	}
+	return s.releaseHold(ctx, s)
+}
 
 // Destroy deletes the semaphore's keys (the .lock key and any contender
 // key left without a session, all carrying its marker, directly under the

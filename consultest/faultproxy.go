@@ -233,7 +233,8 @@ func (r *FaultRule) Delay(d time.Duration) *FaultRule {
 // DelayAnswer passes the matching requests to the agent at once, waits for
 // its whole answer (a blocking read answers after its wait), and sends it
 // d later: by then it may describe a state that has changed since. The
-// client giving up meanwhile closes the connection instead.
+// client giving up meanwhile closes the connection instead, as does an
+// answer larger than 4 MiB.
 func (r *FaultRule) DelayAnswer(d time.Duration) *FaultRule {
 	return r.set(fault{kind: faultDelayAnswer, delay: d})
 }
@@ -402,8 +403,10 @@ func (p *FaultProxy) forward(ctx context.Context, w http.ResponseWriter, req *ht
 	}
 	rc := http.NewResponseController(w)
 	if f.kind == faultDelayAnswer {
-		body, err := io.ReadAll(io.LimitReader(resp.Body, cutMaxBody))
-		if err != nil {
+		body, err := io.ReadAll(io.LimitReader(resp.Body, cutMaxBody+1))
+		if err != nil || len(body) > cutMaxBody {
+			// Held whole or not at all: never a shorter answer that
+			// looks complete.
 			p.abort(w)
 			return
 		}
