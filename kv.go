@@ -71,10 +71,13 @@ func (s *KVService) GetRaw(ctx context.Context, key string, opts ...Option) ([]b
 	return out, meta, err
 }
 
-var epKVList = endpoint{name: "KV.List", method: http.MethodGet, route: "/v1/kv/:key", opts: oRead | oEnt, read: true, notFoundOK: true}
+var epKVList = endpoint{name: "KV.List", method: http.MethodGet, route: "/v1/kv/:key", opts: oRead | oEnt | oSeparator, read: true, notFoundOK: true}
 
 // List reads every key under prefix with its value (aioconsul's get_tree):
 // GET /v1/kv/:prefix?recurse. An empty prefix lists the whole store.
+// Separator is accepted and sent, as aioconsul's get_tree sends it, but
+// Consul ignores it with recurse: every key under prefix is returned (use
+// ListKeys to list one level).
 //
 // No key under the prefix returns an empty slice, a filled meta and a nil
 // error; it blocks like Get.
@@ -189,9 +192,11 @@ func (s *KVService) Delete(ctx context.Context, key string, opts ...Option) erro
 	return err
 }
 
-var epKVDeleteTree = endpoint{name: "KV.DeleteTree", method: http.MethodDelete, route: "/v1/kv/:key", opts: oDC | oEnt}
+var epKVDeleteTree = endpoint{name: "KV.DeleteTree", method: http.MethodDelete, route: "/v1/kv/:key", opts: oDC | oEnt | oSeparator}
 
 // DeleteTree deletes every key under prefix: DELETE /v1/kv/:prefix?recurse.
+// Separator is accepted and sent, as aioconsul's delete_tree sends it, but
+// Consul ignores it with recurse: every key under prefix is deleted.
 // An empty prefix is refused; delete "" keys one by one if that is really
 // what you want.
 func (s *KVService) DeleteTree(ctx context.Context, prefix string, opts ...Option) error {

@@ -514,3 +514,31 @@ func TestKVTokenOnlyInHeaderWire(t *testing.T) {
 	assert.NotContains(t, err.Error(), "secret-token")
 	assert.True(t, strings.HasPrefix(err.Error(), "consul: GET /v1/kv/k: 403"), err.Error())
 }
+
+// TestKVTreeWithSeparatorAsTheSeed: aioconsul's get_tree and delete_tree
+// with separator="/" (its documentation's own example) work against a
+// real agent: the separator is sent, and Consul ignores it with recurse.
+func TestKVTreeWithSeparatorAsTheSeed(t *testing.T) {
+	w, wc := newWire(t, reply{Body: "[]"}, reply{Body: "true"})
+	_, _, err := wc.KV.List(testCtx(t), "my/key", consul.Separator("/"))
+	require.NoError(t, err)
+	require.NoError(t, wc.KV.DeleteTree(testCtx(t), "my/key", consul.Separator("/")))
+	reqs := w.requests()
+	require.Len(t, reqs, 2)
+	reqs[0].expect(t, "GET", "/v1/kv/my/key", q("recurse", "", "separator", "/"))
+	reqs[1].expect(t, "DELETE", "/v1/kv/my/key", q("recurse", "", "separator", "/"))
+
+	c := newClient(t, testAgent(t))
+	ctx := testCtx(t)
+	base := t.Name() + "/my/key"
+	for _, k := range []string{base, base + "/a", base + "/b/c"} {
+		require.NoError(t, c.KV.Put(ctx, k, []byte("v")))
+	}
+	tree, _, err := c.KV.List(ctx, base, consul.Separator("/"))
+	require.NoError(t, err)
+	require.Len(t, tree, 3, "the whole tree")
+	require.NoError(t, c.KV.DeleteTree(ctx, base, consul.Separator("/")))
+	left, _, err := c.KV.ListKeys(ctx, t.Name()+"/")
+	require.NoError(t, err)
+	require.Empty(t, left)
+}

@@ -439,7 +439,7 @@ var optionRows = []optionRow{
 	{"KV.GetRaw", "READ ENT", func(ctx context.Context, c *consul.Client, o ...consul.Option) error {
 		return ignore2(c.KV.GetRaw(ctx, "k", o...))
 	}},
-	{"KV.List", "READ ENT", func(ctx context.Context, c *consul.Client, o ...consul.Option) error {
+	{"KV.List", "READ ENT Sep", func(ctx context.Context, c *consul.Client, o ...consul.Option) error {
 		return ignore2(c.KV.List(ctx, "p", o...))
 	}},
 	{"KV.ListKeys", "READ ENT Sep", func(ctx context.Context, c *consul.Client, o ...consul.Option) error {
@@ -460,7 +460,7 @@ var optionRows = []optionRow{
 	{"KV.Delete", "DC ENT", func(ctx context.Context, c *consul.Client, o ...consul.Option) error {
 		return c.KV.Delete(ctx, "k", o...)
 	}},
-	{"KV.DeleteTree", "DC ENT", func(ctx context.Context, c *consul.Client, o ...consul.Option) error {
+	{"KV.DeleteTree", "DC ENT Sep", func(ctx context.Context, c *consul.Client, o ...consul.Option) error {
 		return c.KV.DeleteTree(ctx, "p", o...)
 	}},
 	{"KV.DeleteCAS", "DC ENT", func(ctx context.Context, c *consul.Client, o ...consul.Option) error {

@@ -288,7 +288,9 @@ func Tag(tag string) Option { return Option{kind: optTag, s1: tag} }
 func Passing() Option { return Option{kind: optPassing} }
 
 // Separator makes KV.ListKeys stop listing at this separator (?separator=),
-// e.g. "/" to list one directory level.
+// e.g. "/" to list one directory level. KV.List and KV.DeleteTree accept
+// and send it too, as aioconsul's get_tree and delete_tree do, but Consul
+// ignores it there: they read or delete the whole tree.
 func Separator(sep string) Option { return Option{kind: optSeparator, s1: sep} }
 
 // Flags sets the opaque flags stored with a KV pair on a write (?flags=).

@@ -42,11 +42,13 @@ func tourKV(ctx context.Context, t *tourEnv) error {
 	}
 	step("kv.keys(%q, separator=\"/\") -> %v", t.prefix+"/my/key/", keys)
 
-	tree, _, err := kv.List(ctx, t.prefix+"/my/")
+	// As the seed writes it: Consul ignores the separator of a recursive
+	// read, which returns the whole tree.
+	tree, _, err := kv.List(ctx, t.prefix+"/my/", consul.Separator("/"))
 	if err != nil {
 		return err
 	}
-	step("kv.get_tree(%q) -> %d pairs", t.prefix+"/my/", len(tree))
+	step("kv.get_tree(%q, separator=\"/\") -> %d pairs", t.prefix+"/my/", len(tree))
 	for _, p := range tree {
 		step("    %s = %q (flags %d)", p.Key, p.Value, p.Flags)
 	}
@@ -72,14 +74,14 @@ func tourKV(ctx context.Context, t *tourEnv) error {
 	}
 	step("kv.delete_cas(%q, index=%d) -> %v", key, cur.ModifyIndex, ok)
 
-	if err := kv.DeleteTree(ctx, t.prefix+"/my/"); err != nil {
+	if err := kv.DeleteTree(ctx, t.prefix+"/my/", consul.Separator("/")); err != nil {
 		return err
 	}
 	keys, _, err = kv.ListKeys(ctx, t.prefix+"/")
 	if err != nil {
 		return err
 	}
-	step("kv.delete_tree(%q) -> keys left: %v", t.prefix+"/my/", keys)
+	step("kv.delete_tree(%q, separator=\"/\") -> keys left: %v", t.prefix+"/my/", keys)
 
 	_, _, err = kv.Get(ctx, "")
 	var argErr *consul.ArgumentError
