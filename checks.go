@@ -74,6 +74,8 @@ type AgentCheckRegistration struct {
 	AliasService string
 
 	// Interval between runs of a probing check; Timeout bounds one run.
+	// A TTL check has none: an Interval set with a TTL is not sent
+	// (aioconsul's documented check sets both; Consul refuses the pair).
 	Interval time.Duration
 	Timeout  time.Duration
 
@@ -299,9 +301,7 @@ func (c *AgentCheckRegistration) validate(prefix string, serviceCheck bool) erro
 	}
 	switch kinds[0] {
 	case "TTL":
-		if c.Interval > 0 {
-			return argError(prefix+".Interval", "a TTL check has no interval")
-		}
+		// An Interval is dropped before sending (withoutTTLInterval).
 	case "AliasService":
 		if c.Interval > 0 {
 			return argError(prefix+".Interval", "an alias check has no interval")
@@ -352,7 +352,7 @@ var epChecksRegister = endpoint{name: "Checks.Register", method: http.MethodPut,
 // Register adds a check to the local agent, or replaces the check of the
 // same ID: PUT /v1/agent/check/register. An empty Name, a check with no
 // kind (or two), a negative duration or a probing check without Interval is
-// refused before sending. A ServiceID the agent does not know is a
+// refused before sending; the Interval of a TTL check is not sent. A ServiceID the agent does not know is a
 // *StatusError matching ErrNotFound.
 func (s *ChecksService) Register(ctx context.Context, check *AgentCheckRegistration, opts ...Option) error {
 	if check == nil {
@@ -361,8 +361,20 @@ func (s *ChecksService) Register(ctx context.Context, check *AgentCheckRegistrat
 	if err := check.validate("AgentCheckRegistration", false); err != nil {
 		return err
 	}
-	_, err := s.client.call(ctx, &epChecksRegister, "/v1/agent/check/register", nil, check, opts, nil)
+	_, err := s.client.call(ctx, &epChecksRegister, "/v1/agent/check/register", nil, check.withoutTTLInterval(), opts, nil)
 	return err
+}
+
+// withoutTTLInterval returns c, or a copy of c without its Interval when
+// it is a TTL check with one: Consul refuses the pair, which aioconsul's
+// documentation shows.
+func (c *AgentCheckRegistration) withoutTTLInterval() *AgentCheckRegistration {
+	if c == nil || c.TTL <= 0 || c.Interval == 0 {
+		return c
+	}
+	cp := *c
+	cp.Interval = 0
+	return &cp
 }
 
 var epChecksDeregister = endpoint{name: "Checks.Deregister", method: http.MethodPut, route: "/v1/agent/check/deregister/:checkID", opts: oEnt}

@@ -1,6 +1,7 @@
 package consul_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -120,7 +121,6 @@ func TestChecksRegisterBadInput(t *testing.T) {
 		{"negative timeout", &consul.AgentCheckRegistration{Name: "x", HTTP: "http://x", Interval: time.Second, Timeout: -1}, "AgentCheckRegistration.Timeout"},
 		{"two kinds", &consul.AgentCheckRegistration{Name: "x", HTTP: "http://x", TCP: "x:1", Interval: time.Second}, "AgentCheckRegistration.TCP"},
 		{"no interval", &consul.AgentCheckRegistration{Name: "x", HTTP: "http://x"}, "AgentCheckRegistration.Interval"},
-		{"TTL with interval", &consul.AgentCheckRegistration{Name: "x", TTL: time.Second, Interval: time.Second}, "AgentCheckRegistration.Interval"},
 		{"bad status", &consul.AgentCheckRegistration{Name: "x", TTL: time.Second, Status: "ok"}, "AgentCheckRegistration.Status"},
 		{"docker without args", &consul.AgentCheckRegistration{Name: "x", TCP: "x:1", Interval: time.Second, DockerContainerID: "c"}, "AgentCheckRegistration.ScriptArgs"},
 	} {
@@ -282,4 +282,31 @@ func TestChecksRegistrationJSONRoundTrip(t *testing.T) {
 	// durations as strings or nanoseconds.
 	require.NoError(t, json.Unmarshal([]byte(`{"CheckID":"c2","TTL":"15s","Interval":1000000000}`), &out))
 	require.Equal(t, consul.AgentCheckRegistration{ID: "c2", TTL: 15 * time.Second, Interval: time.Second}, out)
+}
+
+// TestChecksRegisterSeedTTLWithInterval: aioconsul's documented check sets
+// both a TTL and an Interval, which Consul refuses: the Interval of a TTL
+// check is not sent (the caller's value is left as it is), and the check
+// works as a TTL check against a real agent.
+func TestChecksRegisterSeedTTLWithInterval(t *testing.T) {
+	w, wc := newWire(t, reply{}, reply{})
+	check := &consul.AgentCheckRegistration{ID: "mem", Name: "Memory utilization", TTL: 15 * time.Second, Interval: 10 * time.Second}
+	require.NoError(t, wc.Checks.Register(testCtx(t), check))
+	require.Equal(t, 10*time.Second, check.Interval, "the caller's registration is not modified")
+	require.JSONEq(t, `{"ID":"mem","Name":"Memory utilization","TTL":"15s"}`, w.only(t).Body)
+	w.reset(reply{})
+	require.NoError(t, wc.Services.Register(testCtx(t), &consul.AgentServiceRegistration{Name: "web",
+		Check: &consul.AgentCheckRegistration{TTL: time.Second, Interval: time.Second}}))
+	require.JSONEq(t, `{"Name":"web","Check":{"TTL":"1s"}}`, w.only(t).Body)
+
+	c := newClient(t, testAgent(t))
+	ctx := testCtx(t)
+	id := "mem-" + t.Name()
+	require.NoError(t, c.Checks.Register(ctx, &consul.AgentCheckRegistration{ID: id, Name: "Memory utilization", TTL: 15 * time.Second, Interval: 10 * time.Second}))
+	t.Cleanup(func() { _ = c.Checks.Deregister(context.Background(), id) })
+	require.NoError(t, c.Checks.Fail(ctx, id, "Fatal"))
+	checks, _, err := c.Checks.List(ctx)
+	require.NoError(t, err)
+	require.Equal(t, consul.HealthCritical, checks[id].Status)
+	require.Equal(t, "Fatal", checks[id].Output)
 }

@@ -211,8 +211,27 @@ func (s *ServicesService) Register(ctx context.Context, reg *AgentServiceRegistr
 	if err := reg.validate("AgentServiceRegistration", false); err != nil {
 		return err
 	}
-	_, err := s.client.call(ctx, &epServicesRegister, "/v1/agent/service/register", nil, reg, opts, nil)
+	_, err := s.client.call(ctx, &epServicesRegister, "/v1/agent/service/register", nil, reg.withoutTTLIntervals(), opts, nil)
 	return err
+}
+
+// withoutTTLIntervals returns r, or a copy of r whose TTL checks have no
+// Interval (see AgentCheckRegistration.Interval).
+func (r *AgentServiceRegistration) withoutTTLIntervals() *AgentServiceRegistration {
+	changed := r.Check.withoutTTLInterval() != r.Check
+	for _, c := range r.Checks {
+		changed = changed || c.withoutTTLInterval() != c
+	}
+	if !changed {
+		return r
+	}
+	cp := *r
+	cp.Check = r.Check.withoutTTLInterval()
+	cp.Checks = make([]*AgentCheckRegistration, len(r.Checks))
+	for i, c := range r.Checks {
+		cp.Checks[i] = c.withoutTTLInterval()
+	}
+	return &cp
 }
 
 // ServicesReplaceChecks makes Services.Register remove the service's checks

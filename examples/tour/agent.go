@@ -155,11 +155,13 @@ func tourServices(ctx context.Context, t *tourEnv) error {
 func tourChecks(ctx context.Context, t *tourEnv) error {
 	c := t.client.Checks
 	id := t.prefix + "-mem"
-	err := c.Register(ctx, &consul.AgentCheckRegistration{ID: id, Name: "Memory utilization", TTL: 15 * time.Second})
+	// The seed's check, Interval included: a TTL check has none, and it is
+	// not sent (Consul would refuse the pair).
+	err := c.Register(ctx, &consul.AgentCheckRegistration{ID: id, Name: "Memory utilization", TTL: 15 * time.Second, Interval: 10 * time.Second})
 	if err != nil {
 		return err
 	}
-	step("checks.register({ID: %q, Name: %q, TTL: 15s}) -> ok", id, "Memory utilization")
+	step("checks.register({ID: %q, Name: %q, TTL: 15s, Interval: 10s}) -> ok", id, "Memory utilization")
 
 	show := func(what string) error {
 		checks, _, err := c.List(ctx, consul.Filter(`CheckID == "`+id+`"`))
