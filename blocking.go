@@ -326,6 +326,7 @@ func watchLoop[T any](ctx context.Context, read BlockingRead[T], cfg *watchConfi
 			}
 			continue
 		}
+		recovered := failures > 0 // the first answer after a failure
 		failures = 0
 		if meta == nil {
 			meta = &Meta{}
@@ -361,6 +362,12 @@ func watchLoop[T any](ctx context.Context, read BlockingRead[T], cfg *watchConfi
 				changed, index = true, meta.Index
 			default:
 				index = meta.Index
+				if recovered && !first {
+					// The same index after a failure may come from
+					// another state (an agent restarted with a wiped data
+					// directory replays the same first writes): compare.
+					changed = !watchSame(cfg, last, v)
+				}
 			}
 			lastIndex = meta.Index
 		}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/goconsul/consul"
+	"github.com/goconsul/consul/consultest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -309,5 +311,56 @@ func TestWatchNeverPollsInATightLoop(t *testing.T) {
 		}
 		cancel()
 		require.LessOrEqual(t, calls.Load(), int32(2), "poll interval %s", d)
+	}
+}
+
+// TestWatchCARootsAfterWipedRestart: an agent restarted with a wiped data
+// directory replays its first writes, so the new CA's roots come back at
+// the index of the old ones; the first answer after the failure is
+// compared by value, and the new roots are yielded.
+func TestWatchCARootsAfterWipedRestart(t *testing.T) {
+	srv := consultest.NewServer(t, consultest.Config{})
+	c := newClient(t, srv)
+	ctx := testCtx(t)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type ev struct {
+		id  string
+		idx uint64
+		err error
+	}
+	evs := make(chan ev, 1000)
+	go func() {
+		for u, err := range consul.Watch(wctx, c.Agent.CARoots,
+			consul.WatchWait(2*time.Second), consul.WatchBackoff(100*time.Millisecond, 400*time.Millisecond)) {
+			e := ev{err: err}
+			if err == nil {
+				e.id, e.idx = u.Value.ActiveRootID, u.Meta.Index
+			}
+			select {
+			case evs <- e:
+			default:
+			}
+		}
+	}()
+	first := <-evs
+	require.NoError(t, first.err)
+	require.NoError(t, srv.Kill())
+	require.NoError(t, os.RemoveAll(srv.DataDir))
+	require.NoError(t, srv.Start())
+	now, meta, err := c.Agent.CARoots(ctx)
+	require.NoError(t, err)
+	require.NotEqual(t, first.id, now.ActiveRootID, "a new CA after the wipe")
+	timeout := time.After(15 * time.Second)
+	for {
+		select {
+		case e := <-evs:
+			if e.err == nil && e.id == now.ActiveRootID {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("the watch never yielded the new CA roots %s (index %d; before: %s index %d)",
+				now.ActiveRootID, meta.Index, first.id, first.idx)
+		}
 	}
 }

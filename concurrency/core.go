@@ -301,6 +301,15 @@ func (k *core) contend(ctx context.Context, wait bool, r recipe) (*hold, error) 
 	for failures := 1; ; failures++ {
 		sess, own, err := k.session(ctx)
 		if err != nil {
+			if failures > 1 && wait && k.opts.Session == nil && ctx.Err() == nil && !consul.IsPermanent(err) {
+				// The replacement of a session lost while waiting: the
+				// agent may be down for longer than a TTL. Wait on, as
+				// long as ctx allows; only a first attempt fails at once.
+				if sleep(ctx, bo.Delay(failures, err)) != nil {
+					return nil, k.ctxErr(ctx, ctx.Err())
+				}
+				continue
+			}
 			return nil, k.ctxErr(ctx, err)
 		}
 		key := r.claimKey(sess.id)

@@ -497,3 +497,42 @@ func TestElectionRefusedProclaimNotPending(t *testing.T) {
 	require.NoError(t, newClient(t, srv).KV.Put(ctx, key, []byte("b"), consul.Flags(concurrency.ElectionFlags)))
 	waitDone(t, term, 5*time.Second, "an overwrite with a failed proclamation's value went unnoticed")
 }
+
+// TestContenderSurvivesOutage: a contender waiting while the agent is down
+// for longer than its session's TTL replaces the session once the agent is
+// back, and acquires; it does not give up with the failed create.
+func TestContenderSurvivesOutage(t *testing.T) {
+	t.Parallel()
+	srv := consultest.NewServer(t, consultest.Config{})
+	ctx := testCtx(t)
+	key := uniq(t, "lock")
+	opts := faultOpts(uniq(t, "s")) // TTL 2s
+	a, err := concurrency.NewLock(newClient(t, srv), key, opts)
+	require.NoError(t, err)
+	heldA, err := a.Lock(ctx)
+	require.NoError(t, err)
+	b, err := concurrency.NewLock(newClient(t, srv), key, opts)
+	require.NoError(t, err)
+	type res struct {
+		ctx context.Context
+		err error
+	}
+	got := make(chan res, 1)
+	go func() { h, err := b.Lock(ctx); got <- res{h, err} }()
+	time.Sleep(time.Second)
+	require.NoError(t, srv.Stop())
+	time.Sleep(4 * time.Second) // two TTLs
+	waitDone(t, heldA, 5*time.Second, "the holder's hold outlived its TTL without the agent")
+	require.NoError(t, srv.Start())
+	uctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	_ = a.Unlock(uctx)
+	cancel()
+	select {
+	case r := <-got:
+		require.NoError(t, r.err, "the waiting contender gave up during the outage")
+		require.NoError(t, r.ctx.Err())
+		require.NoError(t, b.Unlock(ctx))
+	case <-time.After(30 * time.Second):
+		t.Fatal("the contender did not acquire after the restart")
+	}
+}

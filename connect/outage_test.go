@@ -1,6 +1,7 @@
 package connect_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -66,4 +67,26 @@ func TestAgentStoppedKeepsServing(t *testing.T) {
 		return err1 == nil && err2 == nil
 	})
 	waitFor(t, 30*time.Second, "the watches answer again", func() bool { return db.Err() == nil && web.Err() == nil })
+}
+
+// TestServiceNewCAAfterWipedRestart: an agent restarted with a wiped data
+// directory has a new CA whose roots come back at the old roots' index:
+// the Service serves the new roots and leaf (its TLS checks would fail
+// otherwise).
+func TestServiceNewCAAfterWipedRestart(t *testing.T) {
+	ctx := testCtx(t)
+	agent := consultest.NewServer(t, consultest.Config{})
+	client := newClient(t, agent.HTTPAddr)
+	web := newService(t, ctx, client, "web")
+	leaf, roots := web.Leaf(), web.Roots()
+	require.NoError(t, agent.Kill())
+	waitFor(t, 10*time.Second, "the outage reported", func() bool { return web.Err() != nil })
+	require.NoError(t, os.RemoveAll(agent.DataDir))
+	require.NoError(t, agent.Start())
+	now, _, err := client.Agent.CARoots(ctx)
+	require.NoError(t, err)
+	require.NotEqual(t, roots.ActiveRootID, now.ActiveRootID)
+	waitFor(t, 20*time.Second, "the new CA roots and leaf served", func() bool {
+		return web.Err() == nil && web.Roots().ActiveRootID == now.ActiveRootID && web.Leaf().CertPEM != leaf.CertPEM
+	})
 }
