@@ -34,9 +34,9 @@ func TestGuaranteesNameRealTests(t *testing.T) {
 	require.Greater(t, len(named), 20)
 
 	defined := map[string]bool{}
-	// The root package's tests and the concurrency package's.
+	// The tests of the root package and of the packages beside it.
 	var files []string
-	for _, pattern := range []string{"*_test.go", filepath.Join("concurrency", "*_test.go")} {
+	for _, pattern := range []string{"*_test.go", filepath.Join("concurrency", "*_test.go"), filepath.Join("connect", "*_test.go"), filepath.Join("discovery", "*_test.go")} {
 		matches, err := filepath.Glob(pattern)
 		require.NoError(t, err)
 		files = append(files, matches...)
