@@ -126,7 +126,9 @@ type Config struct {
 
 	// HTTPAuth sets HTTP basic authentication on every request.
 	HTTPAuth *BasicAuth
-	// TLS configures HTTPS. It is ignored for plain HTTP addresses.
+	// TLS configures HTTPS. Its files are loaded by NewClient whenever it
+	// is set (a Fallback may be an https address), even if Address is
+	// plain HTTP: a file that does not load is an error.
 	TLS TLSConfig
 
 	// HTTPClient, if set, sends every request: TLS and unix socket
@@ -239,11 +241,24 @@ func (t *TLSConfig) isZero() bool {
 // CONSUL_CAPATH, CONSUL_CLIENT_CERT, CONSUL_CLIENT_KEY,
 // CONSUL_TLS_SERVER_NAME, CONSUL_NAMESPACE and CONSUL_PARTITION. Unset
 // variables leave the zero value. A boolean that does not parse is an error.
+// As in the consul CLI, CONSUL_HTTP_TOKEN_FILE wins over CONSUL_HTTP_TOKEN
+// when both are set, and a path after the host in CONSUL_HTTP_ADDR
+// ("https://host/consul") becomes PathPrefix.
 func ConfigFromEnv() (Config, error) {
 	var c Config
 	c.Address = os.Getenv("CONSUL_HTTP_ADDR")
-	c.Token = os.Getenv("CONSUL_HTTP_TOKEN")
+	if scheme, rest, ok := strings.Cut(c.Address, "://"); ok && (scheme == "http" || scheme == "https") {
+		// As the consul CLI: a path after the host is the prefix a
+		// reverse proxy serves the API under.
+		if host, path, ok := strings.Cut(rest, "/"); ok && strings.Trim(path, "/") != "" {
+			c.Address, c.PathPrefix = scheme+"://"+host, "/"+strings.Trim(path, "/")
+		}
+	}
 	c.TokenFile = os.Getenv("CONSUL_HTTP_TOKEN_FILE")
+	if c.TokenFile == "" {
+		// As the consul CLI: the file, when set, wins over the variable.
+		c.Token = os.Getenv("CONSUL_HTTP_TOKEN")
+	}
 	if auth, ok := os.LookupEnv("CONSUL_HTTP_AUTH"); ok && auth != "" {
 		user, pass, _ := strings.Cut(auth, ":")
 		c.HTTPAuth = &BasicAuth{Username: user, Password: pass}
@@ -521,10 +536,24 @@ func baseURL(addr, scheme, field string) (string, error) {
 	if scheme != "http" && scheme != "https" {
 		return "", argError("Config.Scheme", "want http or https, got %q", scheme)
 	}
+	if strings.Contains(addr, "@") {
+		// Never echoed: it holds a password.
+		return "", argError(field, "a user and password in the address are not supported (not shown here): set Config.HTTPAuth")
+	}
 	if addr == "" || strings.ContainsAny(addr, "/?#") {
 		return "", argError(field, "want host:port, got %q", addr)
 	}
-	return scheme + "://" + addr, nil
+	if strings.Count(addr, ":") > 1 && !strings.HasPrefix(addr, "[") {
+		return "", argError(field, "an IPv6 address goes in brackets, as in [::1]:8500, got %q", addr)
+	}
+	if i := strings.Index(addr, "%"); i >= 0 && strings.HasPrefix(addr, "[") && !strings.HasPrefix(addr[i:], "%25") {
+		addr = addr[:i] + "%25" + addr[i+1:] // an IPv6 zone, escaped for the URL
+	}
+	base := scheme + "://" + addr
+	if u, err := url.Parse(base); err != nil || u.Host == "" || u.Path != "" || u.User != nil {
+		return "", argError(field, "want host:port, got %q", addr)
+	}
+	return base, nil
 }
 
 // noRedirect makes the HTTP client return a 3xx answer as it is instead of

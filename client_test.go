@@ -86,8 +86,7 @@ func TestConfigFromEnvReadsAllVariables(t *testing.T) {
 	assert.Equal(t, consul.Config{
 		Address:   "consul.example:8501",
 		Scheme:    "https",
-		Token:     "env-token",
-		TokenFile: tokenFile,
+		TokenFile: tokenFile, // the file wins over CONSUL_HTTP_TOKEN, as in the consul CLI
 		HTTPAuth:  &consul.BasicAuth{Username: "user", Password: "pa:ss"},
 		Namespace: "team",
 		Partition: "part",

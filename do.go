@@ -74,6 +74,9 @@ func (c *Client) Do(ctx context.Context, req *Request, out any, opts ...Option) 
 		}
 		slices.Sort(keys)
 		for _, k := range keys {
+			if strings.EqualFold(k, "token") {
+				return nil, argError("Request.Params", "the token is not a query parameter: use Token() or Config.Token")
+			}
 			vs := req.Params[k]
 			if len(vs) == 0 {
 				ps = append(ps, param{k, ""})

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/goconsul/consul"
 	"github.com/goconsul/consul/consultest"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -363,4 +365,126 @@ func TestWatchCARootsAfterWipedRestart(t *testing.T) {
 				now.ActiveRootID, meta.Index, first.id, first.idx)
 		}
 	}
+}
+
+// TestTxnDeleteTreeRefusesEmptyPrefix: an empty prefix would delete the
+// whole store; refused as KV.DeleteTree refuses it.
+func TestTxnDeleteTreeRefusesEmptyPrefix(t *testing.T) {
+	w, c := newWire(t, reply{Body: `{"Results":null,"Errors":null}`})
+	// KV.DeleteTree refuses "": it would delete the whole store.
+	require.Error(t, c.KV.DeleteTree(testCtx(t), ""))
+	_, _, err := c.Txn.New().DeleteTree("").Execute(testCtx(t))
+	var ae *consul.ArgumentError
+	assert.ErrorAs(t, err, &ae, "Txn.DeleteTree(\"\") must be refused like KV.DeleteTree(\"\")")
+	if len(w.requests()) > 0 {
+		t.Errorf("sent %s", w.requests()[0].Body)
+	}
+}
+
+// TestAddressUserinfoRefused: a user and password in the address are
+// refused, without being echoed (they would reach failover logs, errors
+// and traces); Config.HTTPAuth is the way.
+func TestAddressUserinfoRefused(t *testing.T) {
+	for _, a := range []string{"http://admin:s3cret@127.0.0.1:8500", "admin:s3cret@127.0.0.1:8500", "https://admin@h:1"} {
+		_, err := consul.NewClient(consul.Config{Address: a})
+		var ae *consul.ArgumentError
+		require.ErrorAs(t, err, &ae, a)
+		assert.NotContains(t, err.Error(), "s3cret")
+		assert.NotContains(t, err.Error(), "admin")
+		_, err = consul.NewClient(consul.Config{Address: "127.0.0.1:8500", Fallbacks: []string{a}})
+		require.ErrorAs(t, err, &ae, a)
+		assert.NotContains(t, err.Error(), "s3cret")
+	}
+}
+
+func TestAddressUserinfoNotEchoed(t *testing.T) {
+	_, err := consul.NewClient(consul.Config{Address: "http://admin:s3/cret@127.0.0.1:8500"})
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "cret", "password in error")
+}
+
+// TestTokenRefusedAsQueryParameter: the token travels in the header only;
+// as a query parameter (Param, Request.Params) it is refused before
+// sending, and never echoed.
+func TestTokenRefusedAsQueryParameter(t *testing.T) {
+	w, c := newWire(t, reply{Status: 403, Body: `token s3cret denied`})
+	var ae *consul.ArgumentError
+	_, err := c.Do(testCtx(t), &consul.Request{Route: "/v1/acl/token/self", Params: map[string][]string{"Token": {"s3cret"}}}, nil)
+	require.ErrorAs(t, err, &ae)
+	assert.NotContains(t, err.Error(), "s3cret")
+	_, _, err = c.KV.Get(testCtx(t), "k", consul.Param("token", "s3cret"))
+	require.ErrorAs(t, err, &ae)
+	assert.NotContains(t, err.Error(), "s3cret")
+	require.Empty(t, w.requests(), "nothing sent")
+}
+
+// The consul CLI (api.NewClient) prefers CONSUL_HTTP_TOKEN_FILE over
+// CONSUL_HTTP_TOKEN when both are set.
+func TestEnvTokenFileWinsLikeConsulCLI(t *testing.T) {
+	w, _ := newWire(t, reply{Body: `[]`})
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	require.NoError(t, os.WriteFile(tokenFile, []byte("file-token\n"), 0o600))
+	t.Setenv("CONSUL_HTTP_ADDR", w.srv.URL)
+	t.Setenv("CONSUL_HTTP_TOKEN", "env-token")
+	t.Setenv("CONSUL_HTTP_TOKEN_FILE", tokenFile)
+	cfg, err := consul.ConfigFromEnv()
+	require.NoError(t, err)
+	c, err := consul.NewClient(cfg)
+	require.NoError(t, err)
+	_, _, err = c.KV.Get(testCtx(t), "k")
+	require.NoError(t, err)
+	assert.Equal(t, "file-token", w.only(t).Header.Get("X-Consul-Token"))
+}
+
+// The consul CLI takes CONSUL_HTTP_ADDR=http://host:port/prefix as a
+// reverse-proxy path prefix.
+func TestEnvAddrWithPathPrefix(t *testing.T) {
+	w, _ := newWire(t, reply{Body: `[]`})
+	t.Setenv("CONSUL_HTTP_ADDR", w.srv.URL+"/consul")
+	cfg, err := consul.ConfigFromEnv()
+	require.NoError(t, err)
+	c, err := consul.NewClient(cfg)
+	require.NoError(t, err)
+	_, _, err = c.KV.Get(testCtx(t), "k")
+	require.NoError(t, err)
+	assert.Equal(t, "/consul/v1/kv/k", w.only(t).Path)
+}
+
+// TestUnbracketedIPv6Refused: an IPv6 literal without brackets would be
+// misdialled; bracketed ones, with a zone too, are accepted.
+func TestUnbracketedIPv6Refused(t *testing.T) {
+	for _, a := range []string{"::1", "2001:db8::1", "http://fe80::1"} {
+		_, err := consul.NewClient(consul.Config{Address: a})
+		assert.Error(t, err, "%q is an IPv6 literal without brackets: every call would fail or dial another host:port", a)
+	}
+	for _, a := range []string{"[::1]:8500", "http://[2001:db8::1]:8500", "[fe80::1%eth0]:8500"} {
+		c, err := consul.NewClient(consul.Config{Address: a})
+		require.NoError(t, err, a)
+		require.NotEmpty(t, c.Address())
+	}
+}
+
+// TestAddressPasswordWithPercentNotEchoed: a password that is not a valid
+// URL escape never reaches an error.
+func TestAddressPasswordWithPercentNotEchoed(t *testing.T) {
+	c, err := consul.NewClient(consul.Config{Address: "http://admin:p%zzword@127.0.0.1:1"})
+	if err != nil {
+		assert.NotContains(t, err.Error(), "p%zzword")
+		return
+	}
+	_, _, err = c.Status.Leader(testCtx(t))
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "p%zzword")
+}
+
+// Ops returns the operations "as sent": mutating them must not bypass the
+// builder's checks.
+func TestTxnOpsDoNotAliasBuilder(t *testing.T) {
+	w, c := newWire(t, reply{Body: `{"Results":[],"Errors":null}`})
+	txn := c.Txn.New().Set("ok", []byte("v"))
+	ops := txn.Ops()
+	ops[0].KV.Key = "../../evil"
+	_, _, err := txn.Execute(testCtx(t))
+	require.NoError(t, err)
+	assert.Contains(t, w.only(t).Body, `"Key":"ok"`)
 }

@@ -1077,6 +1077,11 @@ func (c *Client) resolve(e *endpoint, opts []Option, o *callOptions) error {
 		case optFlags:
 			o.addParam(param{"flags", strconv.FormatUint(op.n, 10)})
 		default: // Param and the route options
+			if op.kind == optParam && strings.EqualFold(op.s1, "token") {
+				// The token travels in the X-Consul-Token header only:
+				// in the query it would reach logs and errors unredacted.
+				return argError("Param", "the token is not a query parameter: use Token() or Config.Token")
+			}
 			o.addParam(param{op.s1, op.s2})
 		}
 	}

@@ -1,6 +1,7 @@
 package consul
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -241,8 +242,9 @@ func (s *txnSlot) isRead() bool {
 // and check operations.
 func (s *TxnService) New() *Txn { return &Txn{c: s.client} }
 
-// Ops returns the operations built so far, as sent to Consul.
-func (t *Txn) Ops() []TxnOp {
+// wire returns the operations built so far, pointing into the builder:
+// what Execute sends.
+func (t *Txn) wire() []TxnOp {
 	ops := make([]TxnOp, len(t.ops))
 	for i := range t.ops {
 		s := &t.ops[i]
@@ -260,6 +262,31 @@ func (t *Txn) Ops() []TxnOp {
 	return ops
 }
 
+// Ops returns copies of the operations built so far, as sent to Consul:
+// changing them changes nothing in the transaction.
+func (t *Txn) Ops() []TxnOp {
+	ops := make([]TxnOp, len(t.ops))
+	for i := range t.ops {
+		s := &t.ops[i]
+		switch {
+		case s.node != nil:
+			n := *s.node
+			ops[i].Node = &n
+		case s.service != nil:
+			sv := *s.service
+			ops[i].Service = &sv
+		case s.check != nil:
+			ck := *s.check
+			ops[i].Check = &ck
+		default:
+			kv := s.kv
+			kv.Value = bytes.Clone(s.kv.Value)
+			ops[i].KV = &kv
+		}
+	}
+	return ops
+}
+
 // opArg names the argument at fault in operation i: "txn op 3 key".
 func opArg(i int, what string) string { return fmt.Sprintf("txn op %d %s", i, what) }
 
@@ -269,7 +296,9 @@ func (t *Txn) KV(op KVTxnOp) *Txn {
 		return t
 	}
 	i := len(t.ops)
-	emptyOK := op.Verb == KVGetTree || op.Verb == KVDeleteTree
+	// An empty prefix reads the whole store; it never deletes it (as
+	// KV.DeleteTree, which refuses it).
+	emptyOK := op.Verb == KVGetTree
 	if err := checkKey("key", op.Key, emptyOK); err != nil {
 		t.err = checkKey(opArg(i, "key"), op.Key, emptyOK)
 		return t
@@ -680,7 +709,7 @@ func (t *Txn) Execute(ctx context.Context, opts ...Option) ([]TxnResult, *Meta, 
 		e = &epTxnRead
 	}
 	var out txnResponse
-	meta, err := t.c.call(ctx, e, e.route, nil, t.Ops(), opts, &out)
+	meta, err := t.c.call(ctx, e, e.route, nil, t.wire(), opts, &out)
 	if err != nil {
 		return nil, meta, err // a rolled back transaction's *TxnError too (txnResponse.failure)
 	}
