@@ -51,6 +51,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -503,6 +504,10 @@ func NewClient(cfg Config) (*Client, error) {
 // PathPrefix, "http://host/consul"); with Fallbacks it changes when the
 // client fails over.
 func (c *Client) Address() string { return c.bases[c.cur.Load()] }
+
+// Agents returns the base URLs of every agent the client may talk to, in
+// order: Address first, then the Fallbacks (in the form Address returns).
+func (c *Client) Agents() []string { return slices.Clone(c.bases) }
 
 // Logger returns Config.Logger (nil when the client is silent), for
 // WatchLogger and for code built on the client.

@@ -488,3 +488,14 @@ func TestTxnOpsDoNotAliasBuilder(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, w.only(t).Body, `"Key":"ok"`)
 }
+
+// TestClientAgents: Agents lists every configured agent, Address first,
+// and does not move with a failover.
+func TestClientAgents(t *testing.T) {
+	c, err := consul.NewClient(consul.Config{Address: "10.0.0.1:8500", Fallbacks: []string{"https://10.0.0.2:8501"}, PathPrefix: "consul"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"http://10.0.0.1:8500/consul", "https://10.0.0.2:8501/consul"}, c.Agents())
+	a := c.Agents()
+	a[0] = "changed"
+	require.Equal(t, "http://10.0.0.1:8500/consul", c.Agents()[0], "a copy")
+}

@@ -44,6 +44,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -85,8 +86,8 @@ func (b *Builder) Scheme() string { return Scheme }
 // clientFor returns the consul client of a target's authority.
 func (b *Builder) clientFor(authority string) (*consul.Client, error) {
 	if b.client != nil {
-		if authority != "" && strings.TrimPrefix(strings.TrimPrefix(b.client.Address(), "http://"), "https://") != authority {
-			return nil, fmt.Errorf("grpcresolver: the target's agent %q is not the builder's client's (%s)", authority, b.client.Address())
+		if authority != "" && !namesAgentOf(b.client, authority) {
+			return nil, fmt.Errorf("grpcresolver: the target's agent %q is not one of the builder's client's (%s)", authority, strings.Join(b.client.Agents(), ", "))
 		}
 		return b.client, nil
 	}
@@ -100,6 +101,11 @@ func (b *Builder) clientFor(authority string) (*consul.Client, error) {
 		return nil, fmt.Errorf("grpcresolver: %w", err)
 	}
 	if authority != "" {
+		if strings.HasPrefix(cfg.Address, "https://") && cfg.Scheme == "" {
+			// The environment's agent is HTTPS: so is the one the
+			// target names, never plain HTTP with the token in clear.
+			cfg.Scheme = "https"
+		}
 		cfg.Address = authority
 	}
 	c, err := consul.NewClient(cfg)
@@ -113,12 +119,29 @@ func (b *Builder) clientFor(authority string) (*consul.Client, error) {
 	return c, nil
 }
 
+// namesAgentOf reports whether authority ("host:port") is one of client's
+// agents, whatever the one in use now (after a failover) or the path
+// prefix.
+func namesAgentOf(client *consul.Client, authority string) bool {
+	for _, a := range client.Agents() {
+		if u, err := url.Parse(a); err == nil && u.Host == authority {
+			return true
+		}
+	}
+	return false
+}
+
 // parseTarget reads the service and the query of a target.
 func parseTarget(u url.URL) (discovery.Query, error) {
 	var q discovery.Query
 	q.Service = strings.TrimPrefix(u.Path, "/")
-	if q.Service == "" {
-		q.Service = u.Opaque
+	if q.Service == "" && u.Opaque != "" {
+		// consul:name: as escaped in the target, as a path is.
+		s, err := url.PathUnescape(u.Opaque)
+		if err != nil {
+			return q, fmt.Errorf("grpcresolver: target %q: %w", u.String(), err)
+		}
+		q.Service = s
 	}
 	if q.Service == "" || strings.Contains(q.Service, "/") {
 		return q, fmt.Errorf("grpcresolver: target %q: want consul://[agent]/service", u.String())
@@ -129,6 +152,10 @@ func parseTarget(u url.URL) (discovery.Query, error) {
 	}
 	for k, vs := range params {
 		last := vs[len(vs)-1]
+		if k != "passing" && slices.Contains(vs, "") {
+			// An empty tag would select every instance.
+			return q, fmt.Errorf("grpcresolver: target %q: empty %s", u.String(), k)
+		}
 		switch k {
 		case "tag":
 			q.Tags = vs
