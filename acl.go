@@ -161,25 +161,6 @@ type ACLReplicationStatus struct {
 	LastErrorMessage     string
 }
 
-// aclRedacted replaces secrets in error bodies.
-const aclRedacted = "<redacted>"
-
-// aclScrub removes every non-empty secret from the body of a *StatusError
-// so that a SecretID or bearer token echoed by Consul never reaches an error
-// string. Other errors are returned unchanged.
-func aclScrub(err error, secrets ...string) error {
-	var se *StatusError
-	if err == nil || !errors.As(err, &se) {
-		return err
-	}
-	for _, s := range secrets {
-		if s != "" && strings.Contains(se.Body, s) {
-			se.Body = strings.ReplaceAll(se.Body, s, aclRedacted)
-		}
-	}
-	return err
-}
-
 // aclTokenMissing reports whether err is Consul's answer to a read of a
 // token that does not exist (or has expired): a 403 "token does not exist:
 // ACL not found" rather than a 404, or a 404. A 403 for the caller's own
@@ -223,8 +204,8 @@ func (s *ACLService) Bootstrap(ctx context.Context, secretID string, opts ...Opt
 		body = struct{ BootstrapSecret string }{secretID}
 	}
 	var out ACLToken
-	if _, err := s.client.call(ctx, &epACLBootstrap, "/v1/acl/bootstrap", nil, body, opts, &out); err != nil {
-		return nil, aclScrub(err, secretID)
+	if _, err := s.client.callSecret(ctx, &epACLBootstrap, "/v1/acl/bootstrap", body, secretID, opts, &out); err != nil {
+		return nil, err
 	}
 	return &out, nil
 }
@@ -240,8 +221,8 @@ func (s *ACLService) CreateToken(ctx context.Context, token *ACLToken, opts ...O
 		return nil, err
 	}
 	var out ACLToken
-	if _, err := s.client.call(ctx, &epACLCreateToken, "/v1/acl/token", nil, token, opts, &out); err != nil {
-		return nil, aclScrub(err, token.SecretID)
+	if _, err := s.client.callSecret(ctx, &epACLCreateToken, "/v1/acl/token", token, token.SecretID, opts, &out); err != nil {
+		return nil, err
 	}
 	return &out, nil
 }
@@ -262,8 +243,8 @@ func (s *ACLService) UpdateToken(ctx context.Context, token *ACLToken, opts ...O
 		return nil, err
 	}
 	var out ACLToken
-	if _, err := s.client.call(ctx, &epACLUpdateToken, path, nil, token, opts, &out); err != nil {
-		return nil, aclScrub(err, token.SecretID)
+	if _, err := s.client.callSecret(ctx, &epACLUpdateToken, path, token, token.SecretID, opts, &out); err != nil {
+		return nil, err
 	}
 	return &out, nil
 }
@@ -384,8 +365,8 @@ func (s *ACLService) Login(ctx context.Context, params *ACLLoginParams, opts ...
 		return nil, argError("params.BearerToken", "empty")
 	}
 	var out ACLToken
-	if _, err := s.client.call(ctx, &epACLLogin, "/v1/acl/login", nil, params, opts, &out); err != nil {
-		return nil, aclScrub(err, params.BearerToken)
+	if _, err := s.client.callSecret(ctx, &epACLLogin, "/v1/acl/login", params, params.BearerToken, opts, &out); err != nil {
+		return nil, err
 	}
 	return &out, nil
 }

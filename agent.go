@@ -488,7 +488,7 @@ func (s *AgentService) SetToken(ctx context.Context, kind AgentTokenKind, token 
 	if err != nil {
 		return err
 	}
-	_, err = s.client.call(ctx, &epAgentSetToken, path, nil, agentTokenBody{Token: token}, opts, nil)
+	_, err = s.client.callSecret(ctx, &epAgentSetToken, path, agentTokenBody{Token: token}, token, opts, nil)
 	return err
 }
 

@@ -6,6 +6,7 @@ package consul_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
@@ -498,4 +499,25 @@ func TestClientAgents(t *testing.T) {
 	a := c.Agents()
 	a[0] = "changed"
 	require.Equal(t, "http://10.0.0.1:8500/consul", c.Agents()[0], "a copy")
+}
+
+// TestEchoedBodySecretsRedacted: secrets sent in a body (an agent token, a
+// peering token) and echoed by the server are redacted from the error.
+func TestEchoedBodySecretsRedacted(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, "Invalid request: %s", body)
+	}))
+	defer srv.Close()
+	c, err := consul.NewClient(consul.Config{Address: srv.URL})
+	require.NoError(t, err)
+	const agentToken = "8f3c2a10-1b2c-4d5e-9f00-aabbccddeeff"
+	err = c.Agent.SetToken(testCtx(t), consul.AgentTokenDefault, agentToken)
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), agentToken)
+	const peering = "eyJDQSI6bnVsbCwiU2VydmVyQWRkcmVzc2VzIjpbXX0="
+	err = c.Peering.Establish(testCtx(t), consul.PeeringEstablishRequest{PeerName: "p", PeeringToken: peering})
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), peering)
 }

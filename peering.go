@@ -147,7 +147,7 @@ func (s *PeeringService) Establish(ctx context.Context, req PeeringEstablishRequ
 	if req.PeeringToken == "" {
 		return argError("PeeringEstablishRequest.PeeringToken", "empty")
 	}
-	_, err := s.client.call(ctx, &epPeeringEstablish, "/v1/peering/establish", nil, req, opts, nil)
+	_, err := s.client.callSecret(ctx, &epPeeringEstablish, "/v1/peering/establish", req, req.PeeringToken, opts, nil)
 	return err
 }
 

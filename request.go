@@ -61,6 +61,10 @@ type request struct {
 	path   string  // escaped path, e.g. "/v1/kv/app%20x"
 	params []param // endpoint parameters, sent before the options' ones
 	body   any     // nil, []byte, io.Reader, or a value encoded as JSON
+	// secret is a secret the body carries (a SecretID, a bearer token):
+	// redacted, as the tokens are, from any error Consul's answer makes,
+	// before the Observer or the caller sees it.
+	secret string
 }
 
 // call is a call of e: path is the escaped path (built by buildPath or
@@ -68,6 +72,11 @@ type request struct {
 // out where to decode the answer.
 func (c *Client) call(ctx context.Context, e *endpoint, path string, ps []param, body any, opts []Option, out any) (*Meta, error) {
 	return c.do(ctx, request{e: e, path: path, params: ps, body: body}, opts, out)
+}
+
+// callSecret is call for a body that carries secret (see request.secret).
+func (c *Client) callSecret(ctx context.Context, e *endpoint, path string, body any, secret string, opts []Option, out any) (*Meta, error) {
+	return c.do(ctx, request{e: e, path: path, body: body, secret: secret}, opts, out)
 }
 
 // first returns the first element of a list answer, or nil for an empty
@@ -112,10 +121,21 @@ func (c *Client) do(ctx context.Context, r request, opts []Option, out any) (*Me
 	info.Agent = c.bases[c.cur.Load()]
 	ctx, obs := c.observer.StartCall(ctx, info)
 	tr := callTrace{obs: obs}
+	ended := false
+	defer func() {
+		if !ended { // a panic (in a Transport, say): the call still ends
+			obs.End(&CallEnd{StatusCode: tr.status, Err: errCallPanicked, Attempts: tr.n, Agent: tr.agent})
+		}
+	}()
 	meta, err := c.attempts(ctx, &r, &o, timeout, out, &tr)
+	ended = true
 	obs.End(&CallEnd{StatusCode: tr.status, Meta: meta, Err: err, Attempts: tr.n, Agent: tr.agent})
 	return meta, err
 }
+
+// errCallPanicked ends the Observer's call of a call that panicked (the
+// panic goes on: it is not recovered).
+var errCallPanicked = errors.New("consul: the call panicked")
 
 // failedAnswer is an answer that can say the call failed, such as a
 // rolled back transaction's (a 409 whose body lists the failed
@@ -243,7 +263,14 @@ func (c *Client) stream(ctx context.Context, e *endpoint, path string, ps []para
 	info := callInfo(&r, &o)
 	info.Stream, info.Agent = true, base
 	ctx, obs := c.observer.StartCall(ctx, info)
+	ended := false
+	defer func() {
+		if !ended {
+			obs.End(&CallEnd{Err: errCallPanicked, Attempts: 1, Agent: base})
+		}
+	}()
 	resp, meta, err := c.send(ctx, &r, &o, base)
+	ended = true
 	obs.End(&CallEnd{StatusCode: statusOf(resp, err), Meta: meta, Err: err, Attempts: 1, Agent: base})
 	return resp, meta, err
 }
@@ -286,7 +313,7 @@ func (c *Client) decodeAnswer(ctx context.Context, r *request, o *callOptions, r
 		}
 		// A decode error can quote the answer (a duration, a time...),
 		// which a hostile server may fill with the token it was sent.
-		return redactErr(c.wrapErr(ctx, r, "decode answer", err), o.token, c.token)
+		return redactErr(c.wrapErr(ctx, r, "decode answer", err), o.token, c.token, r.secret)
 	}
 	return nil
 }
@@ -413,7 +440,7 @@ func (c *Client) send(ctx context.Context, r *request, o *callOptions, base stri
 	meta, err := parseMeta(resp.Header, r.e.read && (resp.StatusCode/100 == 2 || slices.Contains(r.e.okStatuses, resp.StatusCode)))
 	if err != nil {
 		closeBody(resp.Body)
-		return nil, nil, redactErr(fmt.Errorf("consul: %s %s: %w", r.e.method, r.path, err), o.token, c.token)
+		return nil, nil, redactErr(fmt.Errorf("consul: %s %s: %w", r.e.method, r.path, err), o.token, c.token, r.secret)
 	}
 	meta.RequestTime = time.Since(start)
 	if resp.StatusCode/100 == 2 {
@@ -430,7 +457,7 @@ func (c *Client) send(ctx context.Context, r *request, o *callOptions, base stri
 		}
 	}
 	defer closeBody(resp.Body)
-	return nil, meta, statusError(r, resp, o.token, c.token)
+	return nil, meta, statusError(r, resp, o.token, c.token, r.secret)
 }
 
 // startsJSON reports whether the next non-space byte of br opens a JSON
