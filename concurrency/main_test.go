@@ -206,3 +206,13 @@ func q(kv ...string) url.Values {
 }
 
 func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
+
+// sharedSession is a session for LockOptions.Session (TTL 10s, no
+// lock-delay), closed when the test ends.
+func sharedSession(t testing.TB, c *consul.Client) *concurrency.Session {
+	t.Helper()
+	sess, err := concurrency.NewSession(testCtx(t), c, &concurrency.SessionOptions{TTL: 10 * time.Second, LockDelay: consul.NoLockDelay})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sess.Close(context.Background()) })
+	return sess
+}
