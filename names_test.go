@@ -117,6 +117,7 @@ var nameAllowed = map[string]string{
 	"Election.Leader":                 "singleton: the election's current leader, read from its key",
 	"TxnService.New":                  "constructor: a new transaction builder (client.Txn.New())",
 	"Client.Address":                  "accessor: the agent's address",
+	"Client.Agents":                   "accessor: every configured agent's address",
 	"Client.Logger":                   "accessor: Config.Logger",
 	"Lock.Session":                    "accessor: the ID of the session holding the lock",
 	"Semaphore.Session":               "accessor: the ID of the session holding the slot",
