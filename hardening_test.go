@@ -146,7 +146,7 @@ func TestReadCutShortIsRetried(t *testing.T) {
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Consul-Default-ACL-Policy", "allow")
-		if n.Add(1) == 1 {
+		if n.Add(1) == 1 || r.Method != http.MethodGet {
 			w.Header().Set("Content-Length", "100")
 			w.WriteHeader(200)
 			fmt.Fprint(w, `["10.0.0.1:`)
@@ -164,6 +164,16 @@ func TestReadCutShortIsRetried(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"10.0.0.1:8300"}, peers)
 	require.Equal(t, int32(2), n.Load())
+	// A write whose answer was cut reached the agent: never retried.
+	n.Store(0)
+	_, _, err = c.Txn.New().Set("k", []byte("v")).Execute(testCtx(t))
+	require.Error(t, err)
+	require.Equal(t, int32(1), n.Load(), "a write sent once")
+	// A blocking read is not retried either: the watch above it decides.
+	n.Store(0)
+	_, _, err = c.KV.Get(testCtx(t), "k", consul.WaitIndex(3))
+	require.Error(t, err)
+	require.Equal(t, int32(1), n.Load(), "a blocking read sent once")
 }
 
 // A declared Content-Length under MaxResponseSize is allocated in full

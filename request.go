@@ -190,22 +190,17 @@ func (c *Client) attempts(ctx context.Context, r0 *request, o *callOptions, time
 		if err == nil {
 			err = c.decodeAnswer(ctx, &r, o, resp, out)
 			var rerr *readError
-			if err != nil && ctx.Err() == nil && errors.As(err, &rerr) && attempt < c.retries && replayable(r.body) && retryable(&r, o, rerr.err) {
-				// The answer was cut short: a read that failed in transport.
-				attempt++
-				if werr := sleepCtx(ctx, c.backoff.Delay(attempt, err)); werr != nil {
-					return meta, c.ctxErr(parent, ctx, &r, timeout, err)
+			if err == nil || ctx.Err() != nil || !errors.As(err, &rerr) {
+				if err != nil && ctx.Err() != nil {
+					err = c.ctxErr(parent, ctx, &r, timeout, err)
 				}
-				tried = 1
-				continue
+				if fa, ok := out.(failedAnswer); ok && err == nil {
+					err = fa.failure()
+				}
+				return meta, err
 			}
-			if err != nil && ctx.Err() != nil {
-				err = c.ctxErr(parent, ctx, &r, timeout, err)
-			}
-			if fa, ok := out.(failedAnswer); ok && err == nil {
-				err = fa.failure()
-			}
-			return meta, err
+			// The answer was cut short: a request that failed in
+			// transport, retried (or not) as any other below.
 		}
 		if r.e.notFoundOK && isConsulNotFound(err, meta) {
 			return meta, nil
@@ -336,7 +331,8 @@ func (e *redactedError) Unwrap() error { return e.err }
 // redactErr returns err, or err with the tokens redacted from its message
 // when it holds one (errors.Is and errors.As still see through it).
 func redactErr(err error, tokens ...string) error {
-	if msg := redact(err.Error(), tokens...); msg != err.Error() {
+	s := err.Error()
+	if msg := redact(s, tokens...); msg != s {
 		return &redactedError{msg: msg, err: err}
 	}
 	return err
