@@ -392,7 +392,8 @@ func (k *core) contendWith(ctx context.Context, sess *Session, own bool, key str
 		remove()
 		cancel(nil)
 		if serr := sess.Err(); serr != nil {
-			if mh := (*mayHoldError)(nil); err == nil || errors.As(err, &mh) {
+			var mh *mayHoldError
+			if err == nil || errors.As(err, &mh) {
 				// Ended here; a shared session may live on in Consul,
 				// with what the attempt took or wrote: still to release.
 				return nil, &mayHoldError{serr}

@@ -174,16 +174,24 @@ type Registration struct {
 // Registration.
 const ownerMetaKey = "goconsul-registration"
 
+// errNotOurs says the agent's registration of the ID is not the
+// Registration's.
+var errNotOurs = errors.New("discovery: the registration is not ours")
+
+// metaMaxPairs is the most Meta pairs Consul accepts on a service.
+const metaMaxPairs = 64
+
 // ours reports whether the agent's registration of the service ID is this
 // Registration's (false when another process registered the same ID
-// since). An error reading it counts as ours, so that a flaky agent
-// does not keep a service registered.
+// since, or when it is gone). An error reading it counts as ours, so that
+// a flaky agent does not keep a service registered; so does any
+// registration of the ID when this one carries no marker (a full Meta).
 func (r *Registration) ours(ctx context.Context) bool {
 	s, _, err := r.client.Services.Get(ctx, r.id, r.cfg.callOpts...)
 	if err != nil {
 		return !errors.Is(err, consul.ErrNotFound)
 	}
-	return s != nil && s.Meta[ownerMetaKey] == r.owner
+	return s != nil && (r.owner == "" || s.Meta[ownerMetaKey] == r.owner)
 }
 
 // Register registers reg with the local agent (PUT
@@ -201,7 +209,8 @@ func (r *Registration) ours(ctx context.Context) bool {
 // Meta and the like): changing it afterwards changes nothing.
 //
 // The registration carries a marker of the Registration in its Meta (key
-// "goconsul-registration"). The drain and the deregistration first read
+// "goconsul-registration"), unless reg's Meta already holds the 64 pairs
+// Consul allows. The drain and the deregistration first read
 // the service (GET /v1/agent/service/:id) and leave it alone when another
 // process registered the same ID since (a restart on the same host).
 //
@@ -250,14 +259,17 @@ func Register(ctx context.Context, client *consul.Client, reg *consul.AgentServi
 		r.reg.Locality = &l
 	}
 	// A marker of this Registration, so that its drain and deregistration
-	// never touch a registration of the same ID made by someone else.
-	var tok [12]byte
-	rand.Read(tok[:])
-	r.owner = hex.EncodeToString(tok[:])
-	if r.reg.Meta == nil {
-		r.reg.Meta = map[string]string{}
+	// never touch a registration of the same ID made by someone else;
+	// none when the Meta is full (Consul takes 64 pairs at most).
+	if _, set := r.reg.Meta[ownerMetaKey]; set || len(r.reg.Meta) < metaMaxPairs {
+		var tok [12]byte
+		rand.Read(tok[:])
+		r.owner = hex.EncodeToString(tok[:])
+		if r.reg.Meta == nil {
+			r.reg.Meta = map[string]string{}
+		}
+		r.reg.Meta[ownerMetaKey] = r.owner
 	}
-	r.reg.Meta[ownerMetaKey] = r.owner
 	r.id = reg.ID
 	if r.id == "" {
 		r.id = reg.Name
@@ -537,7 +549,12 @@ func (r *Registration) drain(ctx context.Context) {
 		defer cancel()
 		return f(cctx)
 	}
-	if !r.ours(ctx) {
+	if call(func(ctx context.Context) error {
+		if r.ours(ctx) {
+			return nil
+		}
+		return errNotOurs
+	}) != nil {
 		// Gone, or registered again by someone else (a new process with
 		// the same ID): theirs to keep.
 		r.mu.Lock()

@@ -2,6 +2,7 @@ package discovery_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -125,4 +126,27 @@ func TestCloseOnNilAndZeroValues(t *testing.T) {
 	var d *discovery.Dialer
 	d.Close()
 	(&discovery.Dialer{}).Close()
+}
+
+// TestRegisterWithFullMeta: a service whose Meta already holds the 64
+// pairs Consul allows registers without the Registration's marker (one
+// more pair would be refused), and Close still deregisters it.
+func TestRegisterWithFullMeta(t *testing.T) {
+	ctx := testCtx(t)
+	client := newClient(t, testAgent(t).HTTPAddr)
+	name := serviceName(t)
+	meta := map[string]string{}
+	for i := range 64 {
+		meta[fmt.Sprintf("k%d", i)] = "v"
+	}
+	r, err := discovery.Register(ctx, client, &consul.AgentServiceRegistration{Name: name, Port: 1, Meta: meta}, discovery.WithDrainPeriod(0))
+	require.NoError(t, err)
+	s, _, err := client.Services.Get(ctx, name)
+	require.NoError(t, err)
+	require.NotNil(t, s)
+	require.Len(t, s.Meta, 64)
+	require.NoError(t, r.Close())
+	s, _, err = client.Services.Get(ctx, name)
+	require.NoError(t, err)
+	require.Nil(t, s, "deregistered")
 }
