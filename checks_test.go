@@ -298,6 +298,17 @@ func TestChecksRegisterSeedTTLWithInterval(t *testing.T) {
 	require.NoError(t, wc.Services.Register(testCtx(t), &consul.AgentServiceRegistration{Name: "web",
 		Check: &consul.AgentCheckRegistration{TTL: time.Second, Interval: time.Second}}))
 	require.JSONEq(t, `{"Name":"web","Check":{"TTL":"1s"}}`, w.only(t).Body)
+	// In Checks and in the sidecar's checks alike; the caller's value is kept.
+	w.reset(reply{})
+	reg := &consul.AgentServiceRegistration{Name: "web",
+		Checks: []*consul.AgentCheckRegistration{{HTTP: "http://x", Interval: time.Second}, {TTL: time.Second, Interval: time.Second}},
+		Connect: &consul.AgentServiceConnect{SidecarService: &consul.AgentServiceRegistration{
+			Check: &consul.AgentCheckRegistration{TTL: time.Second, Interval: time.Second}}}}
+	require.NoError(t, wc.Services.Register(testCtx(t), reg))
+	require.JSONEq(t, `{"Name":"web","Checks":[{"HTTP":"http://x","Interval":"1s"},{"TTL":"1s"}],
+		"Connect":{"SidecarService":{"Check":{"TTL":"1s"}}}}`, w.only(t).Body)
+	require.Equal(t, time.Second, reg.Checks[1].Interval)
+	require.Equal(t, time.Second, reg.Connect.SidecarService.Check.Interval)
 
 	c := newClient(t, testAgent(t))
 	ctx := testCtx(t)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 )
 
@@ -215,23 +216,41 @@ func (s *ServicesService) Register(ctx context.Context, reg *AgentServiceRegistr
 	return err
 }
 
-// withoutTTLIntervals returns r, or a copy of r whose TTL checks have no
-// Interval (see AgentCheckRegistration.Interval).
+// withoutTTLIntervals returns r, or a copy of r whose TTL checks, its
+// sidecar's included, have no Interval (see
+// AgentCheckRegistration.Interval). The caller's r is never changed.
 func (r *AgentServiceRegistration) withoutTTLIntervals() *AgentServiceRegistration {
-	changed := r.Check.withoutTTLInterval() != r.Check
-	for _, c := range r.Checks {
-		changed = changed || c.withoutTTLInterval() != c
+	if r == nil {
+		return nil
 	}
-	if !changed {
+	var cp *AgentServiceRegistration
+	own := func() *AgentServiceRegistration {
+		if cp == nil {
+			c := *r
+			c.Checks = slices.Clone(r.Checks)
+			cp = &c
+		}
+		return cp
+	}
+	if c := r.Check.withoutTTLInterval(); c != r.Check {
+		own().Check = c
+	}
+	for i, c := range r.Checks {
+		if d := c.withoutTTLInterval(); d != c {
+			own().Checks[i] = d
+		}
+	}
+	if r.Connect != nil {
+		if sc := r.Connect.SidecarService.withoutTTLIntervals(); sc != r.Connect.SidecarService {
+			conn := *r.Connect
+			conn.SidecarService = sc
+			own().Connect = &conn
+		}
+	}
+	if cp == nil {
 		return r
 	}
-	cp := *r
-	cp.Check = r.Check.withoutTTLInterval()
-	cp.Checks = make([]*AgentCheckRegistration, len(r.Checks))
-	for i, c := range r.Checks {
-		cp.Checks[i] = c.withoutTTLInterval()
-	}
-	return &cp
+	return cp
 }
 
 // ServicesReplaceChecks makes Services.Register remove the service's checks

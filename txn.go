@@ -265,23 +265,23 @@ func (t *Txn) wire() []TxnOp {
 // Ops returns copies of the operations built so far, as sent to Consul:
 // changing them changes nothing in the transaction.
 func (t *Txn) Ops() []TxnOp {
-	ops := make([]TxnOp, len(t.ops))
-	for i := range t.ops {
-		s := &t.ops[i]
+	ops := t.wire()
+	for i := range ops {
+		op := &ops[i]
 		switch {
-		case s.node != nil:
-			n := *s.node
-			ops[i].Node = &n
-		case s.service != nil:
-			sv := *s.service
-			ops[i].Service = &sv
-		case s.check != nil:
-			ck := *s.check
-			ops[i].Check = &ck
+		case op.Node != nil:
+			n := *op.Node
+			op.Node = &n
+		case op.Service != nil:
+			sv := *op.Service
+			op.Service = &sv
+		case op.Check != nil:
+			ck := *op.Check
+			op.Check = &ck
 		default:
-			kv := s.kv
-			kv.Value = bytes.Clone(s.kv.Value)
-			ops[i].KV = &kv
+			kv := *op.KV
+			kv.Value = bytes.Clone(kv.Value)
+			op.KV = &kv
 		}
 	}
 	return ops
