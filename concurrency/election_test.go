@@ -227,14 +227,8 @@ func TestElectionProclaimNeverWritesIntoNextTerm(t *testing.T) {
 // with it (the next proclamation writes on it).
 func TestElectionProclaimWithLostAnswer(t *testing.T) {
 	t.Parallel()
-	srv := testAgent(t)
-	c, p := proxiedClient(t, srv)
+	srv, p, key, e, term := proxiedTerm(t)
 	ctx := testCtx(t)
-	key := uniq(t, "leader")
-	e, err := concurrency.NewElection(c, key, testOpts(uniq(t, "s")))
-	require.NoError(t, err)
-	term, err := e.Campaign(ctx, []byte("a"))
-	require.NoError(t, err)
 	var n atomic.Int32
 	p.OnFunc(func(r *http.Request) bool { return isTxn(r) && n.Add(1) == 1 }).CutMidBody()
 	require.NoError(t, e.Proclaim(ctx, []byte("b")), "applied, though its answer was cut")

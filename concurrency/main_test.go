@@ -216,3 +216,18 @@ func sharedSession(t testing.TB, c *consul.Client) *concurrency.Session {
 	t.Cleanup(func() { _ = sess.Close(context.Background()) })
 	return sess
 }
+
+// proxiedTerm starts a term of an election (value "a") on a client behind
+// a fault proxy, resigned when the test ends.
+func proxiedTerm(t *testing.T) (srv *consultest.Server, p *consultest.FaultProxy, key string, e *concurrency.Election, term context.Context) {
+	t.Helper()
+	srv = testAgent(t)
+	c, p := proxiedClient(t, srv)
+	key = uniq(t, "leader")
+	e, err := concurrency.NewElection(c, key, testOpts(uniq(t, "s")))
+	require.NoError(t, err)
+	term, err = e.Campaign(testCtx(t), []byte("a"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = e.Resign(context.Background()) })
+	return srv, p, key, e, term
+}

@@ -364,15 +364,8 @@ func TestCloseAndUnlockOnNilAndZeroValues(t *testing.T) {
 // Proclaim returns nil.
 func TestElectionProclaimLostAnswerConfirmedByWatchFirst(t *testing.T) {
 	t.Parallel()
-	srv := testAgent(t)
-	c, p := proxiedClient(t, srv)
+	srv, p, key, e, term := proxiedTerm(t)
 	ctx := testCtx(t)
-	key := uniq(t, "leader")
-	e, err := concurrency.NewElection(c, key, testOpts(uniq(t, "s")))
-	require.NoError(t, err)
-	term, err := e.Campaign(ctx, []byte("a"))
-	require.NoError(t, err)
-	defer e.Resign(context.Background())
 	time.Sleep(200 * time.Millisecond) // the watch is blocking
 	var n atomic.Int32
 	// The agent applies the txn at once; its answer is held back 2s, and
@@ -470,15 +463,8 @@ var _ = errors.Is
 // other value does.
 func TestElectionRefusedProclaimNotPending(t *testing.T) {
 	t.Parallel()
-	srv := testAgent(t)
-	c, p := proxiedClient(t, srv)
+	srv, p, key, e, term := proxiedTerm(t)
 	ctx := testCtx(t)
-	key := uniq(t, "leader")
-	e, err := concurrency.NewElection(c, key, testOpts(uniq(t, "s")))
-	require.NoError(t, err)
-	term, err := e.Campaign(ctx, []byte("a"))
-	require.NoError(t, err)
-	defer e.Resign(context.Background())
 	r := p.OnFunc(isTxn).Status(503, 0, "no leader")
 	require.Error(t, e.Proclaim(ctx, []byte("b")))
 	r.Remove()
