@@ -2,6 +2,7 @@ package consultest
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"sync"
 	"testing"
@@ -37,9 +38,9 @@ type SharedServer struct {
 // its limits.http_max_conns_per_client is SharedMaxConnsPerClient.
 func NewSharedServer(cfg Config) *SharedServer {
 	if _, ok := cfg.Extra["limits"]; !ok {
-		extra := make(map[string]any, len(cfg.Extra)+1)
-		for k, v := range cfg.Extra {
-			extra[k] = v
+		extra := maps.Clone(cfg.Extra)
+		if extra == nil {
+			extra = map[string]any{}
 		}
 		extra["limits"] = map[string]any{"http_max_conns_per_client": SharedMaxConnsPerClient}
 		cfg.Extra = extra
