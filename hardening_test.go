@@ -512,7 +512,8 @@ func TestClientAgents(t *testing.T) {
 }
 
 // TestEchoedBodySecretsRedacted: secrets sent in a body (an agent token, a
-// peering token) and echoed by the server are redacted from the error.
+// peering token, a gossip key) and echoed by the server are redacted from
+// the error.
 func TestEchoedBodySecretsRedacted(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -530,4 +531,14 @@ func TestEchoedBodySecretsRedacted(t *testing.T) {
 	err = c.Peering.Establish(testCtx(t), consul.PeeringEstablishRequest{PeerName: "p", PeeringToken: peering})
 	require.Error(t, err)
 	require.NotContains(t, err.Error(), peering)
+	const gossipKey = "pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s="
+	for _, op := range []func() error{
+		func() error { return c.Operator.InstallKey(testCtx(t), gossipKey) },
+		func() error { return c.Operator.UseKey(testCtx(t), gossipKey) },
+		func() error { return c.Operator.RemoveKey(testCtx(t), gossipKey) },
+	} {
+		err := op()
+		require.Error(t, err)
+		require.NotContains(t, err.Error(), gossipKey)
+	}
 }

@@ -502,7 +502,8 @@ func (s *OperatorService) keyringWrite(ctx context.Context, e *endpoint, key str
 		return err
 	}
 	body := struct{ Key string }{key}
-	_, err := s.client.call(ctx, e, "/v1/operator/keyring", nil, body, opts, nil)
+	// A gossip key is a secret: redacted should Consul echo it.
+	_, err := s.client.callSecret(ctx, e, "/v1/operator/keyring", body, key, opts, nil)
 	return err
 }
 
