@@ -581,7 +581,11 @@ const responseHeaderTimeout = maxWait + maxWait/16 + 5*time.Second
 // connections as it may open: blocking reads come back in bursts, and the
 // default of GOMAXPROCS+1 idle connections would close and reopen them all
 // the time.
-func newTransports(cfg Config, timeout time.Duration, https bool, socket string) (short, long *http.Transport, err error) {
+//
+// Both send a request to an agent on a loopback address or a unix socket
+// through localTransport (transport.go), and every other one through
+// net/http's Transport.
+func newTransports(cfg Config, timeout time.Duration, https bool, socket string) (short, long *localTransport, err error) {
 	t, err := newTransport(cfg, https, socket)
 	if err != nil {
 		return nil, nil, err
@@ -592,9 +596,9 @@ func newTransports(cfg Config, timeout time.Duration, https bool, socket string)
 	}
 	nShort := max(total/5, 1)
 	nLong := max(total-nShort, 1)
-	long = t.Clone()
+	l := t.Clone()
 	t.MaxConnsPerHost, t.MaxIdleConnsPerHost = nShort, nShort
-	long.MaxConnsPerHost, long.MaxIdleConnsPerHost = nLong, nLong
+	l.MaxConnsPerHost, l.MaxIdleConnsPerHost = nLong, nLong
 	if timeout > 0 && timeout <= responseHeaderTimeout {
 		// Every call of the short pool is bounded by timeout (the client's
 		// Config.Timeout, resolved; 0: none), which
@@ -602,7 +606,7 @@ func newTransports(cfg Config, timeout time.Duration, https bool, socket string)
 		// request would cost three allocations for nothing.
 		t.ResponseHeaderTimeout = 0
 	}
-	return t, long, nil
+	return newLocalTransport(t, socket), newLocalTransport(l, socket), nil
 }
 
 func newTransport(cfg Config, https bool, socket string) (*http.Transport, error) {

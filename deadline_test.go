@@ -2,7 +2,6 @@ package consul
 
 import (
 	"context"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -108,8 +107,11 @@ func TestShortPoolHeaderTimeout(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		short := c.hc.Transport.(*http.Transport)
-		long := c.hcLong.Transport.(*http.Transport)
+		short := c.hc.Transport.(*localTransport).next
+		long := c.hcLong.Transport.(*localTransport).next
+		if got := c.hc.Transport.(*localTransport).headerTimeout; got != tc.want {
+			t.Errorf("Timeout %s: local short pool header timeout %s, want %s", tc.timeout, got, tc.want)
+		}
 		if short.ResponseHeaderTimeout != tc.want {
 			t.Errorf("Timeout %s: short pool header timeout %s, want %s", tc.timeout, short.ResponseHeaderTimeout, tc.want)
 		}
