@@ -197,7 +197,8 @@ func (d *fdec) fail() {
 }
 
 func (d *fdec) ws() {
-	for d.i < len(d.b) {
+	// Consul's answers are compact: the byte is most often no space at all.
+	for d.i < len(d.b) && d.b[d.i] <= ' ' {
 		switch d.b[d.i] {
 		case ' ', '\t', '\n', '\r':
 			d.i++
@@ -234,11 +235,10 @@ func (d *fdec) objStart() bool { return d.open('{') }
 // open opens an object or an array (c is '{' or '['); it returns false for
 // a null (or a failure, or nesting deeper than 100).
 func (d *fdec) open(c byte) bool {
-	if d.null() {
-		return false
-	}
-	if d.peek() != c {
-		d.fail()
+	if got := d.peek(); got != c {
+		if !d.null() {
+			d.fail()
+		}
 		return false
 	}
 	d.i++
@@ -253,6 +253,21 @@ func (d *fdec) open(c byte) bool {
 // objNext reads the next key of the open object, or its end; it returns
 // the key, which is only valid until the next read.
 func (d *fdec) objNext(first *bool) ([]byte, bool) {
+	// Compact JSON first: `,"key":` (or `"key":` first) with no space.
+	if b, i := d.b, d.i; i+1 < len(b) {
+		if !*first && b[i] == ',' {
+			i++
+		}
+		if b[i] == '"' && (i > d.i || *first) {
+			start := i + 1
+			j := start + scanPlain(b[start:])
+			if j+1 < len(b) && b[j] == '"' && b[j+1] == ':' {
+				*first = false
+				d.i = j + 2
+				return b[start:j], true
+			}
+		}
+	}
 	c := d.peek()
 	if c == '}' {
 		d.i++
@@ -369,10 +384,10 @@ func scanPlain(b []byte) int {
 
 // rawString reads a string; null reads as ok with null set.
 func (d *fdec) rawString() (s string, null, ok bool) {
-	if d.null() {
-		return "", true, true
-	}
 	if d.peek() != '"' {
+		if d.null() {
+			return "", true, true
+		}
 		d.fail()
 		return "", false, false
 	}
@@ -765,11 +780,12 @@ func fdecTime(d *fdec, p *time.Time) {
 // An array of numbers is read too, as encoding/json reads one into a
 // []byte (Consul writes some certificates' bytes so).
 func fdecBytes(d *fdec, p *[]byte) {
-	if d.null() {
+	c := d.peek()
+	if c == 'n' && d.null() {
 		*p = nil
 		return
 	}
-	if d.peek() == '[' {
+	if c == '[' {
 		d.arrStart()
 		s := []byte{}
 		for first := true; d.arrNext(&first); {
@@ -782,7 +798,7 @@ func fdecBytes(d *fdec, p *[]byte) {
 		}
 		return
 	}
-	if d.peek() != '"' {
+	if c != '"' {
 		d.fail()
 		return
 	}
@@ -793,9 +809,9 @@ func fdecBytes(d *fdec, p *[]byte) {
 		return
 	}
 	src := d.b[start : start+end]
-	if scanPlain(src) != len(src) {
-		// An escape, or a control character that encoding/json refuses in a
-		// string (base64 would skip a raw CR or LF): encoding/json's.
+	if len(src)%4 != 0 {
+		// Not base64 with padding, or with a raw CR or LF that the decoder
+		// would skip and encoding/json refuses in a string.
 		d.fail()
 		return
 	}
@@ -810,7 +826,11 @@ func fdecBytes(d *fdec, p *[]byte) {
 	}
 	off := len(d.vals)
 	n, err := base64.StdEncoding.Decode(d.vals[off:off+need], src)
-	if err != nil {
+	if err != nil || n < need-2 {
+		// Any byte outside the alphabet (an escape, a control character,
+		// not ASCII) fails the decoder but CR and LF, which it skips: a
+		// length that is a multiple of four and decodes to under need-2
+		// bytes held some, and encoding/json refuses them in a string.
 		d.fail()
 		return
 	}

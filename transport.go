@@ -117,17 +117,15 @@ func (t *localTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !t.local(req.URL) {
 		return t.next.RoundTrip(req)
 	}
-	resp, err := t.roundTrip(req)
-	if err != nil && req.Body != nil {
-		_ = req.Body.Close()
-	}
-	return resp, err
+	// roundTrip closes the body (or has it closed) on every path.
+	return t.roundTrip(req)
 }
 
 func (t *localTransport) roundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	head, err := requestHead(req)
 	if err != nil {
+		closeReqBody(req)
 		return nil, err
 	}
 	key := req.URL.Host
@@ -137,6 +135,7 @@ func (t *localTransport) roundTrip(req *http.Request) (*http.Response, error) {
 	for try := 0; ; try++ {
 		pc, err := t.get(ctx, key, req.URL.Host)
 		if err != nil {
+			closeReqBody(req)
 			return nil, err
 		}
 		resp, err := pc.roundTrip(req, head)
@@ -160,6 +159,12 @@ func (t *localTransport) roundTrip(req *http.Request) (*http.Response, error) {
 			}
 			req.Body = body
 		}
+	}
+}
+
+func closeReqBody(req *http.Request) {
+	if req.Body != nil {
+		_ = req.Body.Close()
 	}
 }
 
@@ -374,20 +379,22 @@ func (t *localTransport) freeLocked(hc *hostConns) {
 
 // localConn is one connection of the pool.
 type localConn struct {
-	t      *localTransport
-	hc     *hostConns
-	c      net.Conn
-	rc     syscall.RawConn // nil when the connection has none
-	lr     budgetReader
-	br     *bufio.Reader
-	bw     *bufio.Writer
-	tp     *textproto.Reader
-	timer  *time.Timer // closes the connection when idle too long
-	poison func()      // ends the connection's blocked reads and writes
-	stop   func() bool // the request's context.AfterFunc
-	reused bool
-	closed bool // guarded by t.mu once idle
+	t       *localTransport
+	hc      *hostConns
+	c       net.Conn
+	rc      syscall.RawConn // nil when the connection has none
+	lr      budgetReader
+	br      *bufio.Reader
+	bw      *bufio.Writer
+	tp      *textproto.Reader
+	timer   *time.Timer // closes the connection when idle too long
+	poison  func()      // ends the connection's blocked reads and writes
+	stop    func() bool // the request's context.AfterFunc
+	reused  bool
+	writing chan error // the request body's writer, while it may run
 }
+
+var errBodyUnread = errors.New("consul: the agent answered before reading the request body")
 
 // budgetReader reads from r, failing once n bytes were read (n < 0: no
 // bound); it bounds an answer's headers.
@@ -444,6 +451,21 @@ func (pc *localConn) expire() {
 // release ends the connection's request: it goes back to the pool (or to
 // the first waiter) for the next one.
 func (pc *localConn) release() {
+	if pc.writing != nil {
+		var err error
+		select {
+		case err = <-pc.writing:
+		default:
+			// The agent answered before it read the whole body: the
+			// connection cannot carry another request.
+			err = errBodyUnread
+		}
+		if err != nil {
+			pc.discard()
+			return
+		}
+		pc.writing = nil
+	}
 	if pc.stop != nil {
 		stopped := pc.stop()
 		pc.stop = nil
@@ -489,7 +511,26 @@ func (pc *localConn) roundTrip(req *http.Request, head []byte) (*http.Response, 
 	if ctx.Done() != nil {
 		pc.stop = context.AfterFunc(ctx, pc.poison)
 	}
-	if err := pc.writeRequest(req, head); err != nil {
+	body := req.Body
+	if body == http.NoBody {
+		body = nil
+	}
+	err := pc.writeHead(req, head, body)
+	if err == nil && body != nil {
+		if req.ContentLength > 0 && req.ContentLength <= syncBodyBytes {
+			err = pc.writeBody(req, body)
+		} else {
+			// A large body, or one of unknown length (a snapshot), is
+			// written while the answer is read, as net/http does: an agent
+			// may answer (413, say) before it read it all, then close.
+			w, b := make(chan error, 1), body
+			pc.writing = w
+			go func() { w <- pc.writeBody(req, b) }()
+		}
+	} else if body != nil {
+		_ = body.Close()
+	}
+	if err != nil {
 		pc.discard()
 		if pc.reused && !errors.Is(err, errBodyLength) {
 			return nil, &staleConnError{err}
@@ -504,6 +545,11 @@ func (pc *localConn) roundTrip(req *http.Request, head []byte) (*http.Response, 
 	return resp, nil
 }
 
+// syncBodyBytes is the largest request body written before the answer is
+// read: the agent's socket buffers take it whole even when the agent does
+// not read it.
+const syncBodyBytes = 64 << 10
+
 var (
 	errMalformedAnswer  = errors.New("consul: malformed HTTP status line in the answer")
 	errMalformedHeaders = errors.New("consul: malformed headers in the answer")
@@ -511,13 +557,11 @@ var (
 
 var errBodyLength = errors.New("consul: the request body is not as long as its ContentLength")
 
-func (pc *localConn) writeRequest(req *http.Request, head []byte) error {
+// writeHead writes the request line, the headers and the body's framing,
+// and sends them unless a body follows.
+func (pc *localConn) writeHead(req *http.Request, head []byte, body io.Reader) error {
 	w := pc.bw
 	_, _ = w.Write(head)
-	body := req.Body
-	if body == http.NoBody {
-		body = nil
-	}
 	switch {
 	case body == nil:
 		switch req.Method {
@@ -525,31 +569,40 @@ func (pc *localConn) writeRequest(req *http.Request, head []byte) error {
 			_, _ = w.WriteString("Content-Length: 0\r\n")
 		}
 		_, _ = w.WriteString("\r\n")
+		return w.Flush()
 	case req.ContentLength > 0:
 		_, _ = w.WriteString("Content-Length: ")
 		_, _ = w.WriteString(strconv.FormatInt(req.ContentLength, 10))
 		_, _ = w.WriteString("\r\n\r\n")
+	default:
+		_, _ = w.WriteString("Transfer-Encoding: chunked\r\n\r\n")
+	}
+	return nil
+}
+
+// writeBody writes the body after writeHead, sends the request and closes
+// the body.
+func (pc *localConn) writeBody(req *http.Request, body io.ReadCloser) error {
+	defer body.Close()
+	w := pc.bw
+	if req.ContentLength > 0 {
 		n, err := io.Copy(w, io.LimitReader(body, req.ContentLength))
 		if err == nil && n != req.ContentLength {
 			err = errBodyLength
 		}
-		_ = body.Close()
 		if err != nil {
 			return err
 		}
-	default:
-		_, _ = w.WriteString("Transfer-Encoding: chunked\r\n\r\n")
-		cw := httputil.NewChunkedWriter(w)
-		_, err := io.Copy(cw, body)
-		_ = body.Close()
-		if err != nil {
-			return err
-		}
-		if err := cw.Close(); err != nil {
-			return err
-		}
-		_, _ = w.WriteString("\r\n") // no trailers
+		return w.Flush()
 	}
+	cw := httputil.NewChunkedWriter(w)
+	if _, err := io.Copy(cw, body); err != nil {
+		return err
+	}
+	if err := cw.Close(); err != nil {
+		return err
+	}
+	_, _ = w.WriteString("\r\n") // no trailers
 	return w.Flush()
 }
 

@@ -523,3 +523,35 @@ func TestLocalTransportBodyEnd(t *testing.T) {
 		t.Errorf("%d connections, want 2 (the body closed early closed the first)", n)
 	}
 }
+
+// An agent may answer a large body before it read it all (413), then
+// close: the answer is what the call returns, and the connection is not
+// reused. A body of unknown length goes chunked the same way.
+func TestLocalTransportAnswerBeforeBody(t *testing.T) {
+	srv := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		_, _ = io.CopyN(io.Discard, req.Body, 1024) // a little of it
+		io.WriteString(c, "HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: 8\r\n\r\ntoo big!")
+		time.Sleep(100 * time.Millisecond)
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetLinger(0) // a reset, as for unread data
+		}
+	})
+	lt := newTestLocal(t, 4, 0)
+	big := bytes.Repeat([]byte("x"), 16<<20)
+	for _, body := range []io.Reader{bytes.NewReader(big), io.MultiReader(bytes.NewReader(big))} {
+		resp, b, err := doLocal(t, lt, context.Background(), "PUT", srv.url()+"/v1/kv/big", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || string(b) != "too big!" {
+			t.Errorf("%d %q", resp.StatusCode, b)
+		}
+	}
+	if n := srv.conns.Load(); n != 2 {
+		t.Errorf("%d connections, want 2 (none reused after an unread body)", n)
+	}
+}
