@@ -65,6 +65,18 @@ type fdec struct {
 	strsUsed, valsUsed int // bytes of strings and values so far
 	sl                 fdecSlabs
 	st                 fdecStacks
+
+	// The short strings kept so far, by their bytes: an answer repeats
+	// its tags, check names and statuses, which then share one copy.
+	short     [64]shortString
+	shortUsed bool
+}
+
+// shortString is a kept string of at most 8 bytes, and those bytes as a
+// little-endian word.
+type shortString struct {
+	w uint64
+	s string
 }
 
 // fdecSlab hands out elements of chunks that are never reallocated, so
@@ -175,6 +187,10 @@ func fastDecodeOne[T any](b []byte, out *T, read func(*fdec, *T)) bool {
 // reset drops every pointer into the decoded values, so that the pooled
 // state keeps none of them alive, and keeps the stacks' capacity.
 func (d *fdec) reset() {
+	if d.shortUsed {
+		// Pooled, the table must not keep an answer's blocks alive.
+		d.short, d.shortUsed = [64]shortString{}, false
+	}
 	d.b = nil
 	d.strs, d.vals, d.strsUsed, d.valsUsed = nil, nil, 0, 0
 	d.sl = fdecSlabs{}
@@ -332,9 +348,28 @@ func (d *fdec) arrNext(first *bool) bool {
 // strings share it safely; a new one is as large as what is left to read
 // (no string of the answer can be longer), at most 64 KiB.
 func (d *fdec) keep(b []byte) string {
-	if len(b) == 0 {
+	n := len(b)
+	if n == 0 {
 		return ""
 	}
+	if n <= 8 && cap(b) >= 8 {
+		// b is cut from the answer, which goes on after it: its first
+		// eight bytes can be read at once, and the ones past b masked.
+		w := binary.LittleEndian.Uint64(b[:8]) & (^uint64(0) >> (64 - 8*n))
+		e := &d.short[(w*0x9e3779b97f4a7c15)>>58]
+		if e.w == w && len(e.s) == n {
+			return e.s
+		}
+		s := d.keepCopy(b)
+		*e = shortString{w, s}
+		d.shortUsed = true
+		return s
+	}
+	return d.keepCopy(b)
+}
+
+// keepCopy is keep without the table of short strings.
+func (d *fdec) keepCopy(b []byte) string {
 	if cap(d.strs)-len(d.strs) < len(b) {
 		d.strs = make([]byte, 0, d.blockSize(&d.strsUsed, len(b)))
 	}
@@ -971,15 +1006,43 @@ func fdecStrings(d *fdec, p *[]string, st *[]string, sl *fdecSlab[string]) {
 		}
 		return
 	}
+	// The elements go straight into the free tail of the slab's chunk,
+	// which they take when the array ends; an array longer than the tail
+	// moves to the stack.
+	base := len(sl.s)
+	free := sl.s[base:cap(sl.s)]
+	k := 0
 	mark := len(*st)
+	spilled := false
 	for first := true; d.arrNext(&first); {
 		s, _, ok := d.rawString() // a null element is ""
 		if !ok {
+			clear(free[:k])
 			return
+		}
+		if !spilled {
+			if k < len(free) {
+				free[k] = s
+				k++
+				continue
+			}
+			*st = append(*st, free[:k]...)
+			clear(free[:k])
+			spilled = true
 		}
 		*st = append(*st, s)
 	}
 	if d.bad {
+		clear(free[:k])
+		return
+	}
+	if !spilled {
+		if k == 0 {
+			*p = []string{} // encoding/json's empty slices are not nil
+			return
+		}
+		sl.s = sl.s[:base+k]
+		*p = sl.s[base : base+k : base+k]
 		return
 	}
 	s := sl.alloc(d, len(*st)-mark)
