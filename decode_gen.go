@@ -443,6 +443,368 @@ type fdecSlabs struct {
 	suint32                              fdecSlab[uint32]
 }
 
+// fdecOrders holds, per struct type, the field whose key followed each
+// field (+1; at 0, the first field) in the objects read so far: the key
+// predicted next.
+type fdecOrders struct {
+	ACLAuthMethod                        [12]uint8
+	ACLAuthMethodListEntry               [11]uint8
+	ACLBindingRule                       [12]uint8
+	ACLLink                              [3]uint8
+	ACLNodeIdentity                      [3]uint8
+	ACLPolicy                            [11]uint8
+	ACLPolicyListEntry                   [10]uint8
+	ACLRole                              [13]uint8
+	ACLServiceIdentity                   [3]uint8
+	ACLTemplatedPolicy                   [4]uint8
+	ACLTemplatedPolicyTemplate           [5]uint8
+	ACLTemplatedPolicyVariables          [2]uint8
+	ACLToken                             [20]uint8
+	ACLTokenListEntry                    [19]uint8
+	APIGatewayConfigEntry                [10]uint8
+	APIGatewayListener                   [9]uint8
+	APIGatewayPolicy                     [2]uint8
+	APIGatewayTLS                        [5]uint8
+	AgentLeafCert                        [16]uint8
+	AgentMember                          [12]uint8
+	AgentServiceHealth                   [4]uint8
+	AutopilotConfiguration               [11]uint8
+	AutopilotServer                      [17]uint8
+	AutopilotServerHealth                [13]uint8
+	CatalogGatewayService                [16]uint8
+	CatalogNode                          [3]uint8
+	CatalogNodeServiceList               [3]uint8
+	CatalogServiceName                   [4]uint8
+	CompiledDiscoveryChain               [15]uint8
+	ConfigAccessLogs                     [7]uint8
+	ConfigDestination                    [3]uint8
+	ConfigEntryCondition                 [7]uint8
+	ConfigEntryStatus                    [2]uint8
+	ConfigEnvoyExtension                 [6]uint8
+	ConfigExpose                         [3]uint8
+	ConfigExposePath                     [6]uint8
+	ConfigHTTPHeaderModifiers            [4]uint8
+	ConfigInstanceRateLimits             [4]uint8
+	ConfigMeshGateway                    [2]uint8
+	ConfigPassiveHealthCheck             [6]uint8
+	ConfigRateLimits                     [2]uint8
+	ConfigResourceReference              [6]uint8
+	ConfigRouteRateLimits                [6]uint8
+	ConfigTransparentProxy               [3]uint8
+	ConfigUpstream                       [13]uint8
+	ConfigUpstreamLimits                 [4]uint8
+	ConfigUpstreams                      [3]uint8
+	ConnectCARoot                        [15]uint8
+	ConnectCARoots                       [4]uint8
+	ControlPlaneRequestLimitConfigEntry  [34]uint8
+	ControlPlaneRequestLimitRates        [3]uint8
+	Coordinate                           [5]uint8
+	CoordinateDatacenterMap              [4]uint8
+	CoordinateEntry                      [5]uint8
+	DiscoveryFailover                    [4]uint8
+	DiscoveryGraphNode                   [7]uint8
+	DiscoveryLocality                    [3]uint8
+	DiscoveryResolver                    [6]uint8
+	DiscoveryRoute                       [4]uint8
+	DiscoverySplit                       [4]uint8
+	DiscoveryTarget                      [17]uint8
+	ExportedService                      [4]uint8
+	ExportedServiceConsumer              [4]uint8
+	ExportedServicesConfigEntry          [9]uint8
+	FileSystemCertificateConfigEntry     [10]uint8
+	HTTPRouteConfigEntry                 [12]uint8
+	HTTPRouteFilters                     [6]uint8
+	HTTPRouteHeaderMatch                 [4]uint8
+	HTTPRouteMatch                       [5]uint8
+	HTTPRoutePathMatch                   [3]uint8
+	HTTPRouteQueryMatch                  [4]uint8
+	HTTPRouteResponseFilters             [2]uint8
+	HTTPRouteRetryFilter                 [5]uint8
+	HTTPRouteRule                        [5]uint8
+	HTTPRouteService                     [7]uint8
+	HTTPRouteTimeoutFilter               [3]uint8
+	HTTPRouteURLRewrite                  [2]uint8
+	HealthCheck                          [20]uint8
+	HealthCheckDefinition                [24]uint8
+	ImportedService                      [6]uint8
+	IngressGatewayConfigEntry            [11]uint8
+	IngressGatewayDefaults               [5]uint8
+	IngressGatewayListener               [5]uint8
+	IngressGatewaySDS                    [3]uint8
+	IngressGatewayService                [13]uint8
+	IngressGatewayServiceTLS             [2]uint8
+	IngressGatewayTLS                    [6]uint8
+	InlineCertificateConfigEntry         [10]uint8
+	Intention                            [21]uint8
+	JWTProviderCacheConfig               [2]uint8
+	JWTProviderCertProviderInstance      [3]uint8
+	JWTProviderConfigEntry               [15]uint8
+	JWTProviderForwarding                [3]uint8
+	JWTProviderJWKSCluster               [4]uint8
+	JWTProviderKeySet                    [3]uint8
+	JWTProviderLocalKeySet               [3]uint8
+	JWTProviderLocation                  [4]uint8
+	JWTProviderLocationCookie            [2]uint8
+	JWTProviderLocationHeader            [4]uint8
+	JWTProviderLocationQueryParam        [2]uint8
+	JWTProviderRemoteKeySet              [8]uint8
+	JWTProviderRetryBackOff              [3]uint8
+	JWTProviderRetryPolicy               [3]uint8
+	JWTProviderTLSCertificates           [3]uint8
+	JWTProviderTrustedCA                 [5]uint8
+	KVPair                               [10]uint8
+	KeyringResponse                      [9]uint8
+	Locality                             [3]uint8
+	Node                                 [12]uint8
+	NodeService                          [22]uint8
+	OperatorServiceUsage                 [10]uint8
+	OperatorUsage                        [2]uint8
+	Peering                              [15]uint8
+	PeeringLocality                      [3]uint8
+	PeeringRemote                        [4]uint8
+	PeeringStreamStatus                  [6]uint8
+	PreparedQuery                        [10]uint8
+	PreparedQueryDNS                     [2]uint8
+	PreparedQueryFailover                [4]uint8
+	PreparedQueryFailoverTarget          [5]uint8
+	PreparedQueryService                 [14]uint8
+	PreparedQueryTemplate                [4]uint8
+	ProxyConfigEntry                     [18]uint8
+	ProxyUpstream                        [10]uint8
+	ResolvedExportedConsumers            [3]uint8
+	ResolvedExportedService              [5]uint8
+	SamenessGroupConfigEntry             [11]uint8
+	SamenessGroupMember                  [3]uint8
+	ServiceAddress                       [3]uint8
+	ServiceConnect                       [2]uint8
+	ServiceDefaultsConfigEntry           [23]uint8
+	ServiceEntry                         [4]uint8
+	ServiceIntentionsConfigEntry         [10]uint8
+	ServiceIntentionsHTTPPermission      [6]uint8
+	ServiceIntentionsHeaderPermission    [8]uint8
+	ServiceIntentionsJWT                 [2]uint8
+	ServiceIntentionsJWTClaim            [3]uint8
+	ServiceIntentionsJWTProvider         [3]uint8
+	ServiceIntentionsPermission          [4]uint8
+	ServiceIntentionsSource              [15]uint8
+	ServiceNode                          [26]uint8
+	ServiceProxy                         [9]uint8
+	ServiceResolverConfigEntry           [16]uint8
+	ServiceResolverCookieConfig          [4]uint8
+	ServiceResolverFailover              [8]uint8
+	ServiceResolverFailoverPolicy        [3]uint8
+	ServiceResolverFailoverTarget        [7]uint8
+	ServiceResolverHashPolicy            [6]uint8
+	ServiceResolverLeastRequest          [2]uint8
+	ServiceResolverLoadBalancer          [5]uint8
+	ServiceResolverPrioritizeByLocality  [2]uint8
+	ServiceResolverRedirect              [8]uint8
+	ServiceResolverRingHash              [3]uint8
+	ServiceResolverSubset                [3]uint8
+	ServiceRouterConfigEntry             [9]uint8
+	ServiceRouterDestination             [14]uint8
+	ServiceRouterHTTPMatch               [8]uint8
+	ServiceRouterHeaderMatch             [8]uint8
+	ServiceRouterMatch                   [2]uint8
+	ServiceRouterQueryParamMatch         [5]uint8
+	ServiceRouterRoute                   [3]uint8
+	ServiceSplitterConfigEntry           [9]uint8
+	ServiceSplitterSplit                 [8]uint8
+	SessionEntry                         [13]uint8
+	SessionServiceCheck                  [3]uint8
+	Struct_Chain_PCompiledDiscoveryChain [2]uint8
+	Struct_ID_string                     [2]uint8
+	TCPRouteConfigEntry                  [11]uint8
+	TCPRouteService                      [4]uint8
+	TerminatingGatewayConfigEntry        [9]uint8
+	TerminatingGatewayService            [9]uint8
+	TxnOpError                           [3]uint8
+	TxnResult                            [5]uint8
+	UserEvent                            [9]uint8
+	Weights                              [3]uint8
+	txnResponse                          [3]uint8
+}
+
+// The keys of each struct type's fields as they follow another key.
+var (
+	fdecKeysACLAuthMethod                        = [...]string{",\"Name\":", ",\"Type\":", ",\"DisplayName\":", ",\"Description\":", ",\"MaxTokenTTL\":", ",\"TokenLocality\":", ",\"Config\":", ",\"Namespace\":", ",\"Partition\":", ",\"CreateIndex\":", ",\"ModifyIndex\":"}
+	fdecKeysACLAuthMethodListEntry               = [...]string{",\"Name\":", ",\"Type\":", ",\"DisplayName\":", ",\"Description\":", ",\"MaxTokenTTL\":", ",\"TokenLocality\":", ",\"Namespace\":", ",\"Partition\":", ",\"CreateIndex\":", ",\"ModifyIndex\":"}
+	fdecKeysACLBindingRule                       = [...]string{",\"ID\":", ",\"Description\":", ",\"AuthMethod\":", ",\"Selector\":", ",\"BindType\":", ",\"BindName\":", ",\"BindVars\":", ",\"Namespace\":", ",\"Partition\":", ",\"CreateIndex\":", ",\"ModifyIndex\":"}
+	fdecKeysACLLink                              = [...]string{",\"ID\":", ",\"Name\":"}
+	fdecKeysACLNodeIdentity                      = [...]string{",\"NodeName\":", ",\"Datacenter\":"}
+	fdecKeysACLPolicy                            = [...]string{",\"ID\":", ",\"Name\":", ",\"Description\":", ",\"Rules\":", ",\"Datacenters\":", ",\"Hash\":", ",\"Namespace\":", ",\"Partition\":", ",\"CreateIndex\":", ",\"ModifyIndex\":"}
+	fdecKeysACLPolicyListEntry                   = [...]string{",\"ID\":", ",\"Name\":", ",\"Description\":", ",\"Datacenters\":", ",\"Hash\":", ",\"Namespace\":", ",\"Partition\":", ",\"CreateIndex\":", ",\"ModifyIndex\":"}
+	fdecKeysACLRole                              = [...]string{",\"ID\":", ",\"Name\":", ",\"Description\":", ",\"Policies\":", ",\"ServiceIdentities\":", ",\"NodeIdentities\":", ",\"TemplatedPolicies\":", ",\"Hash\":", ",\"Namespace\":", ",\"Partition\":", ",\"CreateIndex\":", ",\"ModifyIndex\":"}
+	fdecKeysACLServiceIdentity                   = [...]string{",\"ServiceName\":", ",\"Datacenters\":"}
+	fdecKeysACLTemplatedPolicy                   = [...]string{",\"TemplateName\":", ",\"TemplateVariables\":", ",\"Datacenters\":"}
+	fdecKeysACLTemplatedPolicyTemplate           = [...]string{",\"TemplateName\":", ",\"Schema\":", ",\"Template\":", ",\"Description\":"}
+	fdecKeysACLTemplatedPolicyVariables          = [...]string{",\"name\":"}
+	fdecKeysACLToken                             = [...]string{",\"AccessorID\":", ",\"SecretID\":", ",\"Description\":", ",\"Policies\":", ",\"Roles\":", ",\"ServiceIdentities\":", ",\"NodeIdentities\":", ",\"TemplatedPolicies\":", ",\"Local\":", ",\"AuthMethod\":", ",\"ExpirationTime\":", ",\"ExpirationTTL\":", ",\"CreateTime\":", ",\"Hash\":", ",\"Namespace\":", ",\"Partition\":", ",\"AuthMethodNamespace\":", ",\"CreateIndex\":", ",\"ModifyIndex\":"}
+	fdecKeysACLTokenListEntry                    = [...]string{",\"AccessorID\":", ",\"SecretID\":", ",\"Description\":", ",\"Policies\":", ",\"Roles\":", ",\"ServiceIdentities\":", ",\"NodeIdentities\":", ",\"TemplatedPolicies\":", ",\"Local\":", ",\"AuthMethod\":", ",\"ExpirationTime\":", ",\"CreateTime\":", ",\"Hash\":", ",\"Namespace\":", ",\"Partition\":", ",\"AuthMethodNamespace\":", ",\"CreateIndex\":", ",\"ModifyIndex\":"}
+	fdecKeysAPIGatewayConfigEntry                = [...]string{",\"Kind\":", ",\"Name\":", ",\"Partition\":", ",\"Namespace\":", ",\"Meta\":", ",\"CreateIndex\":", ",\"ModifyIndex\":", ",\"Listeners\":", ",\"Status\":"}
+	fdecKeysAPIGatewayListener                   = [...]string{",\"Name\":", ",\"Hostname\":", ",\"Port\":", ",\"Protocol\":", ",\"TLS\":", ",\"Override\":", ",\"Default\":", ",\"MaxRequestHeadersKB\":"}
+	fdecKeysAPIGatewayPolicy                     = [...]string{",\"JWT\":"}
+	fdecKeysAPIGatewayTLS                        = [...]string{",\"Certificates\":", ",\"MinVersion\":", ",\"MaxVersion\":", ",\"CipherSuites\":"}
+	fdecKeysAgentLeafCert                        = [...]string{",\"SerialNumber\":", ",\"CertPEM\":", ",\"PrivateKeyPEM\":", ",\"Service\":", ",\"ServiceURI\":", ",\"Agent\":", ",\"AgentURI\":", ",\"Kind\":", ",\"KindURI\":", ",\"ValidAfter\":", ",\"ValidBefore\":", ",\"Namespace\":", ",\"Partition\":", ",\"CreateIndex\":", ",\"ModifyIndex\":"}
+	fdecKeysAgentMember                          = [...]string{",\"Name\":", ",\"Addr\":", ",\"Port\":", ",\"Tags\":", ",\"Status\":", ",\"ProtocolMin\":", ",\"ProtocolMax\":", ",\"ProtocolCur\":", ",\"DelegateMin\":", ",\"DelegateMax\":", ",\"DelegateCur\":"}
+	fdecKeysAgentServiceHealth                   = [...]string{",\"AggregatedStatus\":", ",\"Service\":", ",\"Checks\":"}
+	fdecKeysAutopilotConfiguration               = [...]string{",\"CleanupDeadServers\":", ",\"LastContactThreshold\":", ",\"MaxTrailingLogs\":", ",\"MinQuorum\":", ",\"ServerStabilizationTime\":", ",\"RedundancyZoneTag\":", ",\"DisableUpgradeMigration\":", ",\"UpgradeVersionTag\":", ",\"CreateIndex\":", ",\"ModifyIndex\":"}
+	fdecKeysAutopilotServer                      = [...]string{",\"ID\":", ",\"Name\":", ",\"Address\":", ",\"NodeStatus\":", ",\"Version\":", ",\"LastContact\":", ",\"LastTerm\":", ",\"LastIndex\":", ",\"Healthy\":", ",\"StableSince\":", ",\"RedundancyZone\":", ",\"UpgradeVersion\":", ",\"ReadReplica\":", ",\"Status\":", ",\"Meta\":", ",\"NodeType\":"}
+	fdecKeysAutopilotServerHealth                = [...]string{",\"ID\":", ",\"Name\":", ",\"Address\":", ",\"SerfStatus\":", ",\"Version\":", ",\"Leader\":", ",\"LastContact\":", ",\"LastTerm\":", ",\"LastIndex\":", ",\"Healthy\":", ",\"Voter\":", ",\"StableSince\":"}
+	fdecKeysCatalogGatewayService                = [...]string{",\"Gateway\":", ",\"Service\":", ",\"GatewayKind\":", ",\"Port\":", ",\"Protocol\":", ",\"Hosts\":", ",\"CAFile\":", ",\"CertFile\":", ",\"KeyFile\":", ",\"SNI\":", ",\"FromWildcard\":", ",\"ServiceKind\":", ",\"AutoHostRewrite\":", ",\"CreateIndex\":", ",\"ModifyIndex\":"}
+	fdecKeysCatalogNode                          = [...]string{",\"Node\":", ",\"Services\":"}
+	fdecKeysCatalogNodeServiceList               = [...]string{",\"Node\":", ",\"Services\":"}
+	fdecKeysCatalogServiceName                   = [...]string{",\"Name\":", ",\"Namespace\":", ",\"Partition\":"}
+	fdecKeysCompiledDiscoveryChain               = [...]string{",\"ServiceName\":", ",\"Namespace\":", ",\"Partition\":", ",\"Datacenter\":", ",\"CustomizationHash\":", ",\"Default\":", ",\"Protocol\":", ",\"ServiceMeta\":", ",\"EnvoyExtensions\":", ",\"StartNode\":", ",\"Nodes\":", ",\"Targets\":", ",\"AutoVirtualIPs\":", ",\"ManualVirtualIPs\":"}
+	fdecKeysConfigAccessLogs                     = [...]string{",\"Enabled\":", ",\"DisableListenerLogs\":", ",\"Type\":", ",\"Path\":", ",\"JSONFormat\":", ",\"TextFormat\":"}
+	fdecKeysConfigDestination                    = [...]string{",\"Addresses\":", ",\"Port\":"}
+	fdecKeysConfigEntryCondition                 = [...]string{",\"Type\":", ",\"Status\":", ",\"Reason\":", ",\"Message\":", ",\"Resource\":", ",\"LastTransitionTime\":"}
+	fdecKeysConfigEntryStatus                    = [...]string{",\"Conditions\":"}
+	fdecKeysConfigEnvoyExtension                 = [...]string{",\"Name\":", ",\"Required\":", ",\"Arguments\":", ",\"ConsulVersion\":", ",\"EnvoyVersion\":"}
+	fdecKeysConfigExpose                         = [...]string{",\"Checks\":", ",\"Paths\":"}
+	fdecKeysConfigExposePath                     = [...]string{",\"ListenerPort\":", ",\"Path\":", ",\"LocalPathPort\":", ",\"Protocol\":", ",\"ParsedFromCheck\":"}
+	fdecKeysConfigHTTPHeaderModifiers            = [...]string{",\"Add\":", ",\"Set\":", ",\"Remove\":"}
+	fdecKeysConfigInstanceRateLimits             = [...]string{",\"RequestsPerSecond\":", ",\"RequestsMaxBurst\":", ",\"Routes\":"}
+	fdecKeysConfigMeshGateway                    = [...]string{",\"Mode\":"}
+	fdecKeysConfigPassiveHealthCheck             = [...]string{",\"Interval\":", ",\"MaxFailures\":", ",\"EnforcingConsecutive5xx\":", ",\"MaxEjectionPercent\":", ",\"BaseEjectionTime\":"}
+	fdecKeysConfigRateLimits                     = [...]string{",\"InstanceLevel\":"}
+	fdecKeysConfigResourceReference              = [...]string{",\"Kind\":", ",\"Name\":", ",\"SectionName\":", ",\"Partition\":", ",\"Namespace\":"}
+	fdecKeysConfigRouteRateLimits                = [...]string{",\"PathExact\":", ",\"PathPrefix\":", ",\"PathRegex\":", ",\"RequestsPerSecond\":", ",\"RequestsMaxBurst\":"}
+	fdecKeysConfigTransparentProxy               = [...]string{",\"OutboundListenerPort\":", ",\"DialedDirectly\":"}
+	fdecKeysConfigUpstream                       = [...]string{",\"Name\":", ",\"Namespace\":", ",\"Partition\":", ",\"Peer\":", ",\"EnvoyListenerJSON\":", ",\"EnvoyClusterJSON\":", ",\"Protocol\":", ",\"ConnectTimeoutMs\":", ",\"Limits\":", ",\"PassiveHealthCheck\":", ",\"MeshGateway\":", ",\"BalanceOutboundConnections\":"}
+	fdecKeysConfigUpstreamLimits                 = [...]string{",\"MaxConnections\":", ",\"MaxPendingRequests\":", ",\"MaxConcurrentRequests\":"}
+	fdecKeysConfigUpstreams                      = [...]string{",\"Overrides\":", ",\"Defaults\":"}
+	fdecKeysConnectCARoot                        = [...]string{",\"ID\":", ",\"Name\":", ",\"SerialNumber\":", ",\"SigningKeyID\":", ",\"ExternalTrustDomain\":", ",\"NotBefore\":", ",\"NotAfter\":", ",\"RootCert\":", ",\"IntermediateCerts\":", ",\"Active\":", ",\"PrivateKeyType\":", ",\"PrivateKeyBits\":", ",\"CreateIndex\":", ",\"ModifyIndex\":"}
+	fdecKeysConnectCARoots                       = [...]string{",\"ActiveRootID\":", ",\"TrustDomain\":", ",\"Roots\":"}
+	fdecKeysControlPlaneRequestLimitConfigEntry  = [...]string{",\"Kind\":", ",\"Name\":", ",\"Partition\":", ",\"Namespace\":", ",\"Meta\":", ",\"CreateIndex\":", ",\"ModifyIndex\":", ",\"Mode\":", ",\"ReadRate\":", ",\"WriteRate\":", ",\"ACL\":", ",\"Catalog\":", ",\"ConfigEntry\":", ",\"ConnectCA\":", ",\"Coordinate\":", ",\"DiscoveryChain\":", ",\"ServerDiscovery\":", ",\"Health\":", ",\"Intention\":", ",\"KV\":", ",\"Tenancy\":", ",\"PreparedQuery\":", ",\"Session\":", ",\"Txn\":", ",\"AutoConfig\":", ",\"FederationState\":", ",\"Internal\":", ",\"PeerStream\":", ",\"Peering\":", ",\"DataPlane\":", ",\"DNS\":", ",\"Subscribe\":", ",\"Resource\":"}
+	fdecKeysControlPlaneRequestLimitRates        = [...]string{",\"ReadRate\":", ",\"WriteRate\":"}
+	fdecKeysCoordinate                           = [...]string{",\"Vec\":", ",\"Error\":", ",\"Adjustment\":", ",\"Height\":"}
+	fdecKeysCoordinateDatacenterMap              = [...]string{",\"Datacenter\":", ",\"AreaID\":", ",\"Coordinates\":"}
+	fdecKeysCoordinateEntry                      = [...]string{",\"Node\":", ",\"Segment\":", ",\"Partition\":", ",\"Coord\":"}
+	fdecKeysDiscoveryFailover                    = [...]string{",\"Targets\":", ",\"Policy\":", ",\"Regions\":"}
+	fdecKeysDiscoveryGraphNode                   = [...]string{",\"Type\":", ",\"Name\":", ",\"Routes\":", ",\"Splits\":", ",\"Resolver\":", ",\"LoadBalancer\":"}
+	fdecKeysDiscoveryLocality                    = [...]string{",\"Region\":", ",\"Zone\":"}
+	fdecKeysDiscoveryResolver                    = [...]string{",\"Default\":", ",\"ConnectTimeout\":", ",\"RequestTimeout\":", ",\"Target\":", ",\"Failover\":"}
+	fdecKeysDiscoveryRoute                       = [...]string{",\"Definition\":", ",\"NextNode\":", ",\"PrioritizeByLocality\":"}
+	fdecKeysDiscoverySplit                       = [...]string{",\"Definition\":", ",\"Weight\":", ",\"NextNode\":"}
+	fdecKeysDiscoveryTarget                      = [...]string{",\"ID\":", ",\"Service\":", ",\"ServiceSubset\":", ",\"Namespace\":", ",\"Partition\":", ",\"Datacenter\":", ",\"Peer\":", ",\"Locality\":", ",\"MeshGateway\":", ",\"Subset\":", ",\"TransparentProxy\":", ",\"ConnectTimeout\":", ",\"External\":", ",\"SNI\":", ",\"Name\":", ",\"PrioritizeByLocality\":"}
+	fdecKeysExportedService                      = [...]string{",\"Name\":", ",\"Namespace\":", ",\"Consumers\":"}
+	fdecKeysExportedServiceConsumer              = [...]string{",\"Partition\":", ",\"Peer\":", ",\"SamenessGroup\":"}
+	fdecKeysExportedServicesConfigEntry          = [...]string{",\"Kind\":", ",\"Name\":", ",\"Partition\":", ",\"Namespace\":", ",\"Meta\":", ",\"CreateIndex\":", ",\"ModifyIndex\":", ",\"Services\":"}
+	fdecKeysFileSystemCertificateConfigEntry     = [...]string{",\"Kind\":", ",\"Name\":", ",\"Partition\":", ",\"Namespace\":", ",\"Meta\":", ",\"CreateIndex\":", ",\"ModifyIndex\":", ",\"Certificate\":", ",\"PrivateKey\":"}
+	fdecKeysHTTPRouteConfigEntry                 = [...]string{",\"Kind\":", ",\"Name\":", ",\"Partition\":", ",\"Namespace\":", ",\"Meta\":", ",\"CreateIndex\":", ",\"ModifyIndex\":", ",\"Parents\":", ",\"Rules\":", ",\"Hostnames\":", ",\"Status\":"}
+	fdecKeysHTTPRouteFilters                     = [...]string{",\"Headers\":", ",\"URLRewrite\":", ",\"RetryFilter\":", ",\"TimeoutFilter\":", ",\"JWT\":"}
+	fdecKeysHTTPRouteHeaderMatch                 = [...]string{",\"Match\":", ",\"Name\":", ",\"Value\":"}
+	fdecKeysHTTPRouteMatch                       = [...]string{",\"Headers\":", ",\"Method\":", ",\"Path\":", ",\"Query\":"}
+	fdecKeysHTTPRoutePathMatch                   = [...]string{",\"Match\":", ",\"Value\":"}
+	fdecKeysHTTPRouteQueryMatch                  = [...]string{",\"Match\":", ",\"Name\":", ",\"Value\":"}
+	fdecKeysHTTPRouteResponseFilters             = [...]string{",\"Headers\":"}
+	fdecKeysHTTPRouteRetryFilter                 = [...]string{",\"NumRetries\":", ",\"RetryOn\":", ",\"RetryOnStatusCodes\":", ",\"RetryOnConnectFailure\":"}
+	fdecKeysHTTPRouteRule                        = [...]string{",\"Filters\":", ",\"ResponseFilters\":", ",\"Matches\":", ",\"Services\":"}
+	fdecKeysHTTPRouteService                     = [...]string{",\"Name\":", ",\"Weight\":", ",\"Filters\":", ",\"ResponseFilters\":", ",\"Partition\":", ",\"Namespace\":"}
+	fdecKeysHTTPRouteTimeoutFilter               = [...]string{",\"RequestTimeout\":", ",\"IdleTimeout\":"}
+	fdecKeysHTTPRouteURLRewrite                  = [...]string{",\"Path\":"}
+	fdecKeysHealthCheck                          = [...]string{",\"Node\":", ",\"CheckID\":", ",\"Name\":", ",\"Status\":", ",\"Notes\":", ",\"Output\":", ",\"ServiceID\":", ",\"ServiceName\":", ",\"ServiceTags\":", ",\"Type\":", ",\"Interval\":", ",\"Timeout\":", ",\"ExposedPort\":", ",\"PeerName\":", ",\"Definition\":", ",\"Namespace\":", ",\"Partition\":", ",\"CreateIndex\":", ",\"ModifyIndex\":"}
+	fdecKeysHealthCheckDefinition                = [...]string{",\"HTTP\":", ",\"TLSServerName\":", ",\"TLSSkipVerify\":", ",\"Header\":", ",\"Method\":", ",\"Body\":", ",\"DisableRedirects\":", ",\"TCP\":", ",\"TCPUseTLS\":", ",\"UDP\":", ",\"H2PING\":", ",\"H2PingUseTLS\":", ",\"OSService\":", ",\"GRPC\":", ",\"GRPCUseTLS\":", ",\"AliasNode\":", ",\"AliasService\":", ",\"ScriptArgs\":", ",\"OutputMaxSize\":", ",\"Interval\":", ",\"Timeout\":", ",\"TTL\":", ",\"DeregisterCriticalServiceAfter\":"}
+	fdecKeysImportedService                      = [...]string{",\"Service\":", ",\"Partition\":", ",\"Namespace\":", ",\"SourcePeer\":", ",\"SourcePartition\":"}
+	fdecKeysIngressGatewayConfigEntry            = [...]string{",\"Kind\":", ",\"Name\":", ",\"Partition\":", ",\"Namespace\":", ",\"Meta\":", ",\"CreateIndex\":", ",\"ModifyIndex\":", ",\"TLS\":", ",\"Listeners\":", ",\"Defaults\":"}
+	fdecKeysIngressGatewayDefaults               = [...]string{",\"MaxConnections\":", ",\"MaxPendingRequests\":", ",\"MaxConcurrentRequests\":", ",\"PassiveHealthCheck\":"}
+	fdecKeysIngressGatewayListener               = [...]string{",\"Port\":", ",\"Protocol\":", ",\"TLS\":", ",\"Services\":"}
+	fdecKeysIngressGatewaySDS                    = [...]string{",\"ClusterName\":", ",\"CertResource\":"}
+	fdecKeysIngressGatewayService                = [...]string{",\"Name\":", ",\"Namespace\":", ",\"Partition\":", ",\"Hosts\":", ",\"TLS\":", ",\"RequestHeaders\":", ",\"ResponseHeaders\":", ",\"MaxConnections\":", ",\"MaxPendingRequests\":", ",\"MaxConcurrentRequests\":", ",\"PassiveHealthCheck\":", ",\"Meta\":"}
+	fdecKeysIngressGatewayServiceTLS             = [...]string{",\"SDS\":"}
+	fdecKeysIngressGatewayTLS                    = [...]string{",\"Enabled\":", ",\"SDS\":", ",\"TLSMinVersion\":", ",\"TLSMaxVersion\":", ",\"CipherSuites\":"}
+	fdecKeysInlineCertificateConfigEntry         = [...]string{",\"Kind\":", ",\"Name\":", ",\"Partition\":", ",\"Namespace\":", ",\"Meta\":", ",\"CreateIndex\":", ",\"ModifyIndex\":", ",\"Certificate\":", ",\"PrivateKey\":"}
+	fdecKeysIntention                            = [...]string{",\"ID\":", ",\"Description\":", ",\"SourceName\":", ",\"DestinationName\":", ",\"SourceNS\":", ",\"DestinationNS\":", ",\"SourcePartition\":", ",\"DestinationPartition\":", ",\"SourcePeer\":", ",\"SourceSamenessGroup\":", ",\"SourceType\":", ",\"Action\":", ",\"Permissions\":", ",\"JWT\":", ",\"Meta\":", ",\"Precedence\":", ",\"CreatedAt\":", ",\"UpdatedAt\":", ",\"CreateIndex\":", ",\"ModifyIndex\":"}
+	fdecKeysJWTProviderCacheConfig               = [...]string{",\"Size\":"}
+	fdecKeysJWTProviderCertProviderInstance      = [...]string{",\"InstanceName\":", ",\"CertificateName\":"}
+	fdecKeysJWTProviderConfigEntry               = [...]string{",\"Kind\":", ",\"Name\":", ",\"Partition\":", ",\"Namespace\":", ",\"Meta\":", ",\"CreateIndex\":", ",\"ModifyIndex\":", ",\"JSONWebKeySet\":", ",\"Issuer\":", ",\"Audiences\":", ",\"Locations\":", ",\"Forwarding\":", ",\"ClockSkewSeconds\":", ",\"CacheConfig\":"}
+	fdecKeysJWTProviderForwarding                = [...]string{",\"HeaderName\":", ",\"PadForwardPayloadHeader\":"}
+	fdecKeysJWTProviderJWKSCluster               = [...]string{",\"DiscoveryType\":", ",\"TLSCertificates\":", ",\"ConnectTimeout\":"}
+	fdecKeysJWTProviderKeySet                    = [...]string{",\"Local\":", ",\"Remote\":"}
+	fdecKeysJWTProviderLocalKeySet               = [...]string{",\"JWKS\":", ",\"Filename\":"}
+	fdecKeysJWTProviderLocation                  = [...]string{",\"Header\":", ",\"QueryParam\":", ",\"Cookie\":"}
+	fdecKeysJWTProviderLocationCookie            = [...]string{",\"Name\":"}
+	fdecKeysJWTProviderLocationHeader            = [...]string{",\"Name\":", ",\"ValuePrefix\":", ",\"Forward\":"}
+	fdecKeysJWTProviderLocationQueryParam        = [...]string{",\"Name\":"}
+	fdecKeysJWTProviderRemoteKeySet              = [...]string{",\"URI\":", ",\"RequestTimeoutMs\":", ",\"CacheDuration\":", ",\"FetchAsynchronously\":", ",\"UseSNI\":", ",\"RetryPolicy\":", ",\"JWKSCluster\":"}
+	fdecKeysJWTProviderRetryBackOff              = [...]string{",\"BaseInterval\":", ",\"MaxInterval\":"}
+	fdecKeysJWTProviderRetryPolicy               = [...]string{",\"NumRetries\":", ",\"RetryPolicyBackOff\":"}
+	fdecKeysJWTProviderTLSCertificates           = [...]string{",\"CaCertificateProviderInstance\":", ",\"TrustedCA\":"}
+	fdecKeysJWTProviderTrustedCA                 = [...]string{",\"Filename\":", ",\"EnvironmentVariable\":", ",\"InlineString\":", ",\"InlineBytes\":"}
+	fdecKeysKVPair                               = [...]string{",\"Key\":", ",\"CreateIndex\":", ",\"ModifyIndex\":", ",\"LockIndex\":", ",\"Flags\":", ",\"Value\":", ",\"Session\":", ",\"Namespace\":", ",\"Partition\":"}
+	fdecKeysKeyringResponse                      = [...]string{",\"WAN\":", ",\"Datacenter\":", ",\"Segment\":", ",\"Partition\":", ",\"Messages\":", ",\"Keys\":", ",\"PrimaryKeys\":", ",\"NumNodes\":"}
+	fdecKeysLocality                             = [...]string{",\"Region\":", ",\"Zone\":"}
+	fdecKeysNode                                 = [...]string{",\"ID\":", ",\"Node\":", ",\"Address\":", ",\"Datacenter\":", ",\"Partition\":", ",\"PeerName\":", ",\"TaggedAddresses\":", ",\"Meta\":", ",\"Locality\":", ",\"CreateIndex\":", ",\"ModifyIndex\":"}
+	fdecKeysNodeService                          = [...]string{",\"Kind\":", ",\"ID\":", ",\"Service\":", ",\"Tags\":", ",\"Address\":", ",\"TaggedAddresses\":", ",\"Meta\":", ",\"Port\":", ",\"SocketPath\":", ",\"Weights\":", ",\"EnableTagOverride\":", ",\"Locality\":", ",\"Proxy\":", ",\"Connect\":", ",\"PeerName\":", ",\"Namespace\":", ",\"Partition\":", ",\"Datacenter\":", ",\"ContentHash\":", ",\"CreateIndex\":", ",\"ModifyIndex\":"}
+	fdecKeysOperatorServiceUsage                 = [...]string{",\"Nodes\":", ",\"Services\":", ",\"ServiceInstances\":", ",\"ConnectServiceInstances\":", ",\"BillableServiceInstances\":", ",\"PartitionNamespaceServices\":", ",\"PartitionNamespaceServiceInstances\":", ",\"PartitionNamespaceConnectServiceInstances\":", ",\"PartitionNamespaceBillableServiceInstances\":"}
+	fdecKeysOperatorUsage                        = [...]string{",\"Usage\":"}
+	fdecKeysPeering                              = [...]string{",\"ID\":", ",\"Name\":", ",\"Partition\":", ",\"DeletedAt\":", ",\"Meta\":", ",\"State\":", ",\"PeerID\":", ",\"PeerCAPems\":", ",\"PeerServerName\":", ",\"PeerServerAddresses\":", ",\"StreamStatus\":", ",\"Remote\":", ",\"CreateIndex\":", ",\"ModifyIndex\":"}
+	fdecKeysPeeringLocality                      = [...]string{",\"Region\":", ",\"Zone\":"}
+	fdecKeysPeeringRemote                        = [...]string{",\"Partition\":", ",\"Datacenter\":", ",\"Locality\":"}
+	fdecKeysPeeringStreamStatus                  = [...]string{",\"ImportedServices\":", ",\"ExportedServices\":", ",\"LastHeartbeat\":", ",\"LastReceive\":", ",\"LastSend\":"}
+	fdecKeysPreparedQuery                        = [...]string{",\"ID\":", ",\"Name\":", ",\"Session\":", ",\"Token\":", ",\"Service\":", ",\"DNS\":", ",\"Template\":", ",\"CreateIndex\":", ",\"ModifyIndex\":"}
+	fdecKeysPreparedQueryDNS                     = [...]string{",\"TTL\":"}
+	fdecKeysPreparedQueryFailover                = [...]string{",\"NearestN\":", ",\"Datacenters\":", ",\"Targets\":"}
+	fdecKeysPreparedQueryFailoverTarget          = [...]string{",\"Peer\":", ",\"Datacenter\":", ",\"Namespace\":", ",\"Partition\":"}
+	fdecKeysPreparedQueryService                 = [...]string{",\"Service\":", ",\"SamenessGroup\":", ",\"Failover\":", ",\"OnlyPassing\":", ",\"IgnoreCheckIDs\":", ",\"Near\":", ",\"Tags\":", ",\"NodeMeta\":", ",\"ServiceMeta\":", ",\"Connect\":", ",\"Peer\":", ",\"Namespace\":", ",\"Partition\":"}
+	fdecKeysPreparedQueryTemplate                = [...]string{",\"Type\":", ",\"Regexp\":", ",\"RemoveEmptyTags\":"}
+	fdecKeysProxyConfigEntry                     = [...]string{",\"Kind\":", ",\"Name\":", ",\"Partition\":", ",\"Namespace\":", ",\"Meta\":", ",\"CreateIndex\":", ",\"ModifyIndex\":", ",\"Config\":", ",\"Mode\":", ",\"TransparentProxy\":", ",\"MutualTLSMode\":", ",\"MeshGateway\":", ",\"Expose\":", ",\"AccessLogs\":", ",\"EnvoyExtensions\":", ",\"FailoverPolicy\":", ",\"PrioritizeByLocality\":"}
+	fdecKeysProxyUpstream                        = [...]string{",\"DestinationType\":", ",\"DestinationNamespace\":", ",\"DestinationPartition\":", ",\"DestinationPeer\":", ",\"DestinationName\":", ",\"Datacenter\":", ",\"LocalBindAddress\":", ",\"LocalBindPort\":", ",\"Config\":"}
+	fdecKeysResolvedExportedConsumers            = [...]string{",\"Peers\":", ",\"Partitions\":"}
+	fdecKeysResolvedExportedService              = [...]string{",\"Service\":", ",\"Partition\":", ",\"Namespace\":", ",\"Consumers\":"}
+	fdecKeysSamenessGroupConfigEntry             = [...]string{",\"Kind\":", ",\"Name\":", ",\"Partition\":", ",\"Namespace\":", ",\"Meta\":", ",\"CreateIndex\":", ",\"ModifyIndex\":", ",\"DefaultForFailover\":", ",\"IncludeLocal\":", ",\"Members\":"}
+	fdecKeysSamenessGroupMember                  = [...]string{",\"Partition\":", ",\"Peer\":"}
+	fdecKeysServiceAddress                       = [...]string{",\"Address\":", ",\"Port\":"}
+	fdecKeysServiceConnect                       = [...]string{",\"Native\":"}
+	fdecKeysServiceDefaultsConfigEntry           = [...]string{",\"Kind\":", ",\"Name\":", ",\"Partition\":", ",\"Namespace\":", ",\"Meta\":", ",\"CreateIndex\":", ",\"ModifyIndex\":", ",\"Protocol\":", ",\"Mode\":", ",\"TransparentProxy\":", ",\"MutualTLSMode\":", ",\"MeshGateway\":", ",\"Expose\":", ",\"ExternalSNI\":", ",\"UpstreamConfig\":", ",\"Destination\":", ",\"MaxInboundConnections\":", ",\"LocalConnectTimeoutMs\":", ",\"LocalRequestTimeoutMs\":", ",\"BalanceInboundConnections\":", ",\"RateLimits\":", ",\"EnvoyExtensions\":"}
+	fdecKeysServiceEntry                         = [...]string{",\"Node\":", ",\"Service\":", ",\"Checks\":"}
+	fdecKeysServiceIntentionsConfigEntry         = [...]string{",\"Kind\":", ",\"Name\":", ",\"Partition\":", ",\"Namespace\":", ",\"Meta\":", ",\"CreateIndex\":", ",\"ModifyIndex\":", ",\"Sources\":", ",\"JWT\":"}
+	fdecKeysServiceIntentionsHTTPPermission      = [...]string{",\"PathExact\":", ",\"PathPrefix\":", ",\"PathRegex\":", ",\"Header\":", ",\"Methods\":"}
+	fdecKeysServiceIntentionsHeaderPermission    = [...]string{",\"Name\":", ",\"Present\":", ",\"Exact\":", ",\"Prefix\":", ",\"Suffix\":", ",\"Regex\":", ",\"Invert\":"}
+	fdecKeysServiceIntentionsJWT                 = [...]string{",\"Providers\":"}
+	fdecKeysServiceIntentionsJWTClaim            = [...]string{",\"Path\":", ",\"Value\":"}
+	fdecKeysServiceIntentionsJWTProvider         = [...]string{",\"Name\":", ",\"VerifyClaims\":"}
+	fdecKeysServiceIntentionsPermission          = [...]string{",\"Action\":", ",\"HTTP\":", ",\"JWT\":"}
+	fdecKeysServiceIntentionsSource              = [...]string{",\"Name\":", ",\"Namespace\":", ",\"Partition\":", ",\"Peer\":", ",\"SamenessGroup\":", ",\"Action\":", ",\"Permissions\":", ",\"Precedence\":", ",\"Type\":", ",\"Description\":", ",\"LegacyID\":", ",\"LegacyMeta\":", ",\"LegacyCreateTime\":", ",\"LegacyUpdateTime\":"}
+	fdecKeysServiceNode                          = [...]string{",\"ID\":", ",\"Node\":", ",\"Address\":", ",\"Datacenter\":", ",\"TaggedAddresses\":", ",\"NodeMeta\":", ",\"ServiceKind\":", ",\"ServiceID\":", ",\"ServiceName\":", ",\"ServiceTags\":", ",\"ServiceAddress\":", ",\"ServiceTaggedAddresses\":", ",\"ServiceWeights\":", ",\"ServiceMeta\":", ",\"ServicePort\":", ",\"ServiceSocketPath\":", ",\"ServiceEnableTagOverride\":", ",\"ServiceProxy\":", ",\"ServiceConnect\":", ",\"ServiceLocality\":", ",\"PeerName\":", ",\"Namespace\":", ",\"Partition\":", ",\"CreateIndex\":", ",\"ModifyIndex\":"}
+	fdecKeysServiceProxy                         = [...]string{",\"DestinationServiceName\":", ",\"DestinationServiceID\":", ",\"LocalServiceAddress\":", ",\"LocalServicePort\":", ",\"LocalServiceSocketPath\":", ",\"Mode\":", ",\"Config\":", ",\"Upstreams\":"}
+	fdecKeysServiceResolverConfigEntry           = [...]string{",\"Kind\":", ",\"Name\":", ",\"Partition\":", ",\"Namespace\":", ",\"Meta\":", ",\"CreateIndex\":", ",\"ModifyIndex\":", ",\"DefaultSubset\":", ",\"Subsets\":", ",\"Redirect\":", ",\"Failover\":", ",\"PrioritizeByLocality\":", ",\"ConnectTimeout\":", ",\"RequestTimeout\":", ",\"LoadBalancer\":"}
+	fdecKeysServiceResolverCookieConfig          = [...]string{",\"Session\":", ",\"TTL\":", ",\"Path\":"}
+	fdecKeysServiceResolverFailover              = [...]string{",\"Service\":", ",\"ServiceSubset\":", ",\"Namespace\":", ",\"Datacenters\":", ",\"Targets\":", ",\"Policy\":", ",\"SamenessGroup\":"}
+	fdecKeysServiceResolverFailoverPolicy        = [...]string{",\"Mode\":", ",\"Regions\":"}
+	fdecKeysServiceResolverFailoverTarget        = [...]string{",\"Service\":", ",\"ServiceSubset\":", ",\"Partition\":", ",\"Namespace\":", ",\"Datacenter\":", ",\"Peer\":"}
+	fdecKeysServiceResolverHashPolicy            = [...]string{",\"Field\":", ",\"FieldValue\":", ",\"CookieConfig\":", ",\"SourceIP\":", ",\"Terminal\":"}
+	fdecKeysServiceResolverLeastRequest          = [...]string{",\"ChoiceCount\":"}
+	fdecKeysServiceResolverLoadBalancer          = [...]string{",\"Policy\":", ",\"RingHashConfig\":", ",\"LeastRequestConfig\":", ",\"HashPolicies\":"}
+	fdecKeysServiceResolverPrioritizeByLocality  = [...]string{",\"Mode\":"}
+	fdecKeysServiceResolverRedirect              = [...]string{",\"Service\":", ",\"ServiceSubset\":", ",\"Namespace\":", ",\"Partition\":", ",\"Datacenter\":", ",\"Peer\":", ",\"SamenessGroup\":"}
+	fdecKeysServiceResolverRingHash              = [...]string{",\"MinimumRingSize\":", ",\"MaximumRingSize\":"}
+	fdecKeysServiceResolverSubset                = [...]string{",\"Filter\":", ",\"OnlyPassing\":"}
+	fdecKeysServiceRouterConfigEntry             = [...]string{",\"Kind\":", ",\"Name\":", ",\"Partition\":", ",\"Namespace\":", ",\"Meta\":", ",\"CreateIndex\":", ",\"ModifyIndex\":", ",\"Routes\":"}
+	fdecKeysServiceRouterDestination             = [...]string{",\"Service\":", ",\"ServiceSubset\":", ",\"Namespace\":", ",\"Partition\":", ",\"PrefixRewrite\":", ",\"RequestTimeout\":", ",\"IdleTimeout\":", ",\"NumRetries\":", ",\"RetryOnConnectFailure\":", ",\"RetryOn\":", ",\"RetryOnStatusCodes\":", ",\"RequestHeaders\":", ",\"ResponseHeaders\":"}
+	fdecKeysServiceRouterHTTPMatch               = [...]string{",\"PathExact\":", ",\"PathPrefix\":", ",\"PathRegex\":", ",\"CaseInsensitive\":", ",\"Header\":", ",\"QueryParam\":", ",\"Methods\":"}
+	fdecKeysServiceRouterHeaderMatch             = [...]string{",\"Name\":", ",\"Present\":", ",\"Exact\":", ",\"Prefix\":", ",\"Suffix\":", ",\"Regex\":", ",\"Invert\":"}
+	fdecKeysServiceRouterMatch                   = [...]string{",\"HTTP\":"}
+	fdecKeysServiceRouterQueryParamMatch         = [...]string{",\"Name\":", ",\"Present\":", ",\"Exact\":", ",\"Regex\":"}
+	fdecKeysServiceRouterRoute                   = [...]string{",\"Match\":", ",\"Destination\":"}
+	fdecKeysServiceSplitterConfigEntry           = [...]string{",\"Kind\":", ",\"Name\":", ",\"Partition\":", ",\"Namespace\":", ",\"Meta\":", ",\"CreateIndex\":", ",\"ModifyIndex\":", ",\"Splits\":"}
+	fdecKeysServiceSplitterSplit                 = [...]string{",\"Weight\":", ",\"Service\":", ",\"ServiceSubset\":", ",\"Namespace\":", ",\"Partition\":", ",\"RequestHeaders\":", ",\"ResponseHeaders\":"}
+	fdecKeysSessionEntry                         = [...]string{",\"ID\":", ",\"Name\":", ",\"Node\":", ",\"LockDelay\":", ",\"Behavior\":", ",\"TTL\":", ",\"NodeChecks\":", ",\"ServiceChecks\":", ",\"Namespace\":", ",\"Partition\":", ",\"CreateIndex\":", ",\"ModifyIndex\":"}
+	fdecKeysSessionServiceCheck                  = [...]string{",\"ID\":", ",\"Namespace\":"}
+	fdecKeysStruct_Chain_PCompiledDiscoveryChain = [...]string{",\"Chain\":"}
+	fdecKeysStruct_ID_string                     = [...]string{",\"ID\":"}
+	fdecKeysTCPRouteConfigEntry                  = [...]string{",\"Kind\":", ",\"Name\":", ",\"Partition\":", ",\"Namespace\":", ",\"Meta\":", ",\"CreateIndex\":", ",\"ModifyIndex\":", ",\"Parents\":", ",\"Services\":", ",\"Status\":"}
+	fdecKeysTCPRouteService                      = [...]string{",\"Name\":", ",\"Partition\":", ",\"Namespace\":"}
+	fdecKeysTerminatingGatewayConfigEntry        = [...]string{",\"Kind\":", ",\"Name\":", ",\"Partition\":", ",\"Namespace\":", ",\"Meta\":", ",\"CreateIndex\":", ",\"ModifyIndex\":", ",\"Services\":"}
+	fdecKeysTerminatingGatewayService            = [...]string{",\"Name\":", ",\"Namespace\":", ",\"Partition\":", ",\"CAFile\":", ",\"CertFile\":", ",\"KeyFile\":", ",\"SNI\":", ",\"DisableAutoHostRewrite\":"}
+	fdecKeysTxnOpError                           = [...]string{",\"OpIndex\":", ",\"What\":"}
+	fdecKeysTxnResult                            = [...]string{",\"KV\":", ",\"Node\":", ",\"Service\":", ",\"Check\":"}
+	fdecKeysUserEvent                            = [...]string{",\"ID\":", ",\"Name\":", ",\"Payload\":", ",\"NodeFilter\":", ",\"ServiceFilter\":", ",\"TagFilter\":", ",\"Version\":", ",\"LTime\":"}
+	fdecKeysWeights                              = [...]string{",\"Passing\":", ",\"Warning\":"}
+	fdecKeystxnResponse                          = [...]string{",\"Results\":", ",\"Errors\":"}
+)
+
 // fdecStacks holds the elements of the arrays and objects being read, by type.
 type fdecStacks struct {
 	Mstring_Mstring_Mstring_int         []fdecPair[string, map[string]map[string]int]
@@ -1356,47 +1718,81 @@ func fdecRACLAuthMethod(d *fdec, v *ACLAuthMethod) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ACLAuthMethod
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysACLAuthMethod[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Name":
+				f = 0
+			case "Type":
+				f = 1
+			case "DisplayName":
+				f = 2
+			case "Description":
+				f = 3
+			case "MaxTokenTTL":
+				f = 4
+			case "TokenLocality":
+				f = 5
+			case "Config":
+				f = 6
+			case "Namespace":
+				f = 7
+			case "Partition":
+				f = 8
+			case "CreateIndex":
+				f = 9
+			case "ModifyIndex":
+				f = 10
+			default:
+				d.unknown(key, "Name Type DisplayName Description MaxTokenTTL TokenLocality Config Namespace Partition CreateIndex ModifyIndex")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Name":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Name)
-		case "Type":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Type)
-		case "DisplayName":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.DisplayName)
-		case "Description":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.Description)
-		case "MaxTokenTTL":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecDuration(d, &v.MaxTokenTTL)
-		case "TokenLocality":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecStr[string](d, &v.TokenLocality)
-		case "Config":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecRMstring_any(d, &v.Config)
-		case "Namespace":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecStr[string](d, &v.Namespace)
-		case "Partition":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecStr[string](d, &v.Partition)
-		case "CreateIndex":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecUint[uint64](d, &v.CreateIndex)
-		case "ModifyIndex":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecUint[uint64](d, &v.ModifyIndex)
-		default:
-			d.unknown(key, "Name Type DisplayName Description MaxTokenTTL TokenLocality Config Namespace Partition CreateIndex ModifyIndex")
 		}
 	}
 }
@@ -1406,44 +1802,76 @@ func fdecRACLAuthMethodListEntry(d *fdec, v *ACLAuthMethodListEntry) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ACLAuthMethodListEntry
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysACLAuthMethodListEntry[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Name":
+				f = 0
+			case "Type":
+				f = 1
+			case "DisplayName":
+				f = 2
+			case "Description":
+				f = 3
+			case "MaxTokenTTL":
+				f = 4
+			case "TokenLocality":
+				f = 5
+			case "Namespace":
+				f = 6
+			case "Partition":
+				f = 7
+			case "CreateIndex":
+				f = 8
+			case "ModifyIndex":
+				f = 9
+			default:
+				d.unknown(key, "Name Type DisplayName Description MaxTokenTTL TokenLocality Namespace Partition CreateIndex ModifyIndex")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Name":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Name)
-		case "Type":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Type)
-		case "DisplayName":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.DisplayName)
-		case "Description":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.Description)
-		case "MaxTokenTTL":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecDuration(d, &v.MaxTokenTTL)
-		case "TokenLocality":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecStr[string](d, &v.TokenLocality)
-		case "Namespace":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecStr[string](d, &v.Namespace)
-		case "Partition":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecStr[string](d, &v.Partition)
-		case "CreateIndex":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecUint[uint64](d, &v.CreateIndex)
-		case "ModifyIndex":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecUint[uint64](d, &v.ModifyIndex)
-		default:
-			d.unknown(key, "Name Type DisplayName Description MaxTokenTTL TokenLocality Namespace Partition CreateIndex ModifyIndex")
 		}
 	}
 }
@@ -1453,47 +1881,81 @@ func fdecRACLBindingRule(d *fdec, v *ACLBindingRule) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ACLBindingRule
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysACLBindingRule[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "ID":
+				f = 0
+			case "Description":
+				f = 1
+			case "AuthMethod":
+				f = 2
+			case "Selector":
+				f = 3
+			case "BindType":
+				f = 4
+			case "BindName":
+				f = 5
+			case "BindVars":
+				f = 6
+			case "Namespace":
+				f = 7
+			case "Partition":
+				f = 8
+			case "CreateIndex":
+				f = 9
+			case "ModifyIndex":
+				f = 10
+			default:
+				d.unknown(key, "ID Description AuthMethod Selector BindType BindName BindVars Namespace Partition CreateIndex ModifyIndex")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "ID":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ID)
-		case "Description":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Description)
-		case "AuthMethod":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.AuthMethod)
-		case "Selector":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.Selector)
-		case "BindType":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[ACLBindType](d, &v.BindType)
-		case "BindName":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecStr[string](d, &v.BindName)
-		case "BindVars":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecRPACLTemplatedPolicyVariables(d, &v.BindVars)
-		case "Namespace":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecStr[string](d, &v.Namespace)
-		case "Partition":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecStr[string](d, &v.Partition)
-		case "CreateIndex":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecUint[uint64](d, &v.CreateIndex)
-		case "ModifyIndex":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecUint[uint64](d, &v.ModifyIndex)
-		default:
-			d.unknown(key, "ID Description AuthMethod Selector BindType BindName BindVars Namespace Partition CreateIndex ModifyIndex")
 		}
 	}
 }
@@ -1503,20 +1965,36 @@ func fdecRACLLink(d *fdec, v *ACLLink) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ACLLink
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysACLLink[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "ID":
+				f = 0
+			case "Name":
+				f = 1
+			default:
+				d.unknown(key, "ID Name")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "ID":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ID)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Name)
-		default:
-			d.unknown(key, "ID Name")
 		}
 	}
 }
@@ -1526,20 +2004,36 @@ func fdecRACLNodeIdentity(d *fdec, v *ACLNodeIdentity) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ACLNodeIdentity
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysACLNodeIdentity[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "NodeName":
+				f = 0
+			case "Datacenter":
+				f = 1
+			default:
+				d.unknown(key, "NodeName Datacenter")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "NodeName":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.NodeName)
-		case "Datacenter":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Datacenter)
-		default:
-			d.unknown(key, "NodeName Datacenter")
 		}
 	}
 }
@@ -1549,44 +2043,76 @@ func fdecRACLPolicy(d *fdec, v *ACLPolicy) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ACLPolicy
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysACLPolicy[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "ID":
+				f = 0
+			case "Name":
+				f = 1
+			case "Description":
+				f = 2
+			case "Rules":
+				f = 3
+			case "Datacenters":
+				f = 4
+			case "Hash":
+				f = 5
+			case "Namespace":
+				f = 6
+			case "Partition":
+				f = 7
+			case "CreateIndex":
+				f = 8
+			case "ModifyIndex":
+				f = 9
+			default:
+				d.unknown(key, "ID Name Description Rules Datacenters Hash Namespace Partition CreateIndex ModifyIndex")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "ID":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ID)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Name)
-		case "Description":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Description)
-		case "Rules":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.Rules)
-		case "Datacenters":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRSstring(d, &v.Datacenters)
-		case "Hash":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecBytes(d, &v.Hash)
-		case "Namespace":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecStr[string](d, &v.Namespace)
-		case "Partition":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecStr[string](d, &v.Partition)
-		case "CreateIndex":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecUint[uint64](d, &v.CreateIndex)
-		case "ModifyIndex":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecUint[uint64](d, &v.ModifyIndex)
-		default:
-			d.unknown(key, "ID Name Description Rules Datacenters Hash Namespace Partition CreateIndex ModifyIndex")
 		}
 	}
 }
@@ -1596,41 +2122,71 @@ func fdecRACLPolicyListEntry(d *fdec, v *ACLPolicyListEntry) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ACLPolicyListEntry
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysACLPolicyListEntry[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "ID":
+				f = 0
+			case "Name":
+				f = 1
+			case "Description":
+				f = 2
+			case "Datacenters":
+				f = 3
+			case "Hash":
+				f = 4
+			case "Namespace":
+				f = 5
+			case "Partition":
+				f = 6
+			case "CreateIndex":
+				f = 7
+			case "ModifyIndex":
+				f = 8
+			default:
+				d.unknown(key, "ID Name Description Datacenters Hash Namespace Partition CreateIndex ModifyIndex")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "ID":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ID)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Name)
-		case "Description":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Description)
-		case "Datacenters":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecRSstring(d, &v.Datacenters)
-		case "Hash":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecBytes(d, &v.Hash)
-		case "Namespace":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecStr[string](d, &v.Namespace)
-		case "Partition":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecStr[string](d, &v.Partition)
-		case "CreateIndex":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecUint[uint64](d, &v.CreateIndex)
-		case "ModifyIndex":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecUint[uint64](d, &v.ModifyIndex)
-		default:
-			d.unknown(key, "ID Name Description Datacenters Hash Namespace Partition CreateIndex ModifyIndex")
 		}
 	}
 }
@@ -1640,50 +2196,86 @@ func fdecRACLRole(d *fdec, v *ACLRole) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ACLRole
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysACLRole[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "ID":
+				f = 0
+			case "Name":
+				f = 1
+			case "Description":
+				f = 2
+			case "Policies":
+				f = 3
+			case "ServiceIdentities":
+				f = 4
+			case "NodeIdentities":
+				f = 5
+			case "TemplatedPolicies":
+				f = 6
+			case "Hash":
+				f = 7
+			case "Namespace":
+				f = 8
+			case "Partition":
+				f = 9
+			case "CreateIndex":
+				f = 10
+			case "ModifyIndex":
+				f = 11
+			default:
+				d.unknown(key, "ID Name Description Policies ServiceIdentities NodeIdentities TemplatedPolicies Hash Namespace Partition CreateIndex ModifyIndex")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "ID":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ID)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Name)
-		case "Description":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Description)
-		case "Policies":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecRSACLLink(d, &v.Policies)
-		case "ServiceIdentities":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRSACLServiceIdentity(d, &v.ServiceIdentities)
-		case "NodeIdentities":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecRSACLNodeIdentity(d, &v.NodeIdentities)
-		case "TemplatedPolicies":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecRSACLTemplatedPolicy(d, &v.TemplatedPolicies)
-		case "Hash":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecBytes(d, &v.Hash)
-		case "Namespace":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecStr[string](d, &v.Namespace)
-		case "Partition":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecStr[string](d, &v.Partition)
-		case "CreateIndex":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecUint[uint64](d, &v.CreateIndex)
-		case "ModifyIndex":
+		case 11:
 			d.once(&seen[0], 1<<11)
 			fdecUint[uint64](d, &v.ModifyIndex)
-		default:
-			d.unknown(key, "ID Name Description Policies ServiceIdentities NodeIdentities TemplatedPolicies Hash Namespace Partition CreateIndex ModifyIndex")
 		}
 	}
 }
@@ -1693,20 +2285,36 @@ func fdecRACLServiceIdentity(d *fdec, v *ACLServiceIdentity) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ACLServiceIdentity
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysACLServiceIdentity[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "ServiceName":
+				f = 0
+			case "Datacenters":
+				f = 1
+			default:
+				d.unknown(key, "ServiceName Datacenters")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "ServiceName":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ServiceName)
-		case "Datacenters":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRSstring(d, &v.Datacenters)
-		default:
-			d.unknown(key, "ServiceName Datacenters")
 		}
 	}
 }
@@ -1716,23 +2324,41 @@ func fdecRACLTemplatedPolicy(d *fdec, v *ACLTemplatedPolicy) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ACLTemplatedPolicy
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysACLTemplatedPolicy[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "TemplateName":
+				f = 0
+			case "TemplateVariables":
+				f = 1
+			case "Datacenters":
+				f = 2
+			default:
+				d.unknown(key, "TemplateName TemplateVariables Datacenters")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "TemplateName":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.TemplateName)
-		case "TemplateVariables":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRPACLTemplatedPolicyVariables(d, &v.TemplateVariables)
-		case "Datacenters":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecRSstring(d, &v.Datacenters)
-		default:
-			d.unknown(key, "TemplateName TemplateVariables Datacenters")
 		}
 	}
 }
@@ -1742,26 +2368,46 @@ func fdecRACLTemplatedPolicyTemplate(d *fdec, v *ACLTemplatedPolicyTemplate) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ACLTemplatedPolicyTemplate
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysACLTemplatedPolicyTemplate[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "TemplateName":
+				f = 0
+			case "Schema":
+				f = 1
+			case "Template":
+				f = 2
+			case "Description":
+				f = 3
+			default:
+				d.unknown(key, "TemplateName Schema Template Description")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "TemplateName":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.TemplateName)
-		case "Schema":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Schema)
-		case "Template":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Template)
-		case "Description":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.Description)
-		default:
-			d.unknown(key, "TemplateName Schema Template Description")
 		}
 	}
 }
@@ -1771,17 +2417,31 @@ func fdecRACLTemplatedPolicyVariables(d *fdec, v *ACLTemplatedPolicyVariables) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ACLTemplatedPolicyVariables
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysACLTemplatedPolicyVariables[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "name":
+				f = 0
+			default:
+				d.unknown(key, "name")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "name":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Name)
-		default:
-			d.unknown(key, "name")
 		}
 	}
 }
@@ -1791,71 +2451,121 @@ func fdecRACLToken(d *fdec, v *ACLToken) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ACLToken
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysACLToken[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "AccessorID":
+				f = 0
+			case "SecretID":
+				f = 1
+			case "Description":
+				f = 2
+			case "Policies":
+				f = 3
+			case "Roles":
+				f = 4
+			case "ServiceIdentities":
+				f = 5
+			case "NodeIdentities":
+				f = 6
+			case "TemplatedPolicies":
+				f = 7
+			case "Local":
+				f = 8
+			case "AuthMethod":
+				f = 9
+			case "ExpirationTime":
+				f = 10
+			case "ExpirationTTL":
+				f = 11
+			case "CreateTime":
+				f = 12
+			case "Hash":
+				f = 13
+			case "Namespace":
+				f = 14
+			case "Partition":
+				f = 15
+			case "AuthMethodNamespace":
+				f = 16
+			case "CreateIndex":
+				f = 17
+			case "ModifyIndex":
+				f = 18
+			default:
+				d.unknown(key, "AccessorID SecretID Description Policies Roles ServiceIdentities NodeIdentities TemplatedPolicies Local AuthMethod ExpirationTime ExpirationTTL CreateTime Hash Namespace Partition AuthMethodNamespace CreateIndex ModifyIndex")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "AccessorID":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.AccessorID)
-		case "SecretID":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.SecretID)
-		case "Description":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Description)
-		case "Policies":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecRSACLLink(d, &v.Policies)
-		case "Roles":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRSACLLink(d, &v.Roles)
-		case "ServiceIdentities":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecRSACLServiceIdentity(d, &v.ServiceIdentities)
-		case "NodeIdentities":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecRSACLNodeIdentity(d, &v.NodeIdentities)
-		case "TemplatedPolicies":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecRSACLTemplatedPolicy(d, &v.TemplatedPolicies)
-		case "Local":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecBool[bool](d, &v.Local)
-		case "AuthMethod":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecStr[string](d, &v.AuthMethod)
-		case "ExpirationTime":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecRPtimeTime(d, &v.ExpirationTime)
-		case "ExpirationTTL":
+		case 11:
 			d.once(&seen[0], 1<<11)
 			fdecDuration(d, &v.ExpirationTTL)
-		case "CreateTime":
+		case 12:
 			d.once(&seen[0], 1<<12)
 			fdecTime(d, &v.CreateTime)
-		case "Hash":
+		case 13:
 			d.once(&seen[0], 1<<13)
 			fdecBytes(d, &v.Hash)
-		case "Namespace":
+		case 14:
 			d.once(&seen[0], 1<<14)
 			fdecStr[string](d, &v.Namespace)
-		case "Partition":
+		case 15:
 			d.once(&seen[0], 1<<15)
 			fdecStr[string](d, &v.Partition)
-		case "AuthMethodNamespace":
+		case 16:
 			d.once(&seen[0], 1<<16)
 			fdecStr[string](d, &v.AuthMethodNamespace)
-		case "CreateIndex":
+		case 17:
 			d.once(&seen[0], 1<<17)
 			fdecUint[uint64](d, &v.CreateIndex)
-		case "ModifyIndex":
+		case 18:
 			d.once(&seen[0], 1<<18)
 			fdecUint[uint64](d, &v.ModifyIndex)
-		default:
-			d.unknown(key, "AccessorID SecretID Description Policies Roles ServiceIdentities NodeIdentities TemplatedPolicies Local AuthMethod ExpirationTime ExpirationTTL CreateTime Hash Namespace Partition AuthMethodNamespace CreateIndex ModifyIndex")
 		}
 	}
 }
@@ -1865,68 +2575,116 @@ func fdecRACLTokenListEntry(d *fdec, v *ACLTokenListEntry) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ACLTokenListEntry
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysACLTokenListEntry[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "AccessorID":
+				f = 0
+			case "SecretID":
+				f = 1
+			case "Description":
+				f = 2
+			case "Policies":
+				f = 3
+			case "Roles":
+				f = 4
+			case "ServiceIdentities":
+				f = 5
+			case "NodeIdentities":
+				f = 6
+			case "TemplatedPolicies":
+				f = 7
+			case "Local":
+				f = 8
+			case "AuthMethod":
+				f = 9
+			case "ExpirationTime":
+				f = 10
+			case "CreateTime":
+				f = 11
+			case "Hash":
+				f = 12
+			case "Namespace":
+				f = 13
+			case "Partition":
+				f = 14
+			case "AuthMethodNamespace":
+				f = 15
+			case "CreateIndex":
+				f = 16
+			case "ModifyIndex":
+				f = 17
+			default:
+				d.unknown(key, "AccessorID SecretID Description Policies Roles ServiceIdentities NodeIdentities TemplatedPolicies Local AuthMethod ExpirationTime CreateTime Hash Namespace Partition AuthMethodNamespace CreateIndex ModifyIndex")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "AccessorID":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.AccessorID)
-		case "SecretID":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.SecretID)
-		case "Description":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Description)
-		case "Policies":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecRSACLLink(d, &v.Policies)
-		case "Roles":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRSACLLink(d, &v.Roles)
-		case "ServiceIdentities":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecRSACLServiceIdentity(d, &v.ServiceIdentities)
-		case "NodeIdentities":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecRSACLNodeIdentity(d, &v.NodeIdentities)
-		case "TemplatedPolicies":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecRSACLTemplatedPolicy(d, &v.TemplatedPolicies)
-		case "Local":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecBool[bool](d, &v.Local)
-		case "AuthMethod":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecStr[string](d, &v.AuthMethod)
-		case "ExpirationTime":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecRPtimeTime(d, &v.ExpirationTime)
-		case "CreateTime":
+		case 11:
 			d.once(&seen[0], 1<<11)
 			fdecTime(d, &v.CreateTime)
-		case "Hash":
+		case 12:
 			d.once(&seen[0], 1<<12)
 			fdecBytes(d, &v.Hash)
-		case "Namespace":
+		case 13:
 			d.once(&seen[0], 1<<13)
 			fdecStr[string](d, &v.Namespace)
-		case "Partition":
+		case 14:
 			d.once(&seen[0], 1<<14)
 			fdecStr[string](d, &v.Partition)
-		case "AuthMethodNamespace":
+		case 15:
 			d.once(&seen[0], 1<<15)
 			fdecStr[string](d, &v.AuthMethodNamespace)
-		case "CreateIndex":
+		case 16:
 			d.once(&seen[0], 1<<16)
 			fdecUint[uint64](d, &v.CreateIndex)
-		case "ModifyIndex":
+		case 17:
 			d.once(&seen[0], 1<<17)
 			fdecUint[uint64](d, &v.ModifyIndex)
-		default:
-			d.unknown(key, "AccessorID SecretID Description Policies Roles ServiceIdentities NodeIdentities TemplatedPolicies Local AuthMethod ExpirationTime CreateTime Hash Namespace Partition AuthMethodNamespace CreateIndex ModifyIndex")
 		}
 	}
 }
@@ -1936,41 +2694,71 @@ func fdecRAPIGatewayConfigEntry(d *fdec, v *APIGatewayConfigEntry) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.APIGatewayConfigEntry
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysAPIGatewayConfigEntry[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Kind":
+				f = 0
+			case "Name":
+				f = 1
+			case "Partition":
+				f = 2
+			case "Namespace":
+				f = 3
+			case "Meta":
+				f = 4
+			case "CreateIndex":
+				f = 5
+			case "ModifyIndex":
+				f = 6
+			case "Listeners":
+				f = 7
+			case "Status":
+				f = 8
+			default:
+				d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Listeners Status")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Kind":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.ConfigEntryHeader.Name)
-		case "Partition":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
-		case "Namespace":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
-		case "Meta":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
-		case "CreateIndex":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
-		case "ModifyIndex":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
-		case "Listeners":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecRSAPIGatewayListener(d, &v.Listeners)
-		case "Status":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecRPConfigEntryStatus(d, &v.Status)
-		default:
-			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Listeners Status")
 		}
 	}
 }
@@ -1980,38 +2768,66 @@ func fdecRAPIGatewayListener(d *fdec, v *APIGatewayListener) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.APIGatewayListener
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysAPIGatewayListener[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Name":
+				f = 0
+			case "Hostname":
+				f = 1
+			case "Port":
+				f = 2
+			case "Protocol":
+				f = 3
+			case "TLS":
+				f = 4
+			case "Override":
+				f = 5
+			case "Default":
+				f = 6
+			case "MaxRequestHeadersKB":
+				f = 7
+			default:
+				d.unknown(key, "Name Hostname Port Protocol TLS Override Default MaxRequestHeadersKB")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Name":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Name)
-		case "Hostname":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Hostname)
-		case "Port":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecInt[int](d, &v.Port)
-		case "Protocol":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.Protocol)
-		case "TLS":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRAPIGatewayTLS(d, &v.TLS)
-		case "Override":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecRPAPIGatewayPolicy(d, &v.Override)
-		case "Default":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecRPAPIGatewayPolicy(d, &v.Default)
-		case "MaxRequestHeadersKB":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecRPuint32(d, &v.MaxRequestHeadersKB)
-		default:
-			d.unknown(key, "Name Hostname Port Protocol TLS Override Default MaxRequestHeadersKB")
 		}
 	}
 }
@@ -2021,17 +2837,31 @@ func fdecRAPIGatewayPolicy(d *fdec, v *APIGatewayPolicy) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.APIGatewayPolicy
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysAPIGatewayPolicy[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "JWT":
+				f = 0
+			default:
+				d.unknown(key, "JWT")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "JWT":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRPServiceIntentionsJWT(d, &v.JWT)
-		default:
-			d.unknown(key, "JWT")
 		}
 	}
 }
@@ -2041,26 +2871,46 @@ func fdecRAPIGatewayTLS(d *fdec, v *APIGatewayTLS) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.APIGatewayTLS
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysAPIGatewayTLS[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Certificates":
+				f = 0
+			case "MinVersion":
+				f = 1
+			case "MaxVersion":
+				f = 2
+			case "CipherSuites":
+				f = 3
+			default:
+				d.unknown(key, "Certificates MinVersion MaxVersion CipherSuites")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Certificates":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRSConfigResourceReference(d, &v.Certificates)
-		case "MinVersion":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.MinVersion)
-		case "MaxVersion":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.MaxVersion)
-		case "CipherSuites":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecRSstring(d, &v.CipherSuites)
-		default:
-			d.unknown(key, "Certificates MinVersion MaxVersion CipherSuites")
 		}
 	}
 }
@@ -2070,59 +2920,101 @@ func fdecRAgentLeafCert(d *fdec, v *AgentLeafCert) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.AgentLeafCert
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysAgentLeafCert[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "SerialNumber":
+				f = 0
+			case "CertPEM":
+				f = 1
+			case "PrivateKeyPEM":
+				f = 2
+			case "Service":
+				f = 3
+			case "ServiceURI":
+				f = 4
+			case "Agent":
+				f = 5
+			case "AgentURI":
+				f = 6
+			case "Kind":
+				f = 7
+			case "KindURI":
+				f = 8
+			case "ValidAfter":
+				f = 9
+			case "ValidBefore":
+				f = 10
+			case "Namespace":
+				f = 11
+			case "Partition":
+				f = 12
+			case "CreateIndex":
+				f = 13
+			case "ModifyIndex":
+				f = 14
+			default:
+				d.unknown(key, "SerialNumber CertPEM PrivateKeyPEM Service ServiceURI Agent AgentURI Kind KindURI ValidAfter ValidBefore Namespace Partition CreateIndex ModifyIndex")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "SerialNumber":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.SerialNumber)
-		case "CertPEM":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.CertPEM)
-		case "PrivateKeyPEM":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.PrivateKeyPEM)
-		case "Service":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.Service)
-		case "ServiceURI":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[string](d, &v.ServiceURI)
-		case "Agent":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecStr[string](d, &v.Agent)
-		case "AgentURI":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecStr[string](d, &v.AgentURI)
-		case "Kind":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecStr[string](d, &v.Kind)
-		case "KindURI":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecStr[string](d, &v.KindURI)
-		case "ValidAfter":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecTime(d, &v.ValidAfter)
-		case "ValidBefore":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecTime(d, &v.ValidBefore)
-		case "Namespace":
+		case 11:
 			d.once(&seen[0], 1<<11)
 			fdecStr[string](d, &v.Namespace)
-		case "Partition":
+		case 12:
 			d.once(&seen[0], 1<<12)
 			fdecStr[string](d, &v.Partition)
-		case "CreateIndex":
+		case 13:
 			d.once(&seen[0], 1<<13)
 			fdecUint[uint64](d, &v.CreateIndex)
-		case "ModifyIndex":
+		case 14:
 			d.once(&seen[0], 1<<14)
 			fdecUint[uint64](d, &v.ModifyIndex)
-		default:
-			d.unknown(key, "SerialNumber CertPEM PrivateKeyPEM Service ServiceURI Agent AgentURI Kind KindURI ValidAfter ValidBefore Namespace Partition CreateIndex ModifyIndex")
 		}
 	}
 }
@@ -2132,47 +3024,81 @@ func fdecRAgentMember(d *fdec, v *AgentMember) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.AgentMember
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysAgentMember[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Name":
+				f = 0
+			case "Addr":
+				f = 1
+			case "Port":
+				f = 2
+			case "Tags":
+				f = 3
+			case "Status":
+				f = 4
+			case "ProtocolMin":
+				f = 5
+			case "ProtocolMax":
+				f = 6
+			case "ProtocolCur":
+				f = 7
+			case "DelegateMin":
+				f = 8
+			case "DelegateMax":
+				f = 9
+			case "DelegateCur":
+				f = 10
+			default:
+				d.unknown(key, "Name Addr Port Tags Status ProtocolMin ProtocolMax ProtocolCur DelegateMin DelegateMax DelegateCur")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Name":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Name)
-		case "Addr":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Addr)
-		case "Port":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecUint[uint16](d, &v.Port)
-		case "Tags":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecRMstring_string(d, &v.Tags)
-		case "Status":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecInt[AgentMemberStatus](d, &v.Status)
-		case "ProtocolMin":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecUint[uint8](d, &v.ProtocolMin)
-		case "ProtocolMax":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecUint[uint8](d, &v.ProtocolMax)
-		case "ProtocolCur":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecUint[uint8](d, &v.ProtocolCur)
-		case "DelegateMin":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecUint[uint8](d, &v.DelegateMin)
-		case "DelegateMax":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecUint[uint8](d, &v.DelegateMax)
-		case "DelegateCur":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecUint[uint8](d, &v.DelegateCur)
-		default:
-			d.unknown(key, "Name Addr Port Tags Status ProtocolMin ProtocolMax ProtocolCur DelegateMin DelegateMax DelegateCur")
 		}
 	}
 }
@@ -2182,23 +3108,41 @@ func fdecRAgentServiceHealth(d *fdec, v *AgentServiceHealth) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.AgentServiceHealth
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysAgentServiceHealth[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "AggregatedStatus":
+				f = 0
+			case "Service":
+				f = 1
+			case "Checks":
+				f = 2
+			default:
+				d.unknown(key, "AggregatedStatus Service Checks")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "AggregatedStatus":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[HealthStatus](d, &v.AggregatedStatus)
-		case "Service":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRPNodeService(d, &v.Service)
-		case "Checks":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecRSPHealthCheck(d, &v.Checks)
-		default:
-			d.unknown(key, "AggregatedStatus Service Checks")
 		}
 	}
 }
@@ -2208,44 +3152,76 @@ func fdecRAutopilotConfiguration(d *fdec, v *AutopilotConfiguration) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.AutopilotConfiguration
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysAutopilotConfiguration[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "CleanupDeadServers":
+				f = 0
+			case "LastContactThreshold":
+				f = 1
+			case "MaxTrailingLogs":
+				f = 2
+			case "MinQuorum":
+				f = 3
+			case "ServerStabilizationTime":
+				f = 4
+			case "RedundancyZoneTag":
+				f = 5
+			case "DisableUpgradeMigration":
+				f = 6
+			case "UpgradeVersionTag":
+				f = 7
+			case "CreateIndex":
+				f = 8
+			case "ModifyIndex":
+				f = 9
+			default:
+				d.unknown(key, "CleanupDeadServers LastContactThreshold MaxTrailingLogs MinQuorum ServerStabilizationTime RedundancyZoneTag DisableUpgradeMigration UpgradeVersionTag CreateIndex ModifyIndex")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "CleanupDeadServers":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecBool[bool](d, &v.CleanupDeadServers)
-		case "LastContactThreshold":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecDuration(d, &v.LastContactThreshold)
-		case "MaxTrailingLogs":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecUint[uint64](d, &v.MaxTrailingLogs)
-		case "MinQuorum":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecUint[uint](d, &v.MinQuorum)
-		case "ServerStabilizationTime":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecDuration(d, &v.ServerStabilizationTime)
-		case "RedundancyZoneTag":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecStr[string](d, &v.RedundancyZoneTag)
-		case "DisableUpgradeMigration":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecBool[bool](d, &v.DisableUpgradeMigration)
-		case "UpgradeVersionTag":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecStr[string](d, &v.UpgradeVersionTag)
-		case "CreateIndex":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecUint[uint64](d, &v.CreateIndex)
-		case "ModifyIndex":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecUint[uint64](d, &v.ModifyIndex)
-		default:
-			d.unknown(key, "CleanupDeadServers LastContactThreshold MaxTrailingLogs MinQuorum ServerStabilizationTime RedundancyZoneTag DisableUpgradeMigration UpgradeVersionTag CreateIndex ModifyIndex")
 		}
 	}
 }
@@ -2255,62 +3231,106 @@ func fdecRAutopilotServer(d *fdec, v *AutopilotServer) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.AutopilotServer
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysAutopilotServer[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "ID":
+				f = 0
+			case "Name":
+				f = 1
+			case "Address":
+				f = 2
+			case "NodeStatus":
+				f = 3
+			case "Version":
+				f = 4
+			case "LastContact":
+				f = 5
+			case "LastTerm":
+				f = 6
+			case "LastIndex":
+				f = 7
+			case "Healthy":
+				f = 8
+			case "StableSince":
+				f = 9
+			case "RedundancyZone":
+				f = 10
+			case "UpgradeVersion":
+				f = 11
+			case "ReadReplica":
+				f = 12
+			case "Status":
+				f = 13
+			case "Meta":
+				f = 14
+			case "NodeType":
+				f = 15
+			default:
+				d.unknown(key, "ID Name Address NodeStatus Version LastContact LastTerm LastIndex Healthy StableSince RedundancyZone UpgradeVersion ReadReplica Status Meta NodeType")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "ID":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ID)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Name)
-		case "Address":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Address)
-		case "NodeStatus":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.NodeStatus)
-		case "Version":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[string](d, &v.Version)
-		case "LastContact":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecDuration(d, &v.LastContact)
-		case "LastTerm":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecUint[uint64](d, &v.LastTerm)
-		case "LastIndex":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecUint[uint64](d, &v.LastIndex)
-		case "Healthy":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecBool[bool](d, &v.Healthy)
-		case "StableSince":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecTime(d, &v.StableSince)
-		case "RedundancyZone":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecStr[string](d, &v.RedundancyZone)
-		case "UpgradeVersion":
+		case 11:
 			d.once(&seen[0], 1<<11)
 			fdecStr[string](d, &v.UpgradeVersion)
-		case "ReadReplica":
+		case 12:
 			d.once(&seen[0], 1<<12)
 			fdecBool[bool](d, &v.ReadReplica)
-		case "Status":
+		case 13:
 			d.once(&seen[0], 1<<13)
 			fdecStr[AutopilotServerStatus](d, &v.Status)
-		case "Meta":
+		case 14:
 			d.once(&seen[0], 1<<14)
 			fdecRMstring_string(d, &v.Meta)
-		case "NodeType":
+		case 15:
 			d.once(&seen[0], 1<<15)
 			fdecStr[AutopilotServerType](d, &v.NodeType)
-		default:
-			d.unknown(key, "ID Name Address NodeStatus Version LastContact LastTerm LastIndex Healthy StableSince RedundancyZone UpgradeVersion ReadReplica Status Meta NodeType")
 		}
 	}
 }
@@ -2320,50 +3340,86 @@ func fdecRAutopilotServerHealth(d *fdec, v *AutopilotServerHealth) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.AutopilotServerHealth
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysAutopilotServerHealth[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "ID":
+				f = 0
+			case "Name":
+				f = 1
+			case "Address":
+				f = 2
+			case "SerfStatus":
+				f = 3
+			case "Version":
+				f = 4
+			case "Leader":
+				f = 5
+			case "LastContact":
+				f = 6
+			case "LastTerm":
+				f = 7
+			case "LastIndex":
+				f = 8
+			case "Healthy":
+				f = 9
+			case "Voter":
+				f = 10
+			case "StableSince":
+				f = 11
+			default:
+				d.unknown(key, "ID Name Address SerfStatus Version Leader LastContact LastTerm LastIndex Healthy Voter StableSince")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "ID":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ID)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Name)
-		case "Address":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Address)
-		case "SerfStatus":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.SerfStatus)
-		case "Version":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[string](d, &v.Version)
-		case "Leader":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecBool[bool](d, &v.Leader)
-		case "LastContact":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecDuration(d, &v.LastContact)
-		case "LastTerm":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecUint[uint64](d, &v.LastTerm)
-		case "LastIndex":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecUint[uint64](d, &v.LastIndex)
-		case "Healthy":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecBool[bool](d, &v.Healthy)
-		case "Voter":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecBool[bool](d, &v.Voter)
-		case "StableSince":
+		case 11:
 			d.once(&seen[0], 1<<11)
 			fdecTime(d, &v.StableSince)
-		default:
-			d.unknown(key, "ID Name Address SerfStatus Version Leader LastContact LastTerm LastIndex Healthy Voter StableSince")
 		}
 	}
 }
@@ -2373,59 +3429,101 @@ func fdecRCatalogGatewayService(d *fdec, v *CatalogGatewayService) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.CatalogGatewayService
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysCatalogGatewayService[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Gateway":
+				f = 0
+			case "Service":
+				f = 1
+			case "GatewayKind":
+				f = 2
+			case "Port":
+				f = 3
+			case "Protocol":
+				f = 4
+			case "Hosts":
+				f = 5
+			case "CAFile":
+				f = 6
+			case "CertFile":
+				f = 7
+			case "KeyFile":
+				f = 8
+			case "SNI":
+				f = 9
+			case "FromWildcard":
+				f = 10
+			case "ServiceKind":
+				f = 11
+			case "AutoHostRewrite":
+				f = 12
+			case "CreateIndex":
+				f = 13
+			case "ModifyIndex":
+				f = 14
+			default:
+				d.unknown(key, "Gateway Service GatewayKind Port Protocol Hosts CAFile CertFile KeyFile SNI FromWildcard ServiceKind AutoHostRewrite CreateIndex ModifyIndex")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Gateway":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRCatalogServiceName(d, &v.Gateway)
-		case "Service":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRCatalogServiceName(d, &v.Service)
-		case "GatewayKind":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[ServiceKind](d, &v.GatewayKind)
-		case "Port":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecInt[int](d, &v.Port)
-		case "Protocol":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[string](d, &v.Protocol)
-		case "Hosts":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecRSstring(d, &v.Hosts)
-		case "CAFile":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecStr[string](d, &v.CAFile)
-		case "CertFile":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecStr[string](d, &v.CertFile)
-		case "KeyFile":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecStr[string](d, &v.KeyFile)
-		case "SNI":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecStr[string](d, &v.SNI)
-		case "FromWildcard":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecBool[bool](d, &v.FromWildcard)
-		case "ServiceKind":
+		case 11:
 			d.once(&seen[0], 1<<11)
 			fdecStr[string](d, &v.ServiceKind)
-		case "AutoHostRewrite":
+		case 12:
 			d.once(&seen[0], 1<<12)
 			fdecBool[bool](d, &v.AutoHostRewrite)
-		case "CreateIndex":
+		case 13:
 			d.once(&seen[0], 1<<13)
 			fdecUint[uint64](d, &v.CreateIndex)
-		case "ModifyIndex":
+		case 14:
 			d.once(&seen[0], 1<<14)
 			fdecUint[uint64](d, &v.ModifyIndex)
-		default:
-			d.unknown(key, "Gateway Service GatewayKind Port Protocol Hosts CAFile CertFile KeyFile SNI FromWildcard ServiceKind AutoHostRewrite CreateIndex ModifyIndex")
 		}
 	}
 }
@@ -2435,20 +3533,36 @@ func fdecRCatalogNode(d *fdec, v *CatalogNode) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.CatalogNode
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysCatalogNode[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Node":
+				f = 0
+			case "Services":
+				f = 1
+			default:
+				d.unknown(key, "Node Services")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Node":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRPNode(d, &v.Node)
-		case "Services":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRMstring_PNodeService(d, &v.Services)
-		default:
-			d.unknown(key, "Node Services")
 		}
 	}
 }
@@ -2458,20 +3572,36 @@ func fdecRCatalogNodeServiceList(d *fdec, v *CatalogNodeServiceList) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.CatalogNodeServiceList
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysCatalogNodeServiceList[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Node":
+				f = 0
+			case "Services":
+				f = 1
+			default:
+				d.unknown(key, "Node Services")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Node":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRPNode(d, &v.Node)
-		case "Services":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRSPNodeService(d, &v.Services)
-		default:
-			d.unknown(key, "Node Services")
 		}
 	}
 }
@@ -2481,23 +3611,41 @@ func fdecRCatalogServiceName(d *fdec, v *CatalogServiceName) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.CatalogServiceName
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysCatalogServiceName[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Name":
+				f = 0
+			case "Namespace":
+				f = 1
+			case "Partition":
+				f = 2
+			default:
+				d.unknown(key, "Name Namespace Partition")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Name":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Name)
-		case "Namespace":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Namespace)
-		case "Partition":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Partition)
-		default:
-			d.unknown(key, "Name Namespace Partition")
 		}
 	}
 }
@@ -2507,56 +3655,96 @@ func fdecRCompiledDiscoveryChain(d *fdec, v *CompiledDiscoveryChain) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.CompiledDiscoveryChain
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysCompiledDiscoveryChain[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "ServiceName":
+				f = 0
+			case "Namespace":
+				f = 1
+			case "Partition":
+				f = 2
+			case "Datacenter":
+				f = 3
+			case "CustomizationHash":
+				f = 4
+			case "Default":
+				f = 5
+			case "Protocol":
+				f = 6
+			case "ServiceMeta":
+				f = 7
+			case "EnvoyExtensions":
+				f = 8
+			case "StartNode":
+				f = 9
+			case "Nodes":
+				f = 10
+			case "Targets":
+				f = 11
+			case "AutoVirtualIPs":
+				f = 12
+			case "ManualVirtualIPs":
+				f = 13
+			default:
+				d.unknown(key, "ServiceName Namespace Partition Datacenter CustomizationHash Default Protocol ServiceMeta EnvoyExtensions StartNode Nodes Targets AutoVirtualIPs ManualVirtualIPs")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "ServiceName":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ServiceName)
-		case "Namespace":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Namespace)
-		case "Partition":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Partition)
-		case "Datacenter":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.Datacenter)
-		case "CustomizationHash":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[string](d, &v.CustomizationHash)
-		case "Default":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecBool[bool](d, &v.Default)
-		case "Protocol":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecStr[string](d, &v.Protocol)
-		case "ServiceMeta":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecRMstring_string(d, &v.ServiceMeta)
-		case "EnvoyExtensions":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecRSConfigEnvoyExtension(d, &v.EnvoyExtensions)
-		case "StartNode":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecStr[string](d, &v.StartNode)
-		case "Nodes":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecRMstring_PDiscoveryGraphNode(d, &v.Nodes)
-		case "Targets":
+		case 11:
 			d.once(&seen[0], 1<<11)
 			fdecRMstring_PDiscoveryTarget(d, &v.Targets)
-		case "AutoVirtualIPs":
+		case 12:
 			d.once(&seen[0], 1<<12)
 			fdecRSstring(d, &v.AutoVirtualIPs)
-		case "ManualVirtualIPs":
+		case 13:
 			d.once(&seen[0], 1<<13)
 			fdecRSstring(d, &v.ManualVirtualIPs)
-		default:
-			d.unknown(key, "ServiceName Namespace Partition Datacenter CustomizationHash Default Protocol ServiceMeta EnvoyExtensions StartNode Nodes Targets AutoVirtualIPs ManualVirtualIPs")
 		}
 	}
 }
@@ -2566,32 +3754,56 @@ func fdecRConfigAccessLogs(d *fdec, v *ConfigAccessLogs) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ConfigAccessLogs
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysConfigAccessLogs[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Enabled":
+				f = 0
+			case "DisableListenerLogs":
+				f = 1
+			case "Type":
+				f = 2
+			case "Path":
+				f = 3
+			case "JSONFormat":
+				f = 4
+			case "TextFormat":
+				f = 5
+			default:
+				d.unknown(key, "Enabled DisableListenerLogs Type Path JSONFormat TextFormat")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Enabled":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecBool[bool](d, &v.Enabled)
-		case "DisableListenerLogs":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecBool[bool](d, &v.DisableListenerLogs)
-		case "Type":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Type)
-		case "Path":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.Path)
-		case "JSONFormat":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[string](d, &v.JSONFormat)
-		case "TextFormat":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecStr[string](d, &v.TextFormat)
-		default:
-			d.unknown(key, "Enabled DisableListenerLogs Type Path JSONFormat TextFormat")
 		}
 	}
 }
@@ -2601,20 +3813,36 @@ func fdecRConfigDestination(d *fdec, v *ConfigDestination) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ConfigDestination
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysConfigDestination[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Addresses":
+				f = 0
+			case "Port":
+				f = 1
+			default:
+				d.unknown(key, "Addresses Port")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Addresses":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRSstring(d, &v.Addresses)
-		case "Port":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecInt[int](d, &v.Port)
-		default:
-			d.unknown(key, "Addresses Port")
 		}
 	}
 }
@@ -2624,32 +3852,56 @@ func fdecRConfigEntryCondition(d *fdec, v *ConfigEntryCondition) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ConfigEntryCondition
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysConfigEntryCondition[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Type":
+				f = 0
+			case "Status":
+				f = 1
+			case "Reason":
+				f = 2
+			case "Message":
+				f = 3
+			case "Resource":
+				f = 4
+			case "LastTransitionTime":
+				f = 5
+			default:
+				d.unknown(key, "Type Status Reason Message Resource LastTransitionTime")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Type":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Type)
-		case "Status":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Status)
-		case "Reason":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Reason)
-		case "Message":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.Message)
-		case "Resource":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRPConfigResourceReference(d, &v.Resource)
-		case "LastTransitionTime":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecRPtimeTime(d, &v.LastTransitionTime)
-		default:
-			d.unknown(key, "Type Status Reason Message Resource LastTransitionTime")
 		}
 	}
 }
@@ -2659,17 +3911,31 @@ func fdecRConfigEntryStatus(d *fdec, v *ConfigEntryStatus) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ConfigEntryStatus
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysConfigEntryStatus[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Conditions":
+				f = 0
+			default:
+				d.unknown(key, "Conditions")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Conditions":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRSConfigEntryCondition(d, &v.Conditions)
-		default:
-			d.unknown(key, "Conditions")
 		}
 	}
 }
@@ -2679,29 +3945,51 @@ func fdecRConfigEnvoyExtension(d *fdec, v *ConfigEnvoyExtension) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ConfigEnvoyExtension
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysConfigEnvoyExtension[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Name":
+				f = 0
+			case "Required":
+				f = 1
+			case "Arguments":
+				f = 2
+			case "ConsulVersion":
+				f = 3
+			case "EnvoyVersion":
+				f = 4
+			default:
+				d.unknown(key, "Name Required Arguments ConsulVersion EnvoyVersion")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Name":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Name)
-		case "Required":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecBool[bool](d, &v.Required)
-		case "Arguments":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecRMstring_any(d, &v.Arguments)
-		case "ConsulVersion":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.ConsulVersion)
-		case "EnvoyVersion":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[string](d, &v.EnvoyVersion)
-		default:
-			d.unknown(key, "Name Required Arguments ConsulVersion EnvoyVersion")
 		}
 	}
 }
@@ -2711,20 +3999,36 @@ func fdecRConfigExpose(d *fdec, v *ConfigExpose) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ConfigExpose
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysConfigExpose[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Checks":
+				f = 0
+			case "Paths":
+				f = 1
+			default:
+				d.unknown(key, "Checks Paths")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Checks":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecBool[bool](d, &v.Checks)
-		case "Paths":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRSConfigExposePath(d, &v.Paths)
-		default:
-			d.unknown(key, "Checks Paths")
 		}
 	}
 }
@@ -2734,29 +4038,51 @@ func fdecRConfigExposePath(d *fdec, v *ConfigExposePath) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ConfigExposePath
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysConfigExposePath[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "ListenerPort":
+				f = 0
+			case "Path":
+				f = 1
+			case "LocalPathPort":
+				f = 2
+			case "Protocol":
+				f = 3
+			case "ParsedFromCheck":
+				f = 4
+			default:
+				d.unknown(key, "ListenerPort Path LocalPathPort Protocol ParsedFromCheck")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "ListenerPort":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecInt[int](d, &v.ListenerPort)
-		case "Path":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Path)
-		case "LocalPathPort":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecInt[int](d, &v.LocalPathPort)
-		case "Protocol":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.Protocol)
-		case "ParsedFromCheck":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecBool[bool](d, &v.ParsedFromCheck)
-		default:
-			d.unknown(key, "ListenerPort Path LocalPathPort Protocol ParsedFromCheck")
 		}
 	}
 }
@@ -2766,23 +4092,41 @@ func fdecRConfigHTTPHeaderModifiers(d *fdec, v *ConfigHTTPHeaderModifiers) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ConfigHTTPHeaderModifiers
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysConfigHTTPHeaderModifiers[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Add":
+				f = 0
+			case "Set":
+				f = 1
+			case "Remove":
+				f = 2
+			default:
+				d.unknown(key, "Add Set Remove")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Add":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRMstring_string(d, &v.Add)
-		case "Set":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRMstring_string(d, &v.Set)
-		case "Remove":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecRSstring(d, &v.Remove)
-		default:
-			d.unknown(key, "Add Set Remove")
 		}
 	}
 }
@@ -2792,23 +4136,41 @@ func fdecRConfigInstanceRateLimits(d *fdec, v *ConfigInstanceRateLimits) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ConfigInstanceRateLimits
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysConfigInstanceRateLimits[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "RequestsPerSecond":
+				f = 0
+			case "RequestsMaxBurst":
+				f = 1
+			case "Routes":
+				f = 2
+			default:
+				d.unknown(key, "RequestsPerSecond RequestsMaxBurst Routes")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "RequestsPerSecond":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecInt[int](d, &v.RequestsPerSecond)
-		case "RequestsMaxBurst":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecInt[int](d, &v.RequestsMaxBurst)
-		case "Routes":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecRSConfigRouteRateLimits(d, &v.Routes)
-		default:
-			d.unknown(key, "RequestsPerSecond RequestsMaxBurst Routes")
 		}
 	}
 }
@@ -2818,17 +4180,31 @@ func fdecRConfigMeshGateway(d *fdec, v *ConfigMeshGateway) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ConfigMeshGateway
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysConfigMeshGateway[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Mode":
+				f = 0
+			default:
+				d.unknown(key, "Mode")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Mode":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Mode)
-		default:
-			d.unknown(key, "Mode")
 		}
 	}
 }
@@ -2838,29 +4214,51 @@ func fdecRConfigPassiveHealthCheck(d *fdec, v *ConfigPassiveHealthCheck) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ConfigPassiveHealthCheck
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysConfigPassiveHealthCheck[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Interval":
+				f = 0
+			case "MaxFailures":
+				f = 1
+			case "EnforcingConsecutive5xx":
+				f = 2
+			case "MaxEjectionPercent":
+				f = 3
+			case "BaseEjectionTime":
+				f = 4
+			default:
+				d.unknown(key, "Interval MaxFailures EnforcingConsecutive5xx MaxEjectionPercent BaseEjectionTime")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Interval":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecDuration(d, &v.Interval)
-		case "MaxFailures":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecUint[uint32](d, &v.MaxFailures)
-		case "EnforcingConsecutive5xx":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecRPuint32(d, &v.EnforcingConsecutive5xx)
-		case "MaxEjectionPercent":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecRPuint32(d, &v.MaxEjectionPercent)
-		case "BaseEjectionTime":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRPtimeDuration(d, &v.BaseEjectionTime)
-		default:
-			d.unknown(key, "Interval MaxFailures EnforcingConsecutive5xx MaxEjectionPercent BaseEjectionTime")
 		}
 	}
 }
@@ -2870,17 +4268,31 @@ func fdecRConfigRateLimits(d *fdec, v *ConfigRateLimits) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ConfigRateLimits
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysConfigRateLimits[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "InstanceLevel":
+				f = 0
+			default:
+				d.unknown(key, "InstanceLevel")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "InstanceLevel":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRConfigInstanceRateLimits(d, &v.InstanceLevel)
-		default:
-			d.unknown(key, "InstanceLevel")
 		}
 	}
 }
@@ -2890,29 +4302,51 @@ func fdecRConfigResourceReference(d *fdec, v *ConfigResourceReference) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ConfigResourceReference
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysConfigResourceReference[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Kind":
+				f = 0
+			case "Name":
+				f = 1
+			case "SectionName":
+				f = 2
+			case "Partition":
+				f = 3
+			case "Namespace":
+				f = 4
+			default:
+				d.unknown(key, "Kind Name SectionName Partition Namespace")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Kind":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Kind)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Name)
-		case "SectionName":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.SectionName)
-		case "Partition":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.Partition)
-		case "Namespace":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[string](d, &v.Namespace)
-		default:
-			d.unknown(key, "Kind Name SectionName Partition Namespace")
 		}
 	}
 }
@@ -2922,29 +4356,51 @@ func fdecRConfigRouteRateLimits(d *fdec, v *ConfigRouteRateLimits) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ConfigRouteRateLimits
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysConfigRouteRateLimits[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "PathExact":
+				f = 0
+			case "PathPrefix":
+				f = 1
+			case "PathRegex":
+				f = 2
+			case "RequestsPerSecond":
+				f = 3
+			case "RequestsMaxBurst":
+				f = 4
+			default:
+				d.unknown(key, "PathExact PathPrefix PathRegex RequestsPerSecond RequestsMaxBurst")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "PathExact":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.PathExact)
-		case "PathPrefix":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.PathPrefix)
-		case "PathRegex":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.PathRegex)
-		case "RequestsPerSecond":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecInt[int](d, &v.RequestsPerSecond)
-		case "RequestsMaxBurst":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecInt[int](d, &v.RequestsMaxBurst)
-		default:
-			d.unknown(key, "PathExact PathPrefix PathRegex RequestsPerSecond RequestsMaxBurst")
 		}
 	}
 }
@@ -2954,20 +4410,36 @@ func fdecRConfigTransparentProxy(d *fdec, v *ConfigTransparentProxy) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ConfigTransparentProxy
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysConfigTransparentProxy[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "OutboundListenerPort":
+				f = 0
+			case "DialedDirectly":
+				f = 1
+			default:
+				d.unknown(key, "OutboundListenerPort DialedDirectly")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "OutboundListenerPort":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecInt[int](d, &v.OutboundListenerPort)
-		case "DialedDirectly":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecBool[bool](d, &v.DialedDirectly)
-		default:
-			d.unknown(key, "OutboundListenerPort DialedDirectly")
 		}
 	}
 }
@@ -2977,50 +4449,86 @@ func fdecRConfigUpstream(d *fdec, v *ConfigUpstream) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ConfigUpstream
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysConfigUpstream[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Name":
+				f = 0
+			case "Namespace":
+				f = 1
+			case "Partition":
+				f = 2
+			case "Peer":
+				f = 3
+			case "EnvoyListenerJSON":
+				f = 4
+			case "EnvoyClusterJSON":
+				f = 5
+			case "Protocol":
+				f = 6
+			case "ConnectTimeoutMs":
+				f = 7
+			case "Limits":
+				f = 8
+			case "PassiveHealthCheck":
+				f = 9
+			case "MeshGateway":
+				f = 10
+			case "BalanceOutboundConnections":
+				f = 11
+			default:
+				d.unknown(key, "Name Namespace Partition Peer EnvoyListenerJSON EnvoyClusterJSON Protocol ConnectTimeoutMs Limits PassiveHealthCheck MeshGateway BalanceOutboundConnections")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Name":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Name)
-		case "Namespace":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Namespace)
-		case "Partition":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Partition)
-		case "Peer":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.Peer)
-		case "EnvoyListenerJSON":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[string](d, &v.EnvoyListenerJSON)
-		case "EnvoyClusterJSON":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecStr[string](d, &v.EnvoyClusterJSON)
-		case "Protocol":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecStr[string](d, &v.Protocol)
-		case "ConnectTimeoutMs":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecInt[int](d, &v.ConnectTimeoutMs)
-		case "Limits":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecRPConfigUpstreamLimits(d, &v.Limits)
-		case "PassiveHealthCheck":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecRPConfigPassiveHealthCheck(d, &v.PassiveHealthCheck)
-		case "MeshGateway":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecRConfigMeshGateway(d, &v.MeshGateway)
-		case "BalanceOutboundConnections":
+		case 11:
 			d.once(&seen[0], 1<<11)
 			fdecStr[string](d, &v.BalanceOutboundConnections)
-		default:
-			d.unknown(key, "Name Namespace Partition Peer EnvoyListenerJSON EnvoyClusterJSON Protocol ConnectTimeoutMs Limits PassiveHealthCheck MeshGateway BalanceOutboundConnections")
 		}
 	}
 }
@@ -3030,23 +4538,41 @@ func fdecRConfigUpstreamLimits(d *fdec, v *ConfigUpstreamLimits) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ConfigUpstreamLimits
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysConfigUpstreamLimits[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "MaxConnections":
+				f = 0
+			case "MaxPendingRequests":
+				f = 1
+			case "MaxConcurrentRequests":
+				f = 2
+			default:
+				d.unknown(key, "MaxConnections MaxPendingRequests MaxConcurrentRequests")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "MaxConnections":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRPint(d, &v.MaxConnections)
-		case "MaxPendingRequests":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRPint(d, &v.MaxPendingRequests)
-		case "MaxConcurrentRequests":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecRPint(d, &v.MaxConcurrentRequests)
-		default:
-			d.unknown(key, "MaxConnections MaxPendingRequests MaxConcurrentRequests")
 		}
 	}
 }
@@ -3056,20 +4582,36 @@ func fdecRConfigUpstreams(d *fdec, v *ConfigUpstreams) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ConfigUpstreams
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysConfigUpstreams[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Overrides":
+				f = 0
+			case "Defaults":
+				f = 1
+			default:
+				d.unknown(key, "Overrides Defaults")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Overrides":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRSPConfigUpstream(d, &v.Overrides)
-		case "Defaults":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRPConfigUpstream(d, &v.Defaults)
-		default:
-			d.unknown(key, "Overrides Defaults")
 		}
 	}
 }
@@ -3079,56 +4621,96 @@ func fdecRConnectCARoot(d *fdec, v *ConnectCARoot) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ConnectCARoot
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysConnectCARoot[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "ID":
+				f = 0
+			case "Name":
+				f = 1
+			case "SerialNumber":
+				f = 2
+			case "SigningKeyID":
+				f = 3
+			case "ExternalTrustDomain":
+				f = 4
+			case "NotBefore":
+				f = 5
+			case "NotAfter":
+				f = 6
+			case "RootCert":
+				f = 7
+			case "IntermediateCerts":
+				f = 8
+			case "Active":
+				f = 9
+			case "PrivateKeyType":
+				f = 10
+			case "PrivateKeyBits":
+				f = 11
+			case "CreateIndex":
+				f = 12
+			case "ModifyIndex":
+				f = 13
+			default:
+				d.unknown(key, "ID Name SerialNumber SigningKeyID ExternalTrustDomain NotBefore NotAfter RootCert IntermediateCerts Active PrivateKeyType PrivateKeyBits CreateIndex ModifyIndex")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "ID":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ID)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Name)
-		case "SerialNumber":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecUint[uint64](d, &v.SerialNumber)
-		case "SigningKeyID":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.SigningKeyID)
-		case "ExternalTrustDomain":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[string](d, &v.ExternalTrustDomain)
-		case "NotBefore":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecTime(d, &v.NotBefore)
-		case "NotAfter":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecTime(d, &v.NotAfter)
-		case "RootCert":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecStr[string](d, &v.RootCert)
-		case "IntermediateCerts":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecRSstring(d, &v.IntermediateCerts)
-		case "Active":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecBool[bool](d, &v.Active)
-		case "PrivateKeyType":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecStr[string](d, &v.PrivateKeyType)
-		case "PrivateKeyBits":
+		case 11:
 			d.once(&seen[0], 1<<11)
 			fdecInt[int](d, &v.PrivateKeyBits)
-		case "CreateIndex":
+		case 12:
 			d.once(&seen[0], 1<<12)
 			fdecUint[uint64](d, &v.CreateIndex)
-		case "ModifyIndex":
+		case 13:
 			d.once(&seen[0], 1<<13)
 			fdecUint[uint64](d, &v.ModifyIndex)
-		default:
-			d.unknown(key, "ID Name SerialNumber SigningKeyID ExternalTrustDomain NotBefore NotAfter RootCert IntermediateCerts Active PrivateKeyType PrivateKeyBits CreateIndex ModifyIndex")
 		}
 	}
 }
@@ -3138,23 +4720,41 @@ func fdecRConnectCARoots(d *fdec, v *ConnectCARoots) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ConnectCARoots
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysConnectCARoots[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "ActiveRootID":
+				f = 0
+			case "TrustDomain":
+				f = 1
+			case "Roots":
+				f = 2
+			default:
+				d.unknown(key, "ActiveRootID TrustDomain Roots")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "ActiveRootID":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ActiveRootID)
-		case "TrustDomain":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.TrustDomain)
-		case "Roots":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecRSPConnectCARoot(d, &v.Roots)
-		default:
-			d.unknown(key, "ActiveRootID TrustDomain Roots")
 		}
 	}
 }
@@ -3164,113 +4764,191 @@ func fdecRControlPlaneRequestLimitConfigEntry(d *fdec, v *ControlPlaneRequestLim
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ControlPlaneRequestLimitConfigEntry
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysControlPlaneRequestLimitConfigEntry[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Kind":
+				f = 0
+			case "Name":
+				f = 1
+			case "Partition":
+				f = 2
+			case "Namespace":
+				f = 3
+			case "Meta":
+				f = 4
+			case "CreateIndex":
+				f = 5
+			case "ModifyIndex":
+				f = 6
+			case "Mode":
+				f = 7
+			case "ReadRate":
+				f = 8
+			case "WriteRate":
+				f = 9
+			case "ACL":
+				f = 10
+			case "Catalog":
+				f = 11
+			case "ConfigEntry":
+				f = 12
+			case "ConnectCA":
+				f = 13
+			case "Coordinate":
+				f = 14
+			case "DiscoveryChain":
+				f = 15
+			case "ServerDiscovery":
+				f = 16
+			case "Health":
+				f = 17
+			case "Intention":
+				f = 18
+			case "KV":
+				f = 19
+			case "Tenancy":
+				f = 20
+			case "PreparedQuery":
+				f = 21
+			case "Session":
+				f = 22
+			case "Txn":
+				f = 23
+			case "AutoConfig":
+				f = 24
+			case "FederationState":
+				f = 25
+			case "Internal":
+				f = 26
+			case "PeerStream":
+				f = 27
+			case "Peering":
+				f = 28
+			case "DataPlane":
+				f = 29
+			case "DNS":
+				f = 30
+			case "Subscribe":
+				f = 31
+			case "Resource":
+				f = 32
+			default:
+				d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Mode ReadRate WriteRate ACL Catalog ConfigEntry ConnectCA Coordinate DiscoveryChain ServerDiscovery Health Intention KV Tenancy PreparedQuery Session Txn AutoConfig FederationState Internal PeerStream Peering DataPlane DNS Subscribe Resource")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Kind":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.ConfigEntryHeader.Name)
-		case "Partition":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
-		case "Namespace":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
-		case "Meta":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
-		case "CreateIndex":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
-		case "ModifyIndex":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
-		case "Mode":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecStr[string](d, &v.Mode)
-		case "ReadRate":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecFloat[float64](d, &v.ReadRate)
-		case "WriteRate":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecFloat[float64](d, &v.WriteRate)
-		case "ACL":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecRPControlPlaneRequestLimitRates(d, &v.ACL)
-		case "Catalog":
+		case 11:
 			d.once(&seen[0], 1<<11)
 			fdecRPControlPlaneRequestLimitRates(d, &v.Catalog)
-		case "ConfigEntry":
+		case 12:
 			d.once(&seen[0], 1<<12)
 			fdecRPControlPlaneRequestLimitRates(d, &v.ConfigEntry)
-		case "ConnectCA":
+		case 13:
 			d.once(&seen[0], 1<<13)
 			fdecRPControlPlaneRequestLimitRates(d, &v.ConnectCA)
-		case "Coordinate":
+		case 14:
 			d.once(&seen[0], 1<<14)
 			fdecRPControlPlaneRequestLimitRates(d, &v.Coordinate)
-		case "DiscoveryChain":
+		case 15:
 			d.once(&seen[0], 1<<15)
 			fdecRPControlPlaneRequestLimitRates(d, &v.DiscoveryChain)
-		case "ServerDiscovery":
+		case 16:
 			d.once(&seen[0], 1<<16)
 			fdecRPControlPlaneRequestLimitRates(d, &v.ServerDiscovery)
-		case "Health":
+		case 17:
 			d.once(&seen[0], 1<<17)
 			fdecRPControlPlaneRequestLimitRates(d, &v.Health)
-		case "Intention":
+		case 18:
 			d.once(&seen[0], 1<<18)
 			fdecRPControlPlaneRequestLimitRates(d, &v.Intention)
-		case "KV":
+		case 19:
 			d.once(&seen[0], 1<<19)
 			fdecRPControlPlaneRequestLimitRates(d, &v.KV)
-		case "Tenancy":
+		case 20:
 			d.once(&seen[0], 1<<20)
 			fdecRPControlPlaneRequestLimitRates(d, &v.Tenancy)
-		case "PreparedQuery":
+		case 21:
 			d.once(&seen[0], 1<<21)
 			fdecRPControlPlaneRequestLimitRates(d, &v.PreparedQuery)
-		case "Session":
+		case 22:
 			d.once(&seen[0], 1<<22)
 			fdecRPControlPlaneRequestLimitRates(d, &v.Session)
-		case "Txn":
+		case 23:
 			d.once(&seen[0], 1<<23)
 			fdecRPControlPlaneRequestLimitRates(d, &v.Txn)
-		case "AutoConfig":
+		case 24:
 			d.once(&seen[0], 1<<24)
 			fdecRPControlPlaneRequestLimitRates(d, &v.AutoConfig)
-		case "FederationState":
+		case 25:
 			d.once(&seen[0], 1<<25)
 			fdecRPControlPlaneRequestLimitRates(d, &v.FederationState)
-		case "Internal":
+		case 26:
 			d.once(&seen[0], 1<<26)
 			fdecRPControlPlaneRequestLimitRates(d, &v.Internal)
-		case "PeerStream":
+		case 27:
 			d.once(&seen[0], 1<<27)
 			fdecRPControlPlaneRequestLimitRates(d, &v.PeerStream)
-		case "Peering":
+		case 28:
 			d.once(&seen[0], 1<<28)
 			fdecRPControlPlaneRequestLimitRates(d, &v.Peering)
-		case "DataPlane":
+		case 29:
 			d.once(&seen[0], 1<<29)
 			fdecRPControlPlaneRequestLimitRates(d, &v.DataPlane)
-		case "DNS":
+		case 30:
 			d.once(&seen[0], 1<<30)
 			fdecRPControlPlaneRequestLimitRates(d, &v.DNS)
-		case "Subscribe":
+		case 31:
 			d.once(&seen[0], 1<<31)
 			fdecRPControlPlaneRequestLimitRates(d, &v.Subscribe)
-		case "Resource":
+		case 32:
 			d.once(&seen[0], 1<<32)
 			fdecRPControlPlaneRequestLimitRates(d, &v.Resource)
-		default:
-			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Mode ReadRate WriteRate ACL Catalog ConfigEntry ConnectCA Coordinate DiscoveryChain ServerDiscovery Health Intention KV Tenancy PreparedQuery Session Txn AutoConfig FederationState Internal PeerStream Peering DataPlane DNS Subscribe Resource")
 		}
 	}
 }
@@ -3280,20 +4958,36 @@ func fdecRControlPlaneRequestLimitRates(d *fdec, v *ControlPlaneRequestLimitRate
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ControlPlaneRequestLimitRates
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysControlPlaneRequestLimitRates[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "ReadRate":
+				f = 0
+			case "WriteRate":
+				f = 1
+			default:
+				d.unknown(key, "ReadRate WriteRate")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "ReadRate":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecFloat[float64](d, &v.ReadRate)
-		case "WriteRate":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecFloat[float64](d, &v.WriteRate)
-		default:
-			d.unknown(key, "ReadRate WriteRate")
 		}
 	}
 }
@@ -3303,26 +4997,46 @@ func fdecRCoordinate(d *fdec, v *Coordinate) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.Coordinate
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysCoordinate[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Vec":
+				f = 0
+			case "Error":
+				f = 1
+			case "Adjustment":
+				f = 2
+			case "Height":
+				f = 3
+			default:
+				d.unknown(key, "Vec Error Adjustment Height")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Vec":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRSfloat64(d, &v.Vec)
-		case "Error":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecFloat[float64](d, &v.Error)
-		case "Adjustment":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecFloat[float64](d, &v.Adjustment)
-		case "Height":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecFloat[float64](d, &v.Height)
-		default:
-			d.unknown(key, "Vec Error Adjustment Height")
 		}
 	}
 }
@@ -3332,23 +5046,41 @@ func fdecRCoordinateDatacenterMap(d *fdec, v *CoordinateDatacenterMap) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.CoordinateDatacenterMap
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysCoordinateDatacenterMap[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Datacenter":
+				f = 0
+			case "AreaID":
+				f = 1
+			case "Coordinates":
+				f = 2
+			default:
+				d.unknown(key, "Datacenter AreaID Coordinates")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Datacenter":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Datacenter)
-		case "AreaID":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.AreaID)
-		case "Coordinates":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecRSPCoordinateEntry(d, &v.Coordinates)
-		default:
-			d.unknown(key, "Datacenter AreaID Coordinates")
 		}
 	}
 }
@@ -3358,26 +5090,46 @@ func fdecRCoordinateEntry(d *fdec, v *CoordinateEntry) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.CoordinateEntry
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysCoordinateEntry[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Node":
+				f = 0
+			case "Segment":
+				f = 1
+			case "Partition":
+				f = 2
+			case "Coord":
+				f = 3
+			default:
+				d.unknown(key, "Node Segment Partition Coord")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Node":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Node)
-		case "Segment":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Segment)
-		case "Partition":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Partition)
-		case "Coord":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecRPCoordinate(d, &v.Coord)
-		default:
-			d.unknown(key, "Node Segment Partition Coord")
 		}
 	}
 }
@@ -3387,23 +5139,41 @@ func fdecRDiscoveryFailover(d *fdec, v *DiscoveryFailover) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.DiscoveryFailover
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysDiscoveryFailover[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Targets":
+				f = 0
+			case "Policy":
+				f = 1
+			case "Regions":
+				f = 2
+			default:
+				d.unknown(key, "Targets Policy Regions")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Targets":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRSstring(d, &v.Targets)
-		case "Policy":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRPServiceResolverFailoverPolicy(d, &v.Policy)
-		case "Regions":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecRSstring(d, &v.Regions)
-		default:
-			d.unknown(key, "Targets Policy Regions")
 		}
 	}
 }
@@ -3413,32 +5183,56 @@ func fdecRDiscoveryGraphNode(d *fdec, v *DiscoveryGraphNode) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.DiscoveryGraphNode
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysDiscoveryGraphNode[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Type":
+				f = 0
+			case "Name":
+				f = 1
+			case "Routes":
+				f = 2
+			case "Splits":
+				f = 3
+			case "Resolver":
+				f = 4
+			case "LoadBalancer":
+				f = 5
+			default:
+				d.unknown(key, "Type Name Routes Splits Resolver LoadBalancer")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Type":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Type)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Name)
-		case "Routes":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecRSPDiscoveryRoute(d, &v.Routes)
-		case "Splits":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecRSPDiscoverySplit(d, &v.Splits)
-		case "Resolver":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRPDiscoveryResolver(d, &v.Resolver)
-		case "LoadBalancer":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecRPServiceResolverLoadBalancer(d, &v.LoadBalancer)
-		default:
-			d.unknown(key, "Type Name Routes Splits Resolver LoadBalancer")
 		}
 	}
 }
@@ -3448,20 +5242,36 @@ func fdecRDiscoveryLocality(d *fdec, v *DiscoveryLocality) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.DiscoveryLocality
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysDiscoveryLocality[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Region":
+				f = 0
+			case "Zone":
+				f = 1
+			default:
+				d.unknown(key, "Region Zone")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Region":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Region)
-		case "Zone":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Zone)
-		default:
-			d.unknown(key, "Region Zone")
 		}
 	}
 }
@@ -3471,29 +5281,51 @@ func fdecRDiscoveryResolver(d *fdec, v *DiscoveryResolver) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.DiscoveryResolver
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysDiscoveryResolver[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Default":
+				f = 0
+			case "ConnectTimeout":
+				f = 1
+			case "RequestTimeout":
+				f = 2
+			case "Target":
+				f = 3
+			case "Failover":
+				f = 4
+			default:
+				d.unknown(key, "Default ConnectTimeout RequestTimeout Target Failover")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Default":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecBool[bool](d, &v.Default)
-		case "ConnectTimeout":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecDuration(d, &v.ConnectTimeout)
-		case "RequestTimeout":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecDuration(d, &v.RequestTimeout)
-		case "Target":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.Target)
-		case "Failover":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRPDiscoveryFailover(d, &v.Failover)
-		default:
-			d.unknown(key, "Default ConnectTimeout RequestTimeout Target Failover")
 		}
 	}
 }
@@ -3503,23 +5335,41 @@ func fdecRDiscoveryRoute(d *fdec, v *DiscoveryRoute) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.DiscoveryRoute
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysDiscoveryRoute[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Definition":
+				f = 0
+			case "NextNode":
+				f = 1
+			case "PrioritizeByLocality":
+				f = 2
+			default:
+				d.unknown(key, "Definition NextNode PrioritizeByLocality")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Definition":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRPServiceRouterRoute(d, &v.Definition)
-		case "NextNode":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.NextNode)
-		case "PrioritizeByLocality":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecRPServiceResolverPrioritizeByLocality(d, &v.PrioritizeByLocality)
-		default:
-			d.unknown(key, "Definition NextNode PrioritizeByLocality")
 		}
 	}
 }
@@ -3529,23 +5379,41 @@ func fdecRDiscoverySplit(d *fdec, v *DiscoverySplit) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.DiscoverySplit
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysDiscoverySplit[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Definition":
+				f = 0
+			case "Weight":
+				f = 1
+			case "NextNode":
+				f = 2
+			default:
+				d.unknown(key, "Definition Weight NextNode")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Definition":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRPServiceSplitterSplit(d, &v.Definition)
-		case "Weight":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecFloat[float32](d, &v.Weight)
-		case "NextNode":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.NextNode)
-		default:
-			d.unknown(key, "Definition Weight NextNode")
 		}
 	}
 }
@@ -3555,62 +5423,106 @@ func fdecRDiscoveryTarget(d *fdec, v *DiscoveryTarget) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.DiscoveryTarget
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysDiscoveryTarget[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "ID":
+				f = 0
+			case "Service":
+				f = 1
+			case "ServiceSubset":
+				f = 2
+			case "Namespace":
+				f = 3
+			case "Partition":
+				f = 4
+			case "Datacenter":
+				f = 5
+			case "Peer":
+				f = 6
+			case "Locality":
+				f = 7
+			case "MeshGateway":
+				f = 8
+			case "Subset":
+				f = 9
+			case "TransparentProxy":
+				f = 10
+			case "ConnectTimeout":
+				f = 11
+			case "External":
+				f = 12
+			case "SNI":
+				f = 13
+			case "Name":
+				f = 14
+			case "PrioritizeByLocality":
+				f = 15
+			default:
+				d.unknown(key, "ID Service ServiceSubset Namespace Partition Datacenter Peer Locality MeshGateway Subset TransparentProxy ConnectTimeout External SNI Name PrioritizeByLocality")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "ID":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ID)
-		case "Service":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Service)
-		case "ServiceSubset":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.ServiceSubset)
-		case "Namespace":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.Namespace)
-		case "Partition":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[string](d, &v.Partition)
-		case "Datacenter":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecStr[string](d, &v.Datacenter)
-		case "Peer":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecStr[string](d, &v.Peer)
-		case "Locality":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecRPDiscoveryLocality(d, &v.Locality)
-		case "MeshGateway":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecRConfigMeshGateway(d, &v.MeshGateway)
-		case "Subset":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecRServiceResolverSubset(d, &v.Subset)
-		case "TransparentProxy":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecRConfigTransparentProxy(d, &v.TransparentProxy)
-		case "ConnectTimeout":
+		case 11:
 			d.once(&seen[0], 1<<11)
 			fdecDuration(d, &v.ConnectTimeout)
-		case "External":
+		case 12:
 			d.once(&seen[0], 1<<12)
 			fdecBool[bool](d, &v.External)
-		case "SNI":
+		case 13:
 			d.once(&seen[0], 1<<13)
 			fdecStr[string](d, &v.SNI)
-		case "Name":
+		case 14:
 			d.once(&seen[0], 1<<14)
 			fdecStr[string](d, &v.Name)
-		case "PrioritizeByLocality":
+		case 15:
 			d.once(&seen[0], 1<<15)
 			fdecRPServiceResolverPrioritizeByLocality(d, &v.PrioritizeByLocality)
-		default:
-			d.unknown(key, "ID Service ServiceSubset Namespace Partition Datacenter Peer Locality MeshGateway Subset TransparentProxy ConnectTimeout External SNI Name PrioritizeByLocality")
 		}
 	}
 }
@@ -3620,23 +5532,41 @@ func fdecRExportedService(d *fdec, v *ExportedService) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ExportedService
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysExportedService[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Name":
+				f = 0
+			case "Namespace":
+				f = 1
+			case "Consumers":
+				f = 2
+			default:
+				d.unknown(key, "Name Namespace Consumers")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Name":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Name)
-		case "Namespace":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Namespace)
-		case "Consumers":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecRSExportedServiceConsumer(d, &v.Consumers)
-		default:
-			d.unknown(key, "Name Namespace Consumers")
 		}
 	}
 }
@@ -3646,23 +5576,41 @@ func fdecRExportedServiceConsumer(d *fdec, v *ExportedServiceConsumer) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ExportedServiceConsumer
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysExportedServiceConsumer[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Partition":
+				f = 0
+			case "Peer":
+				f = 1
+			case "SamenessGroup":
+				f = 2
+			default:
+				d.unknown(key, "Partition Peer SamenessGroup")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Partition":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Partition)
-		case "Peer":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Peer)
-		case "SamenessGroup":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.SamenessGroup)
-		default:
-			d.unknown(key, "Partition Peer SamenessGroup")
 		}
 	}
 }
@@ -3672,38 +5620,66 @@ func fdecRExportedServicesConfigEntry(d *fdec, v *ExportedServicesConfigEntry) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ExportedServicesConfigEntry
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysExportedServicesConfigEntry[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Kind":
+				f = 0
+			case "Name":
+				f = 1
+			case "Partition":
+				f = 2
+			case "Namespace":
+				f = 3
+			case "Meta":
+				f = 4
+			case "CreateIndex":
+				f = 5
+			case "ModifyIndex":
+				f = 6
+			case "Services":
+				f = 7
+			default:
+				d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Services")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Kind":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.ConfigEntryHeader.Name)
-		case "Partition":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
-		case "Namespace":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
-		case "Meta":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
-		case "CreateIndex":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
-		case "ModifyIndex":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
-		case "Services":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecRSExportedService(d, &v.Services)
-		default:
-			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Services")
 		}
 	}
 }
@@ -3713,41 +5689,71 @@ func fdecRFileSystemCertificateConfigEntry(d *fdec, v *FileSystemCertificateConf
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.FileSystemCertificateConfigEntry
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysFileSystemCertificateConfigEntry[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Kind":
+				f = 0
+			case "Name":
+				f = 1
+			case "Partition":
+				f = 2
+			case "Namespace":
+				f = 3
+			case "Meta":
+				f = 4
+			case "CreateIndex":
+				f = 5
+			case "ModifyIndex":
+				f = 6
+			case "Certificate":
+				f = 7
+			case "PrivateKey":
+				f = 8
+			default:
+				d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Certificate PrivateKey")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Kind":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.ConfigEntryHeader.Name)
-		case "Partition":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
-		case "Namespace":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
-		case "Meta":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
-		case "CreateIndex":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
-		case "ModifyIndex":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
-		case "Certificate":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecStr[string](d, &v.Certificate)
-		case "PrivateKey":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecStr[string](d, &v.PrivateKey)
-		default:
-			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Certificate PrivateKey")
 		}
 	}
 }
@@ -3757,47 +5763,81 @@ func fdecRHTTPRouteConfigEntry(d *fdec, v *HTTPRouteConfigEntry) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.HTTPRouteConfigEntry
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysHTTPRouteConfigEntry[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Kind":
+				f = 0
+			case "Name":
+				f = 1
+			case "Partition":
+				f = 2
+			case "Namespace":
+				f = 3
+			case "Meta":
+				f = 4
+			case "CreateIndex":
+				f = 5
+			case "ModifyIndex":
+				f = 6
+			case "Parents":
+				f = 7
+			case "Rules":
+				f = 8
+			case "Hostnames":
+				f = 9
+			case "Status":
+				f = 10
+			default:
+				d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Parents Rules Hostnames Status")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Kind":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.ConfigEntryHeader.Name)
-		case "Partition":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
-		case "Namespace":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
-		case "Meta":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
-		case "CreateIndex":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
-		case "ModifyIndex":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
-		case "Parents":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecRSConfigResourceReference(d, &v.Parents)
-		case "Rules":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecRSHTTPRouteRule(d, &v.Rules)
-		case "Hostnames":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecRSstring(d, &v.Hostnames)
-		case "Status":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecRPConfigEntryStatus(d, &v.Status)
-		default:
-			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Parents Rules Hostnames Status")
 		}
 	}
 }
@@ -3807,29 +5847,51 @@ func fdecRHTTPRouteFilters(d *fdec, v *HTTPRouteFilters) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.HTTPRouteFilters
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysHTTPRouteFilters[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Headers":
+				f = 0
+			case "URLRewrite":
+				f = 1
+			case "RetryFilter":
+				f = 2
+			case "TimeoutFilter":
+				f = 3
+			case "JWT":
+				f = 4
+			default:
+				d.unknown(key, "Headers URLRewrite RetryFilter TimeoutFilter JWT")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Headers":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRSConfigHTTPHeaderModifiers(d, &v.Headers)
-		case "URLRewrite":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRPHTTPRouteURLRewrite(d, &v.URLRewrite)
-		case "RetryFilter":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecRPHTTPRouteRetryFilter(d, &v.RetryFilter)
-		case "TimeoutFilter":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecRPHTTPRouteTimeoutFilter(d, &v.TimeoutFilter)
-		case "JWT":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRPServiceIntentionsJWT(d, &v.JWT)
-		default:
-			d.unknown(key, "Headers URLRewrite RetryFilter TimeoutFilter JWT")
 		}
 	}
 }
@@ -3839,23 +5901,41 @@ func fdecRHTTPRouteHeaderMatch(d *fdec, v *HTTPRouteHeaderMatch) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.HTTPRouteHeaderMatch
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysHTTPRouteHeaderMatch[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Match":
+				f = 0
+			case "Name":
+				f = 1
+			case "Value":
+				f = 2
+			default:
+				d.unknown(key, "Match Name Value")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Match":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Match)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Name)
-		case "Value":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Value)
-		default:
-			d.unknown(key, "Match Name Value")
 		}
 	}
 }
@@ -3865,26 +5945,46 @@ func fdecRHTTPRouteMatch(d *fdec, v *HTTPRouteMatch) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.HTTPRouteMatch
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysHTTPRouteMatch[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Headers":
+				f = 0
+			case "Method":
+				f = 1
+			case "Path":
+				f = 2
+			case "Query":
+				f = 3
+			default:
+				d.unknown(key, "Headers Method Path Query")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Headers":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRSHTTPRouteHeaderMatch(d, &v.Headers)
-		case "Method":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Method)
-		case "Path":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecRHTTPRoutePathMatch(d, &v.Path)
-		case "Query":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecRSHTTPRouteQueryMatch(d, &v.Query)
-		default:
-			d.unknown(key, "Headers Method Path Query")
 		}
 	}
 }
@@ -3894,20 +5994,36 @@ func fdecRHTTPRoutePathMatch(d *fdec, v *HTTPRoutePathMatch) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.HTTPRoutePathMatch
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysHTTPRoutePathMatch[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Match":
+				f = 0
+			case "Value":
+				f = 1
+			default:
+				d.unknown(key, "Match Value")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Match":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Match)
-		case "Value":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Value)
-		default:
-			d.unknown(key, "Match Value")
 		}
 	}
 }
@@ -3917,23 +6033,41 @@ func fdecRHTTPRouteQueryMatch(d *fdec, v *HTTPRouteQueryMatch) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.HTTPRouteQueryMatch
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysHTTPRouteQueryMatch[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Match":
+				f = 0
+			case "Name":
+				f = 1
+			case "Value":
+				f = 2
+			default:
+				d.unknown(key, "Match Name Value")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Match":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Match)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Name)
-		case "Value":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Value)
-		default:
-			d.unknown(key, "Match Name Value")
 		}
 	}
 }
@@ -3943,17 +6077,31 @@ func fdecRHTTPRouteResponseFilters(d *fdec, v *HTTPRouteResponseFilters) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.HTTPRouteResponseFilters
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysHTTPRouteResponseFilters[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Headers":
+				f = 0
+			default:
+				d.unknown(key, "Headers")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Headers":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRSConfigHTTPHeaderModifiers(d, &v.Headers)
-		default:
-			d.unknown(key, "Headers")
 		}
 	}
 }
@@ -3963,26 +6111,46 @@ func fdecRHTTPRouteRetryFilter(d *fdec, v *HTTPRouteRetryFilter) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.HTTPRouteRetryFilter
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysHTTPRouteRetryFilter[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "NumRetries":
+				f = 0
+			case "RetryOn":
+				f = 1
+			case "RetryOnStatusCodes":
+				f = 2
+			case "RetryOnConnectFailure":
+				f = 3
+			default:
+				d.unknown(key, "NumRetries RetryOn RetryOnStatusCodes RetryOnConnectFailure")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "NumRetries":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecUint[uint32](d, &v.NumRetries)
-		case "RetryOn":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRSstring(d, &v.RetryOn)
-		case "RetryOnStatusCodes":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecRSuint32(d, &v.RetryOnStatusCodes)
-		case "RetryOnConnectFailure":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecBool[bool](d, &v.RetryOnConnectFailure)
-		default:
-			d.unknown(key, "NumRetries RetryOn RetryOnStatusCodes RetryOnConnectFailure")
 		}
 	}
 }
@@ -3992,26 +6160,46 @@ func fdecRHTTPRouteRule(d *fdec, v *HTTPRouteRule) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.HTTPRouteRule
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysHTTPRouteRule[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Filters":
+				f = 0
+			case "ResponseFilters":
+				f = 1
+			case "Matches":
+				f = 2
+			case "Services":
+				f = 3
+			default:
+				d.unknown(key, "Filters ResponseFilters Matches Services")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Filters":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRHTTPRouteFilters(d, &v.Filters)
-		case "ResponseFilters":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRHTTPRouteResponseFilters(d, &v.ResponseFilters)
-		case "Matches":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecRSHTTPRouteMatch(d, &v.Matches)
-		case "Services":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecRSHTTPRouteService(d, &v.Services)
-		default:
-			d.unknown(key, "Filters ResponseFilters Matches Services")
 		}
 	}
 }
@@ -4021,32 +6209,56 @@ func fdecRHTTPRouteService(d *fdec, v *HTTPRouteService) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.HTTPRouteService
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysHTTPRouteService[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Name":
+				f = 0
+			case "Weight":
+				f = 1
+			case "Filters":
+				f = 2
+			case "ResponseFilters":
+				f = 3
+			case "Partition":
+				f = 4
+			case "Namespace":
+				f = 5
+			default:
+				d.unknown(key, "Name Weight Filters ResponseFilters Partition Namespace")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Name":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Name)
-		case "Weight":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecInt[int](d, &v.Weight)
-		case "Filters":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecRHTTPRouteFilters(d, &v.Filters)
-		case "ResponseFilters":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecRHTTPRouteResponseFilters(d, &v.ResponseFilters)
-		case "Partition":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[string](d, &v.Partition)
-		case "Namespace":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecStr[string](d, &v.Namespace)
-		default:
-			d.unknown(key, "Name Weight Filters ResponseFilters Partition Namespace")
 		}
 	}
 }
@@ -4056,20 +6268,36 @@ func fdecRHTTPRouteTimeoutFilter(d *fdec, v *HTTPRouteTimeoutFilter) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.HTTPRouteTimeoutFilter
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysHTTPRouteTimeoutFilter[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "RequestTimeout":
+				f = 0
+			case "IdleTimeout":
+				f = 1
+			default:
+				d.unknown(key, "RequestTimeout IdleTimeout")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "RequestTimeout":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecDuration(d, &v.RequestTimeout)
-		case "IdleTimeout":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecDuration(d, &v.IdleTimeout)
-		default:
-			d.unknown(key, "RequestTimeout IdleTimeout")
 		}
 	}
 }
@@ -4079,17 +6307,31 @@ func fdecRHTTPRouteURLRewrite(d *fdec, v *HTTPRouteURLRewrite) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.HTTPRouteURLRewrite
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysHTTPRouteURLRewrite[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Path":
+				f = 0
+			default:
+				d.unknown(key, "Path")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Path":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Path)
-		default:
-			d.unknown(key, "Path")
 		}
 	}
 }
@@ -4099,71 +6341,121 @@ func fdecRHealthCheck(d *fdec, v *HealthCheck) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.HealthCheck
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysHealthCheck[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Node":
+				f = 0
+			case "CheckID":
+				f = 1
+			case "Name":
+				f = 2
+			case "Status":
+				f = 3
+			case "Notes":
+				f = 4
+			case "Output":
+				f = 5
+			case "ServiceID":
+				f = 6
+			case "ServiceName":
+				f = 7
+			case "ServiceTags":
+				f = 8
+			case "Type":
+				f = 9
+			case "Interval":
+				f = 10
+			case "Timeout":
+				f = 11
+			case "ExposedPort":
+				f = 12
+			case "PeerName":
+				f = 13
+			case "Definition":
+				f = 14
+			case "Namespace":
+				f = 15
+			case "Partition":
+				f = 16
+			case "CreateIndex":
+				f = 17
+			case "ModifyIndex":
+				f = 18
+			default:
+				d.unknown(key, "Node CheckID Name Status Notes Output ServiceID ServiceName ServiceTags Type Interval Timeout ExposedPort PeerName Definition Namespace Partition CreateIndex ModifyIndex")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Node":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Node)
-		case "CheckID":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.CheckID)
-		case "Name":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Name)
-		case "Status":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[HealthStatus](d, &v.Status)
-		case "Notes":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[string](d, &v.Notes)
-		case "Output":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecStr[string](d, &v.Output)
-		case "ServiceID":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecStr[string](d, &v.ServiceID)
-		case "ServiceName":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecStr[string](d, &v.ServiceName)
-		case "ServiceTags":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecRSstring(d, &v.ServiceTags)
-		case "Type":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecStr[string](d, &v.Type)
-		case "Interval":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecDuration(d, &v.Interval)
-		case "Timeout":
+		case 11:
 			d.once(&seen[0], 1<<11)
 			fdecDuration(d, &v.Timeout)
-		case "ExposedPort":
+		case 12:
 			d.once(&seen[0], 1<<12)
 			fdecInt[int](d, &v.ExposedPort)
-		case "PeerName":
+		case 13:
 			d.once(&seen[0], 1<<13)
 			fdecStr[string](d, &v.PeerName)
-		case "Definition":
+		case 14:
 			d.once(&seen[0], 1<<14)
 			fdecRPHealthCheckDefinition(d, &v.Definition)
-		case "Namespace":
+		case 15:
 			d.once(&seen[0], 1<<15)
 			fdecStr[string](d, &v.Namespace)
-		case "Partition":
+		case 16:
 			d.once(&seen[0], 1<<16)
 			fdecStr[string](d, &v.Partition)
-		case "CreateIndex":
+		case 17:
 			d.once(&seen[0], 1<<17)
 			fdecUint[uint64](d, &v.CreateIndex)
-		case "ModifyIndex":
+		case 18:
 			d.once(&seen[0], 1<<18)
 			fdecUint[uint64](d, &v.ModifyIndex)
-		default:
-			d.unknown(key, "Node CheckID Name Status Notes Output ServiceID ServiceName ServiceTags Type Interval Timeout ExposedPort PeerName Definition Namespace Partition CreateIndex ModifyIndex")
 		}
 	}
 }
@@ -4173,83 +6465,141 @@ func fdecRHealthCheckDefinition(d *fdec, v *HealthCheckDefinition) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.HealthCheckDefinition
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysHealthCheckDefinition[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "HTTP":
+				f = 0
+			case "TLSServerName":
+				f = 1
+			case "TLSSkipVerify":
+				f = 2
+			case "Header":
+				f = 3
+			case "Method":
+				f = 4
+			case "Body":
+				f = 5
+			case "DisableRedirects":
+				f = 6
+			case "TCP":
+				f = 7
+			case "TCPUseTLS":
+				f = 8
+			case "UDP":
+				f = 9
+			case "H2PING":
+				f = 10
+			case "H2PingUseTLS":
+				f = 11
+			case "OSService":
+				f = 12
+			case "GRPC":
+				f = 13
+			case "GRPCUseTLS":
+				f = 14
+			case "AliasNode":
+				f = 15
+			case "AliasService":
+				f = 16
+			case "ScriptArgs":
+				f = 17
+			case "OutputMaxSize":
+				f = 18
+			case "Interval":
+				f = 19
+			case "Timeout":
+				f = 20
+			case "TTL":
+				f = 21
+			case "DeregisterCriticalServiceAfter":
+				f = 22
+			default:
+				d.unknown(key, "HTTP TLSServerName TLSSkipVerify Header Method Body DisableRedirects TCP TCPUseTLS UDP H2PING H2PingUseTLS OSService GRPC GRPCUseTLS AliasNode AliasService ScriptArgs OutputMaxSize Interval Timeout TTL DeregisterCriticalServiceAfter")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "HTTP":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.HTTP)
-		case "TLSServerName":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.TLSServerName)
-		case "TLSSkipVerify":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecBool[bool](d, &v.TLSSkipVerify)
-		case "Header":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecRMstring_Sstring(d, &v.Header)
-		case "Method":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[string](d, &v.Method)
-		case "Body":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecStr[string](d, &v.Body)
-		case "DisableRedirects":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecBool[bool](d, &v.DisableRedirects)
-		case "TCP":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecStr[string](d, &v.TCP)
-		case "TCPUseTLS":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecBool[bool](d, &v.TCPUseTLS)
-		case "UDP":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecStr[string](d, &v.UDP)
-		case "H2PING":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecStr[string](d, &v.H2PING)
-		case "H2PingUseTLS":
+		case 11:
 			d.once(&seen[0], 1<<11)
 			fdecBool[bool](d, &v.H2PingUseTLS)
-		case "OSService":
+		case 12:
 			d.once(&seen[0], 1<<12)
 			fdecStr[string](d, &v.OSService)
-		case "GRPC":
+		case 13:
 			d.once(&seen[0], 1<<13)
 			fdecStr[string](d, &v.GRPC)
-		case "GRPCUseTLS":
+		case 14:
 			d.once(&seen[0], 1<<14)
 			fdecBool[bool](d, &v.GRPCUseTLS)
-		case "AliasNode":
+		case 15:
 			d.once(&seen[0], 1<<15)
 			fdecStr[string](d, &v.AliasNode)
-		case "AliasService":
+		case 16:
 			d.once(&seen[0], 1<<16)
 			fdecStr[string](d, &v.AliasService)
-		case "ScriptArgs":
+		case 17:
 			d.once(&seen[0], 1<<17)
 			fdecRSstring(d, &v.ScriptArgs)
-		case "OutputMaxSize":
+		case 18:
 			d.once(&seen[0], 1<<18)
 			fdecUint[uint](d, &v.OutputMaxSize)
-		case "Interval":
+		case 19:
 			d.once(&seen[0], 1<<19)
 			fdecDuration(d, &v.Interval)
-		case "Timeout":
+		case 20:
 			d.once(&seen[0], 1<<20)
 			fdecDuration(d, &v.Timeout)
-		case "TTL":
+		case 21:
 			d.once(&seen[0], 1<<21)
 			fdecDuration(d, &v.TTL)
-		case "DeregisterCriticalServiceAfter":
+		case 22:
 			d.once(&seen[0], 1<<22)
 			fdecDuration(d, &v.DeregisterCriticalServiceAfter)
-		default:
-			d.unknown(key, "HTTP TLSServerName TLSSkipVerify Header Method Body DisableRedirects TCP TCPUseTLS UDP H2PING H2PingUseTLS OSService GRPC GRPCUseTLS AliasNode AliasService ScriptArgs OutputMaxSize Interval Timeout TTL DeregisterCriticalServiceAfter")
 		}
 	}
 }
@@ -4259,29 +6609,51 @@ func fdecRImportedService(d *fdec, v *ImportedService) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ImportedService
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysImportedService[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Service":
+				f = 0
+			case "Partition":
+				f = 1
+			case "Namespace":
+				f = 2
+			case "SourcePeer":
+				f = 3
+			case "SourcePartition":
+				f = 4
+			default:
+				d.unknown(key, "Service Partition Namespace SourcePeer SourcePartition")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Service":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Service)
-		case "Partition":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Partition)
-		case "Namespace":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Namespace)
-		case "SourcePeer":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.SourcePeer)
-		case "SourcePartition":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[string](d, &v.SourcePartition)
-		default:
-			d.unknown(key, "Service Partition Namespace SourcePeer SourcePartition")
 		}
 	}
 }
@@ -4291,44 +6663,76 @@ func fdecRIngressGatewayConfigEntry(d *fdec, v *IngressGatewayConfigEntry) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.IngressGatewayConfigEntry
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysIngressGatewayConfigEntry[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Kind":
+				f = 0
+			case "Name":
+				f = 1
+			case "Partition":
+				f = 2
+			case "Namespace":
+				f = 3
+			case "Meta":
+				f = 4
+			case "CreateIndex":
+				f = 5
+			case "ModifyIndex":
+				f = 6
+			case "TLS":
+				f = 7
+			case "Listeners":
+				f = 8
+			case "Defaults":
+				f = 9
+			default:
+				d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex TLS Listeners Defaults")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Kind":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.ConfigEntryHeader.Name)
-		case "Partition":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
-		case "Namespace":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
-		case "Meta":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
-		case "CreateIndex":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
-		case "ModifyIndex":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
-		case "TLS":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecRIngressGatewayTLS(d, &v.TLS)
-		case "Listeners":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecRSIngressGatewayListener(d, &v.Listeners)
-		case "Defaults":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecRPIngressGatewayDefaults(d, &v.Defaults)
-		default:
-			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex TLS Listeners Defaults")
 		}
 	}
 }
@@ -4338,26 +6742,46 @@ func fdecRIngressGatewayDefaults(d *fdec, v *IngressGatewayDefaults) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.IngressGatewayDefaults
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysIngressGatewayDefaults[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "MaxConnections":
+				f = 0
+			case "MaxPendingRequests":
+				f = 1
+			case "MaxConcurrentRequests":
+				f = 2
+			case "PassiveHealthCheck":
+				f = 3
+			default:
+				d.unknown(key, "MaxConnections MaxPendingRequests MaxConcurrentRequests PassiveHealthCheck")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "MaxConnections":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecUint[uint32](d, &v.MaxConnections)
-		case "MaxPendingRequests":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecUint[uint32](d, &v.MaxPendingRequests)
-		case "MaxConcurrentRequests":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecUint[uint32](d, &v.MaxConcurrentRequests)
-		case "PassiveHealthCheck":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecRPConfigPassiveHealthCheck(d, &v.PassiveHealthCheck)
-		default:
-			d.unknown(key, "MaxConnections MaxPendingRequests MaxConcurrentRequests PassiveHealthCheck")
 		}
 	}
 }
@@ -4367,26 +6791,46 @@ func fdecRIngressGatewayListener(d *fdec, v *IngressGatewayListener) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.IngressGatewayListener
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysIngressGatewayListener[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Port":
+				f = 0
+			case "Protocol":
+				f = 1
+			case "TLS":
+				f = 2
+			case "Services":
+				f = 3
+			default:
+				d.unknown(key, "Port Protocol TLS Services")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Port":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecInt[int](d, &v.Port)
-		case "Protocol":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Protocol)
-		case "TLS":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecRPIngressGatewayTLS(d, &v.TLS)
-		case "Services":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecRSIngressGatewayService(d, &v.Services)
-		default:
-			d.unknown(key, "Port Protocol TLS Services")
 		}
 	}
 }
@@ -4396,20 +6840,36 @@ func fdecRIngressGatewaySDS(d *fdec, v *IngressGatewaySDS) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.IngressGatewaySDS
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysIngressGatewaySDS[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "ClusterName":
+				f = 0
+			case "CertResource":
+				f = 1
+			default:
+				d.unknown(key, "ClusterName CertResource")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "ClusterName":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ClusterName)
-		case "CertResource":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.CertResource)
-		default:
-			d.unknown(key, "ClusterName CertResource")
 		}
 	}
 }
@@ -4419,50 +6879,86 @@ func fdecRIngressGatewayService(d *fdec, v *IngressGatewayService) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.IngressGatewayService
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysIngressGatewayService[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Name":
+				f = 0
+			case "Namespace":
+				f = 1
+			case "Partition":
+				f = 2
+			case "Hosts":
+				f = 3
+			case "TLS":
+				f = 4
+			case "RequestHeaders":
+				f = 5
+			case "ResponseHeaders":
+				f = 6
+			case "MaxConnections":
+				f = 7
+			case "MaxPendingRequests":
+				f = 8
+			case "MaxConcurrentRequests":
+				f = 9
+			case "PassiveHealthCheck":
+				f = 10
+			case "Meta":
+				f = 11
+			default:
+				d.unknown(key, "Name Namespace Partition Hosts TLS RequestHeaders ResponseHeaders MaxConnections MaxPendingRequests MaxConcurrentRequests PassiveHealthCheck Meta")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Name":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Name)
-		case "Namespace":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Namespace)
-		case "Partition":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Partition)
-		case "Hosts":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecRSstring(d, &v.Hosts)
-		case "TLS":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRPIngressGatewayServiceTLS(d, &v.TLS)
-		case "RequestHeaders":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecRPConfigHTTPHeaderModifiers(d, &v.RequestHeaders)
-		case "ResponseHeaders":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecRPConfigHTTPHeaderModifiers(d, &v.ResponseHeaders)
-		case "MaxConnections":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecUint[uint32](d, &v.MaxConnections)
-		case "MaxPendingRequests":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecUint[uint32](d, &v.MaxPendingRequests)
-		case "MaxConcurrentRequests":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecUint[uint32](d, &v.MaxConcurrentRequests)
-		case "PassiveHealthCheck":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecRPConfigPassiveHealthCheck(d, &v.PassiveHealthCheck)
-		case "Meta":
+		case 11:
 			d.once(&seen[0], 1<<11)
 			fdecRMstring_string(d, &v.Meta)
-		default:
-			d.unknown(key, "Name Namespace Partition Hosts TLS RequestHeaders ResponseHeaders MaxConnections MaxPendingRequests MaxConcurrentRequests PassiveHealthCheck Meta")
 		}
 	}
 }
@@ -4472,17 +6968,31 @@ func fdecRIngressGatewayServiceTLS(d *fdec, v *IngressGatewayServiceTLS) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.IngressGatewayServiceTLS
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysIngressGatewayServiceTLS[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "SDS":
+				f = 0
+			default:
+				d.unknown(key, "SDS")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "SDS":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRPIngressGatewaySDS(d, &v.SDS)
-		default:
-			d.unknown(key, "SDS")
 		}
 	}
 }
@@ -4492,29 +7002,51 @@ func fdecRIngressGatewayTLS(d *fdec, v *IngressGatewayTLS) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.IngressGatewayTLS
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysIngressGatewayTLS[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Enabled":
+				f = 0
+			case "SDS":
+				f = 1
+			case "TLSMinVersion":
+				f = 2
+			case "TLSMaxVersion":
+				f = 3
+			case "CipherSuites":
+				f = 4
+			default:
+				d.unknown(key, "Enabled SDS TLSMinVersion TLSMaxVersion CipherSuites")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Enabled":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecBool[bool](d, &v.Enabled)
-		case "SDS":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRPIngressGatewaySDS(d, &v.SDS)
-		case "TLSMinVersion":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.TLSMinVersion)
-		case "TLSMaxVersion":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.TLSMaxVersion)
-		case "CipherSuites":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRSstring(d, &v.CipherSuites)
-		default:
-			d.unknown(key, "Enabled SDS TLSMinVersion TLSMaxVersion CipherSuites")
 		}
 	}
 }
@@ -4524,41 +7056,71 @@ func fdecRInlineCertificateConfigEntry(d *fdec, v *InlineCertificateConfigEntry)
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.InlineCertificateConfigEntry
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysInlineCertificateConfigEntry[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Kind":
+				f = 0
+			case "Name":
+				f = 1
+			case "Partition":
+				f = 2
+			case "Namespace":
+				f = 3
+			case "Meta":
+				f = 4
+			case "CreateIndex":
+				f = 5
+			case "ModifyIndex":
+				f = 6
+			case "Certificate":
+				f = 7
+			case "PrivateKey":
+				f = 8
+			default:
+				d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Certificate PrivateKey")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Kind":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.ConfigEntryHeader.Name)
-		case "Partition":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
-		case "Namespace":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
-		case "Meta":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
-		case "CreateIndex":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
-		case "ModifyIndex":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
-		case "Certificate":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecStr[string](d, &v.Certificate)
-		case "PrivateKey":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecStr[string](d, &v.PrivateKey)
-		default:
-			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Certificate PrivateKey")
 		}
 	}
 }
@@ -4568,74 +7130,126 @@ func fdecRIntention(d *fdec, v *Intention) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.Intention
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysIntention[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "ID":
+				f = 0
+			case "Description":
+				f = 1
+			case "SourceName":
+				f = 2
+			case "DestinationName":
+				f = 3
+			case "SourceNS":
+				f = 4
+			case "DestinationNS":
+				f = 5
+			case "SourcePartition":
+				f = 6
+			case "DestinationPartition":
+				f = 7
+			case "SourcePeer":
+				f = 8
+			case "SourceSamenessGroup":
+				f = 9
+			case "SourceType":
+				f = 10
+			case "Action":
+				f = 11
+			case "Permissions":
+				f = 12
+			case "JWT":
+				f = 13
+			case "Meta":
+				f = 14
+			case "Precedence":
+				f = 15
+			case "CreatedAt":
+				f = 16
+			case "UpdatedAt":
+				f = 17
+			case "CreateIndex":
+				f = 18
+			case "ModifyIndex":
+				f = 19
+			default:
+				d.unknown(key, "ID Description SourceName DestinationName SourceNS DestinationNS SourcePartition DestinationPartition SourcePeer SourceSamenessGroup SourceType Action Permissions JWT Meta Precedence CreatedAt UpdatedAt CreateIndex ModifyIndex")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "ID":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ID)
-		case "Description":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Description)
-		case "SourceName":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.SourceName)
-		case "DestinationName":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.DestinationName)
-		case "SourceNS":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[string](d, &v.SourceNS)
-		case "DestinationNS":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecStr[string](d, &v.DestinationNS)
-		case "SourcePartition":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecStr[string](d, &v.SourcePartition)
-		case "DestinationPartition":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecStr[string](d, &v.DestinationPartition)
-		case "SourcePeer":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecStr[string](d, &v.SourcePeer)
-		case "SourceSamenessGroup":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecStr[string](d, &v.SourceSamenessGroup)
-		case "SourceType":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecStr[string](d, &v.SourceType)
-		case "Action":
+		case 11:
 			d.once(&seen[0], 1<<11)
 			fdecStr[string](d, &v.Action)
-		case "Permissions":
+		case 12:
 			d.once(&seen[0], 1<<12)
 			fdecRSPServiceIntentionsPermission(d, &v.Permissions)
-		case "JWT":
+		case 13:
 			d.once(&seen[0], 1<<13)
 			fdecRPServiceIntentionsJWT(d, &v.JWT)
-		case "Meta":
+		case 14:
 			d.once(&seen[0], 1<<14)
 			fdecRMstring_string(d, &v.Meta)
-		case "Precedence":
+		case 15:
 			d.once(&seen[0], 1<<15)
 			fdecInt[int](d, &v.Precedence)
-		case "CreatedAt":
+		case 16:
 			d.once(&seen[0], 1<<16)
 			fdecTime(d, &v.CreatedAt)
-		case "UpdatedAt":
+		case 17:
 			d.once(&seen[0], 1<<17)
 			fdecTime(d, &v.UpdatedAt)
-		case "CreateIndex":
+		case 18:
 			d.once(&seen[0], 1<<18)
 			fdecUint[uint64](d, &v.CreateIndex)
-		case "ModifyIndex":
+		case 19:
 			d.once(&seen[0], 1<<19)
 			fdecUint[uint64](d, &v.ModifyIndex)
-		default:
-			d.unknown(key, "ID Description SourceName DestinationName SourceNS DestinationNS SourcePartition DestinationPartition SourcePeer SourceSamenessGroup SourceType Action Permissions JWT Meta Precedence CreatedAt UpdatedAt CreateIndex ModifyIndex")
 		}
 	}
 }
@@ -4645,17 +7259,31 @@ func fdecRJWTProviderCacheConfig(d *fdec, v *JWTProviderCacheConfig) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.JWTProviderCacheConfig
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysJWTProviderCacheConfig[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Size":
+				f = 0
+			default:
+				d.unknown(key, "Size")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Size":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecInt[int](d, &v.Size)
-		default:
-			d.unknown(key, "Size")
 		}
 	}
 }
@@ -4665,20 +7293,36 @@ func fdecRJWTProviderCertProviderInstance(d *fdec, v *JWTProviderCertProviderIns
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.JWTProviderCertProviderInstance
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysJWTProviderCertProviderInstance[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "InstanceName":
+				f = 0
+			case "CertificateName":
+				f = 1
+			default:
+				d.unknown(key, "InstanceName CertificateName")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "InstanceName":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.InstanceName)
-		case "CertificateName":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.CertificateName)
-		default:
-			d.unknown(key, "InstanceName CertificateName")
 		}
 	}
 }
@@ -4688,56 +7332,96 @@ func fdecRJWTProviderConfigEntry(d *fdec, v *JWTProviderConfigEntry) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.JWTProviderConfigEntry
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysJWTProviderConfigEntry[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Kind":
+				f = 0
+			case "Name":
+				f = 1
+			case "Partition":
+				f = 2
+			case "Namespace":
+				f = 3
+			case "Meta":
+				f = 4
+			case "CreateIndex":
+				f = 5
+			case "ModifyIndex":
+				f = 6
+			case "JSONWebKeySet":
+				f = 7
+			case "Issuer":
+				f = 8
+			case "Audiences":
+				f = 9
+			case "Locations":
+				f = 10
+			case "Forwarding":
+				f = 11
+			case "ClockSkewSeconds":
+				f = 12
+			case "CacheConfig":
+				f = 13
+			default:
+				d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex JSONWebKeySet Issuer Audiences Locations Forwarding ClockSkewSeconds CacheConfig")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Kind":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.ConfigEntryHeader.Name)
-		case "Partition":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
-		case "Namespace":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
-		case "Meta":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
-		case "CreateIndex":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
-		case "ModifyIndex":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
-		case "JSONWebKeySet":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecRPJWTProviderKeySet(d, &v.JSONWebKeySet)
-		case "Issuer":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecStr[string](d, &v.Issuer)
-		case "Audiences":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecRSstring(d, &v.Audiences)
-		case "Locations":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecRSPJWTProviderLocation(d, &v.Locations)
-		case "Forwarding":
+		case 11:
 			d.once(&seen[0], 1<<11)
 			fdecRPJWTProviderForwarding(d, &v.Forwarding)
-		case "ClockSkewSeconds":
+		case 12:
 			d.once(&seen[0], 1<<12)
 			fdecInt[int](d, &v.ClockSkewSeconds)
-		case "CacheConfig":
+		case 13:
 			d.once(&seen[0], 1<<13)
 			fdecRPJWTProviderCacheConfig(d, &v.CacheConfig)
-		default:
-			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex JSONWebKeySet Issuer Audiences Locations Forwarding ClockSkewSeconds CacheConfig")
 		}
 	}
 }
@@ -4747,20 +7431,36 @@ func fdecRJWTProviderForwarding(d *fdec, v *JWTProviderForwarding) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.JWTProviderForwarding
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysJWTProviderForwarding[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "HeaderName":
+				f = 0
+			case "PadForwardPayloadHeader":
+				f = 1
+			default:
+				d.unknown(key, "HeaderName PadForwardPayloadHeader")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "HeaderName":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.HeaderName)
-		case "PadForwardPayloadHeader":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecBool[bool](d, &v.PadForwardPayloadHeader)
-		default:
-			d.unknown(key, "HeaderName PadForwardPayloadHeader")
 		}
 	}
 }
@@ -4770,23 +7470,41 @@ func fdecRJWTProviderJWKSCluster(d *fdec, v *JWTProviderJWKSCluster) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.JWTProviderJWKSCluster
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysJWTProviderJWKSCluster[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "DiscoveryType":
+				f = 0
+			case "TLSCertificates":
+				f = 1
+			case "ConnectTimeout":
+				f = 2
+			default:
+				d.unknown(key, "DiscoveryType TLSCertificates ConnectTimeout")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "DiscoveryType":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.DiscoveryType)
-		case "TLSCertificates":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRPJWTProviderTLSCertificates(d, &v.TLSCertificates)
-		case "ConnectTimeout":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecDuration(d, &v.ConnectTimeout)
-		default:
-			d.unknown(key, "DiscoveryType TLSCertificates ConnectTimeout")
 		}
 	}
 }
@@ -4796,20 +7514,36 @@ func fdecRJWTProviderKeySet(d *fdec, v *JWTProviderKeySet) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.JWTProviderKeySet
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysJWTProviderKeySet[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Local":
+				f = 0
+			case "Remote":
+				f = 1
+			default:
+				d.unknown(key, "Local Remote")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Local":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRPJWTProviderLocalKeySet(d, &v.Local)
-		case "Remote":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRPJWTProviderRemoteKeySet(d, &v.Remote)
-		default:
-			d.unknown(key, "Local Remote")
 		}
 	}
 }
@@ -4819,20 +7553,36 @@ func fdecRJWTProviderLocalKeySet(d *fdec, v *JWTProviderLocalKeySet) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.JWTProviderLocalKeySet
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysJWTProviderLocalKeySet[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "JWKS":
+				f = 0
+			case "Filename":
+				f = 1
+			default:
+				d.unknown(key, "JWKS Filename")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "JWKS":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.JWKS)
-		case "Filename":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Filename)
-		default:
-			d.unknown(key, "JWKS Filename")
 		}
 	}
 }
@@ -4842,23 +7592,41 @@ func fdecRJWTProviderLocation(d *fdec, v *JWTProviderLocation) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.JWTProviderLocation
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysJWTProviderLocation[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Header":
+				f = 0
+			case "QueryParam":
+				f = 1
+			case "Cookie":
+				f = 2
+			default:
+				d.unknown(key, "Header QueryParam Cookie")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Header":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRPJWTProviderLocationHeader(d, &v.Header)
-		case "QueryParam":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRPJWTProviderLocationQueryParam(d, &v.QueryParam)
-		case "Cookie":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecRPJWTProviderLocationCookie(d, &v.Cookie)
-		default:
-			d.unknown(key, "Header QueryParam Cookie")
 		}
 	}
 }
@@ -4868,17 +7636,31 @@ func fdecRJWTProviderLocationCookie(d *fdec, v *JWTProviderLocationCookie) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.JWTProviderLocationCookie
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysJWTProviderLocationCookie[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Name":
+				f = 0
+			default:
+				d.unknown(key, "Name")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Name":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Name)
-		default:
-			d.unknown(key, "Name")
 		}
 	}
 }
@@ -4888,23 +7670,41 @@ func fdecRJWTProviderLocationHeader(d *fdec, v *JWTProviderLocationHeader) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.JWTProviderLocationHeader
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysJWTProviderLocationHeader[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Name":
+				f = 0
+			case "ValuePrefix":
+				f = 1
+			case "Forward":
+				f = 2
+			default:
+				d.unknown(key, "Name ValuePrefix Forward")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Name":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Name)
-		case "ValuePrefix":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.ValuePrefix)
-		case "Forward":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecBool[bool](d, &v.Forward)
-		default:
-			d.unknown(key, "Name ValuePrefix Forward")
 		}
 	}
 }
@@ -4914,17 +7714,31 @@ func fdecRJWTProviderLocationQueryParam(d *fdec, v *JWTProviderLocationQueryPara
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.JWTProviderLocationQueryParam
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysJWTProviderLocationQueryParam[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Name":
+				f = 0
+			default:
+				d.unknown(key, "Name")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Name":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Name)
-		default:
-			d.unknown(key, "Name")
 		}
 	}
 }
@@ -4934,35 +7748,61 @@ func fdecRJWTProviderRemoteKeySet(d *fdec, v *JWTProviderRemoteKeySet) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.JWTProviderRemoteKeySet
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysJWTProviderRemoteKeySet[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "URI":
+				f = 0
+			case "RequestTimeoutMs":
+				f = 1
+			case "CacheDuration":
+				f = 2
+			case "FetchAsynchronously":
+				f = 3
+			case "UseSNI":
+				f = 4
+			case "RetryPolicy":
+				f = 5
+			case "JWKSCluster":
+				f = 6
+			default:
+				d.unknown(key, "URI RequestTimeoutMs CacheDuration FetchAsynchronously UseSNI RetryPolicy JWKSCluster")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "URI":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.URI)
-		case "RequestTimeoutMs":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecInt[int](d, &v.RequestTimeoutMs)
-		case "CacheDuration":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecDuration(d, &v.CacheDuration)
-		case "FetchAsynchronously":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecBool[bool](d, &v.FetchAsynchronously)
-		case "UseSNI":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecBool[bool](d, &v.UseSNI)
-		case "RetryPolicy":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecRPJWTProviderRetryPolicy(d, &v.RetryPolicy)
-		case "JWKSCluster":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecRPJWTProviderJWKSCluster(d, &v.JWKSCluster)
-		default:
-			d.unknown(key, "URI RequestTimeoutMs CacheDuration FetchAsynchronously UseSNI RetryPolicy JWKSCluster")
 		}
 	}
 }
@@ -4972,20 +7812,36 @@ func fdecRJWTProviderRetryBackOff(d *fdec, v *JWTProviderRetryBackOff) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.JWTProviderRetryBackOff
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysJWTProviderRetryBackOff[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "BaseInterval":
+				f = 0
+			case "MaxInterval":
+				f = 1
+			default:
+				d.unknown(key, "BaseInterval MaxInterval")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "BaseInterval":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecDuration(d, &v.BaseInterval)
-		case "MaxInterval":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecDuration(d, &v.MaxInterval)
-		default:
-			d.unknown(key, "BaseInterval MaxInterval")
 		}
 	}
 }
@@ -4995,20 +7851,36 @@ func fdecRJWTProviderRetryPolicy(d *fdec, v *JWTProviderRetryPolicy) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.JWTProviderRetryPolicy
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysJWTProviderRetryPolicy[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "NumRetries":
+				f = 0
+			case "RetryPolicyBackOff":
+				f = 1
+			default:
+				d.unknown(key, "NumRetries RetryPolicyBackOff")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "NumRetries":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecInt[int](d, &v.NumRetries)
-		case "RetryPolicyBackOff":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRPJWTProviderRetryBackOff(d, &v.RetryPolicyBackOff)
-		default:
-			d.unknown(key, "NumRetries RetryPolicyBackOff")
 		}
 	}
 }
@@ -5018,20 +7890,36 @@ func fdecRJWTProviderTLSCertificates(d *fdec, v *JWTProviderTLSCertificates) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.JWTProviderTLSCertificates
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysJWTProviderTLSCertificates[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "CaCertificateProviderInstance":
+				f = 0
+			case "TrustedCA":
+				f = 1
+			default:
+				d.unknown(key, "CaCertificateProviderInstance TrustedCA")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "CaCertificateProviderInstance":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRPJWTProviderCertProviderInstance(d, &v.CaCertificateProviderInstance)
-		case "TrustedCA":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRPJWTProviderTrustedCA(d, &v.TrustedCA)
-		default:
-			d.unknown(key, "CaCertificateProviderInstance TrustedCA")
 		}
 	}
 }
@@ -5041,26 +7929,46 @@ func fdecRJWTProviderTrustedCA(d *fdec, v *JWTProviderTrustedCA) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.JWTProviderTrustedCA
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysJWTProviderTrustedCA[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Filename":
+				f = 0
+			case "EnvironmentVariable":
+				f = 1
+			case "InlineString":
+				f = 2
+			case "InlineBytes":
+				f = 3
+			default:
+				d.unknown(key, "Filename EnvironmentVariable InlineString InlineBytes")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Filename":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Filename)
-		case "EnvironmentVariable":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.EnvironmentVariable)
-		case "InlineString":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.InlineString)
-		case "InlineBytes":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecBytes(d, &v.InlineBytes)
-		default:
-			d.unknown(key, "Filename EnvironmentVariable InlineString InlineBytes")
 		}
 	}
 }
@@ -5070,41 +7978,71 @@ func fdecRKVPair(d *fdec, v *KVPair) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.KVPair
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysKVPair[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Key":
+				f = 0
+			case "CreateIndex":
+				f = 1
+			case "ModifyIndex":
+				f = 2
+			case "LockIndex":
+				f = 3
+			case "Flags":
+				f = 4
+			case "Value":
+				f = 5
+			case "Session":
+				f = 6
+			case "Namespace":
+				f = 7
+			case "Partition":
+				f = 8
+			default:
+				d.unknown(key, "Key CreateIndex ModifyIndex LockIndex Flags Value Session Namespace Partition")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Key":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Key)
-		case "CreateIndex":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecUint[uint64](d, &v.CreateIndex)
-		case "ModifyIndex":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecUint[uint64](d, &v.ModifyIndex)
-		case "LockIndex":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecUint[uint64](d, &v.LockIndex)
-		case "Flags":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecUint[uint64](d, &v.Flags)
-		case "Value":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecBytes(d, &v.Value)
-		case "Session":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecStr[string](d, &v.Session)
-		case "Namespace":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecStr[string](d, &v.Namespace)
-		case "Partition":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecStr[string](d, &v.Partition)
-		default:
-			d.unknown(key, "Key CreateIndex ModifyIndex LockIndex Flags Value Session Namespace Partition")
 		}
 	}
 }
@@ -5114,38 +8052,66 @@ func fdecRKeyringResponse(d *fdec, v *KeyringResponse) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.KeyringResponse
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysKeyringResponse[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "WAN":
+				f = 0
+			case "Datacenter":
+				f = 1
+			case "Segment":
+				f = 2
+			case "Partition":
+				f = 3
+			case "Messages":
+				f = 4
+			case "Keys":
+				f = 5
+			case "PrimaryKeys":
+				f = 6
+			case "NumNodes":
+				f = 7
+			default:
+				d.unknown(key, "WAN Datacenter Segment Partition Messages Keys PrimaryKeys NumNodes")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "WAN":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecBool[bool](d, &v.WAN)
-		case "Datacenter":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Datacenter)
-		case "Segment":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Segment)
-		case "Partition":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.Partition)
-		case "Messages":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRMstring_string(d, &v.Messages)
-		case "Keys":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecRMstring_int(d, &v.Keys)
-		case "PrimaryKeys":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecRMstring_int(d, &v.PrimaryKeys)
-		case "NumNodes":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecInt[int](d, &v.NumNodes)
-		default:
-			d.unknown(key, "WAN Datacenter Segment Partition Messages Keys PrimaryKeys NumNodes")
 		}
 	}
 }
@@ -5155,20 +8121,36 @@ func fdecRLocality(d *fdec, v *Locality) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.Locality
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysLocality[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Region":
+				f = 0
+			case "Zone":
+				f = 1
+			default:
+				d.unknown(key, "Region Zone")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Region":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Region)
-		case "Zone":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Zone)
-		default:
-			d.unknown(key, "Region Zone")
 		}
 	}
 }
@@ -5737,47 +8719,81 @@ func fdecRNode(d *fdec, v *Node) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.Node
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysNode[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "ID":
+				f = 0
+			case "Node":
+				f = 1
+			case "Address":
+				f = 2
+			case "Datacenter":
+				f = 3
+			case "Partition":
+				f = 4
+			case "PeerName":
+				f = 5
+			case "TaggedAddresses":
+				f = 6
+			case "Meta":
+				f = 7
+			case "Locality":
+				f = 8
+			case "CreateIndex":
+				f = 9
+			case "ModifyIndex":
+				f = 10
+			default:
+				d.unknown(key, "ID Node Address Datacenter Partition PeerName TaggedAddresses Meta Locality CreateIndex ModifyIndex")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "ID":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ID)
-		case "Node":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Node)
-		case "Address":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Address)
-		case "Datacenter":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.Datacenter)
-		case "Partition":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[string](d, &v.Partition)
-		case "PeerName":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecStr[string](d, &v.PeerName)
-		case "TaggedAddresses":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecRMstring_string(d, &v.TaggedAddresses)
-		case "Meta":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecRMstring_string(d, &v.Meta)
-		case "Locality":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecRPLocality(d, &v.Locality)
-		case "CreateIndex":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecUint[uint64](d, &v.CreateIndex)
-		case "ModifyIndex":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecUint[uint64](d, &v.ModifyIndex)
-		default:
-			d.unknown(key, "ID Node Address Datacenter Partition PeerName TaggedAddresses Meta Locality CreateIndex ModifyIndex")
 		}
 	}
 }
@@ -5787,77 +8803,131 @@ func fdecRNodeService(d *fdec, v *NodeService) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.NodeService
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysNodeService[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Kind":
+				f = 0
+			case "ID":
+				f = 1
+			case "Service":
+				f = 2
+			case "Tags":
+				f = 3
+			case "Address":
+				f = 4
+			case "TaggedAddresses":
+				f = 5
+			case "Meta":
+				f = 6
+			case "Port":
+				f = 7
+			case "SocketPath":
+				f = 8
+			case "Weights":
+				f = 9
+			case "EnableTagOverride":
+				f = 10
+			case "Locality":
+				f = 11
+			case "Proxy":
+				f = 12
+			case "Connect":
+				f = 13
+			case "PeerName":
+				f = 14
+			case "Namespace":
+				f = 15
+			case "Partition":
+				f = 16
+			case "Datacenter":
+				f = 17
+			case "ContentHash":
+				f = 18
+			case "CreateIndex":
+				f = 19
+			case "ModifyIndex":
+				f = 20
+			default:
+				d.unknown(key, "Kind ID Service Tags Address TaggedAddresses Meta Port SocketPath Weights EnableTagOverride Locality Proxy Connect PeerName Namespace Partition Datacenter ContentHash CreateIndex ModifyIndex")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Kind":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[ServiceKind](d, &v.Kind)
-		case "ID":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.ID)
-		case "Service":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Service)
-		case "Tags":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecRSstring(d, &v.Tags)
-		case "Address":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[string](d, &v.Address)
-		case "TaggedAddresses":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecRMstring_ServiceAddress(d, &v.TaggedAddresses)
-		case "Meta":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecRMstring_string(d, &v.Meta)
-		case "Port":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecInt[int](d, &v.Port)
-		case "SocketPath":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecStr[string](d, &v.SocketPath)
-		case "Weights":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecRPWeights(d, &v.Weights)
-		case "EnableTagOverride":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecBool[bool](d, &v.EnableTagOverride)
-		case "Locality":
+		case 11:
 			d.once(&seen[0], 1<<11)
 			fdecRPLocality(d, &v.Locality)
-		case "Proxy":
+		case 12:
 			d.once(&seen[0], 1<<12)
 			fdecRPServiceProxy(d, &v.Proxy)
-		case "Connect":
+		case 13:
 			d.once(&seen[0], 1<<13)
 			fdecRPServiceConnect(d, &v.Connect)
-		case "PeerName":
+		case 14:
 			d.once(&seen[0], 1<<14)
 			fdecStr[string](d, &v.PeerName)
-		case "Namespace":
+		case 15:
 			d.once(&seen[0], 1<<15)
 			fdecStr[string](d, &v.Namespace)
-		case "Partition":
+		case 16:
 			d.once(&seen[0], 1<<16)
 			fdecStr[string](d, &v.Partition)
-		case "Datacenter":
+		case 17:
 			d.once(&seen[0], 1<<17)
 			fdecStr[string](d, &v.Datacenter)
-		case "ContentHash":
+		case 18:
 			d.once(&seen[0], 1<<18)
 			fdecStr[string](d, &v.ContentHash)
-		case "CreateIndex":
+		case 19:
 			d.once(&seen[0], 1<<19)
 			fdecUint[uint64](d, &v.CreateIndex)
-		case "ModifyIndex":
+		case 20:
 			d.once(&seen[0], 1<<20)
 			fdecUint[uint64](d, &v.ModifyIndex)
-		default:
-			d.unknown(key, "Kind ID Service Tags Address TaggedAddresses Meta Port SocketPath Weights EnableTagOverride Locality Proxy Connect PeerName Namespace Partition Datacenter ContentHash CreateIndex ModifyIndex")
 		}
 	}
 }
@@ -5867,41 +8937,71 @@ func fdecROperatorServiceUsage(d *fdec, v *OperatorServiceUsage) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.OperatorServiceUsage
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysOperatorServiceUsage[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Nodes":
+				f = 0
+			case "Services":
+				f = 1
+			case "ServiceInstances":
+				f = 2
+			case "ConnectServiceInstances":
+				f = 3
+			case "BillableServiceInstances":
+				f = 4
+			case "PartitionNamespaceServices":
+				f = 5
+			case "PartitionNamespaceServiceInstances":
+				f = 6
+			case "PartitionNamespaceConnectServiceInstances":
+				f = 7
+			case "PartitionNamespaceBillableServiceInstances":
+				f = 8
+			default:
+				d.unknown(key, "Nodes Services ServiceInstances ConnectServiceInstances BillableServiceInstances PartitionNamespaceServices PartitionNamespaceServiceInstances PartitionNamespaceConnectServiceInstances PartitionNamespaceBillableServiceInstances")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Nodes":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecInt[int](d, &v.Nodes)
-		case "Services":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecInt[int](d, &v.Services)
-		case "ServiceInstances":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecInt[int](d, &v.ServiceInstances)
-		case "ConnectServiceInstances":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecRMstring_int(d, &v.ConnectServiceInstances)
-		case "BillableServiceInstances":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecInt[int](d, &v.BillableServiceInstances)
-		case "PartitionNamespaceServices":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecRMstring_Mstring_int(d, &v.PartitionNamespaceServices)
-		case "PartitionNamespaceServiceInstances":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecRMstring_Mstring_int(d, &v.PartitionNamespaceServiceInstances)
-		case "PartitionNamespaceConnectServiceInstances":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecRMstring_Mstring_Mstring_int(d, &v.PartitionNamespaceConnectServiceInstances)
-		case "PartitionNamespaceBillableServiceInstances":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecRMstring_Mstring_int(d, &v.PartitionNamespaceBillableServiceInstances)
-		default:
-			d.unknown(key, "Nodes Services ServiceInstances ConnectServiceInstances BillableServiceInstances PartitionNamespaceServices PartitionNamespaceServiceInstances PartitionNamespaceConnectServiceInstances PartitionNamespaceBillableServiceInstances")
 		}
 	}
 }
@@ -5911,17 +9011,31 @@ func fdecROperatorUsage(d *fdec, v *OperatorUsage) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.OperatorUsage
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysOperatorUsage[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Usage":
+				f = 0
+			default:
+				d.unknown(key, "Usage")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Usage":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRMstring_OperatorServiceUsage(d, &v.Usage)
-		default:
-			d.unknown(key, "Usage")
 		}
 	}
 }
@@ -7071,56 +10185,96 @@ func fdecRPeering(d *fdec, v *Peering) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.Peering
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysPeering[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "ID":
+				f = 0
+			case "Name":
+				f = 1
+			case "Partition":
+				f = 2
+			case "DeletedAt":
+				f = 3
+			case "Meta":
+				f = 4
+			case "State":
+				f = 5
+			case "PeerID":
+				f = 6
+			case "PeerCAPems":
+				f = 7
+			case "PeerServerName":
+				f = 8
+			case "PeerServerAddresses":
+				f = 9
+			case "StreamStatus":
+				f = 10
+			case "Remote":
+				f = 11
+			case "CreateIndex":
+				f = 12
+			case "ModifyIndex":
+				f = 13
+			default:
+				d.unknown(key, "ID Name Partition DeletedAt Meta State PeerID PeerCAPems PeerServerName PeerServerAddresses StreamStatus Remote CreateIndex ModifyIndex")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "ID":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ID)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Name)
-		case "Partition":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Partition)
-		case "DeletedAt":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecRPtimeTime(d, &v.DeletedAt)
-		case "Meta":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRMstring_string(d, &v.Meta)
-		case "State":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecStr[PeeringState](d, &v.State)
-		case "PeerID":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecStr[string](d, &v.PeerID)
-		case "PeerCAPems":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecRSstring(d, &v.PeerCAPems)
-		case "PeerServerName":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecStr[string](d, &v.PeerServerName)
-		case "PeerServerAddresses":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecRSstring(d, &v.PeerServerAddresses)
-		case "StreamStatus":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecRPeeringStreamStatus(d, &v.StreamStatus)
-		case "Remote":
+		case 11:
 			d.once(&seen[0], 1<<11)
 			fdecRPeeringRemote(d, &v.Remote)
-		case "CreateIndex":
+		case 12:
 			d.once(&seen[0], 1<<12)
 			fdecUint[uint64](d, &v.CreateIndex)
-		case "ModifyIndex":
+		case 13:
 			d.once(&seen[0], 1<<13)
 			fdecUint[uint64](d, &v.ModifyIndex)
-		default:
-			d.unknown(key, "ID Name Partition DeletedAt Meta State PeerID PeerCAPems PeerServerName PeerServerAddresses StreamStatus Remote CreateIndex ModifyIndex")
 		}
 	}
 }
@@ -7130,20 +10284,36 @@ func fdecRPeeringLocality(d *fdec, v *PeeringLocality) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.PeeringLocality
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysPeeringLocality[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Region":
+				f = 0
+			case "Zone":
+				f = 1
+			default:
+				d.unknown(key, "Region Zone")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Region":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Region)
-		case "Zone":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Zone)
-		default:
-			d.unknown(key, "Region Zone")
 		}
 	}
 }
@@ -7153,23 +10323,41 @@ func fdecRPeeringRemote(d *fdec, v *PeeringRemote) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.PeeringRemote
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysPeeringRemote[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Partition":
+				f = 0
+			case "Datacenter":
+				f = 1
+			case "Locality":
+				f = 2
+			default:
+				d.unknown(key, "Partition Datacenter Locality")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Partition":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Partition)
-		case "Datacenter":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Datacenter)
-		case "Locality":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecRPPeeringLocality(d, &v.Locality)
-		default:
-			d.unknown(key, "Partition Datacenter Locality")
 		}
 	}
 }
@@ -7179,29 +10367,51 @@ func fdecRPeeringStreamStatus(d *fdec, v *PeeringStreamStatus) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.PeeringStreamStatus
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysPeeringStreamStatus[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "ImportedServices":
+				f = 0
+			case "ExportedServices":
+				f = 1
+			case "LastHeartbeat":
+				f = 2
+			case "LastReceive":
+				f = 3
+			case "LastSend":
+				f = 4
+			default:
+				d.unknown(key, "ImportedServices ExportedServices LastHeartbeat LastReceive LastSend")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "ImportedServices":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRSstring(d, &v.ImportedServices)
-		case "ExportedServices":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRSstring(d, &v.ExportedServices)
-		case "LastHeartbeat":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecRPtimeTime(d, &v.LastHeartbeat)
-		case "LastReceive":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecRPtimeTime(d, &v.LastReceive)
-		case "LastSend":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRPtimeTime(d, &v.LastSend)
-		default:
-			d.unknown(key, "ImportedServices ExportedServices LastHeartbeat LastReceive LastSend")
 		}
 	}
 }
@@ -7223,41 +10433,71 @@ func fdecRPreparedQuery(d *fdec, v *PreparedQuery) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.PreparedQuery
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysPreparedQuery[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "ID":
+				f = 0
+			case "Name":
+				f = 1
+			case "Session":
+				f = 2
+			case "Token":
+				f = 3
+			case "Service":
+				f = 4
+			case "DNS":
+				f = 5
+			case "Template":
+				f = 6
+			case "CreateIndex":
+				f = 7
+			case "ModifyIndex":
+				f = 8
+			default:
+				d.unknown(key, "ID Name Session Token Service DNS Template CreateIndex ModifyIndex")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "ID":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ID)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Name)
-		case "Session":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Session)
-		case "Token":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.Token)
-		case "Service":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRPreparedQueryService(d, &v.Service)
-		case "DNS":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecRPreparedQueryDNS(d, &v.DNS)
-		case "Template":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecRPreparedQueryTemplate(d, &v.Template)
-		case "CreateIndex":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecUint[uint64](d, &v.CreateIndex)
-		case "ModifyIndex":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecUint[uint64](d, &v.ModifyIndex)
-		default:
-			d.unknown(key, "ID Name Session Token Service DNS Template CreateIndex ModifyIndex")
 		}
 	}
 }
@@ -7267,17 +10507,31 @@ func fdecRPreparedQueryDNS(d *fdec, v *PreparedQueryDNS) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.PreparedQueryDNS
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysPreparedQueryDNS[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "TTL":
+				f = 0
+			default:
+				d.unknown(key, "TTL")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "TTL":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecDuration(d, &v.TTL)
-		default:
-			d.unknown(key, "TTL")
 		}
 	}
 }
@@ -7287,23 +10541,41 @@ func fdecRPreparedQueryFailover(d *fdec, v *PreparedQueryFailover) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.PreparedQueryFailover
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysPreparedQueryFailover[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "NearestN":
+				f = 0
+			case "Datacenters":
+				f = 1
+			case "Targets":
+				f = 2
+			default:
+				d.unknown(key, "NearestN Datacenters Targets")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "NearestN":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecInt[int](d, &v.NearestN)
-		case "Datacenters":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRSstring(d, &v.Datacenters)
-		case "Targets":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecRSPreparedQueryFailoverTarget(d, &v.Targets)
-		default:
-			d.unknown(key, "NearestN Datacenters Targets")
 		}
 	}
 }
@@ -7313,26 +10585,46 @@ func fdecRPreparedQueryFailoverTarget(d *fdec, v *PreparedQueryFailoverTarget) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.PreparedQueryFailoverTarget
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysPreparedQueryFailoverTarget[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Peer":
+				f = 0
+			case "Datacenter":
+				f = 1
+			case "Namespace":
+				f = 2
+			case "Partition":
+				f = 3
+			default:
+				d.unknown(key, "Peer Datacenter Namespace Partition")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Peer":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Peer)
-		case "Datacenter":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Datacenter)
-		case "Namespace":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Namespace)
-		case "Partition":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.Partition)
-		default:
-			d.unknown(key, "Peer Datacenter Namespace Partition")
 		}
 	}
 }
@@ -7342,53 +10634,91 @@ func fdecRPreparedQueryService(d *fdec, v *PreparedQueryService) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.PreparedQueryService
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysPreparedQueryService[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Service":
+				f = 0
+			case "SamenessGroup":
+				f = 1
+			case "Failover":
+				f = 2
+			case "OnlyPassing":
+				f = 3
+			case "IgnoreCheckIDs":
+				f = 4
+			case "Near":
+				f = 5
+			case "Tags":
+				f = 6
+			case "NodeMeta":
+				f = 7
+			case "ServiceMeta":
+				f = 8
+			case "Connect":
+				f = 9
+			case "Peer":
+				f = 10
+			case "Namespace":
+				f = 11
+			case "Partition":
+				f = 12
+			default:
+				d.unknown(key, "Service SamenessGroup Failover OnlyPassing IgnoreCheckIDs Near Tags NodeMeta ServiceMeta Connect Peer Namespace Partition")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Service":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Service)
-		case "SamenessGroup":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.SamenessGroup)
-		case "Failover":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecRPreparedQueryFailover(d, &v.Failover)
-		case "OnlyPassing":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecBool[bool](d, &v.OnlyPassing)
-		case "IgnoreCheckIDs":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRSstring(d, &v.IgnoreCheckIDs)
-		case "Near":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecStr[string](d, &v.Near)
-		case "Tags":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecRSstring(d, &v.Tags)
-		case "NodeMeta":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecRMstring_string(d, &v.NodeMeta)
-		case "ServiceMeta":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecRMstring_string(d, &v.ServiceMeta)
-		case "Connect":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecBool[bool](d, &v.Connect)
-		case "Peer":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecStr[string](d, &v.Peer)
-		case "Namespace":
+		case 11:
 			d.once(&seen[0], 1<<11)
 			fdecStr[string](d, &v.Namespace)
-		case "Partition":
+		case 12:
 			d.once(&seen[0], 1<<12)
 			fdecStr[string](d, &v.Partition)
-		default:
-			d.unknown(key, "Service SamenessGroup Failover OnlyPassing IgnoreCheckIDs Near Tags NodeMeta ServiceMeta Connect Peer Namespace Partition")
 		}
 	}
 }
@@ -7398,23 +10728,41 @@ func fdecRPreparedQueryTemplate(d *fdec, v *PreparedQueryTemplate) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.PreparedQueryTemplate
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysPreparedQueryTemplate[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Type":
+				f = 0
+			case "Regexp":
+				f = 1
+			case "RemoveEmptyTags":
+				f = 2
+			default:
+				d.unknown(key, "Type Regexp RemoveEmptyTags")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Type":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Type)
-		case "Regexp":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Regexp)
-		case "RemoveEmptyTags":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecBool[bool](d, &v.RemoveEmptyTags)
-		default:
-			d.unknown(key, "Type Regexp RemoveEmptyTags")
 		}
 	}
 }
@@ -7424,65 +10772,111 @@ func fdecRProxyConfigEntry(d *fdec, v *ProxyConfigEntry) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ProxyConfigEntry
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysProxyConfigEntry[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Kind":
+				f = 0
+			case "Name":
+				f = 1
+			case "Partition":
+				f = 2
+			case "Namespace":
+				f = 3
+			case "Meta":
+				f = 4
+			case "CreateIndex":
+				f = 5
+			case "ModifyIndex":
+				f = 6
+			case "Config":
+				f = 7
+			case "Mode":
+				f = 8
+			case "TransparentProxy":
+				f = 9
+			case "MutualTLSMode":
+				f = 10
+			case "MeshGateway":
+				f = 11
+			case "Expose":
+				f = 12
+			case "AccessLogs":
+				f = 13
+			case "EnvoyExtensions":
+				f = 14
+			case "FailoverPolicy":
+				f = 15
+			case "PrioritizeByLocality":
+				f = 16
+			default:
+				d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Config Mode TransparentProxy MutualTLSMode MeshGateway Expose AccessLogs EnvoyExtensions FailoverPolicy PrioritizeByLocality")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Kind":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.ConfigEntryHeader.Name)
-		case "Partition":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
-		case "Namespace":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
-		case "Meta":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
-		case "CreateIndex":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
-		case "ModifyIndex":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
-		case "Config":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecRMstring_any(d, &v.Config)
-		case "Mode":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecStr[string](d, &v.Mode)
-		case "TransparentProxy":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecRConfigTransparentProxy(d, &v.TransparentProxy)
-		case "MutualTLSMode":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecStr[string](d, &v.MutualTLSMode)
-		case "MeshGateway":
+		case 11:
 			d.once(&seen[0], 1<<11)
 			fdecRConfigMeshGateway(d, &v.MeshGateway)
-		case "Expose":
+		case 12:
 			d.once(&seen[0], 1<<12)
 			fdecRConfigExpose(d, &v.Expose)
-		case "AccessLogs":
+		case 13:
 			d.once(&seen[0], 1<<13)
 			fdecRConfigAccessLogs(d, &v.AccessLogs)
-		case "EnvoyExtensions":
+		case 14:
 			d.once(&seen[0], 1<<14)
 			fdecRSConfigEnvoyExtension(d, &v.EnvoyExtensions)
-		case "FailoverPolicy":
+		case 15:
 			d.once(&seen[0], 1<<15)
 			fdecRPServiceResolverFailoverPolicy(d, &v.FailoverPolicy)
-		case "PrioritizeByLocality":
+		case 16:
 			d.once(&seen[0], 1<<16)
 			fdecRPServiceResolverPrioritizeByLocality(d, &v.PrioritizeByLocality)
-		default:
-			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Config Mode TransparentProxy MutualTLSMode MeshGateway Expose AccessLogs EnvoyExtensions FailoverPolicy PrioritizeByLocality")
 		}
 	}
 }
@@ -7492,41 +10886,71 @@ func fdecRProxyUpstream(d *fdec, v *ProxyUpstream) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ProxyUpstream
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysProxyUpstream[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "DestinationType":
+				f = 0
+			case "DestinationNamespace":
+				f = 1
+			case "DestinationPartition":
+				f = 2
+			case "DestinationPeer":
+				f = 3
+			case "DestinationName":
+				f = 4
+			case "Datacenter":
+				f = 5
+			case "LocalBindAddress":
+				f = 6
+			case "LocalBindPort":
+				f = 7
+			case "Config":
+				f = 8
+			default:
+				d.unknown(key, "DestinationType DestinationNamespace DestinationPartition DestinationPeer DestinationName Datacenter LocalBindAddress LocalBindPort Config")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "DestinationType":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.DestinationType)
-		case "DestinationNamespace":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.DestinationNamespace)
-		case "DestinationPartition":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.DestinationPartition)
-		case "DestinationPeer":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.DestinationPeer)
-		case "DestinationName":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[string](d, &v.DestinationName)
-		case "Datacenter":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecStr[string](d, &v.Datacenter)
-		case "LocalBindAddress":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecStr[string](d, &v.LocalBindAddress)
-		case "LocalBindPort":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecInt[int](d, &v.LocalBindPort)
-		case "Config":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecRMstring_any(d, &v.Config)
-		default:
-			d.unknown(key, "DestinationType DestinationNamespace DestinationPartition DestinationPeer DestinationName Datacenter LocalBindAddress LocalBindPort Config")
 		}
 	}
 }
@@ -7572,20 +10996,36 @@ func fdecRResolvedExportedConsumers(d *fdec, v *ResolvedExportedConsumers) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ResolvedExportedConsumers
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysResolvedExportedConsumers[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Peers":
+				f = 0
+			case "Partitions":
+				f = 1
+			default:
+				d.unknown(key, "Peers Partitions")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Peers":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRSstring(d, &v.Peers)
-		case "Partitions":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRSstring(d, &v.Partitions)
-		default:
-			d.unknown(key, "Peers Partitions")
 		}
 	}
 }
@@ -7595,26 +11035,46 @@ func fdecRResolvedExportedService(d *fdec, v *ResolvedExportedService) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ResolvedExportedService
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysResolvedExportedService[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Service":
+				f = 0
+			case "Partition":
+				f = 1
+			case "Namespace":
+				f = 2
+			case "Consumers":
+				f = 3
+			default:
+				d.unknown(key, "Service Partition Namespace Consumers")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Service":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Service)
-		case "Partition":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Partition)
-		case "Namespace":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Namespace)
-		case "Consumers":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecRResolvedExportedConsumers(d, &v.Consumers)
-		default:
-			d.unknown(key, "Service Partition Namespace Consumers")
 		}
 	}
 }
@@ -9016,44 +12476,76 @@ func fdecRSamenessGroupConfigEntry(d *fdec, v *SamenessGroupConfigEntry) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.SamenessGroupConfigEntry
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysSamenessGroupConfigEntry[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Kind":
+				f = 0
+			case "Name":
+				f = 1
+			case "Partition":
+				f = 2
+			case "Namespace":
+				f = 3
+			case "Meta":
+				f = 4
+			case "CreateIndex":
+				f = 5
+			case "ModifyIndex":
+				f = 6
+			case "DefaultForFailover":
+				f = 7
+			case "IncludeLocal":
+				f = 8
+			case "Members":
+				f = 9
+			default:
+				d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex DefaultForFailover IncludeLocal Members")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Kind":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.ConfigEntryHeader.Name)
-		case "Partition":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
-		case "Namespace":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
-		case "Meta":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
-		case "CreateIndex":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
-		case "ModifyIndex":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
-		case "DefaultForFailover":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecBool[bool](d, &v.DefaultForFailover)
-		case "IncludeLocal":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecBool[bool](d, &v.IncludeLocal)
-		case "Members":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecRSSamenessGroupMember(d, &v.Members)
-		default:
-			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex DefaultForFailover IncludeLocal Members")
 		}
 	}
 }
@@ -9063,20 +12555,36 @@ func fdecRSamenessGroupMember(d *fdec, v *SamenessGroupMember) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.SamenessGroupMember
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysSamenessGroupMember[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Partition":
+				f = 0
+			case "Peer":
+				f = 1
+			default:
+				d.unknown(key, "Partition Peer")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Partition":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Partition)
-		case "Peer":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Peer)
-		default:
-			d.unknown(key, "Partition Peer")
 		}
 	}
 }
@@ -9086,20 +12594,36 @@ func fdecRServiceAddress(d *fdec, v *ServiceAddress) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceAddress
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceAddress[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Address":
+				f = 0
+			case "Port":
+				f = 1
+			default:
+				d.unknown(key, "Address Port")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Address":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Address)
-		case "Port":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecInt[int](d, &v.Port)
-		default:
-			d.unknown(key, "Address Port")
 		}
 	}
 }
@@ -9109,17 +12633,31 @@ func fdecRServiceConnect(d *fdec, v *ServiceConnect) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceConnect
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceConnect[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Native":
+				f = 0
+			default:
+				d.unknown(key, "Native")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Native":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecBool[bool](d, &v.Native)
-		default:
-			d.unknown(key, "Native")
 		}
 	}
 }
@@ -9129,80 +12667,136 @@ func fdecRServiceDefaultsConfigEntry(d *fdec, v *ServiceDefaultsConfigEntry) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceDefaultsConfigEntry
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceDefaultsConfigEntry[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Kind":
+				f = 0
+			case "Name":
+				f = 1
+			case "Partition":
+				f = 2
+			case "Namespace":
+				f = 3
+			case "Meta":
+				f = 4
+			case "CreateIndex":
+				f = 5
+			case "ModifyIndex":
+				f = 6
+			case "Protocol":
+				f = 7
+			case "Mode":
+				f = 8
+			case "TransparentProxy":
+				f = 9
+			case "MutualTLSMode":
+				f = 10
+			case "MeshGateway":
+				f = 11
+			case "Expose":
+				f = 12
+			case "ExternalSNI":
+				f = 13
+			case "UpstreamConfig":
+				f = 14
+			case "Destination":
+				f = 15
+			case "MaxInboundConnections":
+				f = 16
+			case "LocalConnectTimeoutMs":
+				f = 17
+			case "LocalRequestTimeoutMs":
+				f = 18
+			case "BalanceInboundConnections":
+				f = 19
+			case "RateLimits":
+				f = 20
+			case "EnvoyExtensions":
+				f = 21
+			default:
+				d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Protocol Mode TransparentProxy MutualTLSMode MeshGateway Expose ExternalSNI UpstreamConfig Destination MaxInboundConnections LocalConnectTimeoutMs LocalRequestTimeoutMs BalanceInboundConnections RateLimits EnvoyExtensions")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Kind":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.ConfigEntryHeader.Name)
-		case "Partition":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
-		case "Namespace":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
-		case "Meta":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
-		case "CreateIndex":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
-		case "ModifyIndex":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
-		case "Protocol":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecStr[string](d, &v.Protocol)
-		case "Mode":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecStr[string](d, &v.Mode)
-		case "TransparentProxy":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecRConfigTransparentProxy(d, &v.TransparentProxy)
-		case "MutualTLSMode":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecStr[string](d, &v.MutualTLSMode)
-		case "MeshGateway":
+		case 11:
 			d.once(&seen[0], 1<<11)
 			fdecRConfigMeshGateway(d, &v.MeshGateway)
-		case "Expose":
+		case 12:
 			d.once(&seen[0], 1<<12)
 			fdecRConfigExpose(d, &v.Expose)
-		case "ExternalSNI":
+		case 13:
 			d.once(&seen[0], 1<<13)
 			fdecStr[string](d, &v.ExternalSNI)
-		case "UpstreamConfig":
+		case 14:
 			d.once(&seen[0], 1<<14)
 			fdecRPConfigUpstreams(d, &v.UpstreamConfig)
-		case "Destination":
+		case 15:
 			d.once(&seen[0], 1<<15)
 			fdecRPConfigDestination(d, &v.Destination)
-		case "MaxInboundConnections":
+		case 16:
 			d.once(&seen[0], 1<<16)
 			fdecInt[int](d, &v.MaxInboundConnections)
-		case "LocalConnectTimeoutMs":
+		case 17:
 			d.once(&seen[0], 1<<17)
 			fdecInt[int](d, &v.LocalConnectTimeoutMs)
-		case "LocalRequestTimeoutMs":
+		case 18:
 			d.once(&seen[0], 1<<18)
 			fdecInt[int](d, &v.LocalRequestTimeoutMs)
-		case "BalanceInboundConnections":
+		case 19:
 			d.once(&seen[0], 1<<19)
 			fdecStr[string](d, &v.BalanceInboundConnections)
-		case "RateLimits":
+		case 20:
 			d.once(&seen[0], 1<<20)
 			fdecRPConfigRateLimits(d, &v.RateLimits)
-		case "EnvoyExtensions":
+		case 21:
 			d.once(&seen[0], 1<<21)
 			fdecRSConfigEnvoyExtension(d, &v.EnvoyExtensions)
-		default:
-			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Protocol Mode TransparentProxy MutualTLSMode MeshGateway Expose ExternalSNI UpstreamConfig Destination MaxInboundConnections LocalConnectTimeoutMs LocalRequestTimeoutMs BalanceInboundConnections RateLimits EnvoyExtensions")
 		}
 	}
 }
@@ -9212,23 +12806,41 @@ func fdecRServiceEntry(d *fdec, v *ServiceEntry) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceEntry
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceEntry[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Node":
+				f = 0
+			case "Service":
+				f = 1
+			case "Checks":
+				f = 2
+			default:
+				d.unknown(key, "Node Service Checks")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Node":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRPNode(d, &v.Node)
-		case "Service":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRPNodeService(d, &v.Service)
-		case "Checks":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecRSPHealthCheck(d, &v.Checks)
-		default:
-			d.unknown(key, "Node Service Checks")
 		}
 	}
 }
@@ -9238,41 +12850,71 @@ func fdecRServiceIntentionsConfigEntry(d *fdec, v *ServiceIntentionsConfigEntry)
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceIntentionsConfigEntry
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceIntentionsConfigEntry[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Kind":
+				f = 0
+			case "Name":
+				f = 1
+			case "Partition":
+				f = 2
+			case "Namespace":
+				f = 3
+			case "Meta":
+				f = 4
+			case "CreateIndex":
+				f = 5
+			case "ModifyIndex":
+				f = 6
+			case "Sources":
+				f = 7
+			case "JWT":
+				f = 8
+			default:
+				d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Sources JWT")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Kind":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.ConfigEntryHeader.Name)
-		case "Partition":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
-		case "Namespace":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
-		case "Meta":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
-		case "CreateIndex":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
-		case "ModifyIndex":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
-		case "Sources":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecRSPServiceIntentionsSource(d, &v.Sources)
-		case "JWT":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecRPServiceIntentionsJWT(d, &v.JWT)
-		default:
-			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Sources JWT")
 		}
 	}
 }
@@ -9282,29 +12924,51 @@ func fdecRServiceIntentionsHTTPPermission(d *fdec, v *ServiceIntentionsHTTPPermi
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceIntentionsHTTPPermission
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceIntentionsHTTPPermission[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "PathExact":
+				f = 0
+			case "PathPrefix":
+				f = 1
+			case "PathRegex":
+				f = 2
+			case "Header":
+				f = 3
+			case "Methods":
+				f = 4
+			default:
+				d.unknown(key, "PathExact PathPrefix PathRegex Header Methods")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "PathExact":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.PathExact)
-		case "PathPrefix":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.PathPrefix)
-		case "PathRegex":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.PathRegex)
-		case "Header":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecRSServiceIntentionsHeaderPermission(d, &v.Header)
-		case "Methods":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRSstring(d, &v.Methods)
-		default:
-			d.unknown(key, "PathExact PathPrefix PathRegex Header Methods")
 		}
 	}
 }
@@ -9314,35 +12978,61 @@ func fdecRServiceIntentionsHeaderPermission(d *fdec, v *ServiceIntentionsHeaderP
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceIntentionsHeaderPermission
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceIntentionsHeaderPermission[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Name":
+				f = 0
+			case "Present":
+				f = 1
+			case "Exact":
+				f = 2
+			case "Prefix":
+				f = 3
+			case "Suffix":
+				f = 4
+			case "Regex":
+				f = 5
+			case "Invert":
+				f = 6
+			default:
+				d.unknown(key, "Name Present Exact Prefix Suffix Regex Invert")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Name":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Name)
-		case "Present":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecBool[bool](d, &v.Present)
-		case "Exact":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Exact)
-		case "Prefix":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.Prefix)
-		case "Suffix":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[string](d, &v.Suffix)
-		case "Regex":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecStr[string](d, &v.Regex)
-		case "Invert":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecBool[bool](d, &v.Invert)
-		default:
-			d.unknown(key, "Name Present Exact Prefix Suffix Regex Invert")
 		}
 	}
 }
@@ -9352,17 +13042,31 @@ func fdecRServiceIntentionsJWT(d *fdec, v *ServiceIntentionsJWT) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceIntentionsJWT
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceIntentionsJWT[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Providers":
+				f = 0
+			default:
+				d.unknown(key, "Providers")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Providers":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRSPServiceIntentionsJWTProvider(d, &v.Providers)
-		default:
-			d.unknown(key, "Providers")
 		}
 	}
 }
@@ -9372,20 +13076,36 @@ func fdecRServiceIntentionsJWTClaim(d *fdec, v *ServiceIntentionsJWTClaim) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceIntentionsJWTClaim
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceIntentionsJWTClaim[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Path":
+				f = 0
+			case "Value":
+				f = 1
+			default:
+				d.unknown(key, "Path Value")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Path":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRSstring(d, &v.Path)
-		case "Value":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Value)
-		default:
-			d.unknown(key, "Path Value")
 		}
 	}
 }
@@ -9395,20 +13115,36 @@ func fdecRServiceIntentionsJWTProvider(d *fdec, v *ServiceIntentionsJWTProvider)
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceIntentionsJWTProvider
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceIntentionsJWTProvider[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Name":
+				f = 0
+			case "VerifyClaims":
+				f = 1
+			default:
+				d.unknown(key, "Name VerifyClaims")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Name":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Name)
-		case "VerifyClaims":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRSPServiceIntentionsJWTClaim(d, &v.VerifyClaims)
-		default:
-			d.unknown(key, "Name VerifyClaims")
 		}
 	}
 }
@@ -9418,23 +13154,41 @@ func fdecRServiceIntentionsPermission(d *fdec, v *ServiceIntentionsPermission) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceIntentionsPermission
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceIntentionsPermission[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Action":
+				f = 0
+			case "HTTP":
+				f = 1
+			case "JWT":
+				f = 2
+			default:
+				d.unknown(key, "Action HTTP JWT")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Action":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Action)
-		case "HTTP":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRPServiceIntentionsHTTPPermission(d, &v.HTTP)
-		case "JWT":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecRPServiceIntentionsJWT(d, &v.JWT)
-		default:
-			d.unknown(key, "Action HTTP JWT")
 		}
 	}
 }
@@ -9444,56 +13198,96 @@ func fdecRServiceIntentionsSource(d *fdec, v *ServiceIntentionsSource) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceIntentionsSource
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceIntentionsSource[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Name":
+				f = 0
+			case "Namespace":
+				f = 1
+			case "Partition":
+				f = 2
+			case "Peer":
+				f = 3
+			case "SamenessGroup":
+				f = 4
+			case "Action":
+				f = 5
+			case "Permissions":
+				f = 6
+			case "Precedence":
+				f = 7
+			case "Type":
+				f = 8
+			case "Description":
+				f = 9
+			case "LegacyID":
+				f = 10
+			case "LegacyMeta":
+				f = 11
+			case "LegacyCreateTime":
+				f = 12
+			case "LegacyUpdateTime":
+				f = 13
+			default:
+				d.unknown(key, "Name Namespace Partition Peer SamenessGroup Action Permissions Precedence Type Description LegacyID LegacyMeta LegacyCreateTime LegacyUpdateTime")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Name":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Name)
-		case "Namespace":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Namespace)
-		case "Partition":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Partition)
-		case "Peer":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.Peer)
-		case "SamenessGroup":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[string](d, &v.SamenessGroup)
-		case "Action":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecStr[string](d, &v.Action)
-		case "Permissions":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecRSPServiceIntentionsPermission(d, &v.Permissions)
-		case "Precedence":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecInt[int](d, &v.Precedence)
-		case "Type":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecStr[string](d, &v.Type)
-		case "Description":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecStr[string](d, &v.Description)
-		case "LegacyID":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecStr[string](d, &v.LegacyID)
-		case "LegacyMeta":
+		case 11:
 			d.once(&seen[0], 1<<11)
 			fdecRMstring_string(d, &v.LegacyMeta)
-		case "LegacyCreateTime":
+		case 12:
 			d.once(&seen[0], 1<<12)
 			fdecRPtimeTime(d, &v.LegacyCreateTime)
-		case "LegacyUpdateTime":
+		case 13:
 			d.once(&seen[0], 1<<13)
 			fdecRPtimeTime(d, &v.LegacyUpdateTime)
-		default:
-			d.unknown(key, "Name Namespace Partition Peer SamenessGroup Action Permissions Precedence Type Description LegacyID LegacyMeta LegacyCreateTime LegacyUpdateTime")
 		}
 	}
 }
@@ -9503,89 +13297,151 @@ func fdecRServiceNode(d *fdec, v *ServiceNode) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceNode
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceNode[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "ID":
+				f = 0
+			case "Node":
+				f = 1
+			case "Address":
+				f = 2
+			case "Datacenter":
+				f = 3
+			case "TaggedAddresses":
+				f = 4
+			case "NodeMeta":
+				f = 5
+			case "ServiceKind":
+				f = 6
+			case "ServiceID":
+				f = 7
+			case "ServiceName":
+				f = 8
+			case "ServiceTags":
+				f = 9
+			case "ServiceAddress":
+				f = 10
+			case "ServiceTaggedAddresses":
+				f = 11
+			case "ServiceWeights":
+				f = 12
+			case "ServiceMeta":
+				f = 13
+			case "ServicePort":
+				f = 14
+			case "ServiceSocketPath":
+				f = 15
+			case "ServiceEnableTagOverride":
+				f = 16
+			case "ServiceProxy":
+				f = 17
+			case "ServiceConnect":
+				f = 18
+			case "ServiceLocality":
+				f = 19
+			case "PeerName":
+				f = 20
+			case "Namespace":
+				f = 21
+			case "Partition":
+				f = 22
+			case "CreateIndex":
+				f = 23
+			case "ModifyIndex":
+				f = 24
+			default:
+				d.unknown(key, "ID Node Address Datacenter TaggedAddresses NodeMeta ServiceKind ServiceID ServiceName ServiceTags ServiceAddress ServiceTaggedAddresses ServiceWeights ServiceMeta ServicePort ServiceSocketPath ServiceEnableTagOverride ServiceProxy ServiceConnect ServiceLocality PeerName Namespace Partition CreateIndex ModifyIndex")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "ID":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ID)
-		case "Node":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Node)
-		case "Address":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Address)
-		case "Datacenter":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.Datacenter)
-		case "TaggedAddresses":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRMstring_string(d, &v.TaggedAddresses)
-		case "NodeMeta":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecRMstring_string(d, &v.NodeMeta)
-		case "ServiceKind":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecStr[ServiceKind](d, &v.ServiceKind)
-		case "ServiceID":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecStr[string](d, &v.ServiceID)
-		case "ServiceName":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecStr[string](d, &v.ServiceName)
-		case "ServiceTags":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecRSstring(d, &v.ServiceTags)
-		case "ServiceAddress":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecStr[string](d, &v.ServiceAddress)
-		case "ServiceTaggedAddresses":
+		case 11:
 			d.once(&seen[0], 1<<11)
 			fdecRMstring_ServiceAddress(d, &v.ServiceTaggedAddresses)
-		case "ServiceWeights":
+		case 12:
 			d.once(&seen[0], 1<<12)
 			fdecRWeights(d, &v.ServiceWeights)
-		case "ServiceMeta":
+		case 13:
 			d.once(&seen[0], 1<<13)
 			fdecRMstring_string(d, &v.ServiceMeta)
-		case "ServicePort":
+		case 14:
 			d.once(&seen[0], 1<<14)
 			fdecInt[int](d, &v.ServicePort)
-		case "ServiceSocketPath":
+		case 15:
 			d.once(&seen[0], 1<<15)
 			fdecStr[string](d, &v.ServiceSocketPath)
-		case "ServiceEnableTagOverride":
+		case 16:
 			d.once(&seen[0], 1<<16)
 			fdecBool[bool](d, &v.ServiceEnableTagOverride)
-		case "ServiceProxy":
+		case 17:
 			d.once(&seen[0], 1<<17)
 			fdecRPServiceProxy(d, &v.ServiceProxy)
-		case "ServiceConnect":
+		case 18:
 			d.once(&seen[0], 1<<18)
 			fdecRPServiceConnect(d, &v.ServiceConnect)
-		case "ServiceLocality":
+		case 19:
 			d.once(&seen[0], 1<<19)
 			fdecRPLocality(d, &v.ServiceLocality)
-		case "PeerName":
+		case 20:
 			d.once(&seen[0], 1<<20)
 			fdecStr[string](d, &v.PeerName)
-		case "Namespace":
+		case 21:
 			d.once(&seen[0], 1<<21)
 			fdecStr[string](d, &v.Namespace)
-		case "Partition":
+		case 22:
 			d.once(&seen[0], 1<<22)
 			fdecStr[string](d, &v.Partition)
-		case "CreateIndex":
+		case 23:
 			d.once(&seen[0], 1<<23)
 			fdecUint[uint64](d, &v.CreateIndex)
-		case "ModifyIndex":
+		case 24:
 			d.once(&seen[0], 1<<24)
 			fdecUint[uint64](d, &v.ModifyIndex)
-		default:
-			d.unknown(key, "ID Node Address Datacenter TaggedAddresses NodeMeta ServiceKind ServiceID ServiceName ServiceTags ServiceAddress ServiceTaggedAddresses ServiceWeights ServiceMeta ServicePort ServiceSocketPath ServiceEnableTagOverride ServiceProxy ServiceConnect ServiceLocality PeerName Namespace Partition CreateIndex ModifyIndex")
 		}
 	}
 }
@@ -9595,38 +13451,66 @@ func fdecRServiceProxy(d *fdec, v *ServiceProxy) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceProxy
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceProxy[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "DestinationServiceName":
+				f = 0
+			case "DestinationServiceID":
+				f = 1
+			case "LocalServiceAddress":
+				f = 2
+			case "LocalServicePort":
+				f = 3
+			case "LocalServiceSocketPath":
+				f = 4
+			case "Mode":
+				f = 5
+			case "Config":
+				f = 6
+			case "Upstreams":
+				f = 7
+			default:
+				d.unknown(key, "DestinationServiceName DestinationServiceID LocalServiceAddress LocalServicePort LocalServiceSocketPath Mode Config Upstreams")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "DestinationServiceName":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.DestinationServiceName)
-		case "DestinationServiceID":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.DestinationServiceID)
-		case "LocalServiceAddress":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.LocalServiceAddress)
-		case "LocalServicePort":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecInt[int](d, &v.LocalServicePort)
-		case "LocalServiceSocketPath":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[string](d, &v.LocalServiceSocketPath)
-		case "Mode":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecStr[string](d, &v.Mode)
-		case "Config":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecRMstring_any(d, &v.Config)
-		case "Upstreams":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecRSProxyUpstream(d, &v.Upstreams)
-		default:
-			d.unknown(key, "DestinationServiceName DestinationServiceID LocalServiceAddress LocalServicePort LocalServiceSocketPath Mode Config Upstreams")
 		}
 	}
 }
@@ -9636,59 +13520,101 @@ func fdecRServiceResolverConfigEntry(d *fdec, v *ServiceResolverConfigEntry) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceResolverConfigEntry
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceResolverConfigEntry[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Kind":
+				f = 0
+			case "Name":
+				f = 1
+			case "Partition":
+				f = 2
+			case "Namespace":
+				f = 3
+			case "Meta":
+				f = 4
+			case "CreateIndex":
+				f = 5
+			case "ModifyIndex":
+				f = 6
+			case "DefaultSubset":
+				f = 7
+			case "Subsets":
+				f = 8
+			case "Redirect":
+				f = 9
+			case "Failover":
+				f = 10
+			case "PrioritizeByLocality":
+				f = 11
+			case "ConnectTimeout":
+				f = 12
+			case "RequestTimeout":
+				f = 13
+			case "LoadBalancer":
+				f = 14
+			default:
+				d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex DefaultSubset Subsets Redirect Failover PrioritizeByLocality ConnectTimeout RequestTimeout LoadBalancer")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Kind":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.ConfigEntryHeader.Name)
-		case "Partition":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
-		case "Namespace":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
-		case "Meta":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
-		case "CreateIndex":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
-		case "ModifyIndex":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
-		case "DefaultSubset":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecStr[string](d, &v.DefaultSubset)
-		case "Subsets":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecRMstring_ServiceResolverSubset(d, &v.Subsets)
-		case "Redirect":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecRPServiceResolverRedirect(d, &v.Redirect)
-		case "Failover":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecRMstring_ServiceResolverFailover(d, &v.Failover)
-		case "PrioritizeByLocality":
+		case 11:
 			d.once(&seen[0], 1<<11)
 			fdecRPServiceResolverPrioritizeByLocality(d, &v.PrioritizeByLocality)
-		case "ConnectTimeout":
+		case 12:
 			d.once(&seen[0], 1<<12)
 			fdecDuration(d, &v.ConnectTimeout)
-		case "RequestTimeout":
+		case 13:
 			d.once(&seen[0], 1<<13)
 			fdecDuration(d, &v.RequestTimeout)
-		case "LoadBalancer":
+		case 14:
 			d.once(&seen[0], 1<<14)
 			fdecRPServiceResolverLoadBalancer(d, &v.LoadBalancer)
-		default:
-			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex DefaultSubset Subsets Redirect Failover PrioritizeByLocality ConnectTimeout RequestTimeout LoadBalancer")
 		}
 	}
 }
@@ -9698,23 +13624,41 @@ func fdecRServiceResolverCookieConfig(d *fdec, v *ServiceResolverCookieConfig) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceResolverCookieConfig
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceResolverCookieConfig[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Session":
+				f = 0
+			case "TTL":
+				f = 1
+			case "Path":
+				f = 2
+			default:
+				d.unknown(key, "Session TTL Path")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Session":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecBool[bool](d, &v.Session)
-		case "TTL":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecDuration(d, &v.TTL)
-		case "Path":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Path)
-		default:
-			d.unknown(key, "Session TTL Path")
 		}
 	}
 }
@@ -9724,35 +13668,61 @@ func fdecRServiceResolverFailover(d *fdec, v *ServiceResolverFailover) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceResolverFailover
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceResolverFailover[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Service":
+				f = 0
+			case "ServiceSubset":
+				f = 1
+			case "Namespace":
+				f = 2
+			case "Datacenters":
+				f = 3
+			case "Targets":
+				f = 4
+			case "Policy":
+				f = 5
+			case "SamenessGroup":
+				f = 6
+			default:
+				d.unknown(key, "Service ServiceSubset Namespace Datacenters Targets Policy SamenessGroup")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Service":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Service)
-		case "ServiceSubset":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.ServiceSubset)
-		case "Namespace":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Namespace)
-		case "Datacenters":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecRSstring(d, &v.Datacenters)
-		case "Targets":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRSServiceResolverFailoverTarget(d, &v.Targets)
-		case "Policy":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecRPServiceResolverFailoverPolicy(d, &v.Policy)
-		case "SamenessGroup":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecStr[string](d, &v.SamenessGroup)
-		default:
-			d.unknown(key, "Service ServiceSubset Namespace Datacenters Targets Policy SamenessGroup")
 		}
 	}
 }
@@ -9762,20 +13732,36 @@ func fdecRServiceResolverFailoverPolicy(d *fdec, v *ServiceResolverFailoverPolic
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceResolverFailoverPolicy
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceResolverFailoverPolicy[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Mode":
+				f = 0
+			case "Regions":
+				f = 1
+			default:
+				d.unknown(key, "Mode Regions")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Mode":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Mode)
-		case "Regions":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRSstring(d, &v.Regions)
-		default:
-			d.unknown(key, "Mode Regions")
 		}
 	}
 }
@@ -9785,32 +13771,56 @@ func fdecRServiceResolverFailoverTarget(d *fdec, v *ServiceResolverFailoverTarge
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceResolverFailoverTarget
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceResolverFailoverTarget[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Service":
+				f = 0
+			case "ServiceSubset":
+				f = 1
+			case "Partition":
+				f = 2
+			case "Namespace":
+				f = 3
+			case "Datacenter":
+				f = 4
+			case "Peer":
+				f = 5
+			default:
+				d.unknown(key, "Service ServiceSubset Partition Namespace Datacenter Peer")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Service":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Service)
-		case "ServiceSubset":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.ServiceSubset)
-		case "Partition":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Partition)
-		case "Namespace":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.Namespace)
-		case "Datacenter":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[string](d, &v.Datacenter)
-		case "Peer":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecStr[string](d, &v.Peer)
-		default:
-			d.unknown(key, "Service ServiceSubset Partition Namespace Datacenter Peer")
 		}
 	}
 }
@@ -9820,29 +13830,51 @@ func fdecRServiceResolverHashPolicy(d *fdec, v *ServiceResolverHashPolicy) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceResolverHashPolicy
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceResolverHashPolicy[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Field":
+				f = 0
+			case "FieldValue":
+				f = 1
+			case "CookieConfig":
+				f = 2
+			case "SourceIP":
+				f = 3
+			case "Terminal":
+				f = 4
+			default:
+				d.unknown(key, "Field FieldValue CookieConfig SourceIP Terminal")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Field":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Field)
-		case "FieldValue":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.FieldValue)
-		case "CookieConfig":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecRPServiceResolverCookieConfig(d, &v.CookieConfig)
-		case "SourceIP":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecBool[bool](d, &v.SourceIP)
-		case "Terminal":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecBool[bool](d, &v.Terminal)
-		default:
-			d.unknown(key, "Field FieldValue CookieConfig SourceIP Terminal")
 		}
 	}
 }
@@ -9852,17 +13884,31 @@ func fdecRServiceResolverLeastRequest(d *fdec, v *ServiceResolverLeastRequest) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceResolverLeastRequest
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceResolverLeastRequest[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "ChoiceCount":
+				f = 0
+			default:
+				d.unknown(key, "ChoiceCount")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "ChoiceCount":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecUint[uint32](d, &v.ChoiceCount)
-		default:
-			d.unknown(key, "ChoiceCount")
 		}
 	}
 }
@@ -9872,26 +13918,46 @@ func fdecRServiceResolverLoadBalancer(d *fdec, v *ServiceResolverLoadBalancer) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceResolverLoadBalancer
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceResolverLoadBalancer[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Policy":
+				f = 0
+			case "RingHashConfig":
+				f = 1
+			case "LeastRequestConfig":
+				f = 2
+			case "HashPolicies":
+				f = 3
+			default:
+				d.unknown(key, "Policy RingHashConfig LeastRequestConfig HashPolicies")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Policy":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Policy)
-		case "RingHashConfig":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRPServiceResolverRingHash(d, &v.RingHashConfig)
-		case "LeastRequestConfig":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecRPServiceResolverLeastRequest(d, &v.LeastRequestConfig)
-		case "HashPolicies":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecRSServiceResolverHashPolicy(d, &v.HashPolicies)
-		default:
-			d.unknown(key, "Policy RingHashConfig LeastRequestConfig HashPolicies")
 		}
 	}
 }
@@ -9901,17 +13967,31 @@ func fdecRServiceResolverPrioritizeByLocality(d *fdec, v *ServiceResolverPriorit
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceResolverPrioritizeByLocality
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceResolverPrioritizeByLocality[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Mode":
+				f = 0
+			default:
+				d.unknown(key, "Mode")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Mode":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Mode)
-		default:
-			d.unknown(key, "Mode")
 		}
 	}
 }
@@ -9921,35 +14001,61 @@ func fdecRServiceResolverRedirect(d *fdec, v *ServiceResolverRedirect) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceResolverRedirect
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceResolverRedirect[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Service":
+				f = 0
+			case "ServiceSubset":
+				f = 1
+			case "Namespace":
+				f = 2
+			case "Partition":
+				f = 3
+			case "Datacenter":
+				f = 4
+			case "Peer":
+				f = 5
+			case "SamenessGroup":
+				f = 6
+			default:
+				d.unknown(key, "Service ServiceSubset Namespace Partition Datacenter Peer SamenessGroup")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Service":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Service)
-		case "ServiceSubset":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.ServiceSubset)
-		case "Namespace":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Namespace)
-		case "Partition":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.Partition)
-		case "Datacenter":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[string](d, &v.Datacenter)
-		case "Peer":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecStr[string](d, &v.Peer)
-		case "SamenessGroup":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecStr[string](d, &v.SamenessGroup)
-		default:
-			d.unknown(key, "Service ServiceSubset Namespace Partition Datacenter Peer SamenessGroup")
 		}
 	}
 }
@@ -9959,20 +14065,36 @@ func fdecRServiceResolverRingHash(d *fdec, v *ServiceResolverRingHash) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceResolverRingHash
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceResolverRingHash[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "MinimumRingSize":
+				f = 0
+			case "MaximumRingSize":
+				f = 1
+			default:
+				d.unknown(key, "MinimumRingSize MaximumRingSize")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "MinimumRingSize":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecUint[uint64](d, &v.MinimumRingSize)
-		case "MaximumRingSize":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecUint[uint64](d, &v.MaximumRingSize)
-		default:
-			d.unknown(key, "MinimumRingSize MaximumRingSize")
 		}
 	}
 }
@@ -9982,20 +14104,36 @@ func fdecRServiceResolverSubset(d *fdec, v *ServiceResolverSubset) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceResolverSubset
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceResolverSubset[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Filter":
+				f = 0
+			case "OnlyPassing":
+				f = 1
+			default:
+				d.unknown(key, "Filter OnlyPassing")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Filter":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Filter)
-		case "OnlyPassing":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecBool[bool](d, &v.OnlyPassing)
-		default:
-			d.unknown(key, "Filter OnlyPassing")
 		}
 	}
 }
@@ -10005,38 +14143,66 @@ func fdecRServiceRouterConfigEntry(d *fdec, v *ServiceRouterConfigEntry) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceRouterConfigEntry
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceRouterConfigEntry[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Kind":
+				f = 0
+			case "Name":
+				f = 1
+			case "Partition":
+				f = 2
+			case "Namespace":
+				f = 3
+			case "Meta":
+				f = 4
+			case "CreateIndex":
+				f = 5
+			case "ModifyIndex":
+				f = 6
+			case "Routes":
+				f = 7
+			default:
+				d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Routes")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Kind":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.ConfigEntryHeader.Name)
-		case "Partition":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
-		case "Namespace":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
-		case "Meta":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
-		case "CreateIndex":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
-		case "ModifyIndex":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
-		case "Routes":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecRSServiceRouterRoute(d, &v.Routes)
-		default:
-			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Routes")
 		}
 	}
 }
@@ -10046,53 +14212,91 @@ func fdecRServiceRouterDestination(d *fdec, v *ServiceRouterDestination) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceRouterDestination
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceRouterDestination[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Service":
+				f = 0
+			case "ServiceSubset":
+				f = 1
+			case "Namespace":
+				f = 2
+			case "Partition":
+				f = 3
+			case "PrefixRewrite":
+				f = 4
+			case "RequestTimeout":
+				f = 5
+			case "IdleTimeout":
+				f = 6
+			case "NumRetries":
+				f = 7
+			case "RetryOnConnectFailure":
+				f = 8
+			case "RetryOn":
+				f = 9
+			case "RetryOnStatusCodes":
+				f = 10
+			case "RequestHeaders":
+				f = 11
+			case "ResponseHeaders":
+				f = 12
+			default:
+				d.unknown(key, "Service ServiceSubset Namespace Partition PrefixRewrite RequestTimeout IdleTimeout NumRetries RetryOnConnectFailure RetryOn RetryOnStatusCodes RequestHeaders ResponseHeaders")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Service":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Service)
-		case "ServiceSubset":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.ServiceSubset)
-		case "Namespace":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Namespace)
-		case "Partition":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.Partition)
-		case "PrefixRewrite":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[string](d, &v.PrefixRewrite)
-		case "RequestTimeout":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecDuration(d, &v.RequestTimeout)
-		case "IdleTimeout":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecDuration(d, &v.IdleTimeout)
-		case "NumRetries":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecUint[uint32](d, &v.NumRetries)
-		case "RetryOnConnectFailure":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecBool[bool](d, &v.RetryOnConnectFailure)
-		case "RetryOn":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecRSstring(d, &v.RetryOn)
-		case "RetryOnStatusCodes":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecRSuint32(d, &v.RetryOnStatusCodes)
-		case "RequestHeaders":
+		case 11:
 			d.once(&seen[0], 1<<11)
 			fdecRPConfigHTTPHeaderModifiers(d, &v.RequestHeaders)
-		case "ResponseHeaders":
+		case 12:
 			d.once(&seen[0], 1<<12)
 			fdecRPConfigHTTPHeaderModifiers(d, &v.ResponseHeaders)
-		default:
-			d.unknown(key, "Service ServiceSubset Namespace Partition PrefixRewrite RequestTimeout IdleTimeout NumRetries RetryOnConnectFailure RetryOn RetryOnStatusCodes RequestHeaders ResponseHeaders")
 		}
 	}
 }
@@ -10102,35 +14306,61 @@ func fdecRServiceRouterHTTPMatch(d *fdec, v *ServiceRouterHTTPMatch) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceRouterHTTPMatch
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceRouterHTTPMatch[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "PathExact":
+				f = 0
+			case "PathPrefix":
+				f = 1
+			case "PathRegex":
+				f = 2
+			case "CaseInsensitive":
+				f = 3
+			case "Header":
+				f = 4
+			case "QueryParam":
+				f = 5
+			case "Methods":
+				f = 6
+			default:
+				d.unknown(key, "PathExact PathPrefix PathRegex CaseInsensitive Header QueryParam Methods")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "PathExact":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.PathExact)
-		case "PathPrefix":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.PathPrefix)
-		case "PathRegex":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.PathRegex)
-		case "CaseInsensitive":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecBool[bool](d, &v.CaseInsensitive)
-		case "Header":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRSServiceRouterHeaderMatch(d, &v.Header)
-		case "QueryParam":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecRSServiceRouterQueryParamMatch(d, &v.QueryParam)
-		case "Methods":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecRSstring(d, &v.Methods)
-		default:
-			d.unknown(key, "PathExact PathPrefix PathRegex CaseInsensitive Header QueryParam Methods")
 		}
 	}
 }
@@ -10140,35 +14370,61 @@ func fdecRServiceRouterHeaderMatch(d *fdec, v *ServiceRouterHeaderMatch) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceRouterHeaderMatch
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceRouterHeaderMatch[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Name":
+				f = 0
+			case "Present":
+				f = 1
+			case "Exact":
+				f = 2
+			case "Prefix":
+				f = 3
+			case "Suffix":
+				f = 4
+			case "Regex":
+				f = 5
+			case "Invert":
+				f = 6
+			default:
+				d.unknown(key, "Name Present Exact Prefix Suffix Regex Invert")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Name":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Name)
-		case "Present":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecBool[bool](d, &v.Present)
-		case "Exact":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Exact)
-		case "Prefix":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.Prefix)
-		case "Suffix":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[string](d, &v.Suffix)
-		case "Regex":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecStr[string](d, &v.Regex)
-		case "Invert":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecBool[bool](d, &v.Invert)
-		default:
-			d.unknown(key, "Name Present Exact Prefix Suffix Regex Invert")
 		}
 	}
 }
@@ -10178,17 +14434,31 @@ func fdecRServiceRouterMatch(d *fdec, v *ServiceRouterMatch) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceRouterMatch
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceRouterMatch[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "HTTP":
+				f = 0
+			default:
+				d.unknown(key, "HTTP")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "HTTP":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRPServiceRouterHTTPMatch(d, &v.HTTP)
-		default:
-			d.unknown(key, "HTTP")
 		}
 	}
 }
@@ -10198,26 +14468,46 @@ func fdecRServiceRouterQueryParamMatch(d *fdec, v *ServiceRouterQueryParamMatch)
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceRouterQueryParamMatch
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceRouterQueryParamMatch[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Name":
+				f = 0
+			case "Present":
+				f = 1
+			case "Exact":
+				f = 2
+			case "Regex":
+				f = 3
+			default:
+				d.unknown(key, "Name Present Exact Regex")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Name":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Name)
-		case "Present":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecBool[bool](d, &v.Present)
-		case "Exact":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Exact)
-		case "Regex":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.Regex)
-		default:
-			d.unknown(key, "Name Present Exact Regex")
 		}
 	}
 }
@@ -10227,20 +14517,36 @@ func fdecRServiceRouterRoute(d *fdec, v *ServiceRouterRoute) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceRouterRoute
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceRouterRoute[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Match":
+				f = 0
+			case "Destination":
+				f = 1
+			default:
+				d.unknown(key, "Match Destination")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Match":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRPServiceRouterMatch(d, &v.Match)
-		case "Destination":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRPServiceRouterDestination(d, &v.Destination)
-		default:
-			d.unknown(key, "Match Destination")
 		}
 	}
 }
@@ -10250,38 +14556,66 @@ func fdecRServiceSplitterConfigEntry(d *fdec, v *ServiceSplitterConfigEntry) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceSplitterConfigEntry
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceSplitterConfigEntry[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Kind":
+				f = 0
+			case "Name":
+				f = 1
+			case "Partition":
+				f = 2
+			case "Namespace":
+				f = 3
+			case "Meta":
+				f = 4
+			case "CreateIndex":
+				f = 5
+			case "ModifyIndex":
+				f = 6
+			case "Splits":
+				f = 7
+			default:
+				d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Splits")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Kind":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.ConfigEntryHeader.Name)
-		case "Partition":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
-		case "Namespace":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
-		case "Meta":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
-		case "CreateIndex":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
-		case "ModifyIndex":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
-		case "Splits":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecRSServiceSplitterSplit(d, &v.Splits)
-		default:
-			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Splits")
 		}
 	}
 }
@@ -10291,35 +14625,61 @@ func fdecRServiceSplitterSplit(d *fdec, v *ServiceSplitterSplit) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.ServiceSplitterSplit
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysServiceSplitterSplit[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Weight":
+				f = 0
+			case "Service":
+				f = 1
+			case "ServiceSubset":
+				f = 2
+			case "Namespace":
+				f = 3
+			case "Partition":
+				f = 4
+			case "RequestHeaders":
+				f = 5
+			case "ResponseHeaders":
+				f = 6
+			default:
+				d.unknown(key, "Weight Service ServiceSubset Namespace Partition RequestHeaders ResponseHeaders")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Weight":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecFloat[float32](d, &v.Weight)
-		case "Service":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Service)
-		case "ServiceSubset":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.ServiceSubset)
-		case "Namespace":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.Namespace)
-		case "Partition":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[string](d, &v.Partition)
-		case "RequestHeaders":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecRPConfigHTTPHeaderModifiers(d, &v.RequestHeaders)
-		case "ResponseHeaders":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecRPConfigHTTPHeaderModifiers(d, &v.ResponseHeaders)
-		default:
-			d.unknown(key, "Weight Service ServiceSubset Namespace Partition RequestHeaders ResponseHeaders")
 		}
 	}
 }
@@ -10329,50 +14689,86 @@ func fdecRSessionEntry(d *fdec, v *SessionEntry) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.SessionEntry
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysSessionEntry[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "ID":
+				f = 0
+			case "Name":
+				f = 1
+			case "Node":
+				f = 2
+			case "LockDelay":
+				f = 3
+			case "Behavior":
+				f = 4
+			case "TTL":
+				f = 5
+			case "NodeChecks":
+				f = 6
+			case "ServiceChecks":
+				f = 7
+			case "Namespace":
+				f = 8
+			case "Partition":
+				f = 9
+			case "CreateIndex":
+				f = 10
+			case "ModifyIndex":
+				f = 11
+			default:
+				d.unknown(key, "ID Name Node LockDelay Behavior TTL NodeChecks ServiceChecks Namespace Partition CreateIndex ModifyIndex")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "ID":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ID)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Name)
-		case "Node":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Node)
-		case "LockDelay":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecDuration(d, &v.LockDelay)
-		case "Behavior":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[SessionBehavior](d, &v.Behavior)
-		case "TTL":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecDuration(d, &v.TTL)
-		case "NodeChecks":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecRSstring(d, &v.NodeChecks)
-		case "ServiceChecks":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecRSSessionServiceCheck(d, &v.ServiceChecks)
-		case "Namespace":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecStr[string](d, &v.Namespace)
-		case "Partition":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecStr[string](d, &v.Partition)
-		case "CreateIndex":
+		case 10:
 			d.once(&seen[0], 1<<10)
 			fdecUint[uint64](d, &v.CreateIndex)
-		case "ModifyIndex":
+		case 11:
 			d.once(&seen[0], 1<<11)
 			fdecUint[uint64](d, &v.ModifyIndex)
-		default:
-			d.unknown(key, "ID Name Node LockDelay Behavior TTL NodeChecks ServiceChecks Namespace Partition CreateIndex ModifyIndex")
 		}
 	}
 }
@@ -10382,20 +14778,36 @@ func fdecRSessionServiceCheck(d *fdec, v *SessionServiceCheck) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.SessionServiceCheck
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysSessionServiceCheck[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "ID":
+				f = 0
+			case "Namespace":
+				f = 1
+			default:
+				d.unknown(key, "ID Namespace")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "ID":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ID)
-		case "Namespace":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Namespace)
-		default:
-			d.unknown(key, "ID Namespace")
 		}
 	}
 }
@@ -10438,17 +14850,31 @@ func fdecRStruct_Chain_PCompiledDiscoveryChain(d *fdec, v *struct{ Chain *Compil
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.Struct_Chain_PCompiledDiscoveryChain
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysStruct_Chain_PCompiledDiscoveryChain[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Chain":
+				f = 0
+			default:
+				d.unknown(key, "Chain")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Chain":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRPCompiledDiscoveryChain(d, &v.Chain)
-		default:
-			d.unknown(key, "Chain")
 		}
 	}
 }
@@ -10458,17 +14884,31 @@ func fdecRStruct_ID_string(d *fdec, v *struct{ ID string }) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.Struct_ID_string
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysStruct_ID_string[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "ID":
+				f = 0
+			default:
+				d.unknown(key, "ID")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "ID":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ID)
-		default:
-			d.unknown(key, "ID")
 		}
 	}
 }
@@ -10507,44 +14947,76 @@ func fdecRTCPRouteConfigEntry(d *fdec, v *TCPRouteConfigEntry) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.TCPRouteConfigEntry
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysTCPRouteConfigEntry[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Kind":
+				f = 0
+			case "Name":
+				f = 1
+			case "Partition":
+				f = 2
+			case "Namespace":
+				f = 3
+			case "Meta":
+				f = 4
+			case "CreateIndex":
+				f = 5
+			case "ModifyIndex":
+				f = 6
+			case "Parents":
+				f = 7
+			case "Services":
+				f = 8
+			case "Status":
+				f = 9
+			default:
+				d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Parents Services Status")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Kind":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.ConfigEntryHeader.Name)
-		case "Partition":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
-		case "Namespace":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
-		case "Meta":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
-		case "CreateIndex":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
-		case "ModifyIndex":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
-		case "Parents":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecRSConfigResourceReference(d, &v.Parents)
-		case "Services":
+		case 8:
 			d.once(&seen[0], 1<<8)
 			fdecRSTCPRouteService(d, &v.Services)
-		case "Status":
+		case 9:
 			d.once(&seen[0], 1<<9)
 			fdecRPConfigEntryStatus(d, &v.Status)
-		default:
-			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Parents Services Status")
 		}
 	}
 }
@@ -10554,23 +15026,41 @@ func fdecRTCPRouteService(d *fdec, v *TCPRouteService) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.TCPRouteService
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysTCPRouteService[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Name":
+				f = 0
+			case "Partition":
+				f = 1
+			case "Namespace":
+				f = 2
+			default:
+				d.unknown(key, "Name Partition Namespace")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Name":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Name)
-		case "Partition":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Partition)
-		case "Namespace":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Namespace)
-		default:
-			d.unknown(key, "Name Partition Namespace")
 		}
 	}
 }
@@ -10580,38 +15070,66 @@ func fdecRTerminatingGatewayConfigEntry(d *fdec, v *TerminatingGatewayConfigEntr
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.TerminatingGatewayConfigEntry
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysTerminatingGatewayConfigEntry[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Kind":
+				f = 0
+			case "Name":
+				f = 1
+			case "Partition":
+				f = 2
+			case "Namespace":
+				f = 3
+			case "Meta":
+				f = 4
+			case "CreateIndex":
+				f = 5
+			case "ModifyIndex":
+				f = 6
+			case "Services":
+				f = 7
+			default:
+				d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Services")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Kind":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ConfigEntryHeader.Kind)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.ConfigEntryHeader.Name)
-		case "Partition":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.ConfigEntryHeader.Partition)
-		case "Namespace":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.ConfigEntryHeader.Namespace)
-		case "Meta":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecRMstring_string(d, &v.ConfigEntryHeader.Meta)
-		case "CreateIndex":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.CreateIndex)
-		case "ModifyIndex":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecUint[uint64](d, &v.ConfigEntryHeader.ModifyIndex)
-		case "Services":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecRSTerminatingGatewayService(d, &v.Services)
-		default:
-			d.unknown(key, "Kind Name Partition Namespace Meta CreateIndex ModifyIndex Services")
 		}
 	}
 }
@@ -10621,38 +15139,66 @@ func fdecRTerminatingGatewayService(d *fdec, v *TerminatingGatewayService) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.TerminatingGatewayService
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysTerminatingGatewayService[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Name":
+				f = 0
+			case "Namespace":
+				f = 1
+			case "Partition":
+				f = 2
+			case "CAFile":
+				f = 3
+			case "CertFile":
+				f = 4
+			case "KeyFile":
+				f = 5
+			case "SNI":
+				f = 6
+			case "DisableAutoHostRewrite":
+				f = 7
+			default:
+				d.unknown(key, "Name Namespace Partition CAFile CertFile KeyFile SNI DisableAutoHostRewrite")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Name":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.Name)
-		case "Namespace":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Namespace)
-		case "Partition":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecStr[string](d, &v.Partition)
-		case "CAFile":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.CAFile)
-		case "CertFile":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[string](d, &v.CertFile)
-		case "KeyFile":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecStr[string](d, &v.KeyFile)
-		case "SNI":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecStr[string](d, &v.SNI)
-		case "DisableAutoHostRewrite":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecBool[bool](d, &v.DisableAutoHostRewrite)
-		default:
-			d.unknown(key, "Name Namespace Partition CAFile CertFile KeyFile SNI DisableAutoHostRewrite")
 		}
 	}
 }
@@ -10662,20 +15208,36 @@ func fdecRTxnOpError(d *fdec, v *TxnOpError) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.TxnOpError
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysTxnOpError[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "OpIndex":
+				f = 0
+			case "What":
+				f = 1
+			default:
+				d.unknown(key, "OpIndex What")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "OpIndex":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecInt[int](d, &v.OpIndex)
-		case "What":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.What)
-		default:
-			d.unknown(key, "OpIndex What")
 		}
 	}
 }
@@ -10685,26 +15247,46 @@ func fdecRTxnResult(d *fdec, v *TxnResult) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.TxnResult
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysTxnResult[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "KV":
+				f = 0
+			case "Node":
+				f = 1
+			case "Service":
+				f = 2
+			case "Check":
+				f = 3
+			default:
+				d.unknown(key, "KV Node Service Check")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "KV":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRPKVPair(d, &v.KV)
-		case "Node":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRPNode(d, &v.Node)
-		case "Service":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecRPNodeService(d, &v.Service)
-		case "Check":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecRPHealthCheck(d, &v.Check)
-		default:
-			d.unknown(key, "KV Node Service Check")
 		}
 	}
 }
@@ -10714,38 +15296,66 @@ func fdecRUserEvent(d *fdec, v *UserEvent) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.UserEvent
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysUserEvent[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "ID":
+				f = 0
+			case "Name":
+				f = 1
+			case "Payload":
+				f = 2
+			case "NodeFilter":
+				f = 3
+			case "ServiceFilter":
+				f = 4
+			case "TagFilter":
+				f = 5
+			case "Version":
+				f = 6
+			case "LTime":
+				f = 7
+			default:
+				d.unknown(key, "ID Name Payload NodeFilter ServiceFilter TagFilter Version LTime")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "ID":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecStr[string](d, &v.ID)
-		case "Name":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecStr[string](d, &v.Name)
-		case "Payload":
+		case 2:
 			d.once(&seen[0], 1<<2)
 			fdecBytes(d, &v.Payload)
-		case "NodeFilter":
+		case 3:
 			d.once(&seen[0], 1<<3)
 			fdecStr[string](d, &v.NodeFilter)
-		case "ServiceFilter":
+		case 4:
 			d.once(&seen[0], 1<<4)
 			fdecStr[string](d, &v.ServiceFilter)
-		case "TagFilter":
+		case 5:
 			d.once(&seen[0], 1<<5)
 			fdecStr[string](d, &v.TagFilter)
-		case "Version":
+		case 6:
 			d.once(&seen[0], 1<<6)
 			fdecInt[int](d, &v.Version)
-		case "LTime":
+		case 7:
 			d.once(&seen[0], 1<<7)
 			fdecUint[uint64](d, &v.LTime)
-		default:
-			d.unknown(key, "ID Name Payload NodeFilter ServiceFilter TagFilter Version LTime")
 		}
 	}
 }
@@ -10755,20 +15365,36 @@ func fdecRWeights(d *fdec, v *Weights) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.Weights
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeysWeights[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Passing":
+				f = 0
+			case "Warning":
+				f = 1
+			default:
+				d.unknown(key, "Passing Warning")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Passing":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecInt[int](d, &v.Passing)
-		case "Warning":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecInt[int](d, &v.Warning)
-		default:
-			d.unknown(key, "Passing Warning")
 		}
 	}
 }
@@ -10778,20 +15404,36 @@ func fdecRtxnResponse(d *fdec, v *txnResponse) {
 		return
 	}
 	var seen [1]uint64
+	o := &d.ord.txnResponse
+	prev := 0 // the field read last, +1; 0 before the first
 	for first := true; ; {
-		key, ok := d.objNext(&first)
-		if !ok {
-			return
+		f := -1
+		if n := int(o[prev]); n != 0 && d.expect(&first, fdecKeystxnResponse[n-1]) {
+			f = n - 1
+		} else {
+			key, ok := d.objNext(&first)
+			if !ok {
+				return
+			}
+			switch string(key) {
+			case "Results":
+				f = 0
+			case "Errors":
+				f = 1
+			default:
+				d.unknown(key, "Results Errors")
+				continue
+			}
+			o[prev] = uint8(f + 1)
 		}
-		switch string(key) {
-		case "Results":
+		prev = f + 1
+		switch f {
+		case 0:
 			d.once(&seen[0], 1<<0)
 			fdecRSTxnResult(d, &v.Results)
-		case "Errors":
+		case 1:
 			d.once(&seen[0], 1<<1)
 			fdecRSTxnOpError(d, &v.Errors)
-		default:
-			d.unknown(key, "Results Errors")
 		}
 	}
 }

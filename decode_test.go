@@ -785,3 +785,40 @@ func TestFastDecodeMutations(t *testing.T) {
 		}
 	}
 }
+
+// TestFastDecodeKeyPrediction: the key predicted from the objects read
+// before is only a guess. Objects in another order, with unknown keys,
+// keys that differ by case, repeated keys or white space decode as
+// encoding/json decodes them, and the prediction learned from one answer
+// (the decoder is pooled) misleads no later one.
+func TestFastDecodeKeyPrediction(t *testing.T) {
+	targets := fdecTestTargets()
+	kv := []string{
+		`[{"Key":"a","Flags":1,"Value":"YQ=="},{"Key":"b","Flags":2,"Value":"Yg=="},{"Flags":3,"Key":"c"},{"Value":"Yw==","Key":"d","Flags":4}]`,
+		`[{"Key":"a","Flags":1},{"Key":"b","key":"c"}]`,
+		`[{"Key":"a","Flags":1},{"Key":"b","FLAGS":2}]`,
+		`[{"Key":"a","Flags":1},{"Key":"b","Flags":2,"Flags":3}]`,
+		`[{"Key":"a","X":1,"Flags":1},{"Key":"b","X":2,"Flags":2},{"Key":"c","Flags":3,"X":{"Key":"d"}}]`,
+		`[{"Key":"a","Flags":1},{ "Key":"b" , "Flags":2},{"Key" :"c","Flags":3}]`,
+		`[{"Key":"a","Flags":1},{"K\u0065y":"b","Flags":2}]`,
+		`[{"Key":"a","Flags":1},{"Key":"b","Flags":2},{"Key":"c","Flags"}]`,
+		`[{"Key":"a","Flags":1},{"Key":"b","Flags":2},{"Key":"c","Flags":`,
+		`[{"Key":"a"},{"Key":"b"},{}]`,
+	}
+	for round := 0; round < 2; round++ {
+		for _, in := range kv {
+			fdecTestCompare(t, targets["kv"], []byte(in))
+		}
+	}
+	// Nested objects learn their own order, per type.
+	health := []string{
+		`[{"Node":{"Node":"n1","Address":"a"},"Service":{"ID":"s","Port":1},"Checks":[{"CheckID":"c","Status":"passing"},{"Status":"critical","CheckID":"d"}]},` +
+			`{"Service":{"Port":2,"ID":"t"},"Node":{"Address":"b","Node":"n2"},"Checks":[{"CheckID":"e","status":"warning"}]}]`,
+		`[{"Node":{"Node":"n1","Address":"a"},"Checks":[{"CheckID":"c","Status":"passing"}]},{"Node":{"Node":"n2","Address":"b","Node":"n3"}}]`,
+	}
+	for round := 0; round < 2; round++ {
+		for _, in := range health {
+			fdecTestCompare(t, targets["health"], []byte(in))
+		}
+	}
+}

@@ -65,6 +65,7 @@ type fdec struct {
 	strsUsed, valsUsed int // bytes of strings and values so far
 	sl                 fdecSlabs
 	st                 fdecStacks
+	ord                fdecOrders // kept from answer to answer: only a guess
 
 	// The short strings kept so far, by their bytes: an answer repeats
 	// its tags, check names and statuses, which then share one copy.
@@ -319,6 +320,21 @@ func (d *fdec) objNext(first *bool) ([]byte, bool) {
 	}
 	d.i++
 	return key, true
+}
+
+// expect consumes key, a key with its colon and the comma before it
+// (`,"Key":`, without the comma for an object's first key), when the input
+// goes on with exactly those bytes.
+func (d *fdec) expect(first *bool, key string) bool {
+	if *first {
+		key = key[1:]
+	}
+	if len(d.b)-d.i >= len(key) && string(d.b[d.i:d.i+len(key)]) == key {
+		d.i += len(key)
+		*first = false
+		return true
+	}
+	return false
 }
 
 // arrStart opens an array; it returns false for a null (or a failure).

@@ -77,6 +77,8 @@ type gen struct {
 	funcs       map[string]string
 	slabs       map[string]string // slab field -> element type
 	stacks      map[string]string // stack field -> element type
+	orders      map[string]int    // fdecOrders field -> fields + 1
+	keyTables   map[string]string // fdecKeys suffix -> the table's literal
 	needTime    bool
 	needJSON    bool
 	needReflect bool
@@ -89,13 +91,15 @@ func load(dir string) (*gen, error) {
 		return nil, err
 	}
 	g := &gen{
-		types:   map[string]ast.Expr{},
-		methods: map[string]map[string]bool{},
-		kinds:   map[string]string{},
-		readers: map[string]bool{},
-		funcs:   map[string]string{},
-		slabs:   map[string]string{},
-		stacks:  map[string]string{},
+		types:     map[string]ast.Expr{},
+		methods:   map[string]map[string]bool{},
+		kinds:     map[string]string{},
+		readers:   map[string]bool{},
+		funcs:     map[string]string{},
+		slabs:     map[string]string{},
+		stacks:    map[string]string{},
+		orders:    map[string]int{},
+		keyTables: map[string]string{},
 	}
 	for _, file := range files {
 		if strings.HasSuffix(file, "_test.go") {
@@ -476,19 +480,50 @@ func (g *gen) reader(e ast.Expr) (string, error) {
 		}
 		words := (len(fs) + 63) / 64
 		fmt.Fprintf(&b, "\tif !d.objStart() {\n\t\treturn\n\t}\n")
+		if len(fs) == 0 {
+			fmt.Fprintf(&b, "\tfor first := true; ; {\n\t\tkey, ok := d.objNext(&first)\n\t\tif !ok {\n\t\t\treturn\n\t\t}\n")
+			fmt.Fprintf(&b, "\t\td.unknown(key, %q)\n\t}\n", "")
+			break
+		}
+		if len(fs) > 254 {
+			return "", fmt.Errorf("%s: %d fields, more than the key prediction counts", t, len(fs))
+		}
+		// Key prediction: an answer's objects of one type list their keys
+		// in the same order (encoding/json's, Consul's struct order), so
+		// the key read after each field is remembered (in d.ord, per type)
+		// and the next object's is first matched as those exact bytes,
+		// without a scan or a switch on the key. Anything else (another
+		// order, white space, escapes, an unknown key) goes the general
+		// way.
+		ord := ident(e)
+		g.orders[ord] = len(fs) + 1
+		keys := make([]string, len(fs))
+		for i, f := range fs {
+			keys[i] = strconv.Quote(`,"` + f.jsonName + `":`)
+		}
+		g.keyTables[ord] = "[...]string{" + strings.Join(keys, ", ") + "}"
 		if words > 0 {
 			fmt.Fprintf(&b, "\tvar seen [%d]uint64\n", words)
 		}
-		fmt.Fprintf(&b, "\tfor first := true; ; {\n\t\tkey, ok := d.objNext(&first)\n\t\tif !ok {\n\t\t\treturn\n\t\t}\n")
-		fmt.Fprintf(&b, "\t\tswitch string(key) {\n")
+		fmt.Fprintf(&b, "\to := &d.ord.%s\n\tprev := 0 // the field read last, +1; 0 before the first\n", ord)
+		fmt.Fprintf(&b, "\tfor first := true; ; {\n\t\tf := -1\n")
+		fmt.Fprintf(&b, "\t\tif n := int(o[prev]); n != 0 && d.expect(&first, fdecKeys%s[n-1]) {\n\t\t\tf = n - 1\n\t\t} else {\n", ord)
+		fmt.Fprintf(&b, "\t\t\tkey, ok := d.objNext(&first)\n\t\t\tif !ok {\n\t\t\t\treturn\n\t\t\t}\n")
+		fmt.Fprintf(&b, "\t\t\tswitch string(key) {\n")
+		for i, f := range fs {
+			fmt.Fprintf(&b, "\t\t\tcase %q:\n\t\t\t\tf = %d\n", f.jsonName, i)
+		}
+		fmt.Fprintf(&b, "\t\t\tdefault:\n\t\t\t\td.unknown(key, %q)\n\t\t\t\tcontinue\n\t\t\t}\n", strings.Join(names, " "))
+		fmt.Fprintf(&b, "\t\t\to[prev] = uint8(f + 1)\n\t\t}\n\t\tprev = f + 1\n")
+		fmt.Fprintf(&b, "\t\tswitch f {\n")
 		for i, f := range fs {
 			r, err := g.reader(f.typ)
 			if err != nil {
 				return "", fmt.Errorf("%s.%s: %w", t, f.goName, err)
 			}
-			fmt.Fprintf(&b, "\t\tcase %q:\n\t\t\td.once(&seen[%d], 1<<%d)\n\t\t\t%s(d, &v.%s)\n", f.jsonName, i/64, i%64, r, f.path)
+			fmt.Fprintf(&b, "\t\tcase %d:\n\t\t\td.once(&seen[%d], 1<<%d)\n\t\t\t%s(d, &v.%s)\n", i, i/64, i%64, r, f.path)
 		}
-		fmt.Fprintf(&b, "\t\tdefault:\n\t\t\td.unknown(key, %q)\n\t\t}\n\t}\n", strings.Join(names, " "))
+		fmt.Fprintf(&b, "\t\t}\n\t}\n")
 	default:
 		return "", fmt.Errorf("no reader for %s", t)
 	}
@@ -624,7 +659,15 @@ func fastDecode(b []byte, out any) bool {
 	for _, k := range sorted(g.slabs) {
 		fmt.Fprintf(&b, "\t%s fdecSlab[%s]\n", k, g.slabs[k])
 	}
-	b.WriteString("}\n\n// fdecStacks holds the elements of the arrays and objects being read, by type.\ntype fdecStacks struct {\n")
+	b.WriteString("}\n\n// fdecOrders holds, per struct type, the field whose key followed each\n// field (+1; at 0, the first field) in the objects read so far: the key\n// predicted next.\ntype fdecOrders struct {\n")
+	for _, k := range sortedKeys(g.orders) {
+		fmt.Fprintf(&b, "\t%s [%d]uint8\n", k, g.orders[k])
+	}
+	b.WriteString("}\n\n// The keys of each struct type's fields as they follow another key.\nvar (\n")
+	for _, k := range sorted(g.keyTables) {
+		fmt.Fprintf(&b, "\tfdecKeys%s = %s\n", k, g.keyTables[k])
+	}
+	b.WriteString(")\n\n// fdecStacks holds the elements of the arrays and objects being read, by type.\ntype fdecStacks struct {\n")
 	for _, k := range sorted(g.stacks) {
 		fmt.Fprintf(&b, "\t%s %s\n", k, g.stacks[k])
 	}
@@ -639,6 +682,15 @@ func fastDecode(b []byte, out any) bool {
 		b.WriteString("\n" + g.funcs[name])
 	}
 	return format.Source(b.Bytes())
+}
+
+func sortedKeys(m map[string]int) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
 }
 
 func sorted(m map[string]string) []string {
