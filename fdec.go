@@ -329,12 +329,24 @@ func (d *fdec) expect(first *bool, key string) bool {
 	if *first {
 		key = key[1:]
 	}
-	if len(d.b)-d.i >= len(key) && string(d.b[d.i:d.i+len(key)]) == key {
-		d.i += len(key)
-		*first = false
-		return true
+	n := len(key)
+	rest := d.b[d.i:]
+	if len(rest) < n {
+		return false
 	}
-	return false
+	if n <= 16 && n >= 8 && len(rest) >= 16 {
+		// Two overlapping words of each, no call: keys are short.
+		k := unsafe.Slice(unsafe.StringData(key), n)
+		if binary.LittleEndian.Uint64(rest) != binary.LittleEndian.Uint64(k) ||
+			binary.LittleEndian.Uint64(rest[n-8:]) != binary.LittleEndian.Uint64(k[n-8:]) {
+			return false
+		}
+	} else if string(rest[:n]) != key {
+		return false
+	}
+	d.i += n
+	*first = false
+	return true
 }
 
 // arrStart opens an array; it returns false for a null (or a failure).
@@ -876,7 +888,11 @@ func fdecBytes(d *fdec, p *[]byte) {
 		d.vals = make([]byte, 0, d.blockSize(&d.valsUsed, need))
 	}
 	off := len(d.vals)
-	n, err := base64.StdEncoding.Decode(d.vals[off:off+need], src)
+	n, ok := fdecBase64(d.vals[off:off+need], src)
+	var err error
+	if !ok {
+		n, err = base64.StdEncoding.Decode(d.vals[off:off+need], src)
+	}
 	if err != nil || n < need-2 {
 		// Any byte outside the alphabet (an escape, a control character,
 		// not ASCII) fails the decoder but CR and LF, which it skips: a
@@ -1103,4 +1119,73 @@ func fdecStringMap(d *fdec, p *map[string]string, st *[]fdecPair[string, string]
 	clear((*st)[mark:])
 	*st = (*st)[:mark]
 	*p = m
+}
+
+// fdecBase64Table maps a byte of the standard base64 alphabet to its
+// value, any other byte to 0xff.
+var fdecBase64Table = func() (t [256]uint8) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for i, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/" {
+		t[c] = uint8(i)
+	}
+	return t
+}()
+
+// fdecBase64 decodes src, standard base64 with padding whose length is a
+// multiple of four, into dst (base64.StdEncoding.DecodedLen(len(src))
+// bytes), as base64.StdEncoding.Decode does (the unused bits of the last
+// character before the padding ignored). It reports false for anything
+// else (a byte outside the alphabet, padding inside, a CR or LF), which
+// the caller leaves to base64.StdEncoding, whose verdict is the one that
+// counts.
+func fdecBase64(dst, src []byte) (int, bool) {
+	if len(src) == 0 {
+		return 0, true
+	}
+	t := &fdecBase64Table
+	last := len(src) - 4
+	n, i := 0, 0
+	for ; i+8 <= last && n+8 <= len(dst); i += 8 {
+		a, b, c, e := t[src[i]], t[src[i+1]], t[src[i+2]], t[src[i+3]]
+		f, g, h, k := t[src[i+4]], t[src[i+5]], t[src[i+6]], t[src[i+7]]
+		if (a|b|c|e|f|g|h|k)&0xc0 != 0 {
+			return 0, false
+		}
+		w := uint64(a)<<58 | uint64(b)<<52 | uint64(c)<<46 | uint64(e)<<40 |
+			uint64(f)<<34 | uint64(g)<<28 | uint64(h)<<22 | uint64(k)<<16
+		binary.BigEndian.PutUint64(dst[n:], w) // 6 bytes kept, 2 overwritten next
+		n += 6
+	}
+	for ; i < last; i += 4 {
+		a, b, c, e := t[src[i]], t[src[i+1]], t[src[i+2]], t[src[i+3]]
+		if (a|b|c|e)&0xc0 != 0 {
+			return 0, false
+		}
+		dst[n], dst[n+1], dst[n+2] = a<<2|b>>4, b<<4|c>>2, c<<6|e
+		n += 3
+	}
+	a, b := t[src[last]], t[src[last+1]]
+	if (a|b)&0xc0 != 0 {
+		return 0, false
+	}
+	switch {
+	case src[last+2] == '=' && src[last+3] == '=':
+		dst[n] = a<<2 | b>>4
+		return n + 1, true
+	case src[last+3] == '=':
+		c := t[src[last+2]]
+		if c&0xc0 != 0 {
+			return 0, false
+		}
+		dst[n], dst[n+1] = a<<2|b>>4, b<<4|c>>2
+		return n + 2, true
+	}
+	c, e := t[src[last+2]], t[src[last+3]]
+	if (c|e)&0xc0 != 0 {
+		return 0, false
+	}
+	dst[n], dst[n+1], dst[n+2] = a<<2|b>>4, b<<4|c>>2, c<<6|e
+	return n + 3, true
 }
