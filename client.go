@@ -137,7 +137,10 @@ type Config struct {
 	// copy of it that never follows redirects (see Client).
 	HTTPClient *http.Client
 	// Transport, if set (and HTTPClient is not), is used instead of the
-	// pooled transport this package builds, e.g. to add tracing.
+	// pooled transports this package builds, e.g. to add tracing. Those
+	// speak HTTP/1.1 themselves to an agent on a loopback address or a
+	// unix socket (on the calling goroutine, without asking for gzip) and
+	// go through net/http's Transport to any other.
 	Transport http.RoundTripper
 
 	// Fallbacks are more agents ("host:port", "http://..." or "https://...")

@@ -149,7 +149,10 @@ func (t *localTransport) roundTrip(req *http.Request) (*http.Response, error) {
 		if !errors.As(err, &stale) {
 			return nil, err
 		}
-		if try > 0 || !replayableRequest(req) {
+		// A stale error only comes from a reused connection: retrying
+		// while they fail ends at the first new one (or after as many
+		// tries as the pool holds connections).
+		if try >= t.maxConns || !replayableRequest(req) {
 			return nil, stale.err
 		}
 		if req.Body != nil && req.Body != http.NoBody {
@@ -173,6 +176,14 @@ func closeReqBody(req *http.Request) {
 type staleConnError struct{ err error }
 
 func (e *staleConnError) Error() string { return e.err.Error() }
+
+// newStaleConnError wraps err; an EOF is an unexpected one there.
+func newStaleConnError(err error) *staleConnError {
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return &staleConnError{err}
+}
 func (e *staleConnError) Unwrap() error { return e.err }
 
 // replayableRequest is net/http's rule for sending a request again on a
@@ -218,6 +229,10 @@ func requestHead(req *http.Request) ([]byte, error) {
 		switch textproto.CanonicalMIMEHeaderKey(k) {
 		case "Host", "Content-Length", "Transfer-Encoding", "Connection", "Trailer":
 			continue // framing is the transport's
+		case "User-Agent":
+			if len(vs) == 1 && vs[0] == "" {
+				continue // net/http's way to send none
+			}
 		}
 		for _, v := range vs {
 			if !validWireText(v, true) {
@@ -230,10 +245,16 @@ func requestHead(req *http.Request) ([]byte, error) {
 			b = append(b, "\r\n"...)
 		}
 	}
-	if req.Close {
+	if wantsClose(req) {
 		b = append(b, "Connection: close\r\n"...)
 	}
 	return b, nil
+}
+
+// wantsClose reports whether the request asks for its connection to be
+// closed after it.
+func wantsClose(req *http.Request) bool {
+	return req.Close || headerHasToken(req.Header["Connection"], "close")
 }
 
 // validToken reports whether s is an HTTP token (a method, a header name).
@@ -525,24 +546,69 @@ func (pc *localConn) roundTrip(req *http.Request, head []byte) (*http.Response, 
 			// may answer (413, say) before it read it all, then close.
 			w, b := make(chan error, 1), body
 			pc.writing = w
-			go func() { w <- pc.writeBody(req, b) }()
+			go func() {
+				err := pc.writeBody(req, b)
+				w <- err
+				var be *bodyError
+				if errors.As(err, &be) {
+					// The agent waits for the rest of a body that will
+					// not come: end the read of its answer, which then
+					// reports the body's error.
+					pc.poison()
+				}
+			}()
 		}
 	} else if body != nil {
 		_ = body.Close()
 	}
 	if err != nil {
 		pc.discard()
-		if pc.reused && !errors.Is(err, errBodyLength) {
-			return nil, &staleConnError{err}
+		var be *bodyError
+		if errors.As(err, &be) {
+			return nil, be.err
+		}
+		if pc.reused {
+			return nil, newStaleConnError(err)
 		}
 		return nil, err
 	}
 	resp, err := pc.readResponse(req)
 	if err != nil {
+		if pc.writing != nil {
+			select {
+			case werr := <-pc.writing:
+				var be *bodyError
+				if errors.As(werr, &be) {
+					err = be.err
+				}
+			default:
+			}
+		}
 		pc.discard()
 		return nil, err
 	}
 	return resp, nil
+}
+
+// bodyError is a request body that could not be read, or was not as long
+// as its ContentLength: the caller's failure, not the connection's.
+type bodyError struct{ err error }
+
+func (e *bodyError) Error() string { return e.err.Error() }
+func (e *bodyError) Unwrap() error { return e.err }
+
+// bodyReader remembers the error of a request body's reads.
+type bodyReader struct {
+	r   io.Reader
+	err error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
 }
 
 // syncBodyBytes is the largest request body written before the answer is
@@ -585,18 +651,24 @@ func (pc *localConn) writeHead(req *http.Request, head []byte, body io.Reader) e
 func (pc *localConn) writeBody(req *http.Request, body io.ReadCloser) error {
 	defer body.Close()
 	w := pc.bw
+	br := &bodyReader{r: body}
 	if req.ContentLength > 0 {
-		n, err := io.Copy(w, io.LimitReader(body, req.ContentLength))
-		if err == nil && n != req.ContentLength {
-			err = errBodyLength
-		}
-		if err != nil {
+		n, err := io.Copy(w, io.LimitReader(br, req.ContentLength))
+		switch {
+		case br.err != nil:
+			return &bodyError{br.err}
+		case err == nil && n != req.ContentLength:
+			return &bodyError{errBodyLength}
+		case err != nil:
 			return err
 		}
 		return w.Flush()
 	}
 	cw := httputil.NewChunkedWriter(w)
-	if _, err := io.Copy(cw, body); err != nil {
+	if _, err := io.Copy(cw, br); err != nil {
+		if br.err != nil {
+			return &bodyError{br.err}
+		}
 		return err
 	}
 	if err := cw.Close(); err != nil {
@@ -619,7 +691,7 @@ func (pc *localConn) readResponse(req *http.Request) (*http.Response, error) {
 	pc.lr.n = maxHeaderBytes
 	if _, err := pc.br.Peek(1); err != nil {
 		if pc.reused && ctx.Err() == nil && !isTimeout(err) {
-			return nil, &staleConnError{err}
+			return nil, newStaleConnError(err)
 		}
 		return nil, pc.readErr(ctx, err)
 	}
@@ -668,7 +740,7 @@ func (pc *localConn) readResponse(req *http.Request) (*http.Response, error) {
 		}
 	}
 
-	keep := !headerHasToken(resp.Header["Connection"], "close") && !req.Close
+	keep := !headerHasToken(resp.Header["Connection"], "close") && !wantsClose(req)
 	if resp.ProtoMinor == 0 {
 		keep = keep && headerHasToken(resp.Header["Connection"], "keep-alive")
 	}
@@ -832,6 +904,10 @@ func (b *localBody) Read(p []byte) (int, error) {
 			// Trailers, if any, are read and dropped.
 			pc.lr.n = maxHeaderBytes
 			if _, terr := pc.tp.ReadMIMEHeader(); terr != nil {
+				var pe textproto.ProtocolError
+				if errors.As(terr, &pe) {
+					terr = errMalformedHeaders // never quoted: see readResponse
+				}
 				err = terr
 			}
 			pc.lr.n = -1
