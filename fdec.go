@@ -371,18 +371,17 @@ func (d *fdec) arrNext(first *bool) bool {
 	return !d.bad
 }
 
-// keep returns a string holding b, cut from the current block of strings.
-// A block is never written again where a string was cut from it, so the
-// strings share it safely; a new one is as large as what is left to read
-// (no string of the answer can be longer), at most 64 KiB.
+// keep returns a string holding b: for up to 8 bytes the one kept before
+// with the same bytes, if the table of short strings still has it, else a
+// copy (keepCopy).
 func (d *fdec) keep(b []byte) string {
 	n := len(b)
 	if n == 0 {
 		return ""
 	}
 	if n <= 8 && cap(b) >= 8 {
-		// b is cut from the answer, which goes on after it: its first
-		// eight bytes can be read at once, and the ones past b masked.
+		// Eight bytes can be read at once within b's capacity, and the
+		// ones past b masked.
 		w := binary.LittleEndian.Uint64(b[:8]) & (^uint64(0) >> (64 - 8*n))
 		e := &d.short[(w*0x9e3779b97f4a7c15)>>58]
 		if e.w == w && len(e.s) == n {
@@ -396,7 +395,10 @@ func (d *fdec) keep(b []byte) string {
 	return d.keepCopy(b)
 }
 
-// keepCopy is keep without the table of short strings.
+// keepCopy returns a string holding b, cut from the current block of
+// strings. A block is never written again where a string was cut from it,
+// so the strings share it safely; a new one is as large as what is left to
+// read (no string of the answer can be longer), at most 64 KiB.
 func (d *fdec) keepCopy(b []byte) string {
 	if cap(d.strs)-len(d.strs) < len(b) {
 		d.strs = make([]byte, 0, d.blockSize(&d.strsUsed, len(b)))

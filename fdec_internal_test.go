@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"math/rand"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 )
@@ -70,4 +71,57 @@ func TestFdecBase64(t *testing.T) {
 	for _, s := range []string{"YQ==", "YR==", "YWI=", "YWJ=", "Y===", "====", "YQ=a", "=QQQ", "YWJj", "YW\nJj"} {
 		check([]byte(s))
 	}
+}
+
+// The decoder learns each type's key order from the objects it reads, and
+// then takes the predicted keys without the general key read; the
+// answers it decodes are checked against encoding/json elsewhere
+// (TestFastDecodeKeyPrediction), this checks that the prediction runs.
+func TestFdecKeyOrderLearned(t *testing.T) {
+	in := []byte(`[{"LockIndex":0,"Key":"a","Flags":0,"Value":null,"CreateIndex":1,"ModifyIndex":1},` +
+		`{"LockIndex":0,"Key":"b","Flags":0,"Value":null,"CreateIndex":2,"ModifyIndex":2}]`)
+	d := &fdec{b: in}
+	var out []*KVPair
+	fdecLSPKVPair(d, &out)
+	require.False(t, d.bad)
+	require.Len(t, out, 2)
+	name := func(n uint8) string {
+		require.NotZero(t, n)
+		return fdecKeysKVPair[n-1]
+	}
+	o := &d.ord.KVPair
+	require.Equal(t, `,"LockIndex":`, name(o[0]), "the first key")
+	after := map[string]string{}
+	for i, k := range fdecKeysKVPair {
+		if o[i+1] != 0 {
+			after[k] = name(o[i+1])
+		}
+	}
+	require.Equal(t, map[string]string{
+		`,"LockIndex":`: `,"Key":`, `,"Key":`: `,"Flags":`, `,"Flags":`: `,"Value":`,
+		`,"Value":`: `,"CreateIndex":`, `,"CreateIndex":`: `,"ModifyIndex":`,
+	}, after)
+
+	// A predicted key is taken only as its exact bytes.
+	d.b, d.i = []byte(`,"key":1`), 0
+	first := false
+	require.False(t, d.expect(&first, `,"Key":`))
+	require.True(t, d.expect(&first, `,"key":`))
+	require.Equal(t, len(d.b)-1, d.i)
+}
+
+// Short strings repeated in an answer share one copy; longer ones and
+// different ones do not.
+func TestFdecShortStringsShared(t *testing.T) {
+	d := &fdec{b: []byte(`{"a":["prod","team-1"],"b":["prod","team-2"],"c":["a-long-tag-1","a-long-tag-1"]}`)}
+	var m map[string][]string
+	fdecRMstring_Sstring(d, &m)
+	require.False(t, d.bad)
+	same := func(x, y string) bool { return unsafe.StringData(x) == unsafe.StringData(y) }
+	require.True(t, same(m["a"][0], m["b"][0]), "prod kept twice")
+	require.False(t, same(m["a"][1], m["b"][1]))
+	require.Equal(t, []string{"a-long-tag-1", "a-long-tag-1"}, m["c"])
+	require.False(t, same(m["c"][0], m["c"][1]), "strings over 8 bytes are not looked up")
+	d.reset()
+	require.Equal(t, [64]shortString{}, d.short, "the pooled table keeps no answer alive")
 }

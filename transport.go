@@ -30,10 +30,9 @@ import (
 // It keeps net/http's rules where they matter: at most maxConns
 // connections per agent (idle ones included; a call waits for a free one,
 // or for its context), idle connections closed after idleTimeout and
-// checked before reuse, a request retried once on a new connection only
-// when it is replayable (a GET, HEAD, OPTIONS or TRACE whose body can be
-// sent again) and its reused connection failed before any byte of the
-// answer, header names and values checked (a CR or LF in a token never
+// checked before reuse, a request sent again only when it is replayable
+// (a GET, HEAD, OPTIONS or TRACE whose body can be sent again) and its
+// reused connection failed before any byte of the answer, header names and values checked (a CR or LF in a token never
 // reaches the wire), and no answer reused across a framing it does not
 // understand.
 type localTransport struct {
@@ -42,7 +41,7 @@ type localTransport struct {
 	maxConns      int           // connections per agent, idle ones included
 	headerTimeout time.Duration // the wait for an answer's headers; 0: none
 	idleTimeout   time.Duration
-	dialer        net.Dialer
+	dial          func(ctx context.Context, network, addr string) (net.Conn, error) // next's
 
 	mu    sync.Mutex
 	hosts map[string]*hostConns
@@ -63,14 +62,19 @@ const maxHeaderBytes = 1 << 20
 var errBodyClosed = errors.New("consul: read on a closed answer body")
 
 // newLocalTransport wraps next, whose limits and timeouts it takes.
+// Connections are opened by next's dialer (the unix socket's, for one).
 func newLocalTransport(next *http.Transport, socket string) *localTransport {
+	dial := next.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
 	return &localTransport{
 		next:          next,
 		socket:        socket,
 		maxConns:      max(next.MaxConnsPerHost, 1),
 		headerTimeout: next.ResponseHeaderTimeout,
 		idleTimeout:   next.IdleConnTimeout,
-		dialer:        net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second},
+		dial:          dial,
 		hosts:         make(map[string]*hostConns),
 	}
 }
@@ -176,6 +180,7 @@ func closeReqBody(req *http.Request) {
 type staleConnError struct{ err error }
 
 func (e *staleConnError) Error() string { return e.err.Error() }
+func (e *staleConnError) Unwrap() error { return e.err }
 
 // newStaleConnError wraps err; an EOF is an unexpected one there.
 func newStaleConnError(err error) *staleConnError {
@@ -184,7 +189,6 @@ func newStaleConnError(err error) *staleConnError {
 	}
 	return &staleConnError{err}
 }
-func (e *staleConnError) Unwrap() error { return e.err }
 
 // replayableRequest is net/http's rule for sending a request again on a
 // new connection: a method without side effects and a body that can be
@@ -309,7 +313,7 @@ func (t *localTransport) get(ctx context.Context, key, host string) (*localConn,
 		if hc.open < t.maxConns {
 			hc.open++
 			t.mu.Unlock()
-			return t.dial(ctx, hc, host)
+			return t.open(ctx, hc, host)
 		}
 		ch := make(chan *localConn, 1)
 		hc.waiters = append(hc.waiters, ch)
@@ -317,7 +321,7 @@ func (t *localTransport) get(ctx context.Context, key, host string) (*localConn,
 		select {
 		case pc := <-ch:
 			if pc == nil { // a free place in the pool, handed over
-				return t.dial(ctx, hc, host)
+				return t.open(ctx, hc, host)
 			}
 			if pc.alive() {
 				pc.reused = true
@@ -350,18 +354,12 @@ func (t *localTransport) get(ctx context.Context, key, host string) (*localConn,
 	}
 }
 
-// dial opens a connection in a place of the pool already taken.
-func (t *localTransport) dial(ctx context.Context, hc *hostConns, host string) (*localConn, error) {
-	var c net.Conn
-	var err error
-	if t.socket != "" {
-		c, err = t.dialer.DialContext(ctx, "unix", t.socket)
-	} else {
-		if _, _, serr := net.SplitHostPort(host); serr != nil {
-			host = net.JoinHostPort(strings.Trim(host, "[]"), "80")
-		}
-		c, err = t.dialer.DialContext(ctx, "tcp", host)
+// open opens a connection in a place of the pool already taken.
+func (t *localTransport) open(ctx context.Context, hc *hostConns, host string) (*localConn, error) {
+	if _, _, err := net.SplitHostPort(host); err != nil {
+		host = net.JoinHostPort(strings.Trim(host, "[]"), "80")
 	}
+	c, err := t.dial(ctx, "tcp", host)
 	if err != nil {
 		t.mu.Lock()
 		t.freeLocked(hc)
@@ -414,8 +412,6 @@ type localConn struct {
 	reused  bool
 	writing chan error // the request body's writer, while it may run
 }
-
-var errBodyUnread = errors.New("consul: the agent answered before reading the request body")
 
 // budgetReader reads from r, failing once n bytes were read (n < 0: no
 // bound); it bounds an answer's headers.
@@ -473,19 +469,19 @@ func (pc *localConn) expire() {
 // the first waiter) for the next one.
 func (pc *localConn) release() {
 	if pc.writing != nil {
-		var err error
 		select {
-		case err = <-pc.writing:
+		case err := <-pc.writing:
+			if err != nil {
+				pc.discard()
+				return
+			}
+			pc.writing = nil
 		default:
 			// The agent answered before it read the whole body: the
 			// connection cannot carry another request.
-			err = errBodyUnread
-		}
-		if err != nil {
 			pc.discard()
 			return
 		}
-		pc.writing = nil
 	}
 	if pc.stop != nil {
 		stopped := pc.stop()
@@ -505,10 +501,10 @@ func (pc *localConn) release() {
 		return
 	}
 	pc.hc.idle = append(pc.hc.idle, pc)
-	t.mu.Unlock()
 	if t.idleTimeout > 0 {
-		pc.timer.Reset(t.idleTimeout)
+		pc.timer.Reset(t.idleTimeout) // under the lock: not once another call took it
 	}
+	t.mu.Unlock()
 }
 
 // discard closes the connection and frees its place in the pool.
