@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -553,5 +554,39 @@ func TestLocalTransportAnswerBeforeBody(t *testing.T) {
 	}
 	if n := srv.conns.Load(); n != 2 {
 		t.Errorf("%d connections, want 2 (none reused after an unread body)", n)
+	}
+}
+
+// Through the client: a loopback agent is spoken to by the local
+// transport (no gzip asked for); with a Transport of the caller's, that
+// transport sends every request, as before.
+func TestClientUsesLocalTransportForLoopback(t *testing.T) {
+	ae := make(chan string, 4)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ae <- r.Header.Get("Accept-Encoding")
+		w.Header().Set("X-Consul-Default-Acl-Policy", "allow")
+		w.Header().Set("X-Consul-Index", "1")
+		_, _ = io.WriteString(w, `{"svc":["a"]}`)
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"default", Config{Address: srv.URL}, ""},
+		{"caller's transport", Config{Address: srv.URL, Transport: http.DefaultTransport.(*http.Transport).Clone()}, "gzip"},
+	} {
+		c, err := NewClient(tc.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _, err := c.Catalog.ListServices(context.Background())
+		if err != nil || len(m["svc"]) != 1 {
+			t.Fatalf("%s: %v %v", tc.name, m, err)
+		}
+		if got := <-ae; got != tc.want {
+			t.Errorf("%s: Accept-Encoding %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }
