@@ -541,4 +541,43 @@ func TestEchoedBodySecretsRedacted(t *testing.T) {
 		require.Error(t, err)
 		require.NotContains(t, err.Error(), gossipKey)
 	}
+	// Any body: a string under a secret-named field or key, however deep,
+	// is redacted; words under names that only describe a secret are not.
+	const svcToken, checkToken, sideToken = "svc-token-5b8e0c", "check-token-77a1", "sidecar-check-token-3c"
+	const queryToken, vaultToken, privKey = "query-token-9d0f", "hvs.vault-token-e41", "-----BEGIN EC PRIVATE KEY-----abc"
+	for _, tc := range []struct {
+		op      func() error
+		secrets []string
+	}{
+		{func() error {
+			return c.Services.Register(testCtx(t), &consul.AgentServiceRegistration{
+				Name: "web", Token: svcToken,
+				Checks: []*consul.AgentCheckRegistration{{Name: "c", TTL: time.Minute, Token: checkToken}},
+				Connect: &consul.AgentServiceConnect{SidecarService: &consul.AgentServiceRegistration{
+					Checks: []*consul.AgentCheckRegistration{{Name: "s", TTL: time.Minute, Token: sideToken}}}},
+			})
+		}, []string{svcToken, checkToken, sideToken}},
+		{func() error {
+			return c.Checks.Register(testCtx(t), &consul.AgentCheckRegistration{Name: "c", TTL: time.Minute, Token: checkToken})
+		}, []string{checkToken}},
+		{func() error {
+			_, err := c.Query.Create(testCtx(t), &consul.PreparedQuery{Name: "q", Token: queryToken, Service: consul.PreparedQueryService{Service: "web"}})
+			return err
+		}, []string{queryToken}},
+		{func() error {
+			return c.Connect.SetCAConfiguration(testCtx(t), &consul.ConnectCAConfig{Provider: "vault",
+				Config: map[string]any{"Token": vaultToken, "PrivateKey": privKey, "PrivateKeyType": "ec", "Address": "http://vault:8200"}})
+		}, []string{vaultToken, privKey}},
+	} {
+		err := tc.op()
+		require.Error(t, err)
+		for _, sec := range tc.secrets {
+			require.NotContains(t, err.Error(), sec)
+		}
+	}
+	err = c.Connect.SetCAConfiguration(testCtx(t), &consul.ConnectCAConfig{Provider: "vault",
+		Config: map[string]any{"Token": vaultToken, "PrivateKeyType": "ec", "Address": "http://vault:8200"}})
+	require.Error(t, err)
+	require.Contains(t, err.Error(), `"PrivateKeyType":"ec"`, "a word under a name describing a secret is kept")
+	require.Contains(t, err.Error(), "http://vault:8200")
 }

@@ -61,10 +61,87 @@ type request struct {
 	path   string  // escaped path, e.g. "/v1/kv/app%20x"
 	params []param // endpoint parameters, sent before the options' ones
 	body   any     // nil, []byte, io.Reader, or a value encoded as JSON
-	// secret is a secret the body carries (a SecretID, a bearer token):
-	// redacted, as the tokens are, from any error Consul's answer makes,
-	// before the Observer or the caller sees it.
+	// secret is a secret the body carries that its field names do not
+	// tell (a gossip key): redacted, as the tokens and the body's
+	// secret-named fields are (see secrets), from any error Consul's
+	// answer makes, before the Observer or the caller sees it.
 	secret string
+}
+
+// secrets returns what the call's errors must never show: tokens (the
+// call's and the client's), r.secret, and every string of the body in a
+// field or map entry whose name says it is secret (secretName), however
+// deep. Only the error paths call it.
+func (r *request) secrets(tokens ...string) []string {
+	return walkSecrets(reflect.ValueOf(r.body), append(tokens, r.secret), 0, false)
+}
+
+// secretName reports whether a field or map key names a secret: a token
+// (Token, SecretID, BearerToken, PeeringToken, a CA provider's Vault
+// token...), a password, a private key or a client secret.
+// Names that only describe a secret (TokenLocality, PrivateKeyType,
+// TokenTTL, TokenNameFormat...) do not: their values are words an error
+// must keep.
+func secretName(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range []string{"locality", "format", "type", "ttl", "bits", "name"} {
+		if strings.HasSuffix(n, w) {
+			return false
+		}
+	}
+	for _, w := range []string{"token", "secret", "password", "privatekey", "private_key"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// walkSecrets appends to out the non-empty strings of v (structs,
+// pointers, slices, maps; 16 levels at most) under a secret name (secret:
+// an enclosing field or key had one).
+func walkSecrets(v reflect.Value, out []string, depth int, secret bool) []string {
+	if depth > 16 || !v.IsValid() {
+		return out
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			out = walkSecrets(v.Elem(), out, depth+1, secret)
+		}
+	case reflect.String:
+		if secret && v.Len() > 0 {
+			out = append(out, v.String())
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			out = walkSecrets(v.Field(i), out, depth+1, secret || secretName(f.Name) || secretName(tag))
+		}
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			if secret && v.Kind() == reflect.Slice && v.Len() > 0 {
+				out = append(out, string(v.Bytes()))
+			}
+			return out
+		}
+		for i := 0; i < v.Len(); i++ {
+			out = walkSecrets(v.Index(i), out, depth+1, secret)
+		}
+	case reflect.Map:
+		it := v.MapRange()
+		for it.Next() {
+			k := it.Key()
+			named := k.Kind() == reflect.String && secretName(k.String())
+			out = walkSecrets(it.Value(), out, depth+1, secret || named)
+		}
+	}
+	return out
 }
 
 // call is a call of e: path is the escaped path (built by buildPath or
@@ -308,7 +385,7 @@ func (c *Client) decodeAnswer(ctx context.Context, r *request, o *callOptions, r
 		}
 		// A decode error can quote the answer (a duration, a time...),
 		// which a hostile server may fill with the token it was sent.
-		return redactErr(c.wrapErr(ctx, r, "decode answer", err), o.token, c.token, r.secret)
+		return redactErr(c.wrapErr(ctx, r, "decode answer", err), r.secrets(o.token, c.token)...)
 	}
 	return nil
 }
@@ -436,7 +513,7 @@ func (c *Client) send(ctx context.Context, r *request, o *callOptions, base stri
 	meta, err := parseMeta(resp.Header, r.e.read && (resp.StatusCode/100 == 2 || slices.Contains(r.e.okStatuses, resp.StatusCode)))
 	if err != nil {
 		closeBody(resp.Body)
-		return nil, nil, redactErr(fmt.Errorf("consul: %s %s: %w", r.e.method, r.path, err), o.token, c.token, r.secret)
+		return nil, nil, redactErr(fmt.Errorf("consul: %s %s: %w", r.e.method, r.path, err), r.secrets(o.token, c.token)...)
 	}
 	meta.RequestTime = time.Since(start)
 	if resp.StatusCode/100 == 2 {
@@ -453,7 +530,7 @@ func (c *Client) send(ctx context.Context, r *request, o *callOptions, base stri
 		}
 	}
 	defer closeBody(resp.Body)
-	return nil, meta, statusError(r, resp, o.token, c.token, r.secret)
+	return nil, meta, statusError(r, resp, r.secrets(o.token, c.token)...)
 }
 
 // startsJSON reports whether the next non-space byte of br opens a JSON
