@@ -251,7 +251,10 @@ func (t *TLSConfig) isZero() bool {
 func ConfigFromEnv() (Config, error) {
 	var c Config
 	c.Address = os.Getenv("CONSUL_HTTP_ADDR")
-	if scheme, rest, ok := strings.Cut(c.Address, "://"); ok && (scheme == "http" || scheme == "https") {
+	// An address with a user and password is left whole, for NewClient to
+	// refuse without echoing it: split at a "/" of the password, it would
+	// leak part of it into PathPrefix.
+	if scheme, rest, ok := strings.Cut(c.Address, "://"); ok && (scheme == "http" || scheme == "https") && !strings.Contains(rest, "@") {
 		// As the consul CLI: a path after the host is the prefix a
 		// reverse proxy serves the API under.
 		if host, path, ok := strings.Cut(rest, "/"); ok && strings.Trim(path, "/") != "" {
@@ -558,7 +561,7 @@ func baseURL(addr, scheme, field string) (string, error) {
 		addr = addr[:i] + "%25" + addr[i+1:] // an IPv6 zone, escaped for the URL
 	}
 	base := scheme + "://" + addr
-	if u, err := url.Parse(base); err != nil || u.Host == "" || u.Path != "" || u.User != nil {
+	if u, err := url.Parse(base); err != nil || u.Host == "" {
 		return "", argError(field, "want host:port, got %q", addr)
 	}
 	return base, nil
