@@ -188,6 +188,11 @@ func (c *AgentCheckRegistration) wire(asServiceCheck bool) agentCheckWire {
 		Namespace:                      c.Namespace,
 		Partition:                      c.Partition,
 	}
+	if c.TTL > 0 {
+		// Consul refuses a TTL check with an interval, which aioconsul's
+		// documentation shows: it is not sent, from any route.
+		w.Interval = 0
+	}
 	if asServiceCheck {
 		// Consul's CheckType: CheckID instead of ID, and no ServiceID,
 		// Token or Enterprise scope of its own.
@@ -301,7 +306,7 @@ func (c *AgentCheckRegistration) validate(prefix string, serviceCheck bool) erro
 	}
 	switch kinds[0] {
 	case "TTL":
-		// An Interval is dropped before sending (withoutTTLInterval).
+		// An Interval is dropped before sending (wire).
 	case "AliasService":
 		if c.Interval > 0 {
 			return argError(prefix+".Interval", "an alias check has no interval")
@@ -361,20 +366,8 @@ func (s *ChecksService) Register(ctx context.Context, check *AgentCheckRegistrat
 	if err := check.validate("AgentCheckRegistration", false); err != nil {
 		return err
 	}
-	_, err := s.client.call(ctx, &epChecksRegister, "/v1/agent/check/register", nil, check.withoutTTLInterval(), opts, nil)
+	_, err := s.client.call(ctx, &epChecksRegister, "/v1/agent/check/register", nil, check, opts, nil)
 	return err
-}
-
-// withoutTTLInterval returns c, or a copy of c without its Interval when
-// it is a TTL check with one: Consul refuses the pair, which aioconsul's
-// documentation shows.
-func (c *AgentCheckRegistration) withoutTTLInterval() *AgentCheckRegistration {
-	if c == nil || c.TTL <= 0 || c.Interval == 0 {
-		return c
-	}
-	cp := *c
-	cp.Interval = 0
-	return &cp
 }
 
 var epChecksDeregister = endpoint{name: "Checks.Deregister", method: http.MethodPut, route: "/v1/agent/check/deregister/:checkID", opts: oEnt}

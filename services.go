@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"slices"
 	"strconv"
 )
 
@@ -212,45 +211,8 @@ func (s *ServicesService) Register(ctx context.Context, reg *AgentServiceRegistr
 	if err := reg.validate("AgentServiceRegistration", false); err != nil {
 		return err
 	}
-	_, err := s.client.call(ctx, &epServicesRegister, "/v1/agent/service/register", nil, reg.withoutTTLIntervals(), opts, nil)
+	_, err := s.client.call(ctx, &epServicesRegister, "/v1/agent/service/register", nil, reg, opts, nil)
 	return err
-}
-
-// withoutTTLIntervals returns r, or a copy of r whose TTL checks, its
-// sidecar's included, have no Interval (see
-// AgentCheckRegistration.Interval). The caller's r is never changed.
-func (r *AgentServiceRegistration) withoutTTLIntervals() *AgentServiceRegistration {
-	if r == nil {
-		return nil
-	}
-	var cp *AgentServiceRegistration
-	own := func() *AgentServiceRegistration {
-		if cp == nil {
-			c := *r
-			c.Checks = slices.Clone(r.Checks)
-			cp = &c
-		}
-		return cp
-	}
-	if c := r.Check.withoutTTLInterval(); c != r.Check {
-		own().Check = c
-	}
-	for i, c := range r.Checks {
-		if d := c.withoutTTLInterval(); d != c {
-			own().Checks[i] = d
-		}
-	}
-	if r.Connect != nil {
-		if sc := r.Connect.SidecarService.withoutTTLIntervals(); sc != r.Connect.SidecarService {
-			conn := *r.Connect
-			conn.SidecarService = sc
-			own().Connect = &conn
-		}
-	}
-	if cp == nil {
-		return r
-	}
-	return cp
 }
 
 // ServicesReplaceChecks makes Services.Register remove the service's checks
