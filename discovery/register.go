@@ -7,8 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
-	"slices"
+	"reflect"
 	"strconv"
 	"sync"
 	"time"
@@ -205,8 +204,8 @@ func (r *Registration) ours(ctx context.Context) bool {
 // Checks), which is used instead (an empty ID is then set to that same
 // form). Its other checks are registered as they are. An empty reg.ID
 // means reg.Name, as for Consul: give each instance of a service on one
-// agent an ID of its own. reg is not modified, and is copied (its Tags,
-// Meta and the like): changing it afterwards changes nothing.
+// agent an ID of its own. reg is not modified, and is copied whole (its
+// slices, maps and pointers too): changing it afterwards changes nothing.
 //
 // The registration carries a marker of the Registration in its Meta (key
 // "goconsul-registration"), unless reg's Meta already holds the 64 pairs
@@ -244,20 +243,10 @@ func Register(ctx context.Context, client *consul.Client, reg *consul.AgentServi
 		return nil, argError("WithDrainPeriod", "negative duration %s", cfg.drain)
 	}
 
-	r := &Registration{client: client, logger: client.Logger(), reg: *reg, done: make(chan struct{})}
-	// Own copies of what the caller may change or reuse after Register
-	// returns: a re-registration must send what was registered.
-	r.reg.Tags = slices.Clone(reg.Tags)
-	r.reg.TaggedAddresses = maps.Clone(reg.TaggedAddresses)
-	r.reg.Meta = maps.Clone(reg.Meta)
-	if reg.Weights != nil {
-		w := *reg.Weights
-		r.reg.Weights = &w
-	}
-	if reg.Locality != nil {
-		l := *reg.Locality
-		r.reg.Locality = &l
-	}
+	// A copy of all the caller may change or reuse after Register returns
+	// (slices, maps, pointers, however deep: a sidecar, a proxy's config):
+	// a re-registration must send what was registered.
+	r := &Registration{client: client, logger: client.Logger(), reg: deepCopy(*reg), done: make(chan struct{})}
 	// A marker of this Registration, so that its drain and deregistration
 	// never touch a registration of the same ID made by someone else;
 	// none when the Meta is full (Consul takes 64 pairs at most).
@@ -283,9 +272,7 @@ func Register(ctx context.Context, client *consul.Client, reg *consul.AgentServi
 		if c == nil {
 			return nil
 		}
-		cp := *c
-		cp.Header = maps.Clone(c.Header)
-		cp.ScriptArgs = slices.Clone(c.ScriptArgs)
+		cp := deepCopy(*c)
 		if cp.TTL > 0 {
 			ttlChecks++
 			if cp.ID == "" {
@@ -643,4 +630,59 @@ func (r *Registration) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.state.Err
+}
+
+// deepCopy returns a copy of v that shares no slice, map or pointer with
+// it, at any depth (exported fields; interfaces holding maps or slices, as
+// a proxy's Config does, included).
+func deepCopy[T any](v T) T {
+	out := deepCopyValue(reflect.ValueOf(&v).Elem())
+	return out.Interface().(T)
+}
+
+func deepCopyValue(v reflect.Value) reflect.Value {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return v
+		}
+		p := reflect.New(v.Type().Elem())
+		p.Elem().Set(deepCopyValue(v.Elem()))
+		return p
+	case reflect.Interface:
+		if v.IsNil() {
+			return v
+		}
+		c := reflect.New(v.Type()).Elem()
+		c.Set(deepCopyValue(v.Elem()))
+		return c
+	case reflect.Slice:
+		if v.IsNil() {
+			return v
+		}
+		c := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+		for i := 0; i < v.Len(); i++ {
+			c.Index(i).Set(deepCopyValue(v.Index(i)))
+		}
+		return c
+	case reflect.Map:
+		if v.IsNil() {
+			return v
+		}
+		c := reflect.MakeMapWithSize(v.Type(), v.Len())
+		for it := v.MapRange(); it.Next(); {
+			c.SetMapIndex(it.Key(), deepCopyValue(it.Value()))
+		}
+		return c
+	case reflect.Struct:
+		c := reflect.New(v.Type()).Elem()
+		c.Set(v)
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() {
+				c.Field(i).Set(deepCopyValue(v.Field(i)))
+			}
+		}
+		return c
+	}
+	return v
 }

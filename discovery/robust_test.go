@@ -62,20 +62,23 @@ func TestCloseLeavesAnotherProcessRegistration(t *testing.T) {
 	assert.NotNil(t, s, "the old Registration's Close deregistered the new process's service")
 }
 
-// Register copies the caller's Tags and Meta: a caller that reuses its
-// registration struct for the next instance does not change what the
-// heartbeat registers again after a 404.
+// Register copies the caller's registration whole (Tags, Meta, a
+// sidecar's tags, however deep): a caller that reuses its registration
+// struct for the next instance does not change what the heartbeat
+// registers again after a 404.
 func TestRegisterCopiesCallerRegistration(t *testing.T) {
 	ctx := testCtx(t)
 	client := newClient(t, testAgent(t).HTTPAddr)
 	name := serviceName(t)
 	tmpl := &consul.AgentServiceRegistration{Name: name, ID: name + "-0", Port: 1,
-		Tags: []string{"slot-0"}, Meta: map[string]string{"slot": "0"}}
+		Tags: []string{"slot-0"}, Meta: map[string]string{"slot": "0"},
+		Connect: &consul.AgentServiceConnect{SidecarService: &consul.AgentServiceRegistration{Tags: []string{"side-0"}}}}
 	r, err := discovery.Register(ctx, client, tmpl, discovery.WithTTL(900*time.Millisecond), discovery.WithDrainPeriod(0))
 	require.NoError(t, err)
 	defer r.Close()
 	// The caller prepares its next instance in the same struct.
 	tmpl.ID, tmpl.Meta["slot"], tmpl.Tags[0] = name+"-1", "1", "slot-1"
+	tmpl.Connect.SidecarService.Tags[0] = "side-1"
 
 	require.NoError(t, client.Services.Deregister(ctx, r.ID()))
 	waitFor(t, 3*time.Second, "registered again", func() bool { return r.State().Reregistrations == 1 })
@@ -84,6 +87,11 @@ func TestRegisterCopiesCallerRegistration(t *testing.T) {
 	require.NotNil(t, s)
 	assert.Equal(t, "0", s.Meta["slot"])
 	assert.Equal(t, []string{"slot-0"}, s.Tags)
+	side, _, err := client.Services.Get(ctx, r.ID()+"-sidecar-proxy")
+	require.NoError(t, err)
+	require.NotNil(t, side)
+	assert.Equal(t, []string{"side-0"}, side.Tags)
+	t.Cleanup(func() { _ = client.Services.Deregister(context.Background(), r.ID()+"-sidecar-proxy") })
 }
 
 // One transient failure of the deregistration (a 503 while the agent
