@@ -504,6 +504,16 @@ func TestTxnOpsDoNotAliasBuilder(t *testing.T) {
 	_, _, err := txn.Execute(testCtx(t))
 	require.NoError(t, err)
 	assert.Contains(t, w.only(t).Body, `"Key":"ok"`)
+
+	// However deep: a service's tags, metadata and proxy.
+	svc := c.Txn.New().SetService("node-1", &consul.NodeService{ID: "web-1", Service: "web",
+		Tags: []string{"v1"}, Meta: map[string]string{"m": "1"}, Proxy: &consul.ServiceProxy{}})
+	before := svc.Ops()
+	got := svc.Ops()
+	got[0].Service.Service.Tags[0] = "evil"
+	got[0].Service.Service.Meta["m"] = "evil"
+	got[0].Service.Service.Proxy.Mode = "transparent"
+	assert.Equal(t, before, svc.Ops())
 }
 
 // TestClientAgents: Agents lists every configured agent, Address first,

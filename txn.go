@@ -1,11 +1,12 @@
 package consul
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+
+	"github.com/goconsul/consul/internal/deepcopy"
 )
 
 // TxnService runs transactions: PUT /v1/txn. See Txn.
@@ -262,29 +263,11 @@ func (t *Txn) wire() []TxnOp {
 	return ops
 }
 
-// Ops returns copies of the operations built so far, as sent to Consul:
-// changing them changes nothing in the transaction.
+// Ops returns copies of the operations built so far, as sent to Consul,
+// whole (their tags, metadata, proxies...): changing them changes nothing
+// in the transaction.
 func (t *Txn) Ops() []TxnOp {
-	ops := t.wire()
-	for i := range ops {
-		op := &ops[i]
-		switch {
-		case op.Node != nil:
-			n := *op.Node
-			op.Node = &n
-		case op.Service != nil:
-			sv := *op.Service
-			op.Service = &sv
-		case op.Check != nil:
-			ck := *op.Check
-			op.Check = &ck
-		default:
-			kv := *op.KV
-			kv.Value = bytes.Clone(kv.Value)
-			op.KV = &kv
-		}
-	}
-	return ops
+	return deepcopy.Of(t.wire())
 }
 
 // opArg names the argument at fault in operation i: "txn op 3 key".

@@ -7,12 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"reflect"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/goconsul/consul"
+	"github.com/goconsul/consul/internal/deepcopy"
 )
 
 // Defaults of Register.
@@ -246,7 +246,7 @@ func Register(ctx context.Context, client *consul.Client, reg *consul.AgentServi
 	// A copy of all the caller may change or reuse after Register returns
 	// (slices, maps, pointers, however deep: a sidecar, a proxy's config):
 	// a re-registration must send what was registered.
-	r := &Registration{client: client, logger: client.Logger(), reg: deepCopy(*reg), done: make(chan struct{})}
+	r := &Registration{client: client, logger: client.Logger(), reg: deepcopy.Of(*reg), done: make(chan struct{})}
 	// A marker of this Registration, so that its drain and deregistration
 	// never touch a registration of the same ID made by someone else;
 	// none when the Meta is full (Consul takes 64 pairs at most).
@@ -272,7 +272,7 @@ func Register(ctx context.Context, client *consul.Client, reg *consul.AgentServi
 		if c == nil {
 			return nil
 		}
-		cp := deepCopy(*c)
+		cp := deepcopy.Of(*c)
 		if cp.TTL > 0 {
 			ttlChecks++
 			if cp.ID == "" {
@@ -630,59 +630,4 @@ func (r *Registration) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.state.Err
-}
-
-// deepCopy returns a copy of v that shares no slice, map or pointer with
-// it, at any depth (exported fields; interfaces holding maps or slices, as
-// a proxy's Config does, included).
-func deepCopy[T any](v T) T {
-	out := deepCopyValue(reflect.ValueOf(&v).Elem())
-	return out.Interface().(T)
-}
-
-func deepCopyValue(v reflect.Value) reflect.Value {
-	switch v.Kind() {
-	case reflect.Pointer:
-		if v.IsNil() {
-			return v
-		}
-		p := reflect.New(v.Type().Elem())
-		p.Elem().Set(deepCopyValue(v.Elem()))
-		return p
-	case reflect.Interface:
-		if v.IsNil() {
-			return v
-		}
-		c := reflect.New(v.Type()).Elem()
-		c.Set(deepCopyValue(v.Elem()))
-		return c
-	case reflect.Slice:
-		if v.IsNil() {
-			return v
-		}
-		c := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
-		for i := 0; i < v.Len(); i++ {
-			c.Index(i).Set(deepCopyValue(v.Index(i)))
-		}
-		return c
-	case reflect.Map:
-		if v.IsNil() {
-			return v
-		}
-		c := reflect.MakeMapWithSize(v.Type(), v.Len())
-		for it := v.MapRange(); it.Next(); {
-			c.SetMapIndex(it.Key(), deepCopyValue(it.Value()))
-		}
-		return c
-	case reflect.Struct:
-		c := reflect.New(v.Type()).Elem()
-		c.Set(v)
-		for i := 0; i < v.NumField(); i++ {
-			if v.Type().Field(i).IsExported() {
-				c.Field(i).Set(deepCopyValue(v.Field(i)))
-			}
-		}
-		return c
-	}
-	return v
 }
