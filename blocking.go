@@ -326,7 +326,6 @@ func watchLoop[T any](ctx context.Context, read BlockingRead[T], cfg *watchConfi
 			}
 			continue
 		}
-		recovered := failures > 0 // the first answer after a failure
 		failures = 0
 		if meta == nil {
 			meta = &Meta{}
@@ -362,10 +361,12 @@ func watchLoop[T any](ctx context.Context, read BlockingRead[T], cfg *watchConfi
 				changed, index = true, meta.Index
 			default:
 				index = meta.Index
-				if recovered && !first {
-					// The same index after a failure may come from
-					// another state (an agent restarted with a wiped data
-					// directory replays the same first writes): compare.
+				if !first {
+					// The same index may come from another state (an
+					// agent restarted with a wiped data directory replays
+					// the same first writes, between two reads or after
+					// a failure): compare. Most such answers are a wait
+					// that timed out, once per wait.
 					changed = !watchSame(cfg, last, v)
 				}
 			}

@@ -73,6 +73,21 @@ func TestWatchWireIndexBackwardsResets(t *testing.T) {
 	reqs[4].expect(t, "GET", "/v1/kv/k", q("wait", "1s", "index", "5"))
 }
 
+// The same index with another value (an agent wiped and restarted between
+// two reads replays its first writes) is yielded, with no failure seen in
+// between; the same index with the same value (a wait that timed out) is
+// not.
+func TestWatchWireSameIndexComparedByValue(t *testing.T) {
+	_, c := newWire(t,
+		watchTestReply(10, "a"),
+		watchTestReply(10, "a"), // the wait timed out
+		watchTestReply(10, "b"), // another state at the same index
+		watchTestReply(11, "c"),
+	)
+	got := watchTestValues(t, consul.Watch(testCtx(t), consul.Bind(c.KV.Get, "k"), watchTestFast...), 3)
+	require.Equal(t, []string{"a", "b", "c"}, got)
+}
+
 func TestWatchWireIndexZeroNeverSent(t *testing.T) {
 	// An answer without an index (nor a content hash) cannot be blocked
 	// on: the watch polls with plain reads, never sending an index of 0,
