@@ -455,7 +455,6 @@ func TestSharedSessionFailedCleanupRetakenByNextAttempt(t *testing.T) {
 	require.NoError(t, l.Unlock(ctx))
 }
 
-var _ = errors.Is
 
 // A Proclaim refused with a status (a 503 in front of the agent) does not
 // leave its value pending: an overwrite of the key with that value and the

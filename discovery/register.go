@@ -536,22 +536,27 @@ func (r *Registration) drain(ctx context.Context) {
 		defer cancel()
 		return f(cctx)
 	}
-	if call(func(ctx context.Context) error {
-		if r.ours(ctx) {
-			return nil
-		}
-		return errNotOurs
-	}) != nil {
+	leave := func() {
 		// Gone, or registered again by someone else (a new process with
 		// the same ID): theirs to keep.
 		r.mu.Lock()
 		r.state.Phase = PhaseClosed
 		r.state.Err = nil
 		r.mu.Unlock()
-		return
 	}
 	var err error
 	if r.cfg.drain > 0 {
+		// Never mark someone else's service as draining. (Without a
+		// drain, the deregistration's own check below is the only one.)
+		if call(func(ctx context.Context) error {
+			if r.ours(ctx) {
+				return nil
+			}
+			return errNotOurs
+		}) != nil {
+			leave()
+			return
+		}
 		err = call(func(ctx context.Context) error {
 			if r.cfg.maintenance {
 				return r.client.Services.EnableMaintenance(ctx, r.id, r.cfg.reason, r.cfg.callOpts...)
@@ -578,7 +583,7 @@ func (r *Registration) drain(ctx context.Context) {
 		// not leave the service registered for good.
 		for n := 1; ; n++ {
 			if !r.ours(ctx) {
-				return nil
+				return errNotOurs
 			}
 			err := r.client.Services.Deregister(ctx, r.id, r.cfg.callOpts...)
 			if err == nil || consul.IsPermanent(err) || errors.Is(err, consul.ErrNotFound) {
@@ -593,6 +598,10 @@ func (r *Registration) drain(ctx context.Context) {
 			}
 		}
 	})
+	if errors.Is(err, errNotOurs) {
+		leave()
+		return
+	}
 	if errors.Is(err, consul.ErrNotFound) {
 		err = nil
 	}
