@@ -336,6 +336,8 @@ func TestTargets(t *testing.T) {
 		"consul:///",
 		"consul:///a/b",
 		"consul://10.1.2.3:8500/web",
+		// An empty value would select every instance (an empty tag).
+		"consul:///web?tag=", "consul:///web?tag=v2&tag=", "consul:///web?dc=", "consul:///web?near=",
 	} {
 		_, err := build(t, b, target, &fakeCC{})
 		assert.Error(t, err, target)
