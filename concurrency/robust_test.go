@@ -450,7 +450,6 @@ func TestSharedSessionFailedCleanupRetakenByNextAttempt(t *testing.T) {
 	require.NoError(t, l.Unlock(ctx))
 }
 
-
 // A Proclaim refused with a status (a 503 in front of the agent) does not
 // leave its value pending: an overwrite of the key with that value and the
 // marker (a plain put keeps the session) ends the term, as one with any
