@@ -205,17 +205,23 @@ func TestAuthzCacheBoundedWhileRequestsInFlight(t *testing.T) {
 			}
 		}()
 	}
+	// Every client beyond the bound must be refused while the first ones
+	// wait on the agent. The wait is for the goroutines to have run (a
+	// loaded machine schedules them late); once the agent answers, a late
+	// client may rightly take the place of an answered one.
 	require.Eventually(t, func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		return len(c.m) == authzMaxEntries
-	}, 10*time.Second, 10*time.Millisecond)
-	time.Sleep(200 * time.Millisecond)
+		return len(c.m) == authzMaxEntries && refused.Load() == 500
+	}, 30*time.Second, 10*time.Millisecond, "the clients beyond the bound were not all refused")
+	time.Sleep(100 * time.Millisecond)
 	c.mu.Lock()
 	size := len(c.m)
 	c.mu.Unlock()
+	got := refused.Load()
 	close(release)
 	wg.Wait()
 	require.LessOrEqual(t, size, authzMaxEntries, "entries while requests are in flight")
-	require.Equal(t, int32(500), refused.Load(), "the clients beyond the bound")
+	require.Equal(t, int32(500), got, "the clients beyond the bound")
+	require.Equal(t, int32(500), refused.Load(), "refused after the agent answered")
 }
