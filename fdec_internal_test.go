@@ -34,6 +34,23 @@ func TestScanPlain(t *testing.T) {
 		}
 		require.Equal(t, naive(b), scanPlain(b), "%q", b)
 	}
+	// Every pair of bytes side by side, wherever they fall in a word: a
+	// borrow of the word-at-a-time test must never mark a byte before the
+	// first special one.
+	b := make([]byte, 16)
+	for _, p := range []int{0, 3, 6, 7, 8, 14} {
+		for x := 0; x < 256; x++ {
+			for y := 0; y < 256; y++ {
+				for i := range b {
+					b[i] = 'a'
+				}
+				b[p], b[p+1] = byte(x), byte(y)
+				if got, want := scanPlain(b), naive(b); got != want {
+					t.Fatalf("scanPlain(%q) = %d, want %d", b, got, want)
+				}
+			}
+		}
+	}
 }
 
 // fdecBase64 decodes what base64.StdEncoding decodes, byte for byte, and
