@@ -93,7 +93,7 @@ func TestWatchWireIndexZeroNeverSent(t *testing.T) {
 	// on: the watch polls with plain reads, never sending an index of 0,
 	// and yields an answer only when its value changed.
 	w, c := newWire(t, watchTestReply(0, "a"), watchTestReply(0, "a"), watchTestReply(0, "a"), watchTestReply(0, "b"))
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var got []string
 	start := time.Now()
@@ -911,7 +911,7 @@ func TestCacheErrClearsOnRecoveryWithoutChange(t *testing.T) {
 	for len(w.requests()) < 3 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	require.Eventually(t, func() bool { return cache.Err() == nil }, 2*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return cache.Err() == nil }, 10*time.Second, 5*time.Millisecond)
 	reqs := w.requests()
 	require.GreaterOrEqual(t, len(reqs), 3)
 	reqs[1].expect(t, "GET", "/v1/kv/k", q("index", "5", "wait", "5m0s"))

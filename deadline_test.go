@@ -13,17 +13,39 @@ import (
 func TestSharedDeadlineBounds(t *testing.T) {
 	var d sharedDeadline
 	const timeout = 640 * time.Millisecond
+	// The call reads the clock somewhere between start and end: its
+	// deadline is at least the timeout after start, at most the timeout
+	// and a slice after end, whatever preempts the test in between.
 	start := time.Now()
 	ctx := d.context(timeout)
+	end := time.Now()
 	dl, ok := ctx.Deadline()
 	if !ok {
 		t.Fatal("the shared context has no deadline")
 	}
-	if got := dl.Sub(start); got < timeout || got > timeout+timeout/64+5*time.Millisecond {
-		t.Fatalf("deadline %s after the start, want within [%s, %s]", got, timeout, timeout+timeout/64)
+	if got := dl.Sub(start); got < timeout {
+		t.Fatalf("deadline %s after the start, want at least %s", got, timeout)
 	}
-	if d.context(timeout) != ctx {
-		t.Fatal("a call of the same timeout in the same slice got another context")
+	if got := dl.Sub(end); got > timeout+timeout/64 {
+		t.Fatalf("deadline %s after the call returned, want at most %s", got, timeout+timeout/64)
+	}
+	// A second call in the same slice (10ms) shares the context. A loaded
+	// machine may preempt the test between the two calls for longer than
+	// the slice: the pair is tried again until both fell within one.
+	for attempt := 0; ; attempt++ {
+		var d2 sharedDeadline
+		s0 := time.Now()
+		a := d2.context(timeout)
+		b := d2.context(timeout)
+		if time.Since(s0) < timeout/64 {
+			if a != b {
+				t.Fatal("a call of the same timeout in the same slice got another context")
+			}
+			break
+		}
+		if attempt == 100 {
+			t.Fatalf("no two calls within %s in 100 attempts", timeout/64)
+		}
 	}
 	other := d.context(time.Second)
 	if other == ctx {

@@ -28,6 +28,7 @@ func TestElectionOneLeaderAndHandover(t *testing.T) {
 	obs, err := concurrency.NewElection(c, key, nil)
 	require.NoError(t, err)
 	octx, ostop := context.WithCancel(ctx)
+	var omu sync.Mutex
 	var observed []string
 	odone := make(chan struct{})
 	go func() {
@@ -36,11 +37,13 @@ func TestElectionOneLeaderAndHandover(t *testing.T) {
 			if err != nil {
 				continue
 			}
+			omu.Lock()
 			if l == nil {
 				observed = append(observed, "-")
 			} else {
 				observed = append(observed, string(l.Value))
 			}
+			omu.Unlock()
 		}
 	}()
 
@@ -93,7 +96,14 @@ func TestElectionOneLeaderAndHandover(t *testing.T) {
 	}
 	t.Logf("handovers after resign: %v", handovers)
 
+	// The observer's watch answers late on a loaded machine: after the
+	// answers in flight came, wait for it to show the vacancy.
 	time.Sleep(300 * time.Millisecond)
+	require.Eventually(t, func() bool {
+		omu.Lock()
+		defer omu.Unlock()
+		return len(observed) > 0 && observed[len(observed)-1] == "-"
+	}, 10*time.Second, 10*time.Millisecond, "the observer saw no vacancy after the last resignation")
 	ostop()
 	<-odone
 	// The observer sees states, not every event (a release and the next

@@ -53,7 +53,7 @@ func TestAgentStoppedKeepsServing(t *testing.T) {
 	}
 	t.Logf("%d calls on new connections while the agent was stopped", calls)
 	assert.True(t, strictRefused, "WithAuthorizeMaxStale(0) refuses while the agent cannot answer")
-	waitFor(t, 2*time.Second, "the strict server's refusal logged", func() bool {
+	waitFor(t, 10*time.Second, "the strict server's refusal logged", func() bool {
 		return strings.Contains(strictSrv.errLog.String(), "authorizing")
 	})
 	assert.True(t, web.Ready() && db.Ready())

@@ -224,6 +224,7 @@ func TestFaultProxyStreamsAndCloses(t *testing.T) {
 	// /v1/agent/monitor): each part must arrive as it is written.
 	release := make(chan struct{})
 	defer close(release)
+	next := make(chan struct{}, 2) // the test lets each next part be written
 	var hung atomic.Int32
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/hang" {
@@ -235,13 +236,15 @@ func TestFaultProxyStreamsAndCloses(t *testing.T) {
 			return
 		}
 		for i := 0; i < 3; i++ {
+			if i > 0 {
+				select {
+				case <-release:
+					return
+				case <-next:
+				}
+			}
 			fmt.Fprintf(w, "part %d\n", i)
 			w.(http.Flusher).Flush()
-			select {
-			case <-release:
-				return
-			case <-time.After(200 * time.Millisecond):
-			}
 		}
 	}))
 	defer backend.Close()
@@ -251,12 +254,17 @@ func TestFaultProxyStreamsAndCloses(t *testing.T) {
 
 	resp, err := http.Get(p.URL() + "/stream")
 	require.NoError(t, err)
-	start := time.Now()
+	// The next part is written only once the first one is read: a proxy
+	// that held parts back would never pass it on (the read is cut after
+	// 10s), however slow or loaded the machine.
+	cut := time.AfterFunc(10*time.Second, func() { resp.Body.Close() })
 	buf := make([]byte, 64)
 	n, err := resp.Body.Read(buf)
+	require.True(t, cut.Stop(), "the first part was held back")
 	require.NoError(t, err)
 	require.Equal(t, "part 0\n", string(buf[:n]))
-	require.Less(t, time.Since(start), 150*time.Millisecond, "the first part is not held back")
+	next <- struct{}{}
+	next <- struct{}{}
 	rest, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	require.Equal(t, "part 1\npart 2\n", string(rest))

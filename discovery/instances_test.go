@@ -103,6 +103,11 @@ func TestInstancesDropCritical(t *testing.T) {
 			updated.Store(true)
 			t.Logf("check change to picker: %v after the update call returned (polled every 5ms; the call took %v)", delay, failed)
 			time.Sleep(200 * time.Millisecond)
+			// The callers run late on a loaded machine: wait until they
+			// got both other instances after the update.
+			waitFor(t, 10*time.Second, "Next called after the update", func() bool {
+				return afterUpdate[0].Load() > 0 && afterUpdate[2].Load() > 0
+			})
 			close(stop)
 			wg.Wait()
 			assert.Zero(t, afterUpdate[1].Load(), "Next returned the critical instance after the update")

@@ -81,7 +81,7 @@ func TestRegisterCopiesCallerRegistration(t *testing.T) {
 	tmpl.Connect.SidecarService.Tags[0] = "side-1"
 
 	require.NoError(t, client.Services.Deregister(ctx, r.ID()))
-	waitFor(t, 3*time.Second, "registered again", func() bool { return r.State().Reregistrations == 1 })
+	waitFor(t, 10*time.Second, "registered again", func() bool { return r.State().Reregistrations == 1 })
 	s, _, err := client.Services.Get(ctx, r.ID())
 	require.NoError(t, err)
 	require.NotNil(t, s)
