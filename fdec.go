@@ -1059,11 +1059,17 @@ func fdecStrings(d *fdec, p *[]string, st *[]string, sl *fdecSlab[string]) {
 	k := 0
 	mark := len(*st)
 	spilled := false
-	for first := true; d.arrNext(&first); {
-		s, _, ok := d.rawString() // a null element is ""
+	for first := true; ; first = false {
+		s, ok := d.plainElem(first)
 		if !ok {
-			clear(free[:k])
-			return
+			if !d.arrNext(&first) {
+				break
+			}
+			s, _, ok = d.rawString() // a null element is ""
+			if !ok {
+				clear(free[:k])
+				return
+			}
 		}
 		if !spilled {
 			if k < len(free) {
@@ -1095,6 +1101,30 @@ func fdecStrings(d *fdec, p *[]string, st *[]string, sl *fdecSlab[string]) {
 	clear((*st)[mark:])
 	*st = (*st)[:mark]
 	*p = s
+}
+
+// plainElem reads the next element of an open array when it is a string
+// of plain ASCII right after the '[' (first) or a ',', with no space: the
+// elements of Consul's compact answers. Anything else is left unread for
+// arrNext and rawString.
+func (d *fdec) plainElem(first bool) (string, bool) {
+	b, i := d.b, d.i
+	if !first {
+		if i >= len(b) || b[i] != ',' {
+			return "", false
+		}
+		i++
+	}
+	if i >= len(b) || b[i] != '"' {
+		return "", false
+	}
+	start := i + 1
+	j := start + scanPlain(b[start:])
+	if j >= len(b) || b[j] != '"' {
+		return "", false
+	}
+	d.i = j + 1
+	return d.keep(b[start:j]), true
 }
 
 // fdecStringMap is fdecMap for a map[string]string, without a call per
