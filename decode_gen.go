@@ -8169,7 +8169,7 @@ func fdecRMstring_Mstring_Mstring_int(d *fdec, v *map[string]map[string]map[stri
 		if !ok {
 			break
 		}
-		*st = append(*st, fdecPair[string, map[string]map[string]int]{k: string(d.keep(key))})
+		*st = append(*st, fdecPair[string, map[string]map[string]int]{k: string(d.keepKey(key))})
 		i := len(*st) - 1
 		p := &(*st)[i].v
 		fdecRMstring_Mstring_int(d, p)
@@ -8206,7 +8206,7 @@ func fdecRMstring_Mstring_int(d *fdec, v *map[string]map[string]int) {
 		if !ok {
 			break
 		}
-		*st = append(*st, fdecPair[string, map[string]int]{k: string(d.keep(key))})
+		*st = append(*st, fdecPair[string, map[string]int]{k: string(d.keepKey(key))})
 		i := len(*st) - 1
 		p := &(*st)[i].v
 		fdecRMstring_int(d, p)
@@ -8243,7 +8243,7 @@ func fdecRMstring_OperatorServiceUsage(d *fdec, v *map[string]OperatorServiceUsa
 		if !ok {
 			break
 		}
-		*st = append(*st, fdecPair[string, OperatorServiceUsage]{k: string(d.keep(key))})
+		*st = append(*st, fdecPair[string, OperatorServiceUsage]{k: string(d.keepKey(key))})
 		i := len(*st) - 1
 		p := &(*st)[i].v
 		fdecROperatorServiceUsage(d, p)
@@ -8280,7 +8280,7 @@ func fdecRMstring_PACLTemplatedPolicyTemplate(d *fdec, v *map[string]*ACLTemplat
 		if !ok {
 			break
 		}
-		*st = append(*st, fdecPair[string, *ACLTemplatedPolicyTemplate]{k: string(d.keep(key))})
+		*st = append(*st, fdecPair[string, *ACLTemplatedPolicyTemplate]{k: string(d.keepKey(key))})
 		i := len(*st) - 1
 		p := &(*st)[i].v
 		fdecRPACLTemplatedPolicyTemplate(d, p)
@@ -8317,7 +8317,7 @@ func fdecRMstring_PDiscoveryGraphNode(d *fdec, v *map[string]*DiscoveryGraphNode
 		if !ok {
 			break
 		}
-		*st = append(*st, fdecPair[string, *DiscoveryGraphNode]{k: string(d.keep(key))})
+		*st = append(*st, fdecPair[string, *DiscoveryGraphNode]{k: string(d.keepKey(key))})
 		i := len(*st) - 1
 		p := &(*st)[i].v
 		fdecRPDiscoveryGraphNode(d, p)
@@ -8354,7 +8354,7 @@ func fdecRMstring_PDiscoveryTarget(d *fdec, v *map[string]*DiscoveryTarget) {
 		if !ok {
 			break
 		}
-		*st = append(*st, fdecPair[string, *DiscoveryTarget]{k: string(d.keep(key))})
+		*st = append(*st, fdecPair[string, *DiscoveryTarget]{k: string(d.keepKey(key))})
 		i := len(*st) - 1
 		p := &(*st)[i].v
 		fdecRPDiscoveryTarget(d, p)
@@ -8391,7 +8391,7 @@ func fdecRMstring_PHealthCheck(d *fdec, v *map[string]*HealthCheck) {
 		if !ok {
 			break
 		}
-		*st = append(*st, fdecPair[string, *HealthCheck]{k: string(d.keep(key))})
+		*st = append(*st, fdecPair[string, *HealthCheck]{k: string(d.keepKey(key))})
 		i := len(*st) - 1
 		p := &(*st)[i].v
 		fdecRPHealthCheck(d, p)
@@ -8428,7 +8428,7 @@ func fdecRMstring_PNodeService(d *fdec, v *map[string]*NodeService) {
 		if !ok {
 			break
 		}
-		*st = append(*st, fdecPair[string, *NodeService]{k: string(d.keep(key))})
+		*st = append(*st, fdecPair[string, *NodeService]{k: string(d.keepKey(key))})
 		i := len(*st) - 1
 		p := &(*st)[i].v
 		fdecRPNodeService(d, p)
@@ -8465,7 +8465,7 @@ func fdecRMstring_SPIntention(d *fdec, v *map[string][]*Intention) {
 		if !ok {
 			break
 		}
-		*st = append(*st, fdecPair[string, []*Intention]{k: string(d.keep(key))})
+		*st = append(*st, fdecPair[string, []*Intention]{k: string(d.keepKey(key))})
 		i := len(*st) - 1
 		p := &(*st)[i].v
 		fdecRSPIntention(d, p)
@@ -8502,7 +8502,7 @@ func fdecRMstring_ServiceAddress(d *fdec, v *map[string]ServiceAddress) {
 		if !ok {
 			break
 		}
-		*st = append(*st, fdecPair[string, ServiceAddress]{k: string(d.keep(key))})
+		*st = append(*st, fdecPair[string, ServiceAddress]{k: string(d.keepKey(key))})
 		i := len(*st) - 1
 		p := &(*st)[i].v
 		fdecRServiceAddress(d, p)
@@ -8539,7 +8539,7 @@ func fdecRMstring_ServiceResolverFailover(d *fdec, v *map[string]ServiceResolver
 		if !ok {
 			break
 		}
-		*st = append(*st, fdecPair[string, ServiceResolverFailover]{k: string(d.keep(key))})
+		*st = append(*st, fdecPair[string, ServiceResolverFailover]{k: string(d.keepKey(key))})
 		i := len(*st) - 1
 		p := &(*st)[i].v
 		fdecRServiceResolverFailover(d, p)
@@ -8576,7 +8576,7 @@ func fdecRMstring_ServiceResolverSubset(d *fdec, v *map[string]ServiceResolverSu
 		if !ok {
 			break
 		}
-		*st = append(*st, fdecPair[string, ServiceResolverSubset]{k: string(d.keep(key))})
+		*st = append(*st, fdecPair[string, ServiceResolverSubset]{k: string(d.keepKey(key))})
 		i := len(*st) - 1
 		p := &(*st)[i].v
 		fdecRServiceResolverSubset(d, p)
@@ -8613,7 +8613,7 @@ func fdecRMstring_Sstring(d *fdec, v *map[string][]string) {
 		if !ok {
 			break
 		}
-		*st = append(*st, fdecPair[string, []string]{k: string(d.keep(key))})
+		*st = append(*st, fdecPair[string, []string]{k: string(d.keepKey(key))})
 		i := len(*st) - 1
 		p := &(*st)[i].v
 		fdecRSstring(d, p)
@@ -8650,7 +8650,7 @@ func fdecRMstring_any(d *fdec, v *map[string]any) {
 		if !ok {
 			break
 		}
-		*st = append(*st, fdecPair[string, any]{k: string(d.keep(key))})
+		*st = append(*st, fdecPair[string, any]{k: string(d.keepKey(key))})
 		i := len(*st) - 1
 		p := &(*st)[i].v
 		fdecSlow[any](d, p)
@@ -8687,7 +8687,7 @@ func fdecRMstring_int(d *fdec, v *map[string]int) {
 		if !ok {
 			break
 		}
-		*st = append(*st, fdecPair[string, int]{k: string(d.keep(key))})
+		*st = append(*st, fdecPair[string, int]{k: string(d.keepKey(key))})
 		i := len(*st) - 1
 		p := &(*st)[i].v
 		fdecInt[int](d, p)

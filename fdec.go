@@ -69,8 +69,12 @@ type fdec struct {
 	ord                fdecOrders // kept from answer to answer: only a guess
 
 	// The short strings kept so far, by their bytes: an answer repeats
-	// its tags, check names and statuses, which then share one copy.
+	// its tags, check names and statuses, which then share one copy. The
+	// keys of maps have a table of their own: the keys of an answer that
+	// is a map (the catalog's services) are all different, and would
+	// otherwise push the repeated values out.
 	short     [64]shortString
+	keys      [64]shortString
 	shortUsed bool
 }
 
@@ -191,7 +195,7 @@ func fastDecodeOne[T any](b []byte, out *T, read func(*fdec, *T)) bool {
 func (d *fdec) reset() {
 	if d.shortUsed {
 		// Pooled, the table must not keep an answer's blocks alive.
-		d.short, d.shortUsed = [64]shortString{}, false
+		d.short, d.keys, d.shortUsed = [64]shortString{}, [64]shortString{}, false
 	}
 	d.b = nil
 	d.strs, d.vals, d.strsUsed, d.valsUsed = nil, nil, 0, 0
@@ -375,7 +379,12 @@ func (d *fdec) arrNext(first *bool) bool {
 // keep returns a string holding b: for up to 8 bytes the one kept before
 // with the same bytes, if the table of short strings still has it, else a
 // copy (keepCopy).
-func (d *fdec) keep(b []byte) string {
+func (d *fdec) keep(b []byte) string { return d.keepIn(&d.short, b) }
+
+// keepKey is keep for the key of a map.
+func (d *fdec) keepKey(b []byte) string { return d.keepIn(&d.keys, b) }
+
+func (d *fdec) keepIn(table *[64]shortString, b []byte) string {
 	n := len(b)
 	if n == 0 {
 		return ""
@@ -384,7 +393,7 @@ func (d *fdec) keep(b []byte) string {
 		// Eight bytes can be read at once within b's capacity, and the
 		// ones past b masked.
 		w := binary.LittleEndian.Uint64(b[:8]) & (^uint64(0) >> (64 - 8*n))
-		e := &d.short[(w*0x9e3779b97f4a7c15)>>58]
+		e := &table[(w*0x9e3779b97f4a7c15)>>58]
 		if e.w == w && len(e.s) == n {
 			return e.s
 		}
@@ -1142,7 +1151,7 @@ func fdecStringMap(d *fdec, p *map[string]string, st *[]fdecPair[string, string]
 		if !ok {
 			break
 		}
-		k := d.keep(key)
+		k := d.keepKey(key)
 		v, _, ok := d.rawString() // a null value is ""
 		if !ok {
 			return

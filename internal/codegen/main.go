@@ -461,7 +461,7 @@ func (g *gen) reader(e ast.Expr) (string, error) {
 		fmt.Fprintf(&b, "\tif !d.objStart() {\n\t\tif !d.bad {\n\t\t\t*v = nil\n\t\t}\n\t\treturn\n\t}\n")
 		fmt.Fprintf(&b, "\tst := &d.st.%s\n\tmark := len(*st)\n", stack)
 		fmt.Fprintf(&b, "\tfor first := true; ; {\n\t\tkey, ok := d.objNext(&first)\n\t\tif !ok {\n\t\t\tbreak\n\t\t}\n")
-		fmt.Fprintf(&b, "\t\t*st = append(*st, fdecPair[%s, %s]{k: %s(d.keep(key))})\n\t\ti := len(*st) - 1\n\t\tp := &(*st)[i].v\n\t\t%s(d, p)\n", str(m.Key), str(m.Value), str(m.Key), r)
+		fmt.Fprintf(&b, "\t\t*st = append(*st, fdecPair[%s, %s]{k: %s(d.keepKey(key))})\n\t\ti := len(*st) - 1\n\t\tp := &(*st)[i].v\n\t\t%s(d, p)\n", str(m.Key), str(m.Value), str(m.Key), r)
 		fmt.Fprintf(&b, "\t\tif q := &(*st)[i].v; q != p {\n\t\t\t*q = *p // the stack grew while the value was read\n\t\t}\n\t}\n")
 		fmt.Fprintf(&b, "\tif d.bad {\n\t\treturn\n\t}\n\tm := *v\n\tif m == nil {\n\t\tm = make(%s, len(*st)-mark)\n\t}\n", str(e))
 		fmt.Fprintf(&b, "\tfor _, e := range (*st)[mark:] {\n\t\tm[e.k] = e.v\n\t}\n\tclear((*st)[mark:])\n\t*st = (*st)[:mark]\n\t*v = m\n")
