@@ -693,9 +693,17 @@ func (pc *localConn) readResponse(req *http.Request) (*http.Response, error) {
 	}
 	resp := &http.Response{Request: req}
 	for informational := 0; ; informational++ {
-		line, err := pc.tp.ReadLine()
-		if err != nil {
-			return nil, pc.readErr(ctx, err)
+		// A head whole in the buffer, in the plain form agents write, is
+		// parsed at once; anything else is read line by line.
+		buf, _ := pc.br.Peek(pc.br.Buffered())
+		line, fastHeader, n, fast := parseHead(buf)
+		if fast {
+			_, _ = pc.br.Discard(n)
+		} else {
+			var err error
+			if line, err = pc.tp.ReadLine(); err != nil {
+				return nil, pc.readErr(ctx, err)
+			}
 		}
 		// The answer's own words are never quoted in an error: a hostile
 		// server may fill them with the token it was sent.
@@ -708,18 +716,22 @@ func (pc *localConn) readResponse(req *http.Request) (*http.Response, error) {
 		if cerr != nil || code < 100 || status[0] == '+' || status[0] == '-' {
 			return nil, errMalformedAnswer
 		}
-		h, err := pc.tp.ReadMIMEHeader()
-		if err != nil {
-			var pe textproto.ProtocolError
-			if errors.As(err, &pe) {
-				return nil, errMalformedHeaders
+		h := fastHeader
+		if !fast {
+			mh, err := pc.tp.ReadMIMEHeader()
+			if err != nil {
+				var pe textproto.ProtocolError
+				if errors.As(err, &pe) {
+					return nil, errMalformedHeaders
+				}
+				return nil, pc.readErr(ctx, err)
 			}
-			return nil, pc.readErr(ctx, err)
+			h = http.Header(mh)
 		}
 		if code >= 200 {
 			resp.Proto, resp.ProtoMajor, resp.ProtoMinor = proto, major, minor
 			resp.Status, resp.StatusCode = status, code
-			resp.Header = http.Header(h)
+			resp.Header = h
 			break
 		}
 		if code == http.StatusSwitchingProtocols || informational >= 8 {
