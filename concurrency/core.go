@@ -71,6 +71,8 @@ func (o *LockOptions) check() error {
 		return neg("MaxBackoff", o.MaxBackoff)
 	case o.Session != nil && o.SessionOptions != nil:
 		return &consul.ArgumentError{Arg: "LockOptions.SessionOptions", Reason: "set with Session: a shared session has its own options"}
+	case o.Session != nil && o.Session.zero():
+		return &consul.ArgumentError{Arg: "LockOptions.Session", Reason: "a zero Session (make one with NewSession or NewSessionFromID)"}
 	}
 	return o.SessionOptions.check("LockOptions.SessionOptions")
 }

@@ -63,16 +63,34 @@ func NewElection(client *consul.Client, key string, opts *LockOptions) (*Electio
 }
 
 // Key returns the election's key.
-func (e *Election) Key() string { return e.lock.key }
+func (e *Election) Key() string {
+	if e.zero() {
+		return ""
+	}
+	return e.lock.key
+}
+
+// zero reports whether e is nil or a zero value, not made by NewElection.
+func (e *Election) zero() bool { return e == nil || e.lock.zero() }
 
 // Session returns the ID of the session of the current term, or "" when
 // not leader. Fence a leader's writes with Txn.CheckSession(e.Key(),
 // e.Session()).
-func (e *Election) Session() string { return e.lock.Session() }
+func (e *Election) Session() string {
+	if e.zero() {
+		return ""
+	}
+	return e.lock.Session()
+}
 
 // Index returns the fencing token of the current term (see Lock.Index), 0
 // when not leader.
-func (e *Election) Index() uint64 { return e.lock.Index() }
+func (e *Election) Index() uint64 {
+	if e.zero() {
+		return 0
+	}
+	return e.lock.Index()
+}
 
 // Campaign runs for leader with value, waiting as long as ctx allows, as
 // Lock.Lock does (GET /v1/kv/:key blocking while another candidate leads,
@@ -82,6 +100,9 @@ func (e *Election) Index() uint64 { return e.lock.Index() }
 // not an election's is refused with a *KeyConflictError; a second call
 // while campaigning or leading returns ErrBusy.
 func (e *Election) Campaign(ctx context.Context, value []byte) (context.Context, error) {
+	if e.zero() {
+		return nil, errZeroValue("Election", "NewElection")
+	}
 	return e.lock.acquireValue(ctx, true, e.lock, value, true)
 }
 
@@ -93,7 +114,7 @@ func (e *Election) Campaign(ctx context.Context, value []byte) (context.Context,
 // answer is lost, it reads the key (GET /v1/kv/:key) and returns nil if
 // the proclamation shows there. Concurrent calls run one after another.
 func (e *Election) Proclaim(ctx context.Context, value []byte) error {
-	if e == nil || e.lock == nil {
+	if e.zero() {
 		return fmt.Errorf("%w: nil or zero Election", ErrLockNotHeld)
 	}
 	e.proclaim.Lock()
@@ -204,7 +225,7 @@ func (e *Election) drop(h *hold, value []byte) {
 // lock-delay) and the session created for the term destroyed. It returns
 // ErrLockNotHeld when not leader.
 func (e *Election) Resign(ctx context.Context) error {
-	if e == nil || e.lock == nil {
+	if e.zero() {
 		return fmt.Errorf("%w: nil or zero Election", ErrLockNotHeld)
 	}
 	return e.lock.Unlock(ctx)
@@ -212,13 +233,21 @@ func (e *Election) Resign(ctx context.Context) error {
 
 // Destroy deletes the election's key when nobody leads, as Lock.Destroy
 // does; otherwise it returns an error matching ErrInUse.
-func (e *Election) Destroy(ctx context.Context) error { return e.lock.Destroy(ctx) }
+func (e *Election) Destroy(ctx context.Context) error {
+	if e.zero() {
+		return errZeroValue("Election", "NewElection")
+	}
+	return e.lock.Destroy(ctx)
+}
 
 // Leader reads the current leader: GET /v1/kv/:key. No leader (no key, or
 // a key no session holds) returns (nil, meta, nil); a key that is not an
 // election's is a *KeyConflictError. It supports blocking and consistency
 // options.
 func (e *Election) Leader(ctx context.Context, opts ...consul.Option) (*Leader, *consul.Meta, error) {
+	if e.zero() {
+		return nil, nil, errZeroValue("Election", "NewElection")
+	}
 	pair, meta, err := e.lock.client.KV.Get(ctx, e.lock.key, opts...)
 	if err != nil {
 		return nil, meta, err
@@ -245,6 +274,10 @@ func (e *Election) Observe(ctx context.Context, opts ...consul.WatchOption) iter
 	}
 	opts = append(opts[:len(opts):len(opts)], consul.WatchEqual(same))
 	return func(yield func(*Leader, error) bool) {
+		if e.zero() {
+			yield(nil, errZeroValue("Election", "NewElection"))
+			return
+		}
 		for u, err := range consul.Watch(ctx, e.Leader, opts...) {
 			if !yield(u.Value, err) {
 				return

@@ -62,6 +62,9 @@ func NewLock(client *consul.Client, key string, opts *LockOptions) (*Lock, error
 }
 
 func newLock(client *consul.Client, key string, opts *LockOptions, k *kind) (*Lock, error) {
+	if client == nil {
+		return nil, errNilClient()
+	}
 	if err := checkKey("key", key); err != nil {
 		return nil, err
 	}
@@ -77,13 +80,27 @@ func newLock(client *consul.Client, key string, opts *LockOptions, k *kind) (*Lo
 }
 
 // Key returns the lock's key.
-func (l *Lock) Key() string { return l.key }
+func (l *Lock) Key() string {
+	if l == nil {
+		return ""
+	}
+	return l.key
+}
+
+// zero reports whether l is nil or a zero value, not made by NewLock (or
+// NewElection): it has no client to send anything with.
+func (l *Lock) zero() bool { return l == nil || l.client == nil }
 
 // Session returns the ID of the session holding the lock, or "" when this
 // Lock does not hold it. Fence writes done under the lock with it: a
 // transaction with Txn.CheckSession(l.Key(), l.Session()) is refused by
 // Consul once the session no longer holds the key.
-func (l *Lock) Session() string { return l.sessionID() }
+func (l *Lock) Session() string {
+	if l.zero() {
+		return ""
+	}
+	return l.sessionID()
+}
 
 // Index returns the fencing token of the current hold, 0 when this Lock
 // does not hold it: the ModifyIndex of the write that acquired the key.
@@ -92,7 +109,12 @@ func (l *Lock) Session() string { return l.sessionID() }
 // LockIndex restarts at 1 then) and across holders on any other key: a
 // storage that refuses writes whose token is below the highest it saw
 // refuses a stale holder's writes.
-func (l *Lock) Index() uint64 { return l.index() }
+func (l *Lock) Index() uint64 {
+	if l.zero() {
+		return 0
+	}
+	return l.index()
+}
 
 // Lock acquires the lock, waiting as long as ctx allows: GET /v1/kv/:key
 // (blocking while another session holds it) and PUT /v1/txn (a
@@ -111,12 +133,18 @@ func (l *Lock) Index() uint64 { return l.index() }
 // *KeyConflictError, and a second call on a value that holds or is
 // acquiring returns ErrBusy.
 func (l *Lock) Lock(ctx context.Context) (context.Context, error) {
+	if l.zero() {
+		return nil, errZeroValue("Lock", "NewLock")
+	}
 	return l.acquire(ctx, true, l)
 }
 
 // TryLock makes one attempt: it returns ErrLockHeld at once when another
 // session holds the lock, or when Consul refuses it during a lock-delay.
 func (l *Lock) TryLock(ctx context.Context) (context.Context, error) {
+	if l.zero() {
+		return nil, errZeroValue("Lock", "NewLock")
+	}
 	return l.acquire(ctx, false, l)
 }
 
@@ -142,6 +170,9 @@ func (l *Lock) Unlock(ctx context.Context) error {
 // without an error. Contenders waiting for the lock re-create the key when
 // they acquire it.
 func (l *Lock) Destroy(ctx context.Context) error {
+	if l.zero() {
+		return errZeroValue("Lock", "NewLock")
+	}
 	if l.isBusy() {
 		return fmt.Errorf("%w: %s is held or being acquired by this value", ErrInUse, l.name)
 	}

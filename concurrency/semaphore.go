@@ -55,6 +55,9 @@ type Semaphore struct {
 // the delete behavior unless opts says otherwise, so that the contender
 // keys go with them. Nothing is sent.
 func NewSemaphore(client *consul.Client, prefix string, limit int, opts *LockOptions) (*Semaphore, error) {
+	if client == nil {
+		return nil, errNilClient()
+	}
 	prefix = strings.TrimSuffix(prefix, "/")
 	if err := checkKey("prefix", prefix); err != nil {
 		return nil, err
@@ -75,12 +78,24 @@ func NewSemaphore(client *consul.Client, prefix string, limit int, opts *LockOpt
 }
 
 // Prefix returns the semaphore's prefix, with its trailing '/'.
-func (s *Semaphore) Prefix() string { return s.prefix }
+func (s *Semaphore) Prefix() string {
+	if s == nil {
+		return ""
+	}
+	return s.prefix
+}
+
+// zero reports whether s is nil or a zero value, not made by
+// NewSemaphore: it has no client to send anything with.
+func (s *Semaphore) zero() bool { return s == nil || s.client == nil }
 
 // Key returns the contender key of the slot held, or "" when this
 // Semaphore holds none. The slot's session holds it: fence writes done
 // under the semaphore with Txn.CheckSession(s.Key(), s.Session()).
 func (s *Semaphore) Key() string {
+	if s.zero() {
+		return ""
+	}
 	if sid := s.sessionID(); sid != "" {
 		return s.prefix + sid
 	}
@@ -89,12 +104,22 @@ func (s *Semaphore) Key() string {
 
 // Session returns the ID of the session holding the slot, or "" when this
 // Semaphore holds none.
-func (s *Semaphore) Session() string { return s.sessionID() }
+func (s *Semaphore) Session() string {
+	if s.zero() {
+		return ""
+	}
+	return s.sessionID()
+}
 
 // Index returns the fencing token of the slot held (the ModifyIndex of the
 // write of the holders that took it; see Lock.Index), 0 when none is
 // held.
-func (s *Semaphore) Index() uint64 { return s.index() }
+func (s *Semaphore) Index() uint64 {
+	if s.zero() {
+		return 0
+	}
+	return s.index()
+}
 
 // Acquire takes a slot, waiting as long as ctx allows: GET
 // /v1/kv/:prefix?recurse (blocking while every slot is taken), PUT
@@ -107,12 +132,18 @@ func (s *Semaphore) Index() uint64 { return s.index() }
 // holding keys that are not a semaphore's a *KeyConflictError; a second
 // call while holding or acquiring ErrBusy.
 func (s *Semaphore) Acquire(ctx context.Context) (context.Context, error) {
+	if s.zero() {
+		return nil, errZeroValue("Semaphore", "NewSemaphore")
+	}
 	return s.acquire(ctx, true, s)
 }
 
 // TryAcquire makes one attempt and returns ErrLockHeld when every slot is
 // taken.
 func (s *Semaphore) TryAcquire(ctx context.Context) (context.Context, error) {
+	if s.zero() {
+		return nil, errZeroValue("Semaphore", "NewSemaphore")
+	}
 	return s.acquire(ctx, false, s)
 }
 
@@ -137,6 +168,9 @@ func (s *Semaphore) Release(ctx context.Context) error {
 // holds or is acquiring, is an error matching ErrInUse; a prefix holding
 // keys that are not a semaphore's a *KeyConflictError.
 func (s *Semaphore) Destroy(ctx context.Context) error {
+	if s.zero() {
+		return errZeroValue("Semaphore", "NewSemaphore")
+	}
 	if s.isBusy() {
 		return fmt.Errorf("%w: %s is held or being acquired by this value", ErrInUse, s.name)
 	}

@@ -137,6 +137,9 @@ type Session struct {
 // renews it in the background until Close, or until it is lost. opts may
 // be nil. ctx bounds only the creation.
 func NewSession(ctx context.Context, client *consul.Client, opts *SessionOptions) (*Session, error) {
+	if client == nil {
+		return nil, errNilClient()
+	}
 	if err := opts.check("SessionOptions"); err != nil {
 		return nil, err
 	}
@@ -177,6 +180,9 @@ func newSession(ctx context.Context, client *consul.Client, entry *consul.Sessio
 // after Consul invalidates it; Close stops the watch and does not destroy
 // it.
 func NewSessionFromID(ctx context.Context, client *consul.Client, id string) (*Session, error) {
+	if client == nil {
+		return nil, errNilClient()
+	}
 	info, _, err := client.Session.Get(ctx, id, fresh)
 	if err != nil {
 		return nil, fmt.Errorf("concurrency: read session %s: %w", id, err)
@@ -196,23 +202,68 @@ func NewSessionFromID(ctx context.Context, client *consul.Client, id string) (*S
 	return s, nil
 }
 
-// ID returns the session's ID, e.g. for Txn.CheckSession.
-func (s *Session) ID() string { return s.id }
+// ID returns the session's ID, e.g. for Txn.CheckSession; "" for a nil
+// or zero Session.
+func (s *Session) ID() string {
+	if s == nil {
+		return ""
+	}
+	return s.id
+}
 
 // TTL returns the session's TTL, zero for a session made by
-// NewSessionFromID.
-func (s *Session) TTL() time.Duration { return s.ttl }
+// NewSessionFromID (or a nil or zero Session).
+func (s *Session) TTL() time.Duration {
+	if s == nil {
+		return 0
+	}
+	return s.ttl
+}
 
-// Done returns a channel closed when the session ends: lost or closed.
-func (s *Session) Done() <-chan struct{} { return s.done }
+// Done returns a channel closed when the session ends: lost or closed. A
+// nil or zero Session (not made by NewSession or NewSessionFromID) never
+// lived: its channel is closed.
+func (s *Session) Done() <-chan struct{} {
+	if s.zero() {
+		return closedChan
+	}
+	return s.done
+}
 
 // Err returns nil while the session lives, then why it ended: an error
 // matching ErrSessionLost when it was lost, ErrSessionClosed when it was
-// closed first.
+// closed first. A nil or zero Session never lived: its Err matches
+// ErrSessionClosed, so that a primitive given one refuses to hold with it.
 func (s *Session) Err() error {
+	if s.zero() {
+		return errZeroSession
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.err
+}
+
+// zero reports whether s is nil or a zero value, not made by NewSession
+// or NewSessionFromID.
+func (s *Session) zero() bool { return s == nil || s.done == nil }
+
+// closedChan is the Done channel of a nil or zero Session.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// errZeroSession is the Err of a nil or zero Session.
+var errZeroSession = fmt.Errorf("%w: nil or zero Session (make one with NewSession or NewSessionFromID)", ErrSessionClosed)
+
+// errNilClient refuses a nil *consul.Client.
+func errNilClient() error { return &consul.ArgumentError{Arg: "client", Reason: "nil"} }
+
+// errZeroValue refuses a call on a nil or zero Lock, Semaphore or
+// Election: what is not made by its constructor has no client or key.
+func errZeroValue(typ, constructor string) error {
+	return &consul.ArgumentError{Arg: typ, Reason: "nil or zero value (make one with " + constructor + ")"}
 }
 
 // Close ends the session: the renewals (or the watch) stop, the holds on
@@ -221,7 +272,7 @@ func (s *Session) Err() error {
 // behavior says. Closing a lost session still destroys it, in case Consul
 // has not invalidated it yet. It is safe to call more than once.
 func (s *Session) Close(ctx context.Context) error {
-	if s == nil || s.stopped == nil {
+	if s.zero() || s.stopped == nil {
 		return nil // nil (a failed NewSession), or a zero value
 	}
 	s.end(fmt.Errorf("%w: session %s", ErrSessionClosed, s.id))
