@@ -198,15 +198,27 @@ func NewInstances(ctx context.Context, client *consul.Client, q Query, opts ...O
 	return in, nil
 }
 
+// zero reports whether in is nil or a zero value, not made by
+// NewInstances: it has no watch and no set.
+func (in *Instances) zero() bool { return in == nil || in.done == nil }
+
 // Query returns what the set selects.
 func (in *Instances) Query() Query {
+	if in == nil {
+		return Query{}
+	}
 	q := in.query
 	q.Tags = slices.Clone(q.Tags)
 	return q
 }
 
 // Picker returns how Next chooses.
-func (in *Instances) Picker() Picker { return in.picker }
+func (in *Instances) Picker() Picker {
+	if in == nil {
+		return RoundRobin
+	}
+	return in.picker
+}
 
 // Backoff of a new watch after a permanent error ended the shared one.
 const (
@@ -337,6 +349,9 @@ func newInstance(e *consul.ServiceEntry, passingOnly bool) *Instance {
 // ErrNoInstances when no instance is healthy. It sends no request and
 // does not allocate.
 func (in *Instances) Next() (*Instance, error) {
+	if in == nil {
+		return nil, ErrNotReady
+	}
 	s := in.snap.Load()
 	if s == nil {
 		return nil, ErrNotReady
@@ -351,6 +366,9 @@ func (in *Instances) Next() (*Instance, error) {
 // (earlier attempts of one call): it asks the Picker a few times, then
 // takes the first untried instance in order.
 func (in *Instances) nextExcept(tried []string) (*Instance, error) {
+	if in == nil {
+		return nil, ErrNotReady
+	}
 	s := in.snap.Load()
 	if s == nil {
 		return nil, ErrNotReady
@@ -378,6 +396,9 @@ func (in *Instances) nextExcept(tried []string) (*Instance, error) {
 // answer), in the order Nearest and RoundRobin use. The slice and the
 // instances are shared: do not modify them.
 func (in *Instances) All() []*Instance {
+	if in == nil {
+		return nil
+	}
 	if s := in.snap.Load(); s != nil {
 		return s.list
 	}
@@ -390,6 +411,9 @@ func (in *Instances) Len() int { return len(in.All()) }
 // Meta returns the Meta of the answer the current set comes from, nil
 // before the first answer.
 func (in *Instances) Meta() *consul.Meta {
+	if in == nil {
+		return nil
+	}
 	if s := in.snap.Load(); s != nil {
 		return s.meta
 	}
@@ -400,6 +424,9 @@ func (in *Instances) Meta() *consul.Meta {
 // set then is the last one received), nil once a request succeeds again,
 // even with nothing new.
 func (in *Instances) Err() error {
+	if in.zero() {
+		return nil
+	}
 	if err := in.ks.lastErr(); err != nil {
 		return err
 	}
@@ -416,6 +443,9 @@ func (in *Instances) Err() error {
 // ends first, an error wrapping ctx's error and naming the watch's latest
 // error.
 func (in *Instances) WaitReady(ctx context.Context) error {
+	if in.zero() {
+		return fmt.Errorf("discovery: nil or zero Instances (make one with NewInstances): %w", errInstancesClosed)
+	}
 	for {
 		in.mu.Lock()
 		ready, err, ch := in.snap.Load() != nil, in.err, in.changed
@@ -451,6 +481,9 @@ var errInstancesClosed = errors.New("closed before the first answer")
 // shared: do not modify them. It starts no goroutine and sends nothing.
 func (in *Instances) Subscribe(ctx context.Context) iter.Seq2[[]*Instance, error] {
 	return func(yield func([]*Instance, error) bool) {
+		if in.zero() {
+			return // no watch: nothing will come
+		}
 		var seen *snapshot
 		in.mu.Lock()
 		seenErr := in.errSeq
@@ -488,7 +521,7 @@ func (in *Instances) Subscribe(ctx context.Context) iter.Seq2[[]*Instance, error
 // Close stops the watch (the shared request ends with its last user) and
 // waits for its goroutine. Next and All keep serving the last set.
 func (in *Instances) Close() {
-	if in == nil || in.cancel == nil {
+	if in.zero() || in.cancel == nil {
 		return // nil (a failed NewInstances), or never started
 	}
 	in.cancel()

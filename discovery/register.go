@@ -341,14 +341,40 @@ func validStatus(s consul.HealthStatus) bool {
 	return s == consul.HealthPassing || s == consul.HealthWarning || s == consul.HealthCritical
 }
 
-// ID returns the service instance's ID.
-func (r *Registration) ID() string { return r.id }
+// ID returns the service instance's ID ("" for a nil Registration).
+func (r *Registration) ID() string {
+	if r == nil {
+		return ""
+	}
+	return r.id
+}
 
-// CheckID returns the ID of the TTL check the Registration keeps alive.
-func (r *Registration) CheckID() string { return r.check.ID }
+// CheckID returns the ID of the TTL check the Registration keeps alive
+// ("" for a nil or zero Registration).
+func (r *Registration) CheckID() string {
+	if r.zero() {
+		return ""
+	}
+	return r.check.ID
+}
 
-// State returns the Registration's current state.
+// zero reports whether r is nil or a zero value, not made by Register:
+// nothing runs, and it has nothing to send.
+func (r *Registration) zero() bool { return r == nil || r.done == nil || r.check == nil }
+
+// closedChan is the Done channel of a nil or zero Registration.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// State returns the Registration's current state; a nil or zero
+// Registration, which never registered anything, is closed.
 func (r *Registration) State() State {
+	if r.zero() {
+		return State{Phase: PhaseClosed}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.state
@@ -356,7 +382,14 @@ func (r *Registration) State() State {
 
 // Done is closed once the Registration is closed: drained and
 // deregistered, after Close or after Register's context ended.
-func (r *Registration) Done() <-chan struct{} { return r.done }
+//
+// A nil or zero Registration's channel is closed.
+func (r *Registration) Done() <-chan struct{} {
+	if r.zero() {
+		return closedChan
+	}
+	return r.done
+}
 
 // register registers the service with its current status; the caller
 // holds sendMu, or nothing runs yet.
@@ -498,10 +531,14 @@ func (r *Registration) Fail(ctx context.Context, output string) error {
 // the heartbeat repeats them from then on. When the agent cannot be
 // reached the status is kept all the same, and the error returned; the
 // next heartbeat sends it. It returns ErrClosed once the Registration
-// drains, and refuses another status with a *consul.ArgumentError.
+// drains (and for a nil or zero Registration), and refuses another status
+// with a *consul.ArgumentError.
 func (r *Registration) Update(ctx context.Context, status consul.HealthStatus, output string) error {
 	if !validStatus(status) {
 		return argError("status", "want passing, warning or critical, got %q", status)
+	}
+	if r.zero() {
+		return ErrClosed // nil (a failed Register), or never started
 	}
 	r.sendMu.Lock()
 	defer r.sendMu.Unlock()
@@ -631,7 +668,7 @@ func (r *Registration) drain(ctx context.Context) {
 // returns it again. After Register's context ended, Close waits for the
 // drain that the end started.
 func (r *Registration) Close() error {
-	if r == nil || r.cancel == nil {
+	if r.zero() || r.cancel == nil {
 		return nil // nil (a failed Register), or never started
 	}
 	r.cancel()

@@ -130,6 +130,10 @@ func (r *hostResolver) lookup(host string) (*Instances, bool, error) {
 
 var errResolverClosed = errors.New("closed")
 
+// errZeroResolver is the error of a nil or zero Transport or Dialer for a
+// host it would resolve: it has no client.
+var errZeroResolver = errors.New("discovery: nil or zero Transport or Dialer (make one with NewTransport or NewDialer)")
+
 func (r *hostResolver) close() {
 	if r == nil {
 		return // a zero Transport or Dialer: nothing started
@@ -204,6 +208,10 @@ func NewTransport(client *consul.Client, opts ...Option) *Transport {
 
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t == nil || t.res == nil || t.base == nil {
+		closeBody(req)
+		return nil, errZeroResolver
+	}
 	if req.URL == nil {
 		return t.base.RoundTrip(req)
 	}
@@ -279,12 +287,18 @@ func closeBody(req *http.Request) {
 // them if needed; false when the host is not resolved. Do not close them:
 // Close does.
 func (t *Transport) Instances(host string) (*Instances, bool, error) {
+	if t == nil || t.res == nil {
+		return nil, false, errZeroResolver
+	}
 	return t.res.lookup(host)
 }
 
 // CloseIdleConnections closes the idle connections of the base
 // transport, if it can.
 func (t *Transport) CloseIdleConnections() {
+	if t == nil {
+		return
+	}
 	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}
@@ -325,6 +339,9 @@ func NewDialer(client *consul.Client, opts ...Option) *Dialer {
 // DialContext dials address ("host:port", or a bare host) on network,
 // resolving the host through Consul when it is mapped.
 func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	if d == nil || d.res == nil || d.dialer == nil {
+		return nil, errZeroResolver
+	}
 	host, _, err := net.SplitHostPort(address)
 	if err != nil {
 		host = address
@@ -364,6 +381,9 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 // if needed; false when the host is not resolved. Do not close them:
 // Close does.
 func (d *Dialer) Instances(host string) (*Instances, bool, error) {
+	if d == nil || d.res == nil {
+		return nil, false, errZeroResolver
+	}
 	return d.res.lookup(host)
 }
 
