@@ -552,6 +552,10 @@ func NewWatchGroup[K comparable, T any](read func(K) BlockingRead[T], opts ...Wa
 // starts a new loop.
 func (g *WatchGroup[K, T]) Watch(ctx context.Context, key K) iter.Seq2[WatchUpdate[T], error] {
 	return func(yield func(WatchUpdate[T], error) bool) {
+		if g == nil || g.read == nil {
+			yield(WatchUpdate[T]{}, argError("WatchGroup", "nil or zero value (make one with NewWatchGroup)"))
+			return
+		}
 		g.mu.Lock()
 		e := g.m[key]
 		if e == nil {
@@ -588,6 +592,9 @@ func (g *WatchGroup[K, T]) Watch(ctx context.Context, key K) iter.Seq2[WatchUpda
 
 // Len returns the number of loops running in the group.
 func (g *WatchGroup[K, T]) Len() int {
+	if g == nil {
+		return 0
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return len(g.m)

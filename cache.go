@@ -50,6 +50,9 @@ func NewCache[T any](ctx context.Context, read BlockingRead[T], opts ...WatchOpt
 // then, ctx's error if ctx ends first, or the error that stopped the cache
 // before its first value.
 func (c *Cache[T]) WaitReady(ctx context.Context) error {
+	if c.zero() {
+		return errCacheClosed
+	}
 	select {
 	case <-c.hub.ready:
 	case <-ctx.Done():
@@ -68,8 +71,12 @@ func (c *Cache[T]) WaitReady(ctx context.Context) error {
 }
 
 // Snapshot returns the last value read, with its Meta, and whether there
-// is one yet. The value is shared with other readers: do not modify it.
+// is one yet (never for a nil or zero Cache). The value is shared with other readers: do not modify it.
 func (c *Cache[T]) Snapshot() (T, *Meta, bool) {
+	if c.zero() {
+		var zero T
+		return zero, nil, false
+	}
 	h := c.hub
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -79,6 +86,9 @@ func (c *Cache[T]) Snapshot() (T, *Meta, bool) {
 // Err returns the error of the latest request if it failed (the cache then
 // serves older data), nil once a request succeeds again.
 func (c *Cache[T]) Err() error {
+	if c.zero() {
+		return nil
+	}
 	h := c.hub
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -91,6 +101,9 @@ func (c *Cache[T]) Err() error {
 // value. Subscribing starts no goroutine and sends nothing.
 func (c *Cache[T]) Subscribe(ctx context.Context) iter.Seq2[WatchUpdate[T], error] {
 	return func(yield func(WatchUpdate[T], error) bool) {
+		if c.zero() {
+			return // never started: nothing will come
+		}
 		c.hub.subscribe(ctx, yield)
 	}
 }
@@ -98,15 +111,23 @@ func (c *Cache[T]) Subscribe(ctx context.Context) iter.Seq2[WatchUpdate[T], erro
 // Close stops the cache's watch and waits until its goroutine has exited.
 // Snapshot keeps returning the last value.
 func (c *Cache[T]) Close() {
-	if c == nil || c.cancel == nil {
+	if c.zero() || c.cancel == nil {
 		return // nil, or never started: nothing to stop
 	}
 	c.cancel()
 	<-c.hub.done
 }
 
+// zero reports whether c is nil or a zero value, not made by NewCache (or
+// NewKVCache, NewHealthCache): it has no watch, and never a value. Its
+// methods then act as those of a cache closed before its first value.
+func (c *Cache[T]) zero() bool { return c == nil || c.hub == nil }
+
 // version is the number of values the cache has had.
 func (c *Cache[T]) version() uint64 {
+	if c.zero() {
+		return 0
+	}
 	c.hub.mu.Lock()
 	defer c.hub.mu.Unlock()
 	return c.hub.curVer
@@ -138,11 +159,16 @@ func NewKVCache(ctx context.Context, client *Client, prefix string, opts ...Watc
 }
 
 // Prefix returns the cached prefix.
-func (c *KVCache) Prefix() string { return c.prefix }
+func (c *KVCache) Prefix() string {
+	if c == nil {
+		return ""
+	}
+	return c.prefix
+}
 
 // Get returns the cached pair of key, and whether it is there.
 func (c *KVCache) Get(key string) (*KVPair, bool) {
-	if !strings.HasPrefix(key, c.prefix) {
+	if c == nil || c.Cache.zero() || !strings.HasPrefix(key, c.prefix) {
 		return nil, false
 	}
 	c.mu.Lock()
@@ -200,11 +226,19 @@ func NewHealthCache(ctx context.Context, client *Client, q HealthCacheQuery, opt
 }
 
 // Query returns what the cache selects.
-func (c *HealthCache) Query() HealthCacheQuery { return c.query }
+func (c *HealthCache) Query() HealthCacheQuery {
+	if c == nil {
+		return HealthCacheQuery{}
+	}
+	return c.query
+}
 
 // Addresses returns the "host:port" of each cached instance: the service's
 // address, or its node's when the service has none.
 func (c *HealthCache) Addresses() []string {
+	if c == nil {
+		return []string{}
+	}
 	entries, _, _ := c.Snapshot()
 	out := make([]string, 0, len(entries))
 	for _, e := range entries {
