@@ -223,10 +223,19 @@ func (s *KVService) DeleteCAS(ctx context.Context, key string, index uint64, opt
 
 // checkKey refuses, the same way on every KV call, keys that Consul cannot
 // serve over HTTP: empty (unless allowed, for prefixes), starting with '/',
-// holding an empty, "." or ".." segment, or holding an ASCII control
-// character (0x00-0x1f, 0x7f; see path.go). A trailing '/' is allowed: it
-// is part of the key ("dir/"). '%' sequences are not unescaped here: they
-// are sent escaped and stay part of the key.
+// holding an empty, "." or ".." segment, holding an ASCII control
+// character (0x00-0x1f, 0x7f), a rune that is not printable or bytes that
+// are not UTF-8 (see path.go). A trailing '/' is allowed: it is part of
+// the key ("dir/").
+//
+// It refuses too what Consul 1.22 refuses with a 500 (its KV key
+// validation), on every agent version so that a key means the same on
+// each: a key with a leading or trailing space, and a key holding an
+// escape ('%' and two hex digits) whose once-unescaped form holds "..", a
+// space, or (as an unescaping proxy in front of Consul would change the
+// route) a "." or empty segment, a leading '/' or a character refused
+// above. Other '%' sequences are not unescaped: they are sent escaped and
+// stay part of the key.
 func checkKey(arg, key string, allowEmpty bool) error {
 	if key == "" {
 		if allowEmpty {
@@ -234,22 +243,52 @@ func checkKey(arg, key string, allowEmpty bool) error {
 		}
 		return argError(arg, "empty")
 	}
-	if key[0] == '/' {
-		return argError(arg, "%q starts with '/'", key)
+	if fault := keyFault(key); fault != "" {
+		return argError(arg, "%q %s", key, fault)
 	}
-	if i := controlIndex(key); i >= 0 {
-		return argError(arg, "%q contains a control character at byte %d", key, i)
+	if key[0] == ' ' || key[len(key)-1] == ' ' {
+		return argError(arg, "%q has a leading or trailing space, which Consul refuses in a key", key)
+	}
+	if strings.IndexByte(key, '%') < 0 {
+		return nil
+	}
+	d, err := url.PathUnescape(key)
+	if err != nil || d == key {
+		return nil
+	}
+	fault := keyFault(d)
+	switch {
+	case fault != "":
+	case strings.Contains(d, ".."):
+		fault = `holds "..", which Consul refuses in a key`
+	case strings.IndexByte(d, ' ') >= 0:
+		fault = "holds a space, which Consul refuses in a key holding an escape"
+	}
+	if fault != "" {
+		return argError(arg, "%q unescapes to %q, which %s", key, d, fault)
+	}
+	return nil
+}
+
+// keyFault says why the non-empty key cannot be a key's path under
+// /v1/kv/, or "".
+func keyFault(key string) string {
+	if key[0] == '/' {
+		return "starts with '/'"
+	}
+	if i, fault := textFault(key); fault != "" {
+		return fmt.Sprintf("%s at byte %d", fault, i)
 	}
 	for rest := key; ; {
 		seg, after, more := strings.Cut(rest, "/")
 		switch {
 		case seg == "" && more:
-			return argError(arg, "%q has an empty segment", key)
+			return "has an empty segment"
 		case seg == "." || seg == "..":
-			return argError(arg, "%q has a %q segment", key, seg)
+			return fmt.Sprintf("has a %q segment", seg)
 		}
 		if !more {
-			return nil
+			return ""
 		}
 		rest = after
 	}

@@ -1,8 +1,11 @@
 package consul
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Path parameters.
@@ -23,6 +26,18 @@ import (
 //   - ASCII control characters, 0x00-0x1f and 0x7f (no Consul ID or name
 //     holds one; Consul would store or match them as they are, and logs
 //     and proxies mangle them);
+//   - any other rune that is not printable (unicode.IsPrint: C1 controls
+//     such as U+0085, format characters such as U+200B and U+FEFF, spaces
+//     other than the ASCII one such as U+00A0 and U+2028): Consul's HTTP
+//     server answers 400 to a path that holds one (go-cleanhttp's
+//     PrintablePathCheckHandler), before any handler sees it;
+//   - bytes that are not valid UTF-8: Consul's JSON answers, and the JSON
+//     bodies that create IDs and names, replace them with U+FFFD, so such
+//     a value never names what it names on the agent;
+//   - a value that names another route of Consul's under the same parent
+//     (reservedRoutes), such as the accessor ID "self" (GET
+//     /v1/acl/token/self reads the caller's own token) or the intention ID
+//     "exact";
 //   - a value that unescapes once (url.PathUnescape) to any of the above,
 //     such as "%2e%2e" or "a%2fb". buildPath escapes '%', so Consul itself
 //     sees these as the literal text "%2e%2e"; a reverse proxy that
@@ -31,16 +46,20 @@ import (
 //
 // Everything else is escaped with url.PathEscape and sent, so names with
 // spaces, '?', '#', '%' (not followed by an escape that decodes to one of
-// the above), '\\' or any Unicode text reach their own route. A backslash
+// the above), '\\' or any printable Unicode text reach their own route. A backslash
 // is an ordinary byte to Consul's server (neither Go's ServeMux nor
 // Consul treats it as a separator), so it is kept and sent as %5C.
 //
 // KV keys are whole paths: kvPath escapes them segment by segment, and
 // checkKey refuses keys with an empty inner segment, a "." or ".."
-// segment, a leading '/' or a control character. A KV key may hold '%'
-// sequences such as "%2e%2e": they are escaped ('%' becomes %25), Consul
-// unescapes them once back to the literal key, and they never change the
-// route.
+// segment, a leading '/', a rune that is not printable or bytes that are
+// not UTF-8 (as above), and what Consul 1.22's own key validation refuses
+// (see checkKey). A KV key may hold '%' sequences such as "%41" or "100%":
+// they are escaped ('%' becomes %25), Consul unescapes them once back to
+// the literal key, and they never change the route; an escape that
+// unescapes to "..", a space, a "." or empty segment or a character
+// refused above is refused, as Consul 1.22 and an unescaping proxy would
+// read the key otherwise.
 //
 // Parameters sent in the query string (Raft peer IDs and addresses,
 // intention sources and destinations, filters...) are escaped with
@@ -80,11 +99,12 @@ func buildPath(route string, args ...string) (string, error) {
 		b.WriteString(rest[:open])
 		arg, v := rest[open+1:end], args[i]
 		i++
+		last := end+1 == len(rest) // nothing of the route follows the value
 		var err error
 		if name, multi := strings.CutSuffix(arg, "..."); multi {
-			err = writeSegments(&b, name, v)
+			err = writeSegments(&b, name, v, last)
 		} else {
-			err = writeSegment(&b, arg, v)
+			err = writeSegment(&b, arg, v, last)
 		}
 		if err != nil {
 			return "", err
@@ -97,24 +117,22 @@ func buildPath(route string, args ...string) (string, error) {
 	return b.String(), nil
 }
 
-// writeSegment checks v as one path segment and writes it escaped.
-func writeSegment(b *strings.Builder, arg, v string) error {
+// writeSegment checks v as one path segment and writes it escaped. last
+// says that v ends the path.
+func writeSegment(b *strings.Builder, arg, v string, last bool) error {
 	if v == "" {
 		return argError(arg, "empty")
 	}
-	if fault := segmentFault(v); fault != "" {
-		return argError(arg, "%q %s", v, fault)
-	}
-	if fault, d := unescapedFault(v); fault != "" {
-		return argError(arg, "%q unescapes to %q, which %s", v, d, fault)
+	if fault := checkSegment(b.String(), v, last); fault != "" {
+		return argError(arg, "%s", fault)
 	}
 	b.WriteString(url.PathEscape(v))
 	return nil
 }
 
 // writeSegments checks each '/'-separated segment of v and writes them
-// escaped, separated by '/'.
-func writeSegments(b *strings.Builder, arg, v string) error {
+// escaped, separated by '/'. last says that v ends the path.
+func writeSegments(b *strings.Builder, arg, v string, last bool) error {
 	if v == "" {
 		return argError(arg, "empty")
 	}
@@ -123,14 +141,11 @@ func writeSegments(b *strings.Builder, arg, v string) error {
 		if seg == "" {
 			return argError(arg, "%q has an empty segment", v)
 		}
-		if fault := segmentFault(seg); fault != "" {
-			return argError(arg, "%q: segment %q %s", v, seg, fault)
-		}
-		if fault, d := unescapedFault(seg); fault != "" {
-			return argError(arg, "%q: segment %q unescapes to %q, which %s", v, seg, d, fault)
-		}
 		if k > 0 {
 			b.WriteByte('/')
+		}
+		if fault := checkSegment(b.String(), seg, last && !more); fault != "" {
+			return argError(arg, "%q: segment %s", v, fault)
 		}
 		b.WriteString(url.PathEscape(seg))
 		if !more {
@@ -140,46 +155,108 @@ func writeSegments(b *strings.Builder, arg, v string) error {
 	}
 }
 
+// checkSegment checks the non-empty segment v that follows parent (the
+// escaped path written so far, ending in '/'), as it is and unescaped
+// once, and says why it cannot be sent (quoting v), or "". last says that
+// v ends the path.
+func checkSegment(parent, v string, last bool) string {
+	fault := segmentFault(v)
+	if fault == "" {
+		fault = reservedFault(parent, v, last)
+	}
+	if fault != "" {
+		return fmt.Sprintf("%q %s", v, fault)
+	}
+	if strings.IndexByte(v, '%') < 0 {
+		return ""
+	}
+	d, err := url.PathUnescape(v)
+	if err != nil || d == v {
+		return ""
+	}
+	if fault = segmentFault(d); fault == "" {
+		fault = reservedFault(parent, d, last)
+	}
+	if fault != "" {
+		return fmt.Sprintf("%q unescapes to %q, which %s", v, d, fault)
+	}
+	return ""
+}
+
 // segmentFault says why a non-empty s cannot be one path segment, or "".
 func segmentFault(s string) string {
 	if s == "." || s == ".." {
 		return "is a dot segment"
 	}
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '/':
-			return "contains '/'"
-		case isControl(c):
-			return "contains a control character"
+	if strings.IndexByte(s, '/') >= 0 {
+		return "contains '/'"
+	}
+	if _, fault := textFault(s); fault != "" {
+		return fault
+	}
+	return ""
+}
+
+// textFault returns the byte index of the first thing in s that Consul's
+// HTTP server cannot take in a path as it is, and says what it is (a
+// control character, a rune that is not printable, bytes that are not
+// UTF-8); or -1 and "".
+func textFault(s string) (int, string) {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if isControl(c) {
+				return i, "contains a control character"
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			return i, "is not valid UTF-8"
+		case !unicode.IsPrint(r):
+			return i, fmt.Sprintf("contains the non-printable rune %U", r)
+		}
+		i += size
+	}
+	return -1, ""
+}
+
+// reservedRoutes are the routes of Consul's that sit right under the
+// parent of another route's path parameter, where a parameter of the same
+// text would land (the routes of consul-routes-*.txt, a test checks): by
+// the parent (escaped, as buildPath writes it) and the value. An exact
+// route takes the value only when it ends the path (GET
+// /v1/acl/token/self); a subtree route (ending in '/' in the route lists)
+// whatever follows (GET /v1/acl/policy/name redirects to
+// /v1/acl/policy/name/).
+var reservedRoutes = map[string][]reservedRoute{
+	"/v1/acl/policy/":         {{"name", true}},
+	"/v1/acl/role/":           {{"name", true}},
+	"/v1/acl/token/":          {{"self", false}},
+	"/v1/agent/service/":      {{"deregister", true}, {"maintenance", true}, {"register", false}},
+	"/v1/connect/intentions/": {{"check", false}, {"exact", false}, {"match", false}},
+	"/v1/peering/":            {{"establish", false}, {"token", false}},
+}
+
+// reservedRoute is a route of reservedRoutes: its last segment, and
+// whether it is a subtree.
+type reservedRoute struct {
+	name    string
+	subtree bool
+}
+
+// reservedFault says why v, written after parent, would reach another
+// route (see reservedRoutes), or "". last says that v ends the path.
+func reservedFault(parent, v string, last bool) string {
+	for _, r := range reservedRoutes[parent] {
+		if r.name == v && (r.subtree || last) {
+			return "names the route " + parent + v + ", not a value of the parameter"
 		}
 	}
 	return ""
 }
 
-// unescapedFault applies segmentFault to s unescaped once, and says why
-// that is not one segment ("" when it is, or when s holds no valid escape).
-// It returns the unescaped text too.
-func unescapedFault(s string) (string, string) {
-	if strings.IndexByte(s, '%') < 0 {
-		return "", ""
-	}
-	d, err := url.PathUnescape(s)
-	if err != nil || d == s {
-		return "", ""
-	}
-	return segmentFault(d), d
-}
-
 // isControl reports whether c is an ASCII control character.
 func isControl(c byte) bool { return c < 0x20 || c == 0x7f }
-
-// controlIndex returns the index of the first ASCII control character of
-// s, or -1.
-func controlIndex(s string) int {
-	for i := 0; i < len(s); i++ {
-		if isControl(s[i]) {
-			return i
-		}
-	}
-	return -1
-}

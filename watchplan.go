@@ -536,9 +536,9 @@ func (p *WatchPlan) check(arg func(key string) string) error {
 	case WatchTypeKeyPrefix:
 		return checkKey(arg("prefix"), p.Prefix, false)
 	case WatchTypeService, WatchTypeConnectLeaf:
-		return writeSegment(&b, arg("service"), p.Service)
+		return writeSegment(&b, arg("service"), p.Service, true)
 	case WatchTypeAgentService:
-		return writeSegment(&b, arg("service_id"), p.ServiceID)
+		return writeSegment(&b, arg("service_id"), p.ServiceID, true)
 	case WatchTypeChecks:
 		switch p.State {
 		case "", HealthAny, HealthPassing, HealthWarning, HealthCritical:
@@ -549,7 +549,7 @@ func (p *WatchPlan) check(arg func(key string) string) error {
 			return argError(arg("state"), "a checks watch takes a service or a state, not both")
 		}
 		if p.Service != "" {
-			return writeSegment(&b, arg("service"), p.Service)
+			return writeSegment(&b, arg("service"), p.Service, true)
 		}
 	}
 	return nil
