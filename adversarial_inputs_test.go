@@ -397,3 +397,28 @@ func TestReservedRoutesMatchConsulRoutes(t *testing.T) {
 	}
 	assert.ElementsMatch(t, want, consul.ReservedRoutesForTest())
 }
+
+// TestAdversarialTokenSpacesRefused: a token with a leading or trailing
+// space cannot travel as it is (the agent's HTTP server strips it from the
+// header and checks another token): refused before sending, without the
+// token in the error.
+func TestAdversarialTokenSpacesRefused(t *testing.T) {
+	const secret = "8f5c1c0e-2b7a-4c3e-9d1f-0123456789ab"
+	for _, tok := range []string{" " + secret, secret + " ", " " + secret + " "} {
+		w, c := newWire(t)
+		_, _, err := c.KV.Get(testCtx(t), "app", consul.Token(tok))
+		var ae *consul.ArgumentError
+		require.ErrorAs(t, err, &ae)
+		require.NotContains(t, err.Error(), secret)
+		w.noRequest(t)
+
+		_, err = consul.NewClient(consul.Config{Address: w.srv.URL, Token: tok})
+		require.ErrorAs(t, err, &ae)
+		require.NotContains(t, err.Error(), secret)
+	}
+	// The wire shows what such a token would have become.
+	w, c := newWire(t, reply{Body: "[]"})
+	_, _, err := c.KV.Get(testCtx(t), "app", consul.Token("in side"))
+	require.NoError(t, err)
+	require.Equal(t, "in side", w.only(t).Header.Get("X-Consul-Token"))
+}

@@ -135,13 +135,18 @@ func redact(s string, secrets ...string) string {
 
 // checkToken refuses a token that cannot travel in a header as it is: one
 // holding a control character (CR, LF, NUL, tab, DEL...), which would break
-// the request or smuggle headers into it. The token itself never appears in
-// the error.
+// the request or smuggle headers into it, and one with a leading or
+// trailing space, which the agent's HTTP server strips from the header
+// (the agent would check another token than the caller's). The token
+// itself never appears in the error.
 func checkToken(arg, token string) error {
 	for i := 0; i < len(token); i++ {
 		if c := token[i]; c < 0x20 || c == 0x7f {
 			return argError(arg, "contains the control character %#02x at byte %d", c, i)
 		}
+	}
+	if token != "" && (token[0] == ' ' || token[len(token)-1] == ' ') {
+		return argError(arg, "has a leading or trailing space, which the header would lose")
 	}
 	return nil
 }
