@@ -19,6 +19,10 @@
 // later than the session's TTL after the last renewal Consul confirmed,
 // whatever the agent answers in between, and Consul waits twice the TTL
 // before it gives the key to anyone else: two holders never overlap. The
+// sessions are tied to no health check unless SessionOptions names some,
+// and then need a lock-delay of at least their TTL, which keeps everyone
+// else out for that long after Consul invalidated the session on a
+// failed check. The
 // held key stays watched: a hold ends within one blocking round when its
 // key is taken, released, deleted or overwritten. Its own writes are told
 // from anyone else's by the key's ModifyIndex, not by its content: a

@@ -28,8 +28,10 @@ import (
 //     small margin) after the sending of the last renewal Consul
 //     confirmed, whatever the agent answers in between: Retry-After,
 //     hangs, 5xx, slow or cut answers (see Session). Since Consul
-//     invalidates a session only after twice its TTL, it ends before
-//     anyone else can take the lock.
+//     invalidates a session tied to no check only after twice its TTL,
+//     and one tied to checks is refused a lock-delay shorter than its
+//     TTL (SessionOptions.LockDelay), it ends before anyone else can take
+//     the lock.
 //   - The held key stays watched: the context ends within one blocking
 //     round when the key is released, deleted, taken by another session,
 //     or its value or marker is replaced by anyone.

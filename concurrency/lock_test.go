@@ -78,7 +78,7 @@ func TestLockWire(t *testing.T) {
 	reqs := w.requests()
 	require.GreaterOrEqual(t, len(reqs), 6)
 	reqs[0].expect(t, "PUT", "/v1/session/create", nil)
-	require.JSONEq(t, `{"Name":"n","LockDelay":"3s","Behavior":"release","TTL":"20s"}`, reqs[0].Body)
+	require.JSONEq(t, `{"Name":"n","LockDelay":"3s","Behavior":"release","TTL":"20s","NodeChecks":[]}`, reqs[0].Body)
 	// Every read of the primitives is the leader's (?leader), whatever
 	// the client's default consistency.
 	reqs[1].expect(t, "GET", "/v1/kv/k", q("leader", ""))

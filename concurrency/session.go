@@ -21,8 +21,8 @@ const DefaultSessionTTL = 15 * time.Second
 // "goconsul session" (for a primitive: "goconsul lock", "goconsul
 // semaphore", "goconsul election") with a TTL of DefaultSessionTTL,
 // Consul's lock-delay of 15s, the release behavior (the delete behavior
-// for a semaphore's sessions), on the agent's node with its serfHealth
-// check.
+// for a semaphore's sessions), on the agent's node, tied to no health
+// check: only its TTL or a destroy invalidates it, as etcd's leases.
 type SessionOptions struct {
 	// Name of the session.
 	Name string
@@ -33,13 +33,20 @@ type SessionOptions struct {
 	// held without Consul's word: the session ends (Done) no later than
 	// the TTL (less a safety margin of a tenth of it, at most 1s) after
 	// the sending of the last renewal that Consul confirmed, whatever the
-	// agent answers in between. Consul invalidates a session only after
-	// twice its TTL without renewal, so a holder's context has ended
-	// before anyone else can take what it held.
+	// agent answers in between. Consul invalidates a session tied to no
+	// check only after twice its TTL without renewal, so a holder's
+	// context has ended before anyone else can take what it held.
 	TTL time.Duration
 	// LockDelay: after the session is invalidated while holding a lock (not
 	// after a release), Consul refuses the lock to everyone for this long.
 	// Zero means Consul's default of 15s; consul.NoLockDelay means none.
+	//
+	// A session tied to checks (NodeChecks, ServiceChecks) needs a
+	// lock-delay of at least its TTL, and is refused otherwise: Consul
+	// invalidates it as soon as a check is critical, at any time after
+	// the last renewal, while the node that holds may not hear of it (a
+	// partition, a dead agent); only the lock-delay then keeps everyone
+	// else out until the holder's context has ended.
 	LockDelay time.Duration
 	// Behavior on invalidation: consul.SessionRelease releases the keys the
 	// session holds, consul.SessionDelete deletes them. Empty means
@@ -48,11 +55,12 @@ type SessionOptions struct {
 	// Node the session belongs to; empty means the agent's node.
 	Node string
 	// NodeChecks invalidate the session when one of them is critical. Nil
-	// keeps Consul's default (the node's serfHealth check); an empty
-	// non-nil slice binds the session to no node check, so that only its
-	// TTL or a destroy invalidates it.
+	// or empty ties the session to no node check (Consul's own default
+	// would be the node's serfHealth check: name "serfHealth" to have it);
+	// see LockDelay for what checks require.
 	NodeChecks []string
-	// ServiceChecks invalidate the session when one of them is critical.
+	// ServiceChecks invalidate the session when one of them is critical;
+	// see LockDelay for what they require.
 	ServiceChecks []consul.SessionServiceCheck
 }
 
@@ -71,8 +79,28 @@ func (o *SessionOptions) check(arg string) error {
 	default:
 		return &consul.ArgumentError{Arg: arg + ".Behavior", Reason: fmt.Sprintf("unknown behavior %q", o.Behavior)}
 	}
+	if len(o.NodeChecks) > 0 || len(o.ServiceChecks) > 0 {
+		ttl, delay := o.TTL, o.LockDelay
+		if ttl == 0 {
+			ttl = DefaultSessionTTL
+		}
+		switch delay {
+		case 0:
+			delay = consulLockDelay
+		case consul.NoLockDelay:
+			delay = 0
+		}
+		if delay < ttl {
+			return &consul.ArgumentError{Arg: arg + ".LockDelay", Reason: fmt.Sprintf(
+				"a session tied to checks needs a lock-delay of at least its TTL (%s), not %s: Consul invalidates it as soon as a check is critical, and only the lock-delay then keeps another holder out", ttl, delay)}
+		}
+	}
 	return nil
 }
+
+// consulLockDelay is the lock-delay Consul gives a session created
+// without one.
+const consulLockDelay = 15 * time.Second
 
 // entry is the session to create, with the defaults of name and behavior.
 func (o *SessionOptions) entry(name string, behavior consul.SessionBehavior) *consul.SessionEntry {
@@ -88,6 +116,12 @@ func (o *SessionOptions) entry(name string, behavior consul.SessionBehavior) *co
 	}
 	if r.Behavior == "" {
 		r.Behavior = behavior
+	}
+	if r.NodeChecks == nil {
+		// Sent empty, not left out: Consul would tie the session to the
+		// node's serfHealth check, and invalidate it at once when the
+		// node is seen failed (see LockDelay).
+		r.NodeChecks = []string{}
 	}
 	return &consul.SessionEntry{
 		Name:          r.Name,

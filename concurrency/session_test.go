@@ -24,7 +24,7 @@ func TestSessionOptionsWire(t *testing.T) {
 	s, err := concurrency.NewSession(ctx, c, &concurrency.SessionOptions{
 		Name:          "n",
 		TTL:           20 * time.Second,
-		LockDelay:     consul.NoLockDelay,
+		LockDelay:     20 * time.Second, // tied to a check: at least the TTL
 		Behavior:      consul.SessionDelete,
 		Node:          "node-1",
 		NodeChecks:    []string{},
@@ -39,7 +39,7 @@ func TestSessionOptionsWire(t *testing.T) {
 	reqs := w.requests()
 	require.Len(t, reqs, 2, "one create, one destroy, no renewal yet")
 	reqs[0].expect(t, "PUT", "/v1/session/create", nil)
-	require.JSONEq(t, `{"Name":"n","Node":"node-1","LockDelay":"0s","Behavior":"delete","TTL":"20s","NodeChecks":[],"ServiceChecks":[{"ID":"web-check"}]}`, reqs[0].Body)
+	require.JSONEq(t, `{"Name":"n","Node":"node-1","LockDelay":"20s","Behavior":"delete","TTL":"20s","NodeChecks":[],"ServiceChecks":[{"ID":"web-check"}]}`, reqs[0].Body)
 	reqs[1].expect(t, "PUT", "/v1/session/destroy/"+sid, nil)
 	select {
 	case <-s.Done():
@@ -54,7 +54,9 @@ func TestSessionOptionsWire(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, concurrency.DefaultSessionTTL, s.TTL())
 	require.NoError(t, s.Close(ctx))
-	require.JSONEq(t, `{"Name":"goconsul session","Behavior":"release","TTL":"15s"}`, w.requests()[0].Body)
+	// NodeChecks sent empty: left out, Consul would tie the session to
+	// the node's serfHealth check.
+	require.JSONEq(t, `{"Name":"goconsul session","Behavior":"release","TTL":"15s","NodeChecks":[]}`, w.requests()[0].Body)
 }
 
 // TestSessionRenewedUntilClosed: a session lives well past twice its TTL
