@@ -122,7 +122,9 @@ func WatchWait(d time.Duration) WatchOption { return func(c *watchConfig) { c.wa
 
 // WatchMinInterval sets the least time between the starts of two requests
 // of a watch (default DefaultWatchMinInterval), which bounds the load a
-// fast-changing result puts on Consul. Zero disables it.
+// fast-changing result puts on Consul. Zero disables it; a blocking read
+// answered early (before half its wait) with nothing new is still followed
+// by a backoff (WatchBackoff), so that a watch never spins.
 func WatchMinInterval(d time.Duration) WatchOption {
 	return func(c *watchConfig) { c.minInterval = d }
 }
@@ -258,6 +260,7 @@ func watchLoop[T any](ctx context.Context, read BlockingRead[T], cfg *watchConfi
 		hash      string // content hash to send, for hash-based endpoints
 		last      T
 		failures  int
+		idle      int // blocking reads in a row answered early with nothing new
 		lastStart time.Time
 		delay     time.Duration
 		timer     *time.Timer
@@ -290,6 +293,7 @@ func watchLoop[T any](ctx context.Context, read BlockingRead[T], cfg *watchConfi
 		}
 
 		ropts = append(ropts[:0], cfg.readOpts...)
+		blocking := false
 		switch {
 		case failures > 0:
 			// After a failure, a plain read: it answers at once, so that
@@ -297,8 +301,10 @@ func watchLoop[T any](ctx context.Context, read BlockingRead[T], cfg *watchConfi
 			// (a blocking read on the old index could wait minutes).
 		case hash != "":
 			ropts = append(ropts, WaitHash(hash), WaitTime(cfg.wait))
+			blocking = true
 		case index > 0:
 			ropts = append(ropts, WaitIndex(index), WaitTime(cfg.wait))
+			blocking = true
 		}
 		lastStart = time.Now()
 		// The pipeline bounds the request: a blocking read by wait +
@@ -371,6 +377,16 @@ func watchLoop[T any](ctx context.Context, read BlockingRead[T], cfg *watchConfi
 				}
 			}
 			lastIndex = meta.Index
+		}
+		if blocking && !changed && time.Since(lastStart) < cfg.wait/2 {
+			// A blocking read that came back early with nothing new: Consul
+			// may wake one spuriously, a proxy or a hostile server may
+			// answer every one at once. Back off, as after a failure, so
+			// that the loop never spins, even with no minimum interval.
+			idle++
+			delay = max(delay, watchBackoff(cfg, idle, nil))
+		} else {
+			idle = 0
 		}
 		if changed && !first && cfg.equal != nil && cfg.equal(any(last), any(v)) {
 			changed = false

@@ -920,3 +920,24 @@ func TestCacheErrClearsOnRecoveryWithoutChange(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, "a", string(v.Value))
 }
+
+// A server that answers every blocking read at once with the index it was
+// sent (a proxy, a hostile server, or Consul waking spuriously) does not
+// make a watch spin, even with no minimum interval: it backs off as after
+// a failure. Nothing is yielded but the first value.
+func TestWatchWireEarlySameIndexBacksOff(t *testing.T) {
+	w, c := newWire(t, watchTestReply(10, "a"))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	n := 0
+	for u, err := range consul.Watch(ctx, consul.Bind(c.KV.Get, "k"), consul.WatchWait(time.Minute), consul.WatchMinInterval(0)) {
+		require.NoError(t, err)
+		require.Equal(t, "a", string(u.Value.Value))
+		n++
+	}
+	require.Equal(t, 1, n, "an unchanged answer was yielded")
+	reqs := w.requests()
+	require.GreaterOrEqual(t, len(reqs), 2, "the watch never blocked")
+	require.LessOrEqual(t, len(reqs), 8, "the watch spun on early answers")
+	require.Equal(t, "10", reqs[1].Query.Get("index"))
+}
