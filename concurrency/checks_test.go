@@ -3,6 +3,9 @@ package concurrency_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -130,4 +133,46 @@ func TestLockTiedToFailedCheckNeverOverlaps(t *testing.T) {
 	require.NotZero(t, ended, "two holders: the contender got the lock while the holder's context was still alive")
 	require.Less(t, ended, acquired)
 	require.True(t, errors.Is(context.Cause(held), concurrency.ErrLockLost), "cause: %v", context.Cause(held))
+}
+
+// followers counts the goroutines following a hold (core.follow), the
+// clean-up after a loss included.
+func followers() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return strings.Count(string(buf), "concurrency.(*core).follow")
+}
+
+// A hold lost while its agent hangs is cleaned up within bounded time:
+// nothing of it waits on the agent for the client's whole timeout. The
+// holder sees its loss through its watch (its session destroyed), and
+// every other request of its client then hangs. Not parallel: it counts
+// goroutines.
+func TestLostHoldCleanupBoundedWhenAgentHangs(t *testing.T) {
+	srv := testAgent(t)
+	c := newClient(t, srv)
+	hc, proxy := proxiedClient(t, srv, consul.Config{Timeout: 5 * time.Minute})
+	ctx := testCtx(t)
+	before := followers()
+	l, err := concurrency.NewLock(hc, uniq(t, "lock"), testOpts(uniq(t, "s")))
+	require.NoError(t, err)
+	held, err := l.Lock(ctx)
+	require.NoError(t, err)
+	require.Positive(t, followers(), "no goroutine follows the hold")
+
+	proxy.OnFunc(func(r *http.Request) bool { return r.URL.Query().Get("index") == "" }).Hang()
+	require.NoError(t, c.Session.Destroy(ctx, l.Session()))
+	waitDone(t, held, 10*time.Second, "the watch did not see the loss")
+	require.ErrorIs(t, context.Cause(held), concurrency.ErrLockLost)
+	deadline := time.Now().Add(20 * time.Second)
+	for followers() > before && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	require.Equal(t, before, followers(), "the clean-up after the loss still waits on the hung agent")
+	proxy.Clear()
+	uctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := l.Unlock(uctx); err != nil {
+		require.ErrorIs(t, err, concurrency.ErrLockNotHeld)
+	}
 }

@@ -444,20 +444,27 @@ func (k *core) follow(h *hold, r recipe) {
 	}
 	h.cancel(fmt.Errorf("%w: %s: %w", ErrLockLost, k.name, err))
 	k.logLoss(h, err)
+	// The clean-up is done here, each request bounded by cleanupTimeout,
+	// before done is closed: an Unlock after the loss waits for it, and
+	// nothing of the hold outlives it, even when the agent hangs.
 	if h.own {
 		// Nothing is held with it any more: stop renewing it, and destroy
-		// it (each call bounded by the client's timeout). Release first:
-		// a key overwritten by a plain put still carries the session, and
-		// a session with the delete behavior would delete what was written.
-		go func() {
-			_ = r.release(context.Background(), h.sess.id, h.index)
-			_ = h.sess.Close(context.Background())
-		}()
+		// it. Release first: a key overwritten by a plain put still
+		// carries the session, and a session with the delete behavior
+		// would delete what was written.
+		ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+		_ = r.release(ctx, h.sess.id, h.index)
+		cancel()
+		ctx, cancel = context.WithTimeout(context.Background(), cleanupTimeout)
+		_ = h.sess.Close(ctx)
+		cancel()
 	} else {
 		// A key of the session released or deleted is how an invalidated
 		// session shows first: end it now if it is gone, and with it the
 		// other holds on it, rather than at its next renewal.
-		go func() { _ = h.sess.checkAlive(context.Background()) }()
+		ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+		_ = h.sess.checkAlive(ctx)
+		cancel()
 	}
 }
 
