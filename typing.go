@@ -225,8 +225,12 @@ func Stale() Option { return WithConsistency(ConsistencyStale) }
 func Consistent() Option { return WithConsistency(ConsistencyConsistent) }
 
 // Token sends this ACL token instead of the client's, in the X-Consul-Token
-// header. A token holding a control character is refused with an
-// *ArgumentError before sending (a permanent error: a Watch ends on it).
+// header. Token("") sends no token at all, even when the client has one:
+// the agent then uses its own default token (acl.tokens.default), which
+// is often the anonymous token. A token holding a control character, or
+// a leading or trailing space (which the agent's HTTP server would strip,
+// checking another token), is refused with an *ArgumentError before
+// sending, never quoted (a permanent error: a Watch ends on it).
 func Token(token string) Option { return Option{kind: optToken, s1: token} }
 
 // WaitIndex makes a read blocking: Consul answers once the result's index
