@@ -597,3 +597,36 @@ func TestEchoedBodySecretsRedacted(t *testing.T) {
 	require.Contains(t, err.Error(), `"PrivateKeyType":"ec"`, "a word under a name describing a secret is kept")
 	require.Contains(t, err.Error(), "http://vault:8200")
 }
+
+// A query parameter that an Option sets on the route is refused as a
+// Param, naming the Option: next to the client's default datacenter, a
+// Param("dc", ...) would have been dropped by Consul without a word. Where
+// no Option applies, Param still sends it.
+func TestParamRefusesWhatAnOptionSets(t *testing.T) {
+	w, c := newWireConfig(t, consul.Config{Datacenter: "dc1"}, reply{Body: `[]`})
+	ctx := testCtx(t)
+	for _, p := range []consul.Option{
+		consul.Param("dc", "dc2"), consul.Param("DC", "dc2"), consul.Param("index", "5"), consul.Param("wait", "1s"),
+		consul.Param("stale", ""), consul.Param("filter", "x"), consul.Param("ns", "n"),
+	} {
+		_, _, err := c.Catalog.ListServiceInstances(ctx, "web", p)
+		var ae *consul.ArgumentError
+		require.ErrorAs(t, err, &ae)
+		require.Equal(t, "Param", ae.Arg)
+	}
+	_, _, err := c.Catalog.ListServiceInstances(ctx, "web", consul.Param("tag", "a"))
+	require.ErrorContains(t, err, "use Tag")
+	require.Empty(t, w.requests(), "nothing sent")
+
+	// Route parameters of no Option, and parameters of an Option that
+	// does not apply to the route, are still sent.
+	_, _, err = c.Catalog.ListServiceInstances(ctx, "web", consul.Param("merge-central-config", ""))
+	require.NoError(t, err)
+	_, _, err = c.KV.Get(ctx, "k", consul.Param("tag", "a")) // Tag is not an option of KV.Get
+	require.NoError(t, err)
+	reqs := w.requests()
+	require.Len(t, reqs, 2)
+	require.Contains(t, reqs[0].Query, "merge-central-config")
+	require.Equal(t, "dc1", reqs[0].Query.Get("dc"))
+	require.Equal(t, "a", reqs[1].Query.Get("tag"))
+}

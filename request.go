@@ -1182,10 +1182,29 @@ func (c *Client) resolve(e *endpoint, opts []Option, o *callOptions) error {
 				// in the query it would reach logs and errors unredacted.
 				return argError("Param", "the token is not a query parameter: use Token() or Config.Token")
 			}
+			if op.kind == optParam {
+				if k, typed := typedParams[strings.ToLower(op.s1)]; typed && allowed.has(k) {
+					// Sent twice (with the client's Datacenter, say),
+					// Consul would read the first and drop the other
+					// silently; the typed option also keeps its checks.
+					return argError("Param", "%q has an option of its own here: use %s", op.s1, optNames[k])
+				}
+			}
 			o.addParam(param{op.s1, op.s2})
 		}
 	}
 	return nil
+}
+
+// typedParams are the query parameters an Option sets, by its kind: Param
+// refuses them where that Option applies.
+var typedParams = map[string]optKind{
+	"dc": optDatacenter, "ns": optNamespace, "partition": optPartition,
+	"stale": optConsistency, "consistent": optConsistency, "leader": optConsistency,
+	"max_stale": optMaxStale, "cached": optCached,
+	"index": optWaitIndex, "hash": optWaitHash, "wait": optWaitTime,
+	"filter": optFilter, "near": optNear, "node-meta": optNodeMeta, "peer": optPeer,
+	"tag": optTag, "passing": optPassing, "separator": optSeparator, "flags": optFlags,
 }
 
 // optionError refuses an option that does not apply to e.
