@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // ServiceID is the identity of a service in Consul's service mesh: the
@@ -77,10 +80,13 @@ func parseServiceURL(u *url.URL) (ServiceID, error) {
 		return bad("not a service path")
 	}
 	segs = segs[1:]
+	if !printable(u.Host) {
+		return bad("a trust domain with characters that do not print")
+	}
 	id := ServiceID{TrustDomain: u.Host, Partition: "default"}
 	if len(segs) == 8 && segs[0] == "ap" {
 		p, err := url.PathUnescape(segs[1])
-		if err != nil || p == "" {
+		if err != nil || p == "" || !printable(p) {
 			return bad("an invalid partition")
 		}
 		id.Partition = strings.ToLower(p)
@@ -92,13 +98,53 @@ func parseServiceURL(u *url.URL) (ServiceID, error) {
 	var vals [3]string
 	for i, s := range []string{segs[1], segs[3], segs[5]} {
 		v, err := url.PathUnescape(s)
-		if err != nil || v == "" || strings.ContainsAny(v, "/") {
+		if err != nil || v == "" || strings.ContainsAny(v, "/") || !printable(v) {
 			return bad("an empty or invalid segment")
 		}
 		vals[i] = v
 	}
 	id.Namespace, id.Datacenter, id.Service = vals[0], vals[1], vals[2]
 	return id, nil
+}
+
+// printable reports whether s is UTF-8 with only printable characters
+// (spaces other than ASCII's included among those that do not print): the
+// segments of an ID are names that end up in logs, and a certificate must
+// not be able to write a newline or a terminal escape there.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// escapeControl returns s with every character that does not print (and
+// every byte that is not UTF-8) written as a Go escape (\n, \x1b, \u2028),
+// so that text from a peer's certificate stays on one line of a log.
+// Printable text, backslashes included, is unchanged, so that escaping
+// twice is escaping once.
+func escapeControl(s string) string {
+	if printable(s) {
+		return s
+	}
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], string(utf8.RuneError)):
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case unicode.IsPrint(r):
+			b.WriteRune(r)
+		default:
+			q := strconv.QuoteRuneToASCII(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+	}
+	return b.String()
 }
 
 // certServiceID returns the service ID of a certificate: its only URI SAN,
@@ -121,7 +167,7 @@ func certServiceID(cert *x509.Certificate) (ServiceID, error) {
 // ClientTLSConfig did. A nil state or a peer without a certificate is an
 // error matching ErrNotServiceID.
 func PeerServiceID(cs *tls.ConnectionState) (ServiceID, error) {
-	if cs == nil || len(cs.PeerCertificates) == 0 {
+	if cs == nil || len(cs.PeerCertificates) == 0 || cs.PeerCertificates[0] == nil {
 		return ServiceID{}, fmt.Errorf("connect: %w: no peer certificate", ErrNotServiceID)
 	}
 	return certServiceID(cs.PeerCertificates[0])

@@ -133,7 +133,9 @@ func parsePEMCerts(s string) ([]*x509.Certificate, error) {
 // matching ErrNotServiceID).
 type PeerCertError struct {
 	// Peer is the peer's SPIFFE ID, or its certificate's subject when it
-	// has none; empty when it presented no certificate.
+	// has none; empty when it presented no certificate. Characters that do
+	// not print (a newline in a hostile subject...) are written as Go
+	// escapes (\n), here and in Error.
 	Peer string
 	// Reason says what is wrong, for people.
 	Reason string
@@ -150,7 +152,9 @@ func (e *PeerCertError) Error() string {
 	if e.Err != nil {
 		b.WriteString(": " + strings.TrimPrefix(e.Err.Error(), "connect: "))
 	}
-	return b.String()
+	// Most of it comes from the peer's certificate: never a line break or
+	// a terminal escape in a log.
+	return escapeControl(b.String())
 }
 
 func (e *PeerCertError) Unwrap() error { return e.Err }
@@ -170,6 +174,7 @@ func (in *identity) verifyPeer(certs []*x509.Certificate, usage x509.ExtKeyUsage
 		}
 		name = strings.Join(uris, ", ")
 	}
+	name = escapeControl(name)
 	inter := in.interPool
 	if len(certs) > 1 {
 		inter = in.interPool.Clone()
