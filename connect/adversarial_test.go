@@ -1,6 +1,7 @@
 package connect_test
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -126,4 +127,42 @@ func TestAdversarialServiceIDControlCharacters(t *testing.T) {
 func TestAdversarialPeerServiceIDNilCertificate(t *testing.T) {
 	_, err := connect.PeerServiceID(&tls.ConnectionState{PeerCertificates: []*x509.Certificate{nil}})
 	require.ErrorIs(t, err, connect.ErrNotServiceID)
+}
+
+// A zero Service (not made by NewService) and a nil *Service panic
+// nowhere: they are never ready, their handshakes and dials fail with an
+// error matching ErrNotReady, WaitReady returns that error at once, and
+// Close returns nil.
+func TestAdversarialZeroService(t *testing.T) {
+	for name, s := range map[string]*connect.Service{"zero": {}, "nil": nil} {
+		t.Run(name, func(t *testing.T) {
+			assert.False(t, s.Ready())
+			assert.Nil(t, s.Leaf())
+			assert.Nil(t, s.Roots())
+			assert.Equal(t, connect.ServiceID{}, s.ID())
+			assert.Equal(t, "", s.Name())
+			assert.NoError(t, s.Err())
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			require.ErrorIs(t, s.WaitReady(ctx), connect.ErrNotReady)
+			require.NoError(t, ctx.Err(), "WaitReady waited for what never comes")
+			_, err := s.Dial(ctx, "db")
+			require.ErrorIs(t, err, connect.ErrNotReady)
+			require.NoError(t, ctx.Err())
+
+			good := selfSigned(t, svcURI("td.consul", "dc1", "web"))
+			srvErr, _ := handshakePair(t, s.ServerTLSConfig(), &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{good}})
+			require.ErrorIs(t, srvErr, connect.ErrNotReady)
+			_, cliErr := handshakePair(t, &tls.Config{Certificates: []tls.Certificate{good}}, s.ClientTLSConfig("web"))
+			require.ErrorIs(t, cliErr, connect.ErrNotReady)
+
+			resp, err := s.HTTPClient().Get("https://db.service.consul/")
+			if err == nil {
+				resp.Body.Close()
+			}
+			require.ErrorIs(t, err, connect.ErrNotReady)
+			require.NoError(t, s.Close())
+			require.NoError(t, s.Close())
+		})
+	}
 }

@@ -149,6 +149,13 @@ func pick(in *discovery.Instances, tried []string) (*discovery.Instance, error) 
 // error. It returns the same client on every call; Close closes its idle
 // connections. Requests wait for readiness within their context.
 func (s *Service) HTTPClient() *http.Client {
+	if s == nil {
+		// Nowhere to keep one: a client whose every dial fails.
+		return &http.Client{Transport: &http.Transport{
+			DialTLSContext: func(context.Context, string, string) (net.Conn, error) { return nil, errNotMade },
+			DialContext:    func(context.Context, string, string) (net.Conn, error) { return nil, errNotMade },
+		}}
+	}
 	s.httpOnce.Do(func() {
 		tr := &http.Transport{
 			DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {

@@ -191,7 +191,20 @@ func NewService(ctx context.Context, client *consul.Client, name string, opts ..
 }
 
 // Name returns the service's name.
-func (s *Service) Name() string { return s.name }
+func (s *Service) Name() string {
+	if s == nil {
+		return ""
+	}
+	return s.name
+}
+
+// errNotMade is the error of a zero or nil Service, which NewService did
+// not make: it never has a certificate.
+var errNotMade = fmt.Errorf("connect: a Service not made by NewService: %w", ErrNotReady)
+
+// made reports whether NewService made s; the methods of a zero or nil
+// Service fail with errNotMade instead of panicking.
+func (s *Service) made() bool { return s != nil && s.ctx != nil }
 
 // watchErr is what a watch's requests say about the agent.
 type watchErr struct {
@@ -319,6 +332,9 @@ func (s *Service) markClosed() {
 
 // current returns the identity to use now, or ErrClosed or ErrNotReady.
 func (s *Service) current() (*identity, error) {
+	if !s.made() {
+		return nil, errNotMade
+	}
 	if s.ctx.Err() != nil {
 		return nil, fmt.Errorf("connect: %s: %w", s.name, ErrClosed)
 	}
@@ -336,7 +352,7 @@ func (s *Service) current() (*identity, error) {
 // Ready reports whether the Service has its first leaf certificate and CA
 // roots. Once true it stays true until Close, also while the agent cannot
 // be reached.
-func (s *Service) Ready() bool { return s.cur.Load() != nil && s.ctx.Err() == nil }
+func (s *Service) Ready() bool { return s.made() && s.cur.Load() != nil && s.ctx.Err() == nil }
 
 // WaitReady waits until the Service has its first leaf certificate and CA
 // roots, and returns nil then (at once if it has them). It returns ctx's
@@ -344,7 +360,11 @@ func (s *Service) Ready() bool { return s.cur.Load() != nil && s.ctx.Err() == ni
 // the error of the agent when it refused for good before the first
 // certificate (a 403 for a token without service:write on the service;
 // the Service keeps trying meanwhile, with a backoff of up to a minute).
+// A zero or nil Service returns an error matching ErrNotReady at once.
 func (s *Service) WaitReady(ctx context.Context) error {
+	if !s.made() {
+		return errNotMade
+	}
 	for {
 		s.mu.Lock()
 		ch, closed, fatal := s.changed, s.closed, s.fatal
@@ -369,6 +389,9 @@ func (s *Service) WaitReady(ctx context.Context) error {
 // when their latest request failed (the Service then serves what it has),
 // nil once both answer again.
 func (s *Service) Err() error {
+	if s == nil {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return errors.Join(s.leafErr.req, s.leafErr.val, s.rootsErr.req, s.rootsErr.val)
@@ -378,6 +401,9 @@ func (s *Service) Err() error {
 // serial number, SPIFFE ID, validity...), nil before the first. Do not
 // modify it.
 func (s *Service) Leaf() *consul.AgentLeafCert {
+	if s == nil {
+		return nil
+	}
 	if in := s.cur.Load(); in != nil {
 		return in.leaf
 	}
@@ -387,6 +413,9 @@ func (s *Service) Leaf() *consul.AgentLeafCert {
 // Roots returns the CA roots in use, as the agent gave them, nil before
 // the first. Do not modify them.
 func (s *Service) Roots() *consul.ConnectCARoots {
+	if s == nil {
+		return nil
+	}
 	if in := s.cur.Load(); in != nil {
 		return in.roots
 	}
@@ -396,6 +425,9 @@ func (s *Service) Roots() *consul.ConnectCARoots {
 // ID returns the service's SPIFFE ID as its leaf certificate carries it,
 // the zero ServiceID before the first.
 func (s *Service) ID() ServiceID {
+	if s == nil {
+		return ServiceID{}
+	}
 	if in := s.cur.Load(); in != nil {
 		return in.id
 	}
@@ -407,6 +439,9 @@ func (s *Service) ID() ServiceID {
 // handshakes and dials fail with ErrClosed. It returns nil, also when
 // called again.
 func (s *Service) Close() error {
+	if !s.made() {
+		return nil
+	}
 	s.cancel()
 	s.wg.Wait()
 	s.instMu.Lock()
