@@ -42,12 +42,12 @@ func parseHead(b []byte) (line string, h http.Header, n int, ok bool) {
 			return "", nil, 0, false
 		}
 		key, v := l[:colon], l[colon+1:]
-		if !plainHeaderName(key) || !plainHeaderValue(v) {
+		if !plainHeaderName(key) || !validWireText(v, true) {
 			return "", nil, 0, false
 		}
-		if !canonicalHeaderName(key) {
-			key = http.CanonicalHeaderKey(key)
-		}
+		// A canonical name (Go servers, Consul's among them, write them)
+		// comes back as it is, without an allocation.
+		key = http.CanonicalHeaderKey(key)
 		v = strings.Trim(v, " \t")
 		if vv, dup := h[key]; dup {
 			h[key] = append(vv, v)
@@ -71,30 +71,4 @@ func plainHeaderName(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-// plainHeaderValue reports whether s holds no control character but tabs
-// (nor DEL): what textproto accepts in a value, CR and LF excluded.
-func plainHeaderValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-// canonicalHeaderName reports whether a plain field name is already in
-// canonical form (an upper-case letter first and after each '-', lower
-// case elsewhere), which Go servers, Consul's among them, write.
-func canonicalHeaderName(s string) bool {
-	upper := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
-			return false
-		}
-		upper = c == '-'
-	}
-	return true
 }

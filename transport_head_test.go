@@ -115,9 +115,3 @@ func TestParseHeadAsTextproto(t *testing.T) {
 	}
 	require.Greater(t, fast, 1000, "the random heads never took the fast path")
 }
-
-func TestCanonicalHeaderName(t *testing.T) {
-	for _, s := range []string{"A", "Content-Type", "X-Consul-Index", "X-1-Y", "9a", "Content-type", "content-Type", "X-CONSUL", "-A", "A--B", "a", "ab-Cd"} {
-		require.Equal(t, http.CanonicalHeaderKey(s) == s, canonicalHeaderName(s), "%q", s)
-	}
-}
