@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -624,6 +625,22 @@ func TestParamRefusesWhatAnOptionSets(t *testing.T) {
 	require.NoError(t, err)
 	_, _, err = c.KV.Get(ctx, "k", consul.Param("tag", "a")) // Tag is not an option of KV.Get
 	require.NoError(t, err)
+
+	// A route option's parameter, and one the method sends itself (sent
+	// first, so Consul would read it and drop the Param), are refused too.
+	for _, call := range []func() error{
+		func() error { _, _, err := c.Event.List(ctx, "deploy", consul.Param("name", "other")); return err },
+		func() error { _, _, err := c.Members.List(ctx, consul.Param("wan", "1")); return err },
+		func() error { _, err := c.KV.PutCAS(ctx, "k", nil, 5, consul.Param("cas", "0")); return err },
+		func() error {
+			_, err := c.Do(ctx, &consul.Request{Route: "/v1/kv/k", Params: url.Values{"x": {"1"}}}, nil, consul.Param("x", "2"))
+			return err
+		},
+	} {
+		var ae *consul.ArgumentError
+		require.ErrorAs(t, call(), &ae)
+		require.Equal(t, "Param", ae.Arg)
+	}
 	reqs := w.requests()
 	require.Len(t, reqs, 2)
 	require.Contains(t, reqs[0].Query, "merge-central-config")

@@ -175,6 +175,11 @@ func (c *Client) do(ctx context.Context, r request, opts []Option, out any) (*Me
 	if err := c.resolve(r.e, opts, &o); err != nil {
 		return nil, err
 	}
+	if len(r.params) > 0 {
+		if err := paramClash(&r, opts); err != nil {
+			return nil, err
+		}
+	}
 	var timeout time.Duration
 	switch {
 	case r.e.read && o.blocking():
@@ -1183,11 +1188,13 @@ func (c *Client) resolve(e *endpoint, opts []Option, o *callOptions) error {
 				return argError("Param", "the token is not a query parameter: use Token() or Config.Token")
 			}
 			if op.kind == optParam {
-				if k, typed := typedParams[strings.ToLower(op.s1)]; typed && allowed.has(k) {
-					// Sent twice (with the client's Datacenter, say),
-					// Consul would read the first and drop the other
-					// silently; the typed option also keeps its checks.
-					return argError("Param", "%q has an option of its own here: use %s", op.s1, optNames[k])
+				for _, k := range typedParams[strings.ToLower(op.s1)] {
+					if allowed.has(k) {
+						// Sent twice (with the client's Datacenter, say),
+						// Consul would read the first and drop the other
+						// silently; the typed option also keeps its checks.
+						return argError("Param", "%q has an option of its own here: use %s", op.s1, optNames[k])
+					}
 				}
 			}
 			o.addParam(param{op.s1, op.s2})
@@ -1196,15 +1203,37 @@ func (c *Client) resolve(e *endpoint, opts []Option, o *callOptions) error {
 	return nil
 }
 
-// typedParams are the query parameters an Option sets, by its kind: Param
-// refuses them where that Option applies.
-var typedParams = map[string]optKind{
-	"dc": optDatacenter, "ns": optNamespace, "partition": optPartition,
-	"stale": optConsistency, "consistent": optConsistency, "leader": optConsistency,
-	"max_stale": optMaxStale, "cached": optCached,
-	"index": optWaitIndex, "hash": optWaitHash, "wait": optWaitTime,
-	"filter": optFilter, "near": optNear, "node-meta": optNodeMeta, "peer": optPeer,
-	"tag": optTag, "passing": optPassing, "separator": optSeparator, "flags": optFlags,
+// typedParams are the query parameters an Option sets, by its kinds (the
+// route options' too): Param refuses them where one of those applies.
+var typedParams = map[string][]optKind{
+	"dc": {optDatacenter}, "ns": {optNamespace}, "partition": {optPartition},
+	"stale": {optConsistency}, "consistent": {optConsistency}, "leader": {optConsistency},
+	"max_stale": {optMaxStale}, "cached": {optCached},
+	"index": {optWaitIndex}, "hash": {optWaitHash}, "wait": {optWaitTime},
+	"filter": {optFilter}, "near": {optNear}, "node-meta": {optNodeMeta}, "peer": {optPeer},
+	"tag": {optTag, optEventTag}, "passing": {optPassing}, "separator": {optSeparator}, "flags": {optFlags},
+	"node": {optEventNode}, "service": {optEventService},
+	"wan": {optMembersWAN}, "segment": {optMembersSegment, optCoordinateSegment}, "prune": {optMembersPrune},
+	"logjson": {optMonitorJSON}, "relay-factor": {optKeyringRelayFactor}, "local-only": {optKeyringLocalOnly},
+	"global": {optUsageGlobal}, "today_only": {optUtilTodayOnly}, "send_report": {optUtilSendReport},
+	"message": {optUtilMessage}, "replace-existing-checks": {optReplaceChecks},
+}
+
+// paramClash refuses a Param whose key is one of the parameters the call
+// sends itself (KV.CAS's cas, Request.Params...): those go first, and
+// Consul would read them and drop the Param without a word.
+func paramClash(r *request, opts []Option) error {
+	for i := range opts {
+		if opts[i].kind != optParam {
+			continue
+		}
+		for _, p := range r.params {
+			if p.k == opts[i].s1 {
+				return argError("Param", "%q is a parameter %s sends itself", p.k, r.e.name)
+			}
+		}
+	}
+	return nil
 }
 
 // optionError refuses an option that does not apply to e.

@@ -309,8 +309,9 @@ func routeOption(kind optKind, key, value string) Option {
 // Param adds any query parameter this package has no option for. An empty
 // value sends a bare key (?key). A parameter that an Option sets on the
 // route (dc, index, wait, filter, tag...) is refused with an
-// *ArgumentError naming that Option: sent next to it, or next to the
-// client's default, Consul would read one of the two and drop the other.
+// *ArgumentError naming that Option, and so is one the call sends itself
+// (KV.PutCAS's cas, a Request's Params): sent twice, Consul would read one
+// of the two and drop the other without a word.
 func Param(key, value string) Option { return Option{kind: optParam, s1: key, s2: value} }
 
 // duration is a time.Duration on the wire, for the generated JSON methods
