@@ -221,6 +221,12 @@ func (s *KVService) DeleteCAS(ctx context.Context, key string, index uint64, opt
 	return ok, err
 }
 
+// CheckKey reports whether the KV calls take key as it is: nil, or the
+// *ArgumentError (Arg "key") each of them returns for it before sending
+// anything. Code built on KV keys (the concurrency package's locks and
+// semaphores) checks its keys with it when it is set up.
+func CheckKey(key string) error { return checkKey("key", key, false) }
+
 // checkKey refuses, the same way on every KV call, keys that Consul cannot
 // serve over HTTP: empty (unless allowed, for prefixes), starting with '/',
 // holding an empty, "." or ".." segment, holding an ASCII control

@@ -154,6 +154,7 @@ var nameAllowed = map[string]string{
 	// Package-level funcs.
 	"ConfigFromEnv":    "constructor of a Config from the CONSUL_* variables (DESIGN's name)",
 	"EventIDToIndex":   "conversion: an event ID to the index to block on",
+	"CheckKey":         "validation: whether the KV calls take a key, for code built on KV keys",
 	"NewSessionFromID": "constructor of a concurrency.Session from the ID of an existing session",
 }
 

@@ -3,8 +3,8 @@ package concurrency
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/goconsul/consul"
 )
@@ -408,26 +408,13 @@ func unlockKey(ctx context.Context, c *consul.Client, key, sid string) error {
 	return fmt.Errorf("concurrency: release %q: the key kept changing", key)
 }
 
-// checkKey refuses keys that no KV call would accept: empty, starting with
-// '/', with an empty, "." or ".." segment, or a control character.
+// checkKey refuses, as arg, the keys that no KV call would accept
+// (consul.CheckKey), before anything is sent.
 func checkKey(arg, key string) error {
-	bad := func(reason string) error { return &consul.ArgumentError{Arg: arg, Reason: reason} }
-	switch {
-	case key == "":
-		return bad("empty")
-	case key[0] == '/':
-		return bad(fmt.Sprintf("%q starts with '/'", key))
+	err := consul.CheckKey(key)
+	var ae *consul.ArgumentError
+	if errors.As(err, &ae) && ae.Arg != arg {
+		return &consul.ArgumentError{Arg: arg, Reason: ae.Reason}
 	}
-	for i := 0; i < len(key); i++ {
-		if key[i] < 0x20 || key[i] == 0x7f {
-			return bad(fmt.Sprintf("%q contains a control character at byte %d", key, i))
-		}
-	}
-	for i, seg := range strings.Split(key, "/") {
-		last := i == strings.Count(key, "/")
-		if (seg == "" && !last) || seg == "." || seg == ".." {
-			return bad(fmt.Sprintf("%q has an empty, \".\" or \"..\" segment", key))
-		}
-	}
-	return nil
+	return err
 }

@@ -23,6 +23,18 @@ func TestLockBadInput(t *testing.T) {
 	_, err := concurrency.NewLock(c, "", nil)
 	require.ErrorAs(t, err, &ae)
 	require.Equal(t, "key", ae.Arg)
+	// Every key a KV call would refuse is refused here, by the same rules
+	// (consul.CheckKey), not only the ones this package once listed.
+	for _, key := range []string{"/k", "a//b", "a/../b", "k\x00", "a\u00a0b", "a\u2028b", "bad\xff", " k", "k ", "a/%2e%2e/b"} {
+		_, err = concurrency.NewLock(c, key, nil)
+		require.ErrorAs(t, err, &ae, "%q", key)
+		require.Equal(t, "key", ae.Arg)
+		require.Equal(t, consul.CheckKey(key).(*consul.ArgumentError).Reason, ae.Reason)
+		_, err = concurrency.NewSemaphore(c, key, 1, nil)
+		require.ErrorAs(t, err, &ae, "%q", key)
+		require.Equal(t, "prefix", ae.Arg)
+	}
+	require.NoError(t, consul.CheckKey("app/caf\u00e9 db/100%"))
 	_, err = concurrency.NewLock(c, "k", &concurrency.LockOptions{SessionOptions: &concurrency.SessionOptions{TTL: -time.Second}})
 	require.ErrorAs(t, err, &ae)
 	require.Equal(t, "LockOptions.SessionOptions.TTL", ae.Arg)
