@@ -36,7 +36,9 @@ func newRawServer(t *testing.T, serve func(c net.Conn, br *bufio.Reader)) *rawSe
 	}
 	s := &rawServer{ln: ln}
 	var wg sync.WaitGroup
+	accepting := make(chan struct{})
 	go func() {
+		defer close(accepting)
 		for {
 			c, err := ln.Accept()
 			if err != nil {
@@ -57,6 +59,10 @@ func newRawServer(t *testing.T, serve func(c net.Conn, br *bufio.Reader)) *rawSe
 	}()
 	t.Cleanup(func() {
 		ln.Close()
+		// The accept loop ends before the connections are closed and
+		// waited for: a connection it took just before may not call
+		// wg.Add while Wait runs, nor be left out of open.
+		<-accepting
 		s.mu.Lock()
 		for _, c := range s.open {
 			c.Close()
